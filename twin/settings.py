@@ -1,0 +1,120 @@
+"""The one table of documented defaults, each with its unit and source.
+
+Every default number the model uses lives here. ``docs/settings.md`` is
+rendered from this table (``python -m twin.settings``) and a test checks that
+the two agree, so no setting goes undocumented.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+FT2 = 0.09290304
+"""Square metres in one square foot."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One documented default.
+
+    Attributes
+    ----------
+    name : str
+        Key used in code and scenario files.
+    default : float
+        Value in ``unit``.
+    unit : str
+        SI unit of the value (``m``, ``m2/person``, ``km/h``, ``1``).
+    help : str
+        What the value means.
+    source : str
+        Where the number comes from.
+    """
+
+    name: str
+    default: float
+    unit: str
+    help: str
+    source: str
+
+
+IBC = "IBC 2021 Table 1004.5 (occupant load factor)"
+NET_TO_GROSS = 0.6
+"""Net-to-gross floor area ratio assumed for whole academic buildings."""
+_NTG = f"{IBC}, net area ÷ {NET_TO_GROSS} net-to-gross ratio typical of academic buildings"
+
+_TABLE = (
+    # Geometry and snapping
+    Setting("snap_tolerance", 2.0, "m", "Line ends closer than this to another line, gate or assembly area are joined to it.", "Modelling choice; OSM footway/road digitising error is ~1-2 m."),
+    Setting("door_snap", 0.5, "m", "A door must lie this close to the boundary between its two spaces.", "Modelling choice; half a wall thickness plus digitising error."),
+    Setting("exit_snap", 15.0, "m", "A building exit joins the nearest walkable line within this distance.", "Modelling choice; typical setback of a footway from a facade."),
+    Setting("storey_height", 3.6, "m", "Floor-to-floor height when a building gives no level_height.", "Typical teaching building storey (GB 50099-2011 §4.2: classroom clear height >= 3.0 m plus slab)."),
+    Setting("stair_riser", 0.178, "m", "Riser height used to turn a storey height into a flight length.", "IBC 2021 §1011.5.2: riser at most 7 in (178 mm)."),
+    Setting("stair_tread", 0.279, "m", "Tread depth used to turn a storey height into a flight length.", "IBC 2021 §1011.5.2: tread at least 11 in (279 mm)."),
+    Setting("stair_landing", 2.4, "m", "Walking length added per flight for the half landing between storeys.", "Two landing widths of 1.2 m (IBC 2021 §1011.6: landing depth >= stair width)."),
+    # Widths
+    Setting("door_width", 0.9, "m", "Clear width of a door without a width.", "IBC 2021 §1010.1.1: minimum clear width 32 in (0.81 m); common 0.9 m leaf."),
+    Setting("stair_width", 1.2, "m", "Clear width of a stair without a width.", "IBC 2021 §1011.2: minimum 44 in (1.12 m)."),
+    Setting("exit_width", 1.8, "m", "Width of each exit of a generated interior.", "A double door of two 0.9 m leaves (IBC 2021 §1010.1.1)."),
+    Setting("footway_width", 3.0, "m", "Width of a footway without a width.", "Typical campus footway; NACTO Urban Street Design Guide clear path 1.8-2.4 m plus buffer."),
+    Setting("road_width", 7.0, "m", "Width of a road without a width.", "Two 3.5 m lanes (AASHTO Green Book 2018 §4.3: lane widths 2.7-3.6 m)."),
+    Setting("shared_width", 6.0, "m", "Width of a shared lane without a width.", "Typical campus shared surface; modelling choice."),
+    Setting("crossing_width", 4.0, "m", "Width of a crossing without a width.", "MUTCD 2009 §3B.18: crosswalk at least 6 ft; campus zebra crossings are commonly 4 m."),
+    Setting("gate_width", 4.0, "m", "Pedestrian clear width of a gate without a width.", "Modelling choice; a campus pedestrian gate of several turnstile lanes."),
+    Setting("speed_limit", 30.0, "km/h", "Speed limit on roads and shared lanes without one.", "Common campus limit; modelling choice."),
+    # Sensors and places
+    Setting("camera_range", 30.0, "m", "Useful viewing distance of a camera without a range.", "IEC 62676-4:2014 'recognise' level (~50 px/m) for a 1080p camera at ~60 deg FOV is reached at about 30 m."),
+    Setting("assembly_area_per_person", 0.46, "m2/person", "Area per person used to derive an assembly area's capacity.", f"{IBC}: standing space 5 ft² net."),
+    Setting("occupancy_warn_ratio", 10.0, "1", "Warn when a room's given occupants differ from its use's design density by more than this factor.", "Modelling choice."),
+    # Occupant load factors for rooms (net area)
+    Setting("load_factor.classroom", 20 * FT2, "m2/person", "Design floor area per person in a classroom.", f"{IBC}: classroom area 20 ft² net."),
+    Setting("load_factor.lecture", 15 * FT2, "m2/person", "Design floor area per person in a lecture hall.", f"{IBC}: assembly, unconcentrated (tables and chairs) 15 ft² net."),
+    Setting("load_factor.office", 150 * FT2, "m2/person", "Design floor area per person in an office.", f"{IBC}: business areas 150 ft² gross."),
+    Setting("load_factor.lab", 50 * FT2, "m2/person", "Design floor area per person in a teaching laboratory.", f"{IBC}: educational shops and vocational rooms 50 ft² net."),
+    Setting("load_factor.library", 50 * FT2, "m2/person", "Design floor area per person in a library reading room.", f"{IBC}: library reading rooms 50 ft² net."),
+    Setting("load_factor.dining", 15 * FT2, "m2/person", "Design floor area per person in a dining hall.", f"{IBC}: assembly, unconcentrated 15 ft² net."),
+    Setting("load_factor.dorm_room", 200 * FT2 / 4, "m2/person", "Design floor area per person in a student dorm room.", "Four students to a ~19 m² room, the usual layout in the brief's campuses; IBC 2021 Table 1004.5 gives 200 ft² gross per person for residential buildings, which would undercount them fourfold."),
+    Setting("load_factor.gym", 50 * FT2, "m2/person", "Design floor area per person in a gym.", f"{IBC}: exercise rooms 50 ft² gross."),
+    Setting("load_factor.storage", 300 * FT2, "m2/person", "Design floor area per person in storage.", f"{IBC}: warehouses/storage 300 ft² gross."),
+    Setting("load_factor.other", 100 * FT2, "m2/person", "Design floor area per person in a room of other use.", f"{IBC}: mercantile/other 60-150 ft²; 100 ft² as a middle value."),
+    # Occupant load factors for whole buildings (gross area per storey)
+    Setting("building_load_factor.teaching", 20 * FT2 / NET_TO_GROSS, "m2/person", "Gross floor area per person in a generated teaching building.", f"{_NTG} (classroom 20 ft² net)."),
+    Setting("building_load_factor.library", 50 * FT2 / NET_TO_GROSS, "m2/person", "Gross floor area per person in a generated library.", f"{_NTG} (reading rooms 50 ft² net)."),
+    Setting("building_load_factor.lab", 50 * FT2 / NET_TO_GROSS, "m2/person", "Gross floor area per person in a generated lab building.", f"{_NTG} (laboratories 50 ft² net)."),
+    Setting("building_load_factor.canteen", 15 * FT2 / NET_TO_GROSS, "m2/person", "Gross floor area per person in a generated canteen.", f"{_NTG} (unconcentrated assembly 15 ft² net)."),
+    Setting("building_load_factor.admin", 150 * FT2, "m2/person", "Gross floor area per person in a generated admin building.", f"{IBC}: business areas 150 ft² gross."),
+    Setting("building_load_factor.dorm", 200 * FT2 / 4 / NET_TO_GROSS, "m2/person", "Gross floor area per person in a generated dorm.", "Four students to a ~19 m² room (see load_factor.dorm_room) ÷ 0.6 net-to-gross."),
+    Setting("building_load_factor.sports", 50 * FT2, "m2/person", "Gross floor area per person in a generated sports hall.", f"{IBC}: exercise rooms 50 ft² gross."),
+    Setting("building_load_factor.other", 150 * FT2, "m2/person", "Gross floor area per person in a generated building of other use.", f"{IBC}: business areas 150 ft² gross."),
+)
+
+SETTINGS: dict[str, Setting] = {s.name: s for s in _TABLE}
+
+ROOM_USES = tuple(n.split(".", 1)[1] for n in SETTINGS if n.startswith("load_factor."))
+BUILDING_USES = tuple(n.split(".", 1)[1] for n in SETTINGS if n.startswith("building_load_factor."))
+
+
+def default(name: str) -> float:
+    """Return the default value of setting ``name`` in its documented unit."""
+    return SETTINGS[name].default
+
+
+def render_markdown() -> str:
+    """Render the settings table as the Markdown page ``docs/settings.md``."""
+    lines = [
+        "# Settings",
+        "",
+        "Every default number the model uses, its unit and its source. Rendered from",
+        "`twin/settings.py` by `python -m twin.settings > docs/settings.md`; a test",
+        "checks that this page matches the code.",
+        "",
+        "| name | default | unit | meaning | source |",
+        "|---|---|---|---|---|",
+    ]
+    for s in _TABLE:
+        lines.append(f"| `{s.name}` | {s.default:.4g} | {s.unit} | {s.help} | {s.source} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(render_markdown(), end="")

@@ -54,6 +54,7 @@ _TABLE = (
     Setting("stair_landing", 2.4, "m", "Walking length added per flight for the half landing between storeys.", "Two landing widths of 1.2 m (IBC 2021 §1011.6: landing depth >= stair width)."),
     # Widths
     Setting("door_width", 0.9, "m", "Clear width of a door without a width.", "IBC 2021 §1010.1.1: minimum clear width 32 in (0.81 m); common 0.9 m leaf."),
+    Setting("generated_stairs", 2, "1", "Stairs in the stair core of a generated interior (their widths add up).", "IBC 2021 §1006.3.3: two exits from any storey with more than 49 occupants."),
     Setting("stair_width", 1.2, "m", "Clear width of a stair without a width.", "IBC 2021 §1011.2: minimum 44 in (1.12 m)."),
     Setting("exit_width", 1.8, "m", "Width of each exit of a generated interior.", "A double door of two 0.9 m leaves (IBC 2021 §1010.1.1)."),
     Setting("footway_width", 3.0, "m", "Width of a footway without a width.", "Typical campus footway; NACTO Urban Street Design Guide clear path 1.8-2.4 m plus buffer."),

@@ -1,0 +1,45 @@
+# Campus Twin: the two commands are `make demo` and `make test`; both set up
+# everything they need (a virtual environment at .venv) on a fresh machine.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+OUT    := out
+
+.PHONY: install system-deps demo test bench docs clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian packages later parts need (Chromium for browser tests, Mosquitto for
+# the MQTT feed); installed with apt-get where we are root or have sudo.
+system-deps:
+	@bash scripts/system-deps.sh
+
+demo: install
+	$(PY) -m maps.demo.generate --out maps/demo/campus.geojson
+	$(VENV)/bin/twin info maps/demo
+	$(VENV)/bin/twin map maps/demo -o $(OUT)/demo-map.html
+	$(VENV)/bin/twin info maps/demo --json > $(OUT)/demo-info.json
+	@echo
+	@echo "Demo outputs:"
+	@echo "  map:     $(OUT)/demo-map.html  (open in a browser; works offline)"
+	@echo "  summary: $(OUT)/demo-info.json"
+
+test: install system-deps
+	$(VENV)/bin/pytest -q
+
+bench: install
+	$(PY) benchmarks/bench_load.py
+
+docs: install
+	$(PY) -m twin.settings > docs/settings.md
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache

@@ -1,0 +1,256 @@
+"""The outdoor network: footways, roads, shared lanes and crossings noded into
+one graph, with gates, building exits and assembly areas joined to it.
+
+Lines are split at every junction: where two lines cross, where a line end
+lies within ``snap_tolerance`` of another line, at gates, and where an exit or
+an assembly area joins them. Junction nodes are named ``j{n}`` in a stable
+order, gates and assembly areas by their ids.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import shapely
+import shapely.ops
+from shapely.geometry import LineString, Point
+
+from twin.errors import Problem
+from twin.schema import DRIVABLE, OUTDOOR_LINES, WALKABLE
+from twin.settings import default
+
+_WIDTH = {"footway": "footway_width", "road": "road_width", "shared": "shared_width", "crossing": "crossing_width"}
+
+
+@dataclass
+class _Line:
+    geom: LineString
+    fid: str
+    kind: str
+    width: float
+    speed_limit: float | None
+    oneway: bool
+
+
+class _Points:
+    """Junction points with union-find: points joined by snapping become one node."""
+
+    def __init__(self) -> None:
+        self.xy: list[tuple[float, float]] = []
+        self.parent: list[int] = []
+        self._key: dict[tuple[float, float], int] = {}
+
+    def add(self, p: Point) -> int:
+        key = (round(p.x, 3), round(p.y, 3))
+        if key not in self._key:
+            self._key[key] = len(self.xy)
+            self.xy.append((p.x, p.y))
+            self.parent.append(len(self.parent))
+        return self._key[key]
+
+    def root(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return i
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.root(a), self.root(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def _lines(features: gpd.GeoDataFrame) -> list[_Line]:
+    rows = features[features.kind.isin(OUTDOOR_LINES)]
+    out: list[_Line] = []
+    for fid, r in rows.iterrows():
+        w = r["width"] if r["width"] == r["width"] and r["width"] is not None else default(_WIDTH[r["kind"]])
+        sl = r["speed_limit"]
+        if r["kind"] in DRIVABLE:
+            sl = default("speed_limit") if sl is None or sl != sl else float(sl)
+        else:
+            sl = None
+        merged = shapely.ops.linemerge(r.geometry) if r.geometry.geom_type == "MultiLineString" else r.geometry
+        for part in shapely.get_parts(merged):
+            if part.length > 0:
+                out.append(_Line(part, fid, r["kind"], float(w), sl, bool(r["oneway"])))
+    return out
+
+
+def build_outdoor(features: gpd.GeoDataFrame, graph: nx.Graph, exits: list[str], src: str) -> list[Problem]:
+    """Add the outdoor network to ``graph`` and join exits, gates and assembly areas to it.
+
+    Parameters
+    ----------
+    features : GeoDataFrame
+        Normalised features in metres.
+    graph : networkx.Graph
+        Campus graph that already holds the indoor nodes, including ``exits``.
+    exits : list of str
+        Node ids of building exits to join to the nearest walkable line within ``exit_snap``.
+    src : str
+        File name for messages.
+
+    Returns
+    -------
+    list of Problem
+        Warnings (unlinked exits, gates, assembly areas).
+    """
+    warnings: list[Problem] = []
+    snap = default("snap_tolerance")
+    lines = _lines(features)
+    pts = _Points()
+    splits: dict[int, list[tuple[float, int]]] = defaultdict(list)
+
+    def on_line(i: int, p: Point) -> int:
+        line = lines[i].geom
+        d = line.project(p)
+        k = pts.add(line.interpolate(d))
+        splits[i].append((d, k))
+        return k
+
+    geoms = np.array([ln.geom for ln in lines], dtype=object)
+    tree = shapely.STRtree(geoms)
+    # line ends, and line ends that snap onto other lines
+    for i, ln in enumerate(lines):
+        for d in (0.0, ln.geom.length):
+            splits[i].append((d, pts.add(ln.geom.interpolate(d))))
+    ends = shapely.points(np.array([c for ln in lines for c in (ln.geom.coords[0], ln.geom.coords[-1])]).reshape(-1, 2)) if lines else np.array([])
+    if len(ends):
+        ei, li = tree.query(ends, predicate="dwithin", distance=snap)
+        for e, j in zip(ei, li, strict=True):
+            if e // 2 != j:
+                pts.union(pts.add(ends[e]), on_line(j, ends[e]))
+        # lines that cross
+        a, b = tree.query(geoms, predicate="intersects")
+        for i, j in zip(a, b, strict=True):
+            if i < j:
+                for p in shapely.get_parts(lines[i].geom.intersection(lines[j].geom)):
+                    for q in [p] if p.geom_type == "Point" else [Point(p.coords[0]), Point(p.coords[-1])]:
+                        on_line(i, q)
+                        on_line(j, q)
+    # gates
+    gate_pt: dict[int, str] = {}
+    gates = features[features.kind == "gate"]
+    for gid, r in gates.iterrows():
+        k = pts.add(r.geometry)
+        gate_pt[k] = gid
+        for j in tree.query(r.geometry, predicate="dwithin", distance=snap) if lines else []:
+            pts.union(k, on_line(j, r.geometry))
+    # exits onto the nearest walkable line
+    walk = [i for i, ln in enumerate(lines) if ln.kind in WALKABLE]
+    exit_link: dict[str, int] = {}
+    if walk and exits:
+        wtree = shapely.STRtree(geoms[walk])
+        xy = shapely.points([(graph.nodes[e]["x"], graph.nodes[e]["y"]) for e in exits])
+        (ei, wi), _ = wtree.query_nearest(xy, max_distance=default("exit_snap"), return_distance=True, all_matches=False)
+        for e, w in zip(ei, wi, strict=True):
+            exit_link[exits[e]] = on_line(walk[w], xy[e])
+    for e in exits:
+        if e not in exit_link:
+            warnings.append(Problem(src, f"exit is not joined to the path network: no footway within {default('exit_snap'):g} m", feature=e, field="geometry"))
+    # assembly boundaries split the lines that cross them
+    assembly = features[features.kind == "assembly"]
+    for _, r in assembly.iterrows():
+        for j in tree.query(r.geometry.boundary, predicate="intersects") if lines else []:
+            for p in shapely.get_parts(lines[j].geom.intersection(r.geometry.boundary)):
+                if p.geom_type == "Point":
+                    on_line(j, p)
+
+    names = _name_nodes(pts, gate_pt)
+    for k, name in names.items():
+        x, y = pts.xy[k]
+        kind = "gate" if name in gate_pt.values() else "junction"
+        attrs = {"kind": kind, "x": x, "y": y, "level": None}
+        if kind == "gate":
+            gr = gates.loc[name]
+            attrs |= {"feature": name, "mode": gr["mode"], "width": _or(gr["width"], default("gate_width")),
+                      "lanes": _or(gr["lanes"], 1 if gr["mode"] != "pedestrian" else 0)}
+        graph.add_node(name, **attrs)
+    counter = [len(names)]
+    for i, ln in enumerate(lines):
+        _add_line_edges(graph, ln, sorted(splits[i], key=lambda t: t[0]), pts, names, counter)
+    for e, k in exit_link.items():
+        n = names[pts.root(k)]
+        ex = graph.nodes[e]
+        graph.add_edge(e, n, length=float(np.hypot(ex["x"] - graph.nodes[n]["x"], ex["y"] - graph.nodes[n]["y"])),
+                       width=ex["width"], kind="link", level=None)
+    for gid in gates.index:
+        if gid not in graph or graph.degree(gid) == 0:
+            r = gates.loc[gid]
+            graph.add_node(gid, kind="gate", feature=gid, x=r.geometry.x, y=r.geometry.y, level=None, mode=r["mode"],
+                           width=_or(r["width"], default("gate_width")), lanes=_or(r["lanes"], 1))
+            warnings.append(Problem(src, f"gate is not on any footway or road (none within {snap:g} m)", feature=gid, field="geometry"))
+    warnings += _join_assembly(graph, assembly, src)
+    return warnings
+
+
+def _or(v: object, fallback: float) -> float:
+    return fallback if v is None or v != v else v  # type: ignore[return-value]
+
+
+def _name_nodes(pts: _Points, gate_pt: dict[int, str]) -> dict[int, str]:
+    """Name each cluster of points: the gate's id where it holds a gate, else ``j{n}``."""
+    names: dict[int, str] = {}
+    for k in range(len(pts.xy)):
+        r = pts.root(k)
+        if k in gate_pt:
+            names[r] = gate_pt[k]
+    n = 0
+    for k in range(len(pts.xy)):
+        r = pts.root(k)
+        if r not in names:
+            names[r] = f"j{n}"
+            n += 1
+    return names
+
+
+def _add_line_edges(g: nx.Graph, ln: _Line, splits: list[tuple[float, int]], pts: _Points,
+                    names: dict[int, str], counter: list[int]) -> None:
+    """Add the pieces of one line between its consecutive split points."""
+    attrs = {"width": ln.width, "kind": ln.kind, "level": None, "feature": ln.fid}
+    if ln.speed_limit is not None:
+        attrs["speed_limit"] = ln.speed_limit
+    if ln.oneway:
+        attrs["oneway"] = True
+    prev_d, prev = splits[0][0], names[pts.root(splits[0][1])]
+    for d, k in splits[1:]:
+        node = names[pts.root(k)]
+        if d - prev_d < 1e-6 or (node == prev and d - prev_d < default("snap_tolerance")):
+            continue
+        seg = shapely.ops.substring(ln.geom, prev_d, d)
+        if node == prev or g.has_edge(prev, node):
+            mid = seg.interpolate(0.5, normalized=True)
+            m = f"j{counter[0]}"
+            counter[0] += 1
+            g.add_node(m, kind="junction", x=mid.x, y=mid.y, level=None)
+            half = seg.length / 2
+            for a, b, piece in ((prev, m, shapely.ops.substring(seg, 0, half)), (m, node, shapely.ops.substring(seg, half, seg.length))):
+                g.add_edge(a, b, length=piece.length, geometry=piece, **attrs, **({"forward": (a, b)} if ln.oneway else {}))
+        else:
+            g.add_edge(prev, node, length=seg.length, geometry=seg, **attrs, **({"forward": (prev, node)} if ln.oneway else {}))
+        prev_d, prev = d, node
+
+
+def _join_assembly(g: nx.Graph, assembly: gpd.GeoDataFrame, src: str) -> list[Problem]:
+    """Join every network node inside (or within snap of) an assembly area to the area's node."""
+    warnings: list[Problem] = []
+    snap = default("snap_tolerance")
+    net = [n for n, d in g.nodes(data=True) if d["kind"] in ("junction", "gate")]
+    xy = shapely.points([(g.nodes[n]["x"], g.nodes[n]["y"]) for n in net]) if net else np.array([])
+    tree = shapely.STRtree(xy)
+    per_person = default("assembly_area_per_person")
+    for aid, r in assembly.iterrows():
+        a = r.geometry.centroid if r.geometry.contains(r.geometry.centroid) else r.geometry.point_on_surface()
+        cap = r["capacity"] if r["capacity"] == r["capacity"] and r["capacity"] is not None else int(r.geometry.area / per_person)
+        g.add_node(aid, kind="assembly", feature=aid, x=a.x, y=a.y, level=None, capacity=int(cap), area=r.geometry.area)
+        inside = tree.query(r.geometry, predicate="dwithin", distance=snap) if len(xy) else []
+        for i in inside:
+            g.add_edge(net[i], aid, length=0.0, width=r.geometry.length, kind="link", level=None)
+        if not len(inside):
+            warnings.append(Problem(src, f"no footway or road reaches the assembly area (none within {snap:g} m)", feature=aid, field="geometry"))
+    return warnings

@@ -237,13 +237,16 @@ class IndoorBuilder:
             self._check_door_wall(fid, width, p, inner, OUTSIDE in sides, outline[r["building"]])
 
     def _check_door_wall(self, fid: str, width: float, p: Point, inner: list[Space], outside: bool, outline: BaseGeometry) -> None:
-        """Warn when a door is wider than the wall it sits in."""
-        snap = default("door_snap")
-        wall = inner[0].geometry.boundary.intersection(
-            (inner[1].geometry if len(inner) > 1 else outline).buffer(snap)
-        )
+        """Warn when a door is wider than the straight wall it sits in."""
         if not outside and len(inner) < 2:
             return
+        ring = np.asarray(inner[0].geometry.exterior.coords) if isinstance(inner[0].geometry, Polygon) else None
+        if ring is None:
+            return
+        segments = shapely.linestrings(np.stack([ring[:-1], ring[1:]], axis=1))
+        nearest = segments[int(np.argmin(shapely.distance(segments, p)))]
+        other = outline if outside else inner[1].geometry.boundary
+        wall = nearest.intersection(other.buffer(default("door_snap")))
         if width > wall.length + 1e-6:
             self._warn(f"door is {width:.2f} m wide but the wall it sits in is {wall.length:.2f} m", fid, "width")
 

@@ -1,0 +1,541 @@
+"""Generate the bundled demo campus of the fictional "Demo University".
+
+The campus is designed in local metres (x east, y north) around an origin on
+the south boundary, in front of the main gate, and converted to WGS 84
+longitude/latitude through the UTM zone of the origin. Nothing is random: the
+same code always writes the same file.
+
+Layout (about 800 m x 700 m inside the ring road, y = 0 is the south boundary)::
+
+    y=700 ......................... GATE-N ..............................
+    y=620 +=== ring road ==========+=====================================+
+          |  construction site     |     dorm zone: DORM1-6, canteen     |
+          |  LAB     LIB           ~ shared stretch of the avenue        |
+    y=350 +=== middle road ========+=====================================+
+          |  ENG     TB3           |  Central Square   Sports Field      |
+          |          TB2           |                                     |
+          |  CLINIC  TB1           |  ADMIN (finance)       Sports Hall  |
+    y=80  +=== ring road ==========+=====================================+
+    y=0   ........................ GATE-S-P | GATE-S-V .................
+        x=-400                    x=0                                 x=400
+
+The main avenue runs north from the south gates: a footway (x = -4) and a
+road (x = +4) 8 m apart, merging into one shared lane for 50 m, and
+separating again up to the north gate. Footways cross roads only at
+crossings. The three teaching buildings are modelled inside (rooms, corridors,
+doors, stairs, detectors, cameras); the other buildings get a generated
+interior from their footprint, levels and use.
+
+Run ``python -m maps.demo.generate [--out PATH]`` to (re)write
+``maps/demo/campus.geojson``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyproj
+from shapely.geometry import Polygon
+from shapely.geometry.polygon import orient
+
+ORIGIN_LON = 114.3650
+"""Longitude of the local origin (the middle of the south gates)."""
+ORIGIN_LAT = 30.5290
+"""Latitude of the local origin."""
+DECIMALS = 7
+"""Decimals kept in longitude/latitude (about 1 cm)."""
+OUT = Path(__file__).with_name("campus.geojson")
+"""Where the campus file is written by default."""
+
+XY = tuple[float, float]
+
+# Local coordinates of the main lines (m).
+AV_FOOT_X = -4.0  # avenue footway, west side
+AV_ROAD_X = 4.0  # avenue road, east side
+SIDEWALK_X = 12.0  # footway along the east side of the avenue, south part
+RING_S, RING_MID, RING_N = 80.0, 350.0, 620.0
+RING_W, RING_E = -400.0, 400.0
+SHARED_Y = (480.0, 530.0)  # the stretch where the avenue's footway and road merge
+NORTH_GATE_Y = 700.0
+
+
+class CampusBuilder:
+    """Collects features in local metres and turns them into GeoJSON.
+
+    Geometries are kept as plain coordinate tuples: a Point is ``(x, y)``, a
+    LineString a list of points, a Polygon a list of points of its exterior
+    ring (not closed).
+    """
+
+    def __init__(self) -> None:
+        self.features: list[tuple[str, Any, dict[str, Any]]] = []
+        self._ids: set[str] = set()
+        self._count: dict[str, int] = {}
+
+    def add(self, fid: str, kind: str, gtype: str, coords: Any, **props: Any) -> str:
+        """Add one feature; ``None`` properties are left out. Returns its id."""
+        if fid in self._ids:
+            msg = f"duplicate id {fid!r}"
+            raise ValueError(msg)
+        self._ids.add(fid)
+        p = {"id": fid, "kind": kind} | {k: v for k, v in props.items() if v is not None}
+        self.features.append((gtype, coords, p))
+        return fid
+
+    def next_id(self, prefix: str) -> str:
+        """A fresh readable id ``PREFIX-NN`` (numbered per prefix)."""
+        self._count[prefix] = self._count.get(prefix, 0) + 1
+        return f"{prefix}-{self._count[prefix]:02d}"
+
+    # -- shorthands -------------------------------------------------------
+
+    def point(self, fid: str, kind: str, xy: XY, **props: Any) -> str:
+        return self.add(fid, kind, "Point", xy, **props)
+
+    def line(self, fid: str, kind: str, pts: Sequence[XY], **props: Any) -> str:
+        return self.add(fid, kind, "LineString", list(pts), **props)
+
+    def polygon(self, fid: str, kind: str, ring: Sequence[XY], **props: Any) -> str:
+        return self.add(fid, kind, "Polygon", list(ring), **props)
+
+    def footway(self, pts: Sequence[XY], name: str | None = None, fid: str | None = None, **props: Any) -> str:
+        return self.line(fid or self.next_id("FW"), "footway", pts, name=name, **props)
+
+    def crossing(self, a: XY, b: XY, name: str | None = None) -> str:
+        return self.line(self.next_id("X"), "crossing", [a, b], name=name or "Zebra crossing")
+
+    def camera(self, xy: XY, target: XY, name: str, fov: float = 90.0, rng: float = 30.0, **props: Any) -> str:
+        """A camera at ``xy`` looking at ``target``."""
+        return self.point(self.next_id("CAM"), "camera", xy, name=name, heading=heading(xy, target), fov=fov,
+                          range=rng, **props)
+
+    # -- output -----------------------------------------------------------
+
+    def to_geojson(self, name: str = "Demo University") -> dict[str, Any]:
+        """The features as an RFC 7946 FeatureCollection in longitude/latitude."""
+        to_ll = LocalToLonLat(ORIGIN_LON, ORIGIN_LAT)
+        out = []
+        for gtype, coords, props in self.features:
+            if gtype == "Point":
+                geom = {"type": "Point", "coordinates": to_ll(coords)}
+            elif gtype == "LineString":
+                geom = {"type": "LineString", "coordinates": [to_ll(c) for c in coords]}
+            else:
+                ring = list(orient(Polygon(coords), sign=1.0).exterior.coords)  # counter-clockwise (RFC 7946 §3.1.6)
+                geom = {"type": "Polygon", "coordinates": [[to_ll(c) for c in ring]]}
+            out.append({"type": "Feature", "properties": props, "geometry": geom})
+        return {"type": "FeatureCollection", "name": name, "features": out}
+
+
+class LocalToLonLat:
+    """Convert local metres around an origin to rounded ``[lon, lat]``.
+
+    Local x/y are offsets east/north from the origin in the origin's UTM zone
+    (grid north; the convergence there is under 1 degree).
+    """
+
+    def __init__(self, lon: float, lat: float) -> None:
+        zone = int((lon + 180) // 6) + 1
+        utm = pyproj.CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
+        self._fwd = pyproj.Transformer.from_crs(4326, utm, always_xy=True)
+        self._inv = pyproj.Transformer.from_crs(utm, 4326, always_xy=True)
+        self.e0, self.n0 = self._fwd.transform(lon, lat)
+
+    def __call__(self, xy: XY) -> list[float]:
+        lon, lat = self._inv.transform(self.e0 + xy[0], self.n0 + xy[1])
+        return [round(lon, DECIMALS), round(lat, DECIMALS)]
+
+
+# -- small geometry helpers ------------------------------------------------
+
+
+def rect(x0: float, y0: float, x1: float, y1: float) -> list[XY]:
+    """An axis-aligned rectangle as a counter-clockwise ring."""
+    return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+
+
+def split(a: float, b: float, n: int) -> list[tuple[float, float]]:
+    """Cut ``[a, b]`` into ``n`` equal intervals."""
+    step = (b - a) / n
+    return [(a + i * step, a + (i + 1) * step if i < n - 1 else b) for i in range(n)]
+
+
+def heading(frm: XY, to: XY) -> float:
+    """Compass heading (degrees clockwise from north) from one local point to another."""
+    return round(math.degrees(math.atan2(to[0] - frm[0], to[1] - frm[1])) % 360.0, 1)
+
+
+def noded_band(x0: float, x1: float, y0: float, y1: float, south: Iterable[float], north: Iterable[float]) -> list[XY]:
+    """A rectangle whose south and north edges carry extra vertices (where room walls meet it).
+
+    The corridor then shares its vertices with the rooms on both sides, so the
+    floor plan is noded exactly.
+    """
+    s = sorted({x for x in south if x0 < x < x1})
+    n = sorted({x for x in north if x0 < x < x1}, reverse=True)
+    return [(x0, y0), *[(x, y0) for x in s], (x1, y0), (x1, y1), *[(x, y1) for x in n], (x0, y1)]
+
+
+# -- buildings -------------------------------------------------------------
+
+SIDES = {"S": (0.0, -1.0), "N": (0.0, 1.0), "W": (-1.0, 0.0), "E": (1.0, 0.0)}
+
+
+def outline_point(box: tuple[float, float, float, float], side: str, frac: float) -> XY:
+    """The point at fraction ``frac`` along one side of a rectangle (W→E or S→N)."""
+    x0, y0, x1, y1 = box
+    return {
+        "S": (x0 + frac * (x1 - x0), y0),
+        "N": (x0 + frac * (x1 - x0), y1),
+        "W": (x0, y0 + frac * (y1 - y0)),
+        "E": (x1, y0 + frac * (y1 - y0)),
+    }[side]
+
+
+def door_stub(c: CampusBuilder, door_id: str, p: XY, side: str, to: float, name: str) -> None:
+    """A footway from a door straight out of its wall to the line x = ``to`` (W/E) or y = ``to`` (S/N)."""
+    end = (to, p[1]) if side in "WE" else (p[0], to)
+    c.footway([p, end], name=name, fid=f"FW-{door_id}")
+
+
+def door_camera(c: CampusBuilder, p: XY, side: str, name: str) -> None:
+    """A camera 6 m out from a door and 2 m to the side, looking at the door."""
+    nx, ny = SIDES[side]
+    xy = (p[0] + 6 * nx + 2 * ny, p[1] + 6 * ny - 2 * nx)
+    c.camera(xy, p, name, fov=70, rng=25)
+
+
+def generated_building(
+    c: CampusBuilder,
+    bid: str,
+    name: str,
+    use: str,
+    box: tuple[float, float, float, float],
+    levels: int,
+    doors: Sequence[tuple[str, float, float]],
+    occupants: int | None = None,
+    access: str | None = None,
+) -> list[XY]:
+    """A building without indoor features, its entrance doors and a footway from each door.
+
+    ``doors`` holds ``(side, fraction, stub_to)``: the door is at ``fraction``
+    along side ``side`` of the footprint, and a footway runs from it straight
+    out to the line x = ``stub_to`` (W/E sides) or y = ``stub_to`` (S/N).
+    Returns the door positions.
+    """
+    c.polygon(bid, "building", rect(*box), name=name, use=use, levels=levels, occupants=occupants)
+    pts = []
+    for k, (side, frac, to) in enumerate(doors, start=1):
+        p = outline_point(box, side, frac)
+        did = c.point(f"{bid}-D{k}", "door", p, building=bid, level=0, width=1.8, exit=True, access=access,
+                      name=f"{name} entrance {k}")
+        door_stub(c, did, p, side, to, f"Path to {name} entrance {k}")
+        door_camera(c, p, side, f"{name} entrance {k}")
+        pts.append(p)
+    return pts
+
+
+def teaching_building(
+    c: CampusBuilder,
+    bid: str,
+    name: str,
+    x0: float,
+    y0: float,
+    *,
+    length: float,
+    levels: int,
+    depth: float = 7.5,
+    corridor: float = 3.0,
+    south_rooms: int = 8,
+    north_rooms: int = 7,
+    stair: float = 4.0,
+    lobby: float = 8.0,
+    lecture_south: bool = False,
+    stubs: tuple[float, float, float],
+) -> None:
+    """A teaching building modelled inside, with footways from its exits.
+
+    Plan of every level (x along the building, y across it)::
+
+        +----+-----+-----+-- ... --+-----+----+
+        | S1 | R   | R   |         | R   | S2 |   north band: stairs at both ends, rooms
+        +-D--+--D--+--D--+-- ... --+--D--+--D-+
+        X              corridor               X   exits at both ends (level 0)
+        +--D--+--D--+---[lobby]---+--D--+--D--+
+        | R   | R   |   |     |   | R   | R   |   south band: rooms (lobby on level 0)
+        +-----+-----+---+--X--+---+-----+-----+
+
+    ``stubs`` is ``(x_west, x_east, y_south)``: the footway lines that the
+    west, east and south exits are joined to.
+    """
+    x1 = x0 + length
+    yc0, yc1 = y0 + depth, y0 + depth + corridor
+    y1 = yc1 + depth
+    ym = (yc0 + yc1) / 2
+    xm = (x0 + x1) / 2
+    c.polygon(bid, "building", rect(x0, y0, x1, y1), name=name, use="teaching", levels=levels, level_height=3.9)
+    stairs = {"S1": (x0, x0 + stair), "S2": (x1 - stair, x1)}
+    for sid, (a, b) in stairs.items():
+        c.polygon(f"{bid}-{sid}", "stair", rect(a, yc1, b, y1), building=bid, levels=f"0-{levels - 1}", width=1.4,
+                  name=f"{name} stair {sid[1]}")
+    north = split(x0 + stair, x1 - stair, north_rooms)
+    n0 = (south_rooms - 1) // 2
+    la, lb = xm - lobby / 2, xm + lobby / 2
+    for lv in range(levels):
+        tag = f"{bid}-L{lv}"
+        south = split(x0, x1, south_rooms) if lv else split(x0, la, n0) + split(lb, x1, n0)
+        cuts_s = [x for ab in south for x in ab] + ([la, lb] if lv == 0 else [])
+        cuts_n = [x for ab in north for x in ab]
+        c.polygon(f"{tag}-C", "corridor", noded_band(x0, x1, yc0, yc1, cuts_s, cuts_n), building=bid, level=lv,
+                  name=f"{name} level {lv} corridor")
+        rooms = [(a, b, y0, yc0, "S") for a, b in south] + [(a, b, yc1, y1, "N") for a, b in north]
+        for k, (a, b, ra, rb, band) in enumerate(rooms, start=1):
+            use = "lecture" if band == "S" and (lecture_south or lv == 0) else "classroom"
+            if band == "N" and lv == levels - 1 and not lecture_south:
+                use = "office"
+            rid = c.polygon(f"{tag}-R{k:02d}", "room", rect(a, ra, b, rb), building=bid, level=lv, use=use,
+                            name=f"{bid} {lv}{k:02d}")
+            door_y = yc0 if band == "S" else yc1
+            width = {"lecture": 1.2, "classroom": 1.0, "office": 0.9}[use]
+            c.point(f"{tag}-D{k:02d}", "door", ((a + b) / 2, door_y), building=bid, level=lv, width=width)
+            c.point(f"{tag}-SD{k:02d}", "detector", ((a + b) / 2, (ra + rb) / 2), type="smoke", building=bid,
+                    level=lv, zone=tag, name=f"Smoke detector {rid}")
+        for sid, (a, b) in stairs.items():
+            sx = (a + b) / 2
+            c.point(f"{tag}-D{sid}", "door", (sx, yc1), building=bid, level=lv, width=1.2, name=f"Stair {sid[1]} door")
+            mcp_x = sx + 1.5 if sid == "S1" else sx - 1.5
+            c.point(f"{tag}-MCP{sid[1]}", "detector", (mcp_x, yc1 - 0.3), type="manual_call_point", building=bid,
+                    level=lv, zone=tag, name=f"Manual call point by stair {sid[1]}")
+        n_sd = math.ceil(length / 15)
+        for k, (a, b) in enumerate(split(x0, x1, n_sd), start=1):
+            c.point(f"{tag}-SDC{k}", "detector", ((a + b) / 2, ym), type="smoke", building=bid, level=lv, zone=tag,
+                    name=f"Corridor smoke detector {k}")
+        c.camera((x0 + 0.5, ym), (x1, ym), f"{name} level {lv} corridor", fov=60, rng=60, building=bid, level=lv)
+    # Level 0: a lobby off the corridor leads to the south exit.
+    lob = c.polygon(f"{bid}-L0-LOBBY", "corridor", rect(la, y0, lb, yc0), building=bid, level=0, name=f"{name} lobby")
+    c.point(f"{bid}-L0-DLOBBY", "door", (xm, yc0), building=bid, level=0, width=3.0, name="Lobby opening")
+    c.point(f"{bid}-L0-SDL", "detector", (xm, (y0 + yc0) / 2), type="smoke", building=bid, level=0, zone=f"{bid}-L0",
+            name=f"Smoke detector {lob}")
+    x_w, x_e, y_s = stubs
+    for k, (p, side, to) in enumerate(
+        [((x0, ym), "W", x_w), ((x1, ym), "E", x_e), ((xm, y0), "S", y_s)], start=1
+    ):
+        did = c.point(f"{bid}-L0-X{k}", "door", p, building=bid, level=0, width=1.8, exit=True,
+                      name=f"{name} exit {side}")
+        door_stub(c, did, p, side, to, f"Path to {name} exit {side}")
+        door_camera(c, p, side, f"{name} exit {side}")
+
+
+# -- the campus --------------------------------------------------------------
+
+
+def add_roads_and_gates(c: CampusBuilder) -> None:
+    """Gates, the main avenue (footway, road, shared stretch) and the road grid with its crossings."""
+    f, r = AV_FOOT_X, AV_ROAD_X
+    s0, s1 = SHARED_Y
+    ng = (0.0, NORTH_GATE_Y)
+    c.point("GATE-S-P", "gate", (f, 0.0), name="South main gate (pedestrians)", mode="pedestrian", width=6.0)
+    c.point("GATE-S-V", "gate", (r, 0.0), name="South main gate (vehicles)", mode="vehicle", lanes=2)
+    c.point("GATE-N", "gate", ng, name="North gate", mode="both", width=4.0, lanes=1)
+
+    # Avenue road, east side; it merges into the shared lane for 50 m.
+    c.line("R-AV1", "road", [(r, 0.0), (r, s0 - 10), (0.0, s0)], name="Main Avenue", speed_limit=20)
+    c.line("SH-AV", "shared", [(0.0, s0), (0.0, s1)], name="Main Avenue (shared stretch)", speed_limit=10,
+           width=6.0)
+    c.line("R-AV2", "road", [(0.0, s1), (r, s1 + 10), (r, NORTH_GATE_Y - 10), ng], name="Main Avenue north",
+           speed_limit=20)
+    # Road grid: a ring and a middle road.
+    c.line("R-RING-S", "road", [(RING_W, RING_S), (RING_E, RING_S)], name="South Ring Road")
+    c.line("R-RING-E", "road", [(RING_E, RING_S), (RING_E, RING_N)], name="East Ring Road")
+    c.line("R-RING-N", "road", [(RING_E, RING_N), (RING_W, RING_N)], name="North Ring Road")
+    c.line("R-RING-W", "road", [(RING_W, RING_N), (RING_W, RING_S)], name="West Ring Road")
+    c.line("R-MID", "road", [(RING_W, RING_MID), (RING_E, RING_MID)], name="Middle Road")
+
+    # Avenue footway, west side, with a crossing over each east-west road.
+    c.footway([(f, 0.0), (f, RING_S - 6)], name="Main Avenue footway", fid="FW-AV1")
+    c.crossing((f, RING_S - 6), (f, RING_S + 6), name="Avenue crossing, South Ring Road")
+    c.footway([(f, RING_S + 6), (f, RING_MID - 6)], name="Main Avenue footway", fid="FW-AV2")
+    c.crossing((f, RING_MID - 6), (f, RING_MID + 6), name="Avenue crossing, Middle Road")
+    c.footway([(f, RING_MID + 6), (f, s0 - 10), (0.0, s0)], name="Main Avenue footway", fid="FW-AV3")
+    c.footway([(0.0, s1), (f, s1 + 10), (f, RING_N - 6)], name="Main Avenue footway", fid="FW-AV4")
+    c.crossing((f, RING_N - 6), (f, RING_N + 6), name="Avenue crossing, North Ring Road")
+    c.footway([(f, RING_N + 6), (f, NORTH_GATE_Y - 10), ng], name="North gate footway", fid="FW-AV5")
+
+    # Cameras and posts at the gates and along the avenue.
+    c.camera((-14.0, 3.0), (0.0, 3.0), "South gate, pedestrian lanes", fov=90, rng=25)
+    c.camera((14.0, 3.0), (0.0, 3.0), "South gate, vehicle lanes", fov=90, rng=25)
+    c.camera((0.0, 24.0), (r, 0.0), "South gate, vehicle recognition", fov=60, rng=40)
+    c.camera((-10.0, 696.0), (0.0, 700.0), "North gate", fov=100, rng=25)
+    c.camera((10.0, 690.0), (0.0, 700.0), "North gate, vehicle recognition", fov=60, rng=30)
+    for y, look in ((150.0, 1), (260.0, -1), (410.0, 1), (600.0, -1)):
+        c.camera((-9.0, y), (-9.0, y + 40 * look), f"Main Avenue y={y:.0f} m", fov=90, rng=60)
+    c.camera((-9.0, s0 - 15), (0.0, (s0 + s1) / 2), "Avenue shared stretch", fov=70, rng=60)
+    c.point("POST-GATE-S", "post", (-14.0, 8.0), name="South gate guard post", staff=3)
+    c.point("POST-GATE-N", "post", (-12.0, 692.0), name="North gate guard post", staff=2)
+    c.point("POST-BASE", "post", (-40.0, 40.0), name="Security office and patrol base", staff=4)
+
+
+def add_teaching_zone(c: CampusBuilder) -> None:
+    """South-west block: three teaching buildings modelled inside, engineering labs, the clinic and their paths."""
+    fx = AV_FOOT_X
+    xw, xe = -190.0, -86.0  # north-south walks west and east of the buildings
+    walks = (96.0, 165.0, 245.0, 320.0)  # east-west walks from the avenue footway
+    for y in walks:
+        west_end = -320.0 if y == walks[1] else xw  # one walk goes on west to the clinic and the engineering labs
+        c.footway([(fx, y), (west_end, y)], name=f"Teaching Walk y={y:.0f}")
+    c.footway([(xw, walks[0]), (xw, walks[-1])], name="Teaching Walk west")
+    c.footway([(xe, walks[0]), (xe, RING_MID - 8)], name="Teaching Walk east")
+    c.crossing((xe, RING_MID - 8), (xe, RING_MID + 8), name="Teaching crossing, Middle Road")
+    c.footway([(xe, RING_MID + 8), (xe, 420.0)], name="Library Walk south")
+    teaching_building(c, "TB1", "Teaching Building 1", -170.0, 110.0, length=64.0, levels=5, stubs=(xw, xe, walks[0]))
+    teaching_building(c, "TB2", "Teaching Building 2", -170.0, 190.0, length=64.0, levels=5, stubs=(xw, xe, walks[1]))
+    teaching_building(c, "TB3", "Lecture Hall Building", -178.0, 270.0, length=72.0, levels=4, depth=9.0,
+                      south_rooms=6, north_rooms=5, lecture_south=True, stubs=(xw, xe, walks[2]))
+    generated_building(c, "ENG", "Engineering Laboratories", "lab", (-340.0, 185.0, -260.0, 215.0), 4,
+                       [("S", 0.5, walks[1]), ("E", 0.5, xw)])
+    generated_building(c, "CLINIC", "Campus Clinic", "other", (-340.0, 120.0, -290.0, 145.0), 2,
+                       [("N", 0.5, walks[1])])
+    c.point("POST-TEACH", "post", (-80.0, 160.0), name="Teaching zone guard post")
+
+
+def add_north_west(c: CampusBuilder) -> None:
+    """North-west block: library, lab building and a closed construction site."""
+    y = 420.0
+    c.footway([(AV_FOOT_X, y), (-320.0, y)], name="Library Walk")
+    c.footway([(-200.0, y), (-200.0, 480.0)], name="Lab Walk")
+    lib = (-150.0, 440.0, -70.0, 500.0)
+    generated_building(c, "LIB", "University Library", "library", lib, 5,
+                       [("S", 0.5, y), ("E", 0.5, AV_FOOT_X), ("W", 0.5, -200.0)])
+    lab = (-340.0, 440.0, -260.0, 460.0)
+    generated_building(c, "LAB", "Science Laboratory Building", "lab", lab, 5, [("S", 0.5, y), ("E", 0.5, -200.0)])
+    site = rect(-330.0, 525.0, -200.0, 600.0)
+    c.polygon("KA-LIB", "key_area", rect(-158.0, 432.0, -62.0, 508.0), name="Library (rare books, archives)",
+              category="library")
+    c.polygon("KA-LAB", "key_area", rect(-348.0, 432.0, -252.0, 468.0), name="Laboratories (hazardous materials)",
+              category="lab")
+    c.polygon("KA-CONS", "key_area", site, name="Construction site: New Engineering Building", category="construction",
+              closed=True)
+    c.camera((-200.0, 520.0), (-265.0, 562.0), "Construction site south-east corner", fov=100, rng=60)
+    c.camera((-330.0, 605.0), (-265.0, 562.0), "Construction site north-west corner", fov=100, rng=60)
+    c.camera((-250.0, 430.0), (-300.0, 450.0), "Laboratory approach", fov=90, rng=50)
+    c.point("POST-LIB", "post", (-118.0, 428.0), name="Library guard post")
+    c.point("POST-LAB", "post", (-290.0, 428.0), name="Laboratory guard post")
+    c.point("POST-CONS", "post", (-195.0, 515.0), name="Construction site guard post")
+
+
+def add_south_east(c: CampusBuilder) -> None:
+    """South-east block: admin and finance building, Central Square, the Sports Field and the Sports Hall."""
+    sx = SIDEWALK_X
+    c.footway([(sx, RING_S + 12), (sx, RING_MID - 12)], name="Avenue east walk")
+    c.crossing((AV_FOOT_X, 120.0), (sx, 120.0), name="Admin crossing")
+    c.crossing((AV_FOOT_X, 210.0), (sx, 210.0), name="Square crossing")
+    square = rect(20.0, 170.0, 110.0, 250.0)
+    field = rect(200.0, 150.0, 380.0, 260.0)
+    c.polygon("AS-SQUARE", "assembly", square, name="Central Square")
+    c.polygon("AS-FIELD", "assembly", field, name="Sports Field")
+    c.footway([(sx, 210.0), (22.0, 210.0)], name="Square entrance")
+    c.footway([(sx, 145.0), (150.0, 145.0)], name="Admin Walk")
+    c.footway([(150.0, 145.0), (150.0, 205.0)], name="Admin Walk north")
+    c.footway([(108.0, 205.0), (202.0, 205.0)], name="Square to Sports Field")
+    c.footway([(150.0, 115.0), (150.0, 145.0)], name="Sports Hall Walk")
+    generated_building(c, "GYM", "Sports Hall", "sports", (300.0, 95.0, 370.0, 135.0), 2,
+                       [("W", 0.5, 150.0), ("N", 0.5, 152.0)])
+    admin = (40.0, 110.0, 100.0, 130.0)
+    generated_building(c, "ADMIN", "Administration and Finance Building", "admin", admin, 4,
+                       [("W", 0.5, sx), ("N", 0.5, 145.0)])
+    c.polygon("KA-FIN", "key_area", rect(34.0, 104.0, 106.0, 136.0), name="Finance office and cashier",
+              category="finance")
+    c.camera((106.0, 104.0), (70.0, 120.0), "Finance building south-east", fov=90, rng=40)
+    c.camera((34.0, 136.0), (70.0, 120.0), "Finance building north-west", fov=90, rng=40)
+    c.camera((20.0, 170.0), (65.0, 210.0), "Central Square", fov=100, rng=60)
+    c.camera((200.0, 150.0), (290.0, 205.0), "Sports Field south-west", fov=100, rng=80)
+    c.camera((380.0, 260.0), (290.0, 205.0), "Sports Field north-east", fov=100, rng=80)
+    c.point("POST-FIN", "post", (28.0, 114.0), name="Finance guard post", staff=2)
+
+
+def add_dorm_zone(c: CampusBuilder) -> None:
+    """North-east block: six dorms with card-access doors, the canteen, and the paths between them."""
+    fx, ex = AV_FOOT_X, 380.0
+    y_a, y_b, y_c, y_d = 368.0, 420.0, 493.0, 560.0  # east-west walks between the dorm rows
+    for y in (y_a, y_b, y_d):
+        c.crossing((fx, y), (14.0, y), name=f"Dorm crossing y={y:.0f}")
+        c.footway([(14.0, y), (ex, y)], name=f"Dorm Walk y={y:.0f}")
+    c.footway([(0.0, y_c), (ex, y_c)], name=f"Dorm Walk y={y_c:.0f}")  # starts on the avenue's shared stretch
+    for x in (125.0, 260.0):
+        c.footway([(x, y_a), (x, y_d)], name=f"Dorm Walk x={x:.0f}")
+    # Footway from the dorms to the Sports Field, across the Middle Road.
+    c.footway([(290.0, y_a), (290.0, RING_MID + 8)], name="Sports Field Walk")
+    c.crossing((290.0, RING_MID + 8), (290.0, RING_MID - 8), name="Sports Field crossing")
+    c.footway([(290.0, RING_MID - 8), (290.0, 258.0)], name="Sports Field Walk")
+
+    rows = ((380.0, y_a, y_b), (447.0, y_b, y_c), (520.0, y_c, y_d))  # (south wall, south walk, north walk)
+    cols = (150.0, 280.0)
+    n = 0
+    for y0, ys, yn in rows:
+        for x0 in cols:
+            n += 1
+            box = (x0, y0, x0 + 90.0, y0 + 16.0)
+            generated_building(c, f"DORM{n}", f"Dormitory {n}", "dorm", box, 6, [("S", 0.5, ys), ("N", 0.5, yn)],
+                               occupants=1300, access="card")
+    canteen = (30.0, 428.0, 100.0, 468.0)
+    generated_building(c, "CANTEEN", "Student Canteen", "canteen", canteen, 2,
+                       [("S", 0.5, y_b), ("N", 0.5, y_c), ("E", 0.5, 125.0)])
+    for k, x in enumerate((45.0, 65.0, 85.0), start=1):
+        c.point(f"CANTEEN-HD{k}", "detector", (x, 462.0), type="heat", building="CANTEEN", level=0,
+                zone="CANTEEN-L0-KITCHEN", name=f"Kitchen heat detector {k}")
+    c.polygon("KA-DORM", "key_area", rect(140.0, 372.0, 380.0, 546.0), name="Dormitory zone", category="dorm")
+    c.point("POST-DORM-A", "post", (140.0, 376.0), name="Dorms 1-2 guard post")
+    c.point("POST-DORM-B", "post", (266.0, 440.0), name="Dorms 3-4 guard post")
+    c.point("POST-DORM-C", "post", (266.0, 510.0), name="Dorms 5-6 guard post")
+
+
+def build_campus() -> dict[str, Any]:
+    """Build the demo campus.
+
+    Returns
+    -------
+    dict
+        An RFC 7946 GeoJSON FeatureCollection in WGS 84 longitude/latitude.
+    """
+    c = CampusBuilder()
+    add_roads_and_gates(c)
+    add_teaching_zone(c)
+    add_north_west(c)
+    add_south_east(c)
+    add_dorm_zone(c)
+    return c.to_geojson()
+
+
+def dumps(fc: dict[str, Any]) -> str:
+    """Serialise a FeatureCollection with one feature per line (small, readable diffs)."""
+    head = {k: v for k, v in fc.items() if k != "features"}
+    lines = [json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in fc["features"]]
+    return json.dumps(head, ensure_ascii=False)[:-1] + ', "features": [\n' + ",\n".join(lines) + "\n]}\n"
+
+
+def write(path: str | Path = OUT) -> Path:
+    """Write the demo campus to ``path`` (a file, or a folder to hold ``campus.geojson``)."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / "campus.geojson"
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(dumps(build_campus()), encoding="utf-8")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Command line: ``python -m maps.demo.generate [--out PATH]``."""
+    ap = argparse.ArgumentParser(prog="python -m maps.demo.generate", description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=str(OUT), help=f"output file (default: {OUT})")
+    args = ap.parse_args(argv)
+    p = write(args.out)
+    print(f"wrote {p}")
+
+
+if __name__ == "__main__":
+    main()

@@ -22,12 +22,19 @@ kind                      from
 ``crossing``              ``footway=crossing`` (or ``cycleway=``/``path=``),
                           ``highway=crossing`` ways
 ``road``                  ``highway=motorway|trunk|primary|secondary|tertiary``
-                          (and ``*_link``), ``unclassified|residential|service|
-                          road|busway``; ``speed_limit`` from a numeric
-                          ``maxspeed`` (mph converted), ``oneway`` from
-                          ``oneway``/roundabouts (``oneway=-1`` is reversed)
-``shared``                ``highway=living_street|track``, and service roads
-                          with ``foot=designated``
+                          (and ``*_link``), ``busway``, and minor streets whose
+                          sidewalks are mapped separately (``sidewalk=separate``)
+                          or that pedestrians may not use (``foot=no``);
+                          ``speed_limit`` from a numeric ``maxspeed`` (mph
+                          converted), ``oneway`` from ``oneway``/roundabouts
+                          (``oneway=-1`` is reversed). A major road tagged
+                          ``sidewalk=both|left|right|yes`` also gets a
+                          ``footway`` along it (``osm-w{id}-sidewalk``), since
+                          its sidewalks are not mapped as ways of their own
+``shared``                ``highway=living_street|track``, and the minor
+                          streets ``unclassified|residential|service|road``
+                          where people walk on or beside the carriageway
+                          (the usual case on a campus)
 ``gate``                  ``barrier=gate|lift_gate|entrance`` nodes on a kept
                           line; ``mode`` is ``vehicle`` for ``foot=no`` or a
                           lift gate without a ``foot`` permission,
@@ -80,10 +87,12 @@ Bbox = tuple[float, float, float, float]
 
 FOOT_HIGHWAYS = frozenset({"footway", "path", "pedestrian", "steps", "cycleway", "bridleway", "trail"})
 ROAD_HIGHWAYS = frozenset(
-    {"motorway", "trunk", "primary", "secondary", "tertiary", "unclassified", "residential", "service", "road", "busway"}
+    {"motorway", "trunk", "primary", "secondary", "tertiary", "busway"}
     | {f"{h}_link" for h in ("motorway", "trunk", "primary", "secondary", "tertiary")}
 )
+MINOR_STREETS = frozenset({"unclassified", "residential", "service", "road"})
 SHARED_HIGHWAYS = frozenset({"living_street", "track"})
+SIDEWALKS = frozenset({"both", "left", "right", "yes"})
 NOT_BUILDINGS = frozenset({"no", "roof", "ruins", "proposed", "demolished", "razed", "destroyed"})
 GATE_BARRIERS = frozenset({"gate", "lift_gate", "entrance"})
 ASSEMBLY_LEISURE = frozenset({"pitch", "park"})
@@ -285,11 +294,19 @@ def _line_kind(tags: dict[str, str]) -> str | None:
         return "crossing"
     if hw in FOOT_HIGHWAYS:
         return "footway"
-    if hw in SHARED_HIGHWAYS or (hw == "service" and tags.get("foot") == "designated"):
+    if hw in SHARED_HIGHWAYS:
         return "shared"
+    if hw in MINOR_STREETS:
+        walkable = tags.get("sidewalk") != "separate" and tags.get("foot") not in ("no", "use_sidepath")
+        return "shared" if walkable else "road"
     if hw in ROAD_HIGHWAYS:
         return "road"
     return None
+
+
+def _has_sidewalk(tags: dict[str, str]) -> bool:
+    """A road whose sidewalks are tagged on it rather than mapped as footways of their own."""
+    return any(tags.get(k) in SIDEWALKS for k in ("sidewalk", "sidewalk:both", "sidewalk:left", "sidewalk:right"))
 
 
 def _entrance(tags: dict[str, str]) -> str | None:
@@ -379,6 +396,8 @@ def _read(file: osmium.io.File, source: Path) -> _Found:
                             found.skipped += 1
                         else:
                             found.lines.append((f"osm-w{obj.id}", kind, line[0], tags, line[1]))
+                            if kind == "road" and _has_sidewalk(tags):
+                                found.lines.append((f"osm-w{obj.id}-sidewalk", "footway", line[0], tags, line[1]))
                 elif obj.is_area():
                     _read_area(obj, tags, found)
             except (osmium.InvalidLocationError, RuntimeError, shapely.errors.GEOSException):
@@ -523,9 +542,10 @@ def _features(found: _Found, bbox: Bbox | None) -> list[tuple[dict[str, Any], Ba
     return out
 
 
-def _osm_order(fid: str) -> tuple[str, int]:
-    """Sort key of an ``osm-w123`` id: type letter, then number."""
-    return fid[4], int(fid[5:])
+def _osm_order(fid: str) -> tuple[str, int, str]:
+    """Sort key of an ``osm-w123`` (or ``osm-w123-sidewalk``) id: type letter, number, suffix."""
+    number, _, suffix = fid[5:].partition("-")
+    return fid[4], int(number), suffix
 
 
 # --------------------------------------------------------------------------- writing

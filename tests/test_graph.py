@@ -134,3 +134,21 @@ def test_snapped_pieces_form_one_path(tmp_path_factory, cuts: list[float], jitte
     assert nx.has_path(walk, "EXIT-W", "A1")
     d = nx.shortest_path_length(walk, "EXIT-W", "A1", weight="length")
     assert abs(d - 40) <= 2 * default("snap_tolerance") * len(cuts)
+
+
+def test_gates_closer_than_the_snap_tolerance_both_join_the_network(tmp_path: Path) -> None:
+    doc = tiny()
+    add(doc, point(-20, 5), id="G1", kind="gate", mode="pedestrian")
+    add(doc, point(-21, 5), id="G2", kind="gate", mode="pedestrian")
+    c = load_campus(write(doc, tmp_path / "c.geojson"))
+    assert c.graph.degree("G1") and c.graph.degree("G2")
+    assert not [w for w in c.warnings if w.feature in ("G1", "G2")]
+
+
+def test_an_exit_far_from_any_path_is_joined_with_a_warning(tmp_path: Path) -> None:
+    doc = tiny()
+    doc["features"] = [f for f in doc["features"] if f["properties"]["id"] != "FW1"]
+    add(doc, line((-30, 5), (-40, 5)), id="FW9", kind="footway")  # 30 m from the exit
+    c = load_campus(write(doc, tmp_path / "c.geojson"))
+    assert nx.has_path(c.walk_graph(), "EXIT-W", "A1")
+    assert any(w.feature == "EXIT-W" and "30 m away" in w.message for w in c.warnings)

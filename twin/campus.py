@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -135,24 +136,21 @@ def _attach_sensors(campus_features: gpd.GeoDataFrame, g: nx.Graph) -> None:
     dev = f[f.kind.isin(("camera", "detector", "post"))]
     if dev.empty:
         return
-    spaces = [(n, d) for n, d in g.nodes(data=True) if d["kind"] in ("room", "corridor", "stair", "floor")]
+    by_level: dict[tuple[str, int], list[tuple[str, dict[str, Any]]]] = defaultdict(list)
+    for n, d in g.nodes(data=True):
+        if d["kind"] in ("room", "corridor", "stair", "floor"):
+            by_level[(d["building"], d["level"])].append((n, d))
     outdoor = [n for n, d in g.nodes(data=True) if d["level"] is None]
-    out_xy = shapely.points([(g.nodes[n]["x"], g.nodes[n]["y"]) for n in outdoor]) if outdoor else None
-    out_tree = shapely.STRtree(out_xy) if outdoor else None
-    geom_of = {n: f.geometry[d["feature"]] for n, d in spaces if d["kind"] != "floor"}
+    out_tree = shapely.STRtree(shapely.points([(g.nodes[n]["x"], g.nodes[n]["y"]) for n in outdoor])) if outdoor else None
     node = {}
     for fid, r in dev.iterrows():
         b, lv = r.get("building"), r.get("level")
-        if isinstance(b, str) and lv == lv and lv is not None:
-            here = [(n, d) for n, d in spaces if d["building"] == b and d["level"] == int(lv)]
-            inside = [n for n, d in here if d["kind"] == "floor" or geom_of[n].covers(r.geometry)]
-            if inside:
-                node[fid] = inside[0]
-                continue
-            if here:
-                node[fid] = min(here, key=lambda nd: np.hypot(nd[1]["x"] - r.geometry.x, nd[1]["y"] - r.geometry.y))[0]
-                continue
-        if out_tree is not None:
+        here = by_level.get((b, int(lv)), []) if isinstance(b, str) and lv == lv and lv is not None else []
+        if here:
+            p = r.geometry
+            inside = [n for n, d in here if d["kind"] == "floor" or f.geometry[d["feature"]].covers(p)]
+            node[fid] = inside[0] if inside else min(here, key=lambda nd: np.hypot(nd[1]["x"] - p.x, nd[1]["y"] - p.y))[0]
+        elif out_tree is not None:
             node[fid] = outdoor[int(out_tree.nearest(r.geometry))]
     f["node"] = None
     for fid, n in node.items():

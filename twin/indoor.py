@@ -348,7 +348,8 @@ class IndoorBuilder:
         pts: list[Point] = []
         for line in near:
             for q in shapely.get_parts(line.intersection(outline)):
-                pts.append(q if q.geom_type == "Point" else q.centroid)
+                if not q.is_empty:
+                    pts.append(q if q.geom_type == "Point" else q.centroid)
             for end in (Point(line.coords[0]), Point(line.coords[-1])):
                 if end.distance(geom) <= default("exit_snap") and not geom.contains(end):
                     pts.append(outline.interpolate(outline.project(end)))

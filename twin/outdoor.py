@@ -147,12 +147,16 @@ def build_outdoor(features: gpd.GeoDataFrame, graph: nx.Graph, exits: list[str],
     if walk and exits:
         wtree = shapely.STRtree(geoms[walk])
         xy = shapely.points([(graph.nodes[e]["x"], graph.nodes[e]["y"]) for e in exits])
-        (ei, wi), _ = wtree.query_nearest(xy, max_distance=default("exit_snap"), return_distance=True, all_matches=False)
-        for e, w in zip(ei, wi, strict=True):
+        (ei, wi), dist = wtree.query_nearest(xy, max_distance=default("exit_link_max"), return_distance=True, all_matches=False)
+        for e, w, d in zip(ei, wi, dist, strict=True):
             exit_link[exits[e]] = on_line(walk[w], xy[e])
+            if d > default("exit_snap"):
+                warnings.append(Problem(src, f"no footway within {default('exit_snap'):g} m of this exit; joined to the "
+                                        f"nearest one, {d:.0f} m away", feature=exits[e], field="geometry"))
     for e in exits:
         if e not in exit_link:
-            warnings.append(Problem(src, f"exit is not joined to the path network: no footway within {default('exit_snap'):g} m", feature=e, field="geometry"))
+            warnings.append(Problem(src, f"exit is not joined to the path network: no footway within {default('exit_link_max'):g} m",
+                                    feature=e, field="geometry"))
     # assembly boundaries split the lines that cross them
     assembly = features[features.kind == "assembly"]
     for _, r in assembly.iterrows():
@@ -167,9 +171,7 @@ def build_outdoor(features: gpd.GeoDataFrame, graph: nx.Graph, exits: list[str],
         kind = "gate" if name in gate_pt.values() else "junction"
         attrs = {"kind": kind, "x": x, "y": y, "level": None}
         if kind == "gate":
-            gr = gates.loc[name]
-            attrs |= {"feature": name, "mode": gr["mode"], "width": _or(gr["width"], default("gate_width")),
-                      "lanes": _or(gr["lanes"], 1 if gr["mode"] != "pedestrian" else 0)}
+            attrs |= _gate_attrs(gates.loc[name])
         graph.add_node(name, **attrs)
     counter = [len(names)]
     for i, ln in enumerate(lines):
@@ -179,14 +181,27 @@ def build_outdoor(features: gpd.GeoDataFrame, graph: nx.Graph, exits: list[str],
         ex = graph.nodes[e]
         graph.add_edge(e, n, length=float(np.hypot(ex["x"] - graph.nodes[n]["x"], ex["y"] - graph.nodes[n]["y"])),
                        width=ex["width"], kind="link", level=None)
-    for gid in gates.index:
-        if gid not in graph or graph.degree(gid) == 0:
-            r = gates.loc[gid]
-            graph.add_node(gid, kind="gate", feature=gid, x=r.geometry.x, y=r.geometry.y, level=None, mode=r["mode"],
-                           width=_or(r["width"], default("gate_width")), lanes=_or(r["lanes"], 1))
+    for k, gid in gate_pt.items():
+        if gid in graph and graph.degree(gid):
+            continue
+        p = gates.geometry[gid]
+        graph.add_node(gid, kind="gate", x=p.x, y=p.y, level=None, **_gate_attrs(gates.loc[gid]))
+        shared = names[pts.root(k)]
+        if shared != gid and graph.degree(shared):  # snapped into one node with another gate
+            n = graph.nodes[shared]
+            graph.add_edge(gid, shared, length=float(np.hypot(p.x - n["x"], p.y - n["y"])), width=graph.nodes[gid]["width"],
+                           kind="link", level=None)
+        else:
             warnings.append(Problem(src, f"gate is not on any footway or road (none within {snap:g} m)", feature=gid, field="geometry"))
     warnings += _join_assembly(graph, assembly, src)
     return warnings
+
+
+def _gate_attrs(r: object) -> dict[str, object]:
+    """Node attributes of a gate feature row: mode, pedestrian width (m), vehicle lanes."""
+    mode = r["mode"]  # type: ignore[index]
+    return {"feature": r["id"], "mode": mode, "width": _or(r["width"], default("gate_width")),  # type: ignore[index]
+            "lanes": _or(r["lanes"], 0 if mode == "pedestrian" else 1)}  # type: ignore[index]
 
 
 def _or(v: object, fallback: float) -> float:

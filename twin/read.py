@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from shapely.geometry.base import BaseGeometry
 
 from twin.errors import CampusError, Problem
-from twin.schema import KINDS, LINE, POINT, POLYGON
+from twin.schema import COLUMNS, KINDS, LINE, POINT, POLYGON
 
 GEOJSON_SUFFIXES = (".geojson", ".json")
 _GEOM_TYPES = {
@@ -200,6 +200,9 @@ def read_features(path: str | Path) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     if problems:
         raise CampusError(problems)
     gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs).set_index("id", drop=False)
+    for col in COLUMNS:  # every schema property is a column, even when no feature sets it
+        if col not in gdf:
+            gdf[col] = None
     gdf.index.name = None
     warnings: list[Problem] = []
     geom = shapely.force_2d(gdf.geometry.values)

@@ -48,6 +48,7 @@ _TABLE = (
     Setting("snap_tolerance", 2.0, "m", "Line ends closer than this to another line, gate or assembly area are joined to it.", "Modelling choice; OSM footway/road digitising error is ~1-2 m."),
     Setting("door_snap", 0.5, "m", "A door must lie this close to the boundary between its two spaces.", "Modelling choice; half a wall thickness plus digitising error."),
     Setting("exit_snap", 15.0, "m", "A building exit joins the nearest walkable line within this distance.", "Modelling choice; typical setback of a footway from a facade."),
+    Setting("exit_link_max", 100.0, "m", "An exit with no walkable line within exit_snap is joined, with a warning, to the nearest one within this distance (OSM rarely maps the last metres to a door).", "Modelling choice."),
     Setting("storey_height", 3.6, "m", "Floor-to-floor height when a building gives no level_height.", "Typical teaching building storey (GB 50099-2011 §4.2: classroom clear height >= 3.0 m plus slab)."),
     Setting("stair_riser", 0.178, "m", "Riser height used to turn a storey height into a flight length.", "IBC 2021 §1011.5.2: riser at most 7 in (178 mm)."),
     Setting("stair_tread", 0.279, "m", "Tread depth used to turn a storey height into a flight length.", "IBC 2021 §1011.5.2: tread at least 11 in (279 mm)."),

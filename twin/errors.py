@@ -31,7 +31,7 @@ class Problem:
         if self.feature is not None:
             where += f": feature '{self.feature}'"
         if self.field is not None:
-            where += f", field '{self.field}'"
+            where += f", field '{self.field}'" if self.feature is not None else f": key '{self.field}'"
         return f"{where}: {self.message}"
 
     def as_dict(self) -> dict[str, str | None]:
@@ -39,9 +39,17 @@ class Problem:
         return {"source": self.source, "feature": self.feature, "field": self.field, "message": self.message}
 
 
-class CampusError(ValueError):
-    """A campus file that cannot be loaded; ``problems`` lists every reason."""
+class InputError(ValueError):
+    """User input that cannot be used; ``problems`` lists every reason."""
 
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+
+class CampusError(InputError):
+    """A campus file that cannot be loaded."""
+
+
+class ScenarioError(InputError):
+    """A scenario file that cannot be run."""

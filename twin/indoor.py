@@ -76,7 +76,7 @@ def _add_space_edges(g: nx.Graph, s: Space) -> None:
         if g.has_edge(a, b):
             continue
         length = math.dist(pos[a], pos[b])
-        g.add_edge(a, b, length=length, width=s.width, kind=s.kind, level=s.level, building=s.building)
+        g.add_edge(a, b, length=length, width=s.width, kind=s.kind, level=s.level, building=s.building, space=s.node)
 
 
 class IndoorBuilder:
@@ -318,14 +318,14 @@ class IndoorBuilder:
             if levels > 1:
                 core = f"{b}/core@{lv}"
                 g.add_node(core, kind="stair", feature=b, building=b, level=lv, x=a.x, y=a.y)
-                g.add_edge(fl, core, length=reach, width=core_w, kind="floor", level=lv, building=b)
+                g.add_edge(fl, core, length=reach, width=core_w, kind="floor", level=lv, building=b, space=fl)
                 if lv:
                     g.add_edge(f"{b}/core@{lv - 1}", core, length=flight_length(h), width=core_w, kind="stair",
                                level=lv - 1, height=h, building=b)
         for node, p, w in self._generated_exits(b, geom, walk_lines):
             g.add_node(node, kind="door", feature=node if node in self.f.index else b, building=b, level=0,
                        x=p.x, y=p.y, width=w, exit=True)
-            g.add_edge(f"{b}/L0", node, length=a.distance(p), width=width, kind="floor", level=0, building=b)
+            g.add_edge(f"{b}/L0", node, length=a.distance(p), width=width, kind="floor", level=0, building=b, space=f"{b}/L0")
             self.exits.append(node)
 
     def _generated_exits(self, b: str, geom: BaseGeometry, walk_lines: gpd.GeoSeries) -> list[tuple[str, Point, float]]:

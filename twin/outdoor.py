@@ -193,7 +193,8 @@ def build_outdoor(features: gpd.GeoDataFrame, graph: nx.Graph, exits: list[str],
                            kind="link", level=None)
         else:
             warnings.append(Problem(src, f"gate is not on any footway or road (none within {snap:g} m)", feature=gid, field="geometry"))
-    warnings += _join_assembly(graph, assembly, src)
+    members = [(names[pts.root(k)], x, y) for k, (x, y) in enumerate(pts.xy)]
+    warnings += _join_assembly(graph, assembly, members, src)
     return warnings
 
 
@@ -251,21 +252,26 @@ def _add_line_edges(g: nx.Graph, ln: _Line, splits: list[tuple[float, int]], pts
         prev_d, prev = d, node
 
 
-def _join_assembly(g: nx.Graph, assembly: gpd.GeoDataFrame, src: str) -> list[Problem]:
-    """Join every network node inside (or within snap of) an assembly area to the area's node."""
+def _join_assembly(g: nx.Graph, assembly: gpd.GeoDataFrame, members: list[tuple[str, float, float]], src: str) -> list[Problem]:
+    """Join every network node inside (or within snap of) an assembly area to the area's node.
+
+    ``members`` lists every point snapped into each node (node, x, y): a node
+    joins when any of its points is within reach, since snapping can gather
+    points a few metres apart into one node.
+    """
     warnings: list[Problem] = []
     snap = default("snap_tolerance")
-    net = [n for n, d in g.nodes(data=True) if d["kind"] in ("junction", "gate")]
-    xy = shapely.points([(g.nodes[n]["x"], g.nodes[n]["y"]) for n in net]) if net else np.array([])
+    net = [n for n, _, _ in members if n in g and g.degree(n)]
+    xy = shapely.points([(x, y) for n, x, y in members if n in g and g.degree(n)]) if net else np.array([])
     tree = shapely.STRtree(xy)
     per_person = default("assembly_area_per_person")
     for aid, r in assembly.iterrows():
         a = r.geometry.centroid if r.geometry.contains(r.geometry.centroid) else r.geometry.point_on_surface()
         cap = r["capacity"] if r["capacity"] == r["capacity"] and r["capacity"] is not None else int(r.geometry.area / per_person)
         g.add_node(aid, kind="assembly", feature=aid, x=a.x, y=a.y, level=None, capacity=int(cap), area=r.geometry.area)
-        inside = tree.query(r.geometry, predicate="dwithin", distance=snap) if len(xy) else []
-        for i in inside:
-            g.add_edge(net[i], aid, length=0.0, width=r.geometry.length, kind="link", level=None)
+        inside = sorted({net[i] for i in tree.query(r.geometry, predicate="dwithin", distance=snap)}) if len(xy) else []
+        for n in inside:
+            g.add_edge(n, aid, length=0.0, width=r.geometry.length, kind="link", level=None)
         if not len(inside):
             warnings.append(Problem(src, f"no footway or road reaches the assembly area (none within {snap:g} m)", feature=aid, field="geometry"))
     return warnings

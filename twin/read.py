@@ -41,7 +41,7 @@ def resolve_campus_path(path: str | Path) -> Path:
     return p
 
 
-def _read_geojson(path: Path) -> tuple[list[dict[str, Any]], list[BaseGeometry | None], pyproj.CRS]:
+def _read_geojson(path: Path) -> tuple[list[dict[str, Any]], list[BaseGeometry | None], pyproj.CRS, str | None]:
     src = str(path)
     try:
         doc = json.loads(path.read_bytes())
@@ -70,7 +70,8 @@ def _read_geojson(path: Path) -> tuple[list[dict[str, Any]], list[BaseGeometry |
             geoms.append(None)
     if problems:
         raise CampusError(problems)
-    return props, geoms, crs
+    name = doc.get("name") if isinstance(doc.get("name"), str) else None
+    return props, geoms, crs, name
 
 
 def _read_other(path: Path) -> tuple[list[dict[str, Any]], list[BaseGeometry | None], pyproj.CRS | None]:
@@ -179,7 +180,8 @@ def read_features(path: str | Path) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     features : GeoDataFrame
         One row per feature, indexed by ``id``, in a metric CRS (metres), with
         one column per schema property and ``properties`` (the original
-        mapping, for popups).
+        mapping, for popups). ``attrs["name"]`` is the campus name: the
+        GeoJSON's ``name`` member, else the folder or file name.
     warnings : list of Problem
         Suspicious but legal things.
 
@@ -191,9 +193,10 @@ def read_features(path: str | Path) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     p = resolve_campus_path(path)
     src = str(p)
     if p.suffix.lower() in GEOJSON_SUFFIXES:
-        props, geoms, crs = _read_geojson(p)
+        props, geoms, crs, name = _read_geojson(p)
     else:
         props, geoms, crs = _read_other(p)
+        name = None
     if not props:
         raise CampusError([Problem(src, "holds no features")])
     rows, problems = _validate(src, props, geoms)
@@ -211,4 +214,6 @@ def read_features(path: str | Path) -> tuple[gpd.GeoDataFrame, list[Problem]]:
         warnings.append(Problem(src, "invalid geometry (self-intersecting?) was repaired", feature=fid, field="geometry"))
     geom[invalid] = shapely.make_valid(geom[invalid])
     gdf = gdf.set_geometry(gpd.GeoSeries(geom, index=gdf.index, crs=gdf.crs))
-    return _to_metres(src, gdf), warnings
+    gdf = _to_metres(src, gdf)
+    gdf.attrs["name"] = name or (p.parent.name if p.name == "campus.geojson" else p.stem)
+    return gdf, warnings

@@ -1,0 +1,242 @@
+"""Scenario files: TOML, one schema for every kind of scenario.
+
+Every scenario has the common keys (``kind``, ``name``, ``campus``, ``seed``,
+``replications``, ``settings``); the rest depends on ``kind``. Unknown keys,
+wrong types and feature ids the campus does not have are errors that name the
+file and the key. See ``docs/scenarios.md``.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
+
+from twin.errors import Problem, ScenarioError
+from twin.settings import SETTINGS, default
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Distribution(_Model):
+    """A random quantity, drawn from the scenario's seed.
+
+    ``uniform`` needs ``low`` and ``high``; ``normal`` and ``lognormal`` need
+    ``mean`` and ``sd`` (of the quantity itself, not of its logarithm);
+    ``weibull`` needs ``shape`` and ``scale``. ``min``/``max`` clip every draw.
+    """
+
+    dist: Literal["uniform", "normal", "lognormal", "weibull", "constant"]
+    value: float | None = None
+    low: float | None = None
+    high: float | None = None
+    mean: float | None = None
+    sd: Annotated[float, Field(ge=0)] | None = None
+    shape: Annotated[float, Field(gt=0)] | None = None
+    scale: Annotated[float, Field(gt=0)] | None = None
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _parameters(self) -> Distribution:
+        need = {"uniform": ("low", "high"), "normal": ("mean", "sd"), "lognormal": ("mean", "sd"),
+                "weibull": ("shape", "scale"), "constant": ("value",)}[self.dist]
+        missing = [k for k in need if getattr(self, k) is None]
+        if missing:
+            msg = f"a {self.dist} distribution needs {' and '.join(need)} (missing: {', '.join(missing)})"
+            raise ValueError(msg)
+        if self.dist == "uniform" and self.low > self.high:  # type: ignore[operator]
+            msg = "low must not exceed high"
+            raise ValueError(msg)
+        if self.dist == "lognormal" and (self.mean is None or self.mean <= 0):
+            msg = "a lognormal distribution needs mean > 0"
+            raise ValueError(msg)
+        return self
+
+    def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Draw ``n`` values (units of the quantity: s or m/s)."""
+        match self.dist:
+            case "constant":
+                x = np.full(n, float(self.value))  # type: ignore[arg-type]
+            case "uniform":
+                x = rng.uniform(self.low, self.high, n)  # type: ignore[arg-type]
+            case "normal":
+                x = rng.normal(self.mean, self.sd, n)  # type: ignore[arg-type]
+            case "lognormal":
+                m, s = float(self.mean), float(self.sd)  # type: ignore[arg-type]
+                sigma2 = math.log1p((s / m) ** 2)
+                x = rng.lognormal(math.log(m) - sigma2 / 2, math.sqrt(sigma2), n)
+            case "weibull":
+                x = self.scale * rng.weibull(self.shape, n)  # type: ignore[operator]
+        return np.clip(x, self.min if self.min is not None else -np.inf, self.max if self.max is not None else np.inf)
+
+
+def _as_distribution(v: Any) -> Any:
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, int | float):
+        return {"dist": "constant", "value": v}
+    return v
+
+
+Quantity = Annotated[Distribution, Field()]
+
+
+class Fire(_Model):
+    """A fire: ``origin`` (room or detector id) becomes impassable at ``start`` s,
+    the spaces next to it ``spread_delay`` s later."""
+
+    origin: str
+    start: Annotated[float, Field(ge=0)] = 0.0
+    spread_delay: Annotated[float, Field(ge=0)] = Field(default_factory=lambda: default("fire_spread_delay"))
+
+
+class Occupancy(_Model):
+    """Fraction of design occupants present: ``default`` and per-building overrides."""
+
+    default: Annotated[float, Field(ge=0, le=1)] = 1.0
+    buildings: dict[str, Annotated[float, Field(ge=0, le=1)]] = {}
+
+
+class Common(_Model):
+    """Keys every scenario kind has."""
+
+    kind: str
+    name: str = ""
+    description: str = ""
+    campus: Path
+    seed: Annotated[int, Field(ge=0)] = 0
+    replications: Annotated[int, Field(ge=1, le=10_000)] = 1
+    settings: dict[str, float] = {}
+
+    @field_validator("settings")
+    @classmethod
+    def _known_settings(cls, v: dict[str, float]) -> dict[str, float]:
+        unknown = [k for k in v if k not in SETTINGS]
+        if unknown:
+            msg = f"unknown setting(s) {unknown}; see docs/settings.md for the names"
+            raise ValueError(msg)
+        bad = [k for k, x in v.items() if not x > 0]
+        if bad:
+            msg = f"setting(s) {bad} must be > 0"
+            raise ValueError(msg)
+        return v
+
+
+class Evacuation(Common):
+    """An evacuation drill (``kind = "evacuation"``)."""
+
+    kind: Literal["evacuation"]
+    occupancy: Occupancy = Occupancy()
+    premovement: Quantity = Field(default_factory=lambda: Distribution(
+        dist="lognormal", mean=default("premovement_mean"), sd=default("premovement_sd")))
+    speed: Quantity = Field(default_factory=lambda: Distribution(
+        dist="normal", mean=default("walk_speed_mean"), sd=default("walk_speed_sd"),
+        min=default("walk_speed_min"), max=default("walk_speed_max")))
+    route: Literal["shortest", "nearest_exit", "adaptive"] = "shortest"
+    blocked: list[str] = []
+    fire: Fire | None = None
+    assembly: dict[str, str] = {}
+    max_time: Annotated[float, Field(gt=0)] = 7200.0
+
+    @field_validator("occupancy", mode="before")
+    @classmethod
+    def _occupancy_number(cls, v: Any) -> Any:
+        return {"default": v} if isinstance(v, int | float) and not isinstance(v, bool) else v
+
+    @field_validator("premovement", "speed", mode="before")
+    @classmethod
+    def _number_is_constant(cls, v: Any) -> Any:
+        return _as_distribution(v)
+
+    @field_validator("premovement")
+    @classmethod
+    def _non_negative(cls, v: Distribution) -> Distribution:
+        if v.dist == "constant" and v.value < 0:  # type: ignore[operator]
+            msg = "pre-movement time must be >= 0 s"
+            raise ValueError(msg)
+        return v
+
+    @field_validator("speed")
+    @classmethod
+    def _positive_speed(cls, v: Distribution) -> Distribution:
+        if v.dist == "constant" and not v.value > 0:  # type: ignore[operator]
+            msg = "speed must be > 0 m/s"
+            raise ValueError(msg)
+        return v
+
+    @field_validator("assembly", mode="before")
+    @classmethod
+    def _nearest(cls, v: Any) -> Any:
+        return {} if v == "nearest" else v
+
+
+Scenario = Annotated[Evacuation, Field(discriminator="kind")]
+KINDS = ("evacuation",)
+_adapter: TypeAdapter[Evacuation] = TypeAdapter(Scenario)
+
+
+def _key(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for x in loc:
+        if isinstance(x, int):
+            parts.append(f"[{x}]")
+        elif x in ("evacuation", "function-after[_parameters(), Distribution]") or str(x).startswith(("function-", "constrained-")):
+            continue
+        else:
+            parts.append(("." if parts else "") + str(x))
+    return "".join(parts)
+
+
+def parse_scenario(doc: dict[str, Any], source: str) -> Evacuation:
+    """Validate a scenario document (a TOML table) and return the scenario.
+
+    Raises
+    ------
+    ScenarioError
+        Naming the file and the key of every problem.
+    """
+    kind = doc.get("kind")
+    if kind is None:
+        raise ScenarioError([Problem(source, "missing required key 'kind'", field="kind")])
+    if kind not in KINDS:
+        raise ScenarioError([Problem(source, f"unknown scenario kind {kind!r} (expected one of: {', '.join(KINDS)})", field="kind")])
+    try:
+        return _adapter.validate_python(doc)
+    except ValidationError as e:
+        problems = []
+        for err in e.errors():
+            key = _key(err["loc"])
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key"
+            elif err["type"] == "missing":
+                msg = "missing required key"
+            else:
+                msg = err["msg"].removeprefix("Value error, ")
+                if "input" in err and not isinstance(err["input"], dict):
+                    msg += f" (got {err['input']!r})"
+            problems.append(Problem(source, msg, field=key or None))
+        raise ScenarioError(problems) from None
+
+
+def load_scenario(path: str | Path) -> Evacuation:
+    """Read and validate a scenario file; ``campus`` is resolved relative to it."""
+    p = Path(path)
+    try:
+        doc = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ScenarioError([Problem(str(p), "no such scenario file")]) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ScenarioError([Problem(str(p), f"cannot read the scenario file ({e})")]) from None
+    except tomllib.TOMLDecodeError as e:
+        raise ScenarioError([Problem(str(p), f"not valid TOML: {e}")]) from None
+    scenario = parse_scenario(doc, str(p))
+    if not scenario.campus.is_absolute():
+        scenario.campus = (p.parent / scenario.campus).resolve()
+    return scenario

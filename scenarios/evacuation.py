@@ -34,7 +34,7 @@ from twin.campus import OCCUPIED, PEDESTRIAN_EDGES, Campus
 from twin.errors import Problem, ScenarioError
 
 SERVER_NODES = ("door", "opening", "gate")
-PATH_EDGES = ("footway", "shared", "crossing")
+PATH_EDGES = ("footway", "shared", "crossing", "road")
 HOP = 1e-3
 """Tie-break added to every hop in route search (s), so routes never pass through a door node for nothing."""
 
@@ -67,21 +67,44 @@ def contract_paths(g: nx.Graph) -> nx.Graph:
 
 @dataclass
 class Server:
-    """A flow-limited element passed at most ``rate`` persons/s, first come first served."""
+    """A flow-limited element passed at most ``rate`` persons/s.
+
+    Time is cut into slots of ``1 / rate`` seconds and each passage takes one
+    slot: someone arriving at ``t`` passes in the first free slot from ``t``
+    on. People usually arrive in time order (first come, first served); when
+    a person books ahead (outdoors, see ``Drill.run``) a later booking for an
+    earlier time still gets the earlier free slot, so booking ahead never
+    holds up people who arrive before. A union-find over slots keeps each
+    booking near O(1).
+    """
 
     id: str
     kind: str
     rate: float
     exit: bool = False
-    free_at: float = 0.0
     passed: int = 0
     max_queue: float = 0.0
     max_wait: float = 0.0
     total_wait: float = 0.0
+    until: float = 0.0
+    """End of the last booked slot (s): nobody queues for someone arriving later."""
+    _next: dict[int, int] = field(default_factory=dict, repr=False)
+
+    def _free(self, k: int) -> int:
+        """The first free slot at or after slot ``k`` (union-find with path compression)."""
+        nxt = self._next
+        root = k
+        while root in nxt:
+            root = nxt[root]
+        while k in nxt and nxt[k] != root:
+            nxt[k], k = root, nxt[k]
+        return root
 
     def reserve(self, t: float) -> float:
-        """Book the next passage for someone arriving at ``t`` s; return the time they pass."""
-        start = self.free_at if self.free_at > t else t
+        """Book a passage for someone arriving at ``t`` s; return the time they pass."""
+        k = self._free(int(t * self.rate))
+        self._next[k] = k + 1
+        start = max(t, k / self.rate)
         wait = start - t
         if wait > 0:
             queue = wait * self.rate
@@ -90,9 +113,17 @@ class Server:
             if wait > self.max_wait:
                 self.max_wait = wait
             self.total_wait += wait
-        self.free_at = start + 1.0 / self.rate
         self.passed += 1
+        end = start + 1 / self.rate
+        if end > self.until:
+            self.until = end
         return start
+
+    def wait_at(self, t: float) -> float:
+        """Wait (s) someone arriving at ``t`` would have: the booked slots ahead of them."""
+        if t >= self.until:
+            return 0.0
+        return max(0.0, self._free(int(t * self.rate)) / self.rate - t)
 
 
 @dataclass
@@ -143,7 +174,8 @@ class Drill:
         self.scenario = scenario
         self.phys = Physics(scenario.settings)
         self._check_ids(source)
-        g = contract_paths(nx.Graph(campus.walk_graph()))
+        walk = campus.graph if scenario.roads else campus.walk_graph()
+        g = contract_paths(nx.Graph(walk))
         self.graph = g
         self.names: list[str] = list(g.nodes)
         idx = {n: i for i, n in enumerate(self.names)}
@@ -166,12 +198,14 @@ class Drill:
         # spaces: node spaces (rooms, corridors, stair landings, floors) and edge spaces (flights, paths)
         self.space_area: list[float] = []
         space_of_node: dict[str, int] = {}
-        self.adj: list[list[tuple[int, int]]] = [[] for _ in self.names]
+        self.adj: list[list[tuple[int, int, float, float]]] = [[] for _ in self.names]
+        """Per node: (neighbour, edge, cost there, cost back), costs as in ``edge_cost``."""
         self.e_len: list[float] = []
         self.e_space: list[int] = []
         self.e_server: list[int] = []
         self.e_stair: list[bool] = []
         self.e_kind: list[str] = []
+        self.e_ends: list[tuple[int, int]] = []
         for u, v, d in g.edges(data=True):
             e = len(self.e_len)
             kind = d["kind"]
@@ -194,8 +228,11 @@ class Drill:
             self.e_server.append(server)
             self.e_stair.append(kind == "stair")
             self.e_kind.append(kind)
-            self.adj[idx[u]].append((idx[v], e))
-            self.adj[idx[v]].append((idx[u], e))
+            self.e_ends.append((idx[u], idx[v]))
+        for e, (a, b) in enumerate(self.e_ends):
+            ab, ba = self.edge_cost(e, a, b), self.edge_cost(e, b, a)
+            self.adj[a].append((b, e, ab, ba))
+            self.adj[b].append((a, e, ba, ab))
         self.node_space = [space_of_node.get(n, -1) for n in self.names]
         self.space_cap = [max(1.0, a * self.phys.d_max) for a in self.space_area]
         self.assembly = [i for i, k in enumerate(self.kind) if k == "assembly"]
@@ -257,8 +294,8 @@ class Drill:
             return [], []
         origin = self.index[o]
         near: set[int] = set()
-        for d, _ in self.adj[origin]:  # the room's doors …
-            for s, _ in self.adj[d]:  # … and the spaces behind them
+        for d, *_ in self.adj[origin]:  # the room's doors …
+            for s, *_ in self.adj[d]:  # … and the spaces behind them
                 if s != origin and self.kind[s] in ("room", "corridor", "stair", "floor"):
                     near.add(s)
         return [origin], sorted(near)
@@ -272,7 +309,8 @@ class Drill:
             return self.e_len[e] / (self.phys.stair_down if down else self.phys.stair_up) + HOP
         return self.e_len[e] + HOP
 
-    def field(self, targets: list[int], closed: np.ndarray, within: set[int] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def field(self, targets: list[int], closed: np.ndarray, within: set[int] | None = None,
+              penalty: list[float] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Distances (s at unit speed) to the nearest target, the next hop and the edge to it, avoiding closed nodes.
 
         Parameters
@@ -283,6 +321,8 @@ class Drill:
             Nodes nobody may enter.
         within : set of int, optional
             Restrict the search to these nodes (a building's, for nearest exits).
+        penalty : list of float, optional
+            Extra cost per edge (m at unit speed), e.g. the queue ahead of it.
         """
         n = len(self.names)
         dist = np.full(n, np.inf)
@@ -297,10 +337,10 @@ class Drill:
             d, v = heapq.heappop(heap)
             if d > dist[v]:
                 continue
-            for u, e in self.adj[v]:
+            for u, e, _, cost in self.adj[v]:
                 if (within is not None and u not in within) or (outdoor[u] and not outdoor[v]):
                     continue  # nobody walks back into a building on the way out
-                nd = d + self.edge_cost(e, u, v)
+                nd = d + cost + (penalty[e] if penalty is not None else 0.0)
                 if nd < dist[u]:
                     dist[u] = nd
                     nxt[u] = v
@@ -311,21 +351,24 @@ class Drill:
 
     # -- one replication ------------------------------------------------------
 
-    def run(self, index: int, *, record: bool = False) -> Replication:  # noqa: C901 - the engine loop is one piece
+    def run(self, index: int, *, record: bool = False) -> Replication:  # noqa: C901, PLR0915 - the engine loop is one piece
         """Run replication ``index``; with ``record`` keep every move for the replay viewer."""
         sc = self.scenario
         seq = np.random.SeedSequence(sc.seed).spawn(index + 1)[index]
         rng = np.random.default_rng(seq)
         n_people = len(self.start)
-        pre = np.maximum(sc.premovement.draw(rng, n_people), 0.0)
-        speed = np.maximum(sc.speed.draw(rng, n_people), 0.05)
+        pre = np.maximum(sc.premovement.draw(rng, n_people), 0.0).tolist()
+        speed = np.maximum(sc.speed.draw(rng, n_people), 0.05).tolist()
+        start = self.start.tolist()
         env = simpy.Environment()
+        timeout = env.timeout
         servers = [Server(s.id, s.kind, s.rate, s.exit) for s in self.servers]
-        closed = np.zeros(len(self.names), dtype=bool)
-        closed[self.blocked_nodes] = True
+        closed = [False] * len(self.names)
+        for i in self.blocked_nodes:
+            closed[i] = True
         count = [0] * len(self.space_area)
         node_space = self.node_space
-        for i in self.start.tolist():
+        for i in start:
             if node_space[i] >= 0:
                 count[node_space[i]] += 1
         ev_count = [0]
@@ -333,130 +376,190 @@ class Drill:
         area = self.space_area
         waiting: dict[int, list[simpy.Event]] = defaultdict(list)
         phys = self.phys
+        d_free, sfpe_a = phys.d_free, phys.a
+        f_norm = 1 - sfpe_a * d_free
         adaptive = sc.route == "adaptive"
         nearest_exit = sc.route == "nearest_exit"
-        # targets per building
-        assembly_of: dict[str | None, list[int]] = {}
-        for b in {self.building[i] for i in self.start.tolist()}:
+        assembly_of: dict[str | None, tuple[int, ...]] = {}
+        for b in {self.building[i] for i in start}:
             a = sc.assembly.get(b or "", "nearest")
-            assembly_of[b] = self.assembly if a == "nearest" else [self.index[a]]
-        fields: dict[Any, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+            assembly_of[b] = tuple(self.assembly) if a == "nearest" else (self.index[a],)
+        fields: dict[Any, tuple[list[float], list[int], list[int]]] = {}
         bnodes: dict[str, set[int]] = defaultdict(set)
         for i, b in enumerate(self.building):
             if b is not None:
                 bnodes[b].add(i)
+        closed_arr = np.zeros(len(self.names), dtype=bool)
 
-        def get_field(key: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        def queues() -> list[float] | None:
+            """Per edge, the queue ahead of it now as metres of walking (adaptive routing only)."""
+            if not adaptive:
+                return None
+            now, v = env.now, phys.get("walk_speed_mean")
+            wait = [sv.wait_at(now) * v for sv in servers]
+            node_wait = [0.5 * wait[s] if s >= 0 else 0.0 for s in node_server]
+            return [(wait[s] if s >= 0 else 0.0) + node_wait[a] + node_wait[b]
+                    for s, (a, b) in zip(e_server, self.e_ends, strict=True)]
+
+        def get_field(key: Any) -> tuple[list[float], list[int], list[int]]:
+            """Route field for ``key``: ("assembly", targets) or ("exits", building)."""
             if key not in fields:
+                closed_arr[:] = closed
                 if key[0] == "assembly":
-                    fields[key] = self.field(list(key[1]), closed)
-                else:  # ("exits", building)
-                    exits = [i for i in bnodes[key[1]] if self.kind[i] == "door" and self.node_server[i] >= 0 and servers[self.node_server[i]].exit]
-                    fields[key] = self.field(exits, closed, within=bnodes[key[1]])
+                    d, n, e = self.field(list(key[1]), closed_arr, penalty=queues())
+                else:
+                    exits = [i for i in bnodes[key[1]] if self.kind[i] == "door" and self.node_server[i] >= 0
+                             and servers[self.node_server[i]].exit]
+                    d, n, e = self.field(exits, closed_arr, within=bnodes[key[1]], penalty=queues())
+                fields[key] = (d.tolist(), n.tolist(), e.tolist())
             return fields[key]
 
-        safe_t = np.full(n_people, np.nan)
-        left_t = np.full(n_people, np.nan)
+        safe_t: list[float | None] = [None] * n_people
+        left_t: list[float | None] = [None] * n_people
         trapped = [0]
         moves: list[tuple[int, str, float, float, int, int]] | None = [] if record else None
         closures: list[tuple[float, str, str]] = []
         e_len, e_space, e_server, e_stair = self.e_len, self.e_space, self.e_server, self.e_stair
-        node_server, adj, level, kind = self.node_server, self.adj, self.level, self.kind
-        is_assembly = np.zeros(len(self.names), dtype=bool)
-        is_assembly[self.assembly] = True
-        outdoor = np.array([lv is None for lv in level])
+        node_server, adj, level = self.node_server, self.adj, self.level
+        is_assembly = [False] * len(self.names)
+        for i in self.assembly:
+            is_assembly[i] = True
+        outdoor = self.outdoor
+
+        def wake(sp: int) -> None:
+            """Let the first person waiting for a place in space ``sp`` look again, if there is one."""
+            if waiting[sp] and count[sp] < cap[sp]:
+                waiting[sp].pop(0).succeed()
 
         def choose(u: int, key: Any, v_free: float) -> tuple[int, int]:
             """Next node and edge from ``u`` (-1 when no way is left)."""
             dist, nxt, nedge = get_field(key)
-            if not adaptive:
-                return int(nxt[u]), int(nedge[u])
+            if not adaptive or outdoor[u]:
+                return nxt[u], nedge[u]
             best, best_v, best_e = math.inf, -1, -1
             now = env.now
-            for v, e in adj[u]:
-                if closed[v] or not dist[v] < math.inf:
+            here = dist[u]
+            for v, e, cost, _ in adj[u]:
+                if closed[v] or not dist[v] < here:  # only steps that bring you closer: no loops
                     continue
-                c = self.edge_cost(e, u, v) / v_free + dist[v] / v_free
+                c = (cost + dist[v]) / v_free
                 s = node_server[v] if node_server[v] >= 0 else e_server[e]
-                if s >= 0 and servers[s].free_at > now:
-                    c += servers[s].free_at - now
+                if s >= 0:
+                    c += servers[s].wait_at(now)
                 sp = e_space[e]
                 if sp >= 0 and count[sp] >= cap[sp]:
-                    c += 1.0 / max(1e-6, servers[s].rate) if s >= 0 else 5.0
+                    c += 1.0 / servers[s].rate if s >= 0 else 5.0
                 if c < best:
                     best, best_v, best_e = c, v, e
             return best_v, best_e
 
-        def person(p: int):  # noqa: ANN202 - a SimPy process
-            u = int(self.start[p])
-            v_free = float(speed[p])
+        def outside(p: int, u: int, key: Any, v_free: float, t: float) -> float:
+            """Walk from outdoor node ``u`` to the assembly area in one go; return the arrival time.
+
+            Outdoors nothing is decided on the way, so the path servers are
+            booked ahead at the times the person reaches them (first booked,
+            first served) and the walk is one SimPy timeout.
+            """
+            _, nxt, nedge = get_field(key)
+            while not is_assembly[u]:
+                v, e = nxt[u], nedge[u]
+                if v < 0:
+                    return -1.0
+                s = node_server[u]
+                if s >= 0:
+                    t = servers[s].reserve(t)
+                s = e_server[e]
+                t0 = servers[s].reserve(t) if s >= 0 else t
+                t = t0 + e_len[e] / v_free
+                if moves is not None:
+                        moves.append((p, "walk", t0, t, u, v))
+                u = v
+            return t
+
+        def person(p: int):  # noqa: ANN202, C901 - a SimPy process
+            u = start[p]
+            v_free = speed[p]
             b = self.building[u]
-            key: Any = ("exits", b) if nearest_exit and b is not None else ("assembly", tuple(assembly_of[b]))
-            yield env.timeout(pre[p])
+            key: Any = ("exits", b) if nearest_exit and b is not None else ("assembly", assembly_of[b])
+            yield timeout(pre[p])
             ev_count[0] += 1
             if moves is not None:
-                moves.append((p, "wait", 0.0, float(pre[p]), u, u))
+                moves.append((p, "wait", 0.0, pre[p], u, u))
             space = node_space[u]
+            token = -1  # the space whose free place woke us; passed on if we do not take it
             while True:
-                if is_assembly[u]:
-                    safe_t[p] = env.now
+                if outdoor[u]:
                     if space >= 0:
                         count[space] -= 1
+                        wake(space)
+                    if left_t[p] is None:
+                        left_t[p] = env.now
+                    t = outside(p, u, ("assembly", assembly_of[b]), v_free, env.now)
+                    if t < 0:
+                        break
+                    yield timeout(t - env.now)
+                    ev_count[0] += 1
+                    safe_t[p] = t
                     return
-                if key[0] == "exits" and outdoor[u]:
-                    key = ("assembly", tuple(assembly_of[b]))
                 v, e = choose(u, key, v_free)
-                if v < 0 or (closed[v] and not is_assembly[v]):
+                if v < 0 or closed[v]:
                     if key[0] == "exits":  # no exit of the building left: head for safety any way
-                        key = ("assembly", tuple(assembly_of[b]))
+                        key = ("assembly", assembly_of[b])
                         continue
-                    trapped[0] += 1
-                    if moves is not None:
-                        moves.append((p, "trapped", env.now, env.now, u, u))
-                    return
+                    break
                 sp = e_space[e]
+                if token >= 0 and token != sp:
+                    wake(token)
+                token = -1
                 if sp >= 0 and sp != space and count[sp] >= cap[sp]:
                     ev = env.event()
                     waiting[sp].append(ev)
                     t0 = env.now
                     yield ev
                     ev_count[0] += 1
+                    token = sp
                     if moves is not None:
                         moves.append((p, "queue", t0, env.now, u, u))
                     continue
-                t = env.now
-                s1 = node_server[u]
-                if s1 >= 0:
-                    t = servers[s1].reserve(t)
-                s2 = e_server[e]
-                if s2 >= 0:
-                    t = servers[s2].reserve(t)
-                if t > env.now:
-                    t0 = env.now
-                    yield env.timeout(t - t0)
+                now = env.now
+                t = now
+                s = node_server[u]
+                if s >= 0:
+                    t = servers[s].reserve(t)
+                s = e_server[e]
+                if s >= 0:
+                    t = servers[s].reserve(t)
+                if t > now:
+                    yield timeout(t - now)
                     ev_count[0] += 1
                     if moves is not None:
-                        moves.append((p, "queue", t0, t, u, u))
+                        moves.append((p, "queue", now, t, u, u))
                 if sp != space:
                     if space >= 0:
                         count[space] -= 1
-                        if waiting[space] and count[space] < cap[space]:
-                            waiting[space].pop(0).succeed()
+                        wake(space)
                     if sp >= 0:
                         count[sp] += 1
                     space = sp
-                f = phys.density_factor(count[sp] / area[sp]) if sp >= 0 else 1.0
+                f = 1.0
+                if sp >= 0:
+                    dens = count[sp] / area[sp]
+                    if dens > d_free:
+                        f = max(0.05, (1 - sfpe_a * dens) / f_norm)
                 if e_stair[e]:
                     f *= phys.stair_down if (level[v] or 0) < (level[u] or 0) else phys.stair_up
                 dt = e_len[e] / (v_free * f)
                 t0 = env.now
-                yield env.timeout(dt)
+                yield timeout(dt)
                 ev_count[0] += 1
                 if moves is not None:
-                    moves.append((p, "walk", t0, env.now, u, v))
-                if outdoor[v] and not outdoor[u] and np.isnan(left_t[p]):
-                    left_t[p] = env.now
+                    moves.append((p, "walk", t0, t0 + dt, u, v))
                 u = v
+                if key[0] == "exits" and outdoor[u]:
+                    key = ("assembly", assembly_of[b])
+            trapped[0] += 1
+            if moves is not None:
+                moves.append((p, "trapped", env.now, env.now, u, u))
 
         def close(nodes: list[int], why: str) -> None:
             for i in nodes:
@@ -475,6 +578,13 @@ class Drill:
             yield env.timeout(f.spread_delay)  # type: ignore[union-attr]
             close(near, "fire spread")
 
+        def reroute():  # noqa: ANN202 - a SimPy process: adaptive routes see the queues as they grow
+            while True:
+                yield env.timeout(phys.get("reroute_interval"))
+                fields.clear()
+
+        if adaptive:
+            env.process(reroute())
         for i in self.blocked_nodes:
             closures.append((0.0, self.names[i], "blocked"))
         if sc.fire is not None and self.fire_nodes[0]:
@@ -482,7 +592,7 @@ class Drill:
         for p in range(n_people):
             env.process(person(p))
         env.run(until=sc.max_time)
-        safe = safe_t[~np.isnan(safe_t)]
+        safe = np.array([t for t in safe_t if t is not None and t <= sc.max_time])
         unfinished = n_people - len(safe) - trapped[0]
         by_exit = {s.id: s.passed for s in servers if s.exit and s.passed}
         bott = [
@@ -492,7 +602,8 @@ class Drill:
         ]
         return Replication(
             index=index, occupants=n_people, safe_times=np.sort(safe), trapped=trapped[0], unfinished=unfinished,
-            building_of=[self.building[i] or "" for i in self.start.tolist()], left_building=left_t,
-            by_exit=by_exit, servers=bott, events=ev_count[0], max_speed=float(speed.max()) if n_people else 0.0,
-            min_premovement=float(pre.min()) if n_people else 0.0, moves=moves, closures=closures,
+            building_of=[self.building[i] or "" for i in start],
+            left_building=np.array([np.nan if t is None else t for t in left_t]),
+            by_exit=by_exit, servers=bott, events=ev_count[0], max_speed=max(speed, default=0.0),
+            min_premovement=min(pre, default=0.0), moves=moves, closures=closures,
         )

@@ -144,6 +144,8 @@ class Evacuation(Common):
     fire: Fire | None = None
     assembly: dict[str, str] = {}
     max_time: Annotated[float, Field(gt=0)] = 7200.0
+    roads: bool = True
+    """People may walk on roads (traffic is stopped during an evacuation)."""
 
     @field_validator("occupancy", mode="before")
     @classmethod

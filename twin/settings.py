@@ -84,6 +84,7 @@ _TABLE = (
     Setting("boundary_door", 0.15, "m", "Boundary layer subtracted from each side of a door to get its effective width.", "SFPE Handbook (2016) ch. 64, Table 64.1: door jambs 15 cm."),
     Setting("boundary_stair", 0.15, "m", "Boundary layer on each side of a stair.", "SFPE Handbook (2016) ch. 64, Table 64.1: stairway walls or sides of treads 15 cm."),
     Setting("boundary_corridor", 0.20, "m", "Boundary layer on each side of a corridor or footway.", "SFPE Handbook (2016) ch. 64, Table 64.1: corridor and ramp walls 20 cm."),
+    Setting("reroute_interval", 20.0, "s", "How often adaptive routing re-reads the queues at doors, stairs and paths.", "Modelling choice; short against the minutes a campus evacuation takes."),
     Setting("premovement_mean", 60.0, "s", "Mean pre-movement time when a scenario gives none (lognormal).", "Assumption for an alarmed, awake, familiar population, within the ranges of PD 7974-6:2019 Annex C for such occupancies; calibrate with drill data."),
     Setting("premovement_sd", 30.0, "s", "Standard deviation of the default pre-movement time.", "As premovement_mean."),
     Setting("fire_spread_delay", 120.0, "s", "Time after a fire starts until the spaces next to it become impassable, when a scenario gives none.", "Assumption: order of the untenability time of a corridor next to a room fire (smoke-filling estimates in the SFPE Handbook ch. 61 for ordinary rooms)."),

@@ -311,7 +311,8 @@ class IndoorBuilder:
         reach = math.sqrt(area) / 2  # mean walk from a floor to a central core, m
         width = space_width(geom)
         h = _num(r["level_height"], default("storey_height"))  # type: ignore[index]
-        core_w = default("stair_width") * default("generated_stairs")
+        upper = max(per[1:], default=0)
+        core_w = max(default("stair_width") * default("generated_stairs"), upper * default("egress_stair_per_person"))
         for lv in range(levels):
             fl = f"{b}/L{lv}"
             g.add_node(fl, kind="floor", feature=b, building=b, level=lv, x=a.x, y=a.y, occupants=per[lv], area=area)
@@ -322,14 +323,18 @@ class IndoorBuilder:
                 if lv:
                     g.add_edge(f"{b}/core@{lv - 1}", core, length=flight_length(h), width=core_w, kind="stair",
                                level=lv - 1, height=h, building=b)
-        for node, p, w in self._generated_exits(b, geom, walk_lines):
+        for node, p, w in self._generated_exits(b, geom, walk_lines, total):
             g.add_node(node, kind="door", feature=node if node in self.f.index else b, building=b, level=0,
                        x=p.x, y=p.y, width=w, exit=True)
             g.add_edge(f"{b}/L0", node, length=a.distance(p), width=width, kind="floor", level=0, building=b, space=f"{b}/L0")
             self.exits.append(node)
 
-    def _generated_exits(self, b: str, geom: BaseGeometry, walk_lines: gpd.GeoSeries) -> list[tuple[str, Point, float]]:
-        """Exits of a generated interior: its door features, else where footways meet the footprint."""
+    def _generated_exits(self, b: str, geom: BaseGeometry, walk_lines: gpd.GeoSeries, occupants: int) -> list[tuple[str, Point, float]]:
+        """Exits of a generated interior: its door features, else where footways meet the footprint.
+
+        Generated exits share the code egress width for ``occupants``
+        (``egress_other_per_person``), each at least ``exit_width``.
+        """
         doors = self.f[(self.f.kind == "door") & (self.f.building == b)]
         snap = default("door_snap")
         out: list[tuple[str, Point, float]] = []
@@ -363,7 +368,8 @@ class IndoorBuilder:
             self._warn(f"no footway comes within {default('exit_snap'):g} m of the building; one exit placed at the "
                        f"point of its outline nearest the path network ({p.distance(nearest):.0f} m away)", b, "geometry")
             merged = [p]
-        return [(f"{b}/exit{k}", p, default("exit_width")) for k, p in enumerate(merged)]
+        w = max(default("exit_width"), occupants * default("egress_other_per_person") / len(merged))
+        return [(f"{b}/exit{k}", p, w) for k, p in enumerate(merged)]
 
 
 def _is_level(v: object) -> bool:

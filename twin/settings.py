@@ -56,6 +56,8 @@ _TABLE = (
     # Widths
     Setting("door_width", 0.9, "m", "Clear width of a door without a width.", "IBC 2021 §1010.1.1: minimum clear width 32 in (0.81 m); common 0.9 m leaf."),
     Setting("generated_stairs", 2, "1", "Stairs in the stair core of a generated interior (their widths add up).", "IBC 2021 §1006.3.3: two exits from any storey with more than 49 occupants."),
+    Setting("egress_stair_per_person", 0.3 * 0.0254, "m/person", "Stair width a generated interior provides per occupant of its fullest upper storey.", "IBC 2021 §1005.3.1: 0.3 in (7.6 mm) of stair width per occupant."),
+    Setting("egress_other_per_person", 0.2 * 0.0254, "m/person", "Exit door width a generated interior provides per occupant.", "IBC 2021 §1005.3.2: 0.2 in (5.1 mm) of width per occupant for other egress components."),
     Setting("stair_width", 1.2, "m", "Clear width of a stair without a width.", "IBC 2021 §1011.2: minimum 44 in (1.12 m)."),
     Setting("exit_width", 1.8, "m", "Width of each exit of a generated interior.", "A double door of two 0.9 m leaves (IBC 2021 §1010.1.1)."),
     Setting("footway_width", 3.0, "m", "Width of a footway without a width.", "Typical campus footway; NACTO Urban Street Design Guide clear path 1.8-2.4 m plus buffer."),

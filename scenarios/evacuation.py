@@ -60,7 +60,7 @@ def contract_paths(g: nx.Graph) -> nx.Graph:
         seq = (list(via_a) if via_a[-1] == n else list(reversed(via_a))) + \
               (list(via_b)[1:] if via_b[0] == n else list(reversed(via_b))[1:])
         g.add_edge(a, b, length=ea["length"] + eb["length"], width=narrow["width"], kind=narrow["kind"], level=None,
-                   via=tuple(seq))
+                   via=tuple(seq), feature=narrow.get("feature"))
         g.remove_node(n)
     return g
 
@@ -88,6 +88,8 @@ class Server:
     total_wait: float = 0.0
     until: float = 0.0
     """End of the last booked slot (s): nobody queues for someone arriving later."""
+    times: list[float] | None = None
+    """Passage times (s), kept for exits only (``None`` elsewhere)."""
     _next: dict[int, int] = field(default_factory=dict, repr=False)
 
     def _free(self, k: int) -> int:
@@ -114,6 +116,8 @@ class Server:
                 self.max_wait = wait
             self.total_wait += wait
         self.passed += 1
+        if self.times is not None:
+            self.times.append(start)
         end = start + 1 / self.rate
         if end > self.until:
             self.until = end
@@ -138,6 +142,8 @@ class Replication:
     building_of: list[str]
     left_building: np.ndarray
     by_exit: dict[str, int]
+    exit_times: dict[str, list[float]]
+    """Times (s) people passed each building exit."""
     servers: list[dict[str, Any]]
     events: int
     max_speed: float
@@ -239,6 +245,17 @@ class Drill:
         self._people()
         self.blocked_nodes = self._blocked()
         self.fire_nodes = self._fire_nodes()
+
+    def label(self, server: str) -> str:
+        """A readable name for a server id: a door's id, or the feature of a flight or path."""
+        if "~" not in server:
+            return server
+        u, v = server.split("~", 1)
+        d = self.graph.edges[u, v]
+        if d["kind"] == "stair":
+            lo, hi = sorted((self.graph.nodes[u].get("level") or 0, self.graph.nodes[v].get("level") or 0))
+            return f"{d.get('feature') or d.get('building')} flight L{lo}-L{hi}"
+        return f"{d['feature']} ({u}-{v})" if d.get("feature") else server
 
     # -- inputs ---------------------------------------------------------------
 
@@ -362,7 +379,7 @@ class Drill:
         start = self.start.tolist()
         env = simpy.Environment()
         timeout = env.timeout
-        servers = [Server(s.id, s.kind, s.rate, s.exit) for s in self.servers]
+        servers = [Server(s.id, s.kind, s.rate, s.exit, times=[] if s.exit else None) for s in self.servers]
         closed = [False] * len(self.names)
         for i in self.blocked_nodes:
             closed[i] = True
@@ -604,6 +621,6 @@ class Drill:
             index=index, occupants=n_people, safe_times=np.sort(safe), trapped=trapped[0], unfinished=unfinished,
             building_of=[self.building[i] or "" for i in start],
             left_building=np.array([np.nan if t is None else t for t in left_t]),
-            by_exit=by_exit, servers=bott, events=ev_count[0], max_speed=max(speed, default=0.0),
+            by_exit=by_exit, exit_times={s.id: s.times for s in servers if s.exit and s.times}, servers=bott, events=ev_count[0], max_speed=max(speed, default=0.0),
             min_premovement=min(pre, default=0.0), moves=moves, closures=closures,
         )

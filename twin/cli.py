@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from twin.errors import CampusError
+from twin.errors import CampusError, InputError
 
 app = typer.Typer(
     help="Campus Twin: a digital twin of a university campus and a drill planner built on it.",
@@ -102,6 +102,128 @@ def import_osm(
     except OsmImportError as e:
         fail(str(e))
     out.print(summary)
+
+
+ScenarioArg = Annotated[Path, typer.Argument(help="A scenario file (TOML, see docs/scenarios.md).")]
+WorkersOpt = Annotated[int | None, typer.Option("--workers", "-j", help="Local processes for replications (default: one per core).")]
+DaskOpt = Annotated[str | None, typer.Option("--dask", help="Run on a Dask distributed scheduler, e.g. tcp://HOST:PORT.")]
+
+
+def _progress(total: int, label: str):  # noqa: ANN202 - a rich Progress and its callback
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True)
+    task = bar.add_task(label, total=total)
+    return bar, lambda done: bar.update(task, completed=done)
+
+
+def _dask_missing() -> NoReturn:
+    fail("--dask needs the Dask distributed package: pip install 'dask[distributed]'")
+
+
+@app.command("run")
+def run_(
+    scenario: ScenarioArg,
+    as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")] = False,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Folder for the HTML report and the recording.")] = None,
+    workers: WorkersOpt = None,
+    dask: DaskOpt = None,
+) -> None:
+    """Run a scenario file: every replication, the flow lower bound, a summary (and a report with -o)."""
+    from scenarios.run import record, run
+    from scenarios.schema import load_scenario
+
+    try:
+        sc = load_scenario(scenario)
+        _load(sc.campus)
+        if as_json:
+            outcome = run(sc, source=str(scenario), workers=workers, dask=dask)
+        else:
+            bar, tick = _progress(sc.replications, "replications")
+            with bar:
+                outcome = run(sc, source=str(scenario), workers=workers, dask=dask, progress=tick)
+        summary = outcome.summary()
+        if output is not None:
+            from viz.report import write_report
+
+            record(outcome, output / "recording.sqlite")
+            write_report(outcome, summary, output)
+    except InputError as e:
+        for p in e.problems:
+            err.print(f"[bold red]error:[/] {p}", highlight=False, soft_wrap=True)
+        fail(f"{scenario}: scenario not run")
+    except ImportError as e:
+        if "distributed" in str(e):
+            _dask_missing()
+        raise
+    except OSError as e:
+        fail(f"{e.filename or output}: {e.strerror or e}")
+    if as_json:
+        print(json.dumps(summary, indent=2))
+        return
+    _print_summary(summary)
+    if output is not None:
+        out.print(f"report: {output / 'report.html'}\nrecording: {output / 'recording.sqlite'}")
+
+
+def _print_summary(s: dict) -> None:
+    t = Table(title=f"{s['scenario']} ({s['replications']} replication{'s' if s['replications'] != 1 else ''}, seed {s['seed']}, route {s['route']})",
+              show_header=False)
+    st = s["evacuation_time_stats"]
+    t.add_row("occupants", f"{s['occupants']:,}")
+    t.add_row("evacuation time", f"{s['evacuation_time_s']:.0f} s mean  (p50 {st['p50']:.0f}, p95 {st['p95']:.0f}, "
+              f"min {st['min']:.0f}, max {st['max']:.0f})")
+    t.add_row("flow lower bound", f"{s['lower_bound_s']:.0f} s")
+    t.add_row("safe / trapped", f"{s['safe']:,.0f} / {s['trapped']:,.0f}" + (f"  ({s['unfinished']:.0f} still moving at max_time)" if s["unfinished"] else ""))
+    t.add_row("wall time", f"{s['wall_s']:.2f} s")
+    out.print(t)
+    if s["bottlenecks"]:
+        b = Table(title="Bottlenecks (worst first)")
+        for col in ("where", "kind", "longest queue", "longest wait s", "mean wait s", "people"):
+            b.add_column(col)
+        for w in s["bottlenecks"]:
+            b.add_row(w["id"], w["kind"], f"{w['max_queue']:.0f}", f"{w['max_wait_s']:.0f}", f"{w['mean_wait_s']:.0f}", f"{w['passed']:.0f}")
+        out.print(b)
+    c = Table(title="Clearance by building")
+    c.add_column("building")
+    c.add_column("last out s", justify="right")
+    for k, v in sorted(s["by_building"].items(), key=lambda kv: -kv[1]):
+        c.add_row(k, f"{v:.0f}")
+    out.print(c)
+
+
+@app.command()
+def sweep(
+    scenario: ScenarioArg,
+    vary: Annotated[list[str], typer.Option("--vary", help="KEY=V1,V2,... (repeat for a grid); dotted keys reach into tables, e.g. occupancy.default=0.5,1.0")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")] = False,
+    workers: WorkersOpt = None,
+    dask: DaskOpt = None,
+) -> None:
+    """Run a scenario for every combination of the varied keys and compare them."""
+    from scenarios.run import parse_vary, sweep as run_sweep
+
+    try:
+        rows = run_sweep(scenario, parse_vary(vary, str(scenario)), workers=workers, dask=dask)
+    except InputError as e:
+        for p in e.problems:
+            err.print(f"[bold red]error:[/] {p}", highlight=False, soft_wrap=True)
+        fail(f"{scenario}: sweep not run")
+    except ImportError as e:
+        if "distributed" in str(e):
+            _dask_missing()
+        raise
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    t = Table(title=f"Sweep of {scenario}")
+    for col in ("variant", "evacuation time s", "p95 s", "lower bound s", "trapped", "worst bottleneck"):
+        t.add_column(col)
+    for r in rows:
+        worst = r["bottlenecks"][0]["id"] if r["bottlenecks"] else "-"
+        t.add_row(", ".join(f"{k}={v}" for k, v in r["vary"].items()), f"{r['evacuation_time_s']:.0f}",
+                  f"{r['evacuation_time_stats']['p95']:.0f}", f"{r['lower_bound_s']:.0f}", f"{r['trapped']:.0f}", worst)
+    out.print(t)
 
 
 def main() -> None:

@@ -240,6 +240,9 @@ class Drill:
             self.adj[a].append((b, e, ab, ba))
             self.adj[b].append((a, e, ba, ab))
         self.node_space = [space_of_node.get(n, -1) for n in self.names]
+        node_of_space = {sp: idx[n] for n, sp in space_of_node.items()}
+        self.e_space_node = [node_of_space.get(sp, -1) for sp in self.e_space]
+        """Per edge, the node of the space it crosses (-1 outdoors and on flights): closing a space closes its edges."""
         self.space_cap = [max(1.0, a * self.phys.d_max) for a in self.space_area]
         self.assembly = [i for i, k in enumerate(self.kind) if k == "assembly"]
         self._people()
@@ -346,6 +349,7 @@ class Drill:
         nxt = np.full(n, -1, dtype=int)
         nedge = np.full(n, -1, dtype=int)
         outdoor = self.outdoor
+        space_node = self.e_space_node
         heap = [(0.0, t) for t in targets if not closed[t]]
         for _, t in heap:
             dist[t] = 0.0
@@ -357,6 +361,8 @@ class Drill:
             for u, e, _, cost in self.adj[v]:
                 if (within is not None and u not in within) or (outdoor[u] and not outdoor[v]):
                     continue  # nobody walks back into a building on the way out
+                if space_node[e] >= 0 and closed[space_node[e]] and u != space_node[e]:
+                    continue  # a closed room or corridor closes the walks across it; those in it may leave
                 nd = d + cost + (penalty[e] if penalty is not None else 0.0)
                 if nd < dist[u]:
                     dist[u] = nd
@@ -437,7 +443,7 @@ class Drill:
         moves: list[tuple[int, str, float, float, int, int]] | None = [] if record else None
         closures: list[tuple[float, str, str]] = []
         e_len, e_space, e_server, e_stair = self.e_len, self.e_space, self.e_server, self.e_stair
-        node_server, adj, level = self.node_server, self.adj, self.level
+        node_server, adj, level, e_space_node = self.node_server, self.adj, self.level, self.e_space_node
         is_assembly = [False] * len(self.names)
         for i in self.assembly:
             is_assembly[i] = True
@@ -458,6 +464,8 @@ class Drill:
             here = dist[u]
             for v, e, cost, _ in adj[u]:
                 if closed[v] or not dist[v] < here:  # only steps that bring you closer: no loops
+                    continue
+                if e_space_node[e] >= 0 and closed[e_space_node[e]] and u != e_space_node[e]:
                     continue
                 c = (cost + dist[v]) / v_free
                 s = node_server[v] if node_server[v] >= 0 else e_server[e]

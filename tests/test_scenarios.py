@@ -1,0 +1,191 @@
+"""Scenario files and the evacuation engine: errors, invariants, determinism, parallel runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from scenarios.evacuation import Drill, Server
+from scenarios.run import run
+from scenarios.schema import load_scenario, parse_scenario
+from tests.helpers import TINY, add, line, point, rect, tiny, write
+from twin.campus import load_campus
+from twin.cli import app
+from twin.errors import ScenarioError
+
+runner = CliRunner()
+
+
+def scenario_file(tmp_path: Path, body: str, campus: Path = TINY) -> Path:
+    p = tmp_path / "drill.toml"
+    p.write_text(f'kind = "evacuation"\ncampus = "{campus}"\n' + body)
+    return p
+
+
+@pytest.mark.parametrize(
+    ("body", "key", "text"),
+    [
+        ("colour = 'red'\n", "colour", "unknown key"),
+        ("seed = 'x'\n", "seed", "valid integer"),
+        ("replications = 0\n", "replications", "greater than or equal to 1"),
+        ("premovement = -5\n", "premovement", ">= 0 s"),
+        ("premovement = {dist = 'weibull', shape = 2}\n", "premovement", "needs shape and scale"),
+        ("route = 'fastest'\n", "route", "'shortest', 'nearest_exit' or 'adaptive'"),
+        ("[fire]\norigin = 'R0a'\nstart = -10\n", "fire.start", "greater than or equal to 0"),
+        ("[occupancy]\ndefault = 1.5\n", "occupancy.default", "less than or equal to 1"),
+        ("[settings]\nflow_dor = 1.0\n", "settings", "unknown setting"),
+    ],
+)
+def test_bad_scenario_values(tmp_path: Path, body: str, key: str, text: str) -> None:
+    path = scenario_file(tmp_path, body)
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(path)
+    assert any(p.field == key and text in p.message for p in e.value.problems), e.value
+    result = runner.invoke(app, ["run", str(path)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert f"key '{key}'" in result.output and str(path) in result.output
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        ("blocked = ['D0a', 'NOPE']\n", "blocked[1]"),
+        ("[fire]\norigin = 'ROOM9'\n", "fire.origin"),
+        ("[assembly]\nB1 = 'LAKE'\n", "assembly.B1"),
+        ("[occupancy.buildings]\nB7 = 0.5\n", "occupancy.buildings.B7"),
+    ],
+)
+def test_unknown_feature_ids(tmp_path: Path, body: str, key: str) -> None:
+    result = runner.invoke(app, ["run", str(scenario_file(tmp_path, body))])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert f"key '{key}'" in result.output and "not a" in result.output
+
+
+def test_unreadable_scenario_files(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("kind = \n")
+    for path, text in ((bad, "not valid TOML"), (tmp_path / "none.toml", "no such scenario file")):
+        result = runner.invoke(app, ["run", str(path)])
+        assert result.exit_code == 2 and text in result.output and "Traceback" not in result.output
+    (tmp_path / "k.toml").write_text('kind = "picnic"\ncampus = "x"\n')
+    result = runner.invoke(app, ["run", str(tmp_path / "k.toml")])
+    assert result.exit_code == 2 and "unknown scenario kind 'picnic'" in result.output
+
+
+def test_campus_path_is_relative_to_the_scenario(tmp_path: Path) -> None:
+    (tmp_path / "c").mkdir()
+    write(tiny(), tmp_path / "c" / "campus.geojson")
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "d.toml").write_text('kind = "evacuation"\ncampus = "../c"\n')
+    assert load_scenario(tmp_path / "s" / "d.toml").campus == (tmp_path / "c").resolve()
+
+
+def test_every_exit_blocked_traps_everyone(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run", str(scenario_file(tmp_path, "blocked = ['EXIT-W']\n")), "--json"])
+    assert result.exit_code == 0, result.output
+    s = json.loads(result.output)
+    assert s["trapped"] == s["occupants"] == 130 and s["safe"] == 0
+
+
+def _tiny_scenario(**kw: object) -> object:
+    return parse_scenario({"kind": "evacuation", "campus": str(TINY), "seed": 3, "replications": 3, **kw}, "t")
+
+
+def test_same_seed_same_numbers_other_seed_other_numbers() -> None:
+    def numbers(seed: int) -> dict:
+        s = run(_tiny_scenario(seed=seed), workers=1).summary()
+        s.pop("wall_s")
+        return s
+
+    a, b = numbers(3), numbers(3)
+    assert json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+    assert numbers(4)["evacuation_time_s"] != a["evacuation_time_s"]
+
+
+def test_local_processes_and_dask_give_the_serial_numbers() -> None:
+    distributed = pytest.importorskip("distributed")
+    sc = _tiny_scenario(replications=4)
+    serial = run(sc, workers=1).summary()
+    pool = run(sc, workers=2).summary()
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        dask = run(sc, dask=cluster.scheduler_address).summary()
+    for s in (serial, pool, dask):
+        s.pop("wall_s")
+    assert serial == pool == dask
+
+
+@pytest.mark.parametrize("route", ["shortest", "nearest_exit", "adaptive"])
+def test_nobody_is_lost_and_the_bound_holds(route: str) -> None:
+    s = run(_tiny_scenario(route=route, replications=2), workers=1).summary()
+    assert s["safe"] + s["trapped"] + s["unfinished"] == s["occupants"] == 130
+    assert s["trapped"] == 0
+    assert s["evacuation_time_stats"]["min"] >= s["lower_bound_s"] > 0
+
+
+@settings(max_examples=25, deadline=None)
+@given(occupancy=st.floats(0.0, 1.0), seed=st.integers(0, 2**16), fire=st.booleans(),
+       blocked=st.sampled_from([[], ["D0s"], ["D1s"], ["S1"], ["EXIT-W"], ["D0a", "D1c"]]))
+def test_occupants_in_equal_occupants_out(occupancy: float, seed: int, fire: bool, blocked: list[str]) -> None:
+    extra = {"fire": {"origin": "R0c", "start": 5, "spread_delay": 20}} if fire else {}
+    sc = _tiny_scenario(occupancy=occupancy, seed=seed, blocked=blocked, replications=1, **extra)
+    drill = Drill(load_campus(TINY), sc)
+    r = drill.run(0)
+    assert len(r.safe_times) + r.trapped + r.unfinished == r.occupants == len(drill.start)
+    assert r.unfinished == 0
+
+
+def test_fire_spread_closes_the_corridor() -> None:
+    """Every room of the tiny campus opens onto corridor C0, next to the fire room R0c: once the fire
+    spreads there before people set off, nobody gets out; if it spreads after they are out, nobody is trapped."""
+
+    def drill(spread: float) -> object:
+        sc = _tiny_scenario(premovement=60, replications=1, fire={"origin": "R0c", "start": 0, "spread_delay": spread})
+        return Drill(load_campus(TINY), sc).run(0)
+
+    early = drill(10)
+    assert early.trapped == 130 and len(early.safe_times) == 0
+    assert ("C0" in {n for _, n, why in early.closures if why == "fire spread"})
+    late = drill(1000)
+    assert late.trapped == 0 and len(late.safe_times) == 130
+    assert all(r != "R0c" for r in late.by_exit)
+
+
+def test_server_passes_at_most_its_rate_and_serves_early_arrivals_first() -> None:
+    s = Server("d", "door", rate=2.0)
+    times = [s.reserve(0.0) for _ in range(10)]
+    assert times == [0.0] + [k / 2 for k in range(1, 10)]
+    late = Server("x", "footway", rate=1.0)
+    assert late.reserve(100.0) == 100.0  # someone books ahead …
+    assert late.reserve(3.0) == 3.0  # … and does not hold up an earlier arrival
+    assert late.reserve(100.2) == 101.0
+
+
+def test_recording_round_trip(tmp_path: Path) -> None:
+    from scenarios.run import record
+    from twin.recording import RecordingError, metadata, open_recording
+
+    outcome = run(_tiny_scenario(replications=1), workers=1)
+    path = record(outcome, tmp_path / "r.sqlite")
+    con = open_recording(path)
+    meta = metadata(con)
+    assert meta["schema_version"] == 1 and meta["kind"] == "simulation" and meta["campus_digest"] == outcome.drill.campus.digest
+    n_agents, = con.execute("SELECT count(*) FROM agents").fetchone()
+    safe, = con.execute("SELECT count(*) FROM agents WHERE outcome = 'safe'").fetchone()
+    assert n_agents == safe == 130
+    last, = con.execute("SELECT max(t1) FROM moves WHERE state = 'walk'").fetchone()
+    assert last == pytest.approx(outcome.replications[0].evacuation_time)
+    con.execute("SELECT 1")
+    con.close()
+    import sqlite3
+
+    newer = sqlite3.connect(path)
+    newer.execute("UPDATE metadata SET value = '99' WHERE key = 'schema_version'")
+    newer.commit()
+    newer.close()
+    with pytest.raises(RecordingError, match="newer"):
+        open_recording(path)

@@ -1,0 +1,625 @@
+"""The project's verification suite: RiMEA / NIST TN 1822 style tests and hand calculations.
+
+Each case builds a tiny campus in code (a GeoJSON FeatureCollection in
+EPSG:32650, UTM zone 50N, metres), loads it with ``twin.campus.load_campus``,
+runs an evacuation scenario on it with the real engine
+(``scenarios.run.run`` and ``scenarios.evacuation.Drill``) and compares one
+measured quantity with a published number or a hand calculation, within a
+stated tolerance. ``twin verify`` prints the table; ``docs/verification.md``
+describes every case and its reference.
+
+References
+----------
+- RiMEA e.V., *Richtlinie für Mikroskopische Entfluchtungsanalysen* (Guideline
+  for Microscopic Evacuation Analysis), version 4.1.1, section on test cases
+  (tests 1-3: speeds in a corridor and on stairs; 5: reaction (pre-movement)
+  times; 9: a crowd leaving a large room; 10: exit assignment; 12:
+  bottlenecks).
+- E. Ronchi, E. D. Kuligowski, P. A. Reneke, R. D. Peacock, D. Nilsson, *The
+  Process of Verification and Validation of Building Fire Evacuation Models*,
+  NIST Technical Note 1822, 2013 (pre-evacuation time, speed in a corridor,
+  speed on stairs, exit route allocation, flow conditions / maximum flow).
+- SFPE Handbook of Fire Protection Engineering, 5th ed. (2016), ch. 64
+  (Gwynne & Rosenbaum, "Employing the hydraulic model in assessing emergency
+  movement"): Table 64.1 boundary layers, Table 64.3 maximum specific flows,
+  the hydraulic hand calculation.
+- U. Weidmann, *Transporttechnik der Fussgänger*, ETH IVT Schriftenreihe 90
+  (1993): horizontal stair speeds 0.610 m/s up, 0.694 m/s down.
+
+Every case uses a fixed seed and one replication; the whole suite runs in a
+few seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from scenarios.evacuation import Drill, Replication
+from scenarios.physics import Physics
+from scenarios.run import Outcome, run
+from scenarios.schema import parse_scenario
+from twin.indoor import flight_length
+from twin.settings import default
+
+RIMEA = "RiMEA 4.1.1"
+NIST = "NIST TN 1822 (Ronchi et al. 2013)"
+SFPE = "SFPE Handbook 5th ed. (2016) ch. 64"
+
+X0, Y0 = 500000.0, 3377000.0
+"""Origin of the verification campuses (EPSG:32650, metres)."""
+SEED = 20240601
+"""The one seed of the suite."""
+
+
+@dataclass
+class Case:
+    """One verification case and its outcome.
+
+    Attributes
+    ----------
+    name : str
+        Short id, e.g. ``rimea-1-corridor``.
+    reference : str
+        Citation of the test or the published number.
+    quantity : str
+        What is compared, with its unit.
+    expected : float or (float, float)
+        The reference value, or the accepted range ``(lo, hi)``.
+    simulated : float
+        What the engine produced, in the unit of ``quantity``.
+    tolerance : str
+        The acceptance rule in words.
+    passed : bool
+        Whether the simulated value meets the rule.
+    detail : str
+        Supporting numbers (hand calculation, other checks made).
+    """
+
+    name: str
+    reference: str
+    quantity: str
+    expected: float | tuple[float, float]
+    simulated: float
+    tolerance: str
+    passed: bool
+    detail: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The case as plain JSON values (``expected`` a number or ``[lo, hi]``, an infinite end ``null``)."""
+        d = asdict(self)
+        if isinstance(self.expected, tuple):
+            d["expected"] = [None if math.isinf(x) else x for x in self.expected]
+        d["simulated"] = None if math.isnan(self.simulated) else self.simulated
+        return d
+
+    def expected_text(self) -> str:
+        """``expected`` for a table: a number or ``[lo, hi]``."""
+        if isinstance(self.expected, tuple):
+            lo, hi = self.expected
+            return f"[{_num(lo)}, {_num(hi)}]"
+        return _num(self.expected)
+
+
+def _num(x: float) -> str:
+    if math.isinf(x):
+        return "∞" if x > 0 else "−∞"
+    return f"{x:.4g}" if abs(x) < 1000 else f"{x:.0f}"
+
+
+# -- campuses in code ---------------------------------------------------------------
+
+
+def _ring(x0: float, y0: float, x1: float, y1: float) -> dict[str, Any]:
+    pts = [[X0 + x, Y0 + y] for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0))]
+    return {"type": "Polygon", "coordinates": [pts]}
+
+
+class CampusDoc:
+    """A campus FeatureCollection built feature by feature, in local metres from (``X0``, ``Y0``)."""
+
+    def __init__(self, name: str) -> None:
+        self.doc: dict[str, Any] = {
+            "type": "FeatureCollection",
+            "name": name,
+            "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32650"}},
+            "features": [],
+        }
+
+    def _add(self, geometry: dict[str, Any], **props: Any) -> None:
+        self.doc["features"].append({"type": "Feature", "properties": props, "geometry": geometry})
+
+    def area(self, fid: str, kind: str, box: tuple[float, float, float, float], **props: Any) -> None:
+        """A polygon feature (building, room, corridor, stair, assembly) on the rectangle ``box``."""
+        self._add(_ring(*box), id=fid, kind=kind, **props)
+
+    def door(self, fid: str, building: str, level: int, x: float, y: float, width: float, **props: Any) -> None:
+        """A door point."""
+        self._add({"type": "Point", "coordinates": [X0 + x, Y0 + y]}, id=fid, kind="door", building=building,
+                  level=level, width=width, **props)
+
+    def footway(self, fid: str, *xy: tuple[float, float], **props: Any) -> None:
+        """A footway line."""
+        self._add({"type": "LineString", "coordinates": [[X0 + x, Y0 + y] for x, y in xy]}, id=fid, kind="footway", **props)
+
+    def write(self, folder: Path) -> Path:
+        """Write ``{name}.geojson`` in ``folder`` and return its path."""
+        path = folder / f"{self.doc['name']}.geojson"
+        path.write_text(json.dumps(self.doc), encoding="utf-8")
+        return path
+
+
+@dataclass
+class Sim:
+    """One scenario run: the outcome, its summary and replication 0 with every move recorded."""
+
+    label: str
+    outcome: Outcome
+    summary: dict[str, Any]
+    rep: Replication
+
+    @property
+    def drill(self) -> Drill:
+        return self.outcome.drill
+
+    @property
+    def evacuation_time(self) -> float:
+        """Time the last person reached safety in replication 0 (s, unrounded)."""
+        return self.rep.evacuation_time
+
+    @property
+    def lower_bound(self) -> float:
+        """``lower_bound_s`` of the run's summary (s)."""
+        return float(self.summary["lower_bound_s"])
+
+    def node(self, name: str) -> int:
+        return self.drill.index[name]
+
+    def walks(self, u: str, v: str) -> list[tuple[int, float, float]]:
+        """(person, t0, t1) of every walk from node ``u`` to node ``v``."""
+        iu, iv = self.node(u), self.node(v)
+        return [(p, t0, t1) for p, st, t0, t1, a, b in self.rep.moves or [] if st == "walk" and a == iu and b == iv]
+
+    def server(self, sid: str) -> dict[str, Any]:
+        """Queue statistics of a server in replication 0 (zeros when nobody waited there)."""
+        for s in self.rep.servers:
+            if s["id"] == sid:
+                return s
+        return {"id": sid, "max_queue": 0.0, "max_wait_s": 0.0, "mean_wait_s": 0.0, "passed": 0}
+
+
+@dataclass
+class Context:
+    """State shared by the cases of one ``run_cases`` call: a temp folder and the runs made so far."""
+
+    folder: Path
+    sims: dict[str, Sim] = field(default_factory=dict)
+
+    def simulate(self, label: str, campus: CampusDoc, **scenario: Any) -> Sim:
+        """Run ``scenario`` (keys of an evacuation scenario) on ``campus`` once per suite run."""
+        if label in self.sims:
+            return self.sims[label]
+        path = campus.write(self.folder)
+        doc = {"kind": "evacuation", "name": label, "campus": str(path), "seed": SEED, "replications": 1, **scenario}
+        sc = parse_scenario(doc, f"verify:{label}")
+        outcome = run(sc, source=f"verify:{label}", workers=1)
+        summary = outcome.summary()
+        rep = outcome.drill.run(0, record=True)
+        sim = Sim(label, outcome, summary, rep)
+        if not math.isclose(rep.evacuation_time, outcome.replications[0].evacuation_time, abs_tol=1e-9):
+            msg = f"{label}: the recorded replication differs from the run"
+            raise RuntimeError(msg)
+        self.sims[label] = sim
+        return sim
+
+
+BOUND_SLACK = 0.05
+"""``lower_bound_s`` is rounded to 0.1 s, so it may stand up to 0.05 s above the bound it reports (s)."""
+
+
+def _above_bound(sim: Sim) -> bool:
+    """Whether the simulated evacuation time is not below the run's flow lower bound (within its rounding)."""
+    return sim.evacuation_time >= sim.lower_bound - BOUND_SLACK
+
+
+def _within(x: float, expected: float | tuple[float, float]) -> bool:
+    lo, hi = expected if isinstance(expected, tuple) else (expected, expected)
+    return lo <= x <= hi
+
+
+def _rel(expected: float, rel: float) -> tuple[float, float]:
+    return (expected * (1 - rel), expected * (1 + rel))
+
+
+# -- 1. RiMEA test 1 / NIST speed in a corridor -----------------------------------------
+
+
+def _corridor(ctx: Context) -> Sim:
+    c = CampusDoc("rimea1_corridor")
+    c.area("B", "building", (-2, 0, 40, 2), levels=1, use="other")
+    c.area("START", "room", (-2, 0, 0, 2), building="B", level=0, use="other", occupants=1)
+    c.area("CORR", "corridor", (0, 0, 40, 2), building="B", level=0, occupants=0)
+    c.door("D_IN", "B", 0, 0, 1, 2.0)
+    c.door("EXIT", "B", 0, 40, 1, 2.0)
+    c.footway("FW", (40, 1), (45, 1))
+    c.area("AA", "assembly", (45, -5, 55, 7))
+    return ctx.simulate("rimea1_corridor", c, premovement=0, speed=1.33)
+
+
+def case_rimea1(ctx: Context) -> Case:
+    sim = _corridor(ctx)
+    walks = sim.walks("D_IN", "EXIT")
+    t = walks[0][2] - walks[0][1] if len(walks) == 1 else math.nan
+    exp = (26.0, 34.0)
+    return Case(
+        "rimea-1-corridor", f"{RIMEA} test 1; {NIST} speed in a corridor",
+        "time to walk 40 m of a 2 m corridor at 1.33 m/s (s)", exp, t, "RiMEA: 26-34 s", _within(t, exp),
+        f"hand value 40 / 1.33 = {40 / 1.33:.2f} s; walks of the 40 m edge found: {len(walks)}",
+    )
+
+
+# -- 2. RiMEA test 5 / NIST pre-evacuation time ---------------------------------------------
+
+
+def case_premovement(ctx: Context) -> Case:
+    n, lo, hi = 1000, 10.0, 100.0
+    c = CampusDoc("rimea5_premovement")
+    c.area("B", "building", (0, 0, 40, 30), levels=1, use="other")
+    c.area("HALL", "room", (0, 0, 40, 30), building="B", level=0, use="other", occupants=n)
+    c.door("EXIT", "B", 0, 40, 15, 6.0)
+    c.footway("FW", (40, 15), (45, 15))
+    c.area("AA", "assembly", (45, 0, 65, 30))
+    sim = ctx.simulate("rimea5_premovement", c, premovement={"dist": "uniform", "low": lo, "high": hi})
+    pre_end: dict[int, float] = {}
+    first_walk: dict[int, float] = {}
+    for p, st, t0, t1, _u, _v in sim.rep.moves or []:
+        if st == "wait":
+            pre_end[p] = t1
+        elif st == "walk" and p not in first_walk:
+            first_walk[p] = t0
+    starts = np.array([first_walk[p] for p in sorted(first_walk)])
+    ks = stats.kstest(starts, stats.uniform(loc=lo, scale=hi - lo).cdf) if len(starts) else None
+    d = float(ks.statistic) if ks is not None else math.nan
+    crit = 1.358 / math.sqrt(n)
+    early = sum(1 for p, t in first_walk.items() if t < pre_end.get(p, math.inf) - 1e-9)
+    ok = len(starts) == n and d <= crit and early == 0 and starts.min() >= lo and starts.max() <= hi
+    return Case(
+        "rimea-5-premovement", f"{RIMEA} test 5; {NIST} pre-evacuation time distributions",
+        f"Kolmogorov-Smirnov distance of {n} start times from U({lo:g}, {hi:g}) s", (0.0, crit), d,
+        "D below the 5 % critical value 1.358/sqrt(n); nobody starts before the end of their pre-movement",
+        bool(ok),
+        f"p = {ks.pvalue:.3f}; starts: n = {len(starts)}, min {starts.min():.1f} s, mean {starts.mean():.1f} s "
+        f"(expected {(lo + hi) / 2:g}), max {starts.max():.1f} s; early starts: {early}" if ks is not None else "no starts",
+    )
+
+
+# -- 3. Maximum door flow (SFPE, NIST flow) ------------------------------------------------------
+
+
+def case_door_flow(ctx: Context) -> Case:
+    n, width = 500, 1.2
+    c = CampusDoc("door_flow")
+    c.area("B", "building", (0, 0, 20, 20), levels=1, use="other")
+    c.area("HALL", "room", (0, 0, 20, 20), building="B", level=0, use="other", occupants=n)
+    c.door("EXIT", "B", 0, 20, 10, width)
+    c.footway("FW", (20, 10), (25, 10))
+    c.area("AA", "assembly", (25, -5, 45, 25))
+    sim = ctx.simulate("door_flow", c, premovement=0)
+    times = sorted(sim.rep.exit_times.get("EXIT", []))
+    flow = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else math.nan
+    phys = Physics()
+    exp = phys.get("flow_door") * (width - 2 * phys.get("boundary_door"))
+    q = sim.server("EXIT")
+    return Case(
+        "sfpe-door-flow", f"{SFPE} Tables 64.1/64.3; {NIST} maximum flow rates",
+        f"flow through a {width:g} m door with {n} people queueing (persons/s)", exp, flow, "±5 %",
+        _within(flow, _rel(exp, 0.05)),
+        f"hand value 1.32 × ({width:g} − 2 × 0.15) = {exp:.3f} persons/s; {len(times)} passed; "
+        f"max queue {q['max_queue']:.0f} persons, max wait {q['max_wait_s']:.0f} s",
+    )
+
+
+# -- 4. RiMEA test 9: a crowd leaves a large room with 4 exits, then 2 -------------------------------
+
+
+def _rimea9(ctx: Context, blocked: list[str]) -> Sim:
+    c = CampusDoc("rimea9_room")
+    c.area("B", "building", (0, 0, 30, 20), levels=1, use="other")
+    c.area("HALL", "room", (0, 0, 30, 20), building="B", level=0, use="other", occupants=1000)
+    for fid, x, y in (("EXIT_W1", 0, 5), ("EXIT_W2", 0, 15), ("EXIT_E1", 30, 5), ("EXIT_E2", 30, 15)):
+        c.door(fid, "B", 0, x, y, 1.0)
+        out = x - 5 if x == 0 else x + 5
+        c.footway(f"FW_{fid}", (x, y), (out, y))
+    c.area("AA_W", "assembly", (-25, -10, -5, 30))
+    c.area("AA_E", "assembly", (35, -10, 55, 30))
+    label = "rimea9_4_exits" if not blocked else f"rimea9_{4 - len(blocked)}_exits"
+    return ctx.simulate(label, c, route="adaptive", blocked=blocked)
+
+
+def case_rimea9(ctx: Context) -> Case:
+    four = _rimea9(ctx, [])
+    two = _rimea9(ctx, ["EXIT_E1", "EXIT_E2"])
+    ratio = two.evacuation_time / four.evacuation_time
+    exp = (1.6, 2.4)
+    bounds_ok = _above_bound(four) and _above_bound(two)
+    return Case(
+        "rimea-9-exits", f"{RIMEA} test 9",
+        "evacuation time with 2 of 4 exits open ÷ with 4 open (1000 people, 30 m × 20 m room, 1 m exits)",
+        exp, ratio, "ratio in [1.6, 2.4]; both times ≥ the flow lower bound", _within(ratio, exp) and bounds_ok,
+        f"4 exits: {four.evacuation_time:.1f} s (bound {four.lower_bound:.1f} s, by exit {four.rep.by_exit}); "
+        f"2 exits: {two.evacuation_time:.1f} s (bound {two.lower_bound:.1f} s, by exit {two.rep.by_exit})",
+    )
+
+
+# -- 5. RiMEA test 10: assembly assignment -----------------------------------------------------
+
+
+def case_rimea10(ctx: Context) -> Case:
+    c = CampusDoc("rimea10_assignment")
+    for b, x in (("BA", 0), ("BB", 40)):
+        c.area(b, "building", (x, 0, x + 10, 10), levels=1, use="other")
+        c.area(f"{b}_R", "room", (x, 0, x + 10, 10), building=b, level=0, use="other", occupants=40 if b == "BA" else 60)
+        c.door(f"{b}_EXIT", b, 0, x + 5, 0, 1.2)
+        c.footway(f"{b}_FW", (x + 5, 0), (x + 5, -5))
+    c.footway("MAIN", (-20, -5), (70, -5))
+    c.area("AA_W", "assembly", (-40, -15, -20, 5))
+    c.area("AA_E", "assembly", (70, -15, 90, 5))
+    sim = ctx.simulate("rimea10_assignment", c, assembly={"BA": "AA_E", "BB": "AA_W"})
+    assembly = {i for i in sim.drill.assembly}
+    reached: dict[int, int] = {}
+    for p, st, _t0, _t1, _u, v in sim.rep.moves or []:
+        if st == "walk" and v in assembly:
+            reached[p] = v
+    want = {"BA": sim.node("AA_E"), "BB": sim.node("AA_W")}
+    counts: Counter[tuple[str, str]] = Counter()
+    right = 0
+    for p, b in enumerate(sim.rep.building_of):
+        a = reached.get(p)
+        counts[(b, sim.drill.names[a] if a is not None else "none")] += 1
+        right += a == want[b]
+    n = sim.rep.occupants
+    return Case(
+        "rimea-10-assignment", f"{RIMEA} test 10; {NIST} exit route allocation",
+        "people who reached their building's assigned assembly area (persons)", float(n), float(right),
+        "all of them (exact)", right == n and n == 100,
+        "BA (40 people) → AA_E, BB (60) → AA_W, each the farther area; arrivals "
+        + ", ".join(f"{b}→{a}: {k}" for (b, a), k in sorted(counts.items())),
+    )
+
+
+# -- 6. RiMEA test 12: bottleneck between two rooms ----------------------------------------------
+
+
+def case_rimea12(ctx: Context) -> Case:
+    n, narrow, wide = 150, 0.9, 1.8
+    c = CampusDoc("rimea12_bottleneck")
+    c.area("B", "building", (0, 0, 30, 10), levels=1, use="other")
+    c.area("R1", "room", (0, 0, 10, 10), building="B", level=0, use="other", occupants=n)
+    c.area("R2", "room", (10, 0, 30, 10), building="B", level=0, use="other", occupants=0)
+    c.door("NARROW", "B", 0, 10, 5, narrow)
+    c.door("EXIT", "B", 0, 30, 5, wide)
+    c.footway("FW", (30, 5), (35, 5))
+    c.area("AA", "assembly", (35, -5, 55, 15))
+    sim = ctx.simulate("rimea12_bottleneck", c)
+    phys = Physics()
+    cap = phys.door_rate(narrow)
+    times = sorted(sim.rep.exit_times.get("EXIT", []))
+    flow = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else math.nan
+    qn, qe = sim.server("NARROW"), sim.server("EXIT")
+    exp = (0.0, cap * 1.05)
+    ok = _within(flow, exp) and qn["max_wait_s"] >= 30.0 and qe["max_wait_s"] <= 2.0
+    return Case(
+        "rimea-12-bottleneck", f"{RIMEA} test 12",
+        f"flow through the final {wide:g} m exit behind a {narrow:g} m door (persons/s)", exp, flow,
+        f"≤ the narrow door's capacity {cap:.3f} persons/s + 5 %; the queue is at the narrow door "
+        "(max wait ≥ 30 s), not at the exit (max wait ≤ 2 s)",
+        ok,
+        f"narrow door: max queue {qn['max_queue']:.0f}, max wait {qn['max_wait_s']:.1f} s; exit: max queue "
+        f"{qe['max_queue']:.1f}, max wait {qe['max_wait_s']:.1f} s; exit capacity {phys.door_rate(wide):.3f} persons/s",
+    )
+
+
+# -- 7. RiMEA tests 2 and 3: stairs up and down ---------------------------------------------------
+
+
+def _stairs(ctx: Context) -> Sim:
+    """Two 3-level buildings with the same stair: in D one person walks down from level 2, in U one walks up from level 0."""
+    c = CampusDoc("rimea2_3_stairs")
+    for b, x, start, exit_level in (("D", 0, 2, 0), ("U", 40, 0, 2)):
+        c.area(b, "building", (x, 0, x + 20, 10), levels=3, use="other")
+        c.area(f"{b}_S", "stair", (x + 16, 0, x + 20, 10), building=b, levels="0-2", width=1.2)
+        for lv in (0, 2):
+            c.area(f"{b}_R{lv}", "room", (x, 0, x + 16, 10), building=b, level=lv, use="other",
+                   occupants=1 if lv == start else 0)
+            c.door(f"{b}_D{lv}", b, lv, x + 16, 5, 1.2, exit=False)
+        c.door(f"{b}_EXIT", b, exit_level, x, 5, 1.2)
+        c.footway(f"{b}_FW", (x, 5), (x - 5, 5))
+    c.area("AA_D", "assembly", (-25, -5, -5, 15))
+    c.area("AA_U", "assembly", (15, -5, 35, 15))
+    return ctx.simulate("rimea2_3_stairs", c, premovement=0, speed=default("walk_speed_mean"))
+
+
+def _stair_time(sim: Sim, b: str, levels: list[int]) -> float:
+    total = 0.0
+    for lo, hi in zip(levels, levels[1:], strict=False):
+        w = sim.walks(f"{b}_S@{lo}", f"{b}_S@{hi}")
+        if len(w) != 1:
+            return math.nan
+        total += w[0][2] - w[0][1]
+    return total
+
+
+def _stair_hand(up: bool) -> tuple[float, str]:
+    phys = Physics()
+    v = default("walk_speed_mean")
+    length = 2 * flight_length(default("storey_height"))
+    factor = phys.stair_up if up else phys.stair_down
+    t = length / (v * factor)
+    name = "stair_speed_up" if up else "stair_speed_down"
+    run_h = 2 * (default("storey_height") * default("stair_tread") / default("stair_riser") + default("stair_landing"))
+    weid = run_h / default(name)
+    return t, (f"2 flights × {flight_length(default('storey_height')):.2f} m ÷ ({v:g} m/s × {factor:.4f}) = {t:.2f} s; "
+               f"Weidmann check: horizontal run incl. landings {run_h:.2f} m ÷ {default(name):g} m/s = {weid:.2f} s")
+
+
+def case_stairs_down(ctx: Context) -> Case:
+    sim = _stairs(ctx)
+    t = _stair_time(sim, "D", [2, 1, 0])
+    exp, how = _stair_hand(up=False)
+    return Case(
+        "rimea-3-stairs-down", f"{RIMEA} test 3; {NIST} speed on stairs; Weidmann (1993) 0.694 m/s",
+        "time for one person to walk down 2 storeys of stair (s)", exp, t, "±5 %", _within(t, _rel(exp, 0.05)), how,
+    )
+
+
+def case_stairs_up(ctx: Context) -> Case:
+    sim = _stairs(ctx)
+    t = _stair_time(sim, "U", [0, 1, 2])
+    down = _stair_time(sim, "D", [2, 1, 0])
+    exp, how = _stair_hand(up=True)
+    return Case(
+        "rimea-2-stairs-up", f"{RIMEA} test 2; {NIST} speed on stairs; Weidmann (1993) 0.610 m/s",
+        "time for one person to walk up 2 storeys of stair (s)", exp, t, "±5 %, and slower than down",
+        _within(t, _rel(exp, 0.05)) and t > down, f"{how}; down took {down:.2f} s",
+    )
+
+
+# -- 8. SFPE hydraulic hand calculation, multi-storey ------------------------------------------------
+
+
+def case_sfpe_building(ctx: Context) -> Case:
+    per_floor, floors, w_stair, w_door, w_exit = 100, 3, 1.2, 1.2, 1.2
+    levels = floors + 1
+    c = CampusDoc("sfpe_building")
+    c.area("B", "building", (0, 0, 24, 10), levels=levels, use="other")
+    c.area("S", "stair", (20, 0, 24, 10), building="B", levels=f"0-{floors}", width=w_stair)
+    for lv in range(1, levels):
+        c.area(f"R{lv}", "room", (0, 0, 20, 10), building="B", level=lv, use="other", occupants=per_floor)
+        c.door(f"D{lv}", "B", lv, 20, 5, w_door, exit=False)
+    c.door("EXIT", "B", 0, 24, 5, w_exit)
+    c.footway("FW", (24, 5), (29, 5))
+    c.area("AA", "assembly", (29, -5, 49, 15))
+    v = default("walk_speed_mean")
+    sim = ctx.simulate("sfpe_building", c, premovement=0, speed=v)
+    phys = Physics()
+    n = per_floor * floors
+    f_stair = phys.stair_rate(w_stair)
+    f_door = phys.door_rate(w_door)
+    f_exit = phys.door_rate(w_exit)
+    flight = flight_length(default("storey_height"))
+    # Distances from the geometry: a room's node is its centroid (10, 5), its stair door is at (20, 5), a stair
+    # landing's node is the shaft's centroid (22, 5), the exit is at (24, 5) and the footway is 5 m long.
+    room_to_door, door_to_landing, landing_to_exit, footway = 10.0, 2.0, 2.0, 5.0
+    first = (room_to_door + door_to_landing) / v  # first person (level 1) reaches the bottom flight
+    controlling = min(f_stair, f_door * floors, f_exit)
+    flow_time = n / controlling
+    tail = flight / (v * phys.stair_down) + (landing_to_exit + footway) / v  # the last person's walk after it
+    exp = first + flow_time + tail
+    t = sim.evacuation_time
+    ok = _within(t, _rel(exp, 0.15)) and _above_bound(sim)
+    return Case(
+        "sfpe-hydraulic-building", f"{SFPE} hydraulic model hand calculation",
+        f"evacuation time of {floors} storeys × {per_floor} people down one {w_stair:g} m stair (s)", exp, t,
+        "±15 %, and ≥ the flow lower bound", ok,
+        f"first person to the bottom flight {first:.1f} s + {n} ÷ {controlling:.3f} persons/s (stair {f_stair:.3f}, "
+        f"floor doors {f_door:.3f} each, exit {f_exit:.3f}) = {flow_time:.1f} s + last flight and walk out {tail:.1f} s; "
+        f"lower bound {sim.lower_bound:.1f} s",
+    )
+
+
+# -- 9. the flow lower bound, on every run above -------------------------------------------------
+
+def case_lower_bound(ctx: Context) -> Case:
+    for build in _RUNS:
+        build(ctx)
+    rows = []
+    for label, sim in sorted(ctx.sims.items()):
+        rows.append((sim.evacuation_time / sim.lower_bound if sim.lower_bound > 0 else math.inf, label, sim))
+    worst = min(rows)
+    ok = all(_above_bound(sim) for _, _, sim in rows)
+    return Case(
+        "lower-bound", "Quickest-flow lower bound (scenarios/bound.py; Ford & Fulkerson 1962)",
+        "smallest ratio simulated evacuation time ÷ lower_bound_s over every run of the suite", (1.0, math.inf),
+        worst[0], "simulated ≥ lower_bound_s − 0.05 s (lower_bound_s is rounded to 0.1 s) on every run", ok,
+        "; ".join(f"{label}: {sim.evacuation_time:.2f} {'≥' if _above_bound(sim) else '<'} {sim.lower_bound:.1f} s"
+                  for _, label, sim in rows)
+        + f"; worst: {worst[1]}",
+    )
+
+
+_RUNS: tuple[Callable[[Context], Any], ...] = (
+    _corridor,
+    case_premovement,
+    case_door_flow,
+    case_rimea9,
+    case_rimea10,
+    case_rimea12,
+    _stairs,
+    case_sfpe_building,
+)
+
+_CASES: dict[str, Callable[[Context], Case]] = {
+    "rimea-1-corridor": case_rimea1,
+    "rimea-5-premovement": case_premovement,
+    "sfpe-door-flow": case_door_flow,
+    "rimea-9-exits": case_rimea9,
+    "rimea-10-assignment": case_rimea10,
+    "rimea-12-bottleneck": case_rimea12,
+    "rimea-2-stairs-up": case_stairs_up,
+    "rimea-3-stairs-down": case_stairs_down,
+    "sfpe-hydraulic-building": case_sfpe_building,
+    "lower-bound": case_lower_bound,
+}
+
+
+def cases() -> list[str]:
+    """Names of the verification cases, in the order they run."""
+    return list(_CASES)
+
+
+def run_cases(*, names: Sequence[str] | None = None) -> list[Case]:
+    """Run the verification cases (all, or those named) and return their outcomes.
+
+    Raises
+    ------
+    KeyError
+        For a name that is not a case (the message lists the names).
+    """
+    wanted = list(_CASES) if names is None else list(names)
+    unknown = [n for n in wanted if n not in _CASES]
+    if unknown:
+        msg = f"unknown verification case(s) {unknown}; cases are: {', '.join(_CASES)}"
+        raise KeyError(msg)
+    with tempfile.TemporaryDirectory(prefix="twin-verify-") as tmp:
+        ctx = Context(Path(tmp))
+        return [_CASES[n](ctx) for n in _CASES if n in wanted]
+
+
+def table(results: Sequence[Case]) -> str:
+    """The results as a Markdown table (case, reference, quantity, expected, simulated, tolerance, pass)."""
+    lines = ["| case | reference | quantity | expected | simulated | tolerance | pass |", "|---|---|---|---|---|---|---|"]
+    for c in results:
+        lines.append(f"| {c.name} | {c.reference} | {c.quantity} | {c.expected_text()} | {_num(c.simulated)} | "
+                     f"{c.tolerance} | {'yes' if c.passed else '**NO**'} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    import time
+
+    t0 = time.perf_counter()
+    res = run_cases()
+    print(table(res))
+    print()
+    for c in res:
+        print(f"{c.name}: {c.detail}")
+    print(f"\n{sum(c.passed for c in res)}/{len(res)} passed in {time.perf_counter() - t0:.1f} s")

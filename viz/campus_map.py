@@ -792,16 +792,40 @@ def write_map(features: gpd.GeoDataFrame, path: str | Path, *, title: str | None
     Path
         The file written.
     """
-    m = campus_map(features, title=title)
+    page = offline_page(campus_map(features, title=title))
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    return out
+
+
+def offline_page(m: folium.Map) -> str:
+    """Render a folium map's page with Leaflet inlined, so it opens with no network.
+
+    The map must have been built with ``tiles=None`` and its CDN assets cleared
+    (``m.default_js, m.default_css = [], []``), as :func:`campus_map` does.
+
+    Parameters
+    ----------
+    m : folium.Map
+        The map; its root figure is rendered, with everything added to it.
+
+    Returns
+    -------
+    str
+        The HTML page.
+
+    Raises
+    ------
+    RuntimeError
+        When a script or stylesheet would still load from the network.
+    """
     js, css = _leaflet_assets()
     root = m.get_root()
     # Leaflet must come before the page's own styles and scripts: put it first in the header
     root.header.add_child(Element(f"<style>{css}</style>\n<script>{js}</script>"), name="leaflet", index=0)
     page = root.render()
     if re.search(r"<(script|link)\b[^>]*\b(src|href)\s*=\s*[\"']?(https?:)?//", page, re.IGNORECASE):
-        msg = "the campus map page still loads something from the network"
+        msg = "the page still loads something from the network: build the map with tiles=None and no default_js/css"
         raise RuntimeError(msg)
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page, encoding="utf-8")
-    return out
+    return page

@@ -103,7 +103,12 @@ class Server:
         return root
 
     def reserve(self, t: float) -> float:
-        """Book a passage for someone arriving at ``t`` s; return the time they pass."""
+        """Book a passage for someone arriving at ``t`` s; return the time they are through.
+
+        A passage takes one slot, ``1 / rate`` s, even for someone alone: N
+        people need N / rate seconds (the SFPE hydraulic model's N / F), so
+        no run beats the flow lower bound.
+        """
         k = self._free(int(t * self.rate))
         self._next[k] = k + 1
         start = max(t, k / self.rate)
@@ -116,12 +121,12 @@ class Server:
                 self.max_wait = wait
             self.total_wait += wait
         self.passed += 1
-        if self.times is not None:
-            self.times.append(start)
         end = start + 1 / self.rate
+        if self.times is not None:
+            self.times.append(end)
         if end > self.until:
             self.until = end
-        return start
+        return end
 
     def wait_at(self, t: float) -> float:
         """Wait (s) someone arriving at ``t`` would have: the booked slots ahead of them."""
@@ -395,6 +400,7 @@ class Drill:
             if node_space[i] >= 0:
                 count[node_space[i]] += 1
         ev_count = [0]
+        heading = [0] * len(self.names)
         cap = self.space_cap
         area = self.space_area
         waiting: dict[int, list[simpy.Event]] = defaultdict(list)
@@ -469,8 +475,8 @@ class Drill:
                     continue
                 c = (cost + dist[v]) / v_free
                 s = node_server[v] if node_server[v] >= 0 else e_server[e]
-                if s >= 0:
-                    c += servers[s].wait_at(now)
+                if s >= 0:  # the queue there now, and the people already on their way to it
+                    c += servers[s].wait_at(now) + heading[v] / servers[s].rate
                 sp = e_space[e]
                 if sp >= 0 and count[sp] >= cap[sp]:
                     c += 1.0 / servers[s].rate if s >= 0 else 5.0
@@ -575,7 +581,9 @@ class Drill:
                     f *= phys.stair_down if (level[v] or 0) < (level[u] or 0) else phys.stair_up
                 dt = e_len[e] / (v_free * f)
                 t0 = env.now
+                heading[v] += 1
                 yield timeout(dt)
+                heading[v] -= 1
                 ev_count[0] += 1
                 if moves is not None:
                     moves.append((p, "walk", t0, t0 + dt, u, v))

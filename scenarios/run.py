@@ -25,7 +25,7 @@ import networkx as nx
 import numpy as np
 
 from scenarios.bound import evacuation_lower_bound
-from scenarios.evacuation import Drill, Replication
+from scenarios.evacuation import HOP, Drill, Replication
 from scenarios.schema import Evacuation, load_scenario, parse_scenario
 from twin.campus import load_campus
 from twin.errors import Problem, ScenarioError
@@ -148,7 +148,7 @@ def lower_bound(drill: Drill, reps: Sequence[Replication]) -> dict[str, Any]:
         s = drill.e_server[e]
         cap = drill.servers[s].rate if s >= 0 else math.inf
         for u, v in ((a, b), (b, a)):
-            g.add_edge(out(u), v, transit=drill.edge_cost(e, u, v) / v_max, capacity=cap)
+            g.add_edge(out(u), v, transit=(drill.edge_cost(e, u, v) - HOP) / v_max, capacity=cap)
     supply: dict[int, float] = defaultdict(float)
     for i in drill.start.tolist():
         supply[i] += 1
@@ -160,7 +160,7 @@ def lower_bound(drill: Drill, reps: Sequence[Replication]) -> dict[str, Any]:
     if not supply or not sinks:
         return {"seconds": 0.0, "method": "nobody can reach an assembly area", "free_speed_m_s": v_max, "premovement_s": pre}
     res = evacuation_lower_bound(g, supply, sinks)
-    return {"seconds": round(pre + res.seconds, 1), "method": res.method, "flow_limited_s": round(res.flow_limited_s, 1),
+    return {"seconds": math.floor((pre + res.seconds) * 10) / 10, "method": res.method, "flow_limited_s": round(res.flow_limited_s, 1),
             "transit_limited_s": round(res.transit_limited_s, 1), "premovement_s": round(pre, 1),
             "free_speed_m_s": round(v_max, 3)}
 

@@ -157,12 +157,12 @@ def test_fire_spread_closes_the_corridor() -> None:
 
 def test_server_passes_at_most_its_rate_and_serves_early_arrivals_first() -> None:
     s = Server("d", "door", rate=2.0)
-    times = [s.reserve(0.0) for _ in range(10)]
-    assert times == [0.0] + [k / 2 for k in range(1, 10)]
+    through = [s.reserve(0.0) for _ in range(10)]
+    assert through == [k / 2 for k in range(1, 11)]  # N people need N / rate seconds
     late = Server("x", "footway", rate=1.0)
-    assert late.reserve(100.0) == 100.0  # someone books ahead …
-    assert late.reserve(3.0) == 3.0  # … and does not hold up an earlier arrival
-    assert late.reserve(100.2) == 101.0
+    assert late.reserve(100.0) == 101.0  # someone books ahead …
+    assert late.reserve(3.0) == 4.0  # … and does not hold up an earlier arrival
+    assert late.reserve(100.2) == 102.0
 
 
 def test_recording_round_trip(tmp_path: Path) -> None:

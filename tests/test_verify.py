@@ -10,13 +10,6 @@ import pytest
 
 from scenarios.verify import Case, cases, run_cases, table
 
-LOWER_BOUND_BUG = (
-    "engine/bound mismatch, see docs/verification.md: a server passes a person at the start of their slot "
-    "(a lone walker crosses a door in 0 s) while the fluid flow bound charges 1/rate per person, so a "
-    "one-person run beats lower_bound_s by up to one headway of its slowest element (0.2 s corridor, 0.8 s stairs)"
-)
-
-
 @pytest.fixture(scope="module")
 def suite() -> tuple[dict[str, Case], float]:
     t0 = time.perf_counter()
@@ -30,11 +23,7 @@ def test_names(suite: tuple[dict[str, Case], float]) -> None:
     assert len(set(cases())) == len(cases()) >= 10
 
 
-@pytest.mark.parametrize(
-    "name",
-    [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=LOWER_BOUND_BUG)) if n == "lower-bound" else n
-     for n in cases()],
-)
+@pytest.mark.parametrize("name", cases())
 def test_case_passes(suite: tuple[dict[str, Case], float], name: str) -> None:
     c = suite[0][name]
     assert c.reference and c.quantity and c.tolerance

@@ -226,6 +226,34 @@ def sweep(
     out.print(t)
 
 
+@app.command()
+def verify(
+    case: Annotated[list[str] | None, typer.Option("--case", help="Run only this case (repeatable); default: all.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")] = False,
+) -> None:
+    """Run the verification suite (RiMEA / NIST TN 1822 style cases, SFPE hand calculations)."""
+    from scenarios.verify import cases, run_cases
+
+    unknown = [c for c in case or [] if c not in cases()]
+    if unknown:
+        fail(f"unknown verification case(s) {unknown}; the cases are: {', '.join(cases())}")
+    results = run_cases(names=case or None)
+    passed = sum(c.passed for c in results)
+    if as_json:
+        print(json.dumps({"passed": passed, "failed": len(results) - passed, "cases": [c.as_dict() for c in results]}, indent=2))
+    else:
+        t = Table(title="Verification")
+        for col in ("case", "reference", "expected", "simulated", "tolerance", "pass"):
+            t.add_column(col, overflow="fold")
+        for c in results:
+            t.add_row(c.name, c.reference, c.expected_text(), f"{c.simulated:.4g}", c.tolerance,
+                      "[green]yes[/]" if c.passed else "[bold red]NO[/]")
+        out.print(t)
+        out.print(f"{passed} passed, {len(results) - passed} failed")
+    if passed < len(results):
+        raise typer.Exit(1)
+
+
 def main() -> None:
     """Entry point for ``python -m twin``."""
     app()

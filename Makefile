@@ -37,6 +37,7 @@ test: install system-deps
 
 bench: install
 	$(PY) benchmarks/bench_load.py
+	$(PY) benchmarks/bench_evacuation.py
 
 docs: install
 	$(PY) -m twin.settings > docs/settings.md

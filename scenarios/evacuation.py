@@ -496,14 +496,14 @@ class Drill:
                 v, e = nxt[u], nedge[u]
                 if v < 0:
                     return -1.0
-                s = node_server[u]
-                if s >= 0:
-                    t = servers[s].reserve(t)
                 s = e_server[e]
                 t0 = servers[s].reserve(t) if s >= 0 else t
                 t = t0 + e_len[e] / v_free
                 if moves is not None:
-                        moves.append((p, "walk", t0, t, u, v))
+                    moves.append((p, "walk", t0, t, u, v))
+                s = node_server[v]  # a gate on the way
+                if s >= 0:
+                    t = servers[s].reserve(t)
                 u = v
             return t
 
@@ -552,19 +552,12 @@ class Drill:
                     if moves is not None:
                         moves.append((p, "queue", t0, env.now, u, u))
                     continue
+                # One SimPy step covers: waiting for the flight or path ahead, walking
+                # the edge, and queueing through the door at its end (booked ahead
+                # for the arrival time, so the door still serves in arrival order).
                 now = env.now
-                t = now
-                s = node_server[u]
-                if s >= 0:
-                    t = servers[s].reserve(t)
                 s = e_server[e]
-                if s >= 0:
-                    t = servers[s].reserve(t)
-                if t > now:
-                    yield timeout(t - now)
-                    ev_count[0] += 1
-                    if moves is not None:
-                        moves.append((p, "queue", now, t, u, u))
+                t0 = servers[s].reserve(now) if s >= 0 else now
                 if sp != space:
                     if space >= 0:
                         count[space] -= 1
@@ -579,14 +572,19 @@ class Drill:
                         f = max(0.05, (1 - sfpe_a * dens) / f_norm)
                 if e_stair[e]:
                     f *= phys.stair_down if (level[v] or 0) < (level[u] or 0) else phys.stair_up
-                dt = e_len[e] / (v_free * f)
-                t0 = env.now
+                t_arrive = t0 + e_len[e] / (v_free * f)
+                s = node_server[v]
+                t_through = servers[s].reserve(t_arrive) if s >= 0 else t_arrive
                 heading[v] += 1
-                yield timeout(dt)
+                yield timeout(t_through - now)
                 heading[v] -= 1
                 ev_count[0] += 1
                 if moves is not None:
-                    moves.append((p, "walk", t0, t0 + dt, u, v))
+                    if t0 > now:
+                        moves.append((p, "queue", now, t0, u, u))
+                    moves.append((p, "walk", t0, t_arrive, u, v))
+                    if t_through > t_arrive:
+                        moves.append((p, "queue", t_arrive, t_through, v, v))
                 u = v
                 if key[0] == "exits" and outdoor[u]:
                     key = ("assembly", assembly_of[b])

@@ -97,11 +97,18 @@ class Fire(_Model):
     spread_delay: Annotated[float, Field(ge=0)] = Field(default_factory=lambda: default("fire_spread_delay"))
 
 
-class Occupancy(_Model):
-    """Fraction of design occupants present: ``default`` and per-building overrides."""
+Fraction = Annotated[float, Field(ge=0, le=5)]
 
-    default: Annotated[float, Field(ge=0, le=1)] = 1.0
-    buildings: dict[str, Annotated[float, Field(ge=0, le=1)]] = {}
+
+class Occupancy(_Model):
+    """Share of design occupants present: ``default`` and per-building overrides.
+
+    1 is the design occupancy; up to 5 is accepted for overcrowded events
+    (open days, exams in the sports hall) and for load tests.
+    """
+
+    default: Fraction = 1.0
+    buildings: dict[str, Fraction] = {}
 
 
 class Common(_Model):

@@ -37,7 +37,7 @@ def scenario_file(tmp_path: Path, body: str, campus: Path = TINY) -> Path:
         ("premovement = {dist = 'weibull', shape = 2}\n", "premovement", "needs shape and scale"),
         ("route = 'fastest'\n", "route", "'shortest', 'nearest_exit' or 'adaptive'"),
         ("[fire]\norigin = 'R0a'\nstart = -10\n", "fire.start", "greater than or equal to 0"),
-        ("[occupancy]\ndefault = 1.5\n", "occupancy.default", "less than or equal to 1"),
+        ("[occupancy]\ndefault = 6\n", "occupancy.default", "less than or equal to 5"),
         ("[settings]\nflow_dor = 1.0\n", "settings", "unknown setting"),
     ],
 )

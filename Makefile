@@ -23,14 +23,18 @@ system-deps:
 	@bash scripts/system-deps.sh
 
 demo: install
+	mkdir -p $(OUT)
 	$(PY) -m maps.demo.generate --out maps/demo/campus.geojson
 	$(VENV)/bin/twin info maps/demo
-	$(VENV)/bin/twin map maps/demo -o $(OUT)/demo-map.html
 	$(VENV)/bin/twin info maps/demo --json > $(OUT)/demo-info.json
+	$(VENV)/bin/twin map maps/demo -o $(OUT)/demo-map.html
+	$(VENV)/bin/twin run scenarios/demo/campus-drill.toml -o $(OUT)/campus-drill
 	@echo
-	@echo "Demo outputs:"
-	@echo "  map:     $(OUT)/demo-map.html  (open in a browser; works offline)"
-	@echo "  summary: $(OUT)/demo-info.json"
+	@echo "Demo outputs (open the HTML files in a browser; they work offline):"
+	@echo "  campus map:        $(OUT)/demo-map.html"
+	@echo "  campus summary:    $(OUT)/demo-info.json"
+	@echo "  drill report:      $(OUT)/campus-drill/report.html"
+	@echo "  drill recording:   $(OUT)/campus-drill/recording.sqlite"
 
 test: install system-deps
 	$(VENV)/bin/pytest -q

@@ -8,6 +8,8 @@ non-zero; they never show a traceback.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -15,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from twin.errors import CampusError, InputError
+from twin.errors import InputError
 
 app = typer.Typer(
     help="Campus Twin: a digital twin of a university campus and a drill planner built on it.",
@@ -35,16 +37,27 @@ def fail(message: str, code: int = 2) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _load(path: Path):  # noqa: ANN202 - returns twin.campus.Campus
-    from twin.campus import load_campus
-
+@contextmanager
+def user_errors(what: str) -> Iterator[None]:
+    """Turn a user's mistake into its messages and a non-zero exit, never a traceback."""
     try:
-        return load_campus(path)
-    except CampusError as e:
+        yield
+    except InputError as e:
         for p in e.problems:
             err.print(f"[bold red]error:[/] {p}", highlight=False, soft_wrap=True, markup=True)
         n = len(e.problems)
-        fail(f"{path}: campus not loaded ({n} problem{'s' if n != 1 else ''})")
+        fail(f"{what} ({n} problem{'s' if n != 1 else ''})")
+    except ModuleNotFoundError as e:
+        if (e.name or "").startswith("distributed"):
+            fail("--dask needs the Dask distributed package: pip install 'campus-twin[dask]'")
+        raise
+
+
+def _load(path: Path):  # noqa: ANN202 - returns twin.campus.Campus
+    from twin.campus import load_campus
+
+    with user_errors(f"{path}: campus not loaded"):
+        return load_campus(path)
 
 
 @app.command()
@@ -117,10 +130,6 @@ def _progress(total: int, label: str):  # noqa: ANN202 - a rich Progress and its
     return bar, lambda done: bar.update(task, completed=done)
 
 
-def _dask_missing() -> NoReturn:
-    fail("--dask needs the Dask distributed package: pip install 'dask[distributed]'")
-
-
 @app.command("run")
 def run_(
     scenario: ScenarioArg,
@@ -133,7 +142,7 @@ def run_(
     from scenarios.run import record, run
     from scenarios.schema import load_scenario
 
-    try:
+    with user_errors(f"{scenario}: scenario not run"):
         sc = load_scenario(scenario)
         _load(sc.campus)
         if as_json:
@@ -146,18 +155,11 @@ def run_(
         if output is not None:
             from viz.report import write_report
 
-            record(outcome, output / "recording.sqlite")
-            write_report(outcome, summary, output)
-    except InputError as e:
-        for p in e.problems:
-            err.print(f"[bold red]error:[/] {p}", highlight=False, soft_wrap=True)
-        fail(f"{scenario}: scenario not run")
-    except ImportError as e:
-        if "distributed" in str(e):
-            _dask_missing()
-        raise
-    except OSError as e:
-        fail(f"{e.filename or output}: {e.strerror or e}")
+            try:
+                record(outcome, output / "recording.sqlite")
+                write_report(outcome, summary, output)
+            except OSError as e:
+                fail(f"{e.filename or output}: cannot write the report ({e.strerror or e})")
     if as_json:
         print(json.dumps(summary, indent=2))
         return
@@ -203,16 +205,8 @@ def sweep(
     """Run a scenario for every combination of the varied keys and compare them."""
     from scenarios.run import parse_vary, sweep as run_sweep
 
-    try:
+    with user_errors(f"{scenario}: sweep not run"):
         rows = run_sweep(scenario, parse_vary(vary, str(scenario)), workers=workers, dask=dask)
-    except InputError as e:
-        for p in e.problems:
-            err.print(f"[bold red]error:[/] {p}", highlight=False, soft_wrap=True)
-        fail(f"{scenario}: sweep not run")
-    except ImportError as e:
-        if "distributed" in str(e):
-            _dask_missing()
-        raise
     if as_json:
         print(json.dumps(rows, indent=2))
         return

@@ -189,3 +189,27 @@ def test_recording_round_trip(tmp_path: Path) -> None:
     newer.close()
     with pytest.raises(RecordingError, match="newer"):
         open_recording(path)
+
+
+def test_sweep_through_the_cli(tmp_path: Path) -> None:
+    path = scenario_file(tmp_path, "seed = 2\nreplications = 2\n")
+    result = runner.invoke(app, ["sweep", str(path), "--vary", "route=shortest,adaptive", "--vary", "occupancy.default=0.5,1.0",
+                                 "--json", "-j", "1"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert [r["vary"] for r in rows] == [
+        {"route": r, "occupancy.default": o} for r in ("shortest", "adaptive") for o in (0.5, 1.0)
+    ]
+    half, full = rows[0]["occupants"], rows[1]["occupants"]
+    assert full == 130 and 60 <= half <= 70  # half of each room, rounded room by room
+    assert [r["occupants"] for r in rows] == [half, full, half, full]
+    bad = runner.invoke(app, ["sweep", str(path), "--vary", "route=teleport"])
+    assert bad.exit_code == 2 and "key 'route'" in bad.output and "Traceback" not in bad.output
+
+
+def test_verify_through_the_cli() -> None:
+    result = runner.invoke(app, ["verify", "--case", "rimea-1-corridor", "--case", "sfpe-door-flow", "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert doc["passed"] == 2 and doc["failed"] == 0
+    assert runner.invoke(app, ["verify", "--case", "rimea-99"]).exit_code == 2

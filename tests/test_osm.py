@@ -493,3 +493,22 @@ def test_street_rules(tmp_path: Path) -> None:
     src.write_text(STREETS_OSM)
     kinds = {x["properties"]["id"]: x["properties"]["kind"] for x in _read(import_osm(src, tmp_path / "out").path)["features"]}
     assert kinds == {"osm-w1": "shared", "osm-w2": "road", "osm-w3": "road", "osm-w3-sidewalk": "footway", "osm-w4": "road"}
+
+
+def test_import_osm_through_the_cli(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from twin.cli import app
+
+    runner = CliRunner()
+    src = tmp_path / "tiny.osm"
+    src.write_text(TINY_OSM)
+    result = runner.invoke(app, ["import-osm", str(src), "-o", str(tmp_path / "campus")])
+    assert result.exit_code == 0, result.output
+    assert "campus written to" in result.output and "building" in result.output
+    info = runner.invoke(app, ["info", str(tmp_path / "campus"), "--json"])
+    assert info.exit_code == 0, info.output
+    for args, text in ((["import-osm", str(tmp_path / "missing.pbf"), "-o", str(tmp_path / "x")], "no such file"),
+                       (["import-osm", str(src), "-o", str(tmp_path / "x"), "--bbox", "1,2,3"], "four comma-separated")):
+        bad = runner.invoke(app, args)
+        assert bad.exit_code == 2 and text in bad.output and "Traceback" not in bad.output

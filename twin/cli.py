@@ -114,7 +114,13 @@ def import_osm(
         summary = run_import(source, output, bbox=parse_bbox(bbox) if bbox else None)
     except OsmImportError as e:
         fail(str(e))
-    out.print(summary)
+    t = Table(title=f"Imported {summary.total:,} features from {source.name} in {summary.seconds:.1f} s", show_header=False)
+    for kind, n in sorted(summary.counts.items()):
+        t.add_row(kind, f"{n:,}")
+    if summary.skipped:
+        t.add_row("skipped (degenerate)", f"{summary.skipped:,}")
+    out.print(t)
+    out.print(f"campus written to {summary.path}; check it with: twin info {summary.path.parent}")
 
 
 ScenarioArg = Annotated[Path, typer.Argument(help="A scenario file (TOML, see docs/scenarios.md).")]

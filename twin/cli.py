@@ -257,3 +257,4 @@ def verify(
 def main() -> None:
     """Entry point for ``python -m twin``."""
     app()
+import twin.cli_live  # noqa: E402,F401 - registers serve, feed, state

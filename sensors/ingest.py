@@ -1,0 +1,134 @@
+"""The ingestion pipeline every adapter shares: validate → registry → store (commit) → live state → forecast.
+
+``Ingestor.submit`` takes a batch of raw events from any source (HTTP, MQTT,
+replay) and answers per event: ``accepted``, ``duplicate`` or ``rejected`` with
+the field and the reason. Valid events are committed in one transaction
+before ``submit`` returns (so an adapter acknowledges only what is stored),
+then applied to the live state. Rejections are counted in the store by reason.
+A new fire alarm starts an evacuation forecast in the background
+(``sensors.forecast``), which is stored as a ``forecast`` event.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sensors.events import Outcome, parse_event, to_record
+from sensors.registry import Registry
+from sensors.store import EventStore
+from twin.campus import Campus
+from twin.errors import Problem
+from twin.state import LiveState
+
+TWIN_SENSOR = "twin"
+"""The sensor id the twin writes its own events (forecasts) under."""
+
+
+class Ingestor:
+    """Validates, stores and applies sensor events for one campus.
+
+    Parameters
+    ----------
+    campus : Campus
+        The loaded campus.
+    store : EventStore
+        The durable store; the live state is rebuilt from it at start.
+    forecast : bool
+        Run an evacuation forecast when a fire alarm arrives.
+    clock : callable
+        The receiver's clock (epoch s), for rejecting events from the future.
+    spread_delay : float
+        Seconds before a fire blocks the spaces next to its room.
+    """
+
+    def __init__(self, campus: Campus, store: EventStore, *, forecast: bool = True,
+                 clock: Callable[[], float] = time.time, spread_delay: float | None = None) -> None:
+        self.campus = campus
+        self.store = store
+        self.registry = Registry(campus)
+        self.clock = clock
+        kw = {} if spread_delay is None else {"spread_delay": spread_delay}
+        self.lock = threading.RLock()
+        with self.lock:
+            self.state = LiveState.replay(campus, store, registry=self.registry, **kw)
+        self.listeners: list[Callable[[list[dict[str, Any]]], None]] = []
+        """Called (outside the lock) with the records just applied: the live map subscribes here."""
+        self.forecaster = None
+        if forecast:
+            from sensors.forecast import Forecaster
+
+            self.forecaster = Forecaster(self)
+
+    def close(self) -> None:
+        """Stop the forecaster and close the store."""
+        if self.forecaster is not None:
+            self.forecaster.stop()
+        self.store.close()
+
+    def submit(self, raws: Sequence[Any], *, source: str = "event", allow_twin: bool = False) -> list[Outcome]:
+        """Validate, store and apply a batch of raw events; answer per event.
+
+        Parameters
+        ----------
+        raws : sequence
+            Decoded JSON objects (or JSON text per event).
+        source : str
+            Where they came from, for the reasons (``HTTP``, ``mqtt``).
+        allow_twin : bool
+            Accept the twin's own ``forecast`` events.
+
+        Returns
+        -------
+        list of Outcome
+            One per input, in order. Accepted and duplicate events are stored
+            (duplicates were already) when this returns.
+        """
+        now = self.clock()
+        outcomes: list[Outcome | None] = []
+        records: list[dict[str, Any]] = []
+        slots: list[int] = []
+        rejected: dict[str, int] = {}
+        for n, raw in enumerate(raws):
+            ev = parse_event(raw, source=f"{source} event {n}", now=now, allow_twin=allow_twin)
+            if isinstance(ev, list):
+                p: Problem = ev[0]
+                sid = raw.get("sensor_id") if isinstance(raw, dict) and isinstance(raw.get("sensor_id"), str) else None
+                seq = raw.get("seq") if isinstance(raw, dict) and isinstance(raw.get("seq"), int) else None
+                reason = "; ".join(f"field '{q.field}': {q.message}" if q.field else q.message for q in ev)
+                outcomes.append(Outcome("rejected", sid, seq, reason, p.field))
+                key = f"rejected:{p.field or 'body'}"
+                rejected[key] = rejected.get(key, 0) + 1
+                continue
+            why = None if ev.kind == "forecast" else self.registry.check(ev.sensor_id, ev.kind)
+            if why is not None:
+                outcomes.append(Outcome("rejected", ev.sensor_id, ev.seq, why, "sensor_id" if "unknown" in why else "kind"))
+                key = "rejected:unknown_sensor" if "unknown sensor" in why else "rejected:kind"
+                rejected[key] = rejected.get(key, 0) + 1
+                continue
+            slots.append(len(outcomes))
+            outcomes.append(None)
+            records.append(to_record(ev))
+        with self.lock:
+            ids = self.store.append(records, counters=rejected) if records or rejected else []
+            new = [(i, r) for i, r in zip(ids, records, strict=True) if i is not None]
+            self.state.ingest(new, self.store)
+        for slot, i, r in zip(slots, ids, records, strict=True):
+            outcomes[slot] = Outcome("accepted" if i is not None else "duplicate", r["sensor_id"], r.get("seq"))
+        if new:
+            for fn in self.listeners:
+                fn([r for _, r in new])
+            if self.forecaster is not None:
+                fires = [r for _, r in new if r["kind"] == "fire" and r["state"] == "fire"]
+                if fires:
+                    self.forecaster.trigger(fires[0])
+        return outcomes  # type: ignore[return-value]
+
+    def snapshot(self, now: float | None = None) -> dict[str, Any]:
+        """The live state document (under the lock)."""
+        with self.lock:
+            doc = self.state.snapshot(now)
+            doc["store"] = {"path": str(self.store.path), "events": self.store.count(), **self.store.counters()}
+        return doc

@@ -1,0 +1,226 @@
+"""The MQTT adapter: subscribe to the campus topic tree with QoS 1 and a persistent session.
+
+Topics (the tree follows Frigate's and Zigbee2MQTT's conventions)::
+
+    campus/<sensor_id>/<kind>        one event (JSON object); sensor_id and kind may be left out of the payload
+    campus/<sensor_id>/availability  "online" / "offline", retained, the sensor's last will
+    campus/events                    a gateway's batch: a JSON array or NDJSON of full events
+    campus/twin/availability         the twin's own "online" / "offline" (retained, last will)
+    campus/twin/rejected             why a message was rejected (JSON, never retained)
+
+The adapter connects with a fixed client id and ``clean_session = False``
+(MQTT 3.1.1), so the broker keeps its subscription and queues QoS 1 messages
+while the twin is down. Messages are acknowledged by hand (``manual_ack``):
+a PUBACK goes out only after the batch holding the message is committed to
+the store, in the order the messages came. A crash before the commit means no
+PUBACK, so the broker delivers the message again, and ``(sensor_id, seq)``
+makes the second copy a duplicate. Alarms are never retained (a retained
+alarm would fire again on every reconnect); only availability is.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+from sensors.ingest import Ingestor
+
+ROOT = "campus"
+BATCH_TOPIC = f"{ROOT}/events"
+TWIN_TOPIC = f"{ROOT}/twin"
+CLIENT_ID = "campus-twin-ingest"
+MAX_BATCH = 5000
+"""Most messages committed in one store transaction."""
+
+
+@dataclass(frozen=True)
+class Broker:
+    """Where the broker is: ``mqtt://[user:password@]HOST:PORT``."""
+
+    host: str
+    port: int = 1883
+    username: str | None = None
+    password: str | None = None
+
+    @classmethod
+    def parse(cls, url: str) -> Broker:
+        """Parse ``mqtt://HOST:PORT``; raises ``ValueError`` naming what is wrong."""
+        u = urlparse(url if "://" in url else f"mqtt://{url}")
+        if u.scheme != "mqtt":
+            msg = f"broker URL {url!r}: the scheme must be mqtt:// (TLS brokers are not supported yet)"
+            raise ValueError(msg)
+        if not u.hostname:
+            msg = f"broker URL {url!r}: no host, expected mqtt://HOST:PORT"
+            raise ValueError(msg)
+        try:
+            port = u.port or 1883
+        except ValueError:
+            msg = f"broker URL {url!r}: the port must be a number"
+            raise ValueError(msg) from None
+        return cls(u.hostname, port, u.username, u.password)
+
+
+def topic_of(event: dict[str, Any]) -> str:
+    """The topic a sensor publishes this event on."""
+    return f"{ROOT}/{event['sensor_id']}/{event['kind']}"
+
+
+def decode(topic: str, payload: bytes) -> list[Any]:
+    """Raw events from one MQTT message (the sensor id and kind come from the topic when missing)."""
+    if topic == BATCH_TOPIC:
+        text = payload.decode("utf-8", errors="replace").strip()
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            out = []
+            for ln in text.splitlines():
+                try:
+                    out.append(json.loads(ln))
+                except ValueError:
+                    out.append(ln.encode())
+            return out
+        return doc if isinstance(doc, list) else [doc]
+    parts = topic.split("/")
+    if len(parts) != 3:
+        return [{"__reason__": f"topic {topic!r} is not {ROOT}/<sensor_id>/<kind>"}]
+    _, sid, kind = parts
+    if kind == "availability":
+        status = payload.decode("utf-8", errors="replace").strip().strip('"').lower()
+        return [{"sensor_id": sid, "kind": "heartbeat", "ts": time.time(), "status": status}]
+    try:
+        doc = json.loads(payload)
+    except ValueError:
+        return [payload]  # the ingest path rejects it, saying why
+    if isinstance(doc, dict):
+        doc.setdefault("sensor_id", sid)
+        doc.setdefault("kind", kind)
+        if doc["sensor_id"] != sid or doc["kind"] != kind:
+            return [{"__reason__": f"payload sensor_id/kind ({doc['sensor_id']}/{doc['kind']}) differ from the topic {topic!r}"}]
+    return [doc]
+
+
+class MqttIngest:
+    """Feeds an ``Ingestor`` from an MQTT broker.
+
+    Parameters
+    ----------
+    ingestor : Ingestor
+        Where events go.
+    broker : Broker | str
+        The broker (``mqtt://HOST:PORT``).
+    client_id : str
+        Fixed, so the broker keeps this subscriber's session across restarts.
+    """
+
+    def __init__(self, ingestor: Ingestor, broker: Broker | str, *, client_id: str = CLIENT_ID) -> None:
+        import paho.mqtt.client as mqtt
+
+        self.ingestor = ingestor
+        self.broker = Broker.parse(broker) if isinstance(broker, str) else broker
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False,
+                                  protocol=mqtt.MQTTv311, manual_ack=True)
+        if self.broker.username:
+            self.client.username_pw_set(self.broker.username, self.broker.password)
+        self.client.will_set(f"{TWIN_TOPIC}/availability", "offline", qos=1, retain=True)
+        self.client.max_queued_messages_set(0)
+        self.client.on_connect = self._on_connect
+        self.client.on_message = self._on_message
+        self.client.on_disconnect = self._on_disconnect
+        self._q: queue.Queue[Any] = queue.Queue()
+        self._stop = threading.Event()
+        self._writer = threading.Thread(target=self._write_loop, name="twin-mqtt-writer", daemon=True)
+        self.connected = threading.Event()
+        self.received = 0
+        self.stored = 0
+        self.rejected = 0
+        self.errors: list[str] = []
+
+    def start(self) -> None:
+        """Connect (retrying in the background) and start consuming."""
+        self._writer.start()
+        self.client.reconnect_delay_set(0.2, 5)
+        self.client.connect_async(self.broker.host, self.broker.port, keepalive=30)
+        self.client.loop_start()
+
+    def stop(self) -> None:
+        """Say offline, disconnect, and finish the batch in hand."""
+        if self.connected.is_set():
+            self.client.publish(f"{TWIN_TOPIC}/availability", "offline", qos=1, retain=True)
+        self._stop.set()
+        self._q.put(None)
+        self._writer.join(timeout=10)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def status(self) -> dict[str, Any]:
+        """Connection and counters."""
+        return {"broker": f"{self.broker.host}:{self.broker.port}", "connected": self.connected.is_set(),
+                "received": self.received, "stored": self.stored, "rejected": self.rejected}
+
+    def wait_connected(self, timeout: float = 10.0) -> bool:
+        """Wait until subscribed."""
+        return self.connected.wait(timeout)
+
+    # -- paho callbacks (network thread) ---------------------------------------
+
+    def _on_connect(self, client: Any, userdata: Any, flags: Any, rc: Any, props: Any = None) -> None:
+        if rc.is_failure:
+            self.errors.append(f"connect refused: {rc}")
+            return
+        client.subscribe([(f"{ROOT}/+/+", 1), (BATCH_TOPIC, 1)])
+        client.publish(f"{TWIN_TOPIC}/availability", "online", qos=1, retain=True)
+        self.connected.set()
+
+    def _on_disconnect(self, client: Any, userdata: Any, flags: Any, rc: Any, props: Any = None) -> None:
+        self.connected.clear()
+
+    def _on_message(self, client: Any, userdata: Any, msg: Any) -> None:
+        self._q.put((msg.mid, msg.qos, msg.topic, msg.payload))
+
+    # -- writer thread ---------------------------------------------------------
+
+    def _write_loop(self) -> None:
+        while True:
+            item = self._q.get()
+            if item is None:
+                return
+            batch = [item]
+            while len(batch) < MAX_BATCH:
+                try:
+                    nxt = self._q.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self._stop.set()
+                    break
+                batch.append(nxt)
+            try:
+                self._commit(batch)
+            except Exception as e:  # noqa: BLE001 - no ack: the broker redelivers; the error is reported
+                self.errors.append(f"{type(e).__name__}: {e}")
+                continue
+            if self._stop.is_set():
+                return
+
+    def _commit(self, batch: list[tuple[int, int, str, bytes]]) -> None:
+        raws: list[Any] = []
+        for _mid, _qos, topic, payload in batch:
+            if not topic.startswith(f"{TWIN_TOPIC}/"):
+                raws.extend(decode(topic, payload))
+        pre = [r for r in raws if isinstance(r, dict) and "__reason__" in r]
+        good = [r for r in raws if not (isinstance(r, dict) and "__reason__" in r)]
+        outcomes = self.ingestor.submit(good, source="mqtt") if good else []
+        self.received += len(raws)
+        self.stored += sum(o.status != "rejected" for o in outcomes)
+        bad = [o.as_dict() for o in outcomes if o.status == "rejected"] + [{"status": "rejected", "reason": r["__reason__"]} for r in pre]
+        self.rejected += len(bad)
+        for mid, qos, _t, _p in batch:  # PUBACK only now, after the commit, in arrival order
+            if qos > 0:
+                self.client.ack(mid, qos)
+        for b in bad[:100]:
+            self.client.publish(f"{TWIN_TOPIC}/rejected", json.dumps(b), qos=0, retain=False)

@@ -1,0 +1,328 @@
+"""Event sources: a synthetic day on a campus, NDJSON file replay, and publishers to MQTT or HTTP.
+
+``synthetic_day`` makes a realistic, reproducible day of sensor events for a
+campus (one seed drives every draw): people arriving through the gates in the
+morning and leaving in the evening, class changes on the hour (camera counts
+dip in the teaching buildings and peak outdoors), dormitory doors busy in the
+evening until the curfew, camera counts every ``interval`` seconds,
+detectors and guard posts heartbeating hourly, a few detector faults and
+cameras going silent, and optionally a fire alarm (pre-alarm, fire, manual
+call point) at a chosen time. Times of day are UTC hours of the event
+timestamps.
+
+``publish`` sends events to ``mqtt://HOST:PORT`` (QoS 1, one topic per
+sensor and kind, or gateway batches on ``campus/events``) or
+``http://HOST:PORT`` (``POST /api/events`` with a device key) at a chosen
+rate; ``read_ndjson`` / ``replay_times`` replay a recorded file with its
+original timing scaled by a speed factor.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sensors.registry import Registry
+from twin.campus import Campus
+
+CURFEW_H = 23.0
+"""Dormitory curfew (hour of day): after it, dorm doors see only stragglers."""
+
+
+def _profile_in(h: float) -> float:
+    """Arrivals through the gates per gate per minute at hour ``h`` (morning peak, lunch, evening)."""
+    return 40 * math.exp(-((h - 8.0) ** 2) / 0.5) + 10 * math.exp(-((h - 13.0) ** 2) / 0.8) + 3 * (7 <= h <= 21) + 0.3
+
+
+def _profile_out(h: float) -> float:
+    return 35 * math.exp(-((h - 17.5) ** 2) / 0.8) + 10 * math.exp(-((h - 12.0) ** 2) / 0.8) + 3 * (7 <= h <= 22) + 0.3
+
+
+def _class_fill(h: float) -> float:
+    """Share of a teaching building's design occupants present: classes 8-18 h, a dip at each change (xx:50-xx:00)."""
+    if h < 7.5 or h > 21:
+        return 0.01
+    base = 0.75 if 8 <= h < 18 else 0.2
+    frac = h % 1.0
+    return base * (0.45 if frac >= 50 / 60 else 1.0)
+
+
+def synthetic_day(campus: Campus, *, seed: int = 0, start: float | None = None, duration: float = 86_400.0,
+                  interval: float = 60.0, fire_at: float | None = None, fire_detector: str | None = None,
+                  registry: Registry | None = None) -> list[dict[str, Any]]:
+    """A day (or ``duration`` seconds) of sensor events on ``campus``, sorted by time.
+
+    Parameters
+    ----------
+    seed : int
+        Drives every random draw: the same seed gives the same events.
+    start : float, optional
+        Epoch seconds of the first instant (default: ``duration`` before now,
+        so every event is in the past).
+    interval : float
+        Seconds between camera counts and between gate/door tallies.
+    fire_at : float, optional
+        Seconds after ``start`` at which a detector goes to pre-alarm, then
+        fire 20 s later, and a manual call point nearby 30 s later.
+    fire_detector : str, optional
+        The detector that goes first (default: a smoke detector on level 2 of
+        the first teaching building).
+
+    Returns
+    -------
+    list of dict
+        Events with ``seq`` per sensor (1, 2, …), ready to publish.
+    """
+    reg = registry or Registry(campus)
+    rng = np.random.default_rng(seed)
+    t0 = float(round(time.time() - duration)) if start is None else float(start)
+    f = campus.features
+    design = {b: int(f.at[b, "occupants"]) for b in f.index[f["kind"] == "building"]}
+    use = {b: str(f.at[b, "use"]) for b in design}
+    events: list[tuple[float, str, dict[str, Any]]] = []
+
+    def add(t: float, sid: str, kind: str, **kw: Any) -> None:
+        if 0 <= t < duration:
+            events.append((float(t), sid, {"sensor_id": sid, "ts": round(float(t0 + t), 3), "kind": kind, **kw}))
+
+    steps = np.arange(0.0, duration, interval)
+    hours = ((t0 + steps) % 86_400) / 3600.0
+    scale = interval / 60.0
+    gates = [s for s in reg.by_type.get("gate", []) if f.at[s.id, "mode"] != "vehicle"]
+    for g in gates:
+        for t, h in zip(steps, hours, strict=True):
+            for direction, lam in (("in", _profile_in(h)), ("out", _profile_out(h))):
+                n = int(rng.poisson(lam * scale / max(1, len(gates)) * 2))
+                while n > 0:
+                    c = min(n, 500)
+                    add(t + rng.uniform(0, interval), g.id, "crossing", direction=direction, count=c)
+                    n -= c
+    doors = reg.by_type.get("door", [])
+    per_b = {b: sum(1 for d in doors if d.building == b) for b in reg.card_buildings}
+    for d in doors:
+        # residents leave in the morning (7-10 h) and come back in the evening until the curfew (17-23 h):
+        # about 70 % of the design occupants each way, shared by the building's card doors, plus lunch trips
+        res = 0.7 * design[d.building] / per_b[d.building]
+        for t, h in zip(steps, hours, strict=True):
+            lunch = 0.1 * res / 180.0 if 11 <= h < 14 else 0.0
+            lam_out = (res / 180.0 if 7 <= h < 10 else 0.0) + lunch + (0.002 if h >= CURFEW_H or h < 6 else 0.02)
+            lam_in = (res / 360.0 if 17 <= h < CURFEW_H else 0.0) + lunch + (0.01 if h >= CURFEW_H or h < 6 else 0.02)
+            for direction, lam in (("in", lam_in * scale), ("out", lam_out * scale)):
+                n = int(rng.poisson(lam))
+                if n:
+                    add(t + rng.uniform(0, interval), d.id, "crossing", direction=direction, count=min(n, 500))
+    cams = reg.by_type.get("camera", [])
+    silent = {c.id: float(rng.uniform(0.3, 0.9) * duration) for c in rng.choice(cams, size=min(2, len(cams)), replace=False)} if cams else {}
+    levels_of = {b: int(f.at[b, "levels"]) if f.at[b, "levels"] == f.at[b, "levels"] else 1 for b in design}
+    for c in cams:
+        stop = silent.get(c.id, duration)
+        for t, h in zip(steps, hours, strict=True):
+            if t >= stop:
+                break
+            if c.building is not None:
+                b = c.building
+                fill = _class_fill(h) if use[b] == "teaching" else 0.5 * _class_fill(h)
+                mean = design[b] * fill / max(1, levels_of[b])
+            else:
+                frac = h % 1.0
+                mean = 8 + (25 if frac >= 50 / 60 and 8 <= h < 18 else 0) + 10 * math.exp(-((h - 12.5) ** 2) / 0.5)
+            add(t + rng.uniform(0, min(5.0, interval)), c.id, "count", count=int(rng.poisson(mean)))
+        if c.id in silent:
+            add(stop + 1.0, c.id, "heartbeat", status="offline")
+    for s in (*reg.by_type.get("detector", []), *reg.by_type.get("post", []), *reg.by_type.get("key_area", [])):
+        off = rng.uniform(0, 3600)
+        for t in np.arange(off, duration, 3600.0):
+            add(float(t), s.id, "heartbeat")
+    dets = reg.by_type.get("detector", [])
+    for d in rng.choice(dets, size=min(3, len(dets)), replace=False) if dets else []:
+        t = float(rng.uniform(0, duration * 0.8))
+        add(t, d.id, "fire", state="fault")
+        add(t + float(rng.uniform(600, 7200)), d.id, "fire", state="normal")
+    if fire_at is not None:
+        first = fire_detector or _default_fire_detector(reg, f)
+        s = reg.sensors[first]
+        add(fire_at, first, "fire", state="pre_alarm")
+        add(fire_at + 20, first, "fire", state="fire")
+        mcp = [d for d in dets if d.building == s.building and d.level == s.level and d.detector == "manual_call_point"]
+        if mcp:
+            add(fire_at + 30, mcp[0].id, "fire", state="fire")
+    events.sort(key=lambda e: (e[0], e[1]))
+    seq: dict[str, int] = {}
+    out = []
+    for _, sid, ev in events:
+        seq[sid] = seq.get(sid, 0) + 1
+        ev["seq"] = seq[sid]
+        out.append(ev)
+    return out
+
+
+def _default_fire_detector(reg: Registry, f: Any) -> str:
+    dets = [d for d in reg.by_type.get("detector", []) if d.detector == "smoke"]
+    teaching = [d for d in dets if d.building and f.at[d.building, "use"] == "teaching" and d.level == 2]
+    return (teaching or dets)[0].id
+
+
+def write_ndjson(events: Iterable[dict[str, Any]], path: str | Path) -> int:
+    """Write events one JSON object a line; return how many."""
+    n = 0
+    with Path(path).open("w") as fh:
+        for ev in events:
+            fh.write(json.dumps(ev, separators=(",", ":")) + "\n")
+            n += 1
+    return n
+
+
+def read_ndjson(path: str | Path) -> Iterator[Any]:
+    """Events from an NDJSON file; a line that is not JSON is passed on as text (the receiver rejects it)."""
+    with Path(path).open() as fh:
+        for line in fh:
+            if line.strip():
+                try:
+                    yield json.loads(line)
+                except ValueError:
+                    yield line.rstrip("\n")
+
+
+def _ts(ev: Any) -> float | None:
+    if isinstance(ev, dict):
+        t = ev.get("ts")
+        if isinstance(t, int | float):
+            return float(t)
+        if isinstance(t, str):
+            from datetime import datetime
+
+            try:
+                return datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp()
+            except ValueError:
+                try:
+                    return float(t)
+                except ValueError:
+                    return None
+    return None
+
+
+def paced(events: Iterable[Any], *, rate: float | None = None, speed: float | None = None) -> Iterator[Any]:
+    """Yield events no faster than ``rate`` per second, or with their original spacing divided by ``speed``.
+
+    Neither: as fast as they come. ``speed`` uses each event's ``ts``; events
+    without a readable ``ts`` go out at once.
+    """
+    wall0 = time.perf_counter()
+    ts0 = None
+    for n, ev in enumerate(events):
+        if rate:
+            due = wall0 + n / rate
+        elif speed:
+            t = _ts(ev)
+            if t is None:
+                due = 0.0
+            else:
+                ts0 = t if ts0 is None else ts0
+                due = wall0 + (t - ts0) / speed
+        else:
+            due = 0.0
+        wait = due - time.perf_counter()
+        if wait > 0:
+            time.sleep(wait)
+        yield ev
+
+
+def _chunks(events: Iterable[Any], n: int) -> Iterator[list[Any]]:
+    buf: list[Any] = []
+    for ev in events:
+        buf.append(ev)
+        if len(buf) >= n:
+            yield buf
+            buf = []
+    if buf:
+        yield buf
+
+
+def publish(events: Iterable[Any], to: str, *, key: str | None = None, batch: int = 1, timeout: float = 60.0,
+            client_id: str | None = None) -> dict[str, Any]:
+    """Send events to ``mqtt://HOST:PORT`` or ``http://HOST:PORT``; return counts.
+
+    Parameters
+    ----------
+    to : str
+        ``mqtt://HOST:PORT``: QoS 1, topic ``campus/<sensor_id>/<kind>`` per
+        event (``batch`` > 1: gateway batches on ``campus/events``).
+        ``http://HOST:PORT``: ``POST /api/events`` with ``batch`` events per request.
+    key : str, optional
+        The device key for HTTP (``Authorization: Bearer KEY``).
+    timeout : float
+        Seconds to wait for the broker's acknowledgements at the end.
+    """
+    if to.startswith("mqtt://"):
+        return _publish_mqtt(events, to, batch=batch, timeout=timeout, client_id=client_id)
+    if to.startswith(("http://", "https://")):
+        return _publish_http(events, to, key=key, batch=max(1, batch) if batch > 1 else 500)
+    msg = f"--to {to!r}: expected mqtt://HOST:PORT or http://HOST:PORT"
+    raise ValueError(msg)
+
+
+def _publish_mqtt(events: Iterable[Any], to: str, *, batch: int, timeout: float, client_id: str | None) -> dict[str, Any]:
+    import paho.mqtt.client as mqtt
+
+    from sensors.mqtt import BATCH_TOPIC, Broker, topic_of
+
+    b = Broker.parse(to)
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or "", clean_session=True, protocol=mqtt.MQTTv311)
+    if b.username:
+        c.username_pw_set(b.username, b.password)
+    c.max_inflight_messages_set(1000)
+    c.max_queued_messages_set(0)
+    acked = [0]
+    c.on_publish = lambda *a: acked.__setitem__(0, acked[0] + 1)
+    c.connect(b.host, b.port, keepalive=30)
+    c.loop_start()
+    sent = messages = 0
+    t = time.perf_counter()
+    try:
+        if batch > 1:
+            for chunk in _chunks(events, batch):
+                c.publish(BATCH_TOPIC, json.dumps(chunk, separators=(",", ":")), qos=1)
+                sent += len(chunk)
+                messages += 1
+        else:
+            for ev in events:
+                topic = topic_of(ev) if isinstance(ev, dict) and "sensor_id" in ev and "kind" in ev else BATCH_TOPIC
+                c.publish(topic, ev if isinstance(ev, str) else json.dumps(ev, separators=(",", ":")), qos=1)
+                sent += 1
+                messages += 1
+        end = time.monotonic() + timeout
+        while acked[0] < messages and time.monotonic() < end:
+            time.sleep(0.01)
+    finally:
+        c.disconnect()
+        c.loop_stop()
+    return {"sent": sent, "messages": messages, "acknowledged_by_broker": acked[0], "seconds": round(time.perf_counter() - t, 3)}
+
+
+def _publish_http(events: Iterable[Any], to: str, *, key: str | None, batch: int) -> dict[str, Any]:
+    import httpx
+
+    url = to.rstrip("/") + "/api/events"
+    totals = {"sent": 0, "accepted": 0, "duplicate": 0, "rejected": 0}
+    reasons: list[dict[str, Any]] = []
+    t = time.perf_counter()
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    with httpx.Client(timeout=60) as client:
+        for chunk in _chunks(events, batch):
+            body = "\n".join(e if isinstance(e, str) else json.dumps(e, separators=(",", ":")) for e in chunk)
+            r = client.post(url, content=body, headers={**headers, "Content-Type": "application/x-ndjson"})
+            if r.status_code != 200:
+                msg = f"{url}: HTTP {r.status_code}: {r.text[:200]}"
+                raise RuntimeError(msg)
+            doc = r.json()
+            totals["sent"] += len(chunk)
+            for k in ("accepted", "duplicate", "rejected"):
+                totals[k] += doc[k]
+            reasons += [x for x in doc["results"] if x["status"] == "rejected"][: max(0, 20 - len(reasons))]
+    return {**totals, "seconds": round(time.perf_counter() - t, 3), "first_rejections": reasons}

@@ -1,0 +1,160 @@
+"""The live state: occupancy, alarms, health, fire blocking, late events, replay equality, fire → forecast."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from pathlib import Path
+
+import pytest
+
+from sensors.ingest import Ingestor
+from sensors.sources import synthetic_day
+from sensors.store import EventStore
+from twin import state as state_mod
+from twin.campus import load_campus
+from twin.state import LiveState
+
+ROOT = Path(__file__).resolve().parent.parent
+T0 = 1_772_323_200.0  # 2026-03-01 00:00 UTC
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return load_campus(ROOT / "maps" / "demo")
+
+
+@pytest.fixture
+def ing(demo, tmp_path):
+    i = Ingestor(demo, EventStore(tmp_path / "e.sqlite", campus_digest=demo.digest), forecast=False,
+                 clock=lambda: T0 + 200_000)
+    yield i
+    i.close()
+
+
+def e(sid, t, kind, **kw):
+    return {"sensor_id": sid, "ts": T0 + t, "kind": kind, **kw}
+
+
+def test_door_counts_never_negative_and_cameras_reconcile_drift(ing):
+    ing.submit([e("DORM1-D1", 0, "crossing", direction="in", count=5), e("DORM1-D2", 1, "crossing", direction="out", count=8)])
+    b = ing.state.occupancy()["buildings"]["DORM1"]
+    assert b["count"] == 0 and b["drift"] == 3
+    ing.submit([e("GATE-N", 2, "crossing", direction="out", count=2), e("GATE-S-P", 3, "crossing", direction="in", count=40)])
+    o = ing.state.occupancy()
+    assert (o["gate_balance"], o["gate_drift"], o["gates"]["GATE-S-P"]) == (40, 2, {"in": 40, "out": 0})
+    # a teaching building without card doors is counted by its cameras, one per level
+    ing.submit([e("CAM-11", 4, "count", count=30), e("CAM-12", 5, "count", count=12)])
+    tb1 = ing.state.occupancy()["buildings"]["TB1"]
+    assert tb1["count"] == 42 and tb1["source"] == "cameras" and tb1["levels"] == {"0": 30, "1": 12}
+    assert ing.state.occupancy()["on_site"] == 42  # at least everyone seen inside
+
+
+def test_alarms_by_priority_and_cleared_by_their_sensor(ing):
+    ing.submit([
+        e("CAM-01", 0, "alert", alert="crowding"),
+        e("KA-LAB", 1, "intrusion"),
+        e("TB1-L0-SD02", 2, "fire", state="fault"),
+        e("POST-BASE", 3, "panic"),
+        e("TB1-L0-SD01", 4, "fire", state="fire"),
+    ])
+    a = ing.state.alarms()
+    assert [x["kind"] for x in a] == ["panic", "fire", "intrusion", "alert:crowding", "fault"]
+    assert [x["priority"] for x in a] == [1, 1, 2, 3, 4]
+    assert a[1]["node"] == "TB1-L0-R01" and a[1]["panel_zone"] == "TB1-L0"
+    ing.submit([e("POST-BASE", 5, "panic", active=False), e("CAM-01", 6, "alert", alert="crowding", active=False),
+                e("TB1-L0-SD02", 7, "fire", state="normal")])
+    assert [x["kind"] for x in ing.state.alarms()] == ["fire", "intrusion"]
+
+
+def test_fire_blocks_its_room_then_the_neighbourhood(ing):
+    ing.submit([e("TB1-L0-SD01", 100, "fire", state="fire")])
+    st = ing.state
+    assert [b["node"] for b in st.blocked()] == ["TB1-L0-R01"]
+    later = st.blocked(T0 + 100 + st.spread_delay)
+    near = {b["node"] for b in later} - {"TB1-L0-R01"}
+    assert near and near == set(st.neighbourhood("TB1-L0-R01"))
+    assert all(demo_kind in ("room", "corridor", "stair", "floor") for demo_kind in
+               (st.campus.graph.nodes[n]["kind"] for n in near))
+    ing.submit([e("TB1-L0-SD01", 200, "fire", state="normal")])
+    assert st.blocked(T0 + 1000) == []
+
+
+def test_sensor_health_offline_faults_and_last_will(ing):
+    ing.submit([e("CAM-01", 0, "count", count=3), e("CAM-02", 0, "count", count=3), e("TB1-L0-SD01", 0, "fire", state="fault"),
+                e("CAM-03", 0, "heartbeat", status="offline")])
+    h = ing.state.health(T0 + 60)
+    assert h["problems"]["TB1-L0-SD01"]["status"] == "fault"
+    assert h["problems"]["CAM-03"]["status"] == "offline"
+    assert "CAM-01" not in h["problems"]
+    h = ing.state.health(T0 + 3600)
+    assert h["problems"]["CAM-01"]["status"] == "offline"  # silent past its interval
+    assert h["never_seen"] == len(ing.registry) - 4
+
+
+def test_late_events_apply_in_time_order(ing, monkeypatch):
+    monkeypatch.setattr(state_mod, "CHECKPOINT_EVERY", 3)
+    evs = [e("DORM2-D1", t, "crossing", direction="in" if t % 3 else "out", count=1 + t % 4, seq=t) for t in range(40)]
+    ing.submit(evs[20:])
+    ing.submit(evs[:20])  # late: they happened before everything already applied
+    assert ing.state.rollbacks >= 1
+    fresh = LiveState.replay(ing.campus, ing.store)
+    assert fresh.snapshot() == ing.state.snapshot()
+    assert ing.state.snapshot()["events_applied"] == 40
+
+
+def test_replaying_the_store_reproduces_the_live_state(demo, tmp_path):
+    day = synthetic_day(demo, seed=1, start=T0, interval=900, fire_at=9 * 3600)
+    rng = random.Random(0)
+    ing = Ingestor(demo, EventStore(tmp_path / "e.sqlite"), forecast=True, clock=lambda: T0 + 100_000)
+    try:
+        i = 0
+        while i < len(day):  # batches of random size, some shuffled (late events), some repeated (duplicates)
+            n = rng.randint(1, 400)
+            batch = day[i:i + n]
+            if rng.random() < 0.3:
+                rng.shuffle(batch)
+            if rng.random() < 0.2 and i:
+                batch = batch + day[max(0, i - 50):i]
+            ing.submit(batch)
+            i += n
+        assert ing.forecaster.wait(60)
+        assert not ing.forecaster.errors
+        live = ing.snapshot()
+        store = live.pop("store")
+        forecasts = live["events_by_kind"]["forecast"]
+        assert forecasts in (2, 4)  # building and campus, after each fire alarm (one run when they come together)
+        assert store["accepted"] == store["events"] == len(day) + forecasts
+        replayed = LiveState.replay(demo, EventStore(tmp_path / "e.sqlite")).snapshot()
+        assert json.dumps(replayed, sort_keys=True) == json.dumps(live, sort_keys=True)
+        assert replayed["alarms"][0]["kind"] == "fire"
+        assert set(replayed["forecasts"]) == {"building", "campus"}
+    finally:
+        ing.close()
+
+
+def test_fire_alarm_yields_a_stored_forecast_within_2_s(demo, tmp_path):
+    ing = Ingestor(demo, EventStore(tmp_path / "e.sqlite"), clock=lambda: T0 + 10_000)
+    try:
+        ing.submit([e("CAM-11", 0, "count", count=200), e("CAM-12", 0, "count", count=150), e("CAM-13", 0, "count", count=180),
+                    e("DORM1-D1", 0, "crossing", direction="in", count=300)])
+        t = time.perf_counter()
+        ing.submit([e("TB1-L2-SD01", 10, "fire", state="fire", seq=1)])
+        while not ing.state.d["forecasts"].get("building") and time.perf_counter() - t < 10:
+            time.sleep(0.01)
+        wall = time.perf_counter() - t
+        fc = ing.state.d["forecasts"]["building"]
+        assert wall < 2.0, f"building forecast took {wall:.2f} s"
+        assert fc["building"] == "TB1" and fc["trigger"]["sensor_id"] == "TB1-L2-SD01"
+        assert fc["occupants"] == pytest.approx(530, abs=60)  # who is in TB1 now, not its design 2,248
+        assert fc["building_clearance_s"] > 0 and fc["routes"]["TB1"]
+        assert fc["fire_origin"] == "TB1-L2-SD01"
+        stored = [r for _, r in ing.store.events() if r["kind"] == "forecast"]
+        assert stored and stored[0]["forecast"]["scope"] == "building"
+        assert ing.forecaster.wait(60)
+        campus = ing.state.d["forecasts"]["campus"]
+        assert campus["occupants"] > fc["occupants"] and "TB1" not in campus["unmeasured"] and "LIB" in campus["unmeasured"]
+        print(f"forecast latency: building {ing.forecaster.latency_s['building']:.2f} s, campus {ing.forecaster.latency_s['campus']:.2f} s")
+    finally:
+        ing.close()

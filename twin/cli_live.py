@@ -1,0 +1,207 @@
+"""Live-feed commands: ``twin serve``, ``twin feed simulate``, ``twin feed replay``, ``twin state``.
+
+Registered on the ``twin`` app by importing this module (the last line of
+``twin.cli``). Thin: parse, call ``sensors`` / ``twin.state`` / ``twin.server``, print.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from twin.cli import CampusArg, _load, app, err, fail, out
+
+feed = typer.Typer(help="Send sensor events to a running twin: a synthetic day, or a recorded file.", no_args_is_help=True)
+app.add_typer(feed, name="feed")
+
+StoreOpt = Annotated[Path, typer.Option("--store", help="The event store (SQLite, created when missing).")]
+ToOpt = Annotated[str | None, typer.Option("--to", help="mqtt://HOST:PORT or http://HOST:PORT")]
+KeyOpt = Annotated[str | None, typer.Option("--key", help="Device key for http:// (default: $TWIN_DEVICE_KEY).")]
+BatchOpt = Annotated[int, typer.Option("--batch", help="Events per message (MQTT: >1 sends gateway batches on campus/events) or per HTTP request.")]
+
+
+def _store(path: Path, campus: Any = None):  # noqa: ANN202 - sensors.store.EventStore
+    from sensors.store import EventStore, StoreError
+
+    try:
+        return EventStore(path, campus_digest=campus.digest if campus else None,
+                          campus_path=str(campus.source) if campus else None)
+    except StoreError as e:
+        fail(str(e))
+    except Exception as e:  # noqa: BLE001 - sqlite3 errors: not a store file, unreadable
+        fail(f"{path}: cannot open the event store ({e})")
+
+
+@app.command()
+def serve(
+    campus: CampusArg,
+    store: StoreOpt,
+    port: Annotated[int, typer.Option("--port", help="HTTP port.")] = 8000,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on (loopback by default).")] = "127.0.0.1",
+    mqtt: Annotated[str | None, typer.Option("--mqtt", help="Also ingest from this broker: mqtt://HOST:PORT")] = None,
+    device_keys: Annotated[Path | None, typer.Option("--device-keys", help="File of device keys, one a line (also $TWIN_DEVICE_KEYS).")] = None,
+    forecast: Annotated[bool, typer.Option("--forecast/--no-forecast", help="Run an evacuation forecast on every fire alarm.")] = True,
+    client_id: Annotated[str, typer.Option("--client-id", help="MQTT client id (fixed: the broker keeps its session).")] = "campus-twin-ingest",
+) -> None:
+    """Run the ingest service and the live state API (HTTP, and MQTT with --mqtt)."""
+    import uvicorn
+
+    from sensors.ingest import Ingestor
+    from twin.server import create_app, load_device_keys
+
+    c = _load(campus)
+    if device_keys is not None and not device_keys.is_file():
+        fail(f"--device-keys {device_keys}: no such file")
+    keys = load_device_keys(device_keys)
+    adapter = None
+    st = _store(store, c)
+    ing = Ingestor(c, st, forecast=forecast)
+    if mqtt:
+        from sensors.mqtt import Broker, MqttIngest
+
+        try:
+            Broker.parse(mqtt)
+        except ValueError as e:
+            fail(f"--mqtt: {e}")
+        adapter = MqttIngest(ing, mqtt, client_id=client_id)
+    if not keys:
+        err.print("[yellow]warning:[/] no device keys (--device-keys FILE or $TWIN_DEVICE_KEYS): POST /api/events refuses every request",
+                  highlight=False)
+    err.print(f"twin serve: {c.source} ({len(ing.registry)} sensors), store {store} ({st.count():,} events), "
+              f"http://{host}:{port}" + (f", MQTT {mqtt}" if mqtt else ""), highlight=False)
+    app_ = create_app(ing, device_keys=keys, mqtt=adapter)
+    try:
+        uvicorn.run(app_, host=host, port=port, log_level="warning")
+    finally:
+        ing.close()
+
+
+@app.command()
+def state(
+    store: StoreOpt,
+    campus: Annotated[Path | None, typer.Option("--campus", help="The campus (default: the one the store was made for).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole state as one JSON document.")] = False,
+    now: Annotated[float | None, typer.Option("--now", help="Read the state at this epoch time (default: the latest event's).")] = None,
+) -> None:
+    """Rebuild the live state by replaying the event store, and print it."""
+    from twin.state import LiveState
+
+    if not store.is_file():
+        fail(f"--store {store}: no such file")
+    st = _store(store)
+    where = campus or (Path(st.campus_path) if st.campus_path else None)
+    if where is None:
+        fail(f"{store}: the store does not say which campus it belongs to; pass --campus")
+    c = _load(where)
+    if st.campus_digest and st.campus_digest != c.digest:
+        fail(f"{store}: the store belongs to another campus than {where} (digests differ)")
+    s = LiveState.replay(c, st).snapshot(now)
+    if as_json:
+        print(json.dumps(s, indent=2))
+        return
+    o = s["occupancy"]
+    t = Table(title=f"Live state of {s['campus']} from {store}", show_header=False)
+    t.add_row("events applied", f"{s['events_applied']:,}")
+    t.add_row("clock", _when(s["clock"]))
+    t.add_row("on site", f"{o['on_site']:,} (gate balance {o['gate_balance']:,}, in buildings {o['in_buildings']:,})")
+    h = s["health"]
+    t.add_row("sensors", f"{h['sensors']} ({h['ok']} ok, {h['offline']} offline, {h['fault']} fault, {h['never_seen']} never seen)")
+    t.add_row("blocked", ", ".join(b["node"] for b in s["blocked"]) or "none")
+    out.print(t)
+    if s["alarms"]:
+        a = Table(title="Active alarms (highest priority first)")
+        for col in ("priority", "kind", "sensor", "where", "since"):
+            a.add_column(col)
+        for x in s["alarms"]:
+            a.add_row(str(x["priority"]), x["kind"], x["sensor_id"], x.get("node") or x.get("building") or "", _when(x["since"]))
+        out.print(a)
+    b = Table(title="Occupancy by building")
+    for col in ("building", "people", "design", "counted by"):
+        b.add_column(col)
+    for k, v in o["buildings"].items():
+        b.add_row(k, f"{v['count']:,}", f"{v['design']:,}", v["source"])
+    out.print(b)
+    for scope, fc in s["forecasts"].items():
+        out.print(f"forecast ({scope}): evacuation {fc['evacuation_time_s']:.0f} s for {fc['occupants']:,} people"
+                  + (f"; {fc['building']} clears in {fc['building_clearance_s']:.0f} s" if fc.get("building") else "")
+                  + (f"; worst bottleneck {fc['bottlenecks'][0]['id']}" if fc["bottlenecks"] else ""))
+
+
+def _when(ts: float | None) -> str:
+    if ts is None:
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))
+
+
+def _send(events: Any, to: str, key: str | None, batch: int) -> dict[str, Any]:
+    from sensors.sources import publish
+
+    try:
+        return publish(events, to, key=key or os.environ.get("TWIN_DEVICE_KEY"), batch=batch)
+    except ValueError as e:
+        fail(str(e))
+    except (OSError, RuntimeError) as e:
+        fail(f"--to {to}: {e}")
+    except Exception as e:  # noqa: BLE001 - httpx errors: connection refused and the like
+        fail(f"--to {to}: {type(e).__name__}: {e}")
+
+
+@feed.command("simulate")
+def simulate(
+    campus: CampusArg,
+    to: ToOpt = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the events to this NDJSON file instead of (or as well as) sending them.")] = None,
+    rate: Annotated[float | None, typer.Option("--rate", help="Events per second (default: as fast as the receiver takes them).")] = None,
+    duration: Annotated[float, typer.Option("--duration", help="Seconds of campus time to simulate (a day by default), ending now.")] = 86_400.0,
+    fire_at: Annotated[float | None, typer.Option("--fire-at", help="A fire alarm this many seconds into the simulated span.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="One seed drives every draw.")] = 0,
+    interval: Annotated[float, typer.Option("--interval", help="Seconds between camera counts and gate tallies.")] = 60.0,
+    key: KeyOpt = None,
+    batch: BatchOpt = 1,
+) -> None:
+    """Generate a realistic day of sensor events on a campus and publish it (MQTT or HTTP) at a chosen rate."""
+    from sensors.sources import paced, synthetic_day, write_ndjson
+
+    if to is None and output is None:
+        fail("give --to mqtt://HOST:PORT or http://HOST:PORT, or -o FILE.ndjson")
+    if duration <= 0 or interval <= 0:
+        fail("--duration and --interval must be positive")
+    if fire_at is not None and not 0 <= fire_at < duration:
+        fail(f"--fire-at {fire_at:g} is outside the simulated span 0 … {duration:g} s")
+    c = _load(campus)
+    events = synthetic_day(c, seed=seed, duration=duration, interval=interval, fire_at=fire_at)
+    err.print(f"{len(events):,} events over {duration:,.0f} s of campus time", highlight=False)
+    if output is not None:
+        write_ndjson(events, output)
+        out.print(f"events written to {output}")
+    if to is not None:
+        res = _send(paced(events, rate=rate), to, key, batch)
+        out.print(json.dumps(res))
+
+
+@feed.command("replay")
+def replay(
+    file: Annotated[Path, typer.Argument(help="An NDJSON file of events (one JSON object a line).")],
+    to: ToOpt = None,
+    speed: Annotated[float | None, typer.Option("--speed", help="Keep the original timing, this many times faster (default: as fast as possible).")] = None,
+    rate: Annotated[float | None, typer.Option("--rate", help="Events per second instead of the original timing.")] = None,
+    key: KeyOpt = None,
+    batch: BatchOpt = 1,
+) -> None:
+    """Replay a recorded NDJSON file of events to a running twin, with its original timing scaled by --speed."""
+    from sensors.sources import paced, read_ndjson
+
+    if to is None:
+        fail("give --to mqtt://HOST:PORT or http://HOST:PORT")
+    if not file.is_file():
+        fail(f"{file}: no such file")
+    if speed is not None and speed <= 0:
+        fail("--speed must be positive")
+    res = _send(paced(read_ndjson(file), rate=rate, speed=speed), to, key, batch)
+    out.print(json.dumps(res))

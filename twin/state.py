@@ -1,0 +1,360 @@
+"""The live twin state: what the stored sensor events say about the campus now.
+
+The state is a pure function of the stored events: ``LiveState.apply`` takes
+them one at a time in time order, ``(ts, id)``, and nothing else changes it. A
+late event (older than one already applied) rolls the state back to the last
+checkpoint before it and re-applies the store from there, so the live state is
+always the state a fresh replay of the store gives (``LiveState.replay``).
+
+What it holds
+-------------
+- **Occupancy.** Campus gates keep a running balance (in − out) of people on
+  site; card doors keep one per building. Cameras report the people in their
+  zone (a level of a building, or the outdoor node they watch). A balance is
+  never negative (an ``out`` past zero is counted as drift), and where the
+  cameras of a building see more people than its door balance, the balance is
+  raised to what they see (drift reconciled, the correction is counted).
+  Buildings without card doors are counted by their cameras.
+- **Alarms.** Fire, pre-alarm, panic, intrusion, camera alerts and detector
+  faults, each with a priority (1 highest) and the time it started; cleared by
+  the sensor's own restore event.
+- **Sensor health.** Last seen (event time); ``offline`` when silent past its
+  expected interval or when its availability said so; faults and disabled
+  detectors.
+- **Blocked graph parts.** A detector in ``fire`` blocks its room at once and
+  the spaces next to it (through the room's doors) ``spread_delay`` seconds
+  later, the same rule the evacuation engine uses.
+- **Forecasts.** The latest evacuation forecast the twin stored, per scope (building, campus).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from typing import Any
+
+from sensors.registry import Registry
+from twin.campus import Campus
+
+PRIORITY = {
+    "fire": 1, "panic": 1,
+    "pre_alarm": 2, "intrusion": 2, "alert:intrusion": 2,
+    "alert:crowding": 3, "alert:line_crossing": 3,
+    "fault": 4, "disabled": 4,
+}
+"""Alarm priority, 1 = act now. Fire and one-button alarms first; supervisory faults last."""
+SPREAD_DELAY_S = 120.0
+"""Default delay before a fire blocks the spaces next to its room (as the evacuation engine's ``fire.spread_delay``)."""
+CHECKPOINT_EVERY = 2000
+"""Events between state checkpoints (kept for rolling back when a late event arrives)."""
+CHECKPOINTS_KEPT = 32
+
+
+def _empty() -> dict[str, Any]:
+    return {
+        "clock": None,
+        "applied": 0,
+        "last": None,  # (ts, id) of the last event applied
+        "kinds": defaultdict(int),
+        "gates": defaultdict(lambda: [0, 0]),  # gate -> [in, out]
+        "on_site": 0,
+        "gate_drift": 0,
+        "doors": defaultdict(int),  # building -> balance
+        "door_drift": defaultdict(int),
+        "cameras": {},  # camera -> count
+        "last_seen": {},
+        "availability": {},  # sensor -> "offline" when its last will / heartbeat said so
+        "detectors": {},  # detector -> state when not normal
+        "alarms": {},  # key -> alarm
+        "fires": {},  # detector -> {"node", "since", "building"}
+        "forecasts": {},  # scope -> latest forecast
+    }
+
+
+class LiveState:
+    """The live state of one campus, built from its sensor events.
+
+    Parameters
+    ----------
+    campus : Campus
+        The loaded campus.
+    registry : Registry, optional
+        Its sensors (built from the campus when not given).
+    spread_delay : float
+        Seconds before a fire blocks the spaces next to its room.
+    """
+
+    def __init__(self, campus: Campus, registry: Registry | None = None, *, spread_delay: float = SPREAD_DELAY_S) -> None:
+        self.campus = campus
+        self.registry = registry or Registry(campus)
+        self.spread_delay = float(spread_delay)
+        self.d = _empty()
+        self._checkpoints: list[tuple[tuple[float, int], dict[str, Any]]] = []
+        self.rollbacks = 0
+        f = campus.features
+        self._design = {b: int(f.at[b, "occupants"]) for b in f.index[f["kind"] == "building"]}
+        self._zones: dict[str, list[str]] = defaultdict(list)
+        for s in self.registry.by_type.get("camera", []):
+            self._zones[s.zone or s.id].append(s.id)
+        self._near: dict[str, list[str]] = {}
+
+    # -- applying events -----------------------------------------------------
+
+    def ingest(self, new: list[tuple[int, dict[str, Any]]], store: Any) -> None:
+        """Apply newly stored events; roll back and re-apply from ``store`` when one is late.
+
+        Parameters
+        ----------
+        new : list of (id, record)
+            Events just committed to ``store``.
+        store : EventStore
+            The store they were committed to (read only when rolling back).
+        """
+        if not new:
+            return
+        new = sorted(new, key=lambda e: (e[1]["ts"], e[0]))
+        first = (new[0][1]["ts"], new[0][0])
+        last = self.d["last"]
+        if last is None or first > tuple(last):
+            for i, rec in new:
+                self.apply(i, rec)
+            return
+        self.rollbacks += 1
+        while self._checkpoints and self._checkpoints[-1][0] >= first:
+            self._checkpoints.pop()
+        if self._checkpoints:
+            key, data = self._checkpoints[-1]
+            self.d = copy.deepcopy(data)
+        else:
+            key, self.d = None, _empty()
+        for i, rec in store.events(after=key):
+            self.apply(i, rec)
+
+    def apply(self, eid: int, rec: dict[str, Any]) -> None:
+        """Apply one stored event (the caller keeps time order)."""
+        d = self.d
+        ts = rec["ts"]
+        sid = rec["sensor_id"]
+        kind = rec["kind"]
+        d["last"] = (ts, eid)
+        d["clock"] = ts if d["clock"] is None else max(d["clock"], ts)
+        d["applied"] += 1
+        d["kinds"][kind] += 1
+        if kind == "forecast":
+            d["forecasts"][rec["forecast"].get("scope", "campus")] = rec["forecast"]
+        else:
+            d["last_seen"][sid] = ts
+            if kind != "heartbeat":
+                d["availability"].pop(sid, None)
+            getattr(self, f"_on_{kind}")(sid, ts, rec)
+        if d["applied"] % CHECKPOINT_EVERY == 0:
+            self._checkpoints.append(((ts, eid), copy.deepcopy(d)))
+            del self._checkpoints[:-CHECKPOINTS_KEPT]
+
+    def _alarm(self, key: str, sid: str, kind: str, ts: float, on: bool, **extra: Any) -> None:
+        alarms = self.d["alarms"]
+        if not on:
+            alarms.pop(key, None)
+            return
+        if key in alarms and alarms[key]["kind"] == kind:
+            return
+        s = self.registry.get(sid)
+        alarms[key] = {"id": key, "kind": kind, "priority": PRIORITY[kind], "since": ts, "sensor_id": sid,
+                       "type": s.type if s else None, "building": s.building if s else None,
+                       "level": s.level if s else None, "node": s.node if s else None, **extra}
+
+    def _on_heartbeat(self, sid: str, ts: float, rec: dict[str, Any]) -> None:
+        if rec.get("status") == "offline":
+            self.d["availability"][sid] = "offline"
+        else:
+            self.d["availability"].pop(sid, None)
+
+    def _on_crossing(self, sid: str, ts: float, rec: dict[str, Any]) -> None:
+        d = self.d
+        n = rec.get("count", 1)
+        sign = 1 if rec["direction"] == "in" else -1
+        s = self.registry.sensors[sid]
+        if s.type == "gate":
+            d["gates"][sid][0 if sign > 0 else 1] += n
+            v = d["on_site"] + sign * n
+            if v < 0:
+                d["gate_drift"] += -v
+                v = 0
+            d["on_site"] = v
+        elif s.building is not None:
+            v = d["doors"][s.building] + sign * n
+            if v < 0:
+                d["door_drift"][s.building] += -v
+                v = 0
+            d["doors"][s.building] = v
+
+    def _on_count(self, sid: str, ts: float, rec: dict[str, Any]) -> None:
+        d = self.d
+        d["cameras"][sid] = rec["count"]
+        b = self.registry.sensors[sid].building
+        if b is not None and b in self.registry.card_buildings:
+            seen = self._camera_building(b)
+            if seen > d["doors"][b]:
+                d["door_drift"][b] += seen - d["doors"][b]
+                d["doors"][b] = seen
+
+    def _on_alert(self, sid: str, ts: float, rec: dict[str, Any]) -> None:
+        self._alarm(f"{sid}:{rec['alert']}", sid, f"alert:{rec['alert']}", ts, rec.get("active", True))
+
+    def _on_intrusion(self, sid: str, ts: float, rec: dict[str, Any]) -> None:
+        self._alarm(f"{sid}:intrusion", sid, "intrusion", ts, rec.get("active", True))
+
+    def _on_panic(self, sid: str, ts: float, rec: dict[str, Any]) -> None:
+        self._alarm(f"{sid}:panic", sid, "panic", ts, rec.get("active", True))
+
+    def _on_fire(self, sid: str, ts: float, rec: dict[str, Any]) -> None:
+        d = self.d
+        state = rec["state"]
+        zone = rec.get("panel_zone") or self.registry.sensors[sid].zone
+        if state == "normal":
+            d["detectors"].pop(sid, None)
+        else:
+            d["detectors"][sid] = state
+        key = f"{sid}:fire"
+        if state in PRIORITY:
+            self._alarm(key, sid, state, ts, True, panel_zone=zone)
+        else:
+            self._alarm(key, sid, state, ts, False)
+        if state == "fire":
+            if sid not in d["fires"]:
+                s = self.registry.sensors[sid]
+                d["fires"][sid] = {"node": s.node, "since": ts, "building": s.building}
+        else:
+            d["fires"].pop(sid, None)
+
+    # -- reading -------------------------------------------------------------
+
+    def _camera_building(self, b: str) -> int:
+        cams = self.d["cameras"]
+        total = 0
+        for zone, ids in self._zones.items():
+            if self.registry.sensors[ids[0]].building == b:
+                seen = [cams[c] for c in ids if c in cams]
+                total += max(seen) if seen else 0
+        return total
+
+    def neighbourhood(self, node: str) -> list[str]:
+        """The spaces next to a room, through its doors (what a fire there blocks after the spread delay)."""
+        if node not in self._near:
+            g = self.campus.graph
+            near: set[str] = set()
+            if node in g:
+                for door in g.neighbors(node):
+                    for s in g.neighbors(door) if g.nodes[door].get("kind") == "door" else [door]:
+                        if s != node and g.nodes[s].get("kind") in ("room", "corridor", "stair", "floor"):
+                            near.add(s)
+            self._near[node] = sorted(near)
+        return self._near[node]
+
+    def occupancy(self, now: float | None = None) -> dict[str, Any]:
+        """People at ``now``: on site (gates), per building (doors reconciled with cameras, or cameras), per level and zone.
+
+        A camera silent past its expected interval no longer counts (its last figure is stale).
+        """
+        d = self.d
+        now = self.now(now)
+        seen = d["last_seen"]
+        sensors = self.registry.sensors
+        cams = {c: n for c, n in d["cameras"].items()
+                if now is None or (now - seen[c] <= sensors[c].interval and d["availability"].get(c) != "offline")}
+        zones = {z: max(cams[c] for c in ids if c in cams) for z, ids in self._zones.items() if any(c in cams for c in ids)}
+        levels: dict[str, dict[str, int]] = defaultdict(dict)
+        cam_b: dict[str, int] = defaultdict(int)
+        for z, n in zones.items():
+            s = self.registry.sensors[self._zones[z][0]]
+            if s.building is not None:
+                cam_b[s.building] += n
+                if s.level is not None:
+                    levels[s.building][str(s.level)] = levels[s.building].get(str(s.level), 0) + n
+        buildings = {}
+        for b, design in self._design.items():
+            if b in self.registry.card_buildings:
+                count, source = max(d["doors"].get(b, 0), cam_b.get(b, 0)), "doors"
+            elif b in cam_b:
+                count, source = cam_b[b], "cameras"
+            else:
+                continue
+            buildings[b] = {"count": count, "design": design, "source": source, "levels": dict(sorted(levels.get(b, {}).items())),
+                            "drift": d["door_drift"].get(b, 0)}
+        inside = sum(v["count"] for v in buildings.values())
+        return {"on_site": max(d["on_site"], inside), "gate_balance": d["on_site"], "gate_drift": d["gate_drift"],
+                "in_buildings": inside, "buildings": buildings, "zones": dict(sorted(zones.items())),
+                "gates": {g: {"in": v[0], "out": v[1]} for g, v in sorted(d["gates"].items())}}
+
+    def blocked(self, now: float | None = None) -> list[dict[str, Any]]:
+        """Graph nodes blocked by fire at ``now`` (default: the state clock)."""
+        now = self.now(now)
+        out: dict[str, dict[str, Any]] = {}
+        for det, fire in sorted(self.d["fires"].items(), key=lambda kv: (kv[1]["since"], kv[0])):
+            node = fire["node"]
+            if node is None:
+                continue
+            out.setdefault(node, {"node": node, "since": fire["since"], "why": f"fire at {det}", "building": fire["building"]})
+            t = fire["since"] + self.spread_delay
+            if now is not None and now >= t:
+                for n in self.neighbourhood(node):
+                    out.setdefault(n, {"node": n, "since": t, "why": f"fire spread from {node}", "building": fire["building"]})
+        return list(out.values())
+
+    def now(self, now: float | None = None) -> float | None:
+        """The time the state is read at: ``now`` when given, else the state clock (latest event time)."""
+        return self.d["clock"] if now is None else now
+
+    def health(self, now: float | None = None) -> dict[str, Any]:
+        """Sensor health at ``now``: counts and every sensor that is not fine."""
+        now = self.now(now)
+        d = self.d
+        problems = {}
+        counts = {"ok": 0, "offline": 0, "never_seen": 0, "fault": 0, "disabled": 0, "test": 0}
+        for sid, s in self.registry.sensors.items():
+            seen = d["last_seen"].get(sid)
+            det = d["detectors"].get(sid)
+            if seen is None:
+                status = "never_seen"
+            elif d["availability"].get(sid) == "offline" or (now is not None and now - seen > s.interval):
+                status = "offline"
+            elif det in ("fault", "disabled", "test"):
+                status = det
+            else:
+                status = "ok"
+            counts[status] += 1
+            if status != "ok" and status != "never_seen":
+                problems[sid] = {"type": s.type, "status": status, "last_seen": seen, "building": s.building}
+        return {"sensors": len(self.registry), **counts, "problems": problems}
+
+    def alarms(self) -> list[dict[str, Any]]:
+        """Active alarms, highest priority first, then oldest first."""
+        return sorted(self.d["alarms"].values(), key=lambda a: (a["priority"], a["since"], a["id"]))
+
+    def snapshot(self, now: float | None = None) -> dict[str, Any]:
+        """The whole state as one JSON-ready document (what ``GET /api/state`` returns)."""
+        d = self.d
+        return {
+            "campus": str(self.campus.source),
+            "campus_digest": self.campus.digest,
+            "clock": d["clock"],
+            "now": self.now(now),
+            "events_applied": d["applied"],
+            "events_by_kind": dict(sorted(d["kinds"].items())),
+            "occupancy": self.occupancy(now),
+            "alarms": self.alarms(),
+            "health": self.health(now),
+            "blocked": self.blocked(now),
+            "fires": [{"detector": k, **v} for k, v in sorted(d["fires"].items())],
+            "forecasts": dict(sorted(d["forecasts"].items())),
+        }
+
+    # -- building ------------------------------------------------------------
+
+    @classmethod
+    def replay(cls, campus: Campus, store: Any, **kw: Any) -> LiveState:
+        """A fresh state built by applying every stored event in time order."""
+        st = cls(campus, **kw)
+        for i, rec in store.events():
+            st.apply(i, rec)
+        return st

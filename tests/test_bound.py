@@ -1,0 +1,280 @@
+"""The quickest-flow lower bound: hand-checked optima, validity against feasible schedules, speed."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import networkx as nx
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from scenarios.bound import BoundResult, evacuation_lower_bound
+
+INF = math.inf
+
+
+def chain(*arcs: tuple[str, str, float, float]) -> nx.DiGraph:
+    """A graph from (tail, head, transit s, capacity persons/s) tuples."""
+    g = nx.DiGraph()
+    for a, b, t, c in arcs:
+        g.add_edge(a, b, transit=t, capacity=c)
+    return g
+
+
+def feasible_upper(g: nx.DiGraph, supply: dict, sinks: set, dt: float = 1.0) -> float:
+    """Completion time of a real schedule, so never below the optimum, s.
+
+    A discrete flow on a time-expanded network with transit rounded *up* plus
+    one step: whatever leaves a node during step k at rate <= capacity has
+    fully arrived by the start of the step it is counted in. Independent of
+    the module (networkx max flow).
+    """
+    demand = sum(supply.values())
+
+    def carries(last: int) -> bool:
+        ten = nx.DiGraph()
+        for a, b, data in g.edges(data=True):
+            hops = math.ceil(data["transit"] / dt) + 1
+            for k in range(last - hops + 1):
+                attrs = {} if math.isinf(data["capacity"]) else {"capacity": data["capacity"] * dt}
+                ten.add_edge((a, k), (b, k + hops), **attrs)
+        for v in g:
+            for k in range(last):
+                ten.add_edge((v, k), (v, k + 1))
+            if v in sinks:
+                ten.add_edge((v, last), "T")
+        for v, x in supply.items():
+            ten.add_edge("S", (v, 0), capacity=x)
+        if "T" not in ten:
+            return False
+        return nx.maximum_flow_value(ten, "S", "T") >= demand - 1e-9
+
+    hi = 1
+    while not carries(hi):
+        hi *= 2
+    lo = hi // 2 if hi > 1 else -1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if carries(mid) else (mid, hi)
+    return hi * dt
+
+
+def one_after_another(g: nx.DiGraph, supply: dict, sinks: set) -> float:
+    """Completion time when each group walks its shortest path alone, group after group, s."""
+    done = 0.0
+    for v, x in supply.items():
+        if v in sinks or x == 0:
+            continue
+        path = min((nx.shortest_path(g, v, s, weight="transit") for s in sinks if nx.has_path(g, v, s)),
+                   key=lambda p: nx.path_weight(g, p, "transit"))
+        rate = min(g[a][b]["capacity"] for a, b in zip(path, path[1:]))
+        done += x / rate + nx.path_weight(g, path, "transit")
+    return done
+
+
+def quickest_one_source(g: nx.DiGraph, source: object, amount: float, sinks: set) -> float:
+    """Exact continuous optimum for one source, to 1 ms from above, s.
+
+    Ford and Fulkerson: within horizon T at most ``max_x T |x| - sum(transit * x)``
+    over static flows x can arrive (temporally repeated flows reach it), so
+    the optimum is the least T where that reaches ``amount``. Integer
+    transits (ms) and capacities (half persons/s) keep network simplex exact.
+    """
+    def arrivals(ms: int) -> float:
+        h = nx.DiGraph()
+        for a, b, data in g.edges(data=True):
+            if a in sinks:
+                continue
+            attrs = {"weight": round(data["transit"] * 1000)}
+            if not math.isinf(data["capacity"]):
+                attrs["capacity"] = round(data["capacity"] * 2)
+            h.add_edge(a, ("in", b), **attrs)  # one arc per pair, so sinks can merge
+            h.add_edge(("in", b), "T" if b in sinks else b, weight=0)
+        h.add_edge("T", source, weight=-ms)
+        try:
+            cost, _ = nx.network_simplex(h)
+        except nx.NetworkXUnbounded:
+            return INF
+        return -cost / 2000
+
+    lo, hi = -1, 1000
+    while arrivals(hi) < amount:
+        lo, hi = hi, 2 * hi
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if arrivals(mid) >= amount else (mid, hi)
+    return hi / 1000
+
+
+def test_single_arc_bracket() -> None:
+    """100 persons, 1 p/s, 10 s: the continuous optimum is 10 + 100 / 1 = 110 s."""
+    g = chain(("a", "exit", 10, 1))
+    r = evacuation_lower_bound(g, {"a": 100}, ["exit"])
+    assert isinstance(r, BoundResult)
+    assert 108 <= r.seconds <= 110
+    assert r.transit_limited_s == 10
+    assert r.seconds == max(r.flow_limited_s, r.transit_limited_s)
+    exact = evacuation_lower_bound(g, {"a": 100}, ["exit"], step=1.0)
+    assert exact.step == 1.0
+    assert 109 - 1e-6 <= exact.seconds <= 110
+
+
+def test_two_parallel_routes() -> None:
+    """Routes of 10 s and 30 s at 1 p/s each: 2T - 40 = 100 gives the optimum T = 70 s."""
+    g = chain(("a", "m1", 5, 1), ("m1", "exit", 5, INF), ("a", "m2", 20, 1), ("m2", "exit", 10, INF))
+    r = evacuation_lower_bound(g, {"a": 100}, {"exit"})
+    assert 68 <= r.seconds <= 70
+    assert r.transit_limited_s == 10
+
+
+def test_merge_into_narrow_door() -> None:
+    """Two streams of 60 merge into a 1 p/s door: optimum 5 + 120 / 1 + 2 = 127 s."""
+    g = chain(("a", "m", 5, 10), ("b", "m", 5, 10), ("m", "door", 0, 1), ("door", "exit", 2, INF))
+    r = evacuation_lower_bound(g, {"a": 60, "b": 60}, ["exit"])
+    assert 125 <= r.seconds <= 127
+    assert r.flow_limited_s > r.transit_limited_s == 7
+
+
+def test_long_corridor_transit_binds() -> None:
+    """50 legs of 4 s at 100 p/s, 10 persons: optimum 200 + 10 / 100 = 200.1 s."""
+    g = chain(*((f"n{i}", f"n{i + 1}", 4, 100) for i in range(50)))
+    r = evacuation_lower_bound(g, {"n0": 10}, ["n50"])
+    assert r.transit_limited_s == pytest.approx(200)
+    assert 200 - 1e-6 <= r.seconds <= 200.1
+
+
+def test_unconstrained_is_pure_transit() -> None:
+    g = chain(("a", "b", 4, INF), ("b", "exit", 6, INF))
+    r = evacuation_lower_bound(g, {"a": 1000}, ["exit"])
+    assert r.seconds == pytest.approx(10)
+    assert r.seconds <= 10
+
+
+def test_zero_transit_detour_does_not_hide_the_fast_route() -> None:
+    """1 person: the 1 s unconstrained arc beats the 0 s route at 0.5 p/s, so the optimum is 1 s."""
+    g = chain(("a", "exit", 1, INF), ("a", "b", 0, 0.5), ("b", "exit", 0, 0.5))
+    r = evacuation_lower_bound(g, {"a": 1}, ["exit"])
+    assert r.transit_limited_s == 0
+    assert 0.95 <= r.seconds <= 1
+
+
+def test_contraction_is_exact() -> None:
+    """Two-way corridors with dead-end rooms give the same bound as the bare one-way graph."""
+    bare = chain(("a", "m", 5, 10), ("b", "m", 5, 10), ("m", "exit", 2, 1))
+    rich = nx.DiGraph()
+    for a, b, t, c in [("a", "c1", 2, 10), ("c1", "c2", 2, 10), ("c2", "m", 1, 10), ("b", "m", 5, 10),
+                       ("m", "d1", 1, 1), ("d1", "exit", 1, 3), ("c1", "room", 3, 0.5)]:
+        rich.add_edge(a, b, transit=t, capacity=c)
+        rich.add_edge(b, a, transit=t, capacity=c)
+    supply = {"a": 60, "b": 60}
+    assert evacuation_lower_bound(rich, supply, ["exit"], step=0.5).seconds == pytest.approx(
+        evacuation_lower_bound(bare, supply, ["exit"], step=0.5).seconds)
+
+
+def test_supply_at_sink_and_empty() -> None:
+    g = chain(("a", "exit", 10, 1))
+    assert evacuation_lower_bound(g, {}, ["exit"]).seconds == 0
+    assert evacuation_lower_bound(g, {"exit": 50, "a": 0}, ["exit"]).seconds == 0
+    with_sink = evacuation_lower_bound(g, {"exit": 50, "a": 10}, ["exit"], step=1.0)
+    assert with_sink.seconds == pytest.approx(evacuation_lower_bound(g, {"a": 10}, ["exit"], step=1.0).seconds)
+
+
+def test_unreachable_supply_is_named() -> None:
+    g = chain(("a", "exit", 10, 1), ("exit", "island", 1, 1), ("lost", "island", 1, 1))
+    with pytest.raises(ValueError, match="'lost'") as err:
+        evacuation_lower_bound(g, {"a": 5, "lost": 3, "island": 2}, ["exit"])
+    assert "'island'" in str(err.value) and "trapped" in str(err.value)
+    with pytest.raises(ValueError, match="cannot reach any sink"):
+        evacuation_lower_bound(g, {"a": 5}, [])
+
+
+@pytest.mark.parametrize(("g", "supply", "sinks", "step", "words"), [
+    (chain(("a", "b", -1, 1)), {"a": 1}, ["b"], None, "transit"),
+    (chain(("a", "b", 1, 0)), {"a": 1}, ["b"], None, "capacity"),
+    (chain(("a", "b", 1, 1)), {"x": 1}, ["b"], None, "supply node 'x'"),
+    (chain(("a", "b", 1, 1)), {"a": -1}, ["b"], None, "supply at 'a'"),
+    (chain(("a", "b", 1, 1)), {"a": 1}, ["z"], None, "sink 'z'"),
+    (chain(("a", "b", 1, 1)), {"a": 1}, ["b"], 0.0, "step"),
+])
+def test_bad_input_names_the_field(g: nx.DiGraph, supply: dict, sinks: list, step: float | None, words: str) -> None:
+    with pytest.raises(ValueError, match=words):
+        evacuation_lower_bound(g, supply, sinks, step=step)
+
+
+@st.composite
+def small_networks(draw: st.DrawFn) -> tuple[nx.DiGraph, dict, set]:
+    n = draw(st.integers(2, 6))
+    g = nx.DiGraph()
+    g.add_nodes_from(range(n))
+    pairs = [(a, b) for a in range(n) for b in range(n) if a != b]
+    for a, b in draw(st.lists(st.sampled_from(pairs), min_size=1, max_size=12, unique=True)):
+        g.add_edge(a, b, transit=float(draw(st.integers(0, 6))), capacity=draw(st.sampled_from([0.5, 1.0, 2.5, INF])))
+    sinks = set(draw(st.lists(st.integers(0, n - 1), min_size=1, max_size=2)))
+    supply = {v: float(draw(st.integers(0, 8))) for v in range(n)}
+    reach = {v for v in g if any(nx.has_path(g, v, s) for s in sinks)}
+    return g, {v: x for v, x in supply.items() if v in reach}, sinks
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_networks(), st.sampled_from([None, 0.7, 3.0]))
+def test_bound_is_valid_on_random_networks(net: tuple[nx.DiGraph, dict, set], step: float | None) -> None:
+    """transit-limited <= bound <= optimum <= any feasible schedule's completion time."""
+    g, supply, sinks = net
+    r = evacuation_lower_bound(g, supply, sinks, step=step)
+    assert r.seconds >= r.transit_limited_s
+    if not any(x > 0 for v, x in supply.items() if v not in sinks):
+        assert r.seconds == 0
+        return
+    assert r.seconds <= one_after_another(g, supply, sinks) + 1e-9
+    assert r.seconds <= feasible_upper(g, supply, sinks) + 1e-9
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_networks())
+def test_bound_is_close_below_the_one_source_optimum(net: tuple[nx.DiGraph, dict, set]) -> None:
+    """With the default step the bound sits in [0.95, 1] x the exact optimum (one source; typically 0.99)."""
+    g, supply, sinks = net
+    source = max(supply, key=supply.get, default=None)
+    if source is None or source in sinks or supply[source] == 0:
+        return
+    exact = quickest_one_source(g, source, supply[source], sinks)
+    r = evacuation_lower_bound(g, {source: supply[source]}, sinks)
+    assert r.seconds <= exact
+    assert r.seconds >= 0.95 * exact - 1e-3
+
+
+def campus_like(seed: int = 7, rows: int = 50, cols: int = 100) -> tuple[nx.DiGraph, dict, list]:
+    """A 5,000-node grid with holes (~15,000 arcs), 20,000 persons on 3,000 nodes, 3 assembly areas."""
+    rng = np.random.default_rng(seed)
+    g = nx.DiGraph()
+    for r in range(rows):
+        for c in range(cols):
+            for r2, c2 in ((r + 1, c), (r, c + 1)):
+                if r2 < rows and c2 < cols and rng.random() < 0.76:
+                    cap = 1.3 * rng.choice([1.2, 2.0, 3.0])
+                    g.add_edge((r, c), (r2, c2), transit=5.0, capacity=cap)
+                    g.add_edge((r2, c2), (r, c), transit=5.0, capacity=cap)
+    sinks = []
+    for i, (r, c0) in enumerate([(0, 10), (rows - 1, cols // 2), (0, cols - 20)]):
+        sinks.append(f"assembly{i}")
+        for c in range(c0, c0 + 6):  # six gates of 2.6 p/s per assembly area
+            g.add_edge((r, c), sinks[-1], transit=30.0, capacity=2.6)
+    reach = set().union(*(nx.ancestors(g, s) for s in sinks))
+    nodes = sorted(v for v in reach if v not in sinks)
+    chosen = rng.choice(len(nodes), size=3000, replace=False)
+    counts = rng.multinomial(20000, np.full(3000, 1 / 3000))
+    return g, {nodes[i]: float(x) for i, x in zip(chosen, counts)}, sinks
+
+
+def test_campus_sized_network_is_fast() -> None:
+    g, supply, sinks = campus_like()
+    assert 4500 <= g.number_of_nodes() <= 5100 and 14000 <= g.number_of_edges() <= 16000
+    t0 = time.perf_counter()
+    r = evacuation_lower_bound(g, supply, sinks)
+    elapsed = time.perf_counter() - t0
+    assert r.seconds >= r.transit_limited_s > 0
+    assert r.seconds >= 20000 / (18 * 2.6)  # all gates flowing from time 0
+    assert elapsed < 20, f"{elapsed:.1f} s for {r.method}"

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -403,7 +403,7 @@ class Drill:
         heading = [0] * len(self.names)
         cap = self.space_cap
         area = self.space_area
-        waiting: dict[int, list[simpy.Event]] = defaultdict(list)
+        waiting: dict[int, deque[simpy.Event]] = defaultdict(deque)
         phys = self.phys
         d_free, sfpe_a = phys.d_free, phys.a
         f_norm = 1 - sfpe_a * d_free
@@ -458,12 +458,12 @@ class Drill:
         def wake(sp: int) -> None:
             """Let the first person waiting for a place in space ``sp`` look again, if there is one."""
             if waiting[sp] and count[sp] < cap[sp]:
-                waiting[sp].pop(0).succeed()
+                waiting[sp].popleft().succeed()
 
         def choose(u: int, key: Any, v_free: float) -> tuple[int, int]:
             """Next node and edge from ``u`` (-1 when no way is left)."""
             dist, nxt, nedge = get_field(key)
-            if not adaptive or outdoor[u]:
+            if not adaptive or outdoor[u] or len(adj[u]) <= 2:  # no choice to make (a room's one door, a passage)
                 return nxt[u], nedge[u]
             best, best_v, best_e = math.inf, -1, -1
             now = env.now
@@ -476,7 +476,10 @@ class Drill:
                 c = (cost + dist[v]) / v_free
                 s = node_server[v] if node_server[v] >= 0 else e_server[e]
                 if s >= 0:  # the queue there now, and the people already on their way to it
-                    c += servers[s].wait_at(now) + heading[v] / servers[s].rate
+                    sv = servers[s]
+                    c += heading[v] / sv.rate
+                    if now < sv.until:
+                        c += sv.wait_at(now)
                 sp = e_space[e]
                 if sp >= 0 and count[sp] >= cap[sp]:
                     c += 1.0 / servers[s].rate if s >= 0 else 5.0
@@ -599,7 +602,7 @@ class Drill:
             fields.clear()
             for evs in waiting.values():  # people waiting to enter a closed space look again
                 while evs:
-                    evs.pop(0).succeed()
+                    evs.popleft().succeed()
 
         def fire():  # noqa: ANN202 - a SimPy process
             f = sc.fire

@@ -208,6 +208,8 @@ class Drill:
                 self.servers.append(Server(n, self.kind[i], rate, exit=bool(nd[n].get("exit"))))
         # spaces: node spaces (rooms, corridors, stair landings, floors) and edge spaces (flights, paths)
         self.space_area: list[float] = []
+        self.space_server: list[int] = []
+        """Per space, the server people pass on entering it (corridors), else -1."""
         space_of_node: dict[str, int] = {}
         self.adj: list[list[tuple[int, int, float, float]]] = [[] for _ in self.names]
         """Per node: (neighbour, edge, cost there, cost back), costs as in ``edge_cost``."""
@@ -227,10 +229,15 @@ class Drill:
                 if s not in space_of_node:
                     space_of_node[s] = len(self.space_area)
                     self.space_area.append(float(nd[s].get("area") or d["width"] * max(length, 1.0)))
+                    # a corridor passes at most its flow capacity, whichever doors people use
+                    self.space_server.append(len(self.servers) if nd[s]["kind"] == "corridor" else -1)
+                    if nd[s]["kind"] == "corridor":
+                        self.servers.append(Server(s, "corridor", self.phys.path_rate(d["width"])))
                 space = space_of_node[s]
             elif kind == "stair" or kind in PATH_EDGES:
                 space = len(self.space_area)
                 self.space_area.append(float(d["width"]) * max(length, 1.0))
+                self.space_server.append(-1)  # the edge's own server limits it
                 rate = self.phys.stair_rate(d["width"]) if kind == "stair" else self.phys.path_rate(d["width"])
                 server = len(self.servers)
                 self.servers.append(Server(f"{u}~{v}", kind, rate))
@@ -450,6 +457,7 @@ class Drill:
         closures: list[tuple[float, str, str]] = []
         e_len, e_space, e_server, e_stair = self.e_len, self.e_space, self.e_server, self.e_stair
         node_server, adj, level, e_space_node = self.node_server, self.adj, self.level, self.e_space_node
+        space_server = self.space_server
         is_assembly = [False] * len(self.names)
         for i in self.assembly:
             is_assembly[i] = True
@@ -562,6 +570,8 @@ class Drill:
                 s = e_server[e]
                 t0 = servers[s].reserve(now) if s >= 0 else now
                 if sp != space:
+                    if sp >= 0 and space_server[sp] >= 0:
+                        t0 = servers[space_server[sp]].reserve(t0)
                     if space >= 0:
                         count[space] -= 1
                         wake(space)

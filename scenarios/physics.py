@@ -9,7 +9,7 @@ The engine is mesoscopic (SFPE hydraulic model, as in Pathfinder's SFPE mode):
   ``f(D) = (1 - a D) / (1 - a 0.54)`` for ``D > 0.54``, else 1.
 - Nobody enters a space above ``density_max`` (1.88 persons/m², where SFPE
   specific flow peaks); they queue at its door, so queues back up.
-- Doors, openings, gates, stair flights and outdoor paths pass at most
+- Doors, openings, gates, stair flights, corridors and outdoor paths pass at most
   ``specific flow × effective width`` persons per second; the effective
   width is the clear width less a boundary layer on each side (SFPE Table
   64.1), the maximum specific flows come from SFPE Table 64.3.

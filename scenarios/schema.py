@@ -186,9 +186,87 @@ class Evacuation(Common):
         return {} if v == "nearest" else v
 
 
-Scenario = Annotated[Evacuation, Field(discriminator="kind")]
-KINDS = ("evacuation",)
-_adapter: TypeAdapter[Evacuation] = TypeAdapter(Scenario)
+Hour = Annotated[float, Field(ge=0, le=24)]
+
+
+class GivenIncident(_Model):
+    """One incident of a given list: when (s from the start) and where (a key area, or any feature or graph node)."""
+
+    at: Annotated[float, Field(ge=0)]
+    where: str
+    handling: Annotated[float, Field(ge=0)] | None = None
+    """Handling time (s); drawn from ``handling`` when not given."""
+
+
+class Incidents(_Model):
+    """Where and when incidents happen: Poisson arrivals, or a given list."""
+
+    per_day: Annotated[float, Field(ge=0)] = Field(default_factory=lambda: default("incidents_per_day"))
+    """Incidents per day over all key areas (shared by their risk weights and the hourly profile)."""
+    risk: dict[str, Annotated[float, Field(ge=0)]] = {}
+    """Weight by key-area category or key-area id (defaults: the ``risk.*`` settings)."""
+    hourly: Annotated[list[Annotated[float, Field(ge=0)]], Field(min_length=24, max_length=24)] | None = None
+    """24 relative rates, hour 0 to 23 (default: the profile in docs/coverage.md)."""
+    given: list[GivenIncident] = []
+    """Incidents at given times and places; when set, no Poisson arrivals are drawn."""
+
+
+class Patrol(_Model):
+    """Guards walking a loop: through the given feature ids in order, or a generated loop."""
+
+    guards: Annotated[int, Field(ge=1)] = 1
+    route: list[str] = []
+    """Feature ids (key areas, posts, buildings, gates) or graph nodes visited in turn; empty: a generated loop."""
+    randomise: bool = False
+    """Visit the route's stops in a new random order every round, so the patrol is not predictable."""
+
+
+class Shift(_Model):
+    """Who is on duty from ``start`` to ``end`` (hours of the day; may wrap past midnight)."""
+
+    name: str = ""
+    start: Hour
+    end: Hour
+    posts: dict[str, Annotated[int, Field(ge=0)]] = {}
+    """Guards on duty at each post in this shift (posts not named keep their ``staff``)."""
+    patrols: Annotated[int, Field(ge=0)] | None = None
+    """How many patrol guards are on duty (default: all)."""
+
+
+class Coverage(Common):
+    """Guard posts, patrols and cameras against incidents (``kind = "coverage"``)."""
+
+    kind: Literal["coverage"]
+    posts: list[str] | None = None
+    """Guard posts used (default: every post of the campus)."""
+    optimise_posts: Annotated[int, Field(ge=1)] | None = None
+    """Place this many posts by maximal covering instead (the guards of ``posts`` are shared among them)."""
+    patrols: list[Patrol] = []
+    incidents: Incidents = Incidents()
+    hours: Annotated[float, Field(gt=0, le=24 * 366)] = 24.0
+    """Simulated time (h)."""
+    start_hour: Hour = 0.0
+    """Hour of the day the simulation starts."""
+    shifts: list[Shift] = []
+    """Duty plan; without shifts every guard is on duty all the time."""
+    standard: Annotated[float, Field(gt=0)] = Field(default_factory=lambda: default("response_standard"))
+    """Response standard (s)."""
+    handling: Quantity = Field(default_factory=lambda: Distribution(
+        dist="lognormal", mean=default("handling_mean"), sd=default("handling_sd")))
+    recommend_posts: Annotated[int, Field(ge=1)] | None = None
+    """k of the maximal-covering recommendation (default: the number of posts used)."""
+    new_cameras: Annotated[int, Field(ge=0)] = 3
+    """Cameras to recommend adding over the key areas' blind spots."""
+
+    @field_validator("handling", mode="before")
+    @classmethod
+    def _number_is_constant(cls, v: Any) -> Any:
+        return _as_distribution(v)
+
+
+Scenario = Annotated[Evacuation | Coverage, Field(discriminator="kind")]
+KINDS = ("evacuation", "coverage")
+_adapter: TypeAdapter[Evacuation | Coverage] = TypeAdapter(Scenario)
 
 
 def _key(loc: tuple[Any, ...]) -> str:
@@ -196,14 +274,14 @@ def _key(loc: tuple[Any, ...]) -> str:
     for x in loc:
         if isinstance(x, int):
             parts.append(f"[{x}]")
-        elif x in ("evacuation", "function-after[_parameters(), Distribution]") or str(x).startswith(("function-", "constrained-")):
+        elif x in (*KINDS, "function-after[_parameters(), Distribution]") or str(x).startswith(("function-", "constrained-")):
             continue
         else:
             parts.append(("." if parts else "") + str(x))
     return "".join(parts)
 
 
-def parse_scenario(doc: dict[str, Any], source: str) -> Evacuation:
+def parse_scenario(doc: dict[str, Any], source: str) -> Evacuation | Coverage:
     """Validate a scenario document (a TOML table) and return the scenario.
 
     Raises
@@ -234,7 +312,7 @@ def parse_scenario(doc: dict[str, Any], source: str) -> Evacuation:
         raise ScenarioError(problems) from None
 
 
-def load_scenario(path: str | Path) -> Evacuation:
+def load_scenario(path: str | Path) -> Evacuation | Coverage:
     """Read and validate a scenario file; ``campus`` is resolved relative to it."""
     p = Path(path)
     try:

@@ -150,7 +150,10 @@ def run_(
 
     with user_errors(f"{scenario}: scenario not run"):
         sc = load_scenario(scenario)
-        _load(sc.campus)
+        campus = _load(sc.campus)
+        if sc.kind == "coverage":
+            _run_coverage(sc, scenario, campus, as_json=as_json, output=output)
+            return
         if as_json:
             outcome = run(sc, source=str(scenario), workers=workers, dask=dask)
         else:
@@ -172,6 +175,32 @@ def run_(
     _print_summary(summary)
     if output is not None:
         out.print(f"report: {output / 'report.html'}\nrecording: {output / 'recording.sqlite'}")
+
+
+def _run_coverage(sc, path: Path, campus, *, as_json: bool, output: Path | None) -> None:  # noqa: ANN001
+    """``twin run`` of a coverage scenario: summary table or JSON, and the report with -o."""
+    from scenarios.coverage import run_coverage
+    from viz.coverage_report import summary_tables, write_report
+
+    if as_json:
+        outcome = run_coverage(sc, source=str(path), campus=campus)
+    else:
+        bar, tick = _progress(sc.replications, "replications")
+        with bar:
+            outcome = run_coverage(sc, source=str(path), campus=campus, progress=tick)
+    summary = outcome.summary()
+    if output is not None:
+        try:
+            write_report(outcome, summary, output)
+        except OSError as e:
+            fail(f"{e.filename or output}: cannot write the report ({e.strerror or e})")
+    if as_json:
+        print(json.dumps(summary, indent=2))
+        return
+    for t in summary_tables(summary):
+        out.print(t)
+    if output is not None:
+        out.print(f"report: {output / 'report.html'}")
 
 
 def _print_summary(s: dict) -> None:

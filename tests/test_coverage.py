@@ -1,0 +1,212 @@
+"""The coverage scenario: response times with known answers on a straight path, queues, shifts, patrols,
+recommendations, determinism, schema errors and the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from scenarios.coverage import CoverageModel, Layout, run_coverage
+from scenarios.schema import Coverage, load_scenario, parse_scenario
+from tests.helpers import add, line, point, rect, write
+from twin.campus import Campus, load_campus
+from twin.cli import app
+from twin.errors import ScenarioError
+from twin.settings import default
+
+RUN = default("guard_run_speed")
+DELAY = default("dispatch_delay")
+
+
+@pytest.fixture(scope="module")
+def line_campus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 600 m footway with posts at both ends, a junction at 300 m (key area A) and key area B at the east end."""
+    doc: dict[str, Any] = {"type": "FeatureCollection", "features": [],
+                           "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32650"}}}
+    add(doc, line((0, 0), (300, 0)), id="FW1", kind="footway")
+    add(doc, line((300, 0), (600, 0)), id="FW2", kind="footway")
+    add(doc, line((300, 0), (300, 50)), id="FW3", kind="footway")
+    add(doc, point(0, 0), id="P-WEST", kind="post", staff=1)
+    add(doc, point(600, 0), id="P-EAST", kind="post", staff=1)
+    add(doc, rect(290, -10, 310, 10), id="KA-A", kind="key_area", category="finance", name="Cash <office>")
+    add(doc, rect(590, -10, 610, 10), id="KA-B", kind="key_area", category="lab")
+    add(doc, rect(320, 8, 330, 18), id="B1", kind="building")
+    add(doc, point(290, -10), id="CAM", kind="camera", heading=45, fov=90, range=30)
+    path = tmp_path_factory.mktemp("line") / "campus.geojson"
+    return write(doc, path)
+
+
+@pytest.fixture(scope="module")
+def campus(line_campus: Path) -> Campus:
+    return load_campus(line_campus)
+
+
+def scenario(campus_path: Path, **kw: Any) -> Coverage:
+    sc = parse_scenario({"kind": "coverage", "campus": str(campus_path), "new_cameras": 1, **kw}, "test.toml")
+    assert isinstance(sc, Coverage)
+    return sc
+
+
+def responses(campus: Campus, sc: Coverage, layout: Layout | None = None) -> list[float | None]:
+    m = CoverageModel(campus, sc)
+    return [i.response for i in m.run(0, layout).incidents]
+
+
+def test_response_is_delay_plus_running_time(campus: Campus, line_campus: Path) -> None:
+    sc = scenario(line_campus, posts=["P-WEST"], hours=1, incidents={"given": [
+        {"at": 10, "where": "KA-A", "handling": 60}, {"at": 300, "where": "KA-B", "handling": 60}]})
+    r = responses(campus, sc)
+    assert r[0] == pytest.approx(DELAY + 300 / RUN)
+    # done at A at 200 s, the guard walks back west; sent to B at 300 s from where they are on the way
+    walked = (300 - (10 + DELAY + 300 / RUN + 60)) * default("patrol_speed")
+    assert 0 < walked < 300
+    assert r[1] == pytest.approx(DELAY + (walked + 300) / RUN, rel=1e-6)
+
+
+def test_nearest_free_guard_goes_and_queues_form(campus: Campus, line_campus: Path) -> None:
+    given = [{"at": 0, "where": "KA-B", "handling": 100}, {"at": 0, "where": "KA-B", "handling": 100},
+             {"at": 0, "where": "KA-B", "handling": 100}]
+    r = responses(campus, scenario(line_campus, hours=1, incidents={"given": given}))
+    # east guard is on site, west guard runs 600 m, the third waits for the east guard to finish
+    assert r[0] == pytest.approx(DELAY)
+    assert r[1] == pytest.approx(DELAY + 600 / RUN)
+    assert r[2] == pytest.approx(DELAY + 100 + DELAY)
+
+
+def test_off_duty_guards_are_not_sent(campus: Campus, line_campus: Path) -> None:
+    sc = scenario(line_campus, posts=["P-WEST"], hours=3, incidents={"given": [{"at": 0, "where": "KA-A", "handling": 5}]},
+                  shifts=[{"name": "late", "start": 1, "end": 23}])
+    assert responses(campus, sc)[0] == pytest.approx(3600 + DELAY + 300 / RUN)
+
+
+def test_shift_staffing_per_post(campus: Campus, line_campus: Path) -> None:
+    # by night P-EAST is unmanned, so the west guard answers B
+    sc = scenario(line_campus, hours=2, start_hour=22, incidents={"given": [{"at": 60, "where": "KA-B", "handling": 5}]},
+                  shifts=[{"start": 7, "end": 19}, {"start": 19, "end": 7, "posts": {"P-EAST": 0}}])
+    assert responses(campus, sc)[0] == pytest.approx(DELAY + 600 / RUN)
+
+
+def test_patrols_pass_the_key_areas(campus: Campus, line_campus: Path) -> None:
+    sc = scenario(line_campus, posts=[], hours=2, incidents={"given": []}, patrols=[{"guards": 1, "route": ["KA-A", "KA-B", "P-WEST"]}])
+    m = CoverageModel(campus, sc)
+    rep = m.run(0)
+    loop = 600 * 2 / default("patrol_speed")  # west end -> east end -> west end
+    per_loop = len(rep.passes["KA-B"]) / (7200 / loop)
+    assert per_loop == pytest.approx(1, abs=0.35)
+    assert len(rep.passes["KA-A"]) >= len(rep.passes["KA-B"])  # A is passed on the way out and back
+
+
+def test_a_patrol_guard_is_sent_from_where_they_are(campus: Campus, line_campus: Path) -> None:
+    sc = scenario(line_campus, posts=[], hours=1, patrols=[{"route": ["P-WEST", "KA-B"]}],
+                  incidents={"given": [{"at": 100, "where": "KA-A", "handling": 10}]})
+    walked = 100 * default("patrol_speed")
+    assert responses(campus, sc)[0] == pytest.approx(DELAY + (300 - walked) / RUN, rel=1e-6)
+
+
+def test_poisson_incidents_follow_risk_and_seed(campus: Campus, line_campus: Path) -> None:
+    sc = scenario(line_campus, hours=24 * 30, seed=3, incidents={"per_day": 20, "risk": {"finance": 3, "lab": 1}})
+    m = CoverageModel(campus, sc)
+    inc = m.run(0).incidents
+    n_a = sum(i.area == "KA-A" for i in inc)
+    assert len(inc) == pytest.approx(600, rel=0.12)
+    assert n_a / len(inc) == pytest.approx(0.75, abs=0.06)
+    again = CoverageModel(campus, sc).run(0).incidents
+    assert [(i.t, i.node, i.response) for i in inc] == [(i.t, i.node, i.response) for i in again]
+    other = CoverageModel(campus, scenario(line_campus, hours=24 * 30, seed=4, incidents={"per_day": 20})).run(0).incidents
+    assert [i.t for i in other] != [i.t for i in inc]
+
+
+def test_hourly_profile_shapes_arrivals(campus: Campus, line_campus: Path) -> None:
+    hourly = [0.0] * 12 + [1.0] * 12
+    sc = scenario(line_campus, hours=24 * 10, incidents={"per_day": 30, "hourly": hourly})
+    inc = CoverageModel(campus, sc).run(0).incidents
+    assert inc and all((i.t / 3600) % 24 >= 12 for i in inc)
+
+
+def test_summary_and_recommendations(campus: Campus, line_campus: Path) -> None:
+    sc = scenario(line_campus, hours=48, replications=2, incidents={"per_day": 30})
+    out = run_coverage(sc, campus=campus)
+    s = out.summary()
+    for key in ("response_time_s", "within_standard", "camera_coverage", "recommended_posts", "by_key_area", "utilisation",
+                "patrol_passes", "recommended_cameras", "footway_seen_share"):
+        assert key in s
+    assert set(s["response_time_s"]) >= {"p50", "p90", "p95", "mean", "max"}
+    assert set(s["camera_coverage"]) == {"KA-A", "KA-B"}
+    assert s["camera_coverage"]["KA-B"]["seen_share"] == 0
+    assert 0 < s["camera_coverage"]["KA-A"]["seen_share"] <= 1
+    rec = s["recommended_posts"]
+    assert rec["k"] == 2 and rec["covered_share"] == 1.0
+    # one post at the junction reaches both key areas within 180 s (30 s + 100 s)
+    assert rec["set_cover"]["posts_needed"] == 1
+    assert rec["simulated"]["within_standard"] is not None
+    assert len(s["recommended_cameras"]) == 1 and s["recommended_cameras"][0]["gain_m2"] > 0
+    assert s["within_standard"] == pytest.approx(
+        sum(r <= 180 for rep in out.replications for i in rep.incidents if (r := i.response) is not None)
+        / sum(len(rep.incidents) for rep in out.replications))
+
+
+def test_optimised_posts_are_placed_and_compared(campus: Campus, line_campus: Path) -> None:
+    sc = scenario(line_campus, hours=24, optimise_posts=1, incidents={"per_day": 20})
+    out = run_coverage(sc, campus=campus)
+    s = out.summary()
+    assert len(s["posts"]) == 1 and s["posts"][0]["guards"] == 2  # both guards at the one chosen site
+    assert s["within_standard"] >= s["scenario_posts_simulated"]["within_standard"]
+
+
+@pytest.mark.parametrize(("doc", "key", "text"), [
+    ({"posts": ["NOPE"]}, "posts[0]", "not a guard post"),
+    ({"incidents": {"given": [{"at": 0, "where": "NOWHERE"}]}}, "incidents.given[0].where", "not a feature"),
+    ({"patrols": [{"route": ["KA-A", "NOPE"]}]}, "patrols[0].route[1]", "not a feature"),
+    ({"shifts": [{"start": 0, "end": 8, "posts": {"NOPE": 1}}]}, "shifts[0].posts.NOPE", "not a guard post"),
+    ({"incidents": {"risk": {"bank": 2}}}, "incidents.risk.bank", "neither a key area"),
+])
+def test_unknown_ids_name_the_key(campus: Campus, line_campus: Path, doc: dict, key: str, text: str) -> None:
+    with pytest.raises(ScenarioError) as e:
+        CoverageModel(campus, scenario(line_campus, **doc), "test.toml")
+    assert any(p.field == key and text in p.message for p in e.value.problems), e.value.problems
+
+
+@pytest.mark.parametrize(("body", "key"), [
+    ('standard = -1', "standard"),
+    ('wibble = 1', "wibble"),
+    ('[incidents]\nhourly = [1, 2]', "incidents.hourly"),
+    ('[[shifts]]\nstart = 25\nend = 3', "shifts[0].start"),
+    ('optimise_posts = 0', "optimise_posts"),
+])
+def test_bad_values_name_the_key(tmp_path: Path, line_campus: Path, body: str, key: str) -> None:
+    p = tmp_path / "c.toml"
+    p.write_text(f'kind = "coverage"\ncampus = "{line_campus}"\n{body}\n')
+    with pytest.raises(ScenarioError) as e:
+        load_scenario(p)
+    assert [pr.field for pr in e.value.problems] == [key]
+
+
+def test_cli_json_table_and_report(tmp_path: Path, line_campus: Path) -> None:
+    p = tmp_path / "c.toml"
+    p.write_text(f'kind = "coverage"\ncampus = "{line_campus}"\nhours = 24\nnew_cameras = 1\n[incidents]\nper_day = 10\n')
+    runner = CliRunner()
+    res = runner.invoke(app, ["run", str(p), "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert set(doc["response_time_s"]) >= {"p50", "p90", "p95"}
+    assert {"within_standard", "camera_coverage", "recommended_posts"} <= set(doc)
+    res = runner.invoke(app, ["run", str(p), "-o", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    assert "within standard" in res.stdout and "Key areas" in res.stdout
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "Coverage report" in page and "Cash <office>" not in page
+    assert "Cash &lt;office&gt;" in page or "Cash \\u0026lt;office\\u0026gt;" in page
+    bad = tmp_path / "bad.toml"
+    bad.write_text(f'kind = "coverage"\ncampus = "{line_campus}"\nposts = ["NOPE"]\n')
+    res = runner.invoke(app, ["run", str(bad)])
+    assert res.exit_code != 0 and "posts[0]" in res.output
+
+
+def test_demo_scenarios_parse() -> None:
+    for f in sorted(Path("scenarios/demo").glob("coverage-*.toml")):
+        sc = load_scenario(f)
+        assert isinstance(sc, Coverage), f

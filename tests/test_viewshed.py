@@ -1,0 +1,128 @@
+"""Viewsheds on tiny geometries with known answers: a wall hides exactly what it should."""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from scenarios.viewshed import camera_coverage, camera_viewsheds, sector, viewshed
+
+R = 10.0
+QUARTER = math.pi * R**2 / 4
+
+
+def seen(v: shapely.Geometry, *pts: tuple[float, float]) -> list[bool]:
+    return [bool(v.covers(shapely.Point(p))) for p in pts]
+
+
+def test_open_sector_is_the_wedge() -> None:
+    v = viewshed(0, 0, 0, 90, R)
+    assert v.area == pytest.approx(QUARTER, rel=1e-4)
+    # looking north: ahead, at the edges of the view, behind, beyond range
+    assert seen(v, (0, 9.9), (6.9, 7.0), (-6.9, 7.0), (0, -1), (7.2, 6.9), (0, 10.1)) == [True, True, True, False, False, False]
+
+
+def test_heading_is_clockwise_from_north() -> None:
+    east = viewshed(0, 0, 90, 10, R)
+    assert seen(east, (9, 0), (0, 9), (-9, 0)) == [True, False, False]
+
+
+def test_a_wall_hides_exactly_its_shadow() -> None:
+    wall = shapely.box(-1, 5, 1, 5.1)  # 2 m wide, 5 m ahead
+    v = viewshed(0, 0, 0, 90, R, [wall])
+    # hidden: the wall and the part of the disc behind its near face, the sector of half-angle atan(1/5) less the triangle to the wall
+    hidden = R**2 * math.atan(0.2) - 0.5 * 2 * 5
+    assert v.area == pytest.approx(QUARTER - hidden, rel=1e-4)
+    # just behind the wall, and at the edge of its shadow
+    assert seen(v, (0, 7), (0.9, 9.9), (1.05 * 9 / 5, 9), (0.95 * 9 / 5, 9)) == [False, False, True, False]
+    # in front of the wall and beside it: seen
+    assert seen(v, (0, 4.9), (3, 7), (-3, 7)) == [True, True, True]
+
+
+def test_a_wall_out_of_range_or_behind_changes_nothing() -> None:
+    far = shapely.box(-1, 12, 1, 13)
+    behind = shapely.box(-1, -3, 1, -2)
+    v = viewshed(0, 0, 0, 90, R, [far, behind])
+    assert v.area == pytest.approx(QUARTER, rel=1e-4)
+
+
+def test_walls_around_a_360_camera() -> None:
+    # a 360° camera boxed in by a 4 m square room with walls 0.2 m thick and a 1 m gap (door) in the north wall
+    t = 0.2
+    walls = [shapely.box(-2, -2 - t, 2, -2), shapely.box(-2 - t, -2 - t, -2, 2 + t), shapely.box(2, -2 - t, 2 + t, 2 + t),
+             shapely.box(-2, 2, -0.5, 2 + t), shapely.box(0.5, 2, 2, 2 + t)]
+    v = viewshed(0, 0, 0, 360, R, walls)
+    # inside the room everything; outside only through the door
+    assert seen(v, (1.5, 1.5), (-1.9, -1.9), (0, 9), (2, 9), (0, -5), (5, 0)) == [True, True, True, True, False, False]
+    assert seen(v, (2.5, 9)) == [False]
+    # the room, the door opening in the wall, and beyond the wall's outer face the wedge through
+    # the opening's outer corners (+-0.5, 2.2): half-angle atan(0.5 / 2.2)
+    inside, opening = 4 * 4, 1 * t
+    beyond = R**2 * math.atan(0.5 / 2.2) - 0.5 * 1 * 2.2
+    assert v.area == pytest.approx(inside + opening + beyond, rel=1e-3)
+
+
+def test_a_camera_on_a_wall_sees_out() -> None:
+    block = shapely.box(-5, -5, 5, 0)  # the camera sits on its north face, looking north
+    v = viewshed(0, 0, 0, 120, R, [block])
+    assert v.area == pytest.approx(math.pi * R**2 / 3, rel=1e-3)
+    assert not v.intersection(block).area > 1e-9
+
+
+def test_an_indoor_camera_sees_only_its_building() -> None:
+    b = shapely.box(-3, -3, 3, 3)
+    v = viewshed(0, 0, 0, 360, R, inside=b)
+    assert v.area == pytest.approx(36.0, rel=1e-6)
+
+
+def test_sector_is_a_disc_at_360() -> None:
+    assert sector(0, 0, 0, 360, R).area == pytest.approx(math.pi * R**2, rel=1e-3)
+
+
+def _campus(features: list[tuple[str, str, shapely.Geometry, dict]]) -> gpd.GeoDataFrame:
+    rows = [{"id": i, "kind": k, "geometry": g, **p} for i, k, g, p in features]
+    df = gpd.GeoDataFrame(rows, geometry="geometry", crs=32650).set_index("id", drop=False)
+    for col in ("heading", "fov", "range", "building", "category"):
+        if col not in df:
+            df[col] = None
+    return df
+
+
+def test_key_area_coverage_counts_and_blind_spot() -> None:
+    # a 20 x 10 m key area; a wall splits it; two cameras on the south edge look north at the west half
+    f = _campus([
+        ("KA", "key_area", shapely.box(0, 0, 20, 10), {"category": "finance"}),
+        ("WALL", "building", shapely.box(9.5, 0, 10.5, 10), {}),
+        ("C1", "camera", shapely.Point(0, 0), {"heading": 45, "fov": 90, "range": 40}),
+        ("C2", "camera", shapely.Point(9.4, 0), {"heading": 315, "fov": 90, "range": 40}),
+        ("PATH", "footway", shapely.LineString([(0, 5), (20, 5)]), {}),
+    ])
+    cov = camera_coverage(f, camera_viewsheds(f), step=0.5)
+    a = cov.areas["KA"]
+    assert a.area_m2 == pytest.approx(200)
+    assert a.open_ground_m2 == pytest.approx(190)
+    # both cameras see the whole west half (9.5 x 10) and nothing east of the wall
+    assert a.seen_share == pytest.approx(95 / 200, rel=1e-3)
+    assert a.blind_m2 == pytest.approx(95, rel=1e-3)
+    assert a.blind_spots.bounds == pytest.approx((10.5, 0, 20, 10))
+    assert a.seen_by["2"] == pytest.approx(95 / 200, abs=0.02)
+    assert a.seen_by["1"] == pytest.approx(0, abs=0.02)
+    assert a.cameras == ["C1", "C2"]
+    # the footway: seen west of the wall (9.5 m of 20)
+    assert cov.footway_share == pytest.approx(9.5 / 20, rel=1e-3)
+
+
+def test_demo_cameras_are_occluded_by_buildings() -> None:
+    from twin.campus import load_campus
+
+    c = load_campus("maps/demo")
+    views = camera_viewsheds(c.features)
+    built = shapely.union_all(c.of_kind("building").geometry.to_numpy())
+    outdoor = c.features.loc[views.index, "building"].isna().to_numpy()
+    overlap = np.array([v.intersection(built).area for v in views.to_numpy()])
+    assert (overlap[outdoor] < 1e-6).all()
+    assert all(not v.is_empty for v in views.to_numpy())

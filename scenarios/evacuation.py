@@ -137,29 +137,62 @@ class Server:
 
 @dataclass
 class Replication:
-    """What one replication produced (times in seconds)."""
+    """What one replication produced: per person and per exit (times in seconds)."""
 
     index: int
-    occupants: int
-    safe_times: np.ndarray
-    trapped: int
-    unfinished: int
+    premovement: np.ndarray
+    """Per person, the pre-movement time drawn (s)."""
+    speed: np.ndarray
+    """Per person, the free walking speed drawn (m/s)."""
+    safe_at: np.ndarray
+    """Per person, when they reached an assembly area (NaN if they did not)."""
+    trapped_at: np.ndarray
+    """Per person, when they found every way out closed (NaN if they did not)."""
     building_of: list[str]
     left_building: np.ndarray
+    """Per person, when they left their building (NaN if they did not)."""
     by_exit: dict[str, int]
     exit_times: dict[str, list[float]]
     """Times (s) people passed each building exit."""
     servers: list[dict[str, Any]]
     events: int
-    max_speed: float
-    min_premovement: float
     moves: list[tuple[int, str, float, float, int, int]] | None = None
     closures: list[tuple[float, str, str]] = field(default_factory=list)
 
     @property
+    def occupants(self) -> int:
+        """People at the start."""
+        return len(self.safe_at)
+
+    @property
+    def safe_times(self) -> np.ndarray:
+        """Sorted times people reached safety (s)."""
+        return np.sort(self.safe_at[~np.isnan(self.safe_at)])
+
+    @property
+    def trapped(self) -> int:
+        """People with no way out left."""
+        return int((~np.isnan(self.trapped_at)).sum())
+
+    @property
+    def unfinished(self) -> int:
+        """People still on their way when the run stopped at ``max_time``."""
+        return self.occupants - len(self.safe_times) - self.trapped
+
+    @property
     def evacuation_time(self) -> float:
         """Time the last person reached safety (s); 0 when nobody moved."""
-        return float(self.safe_times.max()) if len(self.safe_times) else 0.0
+        return float(np.nanmax(self.safe_at)) if len(self.safe_times) else 0.0
+
+    @property
+    def max_speed(self) -> float:
+        """The fastest free speed drawn (m/s)."""
+        return float(self.speed.max()) if len(self.speed) else 0.0
+
+    @property
+    def min_premovement(self) -> float:
+        """The shortest pre-movement time drawn (s)."""
+        return float(self.premovement.min()) if len(self.premovement) else 0.0
 
 
 class Drill:
@@ -450,9 +483,9 @@ class Drill:
                 fields[key] = (d.tolist(), n.tolist(), e.tolist())
             return fields[key]
 
-        safe_t: list[float | None] = [None] * n_people
-        left_t: list[float | None] = [None] * n_people
-        trapped = [0]
+        safe_t = [math.nan] * n_people
+        left_t = [math.nan] * n_people
+        trapped_t = [math.nan] * n_people
         moves: list[tuple[int, str, float, float, int, int]] | None = [] if record else None
         closures: list[tuple[float, str, str]] = []
         e_len, e_space, e_server, e_stair = self.e_len, self.e_space, self.e_server, self.e_stair
@@ -534,7 +567,7 @@ class Drill:
                     if space >= 0:
                         count[space] -= 1
                         wake(space)
-                    if left_t[p] is None:
+                    if left_t[p] != left_t[p]:  # NaN: not out yet
                         left_t[p] = env.now
                     t = outside(p, u, ("assembly", assembly_of[b]), v_free, env.now)
                     if t < 0:
@@ -601,7 +634,7 @@ class Drill:
                 u = v
                 if key[0] == "exits" and outdoor[u]:
                     key = ("assembly", assembly_of[b])
-            trapped[0] += 1
+            trapped_t[p] = env.now
             if moves is not None:
                 moves.append((p, "trapped", env.now, env.now, u, u))
 
@@ -636,18 +669,16 @@ class Drill:
         for p in range(n_people):
             env.process(person(p))
         env.run(until=sc.max_time)
-        safe = np.array([t for t in safe_t if t is not None and t <= sc.max_time])
-        unfinished = n_people - len(safe) - trapped[0]
         by_exit = {s.id: s.passed for s in servers if s.exit and s.passed}
         bott = [
             {"id": s.id, "kind": s.kind, "max_queue": round(s.max_queue, 1), "max_wait_s": round(s.max_wait, 1),
              "mean_wait_s": round(s.total_wait / s.passed, 2) if s.passed else 0.0, "passed": s.passed}
-            for s in servers if s.max_wait > 0
+            for s in servers if s.passed
         ]
         return Replication(
-            index=index, occupants=n_people, safe_times=np.sort(safe), trapped=trapped[0], unfinished=unfinished,
-            building_of=[self.building[i] or "" for i in start],
-            left_building=np.array([np.nan if t is None else t for t in left_t]),
-            by_exit=by_exit, exit_times={s.id: s.times for s in servers if s.exit and s.times}, servers=bott, events=ev_count[0], max_speed=max(speed, default=0.0),
-            min_premovement=min(pre, default=0.0), moves=moves, closures=closures,
+            index=index, premovement=np.array(pre), speed=np.array(speed),
+            safe_at=np.array(safe_t, dtype=float), trapped_at=np.array(trapped_t, dtype=float),
+            building_of=[self.building[i] or "" for i in start], left_building=np.array(left_t, dtype=float),
+            by_exit=by_exit, exit_times={s.id: s.times for s in servers if s.exit and s.times}, servers=bott,
+            events=ev_count[0], moves=moves, closures=closures,
         )

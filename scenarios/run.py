@@ -230,28 +230,17 @@ def record(outcome: Outcome, path: str | Path, index: int = 0) -> Path:
     drill = outcome.drill
     rep = drill.run(index, record=True)
     names = drill.names
-    safe_at: dict[int, float] = {}
-    outcome_of: dict[int, str] = {}
-    for a, state, _t0, t1, _u, _v in rep.moves or []:
-        if state == "walk":
-            safe_at[a] = t1
-        if state == "trapped":
-            outcome_of[a] = "trapped"
-    rng = np.random.default_rng(np.random.SeedSequence(outcome.scenario.seed).spawn(index + 1)[index])
-    pre = np.maximum(outcome.scenario.premovement.draw(rng, rep.occupants), 0.0)
-    speed = np.maximum(outcome.scenario.speed.draw(rng, rep.occupants), 0.05)
     starts = drill.start.tolist()
+    status = np.where(~np.isnan(rep.safe_at), "safe", np.where(~np.isnan(rep.trapped_at), "trapped", "unfinished"))
     agents = [
-        (a, names[starts[a]], drill.building[starts[a]], float(pre[a]), float(speed[a]),
-         outcome_of.get(a, "safe" if a in safe_at else "unfinished"),
-         safe_at.get(a) if outcome_of.get(a) != "trapped" else None)
+        (a, names[starts[a]], drill.building[starts[a]], float(rep.premovement[a]), float(rep.speed[a]), str(status[a]),
+         None if np.isnan(rep.safe_at[a]) else float(rep.safe_at[a]))
         for a in range(rep.occupants)
     ]
     moves = [(a, st, t0, t1, names[u], names[v]) for a, st, t0, t1, u, v in rep.moves or []]
-    servers = [(s.id, s.kind, s.rate, 0, 0.0, 0.0) for s in drill.servers]
     stats = {s["id"]: s for s in rep.servers}
-    servers = [(i, k, r, stats.get(i, {}).get("passed", 0), stats.get(i, {}).get("max_queue", 0.0),
-                stats.get(i, {}).get("max_wait_s", 0.0)) for i, k, r, *_ in servers]
+    servers = [(s.id, s.kind, s.rate, stats.get(s.id, {}).get("passed", 0), stats.get(s.id, {}).get("max_queue", 0.0),
+                stats.get(s.id, {}).get("max_wait_s", 0.0)) for s in drill.servers]
     events = [(t, why, node, None) for t, node, why in rep.closures]
     meta = {
         "kind": "simulation",

@@ -124,12 +124,13 @@ class Outcome:
 def lower_bound(drill: Drill, reps: Sequence[Replication]) -> dict[str, Any]:
     """Quickest-flow lower bound on the evacuation time of ``drill`` (s).
 
-    Every simplification is a relaxation, so the bound stays valid: people
+    It counts the people who reached safety in every replication (the
+    evacuation time is when the last of them arrived). Every simplification
+    is a relaxation, so the bound stays valid: people
     move at the fastest free speed drawn in any replication, start at the
     earliest pre-movement time, may use any assembly area, and are slowed by
     nothing but the flow capacities of doors, stairs and paths (no density
-    effects, no storage limits, no fire). Blocked parts are left out; people
-    who cannot reach any assembly area are not counted (they are trapped).
+    effects, no storage limits, no fire). Blocked parts are left out.
     """
     v_max = max((r.max_speed for r in reps), default=1.0)
     pre = min((r.min_premovement for r in reps), default=0.0)
@@ -149,8 +150,11 @@ def lower_bound(drill: Drill, reps: Sequence[Replication]) -> dict[str, Any]:
         cap = drill.servers[s].rate if s >= 0 else math.inf
         for u, v in ((a, b), (b, a)):
             g.add_edge(out(u), v, transit=(drill.edge_cost(e, u, v) - HOP) / v_max, capacity=cap)
+    # Only people who reached safety in every replication: the evacuation time is the last of them,
+    # and fewer people never need longer, so the bound stays below every replication's time.
+    safe_everywhere = np.logical_and.reduce([~np.isnan(r.safe_at) for r in reps]) if reps else np.ones(len(drill.start), bool)
     supply: dict[int, float] = defaultdict(float)
-    for i in drill.start.tolist():
+    for i in drill.start[safe_everywhere].tolist():
         supply[i] += 1
     sinks = [i for i in drill.assembly if i in g]
     reach = set()

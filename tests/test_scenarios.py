@@ -213,3 +213,11 @@ def test_verify_through_the_cli() -> None:
     doc = json.loads(result.output)
     assert doc["passed"] == 2 and doc["failed"] == 0
     assert runner.invoke(app, ["verify", "--case", "rimea-99"]).exit_code == 2
+
+
+def test_bound_holds_when_some_are_trapped() -> None:
+    """The bound counts only people who got out, so a fire that traps some never puts it above the run."""
+    sc = _tiny_scenario(replications=3, fire={"origin": "R0c", "start": 0, "spread_delay": 70})
+    s = run(sc, workers=1).summary()
+    assert 0 < s["trapped"] < s["occupants"]
+    assert s["evacuation_time_stats"]["min"] >= s["lower_bound_s"] > 0

@@ -241,7 +241,7 @@ def recommend_posts(problem: PostProblem, k: int, current: Sequence[int], sol: C
     sc, uncoverable = set_cover(cover)
     return {
         "k": k,
-        "objective": "incident weight reached within the standard (ties: weight reached by two posts)",
+        "objective": "incident weight reached within the standard; ties: weight reached by two posts, then the least mean response",
         "posts": [problem.labels[j] for j in sol.chosen],
         "nodes": [int(problem.candidates[j]) for j in sol.chosen],
         "covered_share": round(sol.covered, 4),
@@ -324,8 +324,6 @@ def recommend_cameras(campus: Campus, net: GuardNetwork, scenario: Coverage, cov
         return empty
     sol = max_cover(cover[:, useful], weights, n, backup=False)
     chosen = [int(useful[j]) for j in sol.chosen]
-    out = cands.iloc[chosen].copy()
-    out["view"] = views.iloc[chosen].to_numpy()
     seen_before = np.zeros(len(points), bool)
     gains, areas = [], []
     order = sorted(chosen, key=lambda j: -float(weights[cover[:, j]].sum()))
@@ -532,14 +530,25 @@ class CoverageModel:
 
     def _patrols(self) -> list[tuple[int, list[int], bool]]:
         out = []
-        for p in self.scenario.patrols:
-            stops = [self.node_of(s) for s in p.route] if p.route else self.generated_route()
+        for i, p in enumerate(self.scenario.patrols):
+            if p.route:
+                stops = [self.node_of(s) for s in p.route]
+            elif p.over == "covering":
+                k = self.scenario.recommend_posts or len(self.scenario_posts) or 1
+                stops = self.generated_route([self.problem.candidates[j] for j in best_posts(self.problem, k).chosen])
+            else:
+                stops = self.generated_route()
+            for a, b in zip(stops, [*stops[1:], stops[0]], strict=True):
+                if not math.isfinite(self.net.run_time[a, b]):
+                    raise ScenarioError([Problem(self.source, f"no path from {self.net.names[a]!r} to {self.net.names[b]!r} "
+                                                              "on the campus graph", field=f"patrols[{i}].route")])
             out.append((p.guards, stops, p.randomise))
         return out
 
-    def generated_route(self) -> list[int]:
-        """A patrol loop through every key area (its node nearest the centroid), nearest neighbour first from the first post."""
-        stops = [self.node_of(ka) for ka in self.nodes]
+    def generated_route(self, stops: Sequence[int] | None = None) -> list[int]:
+        """A patrol loop through ``stops`` (default: every key area, at its node nearest the centroid),
+        nearest neighbour first from the first post."""
+        stops = list(stops) if stops is not None else [self.node_of(ka) for ka in self.nodes]
         start = self.scenario_posts[0][1] if self.scenario_posts else stops[0]
         route = [start]
         left = [s for s in stops if s != start]

@@ -217,6 +217,8 @@ class Patrol(_Model):
     guards: Annotated[int, Field(ge=1)] = 1
     route: list[str] = []
     """Feature ids (key areas, posts, buildings, gates) or graph nodes visited in turn; empty: a generated loop."""
+    over: Literal["key_areas", "covering"] = "key_areas"
+    """What a generated loop visits: every key area, or the sites of the maximal-covering solution."""
     randomise: bool = False
     """Visit the route's stops in a new random order every round, so the patrol is not predictable."""
 

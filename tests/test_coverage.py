@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from scenarios.coverage import CoverageModel, Layout, run_coverage
+from scenarios.coverage import CoverageModel, Layout, best_posts, run_coverage
 from scenarios.schema import Coverage, load_scenario, parse_scenario
 from tests.helpers import add, line, point, rect, write
 from twin.campus import Campus, load_campus
@@ -36,6 +36,7 @@ def line_campus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     add(doc, rect(590, -10, 610, 10), id="KA-B", kind="key_area", category="lab")
     add(doc, rect(320, 8, 330, 18), id="B1", kind="building")
     add(doc, point(290, -10), id="CAM", kind="camera", heading=45, fov=90, range=30)
+    add(doc, line((1000, 0), (1010, 0)), id="ISLAND", kind="footway")  # reached by no path
     path = tmp_path_factory.mktemp("line") / "campus.geojson"
     return write(doc, path)
 
@@ -105,6 +106,22 @@ def test_a_patrol_guard_is_sent_from_where_they_are(campus: Campus, line_campus:
                   incidents={"given": [{"at": 100, "where": "KA-A", "handling": 10}]})
     walked = 100 * default("patrol_speed")
     assert responses(campus, sc)[0] == pytest.approx(DELAY + (300 - walked) / RUN, rel=1e-6)
+
+
+def test_randomised_patrol_over_the_covering_sites(campus: Campus, line_campus: Path) -> None:
+    sc = scenario(line_campus, posts=["P-WEST", "P-EAST"], hours=6, incidents={"given": []}, recommend_posts=2,
+                  patrols=[{"over": "covering", "randomise": True}])
+    m = CoverageModel(campus, sc)
+    sites = set(m.layout.patrols[0][1])
+    chosen = {m.problem.candidates[j] for j in best_posts(m.problem, 2).chosen}
+    assert chosen <= sites
+    assert m.run(0).passes  # it walks and passes key areas
+
+
+def test_unreachable_patrol_stop_is_an_error(campus: Campus, line_campus: Path) -> None:
+    with pytest.raises(ScenarioError) as e:
+        CoverageModel(campus, scenario(line_campus, patrols=[{"route": ["P-WEST", "ISLAND"]}]), "test.toml")
+    assert e.value.problems[0].field == "patrols[0].route" and "no path" in e.value.problems[0].message
 
 
 def test_poisson_incidents_follow_risk_and_seed(campus: Campus, line_campus: Path) -> None:

@@ -46,11 +46,11 @@ MAP_HEIGHT = 660
 DPI = 110
 BANDS = (60.0, 120.0, 180.0, 240.0)
 """Upper edges of the isochrone bands (s); the standard is always one of the edges."""
-BAND_COLOURS = ("#1a9850", "#91cf60", "#d9ef8b", "#fdae61", "#d73027")
+BAND_COLOURS = ("#1a9850", "#a6d96a", "#fee08b", "#fc8d59", "#d73027")
 """Colour of each band, quickest first (the last is beyond the last edge)."""
 ISO_BUFFER = 9.0
 """Half-width of an isochrone band around the paths (m)."""
-VIEW = {"color": "#6a1b9a", "weight": 0.8, "opacity": 0.6, "fillColor": "#ab47bc", "fillOpacity": 0.22, "interactive": False}
+VIEW = {"color": "#6a1b9a", "weight": 0.8, "opacity": 0.55, "fillColor": "#ab47bc", "fillOpacity": 0.16, "interactive": False}
 NEW_VIEW = {"color": "#00695c", "weight": 1.5, "opacity": 0.9, "dashArray": "4 3", "fillColor": "#26a69a", "fillOpacity": 0.35}
 BLIND = {"color": "#b71c1c", "weight": 1, "opacity": 0.8, "fillColor": "#e53935", "fillOpacity": 0.35}
 BUILDING = {"color": "#4f5b62", "weight": 1, "fillColor": "#cfd8dc", "fillOpacity": 0.9}
@@ -152,7 +152,7 @@ def coverage_map(outcome: CoverageOutcome, summary: dict[str, Any]) -> folium.Ma
     for lo, hi, geom in iso:
         col = BAND_COLOURS[min(edges_b.index(hi), len(BAND_COLOURS) - 1)]
         label = f"{lo:.0f}–{hi:.0f} s" if np.isfinite(hi) else f"over {lo:.0f} s"
-        iso_items.append((geom, {"style": {"color": col, "weight": 0, "fillColor": col, "fillOpacity": 0.55},
+        iso_items.append((geom, {"style": {"color": col, "weight": 0, "fillColor": col, "fillOpacity": 0.75},
                                  "tooltip": _esc(f"response {label} from the nearest post")}))
     layer("Response-time isochrones from posts", iso_items, "cv-iso")
     paths = f[f["kind"].isin(["footway", "road", "shared", "crossing"])]
@@ -202,7 +202,7 @@ def coverage_map(outcome: CoverageOutcome, summary: dict[str, Any]) -> folium.Ma
             ("key area", r["key_area"]), ("blind area newly seen", f"{r['gain_m2']:,.0f} m²")]),
             "tooltip": _esc(f"recommended camera {i}")}) for (i, r), g in zip(nc.iterrows(), nc.geometry, strict=True)],
             "cv-points")
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    folium.LayerControl(collapsed=True, position="topright").add_to(m)
     framed = f[f["kind"].isin(["building", "key_area", "footway", "gate"])]
     minx, miny, maxx, maxy = (framed if len(framed) else f).geometry.to_crs(4326).total_bounds
     m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(12, 12))
@@ -276,12 +276,12 @@ def response_figure(outcome: CoverageOutcome, summary: dict[str, Any]) -> Figure
                 label=f"{label} (p90 {np.percentile(r, 90):.0f} s)")
         top = max(top, float(x.max()) * 1.05)
     ax.axvline(std, color="#d32f2f", linewidth=1.5)
-    ax.text(std, 0.03, f" standard {std:.0f} s", color="#d32f2f", fontsize=10)
+    ax.text(std, 0.96, f" standard {std:.0f} s", color="#d32f2f", fontsize=10, va="top")
     ax.set_xlim(0, top)
     ax.set_ylim(0, 1.02)
     ax.yaxis.set_major_formatter(lambda v, _: f"{100 * v:.0f} %")
     _axes(ax, "Incidents answered within a time", "response time (s): alarm to a guard on site", "share of incidents")
-    ax.legend(loc="lower right", fontsize=9.5, frameon=False)
+    ax.legend(loc="center right", fontsize=9.5, frameon=False)
     return fig
 
 
@@ -459,7 +459,7 @@ def report_page(outcome: CoverageOutcome, summary: dict[str, Any], *, generated:
     desc = f"<p>{_esc(sc.description)}</p>" if sc.description else ""
     top = (f'<div class="cv-top"><h1>Coverage report: {_esc(summary["scenario"])}</h1><div class="cv-meta">{meta}</div>{desc}'
            f'{key_figures_html(summary)}<h2>Map</h2><p class="cv-note">Click a key area, post or recommended camera for details; '
-           "the layer control switches layers.</p></div>")
+           "the layer control (top right) switches layers.</p></div>")
     bottom = (f'<div class="cv-bottom">{legend_html(sc.standard)}{plots_html(outcome, summary)}{tables_html(summary)}'
               f'<p class="cv-note">Campus Twin · campus digest {_esc(str(summary["campus_digest"])[:12])} · '
               f'wall time {summary["wall_s"]:.1f} s</p></div>')

@@ -1,0 +1,77 @@
+"""The coverage report of the demo campus: self-contained, every layer drawn, plots loaded, in a real browser."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scenarios.coverage import CoverageOutcome, run_coverage
+from scenarios.schema import load_scenario
+from viz.coverage_report import isochrones, write_report
+
+DEMO = Path("scenarios/demo/coverage-11-posts.toml")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[CoverageOutcome, dict[str, Any], Path]:
+    sc = load_scenario(DEMO)
+    sc.replications = 1
+    out = run_coverage(sc, source=str(DEMO))
+    summary = out.summary()
+    path = write_report(out, summary, tmp_path_factory.mktemp("coverage"))
+    return out, summary, path
+
+
+def test_page_is_self_contained(demo: tuple[CoverageOutcome, dict[str, Any], Path]) -> None:
+    page = demo[2].read_text()
+    assert not re.search(r"<(script|link)\b[^>]*\b(src|href)\s*=\s*[\"']?(https?:)?//", page, re.IGNORECASE)
+    assert page.count("data:image/png;base64,") >= 3
+
+
+def test_isochrone_bands_cover_the_paths(demo: tuple[CoverageOutcome, dict[str, Any], Path]) -> None:
+    out, summary, _ = demo
+    bands = isochrones(out)
+    assert bands[0][0] == 0 and all(b[1] > b[0] for b in bands)
+    assert summary["within_standard"] == 1.0  # 11 posts: every incident reached in time
+
+
+def test_demo_numbers_are_in_the_page(demo: tuple[CoverageOutcome, dict[str, Any], Path]) -> None:
+    _, s, path = demo
+    page = path.read_text()
+    assert f"{s['response_time_s']['p90']:,.0f} s" in page
+    for ka in s["camera_coverage"]:
+        assert ka in page
+    for cam in s["recommended_cameras"]:
+        assert cam["id"] in page
+
+
+@pytest.mark.browser
+def test_demo_report_in_a_real_browser(browser: Any, demo: tuple[CoverageOutcome, dict[str, Any], Path]) -> None:
+    _, s, path = demo
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
+    try:
+        page.goto(path.as_uri())
+        page.wait_for_selector(".leaflet-overlay-pane svg path, .leaflet-pane svg path")
+        assert errors == [] and requests == []
+        # every overlay is listed and the map drew many shapes (isochrones, key areas, viewsheds, blind spots, posts)
+        labels = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+        for name in ("Response-time isochrones from posts", "Key areas", "Camera viewsheds", "Blind spots", "Guard posts",
+                     "Recommended posts (k = 11)", "Recommended cameras"):
+            assert any(name in lab for lab in labels), labels
+        assert page.locator("svg path").count() > 200
+        for img in ("cv-plot-response", "cv-plot-areas", "cv-plot-util"):
+            assert page.eval_on_selector(f"#{img}", "i => i.complete && i.naturalWidth > 0")
+        assert page.locator("#cv-key-areas tbody tr").count() == len(s["camera_coverage"])
+        shot = path.parent / "report.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 50_000
+    finally:
+        page.close()

@@ -228,6 +228,11 @@ def post_problem(campus: Campus, net: GuardNetwork, scenario: Coverage, nodes: d
     return PostProblem(demand, area, np.asarray(w), cands, [labels[c] for c in cands], times, scenario.standard)
 
 
+def _finite(x: float) -> float | None:
+    """``x`` rounded to 0.1, or None when it is not finite (JSON has no infinity)."""
+    return round(float(x), 1) if math.isfinite(x) else None
+
+
 def best_posts(problem: PostProblem, k: int) -> CoverSolution:
     """The ``k`` posts that reach the most incident weight within the standard; ties: reached twice, then quickest on average."""
     return max_cover(problem.cover, problem.weights, k, times=problem.times)
@@ -248,8 +253,8 @@ def recommend_posts(problem: PostProblem, k: int, current: Sequence[int], sol: C
         "backup_share": round(sol.backup, 4),
         "current_covered_share": round(cur[0], 4),
         "current_backup_share": round(cur[1], 4),
-        "mean_response_s": round(mean_time(problem.times, problem.weights, sol.chosen), 1),
-        "current_mean_response_s": round(mean_time(problem.times, problem.weights, current), 1) if len(current) else None,
+        "mean_response_s": _finite(mean_time(problem.times, problem.weights, sol.chosen)),
+        "current_mean_response_s": _finite(mean_time(problem.times, problem.weights, current)),
         "status": sol.status,
         "set_cover": {
             "posts_needed": len(sc.chosen),
@@ -910,7 +915,7 @@ def run_coverage(scenario: Coverage, *, source: str = "scenario", campus: Campus
             progress(i + 1)
     views = camera_viewsheds(campus.features)
     cams = camera_coverage(campus.features, views)
-    k = scenario.recommend_posts or len(model.layout.posts)
+    k = scenario.recommend_posts or max(len(model.layout.posts), 1)
     own = model.scenario_posts
     current = [model.problem.candidates.index(n) for _, n, _ in own if n in model.problem.candidates]
     same = model.optimised is not None and k == scenario.optimise_posts

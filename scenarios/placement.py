@@ -136,8 +136,10 @@ def max_cover(cover: np.ndarray, weights: np.ndarray, k: int, *, fixed: Sequence
 
 def mean_time(times: np.ndarray, weights: np.ndarray, chosen: Sequence[int]) -> float:
     """Weighted mean over demand points of the time from the nearest chosen candidate (the p-median objective)."""
-    t = np.asarray(times, float)[:, list(chosen)].min(axis=1)
     w = np.asarray(weights, float)
+    if len(chosen) == 0:
+        return float("inf") if len(w) else 0.0
+    t = np.asarray(times, float)[:, list(chosen)].min(axis=1)
     return float((w * t).sum() / w.sum()) if w.sum() > 0 else 0.0
 
 

@@ -223,6 +223,24 @@ def test_cli_json_table_and_report(tmp_path: Path, line_campus: Path) -> None:
     assert res.exit_code != 0 and "posts[0]" in res.output
 
 
+def test_no_guards_leaves_incidents_unanswered(tmp_path: Path, line_campus: Path) -> None:
+    p = tmp_path / "c.toml"
+    p.write_text(f'kind = "coverage"\ncampus = "{line_campus}"\nposts = []\nnew_cameras = 0\n')
+    res = CliRunner().invoke(app, ["run", str(p), "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["within_standard"] == 0 and doc["unanswered"] == doc["incidents"] > 0
+    assert doc["response_time_s"]["p90"] is None and doc["recommended_posts"]["current_mean_response_s"] is None
+    assert doc["recommended_posts"]["k"] == 1 and doc["recommended_posts"]["covered_share"] == 1.0
+
+
+def test_sweep_says_it_runs_evacuations_only(tmp_path: Path, line_campus: Path) -> None:
+    p = tmp_path / "c.toml"
+    p.write_text(f'kind = "coverage"\ncampus = "{line_campus}"\n')
+    res = CliRunner().invoke(app, ["sweep", str(p), "--vary", "seed=1,2"])
+    assert res.exit_code == 2 and "evacuation scenarios only" in res.output
+
+
 def test_demo_scenarios_parse() -> None:
     for f in sorted(Path("scenarios/demo").glob("coverage-*.toml")):
         sc = load_scenario(f)

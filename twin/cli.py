@@ -239,8 +239,11 @@ def sweep(
 ) -> None:
     """Run a scenario for every combination of the varied keys and compare them."""
     from scenarios.run import parse_vary, sweep as run_sweep
+    from scenarios.schema import load_scenario
 
     with user_errors(f"{scenario}: sweep not run"):
+        if load_scenario(scenario).kind != "evacuation":
+            fail(f"{scenario}: twin sweep runs evacuation scenarios only; run other kinds with twin run")
         rows = run_sweep(scenario, parse_vary(vary, str(scenario)), workers=workers, dask=dask)
     if as_json:
         print(json.dumps(rows, indent=2))

@@ -461,7 +461,7 @@ class CoverageModel:
         for i, p in enumerate(sc.posts or []):
             if p not in posts:
                 problems.append(Problem(source, f"{p!r} is not a guard post of the campus", field=f"posts[{i}]"))
-        for i, inc in enumerate(sc.incidents.given):
+        for i, inc in enumerate(sc.incidents.given or []):
             if inc.where not in f.index and inc.where not in self.net.index:
                 problems.append(Problem(source, f"{inc.where!r} is not a feature or graph node of the campus",
                                         field=f"incidents.given[{i}].where"))
@@ -510,6 +510,20 @@ class CoverageModel:
             staff = int(staff) if staff == staff and staff is not None else 1
             out.append((str(pid), self.node_of(pid), max(staff, 1)))
         return out
+
+    def near(self, node: int) -> str:
+        """What a site is by or in: the nearest building, gate, key area or post, and how far (m)."""
+        f = self.campus.features
+        if not hasattr(self, "_landmarks"):
+            lm = f[f["kind"].isin(["building", "gate", "post", "assembly"])]
+            self._landmarks = (list(lm.index), lm.geometry.to_numpy(), list(lm["kind"]))
+        ids, geoms, kinds = self._landmarks
+        if not ids:
+            return ""
+        d = shapely.distance(geoms, shapely.Point(self.net.xy[node]))
+        i = int(np.argmin(d))
+        name = f.at[ids[i], "name"] if "name" in f and isinstance(f.at[ids[i], "name"], str) else ids[i]
+        return f"at {kinds[i]} {name}" if d[i] < 0.5 else f"{d[i]:.0f} m from {kinds[i]} {name}"
 
     def staffed(self, chosen: Sequence[int], guards: int) -> list[tuple[str, int, int]]:
         """Posts at candidates ``chosen`` sharing ``guards`` guards: one each, the rest to the posts reaching the most weight."""
@@ -599,7 +613,7 @@ class CoverageModel:
         horizon = sc.hours * 3600.0
         hand = sc.handling
         out: list[Incident] = []
-        if sc.incidents.given:
+        if sc.incidents.given is not None:
             for inc in sorted(sc.incidents.given, key=lambda i: i.at):
                 if inc.at > horizon:
                     continue
@@ -923,7 +937,8 @@ def run_coverage(scenario: Coverage, *, source: str = "scenario", campus: Campus
     guards = sum(s for _, _, s in model.layout.posts)
     chosen = [model.problem.candidates.index(n) for n in posts["nodes"]]
     rec_layout = Layout(model.staffed(chosen, guards), model.layout.patrols)
-    posts["layout"] = [{"id": p, "node": model.net.names[n], "guards": s} for p, n, s in rec_layout.posts]
+    posts["layout"] = [{"id": p, "node": model.net.names[n], "guards": s, "x": round(float(model.net.xy[n, 0]), 1),
+                        "y": round(float(model.net.xy[n, 1]), 1), "near": model.near(n)} for p, n, s in rec_layout.posts]
     checked = [model.run(i, rec_layout) for i in range(scenario.replications)]
     current_reps = []
     if scenario.optimise_posts:

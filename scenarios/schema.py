@@ -207,8 +207,8 @@ class Incidents(_Model):
     """Weight by key-area category or key-area id (defaults: the ``risk.*`` settings)."""
     hourly: Annotated[list[Annotated[float, Field(ge=0)]], Field(min_length=24, max_length=24)] | None = None
     """24 relative rates, hour 0 to 23 (default: the profile in docs/coverage.md)."""
-    given: list[GivenIncident] = []
-    """Incidents at given times and places; when set, no Poisson arrivals are drawn."""
+    given: list[GivenIncident] | None = None
+    """Incidents at given times and places; when set (even to ``[]``), no Poisson arrivals are drawn."""
 
 
 class Patrol(_Model):

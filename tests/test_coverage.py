@@ -245,3 +245,33 @@ def test_demo_scenarios_parse() -> None:
     for f in sorted(Path("scenarios/demo").glob("coverage-*.toml")):
         sc = load_scenario(f)
         assert isinstance(sc, Coverage), f
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(incidents=st.lists(st.tuples(st.floats(0, 3000), st.sampled_from(["KA-A", "KA-B"]), st.floats(0, 900)), max_size=12),
+       patrol=st.booleans(), night=st.booleans())
+def test_every_incident_is_answered_once_and_never_too_fast(campus: Campus, line_campus: Path,
+                                                          incidents: list[tuple[float, str, float]], patrol: bool,
+                                                          night: bool) -> None:
+    given_ = [{"at": t, "where": w, "handling": h} for t, w, h in incidents]
+    sc = scenario(line_campus, hours=2, incidents={"given": given_}, patrols=[{"route": ["KA-A", "KA-B"]}] if patrol else [],
+                  shifts=[{"start": 0, "end": 0.5, "posts": {"P-EAST": 0}}, {"start": 0.5, "end": 24}] if night else [])
+    m = CoverageModel(campus, sc)
+    rep = m.run(0)
+    assert len(rep.incidents) == len(incidents)
+    guards_at = {}
+    for inc in rep.incidents:
+        if inc.arrived is None:
+            continue
+        # nobody beats the dispatch delay plus the run from the nearest point of the network that a guard could be on
+        assert inc.response >= DELAY - 1e-9
+        assert inc.arrived <= 7200 + 1e-6 and inc.dispatched >= inc.t - 1e-9
+        guards_at.setdefault(inc.guard, []).append((inc.dispatched, inc.arrived + inc.handling))
+    for spans in guards_at.values():  # one guard handles one incident at a time
+        spans.sort()
+        assert all(b[0] >= a[1] - 1e-6 for a, b in zip(spans, spans[1:]))
+    assert all(0 <= u <= 1 + 1e-9 for u in rep.utilisation.values())

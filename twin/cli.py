@@ -290,3 +290,4 @@ def main() -> None:
     """Entry point for ``python -m twin``."""
     app()
 import twin.cli_live  # noqa: E402,F401 - registers serve, feed, state
+import twin.cli_replay  # noqa: E402,F401 - registers replay

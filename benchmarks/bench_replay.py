@@ -1,0 +1,93 @@
+"""Benchmark: replay frames per second drawing 20,000 people (target: 30 fps or more).
+
+Run with ``make bench``. Records the demo campus drill with 20,000 occupants
+(one replication), opens it as the viewer does, then times, over frames spread
+across the whole run at 1280×800 with ``SDL_VIDEODRIVER=dummy``:
+
+* ``Recording.at`` — everyone's position and state at time t;
+* ``draw_dots`` — the people as dots (numpy writes into the pixel array);
+* a whole frame — position query + cached campus background + closures +
+  door-queue bars + dots + clock and counters, as the window draws it
+  (without ``display.flip``, which depends on the screen).
+
+Machines here are shared and noisy: read medians.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from bench_load import _machine  # noqa: E402
+
+import pygame  # noqa: E402
+
+from scenarios.run import record, run  # noqa: E402
+from scenarios.schema import load_scenario  # noqa: E402
+from twin.campus import load_campus  # noqa: E402
+from viz.replay_app import ReplayApp, draw_dots, open_replay  # noqa: E402
+
+SCENARIO = ROOT / "scenarios" / "demo" / "campus-drill.toml"
+PEOPLE = 20_000
+SIZE = (1280, 800)
+FRAMES = 120
+TARGET_FPS = 30.0
+
+
+def main() -> None:
+    """Record a 20,000-person drill, then time the replay's frames."""
+    base = load_scenario(SCENARIO)
+    design = load_campus(base.campus).design_occupants
+    sc = base.model_copy(update={"replications": 1,
+                                 "occupancy": base.occupancy.model_copy(update={"default": PEOPLE / design, "buildings": {}})})
+    print(f"machine: {_machine()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        t = time.perf_counter()
+        path = record(run(sc, workers=1), Path(tmp) / "recording.sqlite")
+        print(f"recorded {SCENARIO.name} at {PEOPLE / design:.3f} × design occupancy in {time.perf_counter() - t:.1f} s")
+        t = time.perf_counter()
+        rec, outlines, note = open_replay(path)
+        load = time.perf_counter() - t
+        print(f"opened: {rec.n_agents:,} people, {rec.m_t0.size:,} moves, {rec.duration:.0f} s of drill, in {load:.2f} s"
+              + (f" ({note})" if note else ""))
+        pygame.font.init()
+        surface = pygame.Surface(SIZE)
+        app = ReplayApp(rec, size=SIZE, outlines=outlines, note=note)
+        times = [rec.duration * k / (FRAMES - 1) for k in range(FRAMES)]
+        app.draw(surface, rec.at(0.0))  # the campus background is drawn once per view
+        at_s, dots_s, frame_s, drawn = [], [], [], []
+        for tt in times:
+            t0 = time.perf_counter()
+            fr = rec.at(tt)
+            t1 = time.perf_counter()
+            drawn.append(draw_dots(surface, app.view, fr))
+            t2 = time.perf_counter()
+            app.playback.t = tt
+            app.frame = rec.at(tt)
+            app.draw(surface)
+            t3 = time.perf_counter()
+            at_s.append(t1 - t0)
+            dots_s.append(t2 - t1)
+            frame_s.append(t3 - t2)
+        med = statistics.median(frame_s)
+        p95 = sorted(frame_s)[int(0.95 * (len(frame_s) - 1))]
+        fps = 1.0 / med
+        print(f"frames: {FRAMES} across the run at {SIZE[0]}×{SIZE[1]}; people on screen per frame: up to {max(drawn):,}")
+        print(f"  Recording.at   median {statistics.median(at_s) * 1e3:6.2f} ms")
+        print(f"  draw_dots      median {statistics.median(dots_s) * 1e3:6.2f} ms")
+        print(f"  whole frame    median {med * 1e3:6.2f} ms, p95 {p95 * 1e3:6.2f} ms")
+        print(f"replay: {fps:.0f} frames/s (median), {1 / p95:.0f} at p95; target {TARGET_FPS:.0f}: "
+              f"{'met' if fps >= TARGET_FPS else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()

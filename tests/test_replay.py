@@ -1,0 +1,246 @@
+"""Replay: where everyone is at time t, the clock, the viewer driven by pygame events, export, PedPy."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+
+import pygame  # noqa: E402
+
+from scenarios.run import record, run  # noqa: E402
+from scenarios.schema import parse_scenario  # noqa: E402
+from tests.helpers import TINY  # noqa: E402
+from twin.cli import app  # noqa: E402
+from viz.replay import QUEUED, SAFE, SPEEDS, TRAPPED, WAITING, WALKING, Playback, Recording, View, write_pedpy  # noqa: E402
+from viz.replay_app import STATE_COLOURS, ReplayApp, export_frames, open_replay  # noqa: E402
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def rec_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny example: a blocked door (its room's people are trapped) and a fire upstairs."""
+    sc = parse_scenario({"kind": "evacuation", "campus": str(TINY), "seed": 1, "replications": 1,
+                         "blocked": ["D0b"], "fire": {"origin": "R1c", "start": 30, "spread_delay": 60}}, "x")
+    return record(run(sc, workers=1), tmp_path_factory.mktemp("rec") / "recording.sqlite")
+
+
+@pytest.fixture(scope="module")
+def opened(rec_path: Path) -> tuple[Recording, list, str | None]:
+    return open_replay(rec_path)
+
+
+@pytest.fixture(scope="module")
+def rec(opened: tuple[Recording, list, str | None]) -> Recording:
+    return opened[0]
+
+
+def test_everyone_at_start_then_safe_or_trapped(rec: Recording) -> None:
+    start = rec.at(0.0)
+    assert (start.state == WAITING).all()
+    # waiting people stand around their start room's node
+    d = np.hypot(start.x - rec.node_xy[rec.agent_start, 0], start.y - rec.node_xy[rec.agent_start, 1])
+    assert d.max() < 10
+    end = rec.at(rec.duration)
+    c = end.counts()
+    assert c["safe"] + c["trapped"] == c["total"] == rec.n_agents == 130
+    assert c["trapped"] == int((rec.outcome == "trapped").sum()) > 0
+    assert c["safe"] == int((rec.outcome == "safe").sum())
+    for t in np.linspace(0, rec.duration, 17):
+        cc = rec.at(t).counts()
+        assert sum(cc[s] for s in ("waiting", "walking", "queued", "safe", "trapped")) == 130  # nobody lost
+        assert cc["inside"] + cc["outside"] + cc["safe"] + cc["trapped"] == 130
+
+
+def test_a_walk_is_linear_along_its_edge(rec: Recording) -> None:
+    walks = np.flatnonzero((rec.m_state == WALKING) & (rec.m_t1 - rec.m_t0 > 0.5) & (rec.m_u != rec.m_v))
+    for k in walks[:20]:
+        a = rec.m_agent[k]
+        t = (rec.m_t0[k] + rec.m_t1[k]) / 2
+        fr = rec.at(t)
+        mid = (rec.node_xy[rec.m_u[k]] + rec.node_xy[rec.m_v[k]]) / 2
+        if len(rec._poly_xy) and rec._poly_start[rec.m_poly[k] + 1] - rec._poly_start[rec.m_poly[k]] == 2:
+            assert fr.state[a] == WALKING
+            assert np.allclose([fr.x[a], fr.y[a]], mid, atol=1e-6)
+
+
+def test_queues_and_closures(rec: Recording) -> None:
+    busiest = max(np.linspace(0, rec.duration, 200), key=lambda t: rec.at(t).queues.sum())
+    fr = rec.at(busiest)
+    assert fr.queues.sum() == np.count_nonzero(fr.state == QUEUED) > 0
+    assert rec.closures_at(0.0) == [(0.0, "blocked", "D0b")]
+    assert [c[2] for c in rec.closures_at(rec.duration)] == ["D0b", "R1c", "C1"]
+
+
+def test_building_numbers(rec: Recording) -> None:
+    n = rec.building_numbers("B1", rec.at(rec.duration))
+    assert n["occupants"] == 130 and n["trapped"] == 12 and n["safe"] == 118 and n["left"] == 118
+    assert n["clearance_s"] is not None and 0 < n["clearance_s"] < rec.duration
+
+
+def test_playback_clock() -> None:
+    pb = Playback(100.0)
+    assert pb.tick(2.0) == 2.0
+    pb.faster()
+    pb.faster()
+    assert pb.speed == 4.0 and pb.tick(1.0) == 6.0
+    for _ in range(20):
+        pb.faster()
+    assert pb.speed == SPEEDS[-1] == 64
+    for _ in range(20):
+        pb.slower()
+    assert pb.speed == SPEEDS[0] == 0.25
+    pb.seek(-50)
+    assert pb.t == 0.0
+    pb.end()
+    assert pb.t == 100.0
+    pb.tick(1.0)
+    assert pb.paused and pb.t == 100.0
+    pb.toggle()  # play at the end starts again
+    assert not pb.paused and pb.t == 0.0
+    with pytest.raises(ValueError, match="speed 3"):
+        Playback(10.0, speed=3.0)
+
+
+def test_view_zoom_keeps_the_point_under_the_mouse() -> None:
+    v = View((800, 600))
+    v.fit((0, 0, 100, 50))
+    before = v.to_world(200, 150)
+    v.zoom(2.0, at=(200, 150))
+    assert np.allclose(v.to_world(200, 150), before)
+    v.pan(10, 0)
+    assert np.allclose(v.to_world(210, 150), before)
+    v.levels = [0, 1]
+    seen = []
+    for _ in range(4):
+        v.next_level()
+        seen.append(v.level)
+    assert seen == [0, 1, None, 0]
+
+
+def _key(key: int, char: str = "") -> pygame.event.Event:
+    return pygame.event.Event(pygame.KEYDOWN, key=key, unicode=char, mod=0, scancode=0)
+
+
+def test_viewer_driven_by_pygame_events(opened: tuple[Recording, list, str | None]) -> None:
+    rec, outlines, note = opened
+    pygame.display.init()
+    try:
+        screen = pygame.display.set_mode((640, 400))
+        viewer = ReplayApp(rec, size=(640, 400), outlines=outlines, note=note)
+        pb = viewer.playback
+        assert pb.t == 0 and pb.speed == 1.0 and not pb.paused
+        viewer.step(1.0)
+        assert pb.t == pytest.approx(1.0)
+
+        pygame.event.post(_key(pygame.K_SPACE, " "))  # pause
+        viewer.step(5.0)
+        assert pb.paused and pb.t == pytest.approx(1.0)
+
+        for _ in range(3):
+            pygame.event.post(_key(pygame.K_RIGHT))  # seek +30 s
+        pygame.event.post(_key(pygame.K_LEFT))  # -10 s
+        fr = viewer.step(5.0)
+        assert pb.t == pytest.approx(21.0) and fr.t == pytest.approx(21.0)
+
+        pygame.event.post(_key(pygame.K_UP))
+        pygame.event.post(_key(pygame.K_UP))  # ×4
+        pygame.event.post(_key(pygame.K_SPACE, " "))  # play
+        fr = viewer.step(0.5)
+        assert pb.speed == 4.0 and not pb.paused and pb.t == pytest.approx(23.0)
+        assert fr.counts() == rec.at(23.0).counts()
+
+        pygame.event.post(_key(pygame.K_DOWN))  # ×2
+        pygame.event.post(_key(pygame.K_END))
+        fr = viewer.step(0.1)
+        assert pb.speed == 2.0 and pb.t == rec.duration and pb.paused
+        assert fr.counts()["safe"] + fr.counts()["trapped"] == rec.n_agents
+        pygame.event.post(_key(pygame.K_HOME))
+        viewer.step(0.0)
+        assert pb.t == 0.0
+
+        pygame.event.post(_key(pygame.K_SLASH, "?"))
+        pygame.event.post(_key(pygame.K_l, "l"))
+        viewer.step(0.0)
+        assert viewer.show_help and viewer.view.level == 0
+
+        # zoom with the wheel, pan by dragging, click the building
+        scale = viewer.view.scale
+        pygame.event.post(pygame.event.Event(pygame.MOUSEWHEEL, x=0, y=2, flipped=False))
+        viewer.step(0.0)
+        assert viewer.view.scale == pytest.approx(scale * 1.44)
+        viewer.view.fit(rec.bounds())
+        cx = viewer.view.cx
+        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=(300, 200)))
+        pygame.event.post(pygame.event.Event(pygame.MOUSEMOTION, pos=(340, 200), rel=(40, 0), buttons=(1, 0, 0)))
+        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, button=1, pos=(340, 200)))
+        viewer.step(0.0)
+        assert viewer.view.cx == pytest.approx(cx - 40 / viewer.view.scale) and viewer.selected is None
+        viewer.view.fit(rec.bounds())
+        bx, by = viewer.view.to_screen(500010.0, 3377005.0)  # inside B1
+        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=(int(bx), int(by))))
+        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, button=1, pos=(int(bx), int(by))))
+        viewer.step(0.0)
+        assert viewer.selected == "B1"
+
+        pygame.event.post(_key(pygame.K_ESCAPE))  # closes the help first
+        pygame.event.post(_key(pygame.K_ESCAPE))
+        viewer.step(0.0)
+        assert not viewer.show_help and not viewer.running
+
+        viewer.playback.end()
+        viewer.view.level = None
+        viewer.draw(screen, rec.at(rec.duration))
+        px = pygame.surfarray.array3d(screen).reshape(-1, 3)
+        assert (px == STATE_COLOURS[SAFE]).all(axis=1).any()
+        assert (px == STATE_COLOURS[TRAPPED]).all(axis=1).any()
+    finally:
+        pygame.display.quit()
+
+
+def test_export_frames_and_gif(opened: tuple[Recording, list, str | None], tmp_path: Path) -> None:
+    rec, outlines, note = opened
+    done = export_frames(rec, tmp_path, fps=5, speed=40, t_from=10, t_to=60, size=(320, 200), outlines=outlines, note=note)
+    assert done["times"][0] == 10 and done["times"][-1] == 60 and len(done["frames"]) == 8
+    assert all(p.exists() for p in done["frames"])
+    from PIL import Image
+
+    with Image.open(done["gif"]) as gif:
+        assert gif.n_frames == 8
+    with pytest.raises(ValueError, match="after"):
+        export_frames(rec, tmp_path, t_from=50, t_to=10)
+
+
+def test_pedpy_export(rec: Recording, tmp_path: Path) -> None:
+    path = write_pedpy(rec, tmp_path / "traj.sqlite", fps=2)
+    con = sqlite3.connect(path)
+    meta = dict(con.execute("SELECT key, value FROM metadata"))
+    assert meta["fps"] == "2" and meta["version"] == "2"
+    rows = con.execute("SELECT frame, id, pos_x, pos_y, ori_x, ori_y FROM trajectory_data").fetchall()
+    frames = {r[0] for r in rows}
+    assert min(frames) == 0 and len({r[1] for r in rows}) == 130
+    x0 = float(meta["origin_x"])
+    fr = rec.at(10.0)
+    got = {r[1]: r[2] for r in rows if r[0] == 20}
+    agent = int(rec.agent_ids[0])
+    assert got[agent] == pytest.approx(fr.x[0] - x0)
+    con.close()
+
+
+def test_cli_replay(rec_path: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["replay", str(rec_path), "--export", str(tmp_path / "frames"), "--fps", "2", "--speed", "64",
+                                 "--size", "320x200", "--pedpy", str(tmp_path / "t.sqlite"), "--json"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "frames" / "replay.gif").exists() and (tmp_path / "t.sqlite").exists()
+    bad = runner.invoke(app, ["replay", str(tmp_path / "nope.sqlite")])
+    assert bad.exit_code == 2 and "no such recording" in bad.output
+    bad = runner.invoke(app, ["replay", str(rec_path), "--export", str(tmp_path / "f"), "--speed", "3"])
+    assert bad.exit_code == 2 and "--speed 3" in bad.output

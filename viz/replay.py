@@ -1,0 +1,607 @@
+"""Replay of a recording: where is everyone at time t, and a playback clock.
+
+This module is the model of the replay viewer (``twin replay``); it has no
+window and no pygame, so every piece is testable on its own:
+
+* :class:`Recording` reads a recording (``docs/recording.md``) once into
+  numpy arrays and answers :meth:`Recording.at` — everyone's position and
+  state at time ``t`` — with one vectorised search, fast for 20,000 people.
+* :class:`Playback` is the clock: pause, seek, speed ×0.25 … ×64, home, end.
+* :class:`View` maps campus metres to screen pixels: fit, zoom at a point, pan.
+* :func:`write_pedpy` exports the trajectories in the SQLite trajectory
+  format of JuPedSim, which PedPy reads.
+
+The pygame app that draws it is :mod:`viz.replay_app`; the browser replay is
+:mod:`viz.replay_html`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from dataclasses import dataclass, field
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from twin.recording import metadata, open_recording
+
+# --------------------------------------------------------------------------
+# States
+# --------------------------------------------------------------------------
+
+WAITING, WALKING, QUEUED, SAFE, TRAPPED = range(5)
+"""State codes of a person at a time (``Frame.state``)."""
+STATE_NAMES = ("waiting", "walking", "queued", "safe", "trapped")
+_MOVE_STATE = {"wait": WAITING, "walk": WALKING, "queue": QUEUED, "trapped": TRAPPED}
+
+SPEEDS: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
+"""Playback speeds (simulated seconds per wall second)."""
+SEEK_STEP = 10.0
+"""Seconds one left/right key press seeks."""
+SAFE_SPACING = 0.75
+"""Spacing (m) of people drawn at an assembly area: they are laid out in a sunflower
+around its point in order of arrival, about 1.8 persons/m², so a crowd shows its size."""
+ROOM_SPACING = 0.6
+"""Spacing (m) of people drawn waiting in their start room (a sunflower around its node),
+so a full room shows as a patch rather than one dot."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    """Everyone at one time.
+
+    Attributes
+    ----------
+    t : float
+        Time (s from the alarm).
+    x, y : ndarray of float
+        Positions (m, the recording's CRS), one per person.
+    state : ndarray of int8
+        :data:`WAITING`, :data:`WALKING`, :data:`QUEUED`, :data:`SAFE` or :data:`TRAPPED`.
+    node : ndarray of int
+        Index (into ``Recording.node_ids``) of the node each person is at or last left.
+    level : ndarray of float
+        Level each person is on (NaN outdoors).
+    queues : ndarray of int
+        People queued at each node.
+    """
+
+    t: float
+    x: np.ndarray
+    y: np.ndarray
+    state: np.ndarray
+    node: np.ndarray
+    level: np.ndarray
+    queues: np.ndarray
+
+    def counts(self) -> dict[str, int]:
+        """People per state, plus ``inside`` (in a building), ``outside`` (on the way outdoors)."""
+        c = np.bincount(self.state, minlength=len(STATE_NAMES))
+        out = {name: int(c[i]) for i, name in enumerate(STATE_NAMES)}
+        moving = (self.state != SAFE) & (self.state != TRAPPED)
+        indoors = ~np.isnan(self.level)
+        out["inside"] = int(np.count_nonzero(moving & indoors))
+        out["outside"] = int(np.count_nonzero(moving & ~indoors))
+        out["total"] = int(self.state.size)
+        return out
+
+
+class Recording:
+    """A recording loaded once into arrays.
+
+    Parameters
+    ----------
+    path : str or Path
+        A recording (``docs/recording.md``); its schema version is checked by
+        :func:`twin.recording.open_recording`, which raises
+        :class:`twin.recording.RecordingError` for a file it cannot read.
+    extra_positions : mapping of str to (x, y), optional
+        Positions of junctions that an edge's ``via`` names but the ``nodes``
+        table lacks (schema v1 keeps only the graph's own nodes); taken from
+        the campus graph by :func:`viz.replay_app.open_replay`. Without them
+        such an edge is drawn and walked as a straight line.
+
+    Attributes
+    ----------
+    meta : dict
+        The metadata table.
+    node_ids : list of str
+    node_xy : ndarray (n, 2)
+        Node positions (m).
+    node_level : ndarray of float
+        Level of each node (NaN outdoors).
+    node_building : ndarray of object
+        Building of each node (None outdoors).
+    node_kind : ndarray of object
+    edges : list of ndarray (k, 2)
+        Every edge as a polyline (through its ``via`` junctions), for drawing.
+    edge_kind : list of str
+    edge_level : ndarray of float
+    agent_ids : ndarray of int
+    agent_building : ndarray of object
+        Building each person started in.
+    outcome : ndarray of object
+        ``safe``, ``trapped`` or ``unfinished``.
+    safe_at : ndarray of float
+        Time each person was safe (NaN if never).
+    left_at : ndarray of float
+        Time each person left their building (NaN if never).
+    events : list of (t, kind, target, detail)
+        Closures.
+    servers : dict of str to dict
+        Doors, stairs, gates and paths with their rate and use.
+    duration : float
+        Time of the last move (s).
+    """
+
+    def __init__(self, path: str | Path, *, extra_positions: Mapping[str, tuple[float, float]] | None = None) -> None:
+        self.path = Path(path)
+        self._extra = dict(extra_positions or {})
+        con = open_recording(self.path)
+        try:
+            self.meta: dict[str, Any] = metadata(con)
+            self._load(con)
+        finally:
+            con.close()
+
+    # -- loading -----------------------------------------------------------
+
+    def _load(self, con: sqlite3.Connection) -> None:
+        rows = con.execute("SELECT id, kind, x, y, level, building FROM nodes ORDER BY rowid").fetchall()
+        known = {r[0] for r in rows}
+        for via, in con.execute("SELECT via FROM edges WHERE via IS NOT NULL"):
+            for n in json.loads(via):
+                if n not in known and n in self._extra:
+                    x, y = self._extra[n]
+                    rows.append((n, "junction", float(x), float(y), None, None))
+                    known.add(n)
+        self.node_ids = [r[0] for r in rows]
+        index = {n: i for i, n in enumerate(self.node_ids)}
+        self._index = index
+        self.node_kind = np.array([r[1] for r in rows], dtype=object)
+        self.node_xy = np.array([(r[2], r[3]) for r in rows], dtype=float).reshape(-1, 2)
+        self.node_level = np.array([np.nan if r[4] is None else r[4] for r in rows], dtype=float)
+        self.node_building = np.array([r[5] for r in rows], dtype=object)
+
+        self.edges: list[np.ndarray] = []
+        self.edge_kind: list[str] = []
+        levels = []
+        via_of: dict[tuple[int, int], list[int]] = {}
+        for u, v, kind, _length, _width, level, via in con.execute("SELECT u, v, kind, length, width, level, via FROM edges"):
+            path = [index[u], index[v]]
+            if via:
+                # a junction merged away is not in the nodes table: its position comes from
+                # ``extra_positions`` (the campus graph) or the junction is skipped
+                names = json.loads(via)
+                if names and names[0] == v:
+                    names = names[::-1]
+                pts = [index[n] for n in names if n in index]
+                if len(pts) >= 2 and pts[0] == index[u] and pts[-1] == index[v]:
+                    path = pts
+            via_of[(index[u], index[v])] = path
+            self.edges.append(self.node_xy[path])
+            self.edge_kind.append(kind)
+            levels.append(np.nan if level is None else level)
+        self.edge_level = np.array(levels, dtype=float)
+
+        a = con.execute("SELECT id, start, building, outcome, safe_at FROM agents ORDER BY id").fetchall()
+        self.agent_ids = np.array([r[0] for r in a], dtype=np.int64)
+        self.agent_start = np.array([index[r[1]] for r in a], dtype=np.int64)
+        self.agent_building = np.array([r[2] for r in a], dtype=object)
+        self.outcome = np.array([r[3] for r in a], dtype=object)
+        self.safe_at = np.array([np.nan if r[4] is None else r[4] for r in a], dtype=float)
+        self.safe_at[self.outcome != "safe"] = np.nan
+
+        m = con.execute("SELECT agent, state, t0, t1, u, v FROM moves ORDER BY agent, t0, rowid").fetchall()
+        n_moves = len(m)
+        agent = np.fromiter((r[0] for r in m), dtype=np.int64, count=n_moves)
+        self.m_agent = np.searchsorted(self.agent_ids, agent)
+        self.m_state = np.fromiter((_MOVE_STATE[r[1]] for r in m), dtype=np.int8, count=n_moves)
+        self.m_t0 = np.fromiter((r[2] for r in m), dtype=float, count=n_moves)
+        self.m_t1 = np.fromiter((r[3] for r in m), dtype=float, count=n_moves)
+        self.m_u = np.fromiter((index[r[4]] for r in m), dtype=np.int64, count=n_moves)
+        self.m_v = np.fromiter((index[r[5]] for r in m), dtype=np.int64, count=n_moves)
+        del m
+
+        self.events = [tuple(r) for r in con.execute("SELECT t, kind, target, detail FROM events ORDER BY t")]
+        self.servers = {
+            r[0]: {"kind": r[1], "rate": r[2], "passed": r[3], "max_queue": r[4], "max_wait": r[5]}
+            for r in con.execute("SELECT id, kind, rate, passed, max_queue, max_wait FROM servers")
+        }
+        self.duration = float(max(self.m_t1.max(initial=0.0), np.nanmax(self.safe_at, initial=0.0)))
+        self._index_moves(via_of)
+
+    def _index_moves(self, via_of: dict[tuple[int, int], list[int]]) -> None:
+        n = self.agent_ids.size
+        nm = self.m_t0.size
+        # moves sorted by (agent, t0): one key per move, agent * span + t0, so one searchsorted finds
+        # every person's current move at once
+        self._span = self.duration + 10.0
+        self._mkey = self.m_agent * self._span + self.m_t0
+        self._first = np.searchsorted(self.m_agent, np.arange(n), side="left")
+        self._last = np.searchsorted(self.m_agent, np.arange(n), side="right") - 1  # < first: no moves
+
+        # polylines of the walks: an edge's via path (oriented), else the straight line
+        walk = np.flatnonzero((self.m_state == WALKING) & (self.m_u != self.m_v))
+        pairs = np.unique(np.stack([self.m_u[walk], self.m_v[walk]], axis=1), axis=0) if walk.size else np.empty((0, 2), int)
+        pts: list[np.ndarray] = []
+        cum: list[np.ndarray] = []
+        start = [0]
+        plen = []
+        for u, v in pairs.tolist():
+            if (u, v) in via_of:
+                path = via_of[(u, v)]
+            elif (v, u) in via_of:
+                path = via_of[(v, u)][::-1]
+            else:
+                path = [u, v]
+            xy = self.node_xy[path]
+            seg = np.hypot(*np.diff(xy, axis=0).T)
+            c = np.concatenate([[0.0], np.cumsum(seg)])
+            pts.append(xy)
+            cum.append(c)
+            plen.append(c[-1])
+            start.append(start[-1] + len(xy))
+        self._poly_xy = np.concatenate(pts) if pts else np.empty((0, 2))
+        self._poly_start = np.array(start, dtype=np.int64)
+        self._poly_len = np.array(plen, dtype=float)
+        big = float(self._poly_len.max(initial=0.0)) + 1.0
+        self._poly_big = big
+        pid_of_pts = np.repeat(np.arange(len(pts)), [len(p) for p in pts]) if pts else np.empty(0, int)
+        self._poly_key = pid_of_pts * big + (np.concatenate(cum) if cum else np.empty(0))
+        self.m_poly = np.full(nm, -1, dtype=np.int64)
+        if walk.size:
+            code = pairs[:, 0] * len(self.node_ids) + pairs[:, 1]
+            self.m_poly[walk] = np.searchsorted(code, self.m_u[walk] * len(self.node_ids) + self.m_v[walk])
+
+        # where the safe stand: a sunflower around their assembly point, in order of arrival
+        self._safe_xy = np.full((n, 2), np.nan)
+        safe = np.flatnonzero(~np.isnan(self.safe_at) & (self._last >= self._first))
+        if safe.size:
+            final = self.m_v[self._last[safe]]
+            order = np.lexsort((self.safe_at[safe], final))
+            safe, final = safe[order], final[order]
+            rank = np.arange(safe.size) - np.searchsorted(final, final, side="left")
+            r = SAFE_SPACING * np.sqrt(rank + 0.5)
+            theta = rank * math.pi * (3.0 - math.sqrt(5.0))
+            self._safe_xy[safe] = self.node_xy[final] + np.stack([r * np.cos(theta), r * np.sin(theta)], axis=1)
+
+        # where people wait in their room before setting off
+        order = np.argsort(self.agent_start, kind="stable")
+        srt = self.agent_start[order]
+        rank = np.arange(n) - np.searchsorted(srt, srt, side="left")
+        r = ROOM_SPACING * np.sqrt(rank + 0.5)
+        theta = rank * math.pi * (3.0 - math.sqrt(5.0))
+        self._start_off = np.zeros((n, 2))
+        self._start_off[order] = np.stack([r * np.cos(theta), r * np.sin(theta)], axis=1)
+
+        # when each person left their building: the first move from a node outside it
+        self.left_at = np.full(n, np.nan)
+        if nm:
+            out = self.node_building[self.m_u] != self.agent_building[self.m_agent]
+            idx = np.flatnonzero(out)
+            first_out = np.full(n, nm, dtype=np.int64)
+            np.minimum.at(first_out, self.m_agent[idx], idx)
+            has = first_out < nm
+            self.left_at[has] = self.m_t0[first_out[has]]
+        self.buildings = sorted({b for b in self.agent_building if b} | {b for b in self.node_building if b})
+
+    # -- queries -----------------------------------------------------------
+
+    @property
+    def n_agents(self) -> int:
+        """Number of people in the run."""
+        return int(self.agent_ids.size)
+
+    @property
+    def levels(self) -> list[int]:
+        """The building levels of the recording, lowest first."""
+        return sorted({int(v) for v in self.node_level[~np.isnan(self.node_level)]})
+
+    def bounds(self) -> tuple[float, float, float, float]:
+        """``(minx, miny, maxx, maxy)`` of the nodes (m)."""
+        lo = self.node_xy.min(axis=0)
+        hi = self.node_xy.max(axis=0)
+        return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
+
+    def node(self, node_id: str) -> int:
+        """Index of a node id (KeyError if the recording has none)."""
+        return self._index[node_id]
+
+    def at(self, t: float) -> Frame:
+        """Everyone's position and state at time ``t`` (s).
+
+        A person is at their start until their first move; during a ``walk``
+        their position is linear along the edge (through its ``via``
+        junctions); while waiting or queued they stand at the node; between
+        moves they stand at the node they reached; from ``safe_at`` on they
+        stand at their assembly area.
+        """
+        n = self.n_agents
+        t = float(t)
+        i = np.searchsorted(self._mkey, np.arange(n) * self._span + t, side="right") - 1
+        has = (i >= self._first) & (self._last >= self._first)
+        i = np.where(has, i, 0)
+        st = np.where(has, self.m_state[i] if i.size and self.m_state.size else WAITING, WAITING).astype(np.int8)
+        if not self.m_t0.size:
+            node = self.agent_start.copy()
+            xy = self.node_xy[node]
+            return self._frame(t, xy, st, node)
+        u, v, t0, t1 = self.m_u[i], self.m_v[i], self.m_t0[i], self.m_t1[i]
+        active = has & (t < t1)
+        trapped = has & (st == TRAPPED)
+        between = has & ~active & ~trapped
+        node = np.where(has, np.where(between, v, u), self.agent_start)
+        st = np.where(between, WALKING, st).astype(np.int8)
+        xy = self.node_xy[node].copy()
+        walking = np.flatnonzero(active & (st == WALKING) & (self.m_poly[i] >= 0))
+        if walking.size:
+            j = i[walking]
+            f = (t - t0[walking]) / np.maximum(t1[walking] - t0[walking], 1e-9)
+            xy[walking] = self._along(self.m_poly[j], np.clip(f, 0.0, 1.0))
+            half = f >= 0.5
+            node[walking[half]] = v[walking[half]]
+        waiting = (st == WAITING) & (node == self.agent_start)
+        xy[waiting] += self._start_off[waiting]
+        safe = ~np.isnan(self.safe_at) & (t >= self.safe_at)
+        st[safe] = SAFE
+        xy[safe] = self._safe_xy[safe]
+        return self._frame(t, xy, st, node)
+
+    def _frame(self, t: float, xy: np.ndarray, st: np.ndarray, node: np.ndarray) -> Frame:
+        queues = np.bincount(node[st == QUEUED], minlength=len(self.node_ids))
+        return Frame(t=t, x=xy[:, 0], y=xy[:, 1], state=st, node=node, level=self.node_level[node], queues=queues)
+
+    def _along(self, poly: np.ndarray, f: np.ndarray) -> np.ndarray:
+        """Points a share ``f`` of the way along polylines ``poly``."""
+        s = f * self._poly_len[poly]
+        k = np.searchsorted(self._poly_key, poly * self._poly_big + s, side="right") - 1
+        k = np.clip(k, self._poly_start[poly], self._poly_start[poly + 1] - 2)
+        a = self._poly_xy[k]
+        b = self._poly_xy[k + 1]
+        c0 = self._poly_key[k] - poly * self._poly_big
+        seg = np.maximum(np.hypot(*(b - a).T), 1e-9)
+        w = np.clip((s - c0) / seg, 0.0, 1.0)[:, None]
+        return a + w * (b - a)
+
+    def building_numbers(self, building: str, frame: Frame) -> dict[str, Any]:
+        """A building's figures at a frame: occupants, still inside, left, safe, trapped, clearance."""
+        mine = self.agent_building == building
+        here = self.node_building[frame.node] == building
+        left = self.left_at[mine]
+        return {
+            "building": building,
+            "occupants": int(mine.sum()),
+            "inside_now": int(np.count_nonzero(here & (frame.state != SAFE))),
+            "left": int(np.count_nonzero(left <= frame.t)),
+            "safe": int(np.count_nonzero(mine & (frame.state == SAFE))),
+            "trapped": int(np.count_nonzero(mine & (frame.state == TRAPPED))),
+            "clearance_s": float(np.nanmax(left)) if np.any(~np.isnan(left)) else None,
+        }
+
+    def closures_at(self, t: float) -> list[tuple[float, str, str]]:
+        """Closures in force at ``t``: ``(time, kind, node id)`` of those whose node is in the recording."""
+        return [(et, kind, target) for et, kind, target, _ in self.events if et <= t and target in self._index]
+
+
+# --------------------------------------------------------------------------
+# The clock
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class Playback:
+    """The playback clock: simulated time, speed and pause.
+
+    Parameters
+    ----------
+    duration : float
+        Length of the recording (s); the clock stays in ``[0, duration]``.
+    speed : float
+        Simulated seconds per wall second, one of :data:`SPEEDS`.
+    """
+
+    duration: float
+    t: float = 0.0
+    speed: float = 1.0
+    paused: bool = False
+
+    def __post_init__(self) -> None:
+        if self.speed not in SPEEDS:
+            msg = f"speed {self.speed}: choose one of {', '.join(f'{s:g}' for s in SPEEDS)}"
+            raise ValueError(msg)
+
+    def tick(self, wall_dt: float) -> float:
+        """Advance by ``wall_dt`` wall seconds (nothing while paused); pauses at the end. Returns ``t``."""
+        if not self.paused:
+            self.t = min(self.duration, self.t + wall_dt * self.speed)
+            if self.t >= self.duration:
+                self.paused = True
+        return self.t
+
+    def toggle(self) -> None:
+        """Pause or play; playing at the end starts again from the beginning."""
+        if self.paused and self.t >= self.duration:
+            self.t = 0.0
+        self.paused = not self.paused
+
+    def seek(self, dt: float) -> None:
+        """Move the clock by ``dt`` seconds (clamped to the recording)."""
+        self.t = min(self.duration, max(0.0, self.t + dt))
+
+    def faster(self) -> None:
+        """Next speed up (up to ×64)."""
+        k = SPEEDS.index(self.speed)
+        self.speed = SPEEDS[min(k + 1, len(SPEEDS) - 1)]
+
+    def slower(self) -> None:
+        """Next speed down (down to ×0.25)."""
+        k = SPEEDS.index(self.speed)
+        self.speed = SPEEDS[max(k - 1, 0)]
+
+    def home(self) -> None:
+        """To the start."""
+        self.t = 0.0
+
+    def end(self) -> None:
+        """To the end."""
+        self.t = self.duration
+
+
+# --------------------------------------------------------------------------
+# The view
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class View:
+    """Campus metres to screen pixels: ``px = (x - cx) * scale + w/2``, y up on the campus, down on screen.
+
+    Attributes
+    ----------
+    size : (int, int)
+        Screen size (px).
+    cx, cy : float
+        Campus point at the screen centre (m).
+    scale : float
+        Pixels per metre.
+    level : int or None
+        Building level shown (None: all levels).
+    """
+
+    size: tuple[int, int]
+    cx: float = 0.0
+    cy: float = 0.0
+    scale: float = 1.0
+    level: int | None = None
+    levels: list[int] = field(default_factory=list)
+
+    def fit(self, bounds: tuple[float, float, float, float], margin: float = 0.05) -> None:
+        """Centre and scale to show ``bounds`` (minx, miny, maxx, maxy)."""
+        minx, miny, maxx, maxy = bounds
+        w, h = self.size
+        self.cx, self.cy = (minx + maxx) / 2, (miny + maxy) / 2
+        span_x = max(maxx - minx, 1.0) * (1 + 2 * margin)
+        span_y = max(maxy - miny, 1.0) * (1 + 2 * margin)
+        self.scale = min(w / span_x, h / span_y)
+
+    def to_screen(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Screen pixels of campus points."""
+        w, h = self.size
+        return (np.asarray(x) - self.cx) * self.scale + w / 2, h / 2 - (np.asarray(y) - self.cy) * self.scale
+
+    def to_world(self, px: float, py: float) -> tuple[float, float]:
+        """Campus point under a pixel."""
+        w, h = self.size
+        return self.cx + (px - w / 2) / self.scale, self.cy - (py - h / 2) / self.scale
+
+    def zoom(self, factor: float, at: tuple[float, float] | None = None) -> None:
+        """Zoom by ``factor`` keeping the campus point under ``at`` (px; default the centre) in place."""
+        w, h = self.size
+        px, py = at if at is not None else (w / 2, h / 2)
+        wx, wy = self.to_world(px, py)
+        self.scale = min(max(self.scale * factor, 1e-3), 1e3)
+        self.cx = wx - (px - w / 2) / self.scale
+        self.cy = wy + (py - h / 2) / self.scale
+
+    def pan(self, dx: float, dy: float) -> None:
+        """Drag the map by ``(dx, dy)`` pixels."""
+        self.cx -= dx / self.scale
+        self.cy += dy / self.scale
+
+    def next_level(self) -> None:
+        """Cycle: all levels → lowest → … → highest → all levels."""
+        if not self.levels:
+            self.level = None
+            return
+        if self.level is None:
+            self.level = self.levels[0]
+        else:
+            k = self.levels.index(self.level) if self.level in self.levels else -1
+            self.level = self.levels[k + 1] if k + 1 < len(self.levels) else None
+
+
+# --------------------------------------------------------------------------
+# PedPy / JuPedSim trajectory export
+# --------------------------------------------------------------------------
+
+PEDPY_VERSION = 2
+"""``metadata.version`` of the JuPedSim SQLite trajectory format written."""
+
+
+def write_pedpy(rec: Recording, path: str | Path, *, fps: float = 10.0) -> Path:
+    """Write the trajectories in JuPedSim's SQLite trajectory format, which PedPy reads.
+
+    Tables ``trajectory_data(frame, id, pos_x, pos_y, ori_x, ori_y)`` and
+    ``metadata(key, value)`` (``version``, ``fps``); every person who is not
+    yet safe is written at every frame from 0 to the end (people leave the
+    trajectory once safe, as they leave a JuPedSim simulation). Orientation
+    is the direction of movement since the previous frame (zero when
+    standing). Positions are metres in the recording's CRS, shifted so the
+    campus's lower-left node is the origin (``metadata.origin_x``/``origin_y``
+    hold the shift), since PedPy works in local metres.
+
+    Parameters
+    ----------
+    rec : Recording
+    path : str or Path
+        File to write (replaced).
+    fps : float
+        Frames per simulated second.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    minx, miny, _, _ = rec.bounds()
+    con = sqlite3.connect(path)
+    try:
+        con.executescript(
+            """
+            CREATE TABLE metadata (key TEXT NOT NULL UNIQUE PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE trajectory_data (frame INTEGER NOT NULL, id INTEGER NOT NULL, pos_x REAL NOT NULL,
+                                          pos_y REAL NOT NULL, ori_x REAL NOT NULL, ori_y REAL NOT NULL);
+            CREATE TABLE geometry (hash INTEGER NOT NULL, wkt TEXT NOT NULL);
+            CREATE TABLE frame_data (frame INTEGER NOT NULL, geometry_hash INTEGER NOT NULL);
+            """
+        )
+        con.executemany("INSERT INTO metadata VALUES (?, ?)", [
+            ("version", str(PEDPY_VERSION)), ("fps", f"{fps:g}"), ("origin_x", repr(minx)), ("origin_y", repr(miny)),
+            ("crs", str(rec.meta.get("crs", ""))), ("source", "campus-twin recording"),
+        ])
+        n_frames = int(math.floor(rec.duration * fps)) + 1
+        prev = None
+        ids = rec.agent_ids
+        for k in range(n_frames):
+            fr = rec.at(k / fps)
+            x, y = fr.x - minx, fr.y - miny
+            if prev is None:
+                ox = np.zeros_like(x)
+                oy = np.zeros_like(y)
+            else:
+                dx, dy = x - prev[0], y - prev[1]
+                norm = np.hypot(dx, dy)
+                moving = norm > 1e-9
+                ox = np.where(moving, dx / np.where(moving, norm, 1), 0.0)
+                oy = np.where(moving, dy / np.where(moving, norm, 1), 0.0)
+            prev = (x, y)
+            keep = np.flatnonzero(fr.state != SAFE)
+            con.executemany(
+                "INSERT INTO trajectory_data VALUES (?, ?, ?, ?, ?, ?)",
+                zip([k] * keep.size, ids[keep].tolist(), x[keep].tolist(), y[keep].tolist(),
+                    ox[keep].tolist(), oy[keep].tolist(), strict=True),
+            )
+        minx_w, miny_w, maxx_w, maxy_w = (b - o for b, o in zip(rec.bounds(), (minx, miny, minx, miny), strict=True))
+        pad = 50.0
+        wkt = (f"POLYGON (({minx_w - pad} {miny_w - pad}, {maxx_w + pad} {miny_w - pad}, {maxx_w + pad} {maxy_w + pad}, "
+               f"{minx_w - pad} {maxy_w + pad}, {minx_w - pad} {miny_w - pad}))")
+        con.execute("INSERT INTO geometry VALUES (0, ?)", (wkt,))
+        con.executemany("INSERT INTO frame_data VALUES (?, 0)", [(k,) for k in range(n_frames)])
+        con.execute("CREATE INDEX frame_id_idx ON trajectory_data(frame, id)")
+        con.commit()
+    finally:
+        con.close()
+    return path

@@ -1,0 +1,527 @@
+"""The pygame replay viewer and the headless frame export.
+
+``twin replay RECORDING`` opens :class:`ReplayApp`; ``twin replay RECORDING
+--export DIR`` calls :func:`export_frames`. The model — where everyone is
+(:class:`viz.replay.Recording`), the clock (:class:`viz.replay.Playback`) and
+the view (:class:`viz.replay.View`) — lives in :mod:`viz.replay`; this module
+only turns input events into calls on it and draws it.
+
+Drawing 20,000 people per frame is one numpy scatter into the surface's pixel
+array per colour (``pygame.surfarray``), not a Python loop; the campus
+(buildings, assembly areas, paths) is drawn once per view change into a
+cached background.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from viz.replay import (
+    QUEUED,
+    SAFE,
+    SEEK_STEP,
+    STATE_NAMES,
+    TRAPPED,
+    WAITING,
+    WALKING,
+    Frame,
+    Playback,
+    Recording,
+    View,
+)
+
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+import pygame  # noqa: E402 - after the prompt is hidden
+
+# --------------------------------------------------------------------------
+# Look
+# --------------------------------------------------------------------------
+
+BACKGROUND = (244, 242, 236)
+STATE_COLOURS: dict[int, tuple[int, int, int]] = {
+    WAITING: (120, 120, 130),  # grey: not yet set off
+    WALKING: (25, 101, 192),  # blue
+    QUEUED: (230, 120, 0),  # orange
+    SAFE: (46, 140, 60),  # green
+    TRAPPED: (213, 0, 0),  # red
+}
+"""Dot colour of each state (colour-blind safe pairs: blue/orange, grey/green; red is also marked in the counters)."""
+USE_COLOURS = {
+    "teaching": (141, 180, 220), "library": (183, 163, 217), "lab": (127, 200, 191), "canteen": (246, 189, 124),
+    "admin": (196, 178, 168), "dorm": (238, 162, 189), "sports": (227, 214, 112), "other": (201, 209, 214),
+}
+"""Building fill by ``use`` (the campus map's colours)."""
+BUILDING_EDGE = (79, 91, 98)
+ASSEMBLY_FILL = (190, 226, 192)
+ASSEMBLY_EDGE = (46, 125, 50)
+PATH_COLOURS = {"road": (150, 150, 150), "shared": (239, 125, 0)}
+PATH_COLOUR = (150, 135, 120)
+INDOOR_COLOUR = (205, 205, 200)
+CLOSED = (213, 0, 0)
+QUEUE_BAR = (230, 120, 0)
+PANEL = (255, 255, 255)
+TEXT = (30, 30, 30)
+PX_PER_QUEUED = 0.5
+"""Height of a door-queue bar per queued person (px), capped at :data:`MAX_BAR`."""
+MAX_BAR = 80
+KEYS_HELP = (
+    ("space", "pause / play"),
+    ("← / →", f"seek ∓{SEEK_STEP:g} s"),
+    ("↑ / ↓", "speed ×2 / ×½ (×0.25 … ×64)"),
+    ("Home / End", "start / end"),
+    ("wheel, + / -", "zoom"),
+    ("drag", "pan"),
+    ("f", "fit the campus"),
+    ("l", "next level (all → 0 → 1 … → all)"),
+    ("click", "a building's numbers"),
+    ("?", "show / hide the keys"),
+    ("Esc / q", "quit"),
+)
+
+
+def _find_campus(path: Path, meta: dict[str, Any]) -> Path | None:
+    """The campus the run used: the metadata path as given, or relative to the recording or scenario."""
+    given = meta.get("campus")
+    if not given:
+        return None
+    candidates = [Path(given), path.parent / given]
+    if meta.get("scenario_file"):
+        candidates.append(Path(meta["scenario_file"]).parent / given)
+    return next((p for p in candidates if p.exists()), None)
+
+
+def open_replay(path: str | Path, *, use_campus: bool = True) -> tuple[Recording, list[dict[str, Any]], str | None]:
+    """Open a recording with what the campus file adds, if it loads.
+
+    The campus (the ``campus`` path in the metadata, as given or relative to
+    the recording or its scenario file) gives the building and assembly
+    outlines, and the positions of path junctions that the recording's edges
+    pass through (``via``) but its ``nodes`` table lacks.
+
+    Returns
+    -------
+    rec : Recording
+    outlines : list of dict
+        ``kind`` (``building``/``assembly``), ``id``, ``use``, ``xy`` (exterior ring, m).
+        Without a campus file, buildings are the convex hulls of their nodes.
+    note : str or None
+        Why the campus file was not used, or that it changed since the run.
+    """
+    import shapely
+
+    from twin.recording import metadata, open_recording
+
+    con = open_recording(path)
+    try:
+        meta = metadata(con)
+    finally:
+        con.close()
+    note = None
+    outlines: list[dict[str, Any]] = []
+    extra: dict[str, tuple[float, float]] = {}
+    campus_path = _find_campus(Path(path), meta) if use_campus else None
+    if campus_path is not None:
+        try:
+            from twin.campus import load_campus
+
+            campus = load_campus(campus_path)
+            if meta.get("campus_digest") and campus.digest != meta["campus_digest"]:
+                note = f"{campus_path} changed since the run: outlines may not match"
+            features = campus.features
+            crs = meta.get("crs")
+            if crs and features.crs is not None and features.crs.to_string() != crs:
+                features = features.to_crs(crs)
+            else:
+                extra = {n: (d["x"], d["y"]) for n, d in campus.graph.nodes(data=True) if "x" in d and "y" in d}
+            for fid, row in features[features["kind"].isin(["building", "assembly"])].iterrows():
+                geom = row.geometry
+                use = row["use"] if "use" in features.columns and isinstance(row["use"], str) else None
+                for p in (list(geom.geoms) if hasattr(geom, "geoms") else [geom]):
+                    outlines.append({"kind": row["kind"], "id": str(fid), "use": use, "xy": np.asarray(p.exterior.coords)[:, :2]})
+        except Exception as e:  # noqa: BLE001 - any campus that does not load: draw from the recording alone
+            note = f"campus {campus_path} not drawn: {str(e).splitlines()[0] if str(e) else type(e).__name__}"
+            outlines, extra = [], {}
+    elif use_campus:
+        note = f"campus {meta.get('campus')!r} not found: drawing the recording's graph only"
+    rec = Recording(path, extra_positions=extra)
+    if not any(o["kind"] == "building" for o in outlines):
+        for b in rec.buildings:
+            pts = rec.node_xy[rec.node_building == b]
+            hull = shapely.convex_hull(shapely.multipoints(pts)).buffer(2.0)
+            outlines.append({"kind": "building", "id": b, "use": None, "xy": np.asarray(hull.exterior.coords)})
+    return rec, outlines, note
+
+
+def _fmt_time(t: float) -> str:
+    m, s = divmod(max(t, 0.0), 60)
+    return f"{int(m):02d}:{s:04.1f}"
+
+
+class ReplayApp:
+    """The replay viewer: input events → playback and view; frame → pixels.
+
+    Parameters
+    ----------
+    rec : Recording
+    size : (int, int)
+        Window or frame size (px).
+    speed : float
+        Initial playback speed (one of :data:`viz.replay.SPEEDS`).
+    outlines : list of dict
+        Building and assembly outlines, from :func:`open_replay`.
+    note : str, optional
+        Shown at the bottom (e.g. why the campus file was not drawn).
+    """
+
+    def __init__(self, rec: Recording, *, size: tuple[int, int] = (1280, 800), speed: float = 1.0,
+                 outlines: list[dict[str, Any]] | None = None, note: str | None = None) -> None:
+        self.rec = rec
+        self.playback = Playback(rec.duration, speed=speed)
+        self.view = View(size, levels=rec.levels)
+        self.view.fit(rec.bounds())
+        self.note = note
+        self.outlines = outlines or []
+        self.show_help = False
+        self.selected: str | None = None
+        self.running = True
+        self._drag: tuple[int, int] | None = None
+        self._dragged = 0.0
+        self._bg: pygame.Surface | None = None
+        self._bg_key: tuple[Any, ...] | None = None
+        if not pygame.font.get_init():
+            pygame.font.init()
+        self.font = pygame.font.Font(None, 20)
+        self.big = pygame.font.Font(None, 28)
+        self.frame: Frame = rec.at(0.0)
+
+    # -- input -------------------------------------------------------------
+
+    def handle(self, event: pygame.event.Event) -> None:
+        """Apply one pygame event to the playback and the view."""
+        pb, view = self.playback, self.view
+        if event.type == pygame.QUIT:
+            self.running = False
+        elif event.type == pygame.KEYDOWN:
+            key = event.key
+            char = getattr(event, "unicode", "")
+            if char == "?" or key in (pygame.K_F1, pygame.K_h):
+                self.show_help = not self.show_help
+            elif key == pygame.K_SPACE:
+                pb.toggle()
+            elif key == pygame.K_LEFT:
+                pb.seek(-SEEK_STEP)
+            elif key == pygame.K_RIGHT:
+                pb.seek(SEEK_STEP)
+            elif key == pygame.K_UP:
+                pb.faster()
+            elif key == pygame.K_DOWN:
+                pb.slower()
+            elif key == pygame.K_HOME:
+                pb.home()
+            elif key == pygame.K_END:
+                pb.end()
+            elif key == pygame.K_l:
+                view.next_level()
+            elif key == pygame.K_f:
+                view.fit(self.rec.bounds())
+            elif key in (pygame.K_PLUS, pygame.K_EQUALS, pygame.K_KP_PLUS):
+                view.zoom(1.25)
+            elif key in (pygame.K_MINUS, pygame.K_KP_MINUS):
+                view.zoom(0.8)
+            elif key in (pygame.K_ESCAPE, pygame.K_q):
+                if self.show_help:
+                    self.show_help = False
+                else:
+                    self.running = False
+        elif event.type == pygame.MOUSEWHEEL:
+            view.zoom(1.2 ** event.y, at=pygame.mouse.get_pos() if pygame.display.get_init() else None)
+        elif event.type == pygame.MOUSEBUTTONDOWN and event.button == 1:
+            self._drag = event.pos
+            self._dragged = 0.0
+        elif event.type == pygame.MOUSEMOTION and self._drag is not None:
+            dx, dy = event.rel
+            view.pan(dx, dy)
+            self._dragged += abs(dx) + abs(dy)
+        elif event.type == pygame.MOUSEBUTTONUP and event.button == 1:
+            if self._drag is not None and self._dragged < 4:
+                self.click(event.pos)
+            self._drag = None
+
+    def click(self, pos: tuple[int, int]) -> str | None:
+        """Select the building under a pixel (or clear the selection); returns its id."""
+        import shapely
+
+        wx, wy = self.view.to_world(*pos)
+        pt = shapely.Point(wx, wy)
+        self.selected = None
+        for o in self.outlines:
+            if o["kind"] == "building" and shapely.Polygon(o["xy"]).contains(pt):
+                self.selected = o["id"]
+                break
+        return self.selected
+
+    def step(self, wall_dt: float, events: list[pygame.event.Event] | None = None) -> Frame:
+        """Handle the queued pygame events (or ``events``), advance the clock by ``wall_dt`` and return the frame."""
+        for e in pygame.event.get() if events is None else events:
+            self.handle(e)
+        self.playback.tick(wall_dt)
+        self.frame = self.rec.at(self.playback.t)
+        return self.frame
+
+    # -- drawing -----------------------------------------------------------
+
+    def _background(self, surface: pygame.Surface) -> pygame.Surface:
+        v = self.view
+        key = (surface.get_size(), v.cx, v.cy, v.scale, v.level)
+        if self._bg is not None and self._bg_key == key:
+            return self._bg
+        bg = pygame.Surface(surface.get_size())
+        bg.fill(BACKGROUND)
+        for o in sorted(self.outlines, key=lambda o: o["kind"] != "assembly"):
+            px, py = v.to_screen(o["xy"][:, 0], o["xy"][:, 1])
+            pts = np.stack([px, py], axis=1).tolist()
+            if len(pts) < 3:
+                continue
+            if o["kind"] == "assembly":
+                pygame.draw.polygon(bg, ASSEMBLY_FILL, pts)
+                pygame.draw.polygon(bg, ASSEMBLY_EDGE, pts, 2)
+            else:
+                pygame.draw.polygon(bg, USE_COLOURS.get(o.get("use") or "other", USE_COLOURS["other"]), pts)
+                pygame.draw.polygon(bg, BUILDING_EDGE, pts, 1)
+        rec = self.rec
+        for xy, kind, level in zip(rec.edges, rec.edge_kind, rec.edge_level, strict=True):
+            indoor = not math.isnan(level)
+            if indoor and v.level is not None and level != v.level:
+                continue
+            px, py = v.to_screen(xy[:, 0], xy[:, 1])
+            pts = np.stack([px, py], axis=1).tolist()
+            if indoor:
+                pygame.draw.lines(bg, INDOOR_COLOUR, False, pts, 1)
+            else:
+                width = 3 if kind == "road" else 2
+                pygame.draw.lines(bg, PATH_COLOURS.get(kind, PATH_COLOUR), False, pts, width)
+        self._bg, self._bg_key = bg, key
+        return bg
+
+    def draw(self, surface: pygame.Surface, frame: Frame | None = None) -> None:
+        """Draw a frame (default: the current one) onto ``surface``."""
+        fr = self.frame if frame is None else frame
+        v = self.view
+        v.size = surface.get_size()
+        surface.blit(self._background(surface), (0, 0))
+        rec = self.rec
+        # closures
+        for _t, _kind, target in rec.closures_at(fr.t):
+            i = rec.node(target)
+            lv = rec.node_level[i]
+            if v.level is not None and not math.isnan(lv) and lv != v.level:
+                continue
+            x, y = v.to_screen(rec.node_xy[i, 0], rec.node_xy[i, 1])
+            pygame.draw.circle(surface, CLOSED, (float(x), float(y)), 7, 2)
+            pygame.draw.line(surface, CLOSED, (x - 5, y - 5), (x + 5, y + 5), 2)
+            pygame.draw.line(surface, CLOSED, (x - 5, y + 5), (x + 5, y - 5), 2)
+        draw_dots(surface, v, fr)
+        # door queues as bars
+        q = np.flatnonzero(fr.queues > 0)
+        if q.size:
+            if v.level is not None:
+                lv = rec.node_level[q]
+                q = q[np.isnan(lv) | (lv == v.level)]
+            sx, sy = v.to_screen(rec.node_xy[q, 0], rec.node_xy[q, 1])
+            for x, y, n in zip(sx.tolist(), sy.tolist(), fr.queues[q].tolist(), strict=True):
+                h = min(MAX_BAR, max(2.0, n * PX_PER_QUEUED))
+                pygame.draw.rect(surface, QUEUE_BAR, pygame.Rect(int(x) + 4, int(y - h), 5, int(h)))
+                pygame.draw.rect(surface, TEXT, pygame.Rect(int(x) + 4, int(y - h), 5, int(h)), 1)
+        self._hud(surface, fr)
+
+    def _hud(self, surface: pygame.Surface, fr: Frame) -> None:
+        pb, v, rec = self.playback, self.view, self.rec
+        w, h = surface.get_size()
+        c = fr.counts()
+        lines = [
+            (self.big, f"t = {_fmt_time(fr.t)}  / {_fmt_time(rec.duration)}   ×{pb.speed:g}  {'paused' if pb.paused else 'playing'}"),
+            (self.font, f"level: {'all' if v.level is None else v.level}    people: {c['total']:,}    ? for keys"),
+            (self.font, f"inside {c['inside']:,}   outdoors {c['outside']:,}   safe {c['safe']:,}   trapped {c['trapped']:,}"),
+        ]
+        panel = pygame.Rect(8, 8, 500, 6 + sum(f.get_linesize() + 2 for f, _ in lines) + self.font.get_linesize() + 8)
+        pygame.draw.rect(surface, PANEL, panel)
+        pygame.draw.rect(surface, BUILDING_EDGE, panel, 1)
+        y = 14
+        for font, text in lines:
+            surface.blit(font.render(text, True, TEXT), (16, y))
+            y += font.get_linesize() + 2
+        x = 16
+        for code, name in enumerate(STATE_NAMES):
+            pygame.draw.circle(surface, STATE_COLOURS[code], (x + 5, y + 7), 5)
+            label = self.font.render(f"{name} {c[name]:,}", True, TEXT)
+            surface.blit(label, (x + 14, y))
+            x += label.get_width() + 26
+        # timeline
+        bar = pygame.Rect(8, h - 16, w - 16, 8)
+        pygame.draw.rect(surface, PANEL, bar)
+        done = int(bar.width * (fr.t / rec.duration if rec.duration else 1.0))
+        pygame.draw.rect(surface, STATE_COLOURS[WALKING], pygame.Rect(bar.x, bar.y, done, bar.height))
+        for et, _kind, _target, _ in rec.events:
+            ex = bar.x + int(bar.width * min(et / rec.duration, 1.0)) if rec.duration else bar.x
+            pygame.draw.line(surface, CLOSED, (ex, bar.y - 3), (ex, bar.bottom + 2), 2)
+        pygame.draw.rect(surface, BUILDING_EDGE, bar, 1)
+        if self.note:
+            surface.blit(self.font.render(self.note, True, CLOSED), (16, h - 36))
+        if self.selected:
+            nums = rec.building_numbers(self.selected, fr)
+            rows = [f"building {self.selected}", f"occupants {nums['occupants']:,}", f"still inside {nums['inside_now']:,}",
+                    f"left {nums['left']:,}", f"safe {nums['safe']:,}", f"trapped {nums['trapped']:,}",
+                    "clearance " + ("—" if nums["clearance_s"] is None else _fmt_time(nums["clearance_s"]))]
+            self._box(surface, rows, (w - 230, 8))
+        if self.show_help:
+            rows = ["keys", *(f"{k:<14} {what}" for k, what in KEYS_HELP)]
+            self._box(surface, rows, (w // 2 - 170, h // 2 - 130), width=340)
+
+    def _box(self, surface: pygame.Surface, rows: list[str], at: tuple[int, int], width: int = 220) -> None:
+        lh = self.font.get_linesize() + 2
+        r = pygame.Rect(at[0], at[1], width, 12 + lh * len(rows))
+        pygame.draw.rect(surface, PANEL, r)
+        pygame.draw.rect(surface, BUILDING_EDGE, r, 1)
+        for k, text in enumerate(rows):
+            surface.blit((self.big if k == 0 else self.font).render(text, True, TEXT), (r.x + 8, r.y + 6 + k * lh))
+
+    # -- the window --------------------------------------------------------
+
+    def run(self, *, max_frames: int | None = None, fps: int = 60) -> None:
+        """Open the window and play until closed (or ``max_frames`` frames)."""
+        pygame.display.init()
+        screen = pygame.display.set_mode(self.view.size, pygame.RESIZABLE)
+        pygame.display.set_caption(f"Campus Twin replay — {self.rec.path.name}")
+        clock = pygame.time.Clock()
+        frames = 0
+        last = time.perf_counter()
+        try:
+            while self.running and (max_frames is None or frames < max_frames):
+                now = time.perf_counter()
+                self.step(now - last)
+                last = now
+                screen = pygame.display.get_surface()
+                self.draw(screen)
+                pygame.display.flip()
+                clock.tick(fps)
+                frames += 1
+        finally:
+            pygame.display.quit()
+
+
+def draw_dots(surface: pygame.Surface, view: View, fr: Frame, radius: int | None = None) -> int:
+    """Draw everyone as a dot in their state's colour; returns how many were drawn.
+
+    One vectorised write per colour and pixel offset into ``pygame.surfarray.pixels3d``:
+    no per-person Python call.
+    """
+    w, h = surface.get_size()
+    px, py = view.to_screen(fr.x, fr.y)
+    keep = np.isfinite(px) & np.isfinite(py)
+    if view.level is not None:
+        keep &= np.isnan(fr.level) | (fr.level == view.level)
+    r = radius if radius is not None else (1 if view.scale < 1.5 else 2)
+    xi = np.floor(np.where(keep, px, -1e6)).astype(np.int64)
+    yi = np.floor(np.where(keep, py, -1e6)).astype(np.int64)
+    keep &= (xi >= r) & (xi < w - r) & (yi >= r) & (yi < h - r)
+    offsets = [(dx, dy) for dx in range(-r, r + 1) for dy in range(-r, r + 1) if dx * dx + dy * dy <= r * r + r]
+    pix = pygame.surfarray.pixels3d(surface)
+    try:
+        # safe first, so the moving and the trapped are drawn on top
+        for code in (SAFE, WAITING, WALKING, QUEUED, TRAPPED):
+            sel = np.flatnonzero(keep & (fr.state == code))
+            if not sel.size:
+                continue
+            xs, ys = xi[sel], yi[sel]
+            colour = np.array(STATE_COLOURS[code], dtype=np.uint8)
+            for dx, dy in offsets:
+                pix[xs + dx, ys + dy] = colour
+    finally:
+        del pix
+    return int(np.count_nonzero(keep))
+
+
+# --------------------------------------------------------------------------
+# Headless export
+# --------------------------------------------------------------------------
+
+
+def export_frames(
+    rec: Recording,
+    out_dir: str | Path,
+    *,
+    fps: float = 10.0,
+    speed: float = 32.0,
+    t_from: float = 0.0,
+    t_to: float | None = None,
+    size: tuple[int, int] = (1280, 800),
+    gif: bool = True,
+    gif_width: int = 800,
+    outlines: list[dict[str, Any]] | None = None,
+    note: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Render the replay to PNG frames (and an animated GIF) with no window.
+
+    A frame is drawn every ``speed / fps`` simulated seconds from ``t_from``
+    to ``t_to`` (default the end), and always at ``t_to`` itself, so the
+    last frame is the end of the run; the GIF plays at ``fps``.
+
+    Returns
+    -------
+    dict
+        ``frames`` (list of PNG paths), ``times`` (s), ``gif`` (path or None).
+    """
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    t_to = rec.duration if t_to is None else min(t_to, rec.duration)
+    t_from = max(0.0, t_from)
+    if t_to < t_from:
+        msg = f"--from {t_from:g} is after --to {t_to:g}"
+        raise ValueError(msg)
+    if fps <= 0 or speed <= 0:
+        msg = "fps and speed must be > 0"
+        raise ValueError(msg)
+    step = speed / fps
+    times = list(np.arange(t_from, t_to, step)) if t_to > t_from else []
+    if not times or times[-1] < t_to:
+        times.append(t_to)
+    pygame.font.init()
+    app = ReplayApp(rec, size=size, speed=1.0, outlines=outlines, note=note)
+    surface = pygame.Surface(size)
+    paths: list[Path] = []
+    images = []
+    for k, t in enumerate(times):
+        app.playback.t = float(t)
+        app.playback.paused = True
+        fr = rec.at(float(t))
+        app.frame = fr
+        app.draw(surface, fr)
+        p = out / f"frame_{k:05d}.png"
+        pygame.image.save(surface, str(p))
+        paths.append(p)
+        if gif:
+            from PIL import Image
+
+            img = Image.frombytes("RGB", size, pygame.image.tobytes(surface, "RGB"))
+            if gif_width and size[0] > gif_width:
+                img = img.resize((gif_width, round(size[1] * gif_width / size[0])), Image.Resampling.BILINEAR)
+            images.append(img.quantize(colors=64, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE))
+        if progress:
+            progress(k + 1, len(times))
+    gif_path = None
+    if gif and images:
+        gif_path = out / "replay.gif"
+        durations = [int(1000 / fps)] * len(images)
+        durations[-1] = 2000  # hold the end
+        images[0].save(gif_path, save_all=True, append_images=images[1:], duration=durations, loop=0, optimize=False)
+    return {"frames": paths, "times": [float(t) for t in times], "gif": gif_path, "note": app.note}

@@ -53,6 +53,8 @@ def coverage_of(cover: np.ndarray, weights: np.ndarray, chosen: Sequence[int]) -
     return float(w[n >= 1].sum()), float(w[n >= 2].sum())
 
 
+P_MEDIAN_MAX = 400_000
+"""Largest demand × candidate count for which the mean-response (p-median) tie-break is solved."""
 TIME_LIMIT = 60.0
 """Seconds HiGHS may spend on one problem; past it the best solution found is used and its status says so."""
 
@@ -126,7 +128,9 @@ def max_cover(cover: np.ndarray, weights: np.ndarray, k: int, *, fixed: Sequence
         status = status if status != "optimal" else status2
     chosen = sorted(int(j) for j in np.flatnonzero(x[:n] > 0.5))
     covered, twice = coverage_of(cover, w, chosen)
-    if times is not None and len(chosen):
+    if times is not None and len(chosen) and m * n > P_MEDIAN_MAX:
+        status = f"{status}; mean-response tie-break skipped ({m} x {n} > {P_MEDIAN_MAX:,} assignments)"
+    elif times is not None and len(chosen):
         chosen, status3 = _quickest(np.asarray(cover, bool), w, k, np.asarray(times, float), covered, twice if backup else None,
                                     fixed)
         status = status if status != "optimal" else status3

@@ -121,3 +121,15 @@ def test_demo_subproblem_matches_brute_force(demo_problem) -> None:  # noqa: ANN
         assert (sol.covered, sol.backup) == pytest.approx((covered, backup), abs=1e-7)
     sc, unc = set_cover(cover)
     assert len(sc.chosen) == exhaustive_set_cover(cover)
+
+
+def test_large_problems_skip_the_mean_response_stage(monkeypatch: pytest.MonkeyPatch) -> None:
+    import scenarios.placement as placement
+
+    rng = np.random.default_rng(5)
+    times = rng.uniform(0, 300, (10, 6))
+    w = np.ones(10)
+    monkeypatch.setattr(placement, "P_MEDIAN_MAX", 10)
+    sol = max_cover(times <= 100, w, 2, times=times)
+    assert "skipped" in sol.status
+    assert sol.covered == pytest.approx(exhaustive_max_cover(times <= 100, w, 2)[0])

@@ -237,10 +237,60 @@ def test_pedpy_export(rec: Recording, tmp_path: Path) -> None:
 
 def test_cli_replay(rec_path: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["replay", str(rec_path), "--export", str(tmp_path / "frames"), "--fps", "2", "--speed", "64",
-                                 "--size", "320x200", "--pedpy", str(tmp_path / "t.sqlite"), "--json"])
+                                 "--size", "320x200", "--pedpy", str(tmp_path / "t.sqlite"), "--html", str(tmp_path / "r.html"), "--json"])
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "frames" / "replay.gif").exists() and (tmp_path / "t.sqlite").exists()
+    assert (tmp_path / "frames" / "replay.gif").exists() and (tmp_path / "t.sqlite").exists() and (tmp_path / "r.html").exists()
+    import json
+
+    done = json.loads(result.stdout)
+    assert done["people"] == 130 and done["export"]["times_s"][-1] == pytest.approx(done["duration_s"], abs=0.1)
     bad = runner.invoke(app, ["replay", str(tmp_path / "nope.sqlite")])
     assert bad.exit_code == 2 and "no such recording" in bad.output
     bad = runner.invoke(app, ["replay", str(rec_path), "--export", str(tmp_path / "f"), "--speed", "3"])
     assert bad.exit_code == 2 and "--speed 3" in bad.output
+
+
+@pytest.fixture(scope="module")
+def page(opened: tuple[Recording, list, str | None], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from viz.replay_html import write_replay_html
+
+    rec, outlines, _ = opened
+    return write_replay_html(rec, tmp_path_factory.mktemp("html") / "replay.html", outlines=outlines)
+
+
+def test_html_replay_is_self_contained(page: Path) -> None:
+    import re
+
+    text = page.read_text(encoding="utf-8")
+    assert not re.search(r"<(script|link)\b[^>]*\b(src|href)\s*=\s*[\"']?(https?:)?//", text, re.IGNORECASE)
+    assert 'id="ct-time"' in text and 'id="ct-play"' in text and "ctReplay" in text
+
+
+@pytest.mark.browser
+def test_html_replay_plays_in_a_real_browser(browser: object, page: Path, rec: Recording) -> None:
+    tab = browser.new_page(viewport={"width": 1000, "height": 700})
+    network: list[str] = []
+    errors: list[str] = []
+    tab.on("request", lambda r: network.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    tab.goto(page.as_uri())
+    tab.wait_for_function("window.ctReplay !== undefined")
+    for t in (0.0, 45.0, 80.0, rec.duration):
+        tab.evaluate(f"window.ctReplay.show({t})")
+        got = tab.evaluate("window.ctReplay.counts()")
+        want = rec.at(t).counts()
+        assert got == {s: want[s] for s in got}, t
+    assert tab.text_content("#ct-n-trapped") == "12"
+    tab.keyboard.press("Home")
+    tab.keyboard.press("ArrowRight")
+    assert tab.evaluate("window.ctReplay.clock.t") == 10
+    tab.keyboard.press("ArrowUp")
+    tab.keyboard.press("Space")
+    tab.wait_for_timeout(400)
+    clock = tab.evaluate("window.ctReplay.clock")
+    assert clock["playing"] and clock["speed"] == 16 and clock["t"] > 10
+    dots = tab.evaluate("""() => { const c = document.getElementById('ct-dots'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                                   let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n; }""")
+    assert dots > 50
+    assert not errors and not network
+    tab.close()

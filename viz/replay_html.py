@@ -1,0 +1,329 @@
+"""Browser replay: one self-contained HTML page that plays a recording offline.
+
+``twin replay RECORDING --html FILE`` writes it. The page is a Leaflet map
+(through folium, Leaflet inlined by :func:`viz.campus_map.offline_page`, no
+tiles, no CDN) holding the building and assembly outlines and the paths, and
+a canvas on top on which everyone is drawn as a dot in their state's colour,
+with door queues as bars and closures as red rings. Play/pause, a speed
+choice (×0.25 … ×64), a time slider and the keys of the pygame viewer (space,
+←/→ seek 10 s, ↑/↓ speed, Home/End) drive it.
+
+The page does not carry frames: it carries the recording's moves (times as
+float32, node indices, walk polylines; base64 typed arrays, about 15 bytes a
+move) and computes positions in the browser exactly as
+:meth:`viz.replay.Recording.at` does, so any time can be shown.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+import folium
+import numpy as np
+from branca.element import Element
+from folium.elements import MacroElement
+from folium.template import Template
+from pyproj import Transformer
+
+from viz.campus_map import BACKGROUND, USE_COLOURS, offline_page
+from viz.replay import SPEEDS, STATE_NAMES, Recording
+
+STATE_CSS = {"waiting": "#787882", "walking": "#1965c0", "queued": "#e67800", "safe": "#2e8c3c", "trapped": "#d50000"}
+"""Dot colour of each state (as in the pygame viewer)."""
+
+
+def _b64(a: np.ndarray) -> str:
+    return base64.b64encode(np.ascontiguousarray(a).tobytes()).decode("ascii")
+
+
+def _payload(rec: Recording, outlines: list[dict[str, Any]]) -> dict[str, Any]:
+    """Everything the page needs, positions in degrees relative to a reference point."""
+    crs = rec.meta.get("crs")
+    if not crs:
+        msg = f"{rec.path}: the recording has no crs in its metadata; cannot place it on a map"
+        raise ValueError(msg)
+    to_ll = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+
+    def ll(xy: np.ndarray) -> np.ndarray:
+        lon, lat = to_ll.transform(xy[:, 0], xy[:, 1])
+        return np.stack([lat, lon], axis=1)
+
+    nodes = ll(rec.node_xy)
+    ref = nodes.mean(axis=0)
+    rel = lambda a: (a - ref).astype(np.float32)  # noqa: E731 - float32 offsets: ~1 mm here
+
+    # walk polylines: points and the share of the length at each point
+    poly_ll = ll(rec._poly_xy) if len(rec._poly_xy) else np.empty((0, 2))
+    share = np.zeros(len(rec._poly_xy), dtype=np.float32)
+    starts = rec._poly_start
+    for p in range(len(starts) - 1):
+        seg = rec._poly_xy[starts[p]:starts[p + 1]]
+        c = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(seg, axis=0).T))])
+        share[starts[p]:starts[p + 1]] = c / c[-1] if c[-1] > 0 else np.linspace(0, 1, len(c))
+
+    n = rec.n_agents
+    safe_xy = np.where(np.isnan(rec._safe_xy), rec.node_xy[rec.agent_start], rec._safe_xy)
+    wait_xy = rec.node_xy[rec.agent_start] + rec._start_off
+    features = []
+    for o in outlines:
+        ring = ll(o["xy"])[:, ::-1].tolist()
+        features.append({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
+                         "properties": {"kind": o["kind"], "id": o["id"], "fill": USE_COLOURS.get(o.get("use") or "other", USE_COLOURS["other"])}})
+    for xy, kind, level in zip(rec.edges, rec.edge_kind, rec.edge_level, strict=True):
+        if np.isnan(level):
+            features.append({"type": "Feature", "geometry": {"type": "LineString", "coordinates": ll(xy)[:, ::-1].tolist()},
+                             "properties": {"kind": "path", "path": kind}})
+    counts = {b: int((rec.agent_building == b).sum()) for b in rec.buildings}
+    return {
+        "ref": ref.tolist(),
+        "duration": rec.duration,
+        "n": n,
+        "nodes": _b64(rel(nodes)),
+        "nodeLevel": _b64(np.nan_to_num(rec.node_level, nan=-999).astype(np.int16)),
+        "polyPts": _b64(rel(poly_ll)),
+        "polyShare": _b64(share),
+        "polyStart": _b64(starts.astype(np.int32)),
+        "first": _b64(rec._first.astype(np.int32)),
+        "last": _b64(rec._last.astype(np.int32)),
+        "start": _b64(rec.agent_start.astype(np.int32)),
+        "safeAt": _b64(np.nan_to_num(rec.safe_at, nan=np.inf).astype(np.float64)),
+        "safePos": _b64(rel(ll(safe_xy))),
+        "waitPos": _b64(rel(ll(wait_xy))),
+        "t0": _b64(rec.m_t0.astype(np.float32)),
+        "t1": _b64(rec.m_t1.astype(np.float32)),
+        "u": _b64(rec.m_u.astype(np.int32)),
+        "v": _b64(rec.m_v.astype(np.int32)),
+        "poly": _b64(rec.m_poly.astype(np.int32)),
+        "state": _b64(rec.m_state.astype(np.uint8)),
+        "events": [{"t": t, "kind": k, "target": tgt, "node": rec.node(tgt)} for t, k, tgt, _ in rec.events if tgt in rec._index],
+        "map": {"type": "FeatureCollection", "features": features},
+        "buildingCounts": counts,
+        "levels": rec.levels,
+        "states": list(STATE_NAMES),
+        "colours": [STATE_CSS[s] for s in STATE_NAMES],
+        "speeds": list(SPEEDS),
+    }
+
+
+_SCRIPT = r"""
+(function () {
+  var map = {{ this._parent.get_name() }};
+  var D = {{ this.data }};
+  function dec(s, T) { var b = atob(s), u = new Uint8Array(b.length); for (var i = 0; i < b.length; i++) u[i] = b.charCodeAt(i); return new T(u.buffer); }
+  var nodes = dec(D.nodes, Float32Array), polyPts = dec(D.polyPts, Float32Array), polyShare = dec(D.polyShare, Float32Array),
+      polyStart = dec(D.polyStart, Int32Array), first = dec(D.first, Int32Array), last = dec(D.last, Int32Array),
+      start = dec(D.start, Int32Array), safeAt = dec(D.safeAt, Float64Array), safePos = dec(D.safePos, Float32Array),
+      waitPos = dec(D.waitPos, Float32Array), T0 = dec(D.t0, Float32Array), T1 = dec(D.t1, Float32Array),
+      U = dec(D.u, Int32Array), V = dec(D.v, Int32Array), POLY = dec(D.poly, Int32Array), ST = dec(D.state, Uint8Array);
+  var N = D.n, ref = D.ref, nNodes = nodes.length / 2;
+  var WAITING = 0, WALKING = 1, QUEUED = 2, SAFE = 3, TRAPPED = 4;
+  var lat = new Float64Array(N), lon = new Float64Array(N), st = new Uint8Array(N), queues = new Int32Array(nNodes);
+
+  L.geoJSON(D.map, {
+    style: function (f) {
+      var p = f.properties;
+      if (p.kind === "building") return {color: "#4f5b62", weight: 1, fillColor: p.fill, fillOpacity: 0.85};
+      if (p.kind === "assembly") return {color: "#2e7d32", weight: 2, dashArray: "6 4", fillColor: "#81c784", fillOpacity: 0.4};
+      return {color: p.path === "road" ? "#8a8d90" : p.path === "shared" ? "#ef7d00" : "#9a8a7c", weight: p.path === "road" ? 4 : 2, opacity: 0.9};
+    },
+    onEachFeature: function (f, layer) { if (f.properties.id) layer.bindTooltip(f.properties.kind + " " + f.properties.id + (D.buildingCounts[f.properties.id] !== undefined ? ": " + D.buildingCounts[f.properties.id] + " people" : "")); }
+  }).addTo(map);
+
+  // positions at time t, as viz.replay.Recording.at
+  function compute(t) {
+    queues.fill(0);
+    for (var a = 0; a < N; a++) {
+      var lo = first[a], hi = last[a], node = start[a], s = WAITING, la = undefined, lo_ = undefined;
+      if (hi < lo || T0[lo] > t) { la = waitPos[2 * a]; lo_ = waitPos[2 * a + 1]; }
+      else {
+        while (lo < hi) { var mid = (lo + hi + 1) >> 1; if (T0[mid] <= t) lo = mid; else hi = mid - 1; }
+        var i = lo; s = ST[i];
+        if (s === TRAPPED) { node = U[i]; }
+        else if (t < T1[i]) {
+          node = U[i];
+          if (s === WALKING && POLY[i] >= 0) {
+            var f = (t - T0[i]) / Math.max(T1[i] - T0[i], 1e-9), p = POLY[i], k = polyStart[p], end = polyStart[p + 1] - 2;
+            while (k < end && polyShare[k + 1] <= f) k++;
+            var span = Math.max(polyShare[k + 1] - polyShare[k], 1e-9), w = Math.min(1, Math.max(0, (f - polyShare[k]) / span));
+            la = polyPts[2 * k] + w * (polyPts[2 * k + 2] - polyPts[2 * k]);
+            lo_ = polyPts[2 * k + 1] + w * (polyPts[2 * k + 3] - polyPts[2 * k + 1]);
+          }
+        } else { node = V[i]; s = WALKING; }
+        if (la === undefined) {
+          if (s === WAITING && node === start[a]) { la = waitPos[2 * a]; lo_ = waitPos[2 * a + 1]; }
+          else { la = nodes[2 * node]; lo_ = nodes[2 * node + 1]; }
+        }
+        if (s === QUEUED) queues[node]++;
+      }
+      if (t >= safeAt[a]) { s = SAFE; la = safePos[2 * a]; lo_ = safePos[2 * a + 1]; }
+      lat[a] = ref[0] + la; lon[a] = ref[1] + lo_; st[a] = s;
+    }
+  }
+
+  // the canvas on top of the map
+  var canvas = document.createElement("canvas");
+  canvas.id = "ct-dots";
+  canvas.style.cssText = "position:absolute;left:0;top:0;pointer-events:none;z-index:450";
+  map.getContainer().appendChild(canvas);
+  var clock = {t: 0, speed: 8, playing: false};
+  function draw() {
+    var size = map.getSize(), ctx = canvas.getContext("2d");
+    if (canvas.width !== size.x || canvas.height !== size.y) { canvas.width = size.x; canvas.height = size.y; }
+    ctx.clearRect(0, 0, size.x, size.y);
+    var p0 = map.latLngToContainerPoint([ref[0], ref[1]]), p1 = map.latLngToContainerPoint([ref[0] + 0.01, ref[1] + 0.01]);
+    var kx = (p1.x - p0.x) / 0.01, ky = (p1.y - p0.y) / 0.01, r = map.getZoom() >= 18 ? 2 : 1.2;
+    var order = [SAFE, WAITING, WALKING, QUEUED, TRAPPED];
+    for (var o = 0; o < order.length; o++) {
+      var code = order[o];
+      ctx.fillStyle = D.colours[code];
+      ctx.beginPath();
+      for (var a = 0; a < N; a++) {
+        if (st[a] !== code) continue;
+        var x = p0.x + (lon[a] - ref[1]) * kx, y = p0.y + (lat[a] - ref[0]) * ky;
+        ctx.moveTo(x + r, y); ctx.arc(x, y, r, 0, 6.2832);
+      }
+      ctx.fill();
+    }
+    ctx.fillStyle = "#e67800"; ctx.strokeStyle = "#222"; ctx.lineWidth = 0.5;
+    for (var q = 0; q < nNodes; q++) {
+      if (!queues[q]) continue;
+      var qx = p0.x + nodes[2 * q + 1] * kx, qy = p0.y + nodes[2 * q] * ky, h = Math.min(80, Math.max(2, queues[q] * 0.5));
+      ctx.fillRect(qx + 4, qy - h, 5, h); ctx.strokeRect(qx + 4, qy - h, 5, h);
+    }
+    ctx.strokeStyle = "#d50000"; ctx.lineWidth = 2;
+    D.events.forEach(function (e) {
+      if (e.t > clock.t) return;
+      var ex = p0.x + nodes[2 * e.node + 1] * kx, ey = p0.y + nodes[2 * e.node] * ky;
+      ctx.beginPath(); ctx.arc(ex, ey, 7, 0, 6.2832); ctx.moveTo(ex - 5, ey - 5); ctx.lineTo(ex + 5, ey + 5); ctx.moveTo(ex - 5, ey + 5); ctx.lineTo(ex + 5, ey - 5); ctx.stroke();
+    });
+  }
+
+  var slider = document.getElementById("ct-time"), label = document.getElementById("ct-clock"), play = document.getElementById("ct-play"),
+      speedSel = document.getElementById("ct-speed");
+  slider.max = D.duration;
+  D.speeds.forEach(function (s) { var o = document.createElement("option"); o.value = s; o.textContent = "×" + s; if (s === clock.speed) o.selected = true; speedSel.appendChild(o); });
+  function fmt(t) { var m = Math.floor(t / 60), s = t - 60 * m; return (m < 10 ? "0" : "") + m + ":" + (s < 10 ? "0" : "") + s.toFixed(1); }
+  function show(t) {
+    clock.t = Math.min(D.duration, Math.max(0, t));
+    compute(clock.t);
+    var c = [0, 0, 0, 0, 0];
+    for (var a = 0; a < N; a++) c[st[a]]++;
+    D.states.forEach(function (name, k) { document.getElementById("ct-n-" + name).textContent = c[k].toLocaleString("en"); });
+    slider.value = clock.t;
+    label.textContent = fmt(clock.t) + " / " + fmt(D.duration);
+    draw();
+  }
+  function setPlaying(on) { clock.playing = on; play.textContent = on ? "❚❚ pause" : "▶ play"; }
+  var lastWall = null;
+  function frame(now) {
+    if (clock.playing) {
+      if (lastWall !== null) {
+        var t = clock.t + (now - lastWall) / 1000 * clock.speed;
+        if (t >= D.duration) { t = D.duration; setPlaying(false); }
+        show(t);
+      }
+      lastWall = now;
+    } else { lastWall = null; }
+    requestAnimationFrame(frame);
+  }
+  play.addEventListener("click", function () { if (!clock.playing && clock.t >= D.duration) show(0); setPlaying(!clock.playing); });
+  slider.addEventListener("input", function () { show(parseFloat(slider.value)); });
+  speedSel.addEventListener("change", function () { clock.speed = parseFloat(speedSel.value); });
+  function stepSpeed(d) { var k = D.speeds.indexOf(clock.speed) + d; k = Math.max(0, Math.min(D.speeds.length - 1, k)); clock.speed = D.speeds[k]; speedSel.value = clock.speed; }
+  document.addEventListener("keydown", function (e) {
+    if (e.target && e.target.tagName === "SELECT") return;
+    var used = true;
+    if (e.key === " ") { play.click(); }
+    else if (e.key === "ArrowLeft") show(clock.t - 10);
+    else if (e.key === "ArrowRight") show(clock.t + 10);
+    else if (e.key === "ArrowUp") stepSpeed(1);
+    else if (e.key === "ArrowDown") stepSpeed(-1);
+    else if (e.key === "Home") show(0);
+    else if (e.key === "End") show(D.duration);
+    else used = false;
+    if (used) { e.preventDefault(); e.stopPropagation(); }
+  }, true);
+  map.on("move zoom resize viewreset", draw);
+  window.ctReplay = {show: show, clock: clock, counts: function () { var c = {}; D.states.forEach(function (n) { c[n] = 0; }); for (var a = 0; a < N; a++) c[D.states[st[a]]]++; return c; }};
+  show(0);
+  requestAnimationFrame(frame);
+})();
+"""
+
+
+class _Replay(MacroElement):
+    _template = Template("{% macro script(this, kwargs) %}" + _SCRIPT + "{% endmacro %}")
+
+    def __init__(self, data: str) -> None:
+        super().__init__()
+        self._name = "Replay"
+        self.data = data
+
+
+_CSS = """
+html, body { background: %(bg)s; }
+.leaflet-container { background: %(bg)s; }
+#ct-panel { position: absolute; z-index: 1000; left: 10px; bottom: 10px; right: 10px; background: rgba(255,255,255,.95);
+  border: 1px solid #4f5b62; border-radius: 4px; padding: 6px 10px; font: 13px/1.4 system-ui, sans-serif; display: flex;
+  gap: 12px; align-items: center; flex-wrap: wrap; }
+#ct-panel h1 { font-size: 14px; margin: 0; }
+#ct-time { flex: 1 1 300px; }
+#ct-clock { font-variant-numeric: tabular-nums; min-width: 120px; }
+.ct-count { white-space: nowrap; font-variant-numeric: tabular-nums; }
+.ct-dot { display: inline-block; width: 10px; height: 10px; border-radius: 5px; margin-right: 3px; vertical-align: -1px; }
+#ct-keys { color: #555; font-size: 12px; }
+.leaflet-bottom.leaflet-left { bottom: 64px; }
+"""
+
+
+def write_replay_html(rec: Recording, path: str | Path, *, outlines: list[dict[str, Any]] | None = None,
+                      title: str | None = None) -> Path:
+    """Write the browser replay of a recording as one offline HTML file.
+
+    Parameters
+    ----------
+    rec : Recording
+    path : str or Path
+        File to write; its folder is created if missing.
+    outlines : list of dict, optional
+        Building and assembly outlines (:func:`viz.replay_app.open_replay`).
+    title : str, optional
+        Heading; by default the scenario's name.
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    data = _payload(rec, outlines or [])
+    heading = title or (rec.meta.get("scenario") or {}).get("name") or rec.path.name
+    m = folium.Map(tiles=None, control_scale=True, max_zoom=22, zoom_snap=0.25, attribution_control=False)
+    m.default_js, m.default_css = [], []
+    minx, miny, maxx, maxy = rec.bounds()
+    to_ll = Transformer.from_crs(rec.meta["crs"], "EPSG:4326", always_xy=True)
+    (lon0, lon1), (lat0, lat1) = to_ll.transform([minx, maxx], [miny, maxy])
+    m.fit_bounds([[lat0, lon0], [lat1, lon1]], padding=(20, 20))
+    m.add_child(_Replay(json.dumps(data, separators=(",", ":")).replace("</", "<\\/")))
+    root = m.get_root()
+    root.title = html.escape(str(heading))
+    root.header.add_child(Element(f"<style>{_CSS % {'bg': BACKGROUND}}</style>"), name="ct_css")
+    counts = "".join(
+        f'<span class="ct-count"><span class="ct-dot" style="background:{STATE_CSS[s]}"></span>{s} <b id="ct-n-{s}">0</b></span>'
+        for s in STATE_NAMES
+    )
+    root.html.add_child(Element(
+        f'<div id="ct-panel"><h1>{html.escape(str(heading))}</h1>'
+        '<button id="ct-play" type="button">▶ play</button><select id="ct-speed" title="speed"></select>'
+        '<input id="ct-time" type="range" min="0" step="0.1" value="0" aria-label="time">'
+        f'<span id="ct-clock">00:00.0</span>{counts}'
+        '<span id="ct-keys">space play/pause · ←/→ 10 s · ↑/↓ speed · Home/End</span></div>'
+    ), name="ct_panel")
+    page = offline_page(m)
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    return out

@@ -62,6 +62,8 @@ CAMERA_HEADINGS = 8
 """Headings tried at each candidate camera position (every 45°)."""
 CAMERA_SITE_REACH = 40.0
 """Candidate camera positions lie within this distance of a key area (m)."""
+TAIL = 3600.0
+"""The run goes on this long (s) after ``hours`` (with no new incidents), so incidents near the end are answered too."""
 CANDIDATE_KINDS = ("junction", "gate", "door")
 """Graph nodes that may hold a new guard post (outdoor junctions, gates, building exits), besides current posts."""
 
@@ -758,7 +760,7 @@ class CoverageModel:
                     inc.arrived = env.now
                     yield env.timeout(inc.handling)
                     counter[0] += 2
-                    g.busy_s += env.now - t0
+                    g.busy_s += min(env.now, horizon) - min(t0, horizon)
                     g.at = inc.node
                     last_area = area_nodes.get(g.at, "")
                     g.busy = False
@@ -774,7 +776,7 @@ class CoverageModel:
                 dispatch()
 
         def shifts():  # noqa: ANN202 - a SimPy process
-            for t in self.shift_changes(horizon):
+            for t in self.shift_changes(horizon + TAIL):
                 if t > env.now:
                     yield env.timeout(t - env.now)
                 dispatch()
@@ -783,7 +785,8 @@ class CoverageModel:
             g.proc = env.process(guard(g))
         env.process(arrivals())
         env.process(shifts())
-        env.run(until=horizon)
+        env.run(until=horizon + TAIL)
+        passes = {a: [t for t in ts if t <= horizon] for a, ts in passes.items()}
         util = {}
         samples = np.arange(0.0, horizon, 60.0)
         for g in guards:

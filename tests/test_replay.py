@@ -294,3 +294,12 @@ def test_html_replay_plays_in_a_real_browser(browser: object, page: Path, rec: R
     assert dots > 50
     assert not errors and not network
     tab.close()
+
+
+def test_pedpy_reads_the_export(rec: Recording, tmp_path: Path) -> None:
+    pedpy = pytest.importorskip("pedpy", reason="PedPy is not a dependency; pip install pedpy to run this check")
+    path = write_pedpy(rec, tmp_path / "traj.sqlite", fps=4)
+    traj = pedpy.load_trajectory_from_jupedsim_sqlite(trajectory_file=path)
+    assert traj.frame_rate == 4 and traj.data["id"].nunique() == 130
+    area = pedpy.load_walkable_area_from_jupedsim_sqlite(trajectory_file=path)
+    assert area.polygon.area > 0

@@ -74,13 +74,13 @@ PX_PER_QUEUED = 0.5
 MAX_BAR = 80
 KEYS_HELP = (
     ("space", "pause / play"),
-    ("← / →", f"seek ∓{SEEK_STEP:g} s"),
-    ("↑ / ↓", "speed ×2 / ×½ (×0.25 … ×64)"),
+    ("Left / Right", f"seek -/+{SEEK_STEP:g} s"),
+    ("Up / Down", "speed x2 / x0.5 (x0.25 ... x64)"),
     ("Home / End", "start / end"),
     ("wheel, + / -", "zoom"),
     ("drag", "pan"),
     ("f", "fit the campus"),
-    ("l", "next level (all → 0 → 1 … → all)"),
+    ("l", "next level (all, 0, 1 ... all)"),
     ("click", "a building's numbers"),
     ("?", "show / hide the keys"),
     ("Esc / q", "quit"),
@@ -347,8 +347,8 @@ class ReplayApp:
         w, h = surface.get_size()
         c = fr.counts()
         lines = [
-            (self.big, f"t = {_fmt_time(fr.t)}  / {_fmt_time(rec.duration)}   ×{pb.speed:g}  {'paused' if pb.paused else 'playing'}"),
-            (self.font, f"level: {'all' if v.level is None else v.level}    people: {c['total']:,}    ? for keys"),
+            (self.big, f"t = {_fmt_time(fr.t)}  / {_fmt_time(rec.duration)}   x{pb.speed:g}  {'paused' if pb.paused else 'playing'}"),
+            (self.font, f"level shown: {'all' if v.level is None else v.level}    people: {c['total']:,}    ? for keys"),
             (self.font, f"inside {c['inside']:,}   outdoors {c['outside']:,}   safe {c['safe']:,}   trapped {c['trapped']:,}"),
         ]
         panel = pygame.Rect(8, 8, 500, 6 + sum(f.get_linesize() + 2 for f, _ in lines) + self.font.get_linesize() + 8)
@@ -382,16 +382,20 @@ class ReplayApp:
                     "clearance " + ("—" if nums["clearance_s"] is None else _fmt_time(nums["clearance_s"]))]
             self._box(surface, rows, (w - 230, 8))
         if self.show_help:
-            rows = ["keys", *(f"{k:<14} {what}" for k, what in KEYS_HELP)]
-            self._box(surface, rows, (w // 2 - 170, h // 2 - 130), width=340)
+            self._box(surface, ["keys", *(k for k, _ in KEYS_HELP)], (w // 2 - 190, h // 2 - 130), width=380,
+                      second=["", *(what for _, what in KEYS_HELP)])
 
-    def _box(self, surface: pygame.Surface, rows: list[str], at: tuple[int, int], width: int = 220) -> None:
+    def _box(self, surface: pygame.Surface, rows: list[str], at: tuple[int, int], width: int = 220,
+             second: list[str] | None = None) -> None:
         lh = self.font.get_linesize() + 2
-        r = pygame.Rect(at[0], at[1], width, 12 + lh * len(rows))
+        r = pygame.Rect(at[0], at[1], width, 16 + lh * len(rows))
         pygame.draw.rect(surface, PANEL, r)
         pygame.draw.rect(surface, BUILDING_EDGE, r, 1)
         for k, text in enumerate(rows):
-            surface.blit((self.big if k == 0 else self.font).render(text, True, TEXT), (r.x + 8, r.y + 6 + k * lh))
+            y = r.y + 6 + k * lh + (4 if k else 0)
+            surface.blit((self.big if k == 0 else self.font).render(text, True, TEXT), (r.x + 8, y))
+            if second and second[k]:
+                surface.blit(self.font.render(second[k], True, TEXT), (r.x + 120, y))
 
     # -- the window --------------------------------------------------------
 
@@ -496,13 +500,15 @@ def export_frames(
     if not times or times[-1] < t_to:
         times.append(t_to)
     pygame.font.init()
-    app = ReplayApp(rec, size=size, speed=1.0, outlines=outlines, note=note)
+    from viz.replay import SPEEDS
+
+    app = ReplayApp(rec, size=size, speed=speed if speed in SPEEDS else 1.0, outlines=outlines, note=note)
     surface = pygame.Surface(size)
     paths: list[Path] = []
     images = []
     for k, t in enumerate(times):
         app.playback.t = float(t)
-        app.playback.paused = True
+        app.playback.paused = k == len(times) - 1
         fr = rec.at(float(t))
         app.frame = fr
         app.draw(surface, fr)

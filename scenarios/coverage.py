@@ -875,6 +875,13 @@ class CoverageOutcome:
                 gaps.append(max(np.diff(ts)) / 60.0)
             passes[a] = {"per_hour": round(float(np.mean(counts)) / hours, 3),
                          "longest_gap_min": round(float(np.mean(gaps)), 1) if m.layout.patrols else None}
+        by_hour = []
+        for h in range(24):
+            rs = [i.response for r in reps for i in r.incidents if int((sc.start_hour + i.t / 3600) % 24) == h]
+            ok = [x for x in rs if x is not None]
+            by_hour.append({"hour": h, "incidents": round(len(rs) / max(len(reps), 1), 2),
+                            "p90_s": round(float(np.percentile(ok, 90)), 1) if ok else None,
+                            "within_standard": round(sum(x <= sc.standard for x in ok) / len(rs), 4) if rs else None})
         checked = response_summary(self.checked, sc.standard, areas)
         posts = dict(self.posts)
         posts["simulated"] = {"response_time_s": checked["response_time_s"], "within_standard": checked["within_standard"]}
@@ -895,6 +902,7 @@ class CoverageOutcome:
             "response_time_s": resp["response_time_s"],
             "within_standard": resp["within_standard"],
             "by_key_area": resp["by_key_area"],
+            "by_hour": by_hour,
             "utilisation": util_mean,
             "utilisation_mean": round(float(np.mean(list(util_mean.values()))), 4) if util_mean else 0.0,
             "patrol_passes": passes,

@@ -67,7 +67,7 @@ def test_demo_report_in_a_real_browser(browser: Any, demo: tuple[CoverageOutcome
                      "Recommended posts (k = 11)", "Recommended cameras"):
             assert any(name in lab for lab in labels), labels
         assert page.locator("svg path").count() > 200
-        for img in ("cv-plot-response", "cv-plot-areas", "cv-plot-util"):
+        for img in ("cv-plot-response", "cv-plot-areas", "cv-plot-hours", "cv-plot-util"):
             assert page.eval_on_selector(f"#{img}", "i => i.complete && i.naturalWidth > 0")
         assert page.locator("#cv-key-areas tbody tr").count() == len(s["camera_coverage"])
         shot = path.parent / "report.png"

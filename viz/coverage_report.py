@@ -14,7 +14,7 @@ holds, top to bottom:
    and the recommended new posts and cameras;
 3. plots: response times against the standard (this layout and the
    recommended one), response time by key area, camera coverage by key area,
-   guard utilisation;
+   incidents and response by hour of the day, guard utilisation;
 4. tables: key areas (response, within standard, patrol passes, cameras),
    recommended posts and cameras.
 
@@ -318,6 +318,29 @@ def key_area_figure(outcome: CoverageOutcome, summary: dict[str, Any]) -> Figure
     return fig
 
 
+def hour_figure(outcome: CoverageOutcome, summary: dict[str, Any]) -> Figure:
+    """Incidents and the p90 response time by hour of the day (shows the shifts and the hourly profile)."""
+    fig = _fig(10, 3.2)
+    ax = fig.add_subplot()
+    hours = [h["hour"] for h in summary["by_hour"]]
+    ax.bar(hours, [h["incidents"] for h in summary["by_hour"]], color="#b0bec5", label="incidents per replication")
+    _axes(ax, "By hour of the day", "hour", "incidents")
+    ax.set_xticks(range(0, 24, 2))
+    ax2 = ax.twinx()
+    p90 = [h["p90_s"] if h["p90_s"] is not None else np.nan for h in summary["by_hour"]]
+    ax2.plot(hours, p90, "o-", color="#1a237e", label="p90 response (s)")
+    ax2.axhline(outcome.scenario.standard, color="#d32f2f", linewidth=1.2)
+    ax2.text(23.4, outcome.scenario.standard, f"standard {outcome.scenario.standard:.0f} s", color="#d32f2f", fontsize=9,
+             ha="right", va="bottom")
+    ax2.set_ylim(0, 1.4 * max([outcome.scenario.standard, *[x for x in p90 if x == x]]))
+    ax.set_ylim(0, 1.4 * max([1.0, *[h["incidents"] for h in summary["by_hour"]]]))
+    ax2.set_ylabel("p90 response (s)", fontsize=10.5)
+    ax2.spines[["top"]].set_visible(False)
+    lines = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+    ax.legend(lines, [ln.get_label() for ln in lines], fontsize=9, frameon=False, loc="upper left")
+    return fig
+
+
 def utilisation_figure(outcome: CoverageOutcome, summary: dict[str, Any]) -> Figure:
     """Busy share of each guard's time on duty."""
     util = summary["utilisation"]
@@ -337,6 +360,7 @@ def plots_html(outcome: CoverageOutcome, summary: dict[str, Any]) -> str:
     out = []
     for pid, make, alt in (("cv-plot-response", response_figure, "Share of incidents answered within a time"),
                            ("cv-plot-areas", key_area_figure, "Response time and camera coverage by key area"),
+                           ("cv-plot-hours", hour_figure, "Incidents and p90 response time by hour of the day"),
                            ("cv-plot-util", utilisation_figure, "Guard utilisation")):
         out.append(f'<figure class="cv-plot"><img id="{pid}" src="{png_data_uri(make(outcome, summary))}" alt="{_esc(alt)}"></figure>')
     return "<h2>Plots</h2>" + "".join(out)

@@ -233,6 +233,10 @@ def test_pedpy_export(rec: Recording, tmp_path: Path) -> None:
     agent = int(rec.agent_ids[0])
     assert got[agent] == pytest.approx(fr.x[0] - x0)
     con.close()
+    part = write_pedpy(rec, tmp_path / "part.sqlite", fps=2, t_from=10, t_to=20)
+    con = sqlite3.connect(part)
+    assert con.execute("SELECT min(frame), max(frame) FROM trajectory_data").fetchone() == (20, 40)
+    con.close()
 
 
 def test_cli_replay(rec_path: Path, tmp_path: Path) -> None:
@@ -248,6 +252,16 @@ def test_cli_replay(rec_path: Path, tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "no such recording" in bad.output
     bad = runner.invoke(app, ["replay", str(rec_path), "--export", str(tmp_path / "f"), "--speed", "3"])
     assert bad.exit_code == 2 and "--speed 3" in bad.output
+    bad = runner.invoke(app, ["replay", str(rec_path), "--from", "10"])
+    assert bad.exit_code == 2 and "--from and --to go with" in bad.output
+    newer = tmp_path / "newer.sqlite"
+    newer.write_bytes(rec_path.read_bytes())
+    con = sqlite3.connect(newer)
+    con.execute("UPDATE metadata SET value = '99' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    bad = runner.invoke(app, ["replay", str(newer), "--html", str(tmp_path / "x.html")])
+    assert bad.exit_code == 2 and "newer" in bad.output and "Traceback" not in bad.output
 
 
 @pytest.fixture(scope="module")
@@ -303,3 +317,10 @@ def test_pedpy_reads_the_export(rec: Recording, tmp_path: Path) -> None:
     assert traj.frame_rate == 4 and traj.data["id"].nunique() == 130
     area = pedpy.load_walkable_area_from_jupedsim_sqlite(trajectory_file=path)
     assert area.polygon.area > 0
+
+
+def test_window_loop_runs_headless(opened: tuple[Recording, list, str | None]) -> None:
+    rec, outlines, note = opened
+    viewer = ReplayApp(rec, size=(320, 200), speed=64.0, outlines=outlines, note=note)
+    viewer.run(max_frames=5, fps=200)
+    assert 0 < viewer.playback.t <= rec.duration and not pygame.display.get_init()

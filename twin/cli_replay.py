@@ -18,12 +18,12 @@ def replay(
     export: Annotated[Path | None, typer.Option("--export", help="Render PNG frames and replay.gif into this folder, with no window.")] = None,
     fps: Annotated[float, typer.Option("--fps", help="Export: frames per second of the GIF (a frame every SPEED/FPS simulated s).", min=0.01)] = 10.0,
     speed: Annotated[float | None, typer.Option("--speed", help="Playback speed: simulated s per wall s (0.25, 0.5, 1, 2, … 64); default 1 in the window, 32 for --export.")] = None,
-    t_from: Annotated[float | None, typer.Option("--from", help="Export: first time (s from the alarm).", min=0)] = None,
-    t_to: Annotated[float | None, typer.Option("--to", help="Export: last time (s); default the end of the run.", min=0)] = None,
+    t_from: Annotated[float | None, typer.Option("--from", help="--export / --pedpy: first time (s from the alarm).", min=0)] = None,
+    t_to: Annotated[float | None, typer.Option("--to", help="--export / --pedpy: last time (s); default the end of the run.", min=0)] = None,
     no_gif: Annotated[bool, typer.Option("--no-gif", help="Export: PNG frames only.")] = False,
     html: Annotated[Path | None, typer.Option("--html", help="Write a self-contained browser replay (HTML, works offline).")] = None,
     pedpy: Annotated[Path | None, typer.Option("--pedpy", help="Write the trajectories as a JuPedSim/PedPy SQLite file.")] = None,
-    pedpy_fps: Annotated[float, typer.Option("--pedpy-fps", help="PedPy export: frames per simulated second.", min=0.01)] = 10.0,
+    pedpy_fps: Annotated[float, typer.Option("--pedpy-fps", help="PedPy export: frames per simulated second (a campus drill at 1 fps is ~7 million rows).", min=0.01)] = 2.0,
     size: Annotated[str, typer.Option("--size", help="Window or frame size WxH (px).")] = "1280x800",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document of what was written.")] = False,
 ) -> None:
@@ -40,7 +40,7 @@ def replay(
     headless = export is not None or html is not None or pedpy is not None
     if not headless:
         if t_from is not None or t_to is not None:
-            fail("--from and --to go with --export")
+            fail("--from and --to go with --export or --pedpy")
     if headless:
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     from viz.replay_app import open_replay
@@ -49,6 +49,9 @@ def replay(
         rec, outlines, note = open_replay(recording)
     except RecordingError as e:
         fail(str(e))
+    if rec.meta.get("kind", "simulation") != "simulation":
+        fail(f"{recording}: a recording of kind {rec.meta.get('kind')!r}; twin replay shows simulated runs only "
+             "(recorded exercises are not replayed yet)")
     if note:
         err.print(f"note: {note}", highlight=False, markup=False)
     result: dict[str, object] = {"recording": str(recording), "people": rec.n_agents, "duration_s": round(rec.duration, 1)}
@@ -77,7 +80,10 @@ def replay(
     if pedpy is not None:
         from viz.replay import write_pedpy
 
-        p = write_pedpy(rec, pedpy, fps=pedpy_fps)
+        try:
+            p = write_pedpy(rec, pedpy, fps=pedpy_fps, t_from=t_from or 0.0, t_to=t_to)
+        except ValueError as e:
+            fail(str(e))
         result["pedpy"] = str(p)
         if not as_json:
             out.print(f"PedPy trajectories: {p} ({pedpy_fps:g} fps)", highlight=False)

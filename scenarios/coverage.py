@@ -45,7 +45,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from scenarios.placement import CoverSolution, coverage_of, max_cover, mean_time, set_cover
 from scenarios.schema import Coverage
-from scenarios.viewshed import CameraCoverage, camera_coverage, camera_viewsheds, grid_points, seen_counts, viewshed
+from scenarios.viewshed import CameraCoverage, camera_coverage, camera_viewsheds, grid_points, seen_counts
 from twin.campus import Campus
 from twin.errors import Problem, ScenarioError
 from twin.settings import SETTINGS
@@ -958,5 +958,5 @@ def run_coverage(scenario: Coverage, *, source: str = "scenario", campus: Campus
     return CoverageOutcome(scenario, source, model, reps, cams, posts, new, checked, current_reps, time.perf_counter() - t0)
 
 
-__all__ = ["CoverageModel", "CoverageOutcome", "GuardNetwork", "Layout", "key_area_nodes", "post_problem",
-           "recommend_cameras", "recommend_posts", "run_coverage", "viewshed"]
+__all__ = ["CoverageModel", "CoverageOutcome", "GuardNetwork", "Layout", "best_posts", "key_area_nodes", "post_problem",
+           "recommend_cameras", "recommend_posts", "run_coverage"]

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from scenarios.coverage import TAIL, CoverageModel, Layout, best_posts, run_coverage
@@ -245,10 +247,6 @@ def test_demo_scenarios_parse() -> None:
     for f in sorted(Path("scenarios/demo").glob("coverage-*.toml")):
         sc = load_scenario(f)
         assert isinstance(sc, Coverage), f
-
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 
 @settings(max_examples=25, deadline=None)

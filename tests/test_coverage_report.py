@@ -70,6 +70,13 @@ def test_demo_report_in_a_real_browser(browser: Any, demo: tuple[CoverageOutcome
         for img in ("cv-plot-response", "cv-plot-areas", "cv-plot-hours", "cv-plot-util"):
             assert page.eval_on_selector(f"#{img}", "i => i.complete && i.naturalWidth > 0")
         assert page.locator("#cv-key-areas tbody tr").count() == len(s["camera_coverage"])
+        # a key area's popup gives its camera coverage and response figures
+        page.locator(".leaflet-control-layers").hover()
+        page.evaluate("""() => { const m = Object.values(window).find(v => v instanceof L.Map);
+            m.eachLayer(l => { if (l.feature && l.getPopup && l.getPopup() && /key area/i.test(l.getTooltip && l.getTooltip()
+                ? l.getTooltip().getContent() : '') && /KA-FIN/.test(l.getTooltip().getContent())) { l.openPopup(); } }); }""")
+        popup = page.locator(".leaflet-popup-content").inner_text()
+        assert "seen by cameras" in popup and "within standard" in popup
         shot = path.parent / "report.png"
         page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 50_000

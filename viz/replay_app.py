@@ -521,7 +521,7 @@ def export_frames(
             img = Image.frombytes("RGB", size, pygame.image.tobytes(surface, "RGB"))
             if gif_width and size[0] > gif_width:
                 img = img.resize((gif_width, round(size[1] * gif_width / size[0])), Image.Resampling.BILINEAR)
-            images.append(img.quantize(colors=64, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE))
+            images.append(img.quantize(colors=255, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE))
         if progress:
             progress(k + 1, len(times))
     gif_path = None

@@ -202,7 +202,7 @@ def _map(scenario: Evacuation, source: str, indices: list[int], *, workers: int 
     if dask:
         from distributed import Client, as_completed
 
-        with Client(dask, timeout="10s") as client:
+        with Client(dask, timeout="30s") as client:
             futures = {client.submit(_replicate, js, source, i, pure=False): i for i in indices}
             out: dict[int, Replication] = {}
             for fut in as_completed(futures):

@@ -257,7 +257,12 @@ def record(outcome: Outcome, path: str | Path, index: int = 0) -> Path:
         "seed": outcome.scenario.seed,
         "evacuation_time_s": rep.evacuation_time,
     }
-    return write_recording(path, metadata=meta, graph=drill.graph, agents=agents, moves=moves, servers=servers, events=events)
+    graph = drill.graph.copy()  # with the junctions merged paths pass through, so viewers can draw them
+    for *_, d in drill.graph.edges(data=True):
+        for n in d.get("via") or ():
+            if n not in graph:
+                graph.add_node(n, **drill.campus.graph.nodes[n])
+    return write_recording(path, metadata=meta, graph=graph, agents=agents, moves=moves, servers=servers, events=events)
 
 
 def parse_vary(items: Sequence[str], source: str) -> list[tuple[str, list[Any]]]:

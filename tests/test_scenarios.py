@@ -221,3 +221,21 @@ def test_bound_holds_when_some_are_trapped() -> None:
     s = run(sc, workers=1).summary()
     assert 0 < s["trapped"] < s["occupants"]
     assert s["evacuation_time_stats"]["min"] >= s["lower_bound_s"] > 0
+
+
+def test_recording_holds_every_node_a_path_passes(tmp_path: Path) -> None:
+    from scenarios.run import record
+    from twin.recording import open_recording
+
+    doc = tiny()
+    # a second way to the lawn in three pieces: its two inner junctions are merged away
+    add(doc, line((0, 5), (0, 25)), id="FW2", kind="footway")
+    add(doc, line((0, 25), (-20, 25)), id="FW3", kind="footway")
+    add(doc, line((-20, 25), (-50, 15)), id="FW4", kind="footway")
+    outcome = run(parse_scenario({"kind": "evacuation", "campus": str(write(doc, tmp_path / "c.geojson")), "seed": 1}, "t"), workers=1)
+    con = open_recording(record(outcome, tmp_path / "r.sqlite"))
+    nodes = {n for (n,) in con.execute("SELECT id FROM nodes")}
+    vias = [json.loads(v) for (v,) in con.execute("SELECT via FROM edges WHERE via IS NOT NULL")]
+    assert vias, "the bent footways should have been merged through their bend"
+    for via in vias:
+        assert set(via) <= nodes

@@ -42,6 +42,8 @@ test: install system-deps
 bench: install
 	$(PY) benchmarks/bench_load.py
 	$(PY) benchmarks/bench_evacuation.py
+	$(PY) benchmarks/bench_coverage.py
+	$(PY) benchmarks/bench_replay.py
 
 docs: install
 	$(PY) -m twin.settings > docs/settings.md

@@ -453,7 +453,7 @@ class Drill:
         for b in {self.building[i] for i in start}:
             a = sc.assembly.get(b or "", "nearest")
             assembly_of[b] = tuple(self.assembly) if a == "nearest" else (self.index[a],)
-        fields: dict[Any, tuple[list[float], list[int], list[int]]] = {}
+        fields: dict[Any, tuple[list[float], list[int], list[int], dict[int, list[tuple[float, int, int]]]]] = {}
         bnodes: dict[str, set[int]] = defaultdict(set)
         for i, b in enumerate(self.building):
             if b is not None:
@@ -470,7 +470,7 @@ class Drill:
             return [(wait[s] if s >= 0 else 0.0) + node_wait[a] + node_wait[b]
                     for s, (a, b) in zip(e_server, self.e_ends, strict=True)]
 
-        def get_field(key: Any) -> tuple[list[float], list[int], list[int]]:
+        def get_field(key: Any) -> tuple[list[float], list[int], list[int], dict[int, list[tuple[float, int, int]]]]:
             """Route field for ``key``: ("assembly", targets) or ("exits", building)."""
             if key not in fields:
                 closed_arr[:] = closed
@@ -480,7 +480,7 @@ class Drill:
                     exits = [i for i in bnodes[key[1]] if self.kind[i] == "door" and self.node_server[i] >= 0
                              and servers[self.node_server[i]].exit]
                     d, n, e = self.field(exits, closed_arr, within=bnodes[key[1]], penalty=queues())
-                fields[key] = (d.tolist(), n.tolist(), e.tolist())
+                fields[key] = (d.tolist(), n.tolist(), e.tolist(), {})
             return fields[key]
 
         safe_t = [math.nan] * n_people
@@ -503,18 +503,22 @@ class Drill:
 
         def choose(u: int, key: Any, v_free: float) -> tuple[int, int]:
             """Next node and edge from ``u`` (-1 when no way is left)."""
-            dist, nxt, nedge = get_field(key)
+            dist, nxt, nedge, steps = get_field(key)
             if not adaptive or outdoor[u] or len(adj[u]) <= 2:  # no choice to make (a room's one door, a passage)
                 return nxt[u], nedge[u]
+            if u not in steps:  # the steps that bring you closer (no loops), best first when nothing queues
+                here = dist[u]
+                steps[u] = sorted(
+                    (cost + dist[v], v, e) for v, e, cost, _ in adj[u]
+                    if not closed[v] and dist[v] < here
+                    and not (e_space_node[e] >= 0 and closed[e_space_node[e]] and u != e_space_node[e])
+                )
             best, best_v, best_e = math.inf, -1, -1
             now = env.now
-            here = dist[u]
-            for v, e, cost, _ in adj[u]:
-                if closed[v] or not dist[v] < here:  # only steps that bring you closer: no loops
-                    continue
-                if e_space_node[e] >= 0 and closed[e_space_node[e]] and u != e_space_node[e]:
-                    continue
-                c = (cost + dist[v]) / v_free
+            for base, v, e in steps[u]:
+                c = base / v_free
+                if c >= best:
+                    break  # queues only add: nothing further down can win
                 s = node_server[v] if node_server[v] >= 0 else e_server[e]
                 if s >= 0:  # the queue there now, and the people already on their way to it
                     sv = servers[s]
@@ -535,7 +539,7 @@ class Drill:
             booked ahead at the times the person reaches them (first booked,
             first served) and the walk is one SimPy timeout.
             """
-            _, nxt, nedge = get_field(key)
+            _, nxt, nedge, _ = get_field(key)
             while not is_assembly[u]:
                 v, e = nxt[u], nedge[u]
                 if v < 0:

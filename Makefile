@@ -44,6 +44,7 @@ bench: install
 	$(PY) benchmarks/bench_evacuation.py
 	$(PY) benchmarks/bench_coverage.py
 	$(PY) benchmarks/bench_replay.py
+	$(PY) benchmarks/bench_ingest.py
 
 docs: install
 	$(PY) -m twin.settings > docs/settings.md

@@ -3,7 +3,8 @@
 The state is a pure function of the stored events: ``LiveState.apply`` takes
 them one at a time in time order, ``(ts, id)``, and nothing else changes it. A
 late event (older than one already applied) rolls the state back to the last
-checkpoint before it and re-applies the store from there, so the live state is
+checkpoint before it and re-applies the events since (kept in memory; the
+store is read only for events older than every checkpoint kept), so the live state is
 always the state a fresh replay of the store gives (``LiveState.replay``).
 
 What it holds
@@ -45,9 +46,11 @@ PRIORITY = {
 """Alarm priority, 1 = act now. Fire and one-button alarms first; supervisory faults last."""
 SPREAD_DELAY_S = 120.0
 """Default delay before a fire blocks the spaces next to its room (as the evacuation engine's ``fire.spread_delay``)."""
-CHECKPOINT_EVERY = 2000
+CHECKPOINT_EVERY = 1000
 """Events between state checkpoints (kept for rolling back when a late event arrives)."""
-CHECKPOINTS_KEPT = 32
+CHECKPOINTS_KEPT = 30
+"""Checkpoints kept: a late event up to this many × ``CHECKPOINT_EVERY`` events back rolls back in memory;
+an older one rebuilds the state from the store."""
 
 
 def _empty() -> dict[str, Any]:
@@ -90,6 +93,10 @@ class LiveState:
         self.spread_delay = float(spread_delay)
         self.d = _empty()
         self._checkpoints: list[tuple[tuple[float, int], dict[str, Any]]] = []
+        self._log: list[tuple[tuple[float, int], dict[str, Any]]] = []
+        """Events applied since the oldest checkpoint kept, in order: what a rollback re-applies."""
+        self._trimmed = False
+        """Whether the log has lost its start (then a rollback past every checkpoint reads the store)."""
         self.rollbacks = 0
         f = campus.features
         self._design = {b: int(f.at[b, "occupants"]) for b in f.index[f["kind"] == "building"]}
@@ -124,10 +131,24 @@ class LiveState:
             self._checkpoints.pop()
         if self._checkpoints:
             key, data = self._checkpoints[-1]
-            self.d = copy.deepcopy(data)
+        elif not self._trimmed:
+            key, data = None, None
+        else:  # older than anything kept in memory: rebuild from the store
+            self.d, self._log, self._trimmed = _empty(), [], False
+            for i, rec in store.events():
+                self.apply(i, rec)
+            return
+        # the events applied since the checkpoint are in the in-memory log: merge the new ones in and re-apply
+        cut = len(self._log)
+        if key is not None:
+            while cut and self._log[cut - 1][0] > key:
+                cut -= 1
         else:
-            key, self.d = None, _empty()
-        for i, rec in store.events(after=key):
+            cut = 0
+        redo = sorted([(k[1], r) for k, r in self._log[cut:]] + list(new), key=lambda e: (e[1]["ts"], e[0]))
+        del self._log[cut:]
+        self.d = copy.deepcopy(data) if data is not None else _empty()
+        for i, rec in redo:
             self.apply(i, rec)
 
     def apply(self, eid: int, rec: dict[str, Any]) -> None:
@@ -137,6 +158,7 @@ class LiveState:
         sid = rec["sensor_id"]
         kind = rec["kind"]
         d["last"] = (ts, eid)
+        self._log.append(((ts, eid), rec))
         d["clock"] = ts if d["clock"] is None else max(d["clock"], ts)
         d["applied"] += 1
         d["kinds"][kind] += 1
@@ -149,7 +171,14 @@ class LiveState:
             getattr(self, f"_on_{kind}")(sid, ts, rec)
         if d["applied"] % CHECKPOINT_EVERY == 0:
             self._checkpoints.append(((ts, eid), copy.deepcopy(d)))
-            del self._checkpoints[:-CHECKPOINTS_KEPT]
+            if len(self._checkpoints) > CHECKPOINTS_KEPT:
+                del self._checkpoints[:-CHECKPOINTS_KEPT]
+                oldest = self._checkpoints[0][0]
+                k = 0
+                while k < len(self._log) and self._log[k][0] <= oldest:
+                    k += 1
+                del self._log[:k]
+                self._trimmed = True
 
     def _alarm(self, key: str, sid: str, kind: str, ts: float, on: bool, **extra: Any) -> None:
         alarms = self.d["alarms"]

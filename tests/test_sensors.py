@@ -247,3 +247,16 @@ def test_ndjson_round_trip_and_paced_replay(tmp_path):
     t = time.perf_counter()
     list(paced(events, rate=20))
     assert 0.2 <= time.perf_counter() - t < 1.0
+
+
+def test_every_json_example_in_the_docs_is_a_valid_event(demo):
+    import re
+
+    text = (ROOT / "docs" / "sensors.md").read_text()
+    blocks = re.findall(r"```json\n(.*?)```", text, flags=re.S)
+    assert len(blocks) >= 7
+    reg = Registry(demo)
+    for b in blocks:
+        e = parse_event(json.loads(b), now=2e9)
+        assert not isinstance(e, list), (b, e)
+        assert reg.check(e.sensor_id, e.kind) is None, b

@@ -158,3 +158,9 @@ def test_fire_alarm_yields_a_stored_forecast_within_2_s(demo, tmp_path):
         print(f"forecast latency: building {ing.forecaster.latency_s['building']:.2f} s, campus {ing.forecaster.latency_s['campus']:.2f} s")
     finally:
         ing.close()
+
+
+def test_a_manual_call_point_alarms_but_blocks_nothing(ing):
+    ing.submit([e("TB1-L2-MCP1", 0, "fire", state="fire")])
+    assert ing.state.alarms()[0]["kind"] == "fire"
+    assert ing.state.blocked(T0 + 1000) == []

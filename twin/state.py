@@ -24,7 +24,9 @@ What it holds
   detectors.
 - **Blocked graph parts.** A detector in ``fire`` blocks its room at once and
   the spaces next to it (through the room's doors) ``spread_delay`` seconds
-  later, the same rule the evacuation engine uses.
+  later, the same rule the evacuation engine uses. A manual call point raises
+  the alarm but blocks nothing (it is pressed by someone leaving, not where
+  the fire is).
 - **Forecasts.** The latest evacuation forecast the twin stored, per scope (building, campus).
 """
 
@@ -249,9 +251,9 @@ class LiveState:
             self._alarm(key, sid, state, ts, True, panel_zone=zone)
         else:
             self._alarm(key, sid, state, ts, False)
-        if state == "fire":
+        s = self.registry.sensors[sid]
+        if state == "fire" and s.detector != "manual_call_point":  # a call point is pressed by someone fleeing, not where it burns
             if sid not in d["fires"]:
-                s = self.registry.sensors[sid]
                 d["fires"][sid] = {"node": s.node, "since": ts, "building": s.building}
         else:
             d["fires"].pop(sid, None)

@@ -68,7 +68,8 @@ class Ingestor:
             self.forecaster.stop()
         self.store.close()
 
-    def submit(self, raws: Sequence[Any], *, source: str = "event", allow_twin: bool = False) -> list[Outcome]:
+    def submit(self, raws: Sequence[Any], *, source: str = "event", allow_twin: bool = False,
+               rejected_before: dict[str, int] | None = None) -> list[Outcome]:
         """Validate, store and apply a batch of raw events; answer per event.
 
         Parameters
@@ -79,6 +80,9 @@ class Ingestor:
             Where they came from, for the reasons (``HTTP``, ``mqtt``).
         allow_twin : bool
             Accept the twin's own ``forecast`` events.
+        rejected_before : dict, optional
+            Rejections an adapter made itself (e.g. a topic that is not
+            ``campus/<sensor>/<kind>``), counted with this batch.
 
         Returns
         -------
@@ -90,7 +94,7 @@ class Ingestor:
         outcomes: list[Outcome | None] = []
         records: list[dict[str, Any]] = []
         slots: list[int] = []
-        rejected: dict[str, int] = {}
+        rejected: dict[str, int] = dict(rejected_before or {})
         for n, raw in enumerate(raws):
             ev = parse_event(raw, source=f"{source} event {n}", now=now, allow_twin=allow_twin)
             if isinstance(ev, list):

@@ -218,7 +218,8 @@ class MqttIngest:
                 raws.extend(decode(topic, payload))
         pre = [r for r in raws if isinstance(r, dict) and "__reason__" in r]
         good = [r for r in raws if not (isinstance(r, dict) and "__reason__" in r)]
-        outcomes = self.ingestor.submit(good, source="mqtt") if good else []
+        outcomes = self.ingestor.submit(good, source="mqtt", rejected_before={"rejected:topic": len(pre)} if pre else None) \
+            if good or pre else []
         self.received += len(raws)
         self.stored += sum(o.status != "rejected" for o in outcomes)
         bad = [o.as_dict() for o in outcomes if o.status == "rejected"] + [{"status": "rejected", "reason": r["__reason__"]} for r in pre]

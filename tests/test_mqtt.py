@@ -111,6 +111,7 @@ def test_events_rejections_and_availability_through_mosquitto(broker, demo, tmp_
         assert st["occupancy"]["gate_balance"] == 4 and st["occupancy"]["buildings"]["DORM1"]["count"] == 2
         assert st["alarms"][0]["kind"] == "fire"
         assert m.rejected == 4
+        assert st["store"]["rejected:topic"] == 1 and st["store"]["rejected:unknown_sensor"] == 1
         wait_for(lambda: sum(1 for tp, _, _ in seen if tp == "campus/twin/rejected") >= 4, what="rejections published")
         reasons = [json.loads(p)["reason"] for tp, p, _ in seen if tp == "campus/twin/rejected"]
         assert any("not valid JSON" in r for r in reasons) and any("unknown sensor 'NOBODY'" in r for r in reasons)
@@ -215,3 +216,26 @@ def test_sigkill_mid_stream_loses_nothing_and_stores_each_event_once(broker, dem
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
+
+
+def test_cli_feed_simulate_publishes_through_mosquitto(broker, demo, tmp_path):
+    from typer.testing import CliRunner
+
+    from twin.cli import app
+
+    ing = Ingestor(demo, EventStore(tmp_path / "e.sqlite"), forecast=False)
+    m = MqttIngest(ing, broker.url, client_id="twin-test-cli")
+    m.start()
+    try:
+        assert m.wait_connected()
+        r = CliRunner().invoke(app, ["feed", "simulate", "maps/demo", "--to", broker.url, "--duration", "3600",
+                                     "--interval", "600", "--rate", "5000", "--seed", "2"])
+        assert r.exit_code == 0, r.output
+        res = json.loads(r.stdout)
+        assert res["acknowledged_by_broker"] == res["sent"] > 500
+        wait_for(lambda: sum(seq is not None for _, seq in ing.store.keys()) == res["sent"], what="simulated events")
+        r = CliRunner().invoke(app, ["serve", "maps/demo", "--store", str(tmp_path / "x.sqlite"), "--mqtt", "http://nope"])
+        assert r.exit_code == 2 and "mqtt://" in r.output
+    finally:
+        m.stop()
+        ing.close()

@@ -129,9 +129,16 @@ def test_cli_state_replays_the_store(client):
     r = runner.invoke(app, ["state", "--store", str(path), "--json"])
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
-    live = client.get("/api/state").json()
+    live = client.get("/api/state", params={"clock": "events"}).json()
     live.pop("store")
     assert doc == live
+    later = doc["clock"] + 7200
+    r = runner.invoke(app, ["state", "--store", str(path), "--json", "--now", str(later)])
+    live = client.get("/api/state", params={"now": later}).json()
+    live.pop("store")
+    assert json.loads(r.stdout) == live and live["health"]["offline"] == 2  # silent for two hours
+    wall = client.get("/api/state").json()
+    assert wall["now"] >= time.time() - 5
     r = runner.invoke(app, ["state", "--store", str(path)])
     assert r.exit_code == 0 and "panic" in r.stdout and "DORM3" in r.stdout
     r = runner.invoke(app, ["state", "--store", str(path.parent / "missing.sqlite")])

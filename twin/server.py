@@ -9,7 +9,10 @@ joins this same server later. Routes:
   ``rejected`` with ``field`` and ``reason``); valid events in a batch are
   kept whatever their neighbours. ``401`` without a valid key, ``413`` for a
   body over ``max_body`` bytes or ``max_batch`` events.
-- ``GET /api/state``: the live state (``?now=EPOCH`` reads it at that time).
+- ``GET /api/state``: the live state read at the wall clock (a sensor silent
+  too long is offline, a fire spreads, even when no event arrives);
+  ``?now=EPOCH`` reads it at that time, ``?clock=events`` at the latest event's
+  time (as ``twin state`` does).
 - ``GET /api/sensors``: the sensor registry.
 - ``GET /api/forecast``: the latest forecasts.
 - ``GET /api/health``: liveness, store size and counters.
@@ -23,6 +26,7 @@ from __future__ import annotations
 import hmac
 import json
 import os
+import time
 from collections.abc import Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -140,7 +144,11 @@ def create_app(ingestor: Ingestor, *, device_keys: Iterable[str] = (), max_body:
         return JSONResponse({**totals, "results": results})
 
     @app.get("/api/state")
-    def get_state(now: float | None = None) -> JSONResponse:
+    def get_state(now: float | None = None, clock: str = "wall") -> JSONResponse:
+        if clock not in ("wall", "events"):
+            return JSONResponse({"error": f"clock must be 'wall' or 'events', got {clock!r}"}, status_code=422)
+        if now is None and clock == "wall":
+            now = max(time.time(), ingestor.state.d["clock"] or 0.0)
         return JSONResponse(ingestor.snapshot(now))
 
     @app.get("/api/sensors")

@@ -37,13 +37,13 @@ from matplotlib.figure import Figure
 from rich.table import Table
 
 from viz.campus_map import BACKGROUND, KEY_AREA_COLOURS, CampusFeatures, offline_page
+from viz.plots import figure, style_axes
 from viz.report import png_data_uri, table_html
 
 if TYPE_CHECKING:
     from scenarios.coverage import CoverageOutcome
 
 MAP_HEIGHT = 660
-DPI = 110
 BANDS = (60.0, 120.0, 180.0, 240.0)
 """Upper edges of the isochrone bands (s); the standard is always one of the edges."""
 BAND_COLOURS = ("#1a9850", "#a6d96a", "#fee08b", "#fc8d59", "#d73027")
@@ -240,26 +240,13 @@ def legend_html(standard: float) -> str:
 # --------------------------------------------------------------------------
 
 
-def _fig(w: float, h: float) -> Figure:
-    return Figure(figsize=(w, h), dpi=DPI, layout="constrained")
-
-
-def _axes(ax: Any, title: str, xlabel: str, ylabel: str) -> None:
-    ax.set_title(title, fontsize=12, fontweight="bold", loc="left")
-    ax.set_xlabel(xlabel, fontsize=10.5)
-    ax.set_ylabel(ylabel, fontsize=10.5)
-    ax.grid(True, color="#dddddd", linewidth=0.7)
-    ax.set_axisbelow(True)
-    ax.spines[["top", "right"]].set_visible(False)
-
-
 def _responses(reps: Sequence[Any]) -> np.ndarray:
     return np.array([i.response for r in reps for i in r.incidents if i.response is not None], float)
 
 
 def response_figure(outcome: CoverageOutcome, summary: dict[str, Any]) -> Figure:
     """Share of incidents answered within t: this layout and the recommended one, with the standard."""
-    fig = _fig(10, 3.8)
+    fig = figure(10, 3.8)
     ax = fig.add_subplot()
     std = outcome.scenario.standard
     series = [("this layout", _responses(outcome.replications), "#1a237e", "-"),
@@ -281,14 +268,14 @@ def response_figure(outcome: CoverageOutcome, summary: dict[str, Any]) -> Figure
     ax.set_xlim(0, top)
     ax.set_ylim(0, 1.02)
     ax.yaxis.set_major_formatter(lambda v, _: f"{100 * v:.0f} %")
-    _axes(ax, "Incidents answered within a time", "response time (s): alarm to a guard on site", "share of incidents")
+    style_axes(ax, "Incidents answered within a time", "response time (s): alarm to a guard on site", "share of incidents")
     ax.legend(loc="center right", fontsize=9.5, frameon=False)
     return fig
 
 
 def key_area_figure(outcome: CoverageOutcome, summary: dict[str, Any]) -> Figure:
     """Response time by key area (p50 bar, p90 and max marks) and camera coverage by key area."""
-    fig = _fig(10, 3.9)
+    fig = figure(10, 3.9)
     ax1, ax2 = fig.subplots(1, 2)
     areas = list(summary["by_key_area"])
     y = np.arange(len(areas))
@@ -302,7 +289,7 @@ def key_area_figure(outcome: CoverageOutcome, summary: dict[str, Any]) -> Figure
     ax1.axvline(outcome.scenario.standard, color="#d32f2f", linewidth=1.5, label="standard")
     ax1.set_yticks(y, areas)
     ax1.invert_yaxis()
-    _axes(ax1, "Response time by key area", "s", "")
+    style_axes(ax1, "Response time by key area", "s", "")
     ax1.legend(fontsize=8.5, frameon=False, loc="lower right")
     shares = np.array([[summary["camera_coverage"].get(a, {}).get("seen_by", {}).get(k, 0.0) for k in ("1", "2", "3+")]
                        for a in areas])
@@ -313,18 +300,18 @@ def key_area_figure(outcome: CoverageOutcome, summary: dict[str, Any]) -> Figure
     ax2.set_yticks(y, areas)
     ax2.invert_yaxis()
     ax2.set_xlim(0, 100)
-    _axes(ax2, "Share of each key area seen", "% of area (buildings without indoor cameras unseen)", "")
+    style_axes(ax2, "Share of each key area seen", "% of area (buildings without indoor cameras unseen)", "")
     ax2.legend(fontsize=8.5, frameon=False, loc="lower right")
     return fig
 
 
 def hour_figure(outcome: CoverageOutcome, summary: dict[str, Any]) -> Figure:
     """Incidents and the p90 response time by hour of the day (shows the shifts and the hourly profile)."""
-    fig = _fig(10, 3.2)
+    fig = figure(10, 3.2)
     ax = fig.add_subplot()
     hours = [h["hour"] for h in summary["by_hour"]]
     ax.bar(hours, [h["incidents"] for h in summary["by_hour"]], color="#b0bec5", label="incidents per replication")
-    _axes(ax, "By hour of the day", "hour", "incidents")
+    style_axes(ax, "By hour of the day", "hour", "incidents")
     ax.set_xticks(range(0, 24, 2))
     ax2 = ax.twinx()
     p90 = [h["p90_s"] if h["p90_s"] is not None else np.nan for h in summary["by_hour"]]
@@ -344,14 +331,14 @@ def hour_figure(outcome: CoverageOutcome, summary: dict[str, Any]) -> Figure:
 def utilisation_figure(outcome: CoverageOutcome, summary: dict[str, Any]) -> Figure:
     """Busy share of each guard's time on duty."""
     util = summary["utilisation"]
-    fig = _fig(10, max(2.4, 0.22 * len(util) + 1))
+    fig = figure(10, max(2.4, 0.22 * len(util) + 1))
     ax = fig.add_subplot()
     names = list(util)
     ax.barh(np.arange(len(names)), [100 * util[n] for n in names],
             color=["#00897b" if n.startswith("patrol") else "#3949ab" for n in names])
     ax.set_yticks(np.arange(len(names)), names, fontsize=8)
     ax.invert_yaxis()
-    _axes(ax, "Guard utilisation (patrols in teal)", "% of time on duty spent on incidents", "")
+    style_axes(ax, "Guard utilisation (patrols in teal)", "% of time on duty spent on incidents", "")
     return fig
 
 

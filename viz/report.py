@@ -44,6 +44,7 @@ from matplotlib.colors import Normalize, to_hex
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from viz.plots import DPI, figure, style_axes
 from viz.campus_map import BACKGROUND, STYLES, CampusFeatures, offline_page, popup_html
 
 if TYPE_CHECKING:
@@ -76,7 +77,6 @@ TOP_EXITS_BARS = 20
 """Exits in the bar chart of people per exit."""
 MAP_HEIGHT = 640
 """Height of the map (px)."""
-DPI = 110
 """Resolution of the plots (dots per inch)."""
 FRAMED = ("building", "assembly", "footway", "shared", "crossing", "gate")
 """Kinds the map is fitted to (long roads would leave the campus small)."""
@@ -592,23 +592,6 @@ def map_legend_html(summary: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------
 
 
-def _figure(width: float, height: float) -> Figure:
-    """A matplotlib figure of ``width`` × ``height`` inches (no pyplot, so no global state)."""
-    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
-
-
-def _style_axes(ax: Any, title: str, xlabel: str, ylabel: str) -> None:
-    """Title, axis labels, a light grid and axes from zero: the look every plot shares."""
-    ax.set_title(title, fontsize=12, fontweight="bold", loc="left")
-    ax.set_xlabel(xlabel, fontsize=10.5)
-    ax.set_ylabel(ylabel, fontsize=10.5)
-    ax.grid(True, color="#dddddd", linewidth=0.7)
-    ax.set_axisbelow(True)
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.set_xlim(left=0)
-    ax.set_ylim(bottom=0)
-
-
 def png_data_uri(fig: Figure) -> str:
     """The figure as a ``data:image/png;base64,…`` URI."""
     buf = io.BytesIO()
@@ -634,7 +617,7 @@ def evacuation_figure(outcome: Outcome, summary: dict[str, Any]) -> Figure:
     reps = outcome.replications
     end = _end_time(reps, summary)
     grid = np.linspace(0, end, CURVE_POINTS)
-    fig = _figure(10.5, 4.6)
+    fig = figure(10.5, 4.6)
     ax = fig.add_subplot()
     for i, r in enumerate(reps):
         t = np.concatenate([[0.0], r.safe_times, [end]]) / 60
@@ -652,7 +635,7 @@ def evacuation_figure(outcome: Outcome, summary: dict[str, Any]) -> Figure:
     mean = float(summary["evacuation_time_s"])
     ax.axvline(mean / 60, color="#0d47a1", linestyle=":", linewidth=1.2,
                label=f"mean evacuation time ({_num(mean)} s = {mean / 60:.1f} min)")
-    _style_axes(ax, "People safe (at an assembly area) over time", "time since the alarm (min)", "people safe")
+    style_axes(ax, "People safe (at an assembly area) over time", "time since the alarm (min)", "people safe", from_zero=True)
     ax.set_xlim(0, end / 60)
     ax.set_ylim(0, max(summary["occupants"], 1) * 1.05)
     ax.legend(loc="lower right", fontsize=9.5, framealpha=0.95)
@@ -680,7 +663,7 @@ def building_figure(outcome: Outcome, summary: dict[str, Any]) -> Figure:
     last = max((float(np.nanmax(r.left_building)) for r in reps if np.isfinite(r.left_building).any()), default=60.0)
     end = max(last, 60.0) * 1.04
     grid = np.linspace(0, end, CURVE_POINTS)
-    fig = _figure(10.5, 4.6)
+    fig = figure(10.5, 4.6)
     ax = fig.add_subplot()
     colours = colormaps["tab10"].colors
     building_of = [np.asarray(r.building_of, dtype=object) for r in reps]
@@ -691,8 +674,8 @@ def building_figure(outcome: Outcome, summary: dict[str, Any]) -> Figure:
         ax.plot(grid / 60, _mean_count(times, grid), color=colours[i % len(colours)], linewidth=1.8,
                 label=_mpl(label))
     shown = f"top {len(top)} of {len(occupants)} buildings by occupants" if len(occupants) > len(top) else "every building"
-    _style_axes(ax, f"People out of their building over time ({shown})", "time since the alarm (min)",
-                "people out of the building")
+    style_axes(ax, f"People out of their building over time ({shown})", "time since the alarm (min)",
+                "people out of the building", from_zero=True)
     ax.set_xlim(0, end / 60)
     if top:
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=9, title="building (occupants)",
@@ -722,13 +705,13 @@ def exit_figure(outcome: Outcome, summary: dict[str, Any]) -> Figure:
     flows = busiest[:TOP_EXITS_FLOW]
     colours = colormaps["tab10"].colors
     colour = {d: colours[i % len(colours)] for i, d in enumerate(flows)}
-    fig = _figure(12, max(4.6, 0.24 * len(bars) + 1.4))
+    fig = figure(12, max(4.6, 0.24 * len(bars) + 1.4))
     left, right = fig.subplots(1, 2, width_ratios=[1, 1.7])
     left.barh(range(len(bars)), [people[d] for d in bars], color=[colour.get(d, "#9fb3c8") for d in bars])
     for i, n in enumerate(people[d] for d in bars):
         left.annotate(_num(n), (n, i), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
     shown = f"busiest {len(bars)} of {len(people)}" if len(people) > len(bars) else "every exit used"
-    _style_axes(left, f"People per exit ({shown})", "people (mean per replication)", "")
+    style_axes(left, f"People per exit ({shown})", "people (mean per replication)", "", from_zero=True)
     left.set_yticks(range(len(bars)), [_mpl(d) for d in bars], fontsize=9)
     left.set_ylim(len(bars) - 0.5, -0.5)  # busiest at the top
     left.set_xlim(0, max([people[d] for d in bars] + [1.0]) * 1.18)  # room for the numbers
@@ -743,8 +726,8 @@ def exit_figure(outcome: Outcome, summary: dict[str, Any]) -> Figure:
         right.plot((edges[:-1] + width / 2) / 60, counts * 60 / width, color=colour[d], linewidth=1.6,
                    marker="o" if len(edges) < 25 else None, markersize=3, label=_mpl(d))
     busiest_title = f"the {len(flows)} busiest exits" if len(flows) > 1 else "the busiest exit"
-    _style_axes(right, f"Flow through {busiest_title}", "time since the alarm (min)",
-                "people per minute")
+    style_axes(right, f"Flow through {busiest_title}", "time since the alarm (min)",
+                "people per minute", from_zero=True)
     if flows:
         right.legend(loc="upper right", fontsize=9, ncols=2 if len(flows) > 4 else 1, framealpha=0.95)
     return fig

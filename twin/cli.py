@@ -8,16 +8,18 @@ non-zero; they never show a traceback.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from twin.errors import InputError
+
+T = TypeVar("T")
 
 app = typer.Typer(
     help="Campus Twin: a digital twin of a university campus and a drill planner built on it.",
@@ -144,63 +146,58 @@ def run_(
     workers: WorkersOpt = None,
     dask: DaskOpt = None,
 ) -> None:
-    """Run a scenario file: every replication, the flow lower bound, a summary (and a report with -o)."""
-    from scenarios.run import record, run
+    """Run a scenario file: every replication, a summary (and a report with -o)."""
     from scenarios.schema import load_scenario
 
     with user_errors(f"{scenario}: scenario not run"):
         sc = load_scenario(scenario)
         campus = _load(sc.campus)
         if sc.kind == "coverage":
-            _run_coverage(sc, scenario, campus, as_json=as_json, output=output)
-            return
-        if as_json:
-            outcome = run(sc, source=str(scenario), workers=workers, dask=dask)
+            from scenarios.coverage import run_coverage
+            from viz.coverage_report import write_report
+
+            outcome = _with_progress(sc.replications, as_json,
+                                     lambda tick: run_coverage(sc, source=str(scenario), campus=campus, progress=tick))
+            files = {"report": lambda d: write_report(outcome, summary, d)}
+            show = _print_coverage
         else:
-            bar, tick = _progress(sc.replications, "replications")
-            with bar:
-                outcome = run(sc, source=str(scenario), workers=workers, dask=dask, progress=tick)
-        summary = outcome.summary()
-        if output is not None:
+            from scenarios.run import record, run
             from viz.report import write_report
 
+            outcome = _with_progress(sc.replications, as_json, lambda tick: run(
+                sc, source=str(scenario), workers=workers, dask=dask, progress=tick))
+            files = {"report": lambda d: write_report(outcome, summary, d),
+                     "recording": lambda d: record(outcome, d / "recording.sqlite")}
+            show = _print_summary
+        summary = outcome.summary()
+        written = {}
+        if output is not None:
             try:
-                record(outcome, output / "recording.sqlite")
-                write_report(outcome, summary, output)
+                written = {name: write(output) for name, write in files.items()}
             except OSError as e:
                 fail(f"{e.filename or output}: cannot write the report ({e.strerror or e})")
     if as_json:
         print(json.dumps(summary, indent=2))
         return
-    _print_summary(summary)
-    if output is not None:
-        out.print(f"report: {output / 'report.html'}\nrecording: {output / 'recording.sqlite'}")
+    show(summary)
+    for name, path in written.items():
+        out.print(f"{name}: {path}")
 
 
-def _run_coverage(sc, path: Path, campus, *, as_json: bool, output: Path | None) -> None:  # noqa: ANN001
-    """``twin run`` of a coverage scenario: summary table or JSON, and the report with -o."""
-    from scenarios.coverage import run_coverage
-    from viz.coverage_report import summary_tables, write_report
+def _with_progress(replications: int, quiet: bool, job: Callable[[Callable[[int], None] | None], T]) -> T:
+    """Run ``job`` with a progress bar over replications (none when ``quiet``, e.g. for --json)."""
+    if quiet:
+        return job(None)
+    bar, tick = _progress(replications, "replications")
+    with bar:
+        return job(tick)
 
-    if as_json:
-        outcome = run_coverage(sc, source=str(path), campus=campus)
-    else:
-        bar, tick = _progress(sc.replications, "replications")
-        with bar:
-            outcome = run_coverage(sc, source=str(path), campus=campus, progress=tick)
-    summary = outcome.summary()
-    if output is not None:
-        try:
-            write_report(outcome, summary, output)
-        except OSError as e:
-            fail(f"{e.filename or output}: cannot write the report ({e.strerror or e})")
-    if as_json:
-        print(json.dumps(summary, indent=2))
-        return
-    for t in summary_tables(summary):
+
+def _print_coverage(s: dict) -> None:
+    from viz.coverage_report import summary_tables
+
+    for t in summary_tables(s):
         out.print(t)
-    if output is not None:
-        out.print(f"report: {output / 'report.html'}")
 
 
 def _print_summary(s: dict) -> None:

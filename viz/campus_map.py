@@ -49,6 +49,7 @@ from branca.element import Element
 from folium.elements import MacroElement
 from folium.template import Template
 
+from scenarios.viewshed import sector
 from twin.settings import BUILDING_USES, default
 
 # --------------------------------------------------------------------------
@@ -223,7 +224,6 @@ DOOR_LEGEND: tuple[tuple[bool, bool, str], ...] = (
 
 _POINT_KINDS = ("door", "gate", "camera", "detector", "post")
 _LINE_KINDS = ("road", "shared", "footway", "crossing")
-_ARC_STEPS = 32
 _TOOLTIP_KEYS = ("name", "id")
 _HIDDEN = ("properties", "geometry", "node")
 """Columns of the feature table that popups leave out (``node`` is the graph's, not the feature's)."""
@@ -314,17 +314,7 @@ def camera_wedges(cameras: gpd.GeoDataFrame, *, within: Any = None) -> gpd.GeoSe
     rng = pd.to_numeric(_column(cameras, "range"), errors="coerce").fillna(default("camera_range")).to_numpy(float)
     x = shapely.get_x(cameras.geometry.values)
     y = shapely.get_y(cameras.geometry.values)
-    t = np.linspace(-0.5, 0.5, _ARC_STEPS + 1)
-    bearing = np.radians(heading[:, None] + fov[:, None] * t[None, :])
-    arc_x = x[:, None] + rng[:, None] * np.sin(bearing)
-    arc_y = y[:, None] + rng[:, None] * np.cos(bearing)
-    ring = np.stack(
-        [np.column_stack([x, arc_x, x]), np.column_stack([y, arc_y, y])],
-        axis=-1,
-    )
-    sectors = shapely.polygons(ring)
-    full = fov >= 360.0
-    sectors[full] = shapely.buffer(cameras.geometry.values[full], rng[full], quad_segs=16)
+    sectors = np.array([sector(*args) for args in zip(x, y, heading, fov, rng, strict=True)], dtype=object)
     if within is not None:
         clip = np.asarray(within, dtype=object)
         inside = ~shapely.is_missing(clip)

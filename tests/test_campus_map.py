@@ -15,7 +15,8 @@ import shapely
 from tests.helpers import add, line, point, rect, write
 from twin.campus import load_campus
 from twin.read import read_features
-from viz.campus_map import LAYERS, camera_wedges, campus_map, door_is_exit, popup_html, write_map
+from scenarios.viewshed import camera_viewsheds
+from viz.campus_map import LAYERS, campus_map, door_is_exit, popup_html, write_map
 
 XSS = "<img src=x onerror=alert(1)>"
 SCRIPT = "</script><script>alert(2)</script>"
@@ -142,11 +143,11 @@ def test_doors_on_the_outline_are_exits(features: gpd.GeoDataFrame) -> None:
 def test_camera_wedge_is_a_sector_clockwise_from_north(heading: float, fov: float) -> None:
     r = 20.0
     cams = gpd.GeoDataFrame(
-        {"heading": [heading], "fov": [fov], "range": [r]},
+        {"kind": ["camera"], "heading": [heading], "fov": [fov], "range": [r], "building": [None]},
         geometry=[shapely.Point(500000, 3377000)],
         crs=32650,
     )
-    wedge = camera_wedges(cams).iloc[0]
+    wedge = camera_viewsheds(cams).iloc[0]
     assert wedge.is_valid
     assert wedge.area == pytest.approx(math.pi * r * r * fov / 360, rel=0.02)
     if fov < 360:
@@ -157,8 +158,9 @@ def test_camera_wedge_is_a_sector_clockwise_from_north(heading: float, fov: floa
 
 
 def test_camera_range_defaults_to_the_setting() -> None:
-    cams = gpd.GeoDataFrame({"heading": [0], "fov": [360], "range": [None]}, geometry=[shapely.Point(0, 0)], crs=32650)
-    assert camera_wedges(cams).iloc[0].area == pytest.approx(math.pi * 30**2, rel=0.02)
+    cams = gpd.GeoDataFrame({"kind": ["camera"], "heading": [0], "fov": [360], "range": [None], "building": [None]},
+                            geometry=[shapely.Point(0, 0)], crs=32650)
+    assert camera_viewsheds(cams).iloc[0].area == pytest.approx(math.pi * 30**2, rel=0.02)
 
 
 def test_loaded_campus_maps(tmp_path: Path) -> None:

@@ -17,8 +17,9 @@ code. The layers are:
 * exits (green) and card-access doors (dark blue ring);
 * roads (dark grey, thick), shared lanes (dashed orange), footways (thin) and
   crossings (zebra stripes);
-* gates, assembly areas, cameras with their field-of-view wedges (an indoor
-  camera's wedge is clipped to its building), detectors, guard posts and key
+* gates, assembly areas, cameras with what they see (their field-of-view
+  wedge less the shadows of buildings, ``scenarios.viewshed``; an indoor
+  camera sees its own building only), detectors, guard posts and key
   areas (hatched in the colour of their ``category``).
 
 Indoor sensors and card doors that are not exits follow their level: they
@@ -49,7 +50,7 @@ from branca.element import Element
 from folium.elements import MacroElement
 from folium.template import Template
 
-from scenarios.viewshed import sector
+from scenarios.viewshed import camera_viewsheds
 from twin.settings import BUILDING_USES, default
 
 # --------------------------------------------------------------------------
@@ -290,38 +291,6 @@ def door_is_exit(features: gpd.GeoDataFrame) -> pd.Series:
     return out
 
 
-def camera_wedges(cameras: gpd.GeoDataFrame, *, within: Any = None) -> gpd.GeoSeries:
-    """Field-of-view sectors of cameras, in the cameras' metric CRS.
-
-    Parameters
-    ----------
-    cameras : GeoDataFrame
-        Camera points in a metric CRS with ``heading`` (degrees clockwise from
-        north), ``fov`` (degrees, ``(0, 360]``) and ``range`` (m; the
-        ``camera_range`` setting where missing).
-    within : array of geometry, optional
-        One area per camera (or None) that its view is clipped to; the map
-        passes indoor cameras' building footprints, since walls stop a view.
-
-    Returns
-    -------
-    GeoSeries
-        One polygon per camera: a sector from the camera point, or a disc when
-        ``fov`` is 360.
-    """
-    heading = pd.to_numeric(_column(cameras, "heading"), errors="coerce").fillna(0.0).to_numpy(float)
-    fov = pd.to_numeric(_column(cameras, "fov"), errors="coerce").fillna(360.0).to_numpy(float)
-    rng = pd.to_numeric(_column(cameras, "range"), errors="coerce").fillna(default("camera_range")).to_numpy(float)
-    x = shapely.get_x(cameras.geometry.values)
-    y = shapely.get_y(cameras.geometry.values)
-    sectors = np.array([sector(*args) for args in zip(x, y, heading, fov, rng, strict=True)], dtype=object)
-    if within is not None:
-        clip = np.asarray(within, dtype=object)
-        inside = ~shapely.is_missing(clip)
-        sectors[inside] = shapely.intersection(sectors[inside], clip[inside])
-    return gpd.GeoSeries(sectors, index=cameras.index, crs=cameras.crs)
-
-
 def _style(kind: str, row: Mapping[str, Any]) -> Style:
     """The style of one feature: its kind's base style with its variants applied."""
     style = dict(STYLES[kind])
@@ -418,12 +387,9 @@ def _items(features: gpd.GeoDataFrame) -> list[_Item]:
     if doors.any():
         features["exit"] = _column(features, "exit").astype(object)
         features.loc[doors, "exit"] = door_is_exit(features).astype(object)
-    cameras = features[features["kind"] == "camera"]
-    footprints = features.geometry[features["kind"] == "building"]
     wedges = None
-    if len(cameras):
-        walls = footprints.reindex(_column(cameras, "building").to_numpy())
-        wedges = camera_wedges(cameras, within=walls.to_numpy()).to_crs(4326)
+    if (features["kind"] == "camera").any():  # what each camera sees: its sector less the buildings' shadows
+        wedges = camera_viewsheds(features).to_crs(4326)
     geo = features.geometry.to_crs(4326)
     items: list[_Item] = []
     for fid, row in features.iterrows():

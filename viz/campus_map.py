@@ -755,6 +755,27 @@ def write_map(features: gpd.GeoDataFrame, path: str | Path, *, title: str | None
     return out
 
 
+def framed_page(m: folium.Map, *, title: str, css: str, top: str, bottom: str) -> str:
+    """A report page around a map: its (escaped) ``title``, ``css``, and HTML ``top`` and ``bottom`` of it; offline.
+
+    ``top`` and ``bottom`` are HTML the caller has already escaped.
+    """
+    root = m.get_root()
+    root.title = html.escape(title)
+    root.header.add_child(Element(f"<style>{css}</style>"), name="page_css")
+    root.html.add_child(Element(top), name="page_top")
+    root.html.add_child(Element(bottom), name="page_bottom")
+    return offline_page(m)
+
+
+def write_page(page: str, out_dir: str | Path) -> Path:
+    """Write ``page`` as ``out_dir/report.html`` (the folder is created if missing); return its path."""
+    out = Path(out_dir) / "report.html"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(page, encoding="utf-8")
+    return out
+
+
 def offline_page(m: folium.Map) -> str:
     """Render a folium map's page with Leaflet inlined, so it opens with no network.
 

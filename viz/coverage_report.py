@@ -32,11 +32,10 @@ from typing import TYPE_CHECKING, Any
 import folium
 import numpy as np
 import shapely
-from branca.element import Element
 from matplotlib.figure import Figure
 from rich.table import Table
 
-from viz.campus_map import BACKGROUND, KEY_AREA_COLOURS, CampusFeatures, offline_page
+from viz.campus_map import BACKGROUND, KEY_AREA_COLOURS, CampusFeatures, framed_page, write_page
 from viz.plots import figure, style_axes
 from viz.report import png_data_uri, table_html
 
@@ -471,9 +470,6 @@ def report_page(outcome: CoverageOutcome, summary: dict[str, Any], *, generated:
     """The report as one self-contained HTML page."""
     generated = generated or datetime.now().astimezone()
     m = coverage_map(outcome, summary)
-    root = m.get_root()
-    root.title = _esc(f"Coverage report: {summary['scenario']}")
-    root.header.add_child(Element(f"<style>{_CSS.replace('BG', BACKGROUND)}</style>"), name="cv_css")
     sc = outcome.scenario
     facts = [("campus", summary["campus"]), ("seed", summary["seed"]), ("replications", summary["replications"]),
              ("simulated", f"{summary['hours']:g} h from {sc.start_hour:g}:00"), ("standard", f"{summary['standard_s']:.0f} s"),
@@ -486,17 +482,13 @@ def report_page(outcome: CoverageOutcome, summary: dict[str, Any], *, generated:
     bottom = (f'<div class="cv-bottom">{legend_html(sc.standard)}{plots_html(outcome, summary)}{tables_html(summary)}'
               f'<p class="cv-note">Campus Twin · campus digest {_esc(str(summary["campus_digest"])[:12])} · '
               f'wall time {summary["wall_s"]:.1f} s</p></div>')
-    root.html.add_child(Element(top), name="cv_top")
-    root.html.add_child(Element(bottom), name="cv_bottom")
-    return offline_page(m)
+    return framed_page(m, title=f"Coverage report: {summary['scenario']}", css=_CSS.replace("BG", BACKGROUND),
+                       top=top, bottom=bottom)
 
 
 def write_report(outcome: CoverageOutcome, summary: dict[str, Any], out_dir: Path) -> Path:
     """Write ``out_dir/report.html`` (created if missing) and return its path."""
-    out = Path(out_dir) / "report.html"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(report_page(outcome, summary), encoding="utf-8")
-    return out
+    return write_page(report_page(outcome, summary), out_dir)
 
 
 def summary_tables(summary: dict[str, Any]) -> list[Table]:

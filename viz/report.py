@@ -36,7 +36,6 @@ import folium
 import geopandas as gpd
 import numpy as np
 import shapely
-from branca.element import Element
 from folium.elements import MacroElement
 from folium.template import Template
 from matplotlib import colormaps
@@ -45,7 +44,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from viz.plots import DPI, figure, style_axes
-from viz.campus_map import BACKGROUND, STYLES, CampusFeatures, offline_page, popup_html
+from viz.campus_map import BACKGROUND, STYLES, CampusFeatures, framed_page, popup_html, write_page
 
 if TYPE_CHECKING:
     from scenarios.evacuation import Drill, Replication
@@ -892,10 +891,6 @@ def report_page(outcome: Outcome, summary: dict[str, Any], *, generated: datetim
     """
     generated = generated or datetime.now().astimezone()
     m = drill_map(outcome, summary)
-    root = m.get_root()
-    root.title = html.escape(f"Drill report: {summary['scenario']}")
-    css = _CSS % {"bg": BACKGROUND, "closed": CLOSED, "rank": RANK}
-    root.header.add_child(Element(f"<style>{css}</style>"), name="rp_css")
     top = (f'<div class="rp-top">{header_html(outcome, summary, generated=generated)}{key_figures_html(summary)}'
            '<h2>Map</h2><p class="rp-note">Click a building, exit, bottleneck or closure for details; '
            "the layer control switches layers.</p></div>")
@@ -903,9 +898,8 @@ def report_page(outcome: Outcome, summary: dict[str, Any], *, generated: datetim
               f'{tables_html(outcome, summary)}<footer class="rp-footer">Campus Twin · campus digest '
               f'{html.escape(str(summary.get("campus_digest", ""))[:12])} · '
               f'{_num(summary.get("events_per_replication", 0))} events per replication</footer></div>')
-    root.html.add_child(Element(top), name="rp_top")
-    root.html.add_child(Element(bottom), name="rp_bottom")
-    return offline_page(m)
+    css = _CSS % {"bg": BACKGROUND, "closed": CLOSED, "rank": RANK}
+    return framed_page(m, title=f"Drill report: {summary['scenario']}", css=css, top=top, bottom=bottom)
 
 
 def write_report(outcome: Outcome, summary: dict[str, Any], out_dir: Path) -> Path:
@@ -926,7 +920,4 @@ def write_report(outcome: Outcome, summary: dict[str, Any], out_dir: Path) -> Pa
     Path
         The HTML file written.
     """
-    out = Path(out_dir) / "report.html"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(report_page(outcome, summary), encoding="utf-8")
-    return out
+    return write_page(report_page(outcome, summary), out_dir)

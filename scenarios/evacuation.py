@@ -344,8 +344,11 @@ class Drill:
         self.start = np.array(starts, dtype=int)
 
     def _blocked(self) -> list[int]:
+        """Nodes closed from the start: those named in ``blocked``, and every landing of a blocked stair."""
         ids = set(self.scenario.blocked)
-        return [i for i, n in enumerate(self.names) if n in ids or self.campus.graph.nodes[n].get("feature") in ids and self.kind[i] != "floor"]
+        feature = self.campus.graph.nodes
+        return [i for i, n in enumerate(self.names)
+                if n in ids or (self.kind[i] == "stair" and feature[n].get("feature") in ids)]
 
     def _fire_nodes(self) -> tuple[list[int], list[int]]:
         """Nodes the fire closes at its start, and its neighbourhood closed after the spread delay."""

@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +54,9 @@ class Outcome:
     replications: list[Replication]
     wall_s: float
 
+    @cached_property
     def lower_bound(self) -> dict[str, Any]:
-        """The quickest-flow lower bound on the evacuation time (s), see ``lower_bound``."""
+        """The quickest-flow lower bound on the evacuation time (s), see ``lower_bound``; computed once."""
         return lower_bound(self.drill, self.replications)
 
     def summary(self) -> dict[str, Any]:
@@ -90,7 +91,7 @@ class Outcome:
             w["id"] = self.drill.label(w["id"])
             w["mean_wait_s"] = round(w["mean_wait_s"], 1)
             w["passed"] = round(w["passed"], 1)
-        bound = self.lower_bound()
+        bound = self.lower_bound
         sc = self.scenario
         return {
             "scenario": sc.name or Path(self.source).stem,

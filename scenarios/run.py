@@ -39,9 +39,9 @@ def _drill(scenario_json: str, source: str) -> Drill:
     return Drill(load_campus(scenario.campus), scenario, source)
 
 
-def _replicate(scenario_json: str, source: str, index: int) -> Replication:
-    """Run one replication (in whatever process this is)."""
-    return _drill(scenario_json, source).run(index)
+def _replicate(scenario_json: str, source: str, index: int, record: bool = False) -> Replication:
+    """Run one replication (in whatever process this is); ``record`` keeps every move."""
+    return _drill(scenario_json, source).run(index, record=record)
 
 
 @dataclass
@@ -177,11 +177,14 @@ def run(
     workers: int | None = None,
     dask: str | None = None,
     progress: Callable[[int], None] | None = None,
+    record_first: bool = False,
 ) -> Outcome:
     """Run every replication of ``scenario``.
 
     Parameters
     ----------
+    record_first : bool
+        Keep every move of replication 0, for :func:`record` (a recording of it).
     workers : int, optional
         Local processes (default: one per core, at most one per replication; 1 runs in this process).
     dask : str, optional
@@ -191,12 +194,13 @@ def run(
     """
     t0 = time.perf_counter()
     drill = _drill(scenario.model_dump_json(), source)
-    reps = _map(scenario, source, list(range(scenario.replications)), workers=workers, dask=dask, progress=progress)
+    reps = _map(scenario, source, list(range(scenario.replications)), workers=workers, dask=dask, progress=progress,
+                record_first=record_first)
     return Outcome(scenario, source, drill, reps, time.perf_counter() - t0)
 
 
 def _map(scenario: Evacuation, source: str, indices: list[int], *, workers: int | None, dask: str | None,
-         progress: Callable[[int], None] | None) -> list[Replication]:
+         progress: Callable[[int], None] | None, record_first: bool = False) -> list[Replication]:
     """Run replications ``indices`` where asked; results in index order."""
     js = scenario.model_dump_json()
     done = 0
@@ -204,7 +208,7 @@ def _map(scenario: Evacuation, source: str, indices: list[int], *, workers: int 
         from distributed import Client, as_completed
 
         with Client(dask, timeout="30s") as client:
-            futures = {client.submit(_replicate, js, source, i, pure=False): i for i in indices}
+            futures = {client.submit(_replicate, js, source, i, record_first and i == 0, pure=False): i for i in indices}
             out: dict[int, Replication] = {}
             for fut in as_completed(futures):
                 out[futures[fut]] = fut.result()
@@ -216,12 +220,12 @@ def _map(scenario: Evacuation, source: str, indices: list[int], *, workers: int 
     if n <= 1 or len(indices) <= 1:
         reps = []
         for i in indices:
-            reps.append(_replicate(js, source, i))
+            reps.append(_replicate(js, source, i, record_first and i == 0))
             if progress:
                 progress(len(reps))
         return reps
     with ProcessPoolExecutor(max_workers=n) as pool:
-        futs = [pool.submit(_replicate, js, source, i) for i in indices]
+        futs = [pool.submit(_replicate, js, source, i, record_first and i == 0) for i in indices]
         reps = []
         for f in futs:
             reps.append(f.result())
@@ -231,9 +235,12 @@ def _map(scenario: Evacuation, source: str, indices: list[int], *, workers: int 
 
 
 def record(outcome: Outcome, path: str | Path, index: int = 0) -> Path:
-    """Re-run replication ``index`` keeping every move and write it as a recording (``docs/recording.md``)."""
+    """Write replication ``index`` as a recording (``docs/recording.md``).
+
+    Uses the moves the run kept (``run(..., record_first=True)``), else runs the replication again keeping them.
+    """
     drill = outcome.drill
-    rep = drill.run(index, record=True)
+    rep = outcome.replications[index] if outcome.replications[index].moves is not None else drill.run(index, record=True)
     names = drill.names
     starts = drill.start.tolist()
     status = np.where(~np.isnan(rep.safe_at), "safe", np.where(~np.isnan(rep.trapped_at), "trapped", "unfinished"))

@@ -239,3 +239,24 @@ def test_recording_holds_every_node_a_path_passes(tmp_path: Path) -> None:
     assert vias, "the bent footways should have been merged through their bend"
     for via in vias:
         assert set(via) <= nodes
+
+
+def test_recording_from_the_run_equals_a_rerun(tmp_path: Path) -> None:
+    """Keeping replication 0's moves during the run (no second run) records exactly what a re-run records."""
+    from scenarios.run import record
+
+    sc = _tiny_scenario(replications=2)
+    kept = run(sc, workers=2, record_first=True)
+    plain = run(sc, workers=1)
+    assert kept.replications[0].moves and plain.replications[0].moves is None
+    a, b = kept.summary(), plain.summary()
+    a.pop("wall_s"), b.pop("wall_s")
+    assert a == b
+    import sqlite3
+
+    rows = []
+    for outcome, name in ((kept, "kept.sqlite"), (plain, "rerun.sqlite")):
+        con = sqlite3.connect(record(outcome, tmp_path / name))
+        rows.append(con.execute("SELECT * FROM moves ORDER BY agent, t0, state").fetchall())
+        con.close()
+    assert rows[0] == rows[1] and len(rows[0]) > 130

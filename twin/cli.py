@@ -165,7 +165,7 @@ def run_(
             from viz.report import write_report
 
             outcome = _with_progress(sc.replications, as_json, lambda tick: run(
-                sc, source=str(scenario), workers=workers, dask=dask, progress=tick))
+                sc, source=str(scenario), workers=workers, dask=dask, progress=tick, record_first=output is not None))
             files = {"report": lambda d: write_report(outcome, summary, d),
                      "recording": lambda d: record(outcome, d / "recording.sqlite")}
             show = _print_summary

@@ -504,10 +504,13 @@ class Drill:
             if waiting[sp] and count[sp] < cap[sp]:
                 waiting[sp].popleft().succeed()
 
+        # Where there is no choice to make: outdoors, a room's one door, a passage.
+        no_choice = [not adaptive or outdoor[u] or len(adj[u]) <= 2 for u in range(len(self.names))]
+
         def choose(u: int, key: Any, v_free: float) -> tuple[int, int]:
             """Next node and edge from ``u`` (-1 when no way is left)."""
-            dist, nxt, nedge, steps = get_field(key)
-            if not adaptive or outdoor[u] or len(adj[u]) <= 2:  # no choice to make (a room's one door, a passage)
+            dist, nxt, nedge, steps = fields.get(key) or get_field(key)
+            if no_choice[u]:
                 return nxt[u], nedge[u]
             if u not in steps:  # the steps that bring you closer (no loops), best first when nothing queues
                 here = dist[u]
@@ -628,9 +631,12 @@ class Drill:
                 t_arrive = t0 + e_len[e] / (v_free * f)
                 s = node_server[v]
                 t_through = servers[s].reserve(t_arrive) if s >= 0 else t_arrive
-                heading[v] += 1
-                yield timeout(t_through - now)
-                heading[v] -= 1
+                if adaptive:
+                    heading[v] += 1
+                    yield timeout(t_through - now)
+                    heading[v] -= 1
+                else:
+                    yield timeout(t_through - now)
                 ev_count[0] += 1
                 if moves is not None:
                     if t0 > now:

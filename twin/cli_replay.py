@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from twin.cli import app, err, fail, out
+from twin.cli import app, err, fail, out, user_errors
 
 
 @app.command()
@@ -95,3 +95,133 @@ def replay(
     from viz.replay_app import ReplayApp
 
     ReplayApp(rec, size=(w, h), speed=speed or 1.0, outlines=outlines, note=note).run()
+
+
+@app.command()
+def exercise(
+    store: Annotated[Path, typer.Argument(help="The event store the drill was recorded in (twin serve / twin feed).")],
+    t_from: Annotated[str, typer.Option("--from", help="Start of the drill window: ISO 8601 with offset (2026-03-01T10:00:00Z) or epoch s.")],
+    t_to: Annotated[str, typer.Option("--to", help="End of the window (ISO 8601 or epoch s).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The exercise recording to write (SQLite).")],
+    campus: Annotated[Path | None, typer.Option("--campus", help="The campus the drill ran on (default: the one the store was made for).")] = None,
+    every: Annotated[float, typer.Option("--every", help="Occupancy sample spacing (s).", min=0.1)] = 5.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document of what was written.")] = False,
+) -> None:
+    """Record an exercise: the event store between two times, with its campus, as a replayable recording."""
+    from twin.cli import _load
+    from twin.recording import RecordingError, parse_time, record_exercise
+
+    try:
+        a, b = parse_time(t_from, "--from"), parse_time(t_to, "--to")
+    except ValueError as e:
+        fail(str(e))
+    where = campus
+    if where is None:
+        import sqlite3
+
+        try:
+            con = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
+            row = con.execute("SELECT value FROM meta WHERE key = 'campus'").fetchone()
+            con.close()
+        except sqlite3.Error:
+            row = None
+        if row is None:
+            fail(f"{store}: no such event store, or it does not say which campus it belongs to; pass --campus")
+        where = Path(row[0])
+    c = _load(where)
+    try:
+        done = record_exercise(store, c, output, t_from=a, t_to=b, every=every)
+    except RecordingError as e:
+        fail(str(e))
+    if as_json:
+        print(json.dumps(done, indent=2))
+        return
+    alarm = "no fire alarm in the window" if done["alarm_s"] is None else f"first fire alarm at {done['alarm_s']:.0f} s"
+    out.print(f"exercise {done['from']} … {done['to']} ({done['duration_s']:.0f} s): {done['events']:,} events, "
+              f"{len(done['buildings'])} buildings counted, {done['alarms']} alarms, {alarm} → {output}", highlight=False)
+
+
+@app.command()
+def compare(
+    recording: Annotated[Path, typer.Argument(help="A recorded exercise (twin exercise).")],
+    scenario: Annotated[Path, typer.Argument(help="The evacuation scenario the drill was planned with (TOML).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Folder for report.html (and calibrated.toml).")] = Path("compare"),
+    calibrate: Annotated[bool, typer.Option("--calibrate", help="Fit pre-movement and door flow to the drill and write them into OUTPUT/calibrated.toml.")] = False,
+    calibrated: Annotated[Path | None, typer.Option("--calibrated", help="--calibrate: write the calibrated scenario here instead.")] = None,
+    alarm: Annotated[float | None, typer.Option("--alarm", help="When the alarm sounded (s from the recording's start); default its first fire alarm.", min=0)] = None,
+    step: Annotated[float | None, typer.Option("--bin", help="Time step of the curves (s); default the setting compare.bin (10 s). At least the door sensors' reporting interval.", min=0.5)] = None,
+    replications: Annotated[int | None, typer.Option("--replications", help="--calibrate: replications per fit step (default the setting calibrate.replications).", min=1)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document of the comparison.")] = False,
+) -> None:
+    """Drill versus plan: actual vs simulated evacuation curves per building and in total; --calibrate fits the plan to the drill."""
+    from scenarios.calibrate import actual_exits, calibrate as fit, compare as compare_curves, write_calibrated
+    from scenarios.run import run
+    from scenarios.schema import Evacuation, load_scenario
+    from twin.cli import _load
+    from twin.recording import RecordingError
+    from viz.compare_report import write_compare_report
+
+    with user_errors(f"{scenario}: scenario not loaded"):
+        sc = load_scenario(scenario)
+    if not isinstance(sc, Evacuation):
+        fail(f"{scenario}: a {sc.kind} scenario; twin compare needs an evacuation scenario")
+    c = _load(sc.campus)
+    try:
+        actual, alarm_s, meta = actual_exits(recording, c, alarm_s=alarm)
+    except RecordingError as e:
+        fail(str(e))
+    with err.status("simulating the plan …"):
+        outcome = run(sc, source=str(scenario))
+    cal = None
+    if calibrate:
+        from rich.progress import Progress, TextColumn, TimeElapsedColumn
+
+        with Progress(TextColumn("calibrating: {task.completed} simulated replications"), TimeElapsedColumn(),
+                      console=err, transient=True, disable=as_json) as bar:
+            task = bar.add_task("fit", total=None)
+            cal = fit(actual, sc, c, step=step, replications=replications,
+                      progress=lambda n: bar.update(task, completed=n))
+    cmp = compare_curves(actual, [r.exit_times for r in outcome.replications], alarm_s=alarm_s, step=step,
+                         calibrated=cal.fitted if cal else None)
+    result: dict[str, object] = {
+        "recording": str(recording), "scenario": str(scenario), "name": sc.name or scenario.stem, "alarm_s": alarm_s, "bin_s": float(cmp.grid[0]),
+        "figures": cmp.figures(), "exits": cmp.exits,
+    }
+    if cal is not None:
+        path = write_calibrated(scenario, calibrated or output / "calibrated.toml", cal, source=str(recording))
+        result["calibration"] = {**cal.as_dict(), "written": str(path)}
+    page = write_compare_report(cmp, result, meta=meta, campus=c, out_dir=output)
+    result["report"] = str(page)
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    _print_comparison(result)
+
+
+def _print_comparison(result: dict) -> None:  # type: ignore[type-arg]
+    """The comparison as tables on the terminal."""
+    from rich.table import Table
+
+    def s(v: float | None) -> str:
+        return "–" if v is None else f"{v:,.0f}"
+
+    t = Table(title=f"Drill vs plan (alarm at {result['alarm_s']:.0f} s of the recording; times in s from the alarm)")
+    for col in ("building", "people drill / plan", "t50 drill / plan", "t90 drill / plan", "t100 drill / plan", "mean gap"):
+        t.add_column(col, justify="left" if col == "building" else "right")
+    for b, f in result["figures"].items():  # type: ignore[union-attr]
+        a, p = f["actual"], f["simulated"]
+        t.add_row(b, f"{f['people_actual']:,.0f} / {f['people_simulated']:,.0f}",
+                  *(f"{s(a[k])} / {s(p[k])}" for k in ("t50_s", "t90_s", "t100_s")), s(f["time_gap_s"]))
+    out.print(t)
+    cal = result.get("calibration")
+    if cal:
+        st = cal["start"]
+        fd = "not identified" if cal["flow_door"] is None else f"{cal['flow_door']:.3f}"
+        pm = ("not identified" if cal["premovement_mean_s"] is None
+              else f"mean {cal['premovement_mean_s']:.1f} s, sd {cal['premovement_sd_s']:.1f} s")
+        out.print(f"calibrated: flow_door {fd} persons/s/m (plan {st['flow_door']:g}); pre-movement {pm} "
+                  f"(plan mean {st['premovement_mean_s']:g} s, sd {st['premovement_sd_s']:g} s); "
+                  f"{cal['simulations']} simulated replications → {cal['written']}", highlight=False)
+        for w in cal["warnings"]:
+            err.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
+    out.print(f"report: {result['report']}", highlight=False)

@@ -126,6 +126,13 @@ _TABLE = (
     Setting("building_load_factor.dorm", 200 * FT2 / 4 / NET_TO_GROSS, "m2/person", "Gross floor area per person in a generated dorm.", "Four students to a ~19 m² room (see load_factor.dorm_room) ÷ 0.6 net-to-gross."),
     Setting("building_load_factor.sports", 50 * FT2, "m2/person", "Gross floor area per person in a generated sports hall.", f"{IBC}: exercise rooms 50 ft² gross."),
     Setting("building_load_factor.other", 150 * FT2, "m2/person", "Gross floor area per person in a generated building of other use.", f"{IBC}: business areas 150 ft² gross."),
+    # Drill vs plan and calibration (twin compare)
+    Setting("compare.bin", 10.0, "s", "Time step of the evacuation curves twin compare draws and fits (people out of each exit, counted at the end of each step from the alarm).", "Modelling choice: card doors and gate counters report tallies every 5-30 s."),
+    Setting("calibrate.plateau_level", 0.8, "1", "An exit's flow in a time step counts as 'at its peak' when it is at least this share of its steadiest 3-step peak flow.", "Modelling choice (see docs/recording.md, Calibration): a queue discharges at a steady rate, a crowd that sets off over time rises and falls."),
+    Setting("calibrate.plateau_share", 0.8, "1", "An exit is flow-limited when one unbroken stretch at its peak flow carries at least this share of its people (and lasts calibrate.plateau_steps): its steady rate identifies the door flow.", "Modelling choice (docs/recording.md, Calibration): a queue discharging at capacity puts 90-100 % of its people in that stretch; a crowd arriving without queueing about 50 % (a normal curve holds 49.6 % of its mass where it is above 0.8 of its peak), up to ~75 % when the time step is coarse."),
+    Setting("calibrate.plateau_steps", 6.0, "steps", "Shortest steady stretch (in compare.bin time steps) that makes an exit flow-limited.", "Modelling choice: a queue of under a minute says little about the door flow, and a crowd without a queue stays at its peak for about one pre-movement sd."),
+    Setting("calibrate.min_people", 100.0, "persons", "Fewest people whose exit times are not flow-limited (exits that never queued, and the people through queued exits before the queue formed) needed to fit the pre-movement mean and sd.", "Sampling error of a lognormal sd from n draws is about sd·sqrt((kurtosis-1)/(4n)): ~10 % at n = 100 for a CV of 0.33."),
+    Setting("calibrate.replications", 4.0, "1", "Simulated replications averaged at every step of the calibration fit (common random numbers: the same seeds at every step).", "Modelling choice: halves the simulation's own noise against a single replication."),
 )
 
 SETTINGS: dict[str, Setting] = {s.name: s for s in _TABLE}

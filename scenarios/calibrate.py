@@ -1,0 +1,561 @@
+"""Drill versus plan: actual evacuation curves from a recorded exercise, simulated ones, and calibration.
+
+``twin compare RECORDED_EXERCISE SCENARIO`` uses this module:
+
+* :func:`actual_exits` reads the people out of every building exit over time
+  from the exercise's crossing events (card doors at building exits, ``out``
+  counts), in seconds from the alarm.
+* :func:`simulate_exits` runs the scenario's drill and collects the same:
+  passage times through the same exits.
+* :func:`compare` turns both into curves per building and in total (people out
+  over time) and their differences: times to 50/90/100 % out and the mean time
+  gap between the curves.
+* :func:`calibrate` fits the pre-movement distribution (lognormal mean and sd,
+  as the scenario schema has it) and the door flow (setting ``flow_door``,
+  persons/s/m) that best explain the recording, running the simulator itself
+  at every step with common random numbers (the same replication seeds each
+  time), and says which parameter the data could not identify.
+
+Which data identifies which parameter
+-------------------------------------
+An exit that queues discharges at its capacity, whatever the crowd behind it
+does: its steady rate gives the door flow and nothing about when people set
+off. An exit that never queues passes people when they arrive: its curve is
+the pre-movement distribution shifted by the walk, and says nothing about the
+door flow. So each exit's observed curve is classified first (see
+:func:`plateau`): **flow-limited** when one unbroken stretch at its peak flow
+carries most of its people. ``flow_door`` is fitted to the steady rates of the
+flow-limited exits; the pre-movement mean and sd to the curves of the other
+exits plus the people through flow-limited exits before their queue formed.
+Without a flow-limited exit the door flow is not identified; with fewer than
+``calibrate.min_people`` people in the second group the pre-movement is not;
+a parameter that is not identified is reported as such and left as the
+scenario has it, never guessed.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tomllib
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.optimize import minimize, minimize_scalar
+
+from scenarios.evacuation import Drill
+from scenarios.schema import Distribution, Evacuation
+from twin.campus import Campus
+from twin.recording import RecordingError, metadata, open_recording
+from twin.settings import default
+
+QUANTILES = (0.5, 0.9, 1.0)
+"""Shares of people out whose times ``twin compare`` reports."""
+FLOW_BOUNDS = (0.2, 3.0)
+"""Search range of ``flow_door`` (persons/s/m): well around the published 1.0-1.6."""
+PRE_MEAN_BOUNDS = (1.0, 1800.0)
+"""Search range of the pre-movement mean (s)."""
+PRE_SD_BOUNDS = (0.5, 1200.0)
+"""Search range of the pre-movement standard deviation (s)."""
+
+
+# --------------------------------------------------------------------------
+# Curves
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class ExitData:
+    """People through one building exit over time (s from the alarm)."""
+
+    door: str
+    building: str
+    times: np.ndarray
+    """Event times (s from the alarm)."""
+    counts: np.ndarray
+    """People counted by each event (1 per person for simulated passages)."""
+
+    @property
+    def people(self) -> float:
+        """People through the exit."""
+        return float(self.counts.sum())
+
+    def cumulative(self, grid: np.ndarray) -> np.ndarray:
+        """People through by each time of ``grid`` (s)."""
+        order = np.argsort(self.times, kind="stable")
+        c = np.concatenate([[0.0], np.cumsum(self.counts[order])])
+        return c[np.searchsorted(self.times[order], grid, side="right")]
+
+
+def exits_of(campus: Campus) -> dict[str, str]:
+    """Building exits of the campus: door id → building."""
+    return {n: d["building"] for n, d in campus.graph.nodes(data=True)
+            if d.get("kind") == "door" and d.get("exit") and d.get("building")}
+
+
+def actual_exits(recording: str | Path, campus: Campus, *, alarm_s: float | None = None) -> tuple[dict[str, ExitData], float, dict[str, Any]]:
+    """People out of every building exit with a door sensor, from an exercise recording.
+
+    Parameters
+    ----------
+    recording : str or Path
+        An ``exercise`` recording (``twin exercise``).
+    campus : Campus
+        The campus it was recorded on (checked against its digest).
+    alarm_s : float, optional
+        When the alarm sounded (s from the recording's start); default the
+        recording's ``alarm_s`` (its first fire alarm).
+
+    Returns
+    -------
+    exits : dict
+        Door id → :class:`ExitData` (``out`` crossings after the alarm, times from the alarm).
+    alarm_s : float
+    meta : dict
+        The recording's metadata.
+
+    Raises
+    ------
+    RecordingError
+        Not an exercise, another campus, no alarm, no exit counts.
+    """
+    con = open_recording(recording)
+    try:
+        meta = metadata(con)
+        if meta.get("kind") != "exercise":
+            msg = f"{recording}: a recording of kind {meta.get('kind', 'simulation')!r}; twin compare needs a recorded exercise (twin exercise)"
+            raise RecordingError(msg)
+        if meta.get("campus_digest") != campus.digest:
+            msg = f"{recording}: recorded on another campus than the scenario's {campus.source} (campus digests differ)"
+            raise RecordingError(msg)
+        alarm = meta.get("alarm_s") if alarm_s is None else alarm_s
+        if alarm is None:
+            msg = f"{recording}: no fire alarm in the recording, so the drill's start is unknown: give --alarm SECONDS"
+            raise RecordingError(msg)
+        rows = con.execute("SELECT t, sensor_id, body FROM sensor_events WHERE kind = 'crossing' ORDER BY t").fetchall()
+    finally:
+        con.close()
+    doors = exits_of(campus)
+    acc: dict[str, list[tuple[float, int]]] = defaultdict(list)
+    for t, sid, body in rows:
+        if sid not in doors:
+            continue
+        ev = json.loads(body)
+        if ev.get("direction") == "out" and t >= alarm:
+            acc[sid].append((t - alarm, int(ev.get("count", 1))))
+    if not acc:
+        msg = (f"{recording}: no 'out' crossings at building exits after the alarm (t = {alarm:g} s); "
+               "twin compare needs card doors at building exits reporting during the drill")
+        raise RecordingError(msg)
+    out = {d: ExitData(d, doors[d], np.array([t for t, _ in v]), np.array([c for _, c in v], dtype=float))
+           for d, v in sorted(acc.items())}
+    return out, float(alarm), meta
+
+
+def _occupancy_for(campus: Campus, people: dict[str, float]) -> dict[str, Any]:
+    """The scenario's occupancy with each building in ``people`` set to that many (others empty)."""
+    f = campus.features
+    return {"default": 0.0, "buildings": {b: min(5.0, n / max(1, int(f.at[b, "occupants"]))) for b, n in people.items()}}
+
+
+def simulate_exits(drill: Drill, doors: Iterable[str], replications: int) -> list[dict[str, np.ndarray]]:
+    """Passage times (s) through ``doors`` in replications ``0 … replications-1`` of ``drill``."""
+    want = set(doors)
+    out = []
+    for i in range(replications):
+        rep = drill.run(i)
+        out.append({d: np.asarray(t, dtype=float) for d, t in rep.exit_times.items() if d in want})
+    return out
+
+
+def _sim_exit(reps: list[dict[str, np.ndarray]], door: str, building: str) -> list[ExitData]:
+    return [ExitData(door, building, r.get(door, np.empty(0)), np.ones(len(r.get(door, ())))) for r in reps]
+
+
+def _mean_cumulative(curves: list[ExitData], grid: np.ndarray) -> np.ndarray:
+    return np.mean([c.cumulative(grid) for c in curves], axis=0) if curves else np.zeros_like(grid)
+
+
+def quantile_times(cum: np.ndarray, grid: np.ndarray, shares: Iterable[float] = QUANTILES) -> dict[str, float | None]:
+    """Times (s) the cumulative curve ``cum`` (people out at ``grid``) reaches each share of its final value."""
+    total = float(cum[-1]) if len(cum) else 0.0
+    out: dict[str, float | None] = {}
+    for q in shares:
+        key = f"t{round(q * 100)}_s"
+        if total <= 0:
+            out[key] = None
+            continue
+        k = int(np.searchsorted(cum, q * total - 1e-9, side="left"))
+        out[key] = float(grid[min(k, len(grid) - 1)])
+    return out
+
+
+def time_gap(cum_a: np.ndarray, cum_b: np.ndarray, grid: np.ndarray, points: int = 100) -> float | None:
+    """Mean gap (s) between two curves taken as shares of their own totals: ∫ |t_a(q) − t_b(q)| dq."""
+    if not len(cum_a) or cum_a[-1] <= 0 or cum_b[-1] <= 0:
+        return None
+    qs = (np.arange(points) + 0.5) / points
+    ta = np.interp(qs, np.concatenate([[0.0], cum_a / cum_a[-1]]), np.concatenate([[0.0], grid]))
+    tb = np.interp(qs, np.concatenate([[0.0], cum_b / cum_b[-1]]), np.concatenate([[0.0], grid]))
+    return float(np.mean(np.abs(ta - tb)))
+
+
+# --------------------------------------------------------------------------
+# Flow-limited exits
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plateau:
+    """The longest unbroken stretch of an exit curve at its peak flow."""
+
+    k0: int
+    """First time step of the stretch (index into the steps of the curve)."""
+    k1: int
+    """Last time step of the stretch (inclusive)."""
+    people: float
+    """People through in the stretch."""
+    share: float
+    """Their share of everyone through the exit."""
+    rate: float
+    """Mean flow in the stretch (persons/s)."""
+    flow_limited: bool
+    """``share`` at least ``calibrate.plateau_share``: a queue discharging at the exit's capacity."""
+
+
+def plateau(per_step: np.ndarray, step: float) -> Plateau | None:
+    """Find the stretch of steady peak flow in people per time step; ``None`` for an exit nobody used.
+
+    The peak is the highest mean over three consecutive steps (one noisy step
+    does not make a peak); the stretch is the longest run of steps each at
+    least ``calibrate.plateau_level`` × that peak. The exit is flow-limited
+    when the stretch carries ``calibrate.plateau_share`` of its people and
+    lasts ``calibrate.plateau_steps`` steps.
+    """
+    level = default("calibrate.plateau_level")
+    share = default("calibrate.plateau_share")
+    total = float(per_step.sum())
+    if total <= 0:
+        return None
+    smooth = np.convolve(per_step, np.ones(3) / 3, mode="same") if len(per_step) >= 3 else per_step
+    peak = float(smooth.max())
+    high = per_step >= level * peak
+    best = (0, 0, -1.0)
+    k = 0
+    while k < len(high):
+        if high[k]:
+            j = k
+            while j + 1 < len(high) and high[j + 1]:
+                j += 1
+            n = float(per_step[k:j + 1].sum())
+            if n > best[2]:
+                best = (k, j, n)
+            k = j + 1
+        else:
+            k += 1
+    k0, k1, n = best
+    # the steps at the ends are cut by the queue's start and end: the rate comes from the steps between
+    inner = per_step[k0 + 1:k1] if k1 - k0 >= 2 else per_step[k0:k1 + 1]
+    rate = float(inner.mean()) / step
+    return Plateau(k0, k1, n, n / total, rate, n / total >= share and k1 - k0 + 1 >= default("calibrate.plateau_steps"))
+
+
+def _per_step(cum: np.ndarray) -> np.ndarray:
+    return np.diff(np.concatenate([[0.0], cum]))
+
+
+# --------------------------------------------------------------------------
+# Comparison
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class Comparison:
+    """Actual and simulated curves (people out at ``grid``) per building and in total, with their differences."""
+
+    grid: np.ndarray
+    actual: dict[str, np.ndarray]
+    simulated: dict[str, np.ndarray]
+    exits: dict[str, dict[str, Any]]
+    alarm_s: float
+    calibrated: dict[str, np.ndarray] | None = None
+    """The same curves simulated at the calibrated values (with the drill's occupancy), when calibrated."""
+
+    def figures(self) -> dict[str, dict[str, Any]]:
+        """Per building and ``total``: people, t50/t90/t100 actual and simulated, their differences and the time gap."""
+        out = {}
+        for key in self.actual:
+            a, s = self.actual[key], self.simulated[key]
+            qa, qs = quantile_times(a, self.grid), quantile_times(s, self.grid)
+            diff = {k: (None if qa[k] is None or qs[k] is None else round(qs[k] - qa[k], 1)) for k in qa}
+            gap = time_gap(a, s, self.grid)
+            out[key] = {"people_actual": round(float(a[-1]), 1), "people_simulated": round(float(s[-1]), 1),
+                        "actual": qa, "simulated": qs, "simulated_minus_actual": diff,
+                        "time_gap_s": None if gap is None else round(gap, 1)}
+            if self.calibrated is not None:
+                c = self.calibrated[key]
+                gap_c = time_gap(a, c, self.grid)
+                out[key]["calibrated"] = quantile_times(c, self.grid)
+                out[key]["calibrated_time_gap_s"] = None if gap_c is None else round(gap_c, 1)
+        return out
+
+
+def compare(actual: dict[str, ExitData], sim_reps: list[dict[str, Any]], *, alarm_s: float,
+            step: float | None = None, calibrated: list[dict[str, Any]] | None = None) -> Comparison:
+    """Actual vs simulated people out per building and in total, on one time grid.
+
+    Only exits with a door sensor are counted on both sides, so a building
+    whose other exits have no sensor compares like with like.
+
+    Parameters
+    ----------
+    actual : dict
+        From :func:`actual_exits`.
+    sim_reps : list of dict
+        Per replication of the plan, door id → passage times (s), e.g. ``Replication.exit_times``.
+    alarm_s : float
+        When the alarm sounded (s from the recording's start), kept for the report.
+    step : float, optional
+        Time step of the curves (s; default ``compare.bin``).
+    calibrated : list of dict, optional
+        The same from the calibrated replications (:attr:`Calibration.fitted`).
+    """
+    step = default("compare.bin") if step is None else step
+    series = [[{d: np.asarray(t, dtype=float) for d, t in r.items()} for r in reps] for reps in (sim_reps, calibrated or [])]
+    last = max([float(e.times.max()) for e in actual.values() if len(e.times)] +
+               [float(t.max()) for reps in series for r in reps for d, t in r.items() if d in actual and len(t)] + [step])
+    grid = np.arange(1, math.ceil(last / step) + 2) * step
+    acts: dict[str, np.ndarray] = defaultdict(lambda: np.zeros_like(grid))
+    sims: dict[str, np.ndarray] = defaultdict(lambda: np.zeros_like(grid))
+    cals: dict[str, np.ndarray] = defaultdict(lambda: np.zeros_like(grid))
+    exits = {}
+    for d, e in actual.items():
+        ca = e.cumulative(grid)
+        cs = _mean_cumulative(_sim_exit(series[0], d, e.building), grid)
+        cc = _mean_cumulative(_sim_exit(series[1], d, e.building), grid)
+        for key in (e.building, "total"):
+            acts[key] = acts[key] + ca
+            sims[key] = sims[key] + cs
+            cals[key] = cals[key] + cc
+        p = plateau(_per_step(ca), step)
+        exits[d] = {"building": e.building, "people_actual": round(e.people, 1), "people_simulated": round(float(cs[-1]), 1),
+                    "flow_limited": bool(p and p.flow_limited), "steady_flow_p_s": round(p.rate, 3) if p and p.flow_limited else None,
+                    "peak_share": round(p.share, 3) if p else None}
+    order = sorted(k for k in acts if k != "total") + ["total"]
+    return Comparison(grid, {k: acts[k] for k in order}, {k: sims[k] for k in order}, exits, alarm_s,
+                      {k: cals[k] for k in order} if calibrated else None)
+
+
+# --------------------------------------------------------------------------
+# Calibration
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class Calibration:
+    """What the fit found, and what the recording could not tell."""
+
+    flow_door: float | None
+    """Fitted door flow (persons/s/m), ``None`` when not identified."""
+    premovement_mean: float | None
+    """Fitted pre-movement mean (s), ``None`` when not identified."""
+    premovement_sd: float | None
+    """Fitted pre-movement sd (s), ``None`` when not identified."""
+    start: dict[str, float]
+    """The scenario's values the fit started from."""
+    flow_exits: list[str]
+    """Exits whose steady queue discharge the door flow was fitted to."""
+    premovement_exits: list[str]
+    """Exits whose curves (whole, or before their queue) the pre-movement was fitted to."""
+    premovement_people: float
+    """People in the data the pre-movement was fitted to."""
+    simulations: int
+    """Simulated replications run during the fit."""
+    loss: dict[str, float]
+    warnings: list[str] = field(default_factory=list)
+    fitted: list[dict[str, np.ndarray]] = field(default_factory=list)
+    """Passage times through the counted exits in the replications at the fitted values (the drill's occupancy)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        r = lambda v, d=3: None if v is None else round(v, d)  # noqa: E731
+        return {"flow_door": r(self.flow_door), "premovement_mean_s": r(self.premovement_mean, 2),
+                "premovement_sd_s": r(self.premovement_sd, 2), "identified": {
+                    "flow_door": self.flow_door is not None, "premovement": self.premovement_mean is not None},
+                "start": self.start, "flow_exits": self.flow_exits, "premovement_exits": self.premovement_exits,
+                "premovement_people": round(self.premovement_people, 1), "simulations": self.simulations,
+                "loss": {k: round(v, 5) for k, v in self.loss.items()}, "warnings": self.warnings}
+
+
+def _lognormal(mean: float, sd: float, like: Distribution) -> Distribution:
+    """A lognormal with ``mean`` and ``sd`` (s), keeping the clip (``min``/``max``) of ``like``."""
+    return Distribution(dist="lognormal", mean=mean, sd=sd, min=like.min, max=like.max)
+
+
+def _start_premovement(sc: Evacuation) -> tuple[float, float]:
+    p = sc.premovement
+    if p.dist in ("lognormal", "normal"):
+        return float(p.mean), float(p.sd)  # type: ignore[arg-type]
+    draws = p.draw(np.random.default_rng(0), 4000)
+    return max(float(draws.mean()), 1.0), max(float(draws.std()), 1.0)
+
+
+def calibrate(actual: dict[str, ExitData], scenario: Evacuation, campus: Campus, *, step: float | None = None,
+              replications: int | None = None, progress: Callable[[int], None] | None = None) -> Calibration:
+    """Fit ``flow_door`` and the lognormal pre-movement mean and sd to an exercise's exit curves.
+
+    Every step of the fit runs the drill (:class:`scenarios.evacuation.Drill`)
+    with the candidate values, only the buildings with counted exits, each
+    holding as many people as its exits counted, for replications
+    ``0 … replications-1`` of the scenario's seed (common random numbers, so
+    the loss changes only through the parameters). First the door flow is
+    fitted to the steady rates of the flow-limited exits (bounded scalar
+    search), then the pre-movement to the rest (Nelder-Mead on the logarithms
+    of mean and sd, minimising the squared gap between the cumulative curves
+    in people per exit), then the door flow once more with the fitted
+    pre-movement.
+
+    Parameters
+    ----------
+    actual : dict
+        From :func:`actual_exits`.
+    scenario : Evacuation
+        The plan: its campus, routes, speeds, closures and seed are kept.
+    campus : Campus
+        The scenario's campus, loaded.
+    step : float, optional
+        Time step of the curves (s; default ``compare.bin``).
+    replications : int, optional
+        Replications per step (default ``calibrate.replications``).
+    progress : callable, optional
+        Called with the number of simulated replications so far.
+    """
+    step = default("compare.bin") if step is None else step
+    reps = int(default("calibrate.replications")) if replications is None else replications
+    warnings: list[str] = []
+    # the observed curves and which exits queued
+    last = max(float(e.times.max()) for e in actual.values())
+    grid = np.arange(1, math.ceil(last / step) + 2) * step
+    obs = {d: e.cumulative(grid) for d, e in actual.items()}
+    plateaus = {d: plateau(_per_step(c), step) for d, c in obs.items()}
+    flow_exits = sorted(d for d, p in plateaus.items() if p and p.flow_limited)
+    free_exits = sorted(d for d, p in plateaus.items() if p and not p.flow_limited)
+    # pre-movement data: free exits whole, flow-limited exits up to the step before their queue's steady stretch
+    upto = {d: (len(grid) if d in free_exits else plateaus[d].k0) for d in obs if plateaus[d]}  # type: ignore[union-attr]
+    pre_people = sum(float(obs[d][k - 1]) if k > 0 else 0.0 for d, k in upto.items())
+    people: dict[str, float] = defaultdict(float)
+    for e in actual.values():
+        people[e.building] += e.people
+    doors = exits_of(campus)
+    for b in people:
+        unsensed = sorted(d for d, bb in doors.items() if bb == b and d not in actual)
+        if unsensed:
+            warnings.append(f"building {b}: exits {', '.join(unsensed)} counted nobody (no door sensor, or unused): "
+                            "the fit assumes nobody left through them")
+    base = scenario.model_copy(update={"occupancy": scenario.occupancy.model_validate(_occupancy_for(campus, people))})
+    mean0, sd0 = _start_premovement(scenario)
+    flow0 = float(scenario.settings.get("flow_door", default("flow_door")))
+    drills: dict[float, Drill] = {}
+    runs = [0]
+
+    def passages(flow: float, mean: float, sd: float) -> list[dict[str, np.ndarray]]:
+        key = round(flow, 6)
+        if key not in drills:
+            sc = base.model_copy(update={"settings": {**base.settings, "flow_door": key}})
+            drills[key] = Drill(campus, sc)
+        dr = drills[key]
+        dr.scenario = dr.scenario.model_copy(update={"premovement": _lognormal(mean, sd, scenario.premovement)})
+        out = simulate_exits(dr, actual, reps)
+        runs[0] += reps
+        if progress:
+            progress(runs[0])
+        return out
+
+    def sim(flow: float, mean: float, sd: float) -> dict[str, np.ndarray]:
+        out = passages(flow, mean, sd)
+        return {d: _mean_cumulative(_sim_exit(out, d, actual[d].building), grid) for d in actual}
+
+    def flow_loss(flow: float, mean: float, sd: float) -> float:
+        cum = sim(flow, mean, sd)
+        total = 0.0
+        for d in flow_exits:
+            p = plateaus[d]
+            q = plateau(_per_step(cum[d]), step)
+            rate = q.rate if q is not None else 0.0
+            total += ((rate - p.rate) / p.rate) ** 2  # type: ignore[union-attr]
+        return total / max(1, len(flow_exits))
+
+    def pre_loss(x: np.ndarray, flow: float) -> float:
+        mean, sd = (float(v) for v in np.exp(x))
+        if not (PRE_MEAN_BOUNDS[0] <= mean <= PRE_MEAN_BOUNDS[1] and PRE_SD_BOUNDS[0] <= sd <= PRE_SD_BOUNDS[1]):
+            return 1e9
+        cum = sim(flow, mean, sd)
+        err = sum(float(np.sum((cum[d][:k] - obs[d][:k]) ** 2)) for d, k in upto.items() if k > 0)
+        return err / max(1.0, pre_people) / max(1, sum(upto.values()))
+
+    flow = flow0 if flow_exits else None
+    mean = sd = None
+    loss: dict[str, float] = {}
+
+    def fit_flow(m: float, s: float) -> float:
+        r = minimize_scalar(flow_loss, bounds=FLOW_BOUNDS, method="bounded", args=(m, s), options={"xatol": 2e-3})
+        loss["flow"] = float(r.fun)
+        return float(r.x)
+
+    if flow_exits:
+        flow = fit_flow(mean0, sd0)
+    else:
+        warnings.append("door flow not identified: no exit was flow-limited (none held a steady queue), so the counts "
+                        f"show when people arrived, not how fast a door lets them through; flow_door kept at {flow0:g} persons/s/m")
+    min_people = default("calibrate.min_people")
+    if pre_people >= min_people:
+        f_use = flow if flow is not None else flow0
+        r = minimize(pre_loss, np.log([mean0, sd0]), args=(f_use,), method="Nelder-Mead",
+                     options={"xatol": 2e-3, "fatol": 1e-7, "initial_simplex": np.log([[mean0, sd0], [mean0 * 0.7, sd0], [mean0, sd0 * 0.6]])})
+        mean, sd = (float(v) for v in np.exp(r.x))
+        loss["premovement"] = float(r.fun)
+        if flow_exits:
+            flow = fit_flow(mean, sd)
+    else:
+        warnings.append(f"pre-movement not identified: only {pre_people:.0f} people passed exits that were not flow-limited "
+                        f"(need {min_people:.0f}); a queued exit's counts show the door flow, not when people set off; "
+                        f"premovement kept at mean {mean0:g} s, sd {sd0:g} s")
+    fitted = passages(flow if flow is not None else flow0, mean if mean is not None else mean0, sd if sd is not None else sd0)
+    return Calibration(flow, mean, sd, {"flow_door": flow0, "premovement_mean_s": mean0, "premovement_sd_s": sd0},
+                       flow_exits, sorted(d for d, k in upto.items() if k > 0), pre_people, runs[0], loss, warnings, fitted)
+
+
+def write_calibrated(scenario_path: str | Path, out_path: str | Path, cal: Calibration, *, source: str) -> Path:
+    """Write the scenario file again with the fitted values: ``premovement`` and ``settings.flow_door``.
+
+    Every other key of the original is kept; values the recording did not
+    identify stay as they were. A relative ``campus`` is rewritten relative to
+    the new file's folder, so it still loads.
+    """
+    import tomli_w
+
+    src = Path(scenario_path)
+    doc = tomllib.loads(src.read_text(encoding="utf-8"))
+    if cal.premovement_mean is not None:
+        pre = doc.get("premovement")
+        keep = {k: pre[k] for k in ("min", "max") if isinstance(pre, dict) and k in pre}
+        doc["premovement"] = {"dist": "lognormal", "mean": round(cal.premovement_mean, 2), "sd": round(cal.premovement_sd or 0.0, 2), **keep}
+    if cal.flow_door is not None:
+        doc.setdefault("settings", {})["flow_door"] = round(cal.flow_door, 4)
+    out = Path(out_path)
+    campus = Path(doc["campus"])
+    if not campus.is_absolute():
+        doc["campus"] = Path(os.path.relpath((src.parent / campus).resolve(), out.resolve().parent)).as_posix()
+    head = (f"# Calibrated by twin compare from {source}:\n"
+            + "".join(f"#   {w}\n" for w in cal.warnings)
+            + f"# flow_door {'fitted' if cal.flow_door is not None else 'not identified (kept)'}, "
+            f"premovement {'fitted' if cal.premovement_mean is not None else 'not identified (kept)'}; "
+            f"every other key as in {src.name}.\n")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(head + tomli_w.dumps(doc), encoding="utf-8")
+    return out

@@ -1,4 +1,4 @@
-"""The ingest and state API in process, and the live CLI through Typer's runner."""
+"""The ingest and state API in process, and the live CLI through Typer's runner (operator logins: tests/test_auth.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from sensors.ingest import Ingestor
 from sensors.store import EventStore
 from twin.campus import load_campus
+from twin.auth import Users
 from twin.cli import app
 from twin.server import MAX_EVENT, create_app, load_device_keys
 
@@ -27,12 +28,21 @@ def demo():
     return load_campus(ROOT / "maps" / "demo")
 
 
+@pytest.fixture(scope="module")
+def users(tmp_path_factory):
+    u = Users(tmp_path_factory.mktemp("users") / "users.json")
+    u.add("olga", "operator", "olga-password-1")
+    return u
+
+
 @pytest.fixture
-def client(demo, tmp_path):
+def client(demo, tmp_path, users):
     ing = Ingestor(demo, EventStore(tmp_path / "e.sqlite", campus_digest=demo.digest, campus_path=str(demo.source)),
                    forecast=False)
-    with TestClient(create_app(ing, device_keys=[KEY], max_body=256 * 1024)) as c:
+    with TestClient(create_app(ing, users=users, device_keys=[KEY], max_body=256 * 1024)) as c:
         c.ingestor = ing
+        r = c.post("/login", json={"username": "olga", "password": "olga-password-1"}, headers={"Origin": "http://testserver"})
+        assert r.status_code == 200, r.text
         yield c
     ing.close()
 
@@ -145,7 +155,7 @@ def test_cli_state_replays_the_store(client):
     assert r.exit_code == 2 and "no such file" in r.output
 
 
-def test_cli_feed_simulate_to_file_and_replay_over_http(demo, tmp_path):
+def test_cli_feed_simulate_to_file_and_replay_over_http(demo, tmp_path, users):
     import uvicorn
 
     out = tmp_path / "day.ndjson"
@@ -157,7 +167,7 @@ def test_cli_feed_simulate_to_file_and_replay_over_http(demo, tmp_path):
     from sensors.broker import free_port
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(ing, device_keys=[KEY]), host="127.0.0.1", port=port, log_level="error"))
+    server = uvicorn.Server(uvicorn.Config(create_app(ing, users=users, device_keys=[KEY]), host="127.0.0.1", port=port, log_level="error"))
     th = threading.Thread(target=server.run, daemon=True)
     th.start()
     try:
@@ -178,7 +188,7 @@ def test_cli_feed_simulate_to_file_and_replay_over_http(demo, tmp_path):
 
 
 def test_cli_live_commands_have_help():
-    for cmd in (["serve"], ["state"], ["feed", "simulate"], ["feed", "replay"]):
+    for cmd in (["serve"], ["state"], ["feed", "simulate"], ["feed", "replay"], ["user", "add"], ["user", "list"]):
         r = runner.invoke(app, [*cmd, "--help"])
         assert r.exit_code == 0 and "Usage" in r.output
     r = runner.invoke(app, ["feed", "simulate", "maps/demo"])

@@ -1,4 +1,4 @@
-"""Live-feed commands: ``twin serve``, ``twin feed simulate``, ``twin feed replay``, ``twin state``.
+"""Live-feed commands: ``twin serve``, ``twin feed simulate``, ``twin feed replay``, ``twin state``, ``twin user``.
 
 Registered on the ``twin`` app by importing this module (the last line of
 ``twin.cli``). Thin: parse, call ``sensors`` / ``twin.state`` / ``twin.server``, print.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,8 +20,12 @@ from twin.cli import CampusArg, _load, app, err, fail, out
 
 feed = typer.Typer(help="Send sensor events to a running twin: a synthetic day, or a recorded file.", no_args_is_help=True)
 app.add_typer(feed, name="feed")
+user = typer.Typer(help="Operator logins for the live map: add, list, change and remove users (file of scrypt hashes).",
+                   no_args_is_help=True)
+app.add_typer(user, name="user")
 
 StoreOpt = Annotated[Path, typer.Option("--store", help="The event store (SQLite, created when missing).")]
+UsersOpt = Annotated[Path, typer.Option("--users", help="The users file (JSON of names, roles and scrypt hashes; created by `twin user add`).")]
 ToOpt = Annotated[str | None, typer.Option("--to", help="mqtt://HOST:PORT or http://HOST:PORT")]
 KeyOpt = Annotated[str | None, typer.Option("--key", help="Device key for http:// (default: $TWIN_DEVICE_KEY).")]
 BatchOpt = Annotated[int, typer.Option("--batch", help="Events per message (MQTT: >1 sends gateway batches on campus/events) or per HTTP request.")]
@@ -48,13 +53,27 @@ def serve(
     device_keys: Annotated[Path | None, typer.Option("--device-keys", help="File of device keys, one a line (also $TWIN_DEVICE_KEYS).")] = None,
     forecast: Annotated[bool, typer.Option("--forecast/--no-forecast", help="Run an evacuation forecast on every fire alarm.")] = True,
     client_id: Annotated[str, typer.Option("--client-id", help="MQTT client id (fixed: the broker keeps its session).")] = "campus-twin-ingest",
+    users: Annotated[Path | None, typer.Option("--users", help="The users file operators log in with (`twin user add NAME --role operator --users FILE`).")] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Also run a synthetic feed in process (the hour before now at once, then live), so the map moves with nothing else running.")] = False,
+    fire_at: Annotated[float | None, typer.Option("--fire-at", help="With --demo: a fire alarm this many seconds after the start (default 60; negative: none).")] = 60.0,
+    seed: Annotated[int, typer.Option("--seed", help="With --demo: the seed of the synthetic feed.")] = 0,
 ) -> None:
-    """Run the ingest service and the live state API (HTTP, and MQTT with --mqtt)."""
+    """Run the ingest service, the live state API and the operator's live map (HTTP, and MQTT with --mqtt)."""
     import uvicorn
 
     from sensors.ingest import Ingestor
-    from twin.server import create_app, load_device_keys
+    from twin.auth import Users, UsersFileError
+    from twin.server import DemoFeed, create_app, load_device_keys
 
+    if users is None:
+        fail("give --users FILE: nobody sees the map without logging in (create one: twin user add NAME --role operator --users FILE)")
+    try:
+        accounts = Users(users)
+    except UsersFileError as e:
+        fail(str(e))
+    if not accounts.users:
+        err.print(f"[yellow]warning:[/] {users} holds no users: nobody can log in (twin user add NAME --role operator --users {users})",
+                  highlight=False)
     c = _load(campus)
     if device_keys is not None and not device_keys.is_file():
         fail(f"--device-keys {device_keys}: no such file")
@@ -75,7 +94,8 @@ def serve(
                   highlight=False)
     err.print(f"twin serve: {c.source} ({len(ing.registry)} sensors), store {store} ({st.count():,} events), "
               f"http://{host}:{port}" + (f", MQTT {mqtt}" if mqtt else ""), highlight=False)
-    app_ = create_app(ing, device_keys=keys, mqtt=adapter)
+    feed_ = DemoFeed(ing, seed=seed, fire_after=fire_at if fire_at is not None and fire_at >= 0 else None) if demo else None
+    app_ = create_app(ing, users=accounts, device_keys=keys, mqtt=adapter, demo=feed_)
     try:
         uvicorn.run(app_, host=host, port=port, log_level="warning")
     finally:
@@ -101,7 +121,14 @@ def state(
     c = _load(where)
     if st.campus_digest and st.campus_digest != c.digest:
         fail(f"{store}: the store belongs to another campus than {where} (digests differ)")
-    s = LiveState.replay(c, st).snapshot(now)
+    from twin.audit import AuditLog
+
+    live = LiveState.replay(c, st)
+    trail = AuditLog(store)
+    for rec in trail.records():  # acknowledgements and clears, as the live panel shows them
+        live.operator(rec)
+    trail.close()
+    s = live.snapshot(now)
     if as_json:
         print(json.dumps(s, indent=2))
         return
@@ -205,3 +232,93 @@ def replay(
         fail("--speed must be positive")
     res = _send(paced(read_ndjson(file), rate=rate, speed=speed), to, key, batch)
     out.print(json.dumps(res))
+
+
+# -- users ------------------------------------------------------------------------
+
+
+def _users(path: Path):  # noqa: ANN202 - twin.auth.Users
+    from twin.auth import Users, UsersFileError
+
+    try:
+        return Users(path)
+    except UsersFileError as e:
+        fail(str(e))
+
+
+def _password(prompt: str) -> str:
+    """The new password: the first line of stdin when it is not a terminal, else typed twice at a hidden prompt."""
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        if not line:
+            fail("no password on stdin (pipe it in, or run in a terminal to be prompted)")
+        return line.rstrip("\r\n")
+    return typer.prompt(prompt, hide_input=True, confirmation_prompt=True)
+
+
+def _user_change(fn: Any, *args: Any) -> None:
+    from twin.auth import UsersFileError
+
+    try:
+        fn(*args)
+    except UsersFileError as e:
+        fail(str(e))
+
+
+RoleOpt = Annotated[str, typer.Option("--role", help="viewer (sees), operator (also acknowledges and clears alarms) or admin (also manages users).")]
+
+
+@user.command("add")
+def user_add(name: Annotated[str, typer.Argument(help="User name.")], users: UsersOpt, role: RoleOpt = "viewer") -> None:
+    """Add a user; the password comes from stdin (first line) or a hidden prompt."""
+    from twin.auth import check_name, check_role
+
+    u = _users(users)
+    _user_change(check_name, name)
+    _user_change(check_role, role)
+    if name in u.users:
+        fail(f"user {name!r} already exists in {users} (twin user passwd / twin user role change it)")
+    _user_change(u.add, name, role, _password(f"password for {name}"))
+    out.print(f"added {name} ({role}) to {users}")
+
+
+@user.command("passwd")
+def user_passwd(name: Annotated[str, typer.Argument(help="User name.")], users: UsersOpt) -> None:
+    """Change a user's password (stdin or a hidden prompt); their open sessions end."""
+    u = _users(users)
+    _user_change(u.get, name)
+    _user_change(u.set_password, name, _password(f"new password for {name}"))
+    out.print(f"password of {name} changed in {users}")
+
+
+@user.command("role")
+def user_role(name: Annotated[str, typer.Argument(help="User name.")], users: UsersOpt, role: RoleOpt) -> None:
+    """Change a user's role (their open sessions end: they log in again)."""
+    u = _users(users)
+    _user_change(u.set_role, name, role)
+    out.print(f"{name} is now {role} in {users}")
+
+
+@user.command("remove")
+def user_remove(name: Annotated[str, typer.Argument(help="User name.")], users: UsersOpt) -> None:
+    """Remove a user (their open sessions end within a second)."""
+    u = _users(users)
+    _user_change(u.remove, name)
+    out.print(f"removed {name} from {users}")
+
+
+@user.command("list")
+def user_list(users: UsersOpt, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """List the users and their roles (never the hashes)."""
+    u = _users(users)
+    rows = [{"name": x.name, "role": x.role, "created": x.created, "changed": x.changed}
+            for x in sorted(u.users.values(), key=lambda x: x.name)]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    t = Table(title=f"Users in {users}")
+    for col in ("name", "role", "created", "password changed"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(r["name"], r["role"], _when(r["created"]), _when(r["changed"]))
+    out.print(t)

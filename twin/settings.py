@@ -126,6 +126,18 @@ _TABLE = (
     Setting("building_load_factor.dorm", 200 * FT2 / 4 / NET_TO_GROSS, "m2/person", "Gross floor area per person in a generated dorm.", "Four students to a ~19 m² room (see load_factor.dorm_room) ÷ 0.6 net-to-gross."),
     Setting("building_load_factor.sports", 50 * FT2, "m2/person", "Gross floor area per person in a generated sports hall.", f"{IBC}: exercise rooms 50 ft² gross."),
     Setting("building_load_factor.other", 150 * FT2, "m2/person", "Gross floor area per person in a generated building of other use.", f"{IBC}: business areas 150 ft² gross."),
+    # Live map and operator access (twin serve)
+    Setting("live.push_interval", 0.5, "s", "Longest time between two live-map updates sent to the operator's browser while events arrive; a new or changed alarm is sent at once.", "Modelling choice: twice a second reads as live without redrawing faster than an operator looks."),
+    Setting("live.push_min_gap", 0.02, "s", "Shortest time between two live-map updates, even for alarms (bursts of alarms are sent together).", "Modelling choice, well under the brief's 250 ms alarm-to-map target."),
+    Setting("live.strip_window", 3600.0, "s", "Span of the events strip under the map (events per minute and alarm marks).", "Issue #5: the last hour of events."),
+    Setting("live.camera_reach", 10.0, "m", "A camera is shown as covering an alarm when what it sees (its viewshed) comes this close to the alarm's sensor, on the same floor: a smoke detector in a room is watched by the corridor camera outside its door.", "Modelling choice: a room's depth from its corridor."),
+    Setting("live.note_max", 1000.0, "characters", "Longest operator note on an alarm.", "Modelling choice: a short log entry, not a report."),
+    Setting("auth.session_idle", 12 * 3600.0, "s", "An operator session ends after this long without a request (log in again).", "Modelling choice: one control-room shift."),
+    Setting("auth.login_failures", 5.0, "1", "Failed logins allowed per client address, and per user name, within auth.login_window before further attempts are refused (HTTP 429).", "OWASP Authentication Cheat Sheet (login throttling); modelling choice of the count."),
+    Setting("auth.login_window", 300.0, "s", "Window over which failed logins are counted (see auth.login_failures).", "Modelling choice."),
+    Setting("auth.scrypt_log2_n", 14.0, "1", "Password hashing: log2 of scrypt's CPU/memory cost N (with r = 8, p = 5: 16 MiB and about 0.25 s per hash).", "OWASP Password Storage Cheat Sheet: scrypt N=2^14, r=8, p=5 (equivalent to N=2^17, r=8, p=1)."),
+    Setting("auth.scrypt_p", 5.0, "1", "Password hashing: scrypt's parallelisation p (r = 8).", "OWASP Password Storage Cheat Sheet (see auth.scrypt_log2_n)."),
+    Setting("auth.password_min", 10.0, "characters", "Shortest password twin user add/passwd accept.", "NIST SP 800-63B §3.1.1.2 asks at least 8; 10 as a modelling choice for shared control-room accounts."),
     # Drill vs plan and calibration (twin compare)
     Setting("compare.bin", 10.0, "s", "Time step of the evacuation curves twin compare draws and fits (people out of each exit, counted at the end of each step from the alarm).", "Modelling choice: card doors and gate counters report tallies every 5-30 s."),
     Setting("calibrate.plateau_level", 0.8, "1", "An exit's flow in a time step counts as 'at its peak' when it is at least this share of its steadiest 3-step peak flow.", "Modelling choice (see docs/recording.md, Calibration): a queue discharges at a steady rate, a crowd that sets off over time rises and falls."),

@@ -17,8 +17,18 @@ What it holds
   raised to what they see (drift reconciled, the correction is counted).
   Buildings without card doors are counted by their cameras.
 - **Alarms.** Fire, pre-alarm, panic, intrusion, camera alerts and detector
-  faults, each with a priority (1 highest) and the time it started; cleared by
-  the sensor's own restore event.
+  faults, each with a priority (1 highest) and the time it started (an alarm
+  instance is its id and start, ``(id, since)``). A sensor's own restore event
+  ends it; a restored alarm of a latching kind (:data:`LATCHING`: fire,
+  pre-alarm, panic, intrusion) stays on the operator's panel, ``active``
+  false, until an operator clears it.
+- **Operator actions.** Acknowledgements, notes and clears (``twin.audit``),
+  applied with :meth:`LiveState.operator`. They are not sensor events and are
+  never rolled back; the panel joins them to the alarm instances they name,
+  so the panel is a function of the stored events plus the stored actions.
+- **The last hour.** Events per minute (all, and alarm events) and the alarm
+  starts and ends of the last ``live.strip_window`` seconds, for the strip
+  under the live map.
 - **Sensor health.** Last seen (event time); ``offline`` when silent past its
   expected interval or when its availability said so; faults and disabled
   detectors.
@@ -38,6 +48,7 @@ from typing import Any
 
 from sensors.registry import Registry
 from twin.campus import Campus
+from twin.settings import default
 
 PRIORITY = {
     "fire": 1, "panic": 1,
@@ -48,6 +59,13 @@ PRIORITY = {
 """Alarm priority, 1 = act now. Fire and one-button alarms first; supervisory faults last."""
 SPREAD_DELAY_S = 120.0
 """Default delay before a fire blocks the spaces next to its room (as the evacuation engine's ``fire.spread_delay``)."""
+LATCHING = frozenset({"fire", "pre_alarm", "panic", "intrusion", "alert:intrusion"})
+"""Alarm kinds that stay on the panel after their sensor restores, until an operator clears them (as a fire
+panel latches); the others (crowding, line crossing, faults) leave the panel when their sensor restores."""
+ALARM_EVENT_KINDS = frozenset({"panic", "intrusion", "alert"})
+"""Event kinds that are alarm events whatever their payload (a ``fire`` event is one unless its state is ``normal``)."""
+MARKS_KEPT = 500
+"""Most alarm marks kept for the events strip."""
 CHECKPOINT_EVERY = 1000
 """Events between state checkpoints (kept for rolling back when a late event arrives)."""
 CHECKPOINTS_KEPT = 30
@@ -73,7 +91,15 @@ def _empty() -> dict[str, Any]:
         "alarms": {},  # key -> alarm
         "fires": {},  # detector -> {"node", "since", "building"}
         "forecasts": {},  # scope -> latest forecast
+        "latched": {},  # key -> restored alarm of a latching kind, until an operator clears it
+        "minutes": {},  # minute start (epoch s) -> [events, alarm events], the last strip window
+        "marks": [],  # [ts, alarm id, kind, priority, "start" | "end"] of the last strip window
     }
+
+
+def is_alarm_event(rec: dict[str, Any]) -> bool:
+    """Whether a stored event raises, changes or ends an alarm."""
+    return rec["kind"] in ALARM_EVENT_KINDS or (rec["kind"] == "fire" and rec.get("state") != "normal")
 
 
 class LiveState:
@@ -100,6 +126,9 @@ class LiveState:
         self._trimmed = False
         """Whether the log has lost its start (then a rollback past every checkpoint reads the store)."""
         self.rollbacks = 0
+        self.actions: dict[tuple[str, float], dict[str, Any]] = {}
+        """Operator actions per alarm instance ``(id, since)``: ``ack``, ``notes``, ``cleared``."""
+        self.strip_window = float(default("live.strip_window"))
         f = campus.features
         self._design = {b: int(f.at[b, "occupants"]) for b in f.index[f["kind"] == "building"]}
         self._zones: dict[str, list[str]] = defaultdict(list)
@@ -164,6 +193,7 @@ class LiveState:
         d["clock"] = ts if d["clock"] is None else max(d["clock"], ts)
         d["applied"] += 1
         d["kinds"][kind] += 1
+        self._count_minute(ts, is_alarm_event(rec))
         if kind == "forecast":
             d["forecasts"][rec["forecast"].get("scope", "campus")] = rec["forecast"]
         else:
@@ -182,17 +212,47 @@ class LiveState:
                 del self._log[:k]
                 self._trimmed = True
 
+    def _count_minute(self, ts: float, alarm: bool) -> None:
+        minutes = self.d["minutes"]
+        m = float(ts // 60 * 60)
+        row = minutes.get(m)
+        if row is None:
+            clock = self.d["clock"]
+            if m < clock - self.strip_window:
+                return
+            row = minutes[m] = [0, 0]
+            for old in [k for k in minutes if k < clock - self.strip_window]:
+                del minutes[old]
+        row[0] += 1
+        row[1] += alarm
+
+    def _mark(self, ts: float, alarm: dict[str, Any], what: str) -> None:
+        marks = self.d["marks"]
+        marks.append([ts, alarm["id"], alarm["kind"], alarm["priority"], what])
+        cut = self.d["clock"] - self.strip_window
+        k = 0
+        while k < len(marks) and (marks[k][0] < cut or len(marks) - k > MARKS_KEPT):
+            k += 1
+        if k:
+            del marks[:k]
+
     def _alarm(self, key: str, sid: str, kind: str, ts: float, on: bool, **extra: Any) -> None:
         alarms = self.d["alarms"]
         if not on:
-            alarms.pop(key, None)
+            old = alarms.pop(key, None)
+            if old is not None:
+                self._mark(ts, old, "end")
+                if old["kind"] in LATCHING:
+                    self.d["latched"][key] = {**old, "restored": ts}
             return
         if key in alarms and alarms[key]["kind"] == kind:
             return
         s = self.registry.get(sid)
+        self.d["latched"].pop(key, None)  # the same source alarming again: the new instance replaces the restored one
         alarms[key] = {"id": key, "kind": kind, "priority": PRIORITY[kind], "since": ts, "sensor_id": sid,
                        "type": s.type if s else None, "building": s.building if s else None,
                        "level": s.level if s else None, "node": s.node if s else None, **extra}
+        self._mark(ts, alarms[key], "start")
 
     def _on_heartbeat(self, sid: str, ts: float, rec: dict[str, Any]) -> None:
         if rec.get("status") == "offline":
@@ -359,8 +419,57 @@ class LiveState:
         return {"sensors": len(self.registry), **counts, "problems": problems}
 
     def alarms(self) -> list[dict[str, Any]]:
-        """Active alarms, highest priority first, then oldest first."""
+        """Active alarms (their sensor has not restored), highest priority first, then oldest first."""
         return sorted(self.d["alarms"].values(), key=lambda a: (a["priority"], a["since"], a["id"]))
+
+    # -- the operator's panel ------------------------------------------------
+
+    def operator(self, rec: dict[str, Any]) -> None:
+        """Apply one stored operator action (a ``twin.audit`` record: ``action``, ``alarm``, ``since``, ``user``, ``ts``)."""
+        inst = self.actions.setdefault((rec["alarm"], float(rec["since"])), {"ack": None, "notes": [], "cleared": None})
+        who = {"user": rec["user"], "role": rec["role"], "ts": rec["ts"]}
+        if rec.get("note"):
+            inst["notes"].append({**who, "text": rec["note"], "action": rec["action"]})
+        if rec["action"] == "ack" and inst["ack"] is None:
+            inst["ack"] = who
+        elif rec["action"] == "clear":
+            inst["cleared"] = who
+            if inst["ack"] is None:
+                inst["ack"] = who  # clearing an alarm acknowledges it
+            latched = self.d["latched"].get(rec["alarm"])
+            if latched is not None and latched["since"] == float(rec["since"]):
+                del self.d["latched"][rec["alarm"]]
+
+    def panel(self) -> list[dict[str, Any]]:
+        """The operator's alarm panel: active alarms and restored latching alarms not yet cleared.
+
+        Highest priority first, then oldest first; each with ``active``
+        (its sensor has not restored), ``restored`` (when it did), ``ack``
+        (who and when, or None) and ``notes``.
+        """
+        out = []
+        for a in self.d["alarms"].values():
+            out.append(self._with_actions(a, active=True))
+        for a in self.d["latched"].values():
+            act = self.actions.get((a["id"], a["since"]))
+            if act is None or act["cleared"] is None:
+                out.append(self._with_actions(a, active=False))
+        return sorted(out, key=lambda a: (a["priority"], a["since"], a["id"]))
+
+    def _with_actions(self, a: dict[str, Any], *, active: bool) -> dict[str, Any]:
+        act = self.actions.get((a["id"], a["since"]))
+        return {**a, "active": active, "restored": a.get("restored"), "ack": act["ack"] if act else None,
+                "notes": list(act["notes"]) if act else []}
+
+    def panel_alarm(self, alarm_id: str) -> dict[str, Any] | None:
+        """The alarm with this id on the panel, or None."""
+        return next((a for a in self.panel() if a["id"] == alarm_id), None)
+
+    def strip(self) -> dict[str, Any]:
+        """The events strip: events per minute (all, alarm events) and alarm starts and ends of the last window."""
+        d = self.d
+        return {"window_s": self.strip_window, "minutes": [[m, n, a] for m, (n, a) in sorted(d["minutes"].items())],
+                "marks": [list(m) for m in d["marks"]]}
 
     def snapshot(self, now: float | None = None) -> dict[str, Any]:
         """The whole state as one JSON-ready document (what ``GET /api/state`` returns)."""
@@ -374,6 +483,7 @@ class LiveState:
             "events_by_kind": dict(sorted(d["kinds"].items())),
             "occupancy": self.occupancy(now),
             "alarms": self.alarms(),
+            "panel": self.panel(),
             "health": self.health(now),
             "blocked": self.blocked(now),
             "fires": [{"detector": k, **v} for k, v in sorted(d["fires"].items())],

@@ -1,0 +1,457 @@
+/* The operator's live security map (served by `twin serve`; see viz/live_map.py).
+ *
+ * Reads the layout once (GET /api/layout), then draws every view the server
+ * pushes over the WebSocket /ws. Every text that comes from the campus or an
+ * event is set with textContent (never innerHTML), so it shows as text.
+ */
+(function () {
+  "use strict";
+  var ct = window.ctMap;
+  var map = ct.map;
+  var csrf = document.querySelector('meta[name="ct-csrf"]').content;
+  var layout = null;
+  var session = null;
+  var last = null;
+  var lastPanel = "";
+  var drafts = {};
+  var byId = function (id) { return document.getElementById(id); };
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) { e.className = cls; }
+    if (text !== undefined && text !== null) { e.textContent = String(text); }
+    return e;
+  }
+  function clear(node) { while (node.firstChild) { node.removeChild(node.firstChild); } }
+  function hms(ts) { return ts ? new Date(ts * 1000).toISOString().slice(11, 19) : "-"; }
+  function dur(s) {
+    if (s === null || s === undefined) { return "-"; }
+    s = Math.max(0, Math.round(s));
+    return s < 60 ? s + " s" : Math.floor(s / 60) + " min " + String(s % 60).padStart(2, "0") + " s";
+  }
+  function ago(ts) { return last ? dur(last.now - ts) + " ago" : ""; }
+  function label(text, cls) { return el("span", cls, text); }
+  var KIND = {"fire": "FIRE", "pre_alarm": "PRE-ALARM", "panic": "PANIC BUTTON", "intrusion": "INTRUSION",
+    "alert:intrusion": "INTRUSION (camera)", "alert:crowding": "CROWDING", "alert:line_crossing": "LINE CROSSING",
+    "fault": "DETECTOR FAULT", "disabled": "DETECTOR DISABLED"};
+  function kindText(k) { return KIND[k] || k; }
+  function sensorName(sid) {
+    var s = layout && layout.sensors[sid];
+    return s && s.name ? s.name + " (" + sid + ")" : sid;
+  }
+  function buildingName(b) {
+    var x = layout && layout.buildings[b];
+    return x && x.name ? x.name : b;
+  }
+
+  // -- the base map: keep it plain for a control room ---------------------------------
+  Object.keys(ct.overlays).forEach(function (name) {
+    if (/^Rooms/.test(name) || name === "Camera coverage" || name === "Detectors") { map.removeLayer(ct.overlays[name]); }
+  });
+  map.fire("overlayremove");  // the level-bound sensors follow their (now hidden) floors
+  ct.control.remove();  // collapsed to its button: the map is the operator's, not the layer list's
+  ct.control.options.collapsed = true;
+  ct.control.addTo(map);
+  var title = byId("ct-title");
+  if (title) { title.remove(); }
+  var legend = byId("ct-legend");
+  if (legend) { legend.removeAttribute("open"); }
+
+  function pane(name, z) { map.createPane(name).style.zIndex = z; }
+  pane("live-occupancy", 415);
+  pane("live-forecast", 455);
+  pane("live-cams", 458);
+  pane("live-points", 475);
+  pane("live-alarms", 490);
+  var layers = {
+    occupancy: L.layerGroup().addTo(map), gates: L.layerGroup().addTo(map), offline: L.layerGroup().addTo(map),
+    cameras: L.layerGroup().addTo(map), forecast: L.layerGroup().addTo(map), alarms: L.layerGroup().addTo(map)
+  };
+  ct.control.addOverlay(layers.occupancy, "Live: occupancy");
+  ct.control.addOverlay(layers.gates, "Live: gate counts");
+  ct.control.addOverlay(layers.offline, "Live: offline sensors");
+  ct.control.addOverlay(layers.cameras, "Live: cameras on alarms");
+  ct.control.addOverlay(layers.forecast, "Live: evacuation forecast");
+  ct.control.addOverlay(layers.alarms, "Live: alarms");
+  setTimeout(function () { map.invalidateSize(); }, 0);
+
+  var SHADES = ["#f3f6f8", "#d6e4f0", "#b0cde4", "#7fadd3", "#4f88bd", "#2a64a0", "#0f4478"];
+  function shade(count, design) {
+    if (!design) { return SHADES[0]; }
+    var r = count / design;
+    if (r > 1) { return "#5e2b97"; }
+    return SHADES[Math.min(SHADES.length - 1, Math.round(r * (SHADES.length - 1)))];
+  }
+
+  var buildingLayers = {};
+  var buildingLabels = {};
+  function drawBuildings() {
+    Object.keys(layout.buildings).forEach(function (b) {
+      var info = layout.buildings[b];
+      var g = L.geoJSON(info.geometry, {pane: "live-occupancy", interactive: false,
+        style: {color: "#37474f", weight: 1.2, fillColor: SHADES[0], fillOpacity: 0.92}});
+      g.addTo(layers.occupancy);
+      buildingLayers[b] = g;
+      var box = el("div", "ct-blabel");
+      buildingLabels[b] = box;
+      L.tooltip({permanent: true, direction: "center", className: "ct-btip", pane: "live-points", interactive: false})
+        .setLatLng(info.at).setContent(box).addTo(layers.occupancy);
+    });
+  }
+
+  // -- one view --------------------------------------------------------------------------
+  function draw(v) {
+    last = v;
+    var alarmBuildings = {};
+    v.alarms.forEach(function (a) { if (a.active && a.priority <= 2 && a.building) { alarmBuildings[a.building] = true; } });
+    var fc = v.forecast;
+    Object.keys(buildingLayers).forEach(function (b) {
+      var o = v.occupancy.buildings[b];
+      var counted = !!o;
+      buildingLayers[b].setStyle({fillColor: counted ? shade(o.count, o.design) : "#eceff1",
+        dashArray: counted ? null : "4 3", color: alarmBuildings[b] ? "#d50000" : "#37474f",
+        weight: alarmBuildings[b] ? 4 : 1.2});
+      var box = buildingLabels[b];
+      clear(box);
+      box.appendChild(el("b", null, buildingName(b)));
+      if (counted) { box.appendChild(el("div", null, o.count.toLocaleString() + " / " + o.design.toLocaleString())); }
+      if (fc && fc.by_building && fc.by_building[b] !== undefined) {
+        box.appendChild(el("div", "ct-clear", "out in " + dur(fc.by_building[b])));
+      }
+    });
+    drawGates(v);
+    drawOffline(v);
+    drawForecast(v);
+    drawAlarms(v);
+    drawPanel(v);
+    drawHeader(v);
+    drawStrip(v);
+    drawAudit(v);
+  }
+
+  function drawGates(v) {
+    layers.gates.clearLayers();
+    Object.keys(v.occupancy.gates).forEach(function (g) {
+      var s = layout.sensors[g];
+      if (!s) { return; }
+      var c = v.occupancy.gates[g];
+      var box = el("div", "ct-gate");
+      box.appendChild(el("b", null, sensorName(g)));
+      box.appendChild(el("div", null, "in " + c["in"].toLocaleString() + " · out " + c.out.toLocaleString()));
+      L.tooltip({permanent: true, direction: "right", offset: [10, 0], className: "ct-gtip", pane: "live-points"})
+        .setLatLng(s.at).setContent(box).addTo(layers.gates);
+    });
+  }
+
+  function drawOffline(v) {
+    layers.offline.clearLayers();
+    Object.keys(v.problems).forEach(function (sid) {
+      var s = layout.sensors[sid];
+      if (!s) { return; }
+      var p = v.problems[sid];
+      var m = L.circleMarker(s.at, {pane: "live-points", radius: 5, color: "#212121", weight: 1.5, dashArray: "2 2",
+        fillColor: p.status === "offline" ? "#9e9e9e" : "#ffca28", fillOpacity: 1, className: "ct-offline"});
+      var tip = el("div");
+      tip.appendChild(el("b", null, sensorName(sid)));
+      tip.appendChild(el("div", null, p.type + " " + p.status + (p.last_seen ? ", last heard " + hms(p.last_seen) : "")));
+      m.bindTooltip(tip);
+      m.addTo(layers.offline);
+    });
+  }
+
+  function placeOf(id) {
+    if (!id) { return null; }
+    var key = String(id).split(" ")[0].split("@")[0];
+    return layout.places[key] || (layout.sensors[key] && layout.sensors[key].at) || (layout.buildings[key] && layout.buildings[key].at) || null;
+  }
+
+  function drawForecast(v) {
+    layers.forecast.clearLayers();
+    var fc = v.forecast;
+    if (!fc) { return; }
+    var most = 1;
+    Object.keys(fc.routes || {}).forEach(function (b) { fc.routes[b].forEach(function (r) { most = Math.max(most, r.people); }); });
+    Object.keys(fc.routes || {}).forEach(function (b) {
+      var from = layout.buildings[b] && layout.buildings[b].at;
+      fc.routes[b].forEach(function (r) {
+        var to = placeOf(r.exit);
+        if (!from || !to) { return; }
+        L.polyline([from, to], {pane: "live-forecast", color: "#1b5e20", weight: 2 + 7 * r.people / most, opacity: 0.75,
+          lineCap: "round", interactive: false}).addTo(layers.forecast);
+        L.circleMarker(to, {pane: "live-forecast", radius: 4, color: "#fff", weight: 1, fillColor: "#1b5e20", fillOpacity: 1})
+          .bindTooltip(el("span", null, r.exit + ": " + r.people.toLocaleString() + " people")).addTo(layers.forecast);
+      });
+    });
+    (fc.bottlenecks || []).slice(0, 5).forEach(function (bn, i) {
+      var at = placeOf(bn.id);
+      if (!at) { return; }
+      var m = L.circleMarker(at, {pane: "live-forecast", radius: 9, color: "#fff", weight: 2, fillColor: "#e65100",
+        fillOpacity: 0.95, className: "ct-bottleneck"}).addTo(layers.forecast);
+      var t = el("span", null, (i + 1) + ". " + bn.id + " queue " + Math.round(bn.max_queue));
+      t.title = "bottleneck " + bn.id + ": queue " + Math.round(bn.max_queue) + ", wait " + dur(bn.max_wait_s);
+      m.bindTooltip(t, {permanent: i < 3, direction: "bottom", offset: [0, 8], className: "ct-bntip"});
+    });
+    (v.blocked || []).forEach(function (node) {
+      var at = placeOf(node);
+      if (at) {
+        L.circleMarker(at, {pane: "live-forecast", radius: 6, color: "#b71c1c", weight: 2, fillColor: "#ffcdd2", fillOpacity: 1,
+          className: "ct-blocked"}).bindTooltip(el("span", null, "blocked by fire: " + node)).addTo(layers.forecast);
+      }
+    });
+  }
+
+  function drawAlarms(v) {
+    layers.alarms.clearLayers();
+    layers.cameras.clearLayers();
+    var cams = {};
+    v.alarms.forEach(function (a) {
+      var s = layout.sensors[a.sensor_id];
+      if (!s) { return; }
+      var cls = "ct-alarm-marker ct-p" + a.priority + (a.active && !a.ack ? " ct-flash" : "") + (a.active ? "" : " ct-restored");
+      var m = L.circleMarker(s.at, {pane: "live-alarms", radius: a.priority <= 1 ? 13 : 10, weight: 3, color: "#fff",
+        fillColor: a.priority <= 1 ? "#d50000" : a.priority === 2 ? "#ff6d00" : "#fbc02d", fillOpacity: a.active ? 1 : 0.25,
+        className: cls});
+      var tip = el("div");
+      tip.appendChild(el("b", null, kindText(a.kind)));
+      tip.appendChild(el("div", null, sensorName(a.sensor_id)));
+      m.bindTooltip(tip, {permanent: a.priority <= 2, direction: "top", offset: [0, -12], className: "ct-alarm-label"});
+      m.on("click", function () { focusAlarm(a.id); });
+      m.addTo(layers.alarms);
+      if (a.active) { (a.covering || []).forEach(function (c) { cams[c] = true; }); }
+    });
+    Object.keys(cams).forEach(function (c) {
+      var g = layout.viewsheds[c];
+      if (g) {
+        L.geoJSON(g, {pane: "live-cams", interactive: false,
+          style: {color: "#f57f17", weight: 2, fillColor: "#ffd54f", fillOpacity: 0.45}}).addTo(layers.cameras);
+      }
+      var s = layout.sensors[c];
+      if (s) {
+        L.circleMarker(s.at, {pane: "live-points", radius: 7, color: "#f57f17", weight: 3, fillColor: "#7b1fa2", fillOpacity: 1,
+          className: "ct-cam-on"}).bindTooltip(el("span", null, "camera " + sensorName(c) + " covers the alarm")).addTo(layers.cameras);
+      }
+    });
+  }
+
+  function focusAlarm(id) {
+    var li = document.querySelector('#ct-alarm-list li[data-key="' + CSS.escape(id) + '"]');
+    if (li) { li.scrollIntoView({block: "nearest"}); li.classList.add("ct-focus"); setTimeout(function () { li.classList.remove("ct-focus"); }, 1200); }
+  }
+
+  // -- the alarm panel ---------------------------------------------------------------------
+  function act(a, action, note) {
+    var body = {since: a.since};
+    if (action === "note") { body.text = note; } else if (note) { body.note = note; }
+    var msg = byId("ct-action-msg");
+    return fetch("/api/alarms/" + encodeURIComponent(a.id) + "/" + action, {
+      method: "POST", credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf}, body: JSON.stringify(body)
+    }).then(function (r) {
+      return r.json().then(function (doc) {
+        msg.textContent = r.ok ? "" : (doc.error || doc.detail || ("refused (" + r.status + ")"));
+        msg.className = r.ok ? "" : "ct-err";
+        if (r.ok && action === "note") { delete drafts[a.id]; }
+      });
+    }).catch(function () { msg.textContent = "not sent: the server cannot be reached"; msg.className = "ct-err"; });
+  }
+
+  function drawPanel(v) {
+    var key = JSON.stringify(v.alarms) + (session ? session.role : "");
+    if (key === lastPanel) { updateAges(); return; }
+    lastPanel = key;
+    var list = byId("ct-alarm-list");
+    var focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.note : null;
+    clear(list);
+    var active = v.alarms.filter(function (a) { return a.active; }).length;
+    byId("ct-alarm-count").textContent = v.alarms.length ? "(" + active + " active, " + (v.alarms.length - active) + " restored)" : "(none)";
+    var canAct = session && (session.role === "operator" || session.role === "admin");
+    v.alarms.forEach(function (a) {
+      var li = el("li", "ct-alarm ct-p" + a.priority + (a.active ? " ct-active" : " ct-restored") + (a.ack ? " ct-acked" : " ct-unacked"));
+      li.dataset.key = a.id;
+      var row = el("div", "ct-row");
+      row.appendChild(el("span", "ct-badge", "P" + a.priority));
+      row.appendChild(el("span", "ct-kind", kindText(a.kind)));
+      row.appendChild(el("span", "ct-state", a.active ? (a.ack ? "ACTIVE" : "ACTIVE · NEW") : "RESTORED " + hms(a.restored)));
+      li.appendChild(row);
+      li.appendChild(el("div", "ct-where", sensorName(a.sensor_id) + (a.building ? " — " + buildingName(a.building) : "")
+        + (a.level !== null && a.level !== undefined ? ", level " + a.level : "")));
+      var when = el("div", "ct-when", "since " + hms(a.since) + " · ");
+      var age = el("span", "ct-age", ago(a.since));
+      age.dataset.ts = a.since;
+      when.appendChild(age);
+      li.appendChild(when);
+      li.appendChild(el("div", "ct-ack", a.ack ? "Acknowledged by " + a.ack.user + " at " + hms(a.ack.ts) : "Not acknowledged"));
+      if (a.covering && a.covering.length) { li.appendChild(el("div", "ct-cams", "Cameras: " + a.covering.join(", "))); }
+      if (a.notes.length) {
+        var ul = el("ul", "ct-notes");
+        a.notes.forEach(function (n) { ul.appendChild(el("li", null, hms(n.ts) + " " + n.user + ": " + n.text)); });
+        li.appendChild(ul);
+      }
+      if (canAct) {
+        var bar = el("div", "ct-actions");
+        var ack = el("button", "ct-ack-btn", "Acknowledge");
+        ack.type = "button";
+        ack.disabled = !!a.ack;
+        ack.addEventListener("click", function () { act(a, "ack"); });
+        var clr = el("button", "ct-clear-btn", "Clear");
+        clr.type = "button";
+        clr.disabled = a.active;
+        clr.title = a.active ? "Its source is still active: it can be cleared once its sensor restores" : "Remove from the panel (kept in the history)";
+        clr.addEventListener("click", function () { act(a, "clear"); });
+        var input = el("input", "ct-note-input");
+        input.placeholder = "note…";
+        input.maxLength = 1000;
+        input.dataset.note = a.id;
+        input.value = drafts[a.id] || "";
+        input.addEventListener("input", function () { drafts[a.id] = input.value; });
+        var add = el("button", "ct-note-btn", "Add note");
+        add.type = "button";
+        add.addEventListener("click", function () { if (input.value.trim()) { act(a, "note", input.value.trim()); } });
+        input.addEventListener("keydown", function (e) { if (e.key === "Enter") { add.click(); } });
+        bar.appendChild(ack);
+        bar.appendChild(clr);
+        bar.appendChild(input);
+        bar.appendChild(add);
+        li.appendChild(bar);
+        if (focused === a.id) { setTimeout(function () { input.focus(); }, 0); }
+      }
+      li.addEventListener("click", function (e) {
+        if (e.target.tagName === "BUTTON" || e.target.tagName === "INPUT") { return; }
+        var s = layout.sensors[a.sensor_id];
+        if (s) { map.flyTo(s.at, Math.max(map.getZoom(), 18), {duration: 0.5}); }
+      });
+      list.appendChild(li);
+    });
+  }
+
+  function updateAges() {
+    document.querySelectorAll("#ct-alarm-list .ct-age").forEach(function (e) { e.textContent = ago(Number(e.dataset.ts)); });
+  }
+
+  function drawHeader(v) {
+    byId("ct-clock").textContent = new Date(v.now * 1000).toISOString().slice(0, 19).replace("T", " ") + " UTC";
+    var h = v.health;
+    var sum = byId("ct-summary");
+    clear(sum);
+    sum.appendChild(label("on site " + v.occupancy.on_site.toLocaleString(), "ct-pill"));
+    sum.appendChild(label("in buildings " + v.occupancy.in_buildings.toLocaleString(), "ct-pill"));
+    sum.appendChild(label("sensors " + h.ok + " ok", "ct-pill"));
+    if (h.offline) { sum.appendChild(label(h.offline + " offline", "ct-pill ct-warn")); }
+    if (h.fault) { sum.appendChild(label(h.fault + " fault", "ct-pill ct-warn")); }
+    var fc = v.forecast;
+    var box = byId("ct-forecast-body");
+    clear(box);
+    if (!fc) { box.textContent = "none yet (a fire alarm starts one)"; return; }
+    box.appendChild(el("div", "ct-fc-main", "Everyone out in " + dur(fc.evacuation_time_s) + " (" + fc.occupants.toLocaleString()
+      + " people, " + fc.scope + ")"));
+    box.appendChild(el("div", null, "Fire at " + sensorName(fc.fire_origin) + ", computed for " + hms(fc.trigger.ts)));
+    if (fc.building && fc.building_clearance_s > 0) { box.appendChild(el("div", null, buildingName(fc.building) + " clears in " + dur(fc.building_clearance_s))); }
+    if (fc.trapped) { box.appendChild(el("div", "ct-err", fc.trapped + " people cannot reach an exit")); }
+    if (fc.bottlenecks && fc.bottlenecks.length) {
+      var ul = el("ul", "ct-bn");
+      fc.bottlenecks.slice(0, 3).forEach(function (b) {
+        ul.appendChild(el("li", null, b.id + ": queue " + Math.round(b.max_queue) + ", wait " + dur(b.max_wait_s)));
+      });
+      box.appendChild(el("div", null, "Bottlenecks:"));
+      box.appendChild(ul);
+    }
+  }
+
+  var ACTION = {ack: "acknowledged", note: "noted on", clear: "cleared"};
+  function drawAudit(v) {
+    var list = byId("ct-audit-list");
+    clear(list);
+    v.audit.slice().reverse().forEach(function (r) {
+      var li = el("li", "ct-audit-" + r.action);
+      li.appendChild(el("span", "ct-audit-when", hms(r.ts)));
+      li.appendChild(el("span", "ct-audit-who", r.user + " (" + r.role + ")"));
+      li.appendChild(el("span", "ct-audit-what", ACTION[r.action] + " " + kindText(r.alarm_doc.kind) + " " + r.alarm_doc.sensor_id
+        + (r.note ? ": " + r.note : "")));
+      list.appendChild(li);
+    });
+    if (!v.audit.length) { list.appendChild(el("li", "ct-muted", "no operator actions yet")); }
+  }
+
+  var SVGNS = "http://www.w3.org/2000/svg";
+  function svg(tag, attrs) {
+    var e = document.createElementNS(SVGNS, tag);
+    Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    return e;
+  }
+  function drawStrip(v) {
+    var root = byId("ct-strip-svg");
+    var w = root.clientWidth || 800;
+    var h = root.clientHeight || 60;
+    root.setAttribute("viewBox", "0 0 " + w + " " + h);
+    clear(root);
+    var win = v.strip.window_s;
+    var t0 = v.now - win;
+    var x = function (t) { return Math.max(0, Math.min(w, (t - t0) / win * w)); };
+    var most = 1;
+    v.strip.minutes.forEach(function (m) { most = Math.max(most, m[1]); });
+    var bw = Math.max(1, w / (win / 60) - 1);
+    v.strip.minutes.forEach(function (m) {
+      if (m[0] + 60 < t0) { return; }
+      var bh = (h - 14) * m[1] / most;
+      root.appendChild(svg("rect", {x: x(m[0]), y: h - 12 - bh, width: bw, height: bh, "class": "ct-bar"}));
+      if (m[2]) {
+        var ah = Math.max(3, (h - 14) * m[2] / most);
+        root.appendChild(svg("rect", {x: x(m[0]), y: h - 12 - ah, width: bw, height: ah, "class": "ct-bar-alarm"}));
+      }
+    });
+    v.strip.marks.forEach(function (mk) {
+      if (mk[0] < t0) { return; }
+      var line = svg("line", {x1: x(mk[0]), x2: x(mk[0]), y1: 0, y2: h - 12, "class": "ct-mark ct-mark-" + mk[4] + " ct-p" + mk[3]});
+      var t = svg("title", {});
+      t.textContent = hms(mk[0]) + " " + kindText(mk[2]) + " " + (mk[4] === "start" ? "raised" : "restored") + ": " + mk[1];
+      line.appendChild(t);
+      root.appendChild(line);
+    });
+    [[0, "-60 min"], [0.5, "-30 min"], [1, "now"]].forEach(function (p) {
+      var tx = svg("text", {x: p[0] * w, y: h - 1, "class": "ct-axis", "text-anchor": p[0] === 0 ? "start" : p[0] === 1 ? "end" : "middle"});
+      tx.textContent = p[1];
+      root.appendChild(tx);
+    });
+  }
+
+  // -- connection -------------------------------------------------------------------------
+  var backoff = 500;
+  function setConn(ok, text) {
+    var c = byId("ct-conn");
+    c.textContent = text;
+    c.className = ok ? "ct-good" : "ct-bad";
+    document.body.classList.toggle("ct-stale", !ok);
+  }
+  function connect() {
+    var ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws");
+    ws.onopen = function () { backoff = 500; setConn(true, "LIVE"); };
+    ws.onmessage = function (e) {
+      var v = JSON.parse(e.data);
+      if (v.type === "view") { draw(v); }
+    };
+    ws.onclose = function (e) {
+      setConn(false, "CONNECTION LOST — retrying");
+      fetch("/api/session", {credentials: "same-origin"}).then(function (r) {
+        if (r.status === 401) { location.href = "/login"; return; }
+        setTimeout(connect, backoff);
+        backoff = Math.min(backoff * 2, 10000);
+      }).catch(function () { setTimeout(connect, backoff); backoff = Math.min(backoff * 2, 10000); });
+    };
+  }
+  byId("ct-logout").addEventListener("click", function () {
+    fetch("/logout", {method: "POST", credentials: "same-origin", headers: {"X-CSRF-Token": csrf}})
+      .then(function () { location.href = "/login"; });
+  });
+  setInterval(updateAges, 1000);
+
+  Promise.all([
+    fetch("/api/layout", {credentials: "same-origin"}).then(function (r) { return r.json(); }),
+    fetch("/api/session", {credentials: "same-origin"}).then(function (r) { return r.json(); })
+  ]).then(function (docs) {
+    layout = docs[0];
+    session = docs[1];
+    byId("ct-user").textContent = session.user + " (" + session.role + (session.role === "viewer" ? ", view only" : "") + ")";
+    drawBuildings();
+    connect();
+  });
+})();

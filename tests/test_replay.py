@@ -324,3 +324,122 @@ def test_window_loop_runs_headless(opened: tuple[Recording, list, str | None]) -
     viewer = ReplayApp(rec, size=(320, 200), speed=64.0, outlines=outlines, note=note)
     viewer.run(max_frames=5, fps=200)
     assert 0 < viewer.playback.t <= rec.duration and not pygame.display.get_init()
+
+
+# --------------------------------------------------------------------------
+# Recorded exercises: occupancy per building and alarms instead of dots
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def exercise_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Five halls evacuated (the drill of tests/test_compare.py), recorded from their door counts."""
+    from tests.helpers import write
+    from tests.test_compare import ALARM, drill_to_store, five_halls
+    from twin.campus import load_campus
+    from twin.recording import record_exercise
+
+    d = tmp_path_factory.mktemp("exercise")
+    campus = write(five_halls(), d / "campus.geojson")
+    drill_to_store(campus, d / "events.sqlite")
+    record_exercise(d / "events.sqlite", load_campus(campus), d / "exercise.sqlite", t_from=ALARM - 60, t_to=ALARM + 600)
+    return d / "exercise.sqlite"
+
+
+def _pixel(surface: pygame.Surface, viewer: ReplayApp, x: float, y: float) -> tuple[int, int, int]:
+    """The colour drawn at a point given in the fixture's local metres."""
+    from tests.helpers import X0, Y0
+
+    px, py = viewer.view.to_screen(X0 + x, Y0 + y)
+    return tuple(surface.get_at((int(px), int(py))))[:3]
+
+
+def test_exercise_viewer_shows_occupancy_and_alarms(exercise_path: Path) -> None:
+    from tests.helpers import X0, Y0
+
+    rec, outlines, note = open_replay(exercise_path)
+    assert rec.is_exercise and rec.n_agents == 0 and rec.duration == 660 and rec.alarm_s == 60 and note is None
+    assert rec.occupancy_at(30) == {"B1": 300, "B2": 150, "B3": 150, "B4": 150, "B5": 150}
+    assert sum(rec.occupancy_at(rec.duration).values()) == 0 and sum(rec.out_since_alarm(rec.duration).values()) == 900
+    assert rec.alarms_at(30) == [] and [a["id"] for a in rec.alarms_at(61)] == ["B1-SD1:fire"]
+    pygame.display.init()
+    try:
+        screen = pygame.display.set_mode((640, 400))
+        viewer = ReplayApp(rec, size=(640, 400), outlines=outlines, note=note)
+        pb = viewer.playback
+        pygame.event.post(_key(pygame.K_SPACE, " "))
+        for _ in range(6):
+            pygame.event.post(_key(pygame.K_RIGHT))
+        viewer.step(3.0)
+        assert pb.paused and pb.t == pytest.approx(60.0)
+        viewer.draw(screen)  # at the alarm every hall is full: the darkest shade
+        assert _pixel(screen, viewer, 8, 15) == _pixel(screen, viewer, 58, 15) == viewer._shade[255]
+        for _ in range(3):
+            pygame.event.post(_key(pygame.K_UP))  # x8
+        pygame.event.post(_key(pygame.K_SPACE, " "))
+        viewer.step(10.0)
+        assert pb.speed == 8.0 and pb.t == pytest.approx(140.0)
+        # 80 s on, B1 (300 people behind a 1 m door) is still nearly full, the 6 m halls nearly empty
+        viewer.draw(screen)
+        b1, b2 = _pixel(screen, viewer, 8, 15), _pixel(screen, viewer, 58, 15)
+        assert sum(b2) > sum(b1) + 150
+        # the fire alarm is ringed in red at its room
+        px = pygame.surfarray.array3d(screen).reshape(-1, 3)
+        assert (px == (213, 0, 0)).all(axis=1).any()
+        # click B1 for its numbers
+        bx, by = viewer.view.to_screen(X0 + 8.0, Y0 + 15.0)
+        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, button=1, pos=(int(bx), int(by))))
+        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, button=1, pos=(int(bx), int(by))))
+        viewer.step(0.0)
+        assert viewer.selected == "B1"
+        n = rec.exercise_numbers("B1", pb.t)
+        assert n["at_alarm"] == 300 and n["design"] == 300 and n["alarms"] == ["fire"]
+        assert n["people"] + n["out_since_alarm"] == 300 and 0 < n["out_since_alarm"] < 100
+        pygame.event.post(_key(pygame.K_END))
+        viewer.step(0.0)
+        assert pb.t == rec.duration and pb.paused
+        viewer.draw(screen)
+        assert _pixel(screen, viewer, 8, 15) == viewer._shade[0]  # everyone out
+        pygame.event.post(_key(pygame.K_HOME))
+        viewer.step(0.0)
+        assert pb.t == 0.0
+    finally:
+        pygame.display.quit()
+
+
+def test_exercise_export_html_and_cli(exercise_path: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["replay", str(exercise_path), "--export", str(tmp_path / "frames"), "--fps", "2", "--speed", "64",
+                                 "--size", "640x400", "--html", str(tmp_path / "ex.html"), "--json"])
+    assert result.exit_code == 0, result.output
+    import json
+
+    done = json.loads(result.stdout)
+    assert done["kind"] == "exercise" and done["export"]["times_s"] == [0.0, 660.0] and done["export"]["frames"] == 22
+    text = (tmp_path / "ex.html").read_text(encoding="utf-8")
+    assert 'id="ct-n-in"' in text and 'id="ct-n-alarms"' in text
+    bad = runner.invoke(app, ["replay", str(exercise_path), "--pedpy", str(tmp_path / "t.sqlite")])
+    assert bad.exit_code == 2 and "not trajectories" in bad.output
+
+
+@pytest.mark.browser
+def test_exercise_html_replay_in_a_real_browser(browser: object, exercise_path: Path, tmp_path: Path) -> None:
+    from viz.replay_html import write_replay_html
+
+    rec, outlines, _ = open_replay(exercise_path)
+    page = write_replay_html(rec, tmp_path / "ex.html", outlines=outlines)
+    tab = browser.new_page(viewport={"width": 1000, "height": 700})
+    errors: list[str] = []
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    tab.goto(page.as_uri())
+    tab.wait_for_function("window.ctReplay !== undefined")
+    for t in (0.0, 61.0, 120.0, 300.0, rec.duration):
+        tab.evaluate(f"window.ctReplay.show({t})")
+        got = tab.evaluate("window.ctReplay.counts()")
+        assert got == {"in_buildings": sum(rec.occupancy_at(t).values()), "out_since_alarm": sum(rec.out_since_alarm(t).values()),
+                       "alarms": len(rec.alarms_at(t))}, t
+    tab.keyboard.press("Home")
+    tab.keyboard.press("ArrowRight")
+    assert tab.evaluate("window.ctReplay.clock.t") == 10
+    assert tab.text_content("#ct-n-in") == "900"
+    assert not errors
+    tab.close()

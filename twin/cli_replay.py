@@ -14,7 +14,7 @@ from twin.cli import app, err, fail, out, user_errors
 
 @app.command()
 def replay(
-    recording: Annotated[Path, typer.Argument(help="A recording (recording.sqlite, written by twin run -o DIR).")],
+    recording: Annotated[Path, typer.Argument(help="A recording: a simulated run (twin run -o DIR) or a recorded exercise (twin exercise).")],
     export: Annotated[Path | None, typer.Option("--export", help="Render PNG frames and replay.gif into this folder, with no window.")] = None,
     fps: Annotated[float, typer.Option("--fps", help="Export: frames per second of the GIF (a frame every SPEED/FPS simulated s).", min=0.01)] = 10.0,
     speed: Annotated[float | None, typer.Option("--speed", help="Playback speed: simulated s per wall s (0.25, 0.5, 1, 2, … 64); default 1 in the window, 32 for --export.")] = None,
@@ -27,7 +27,10 @@ def replay(
     size: Annotated[str, typer.Option("--size", help="Window or frame size WxH (px).")] = "1280x800",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document of what was written.")] = False,
 ) -> None:
-    """Replay a recording: a window (space pause, ←/→ seek, ↑/↓ speed, ? keys), or --export / --html / --pedpy files."""
+    """Replay a recording: a window (space pause, ←/→ seek, ↑/↓ speed, ? keys), or --export / --html / --pedpy files.
+
+    A simulated run shows people as dots; a recorded exercise shows people per building and the alarms over time.
+    """
     from twin.recording import RecordingError
     from viz.replay import SPEEDS
 
@@ -49,12 +52,12 @@ def replay(
         rec, outlines, note = open_replay(recording)
     except RecordingError as e:
         fail(str(e))
-    if rec.meta.get("kind", "simulation") != "simulation":
-        fail(f"{recording}: a recording of kind {rec.meta.get('kind')!r}; twin replay shows simulated runs only "
-             "(recorded exercises are not replayed yet)")
+    if rec.is_exercise and pedpy is not None:
+        fail(f"{recording}: a recorded exercise holds counts per building, not trajectories; --pedpy needs a simulated run")
     if note:
         err.print(f"note: {note}", highlight=False, markup=False)
-    result: dict[str, object] = {"recording": str(recording), "people": rec.n_agents, "duration_s": round(rec.duration, 1)}
+    result: dict[str, object] = {"recording": str(recording), "kind": "exercise" if rec.is_exercise else "simulation",
+                                 "people": rec.n_agents, "duration_s": round(rec.duration, 1)}
     if export is not None:
         from viz.replay_app import export_frames
 

@@ -11,6 +11,12 @@ window and no pygame, so every piece is testable on its own:
 * :func:`write_pedpy` exports the trajectories in the SQLite trajectory
   format of JuPedSim, which PedPy reads.
 
+A recorded exercise (``metadata.kind = "exercise"``) has no people to draw:
+:meth:`Recording.occupancy_at`, :meth:`Recording.alarms_at` and
+:meth:`Recording.out_since_alarm` answer what the viewers show instead
+(people per building, the alarms on, the people counted out at building
+exits), each a sample-and-hold of the recorded counts.
+
 The pygame app that draws it is :mod:`viz.replay_app`; the browser replay is
 :mod:`viz.replay_html`.
 """
@@ -27,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from twin.recording import metadata, open_recording
+from twin.recording import is_exercise, metadata, open_recording
 
 # --------------------------------------------------------------------------
 # States
@@ -144,7 +150,10 @@ class Recording:
         con = open_recording(self.path)
         try:
             self.meta: dict[str, Any] = metadata(con)
+            self.is_exercise = is_exercise(con)
             self._load(con)
+            if self.is_exercise:
+                self._load_exercise(con)
         finally:
             con.close()
 
@@ -171,7 +180,12 @@ class Recording:
         self.edge_kind: list[str] = []
         levels = []
         via_of: dict[tuple[int, int], list[int]] = {}
+        self.exit_nodes: set[str] = set()
+        """Building exits: doors with an outdoor neighbour."""
         for u, v, kind, _length, _width, level, via in con.execute("SELECT u, v, kind, length, width, level, via FROM edges"):
+            for a, b in ((u, v), (v, u)):
+                if self.node_kind[index[a]] == "door" and np.isnan(self.node_level[index[b]]):
+                    self.exit_nodes.add(a)
             path = [index[u], index[v]]
             if via:
                 # a junction merged away is not in the nodes table: its position comes from
@@ -386,6 +400,70 @@ class Recording:
     def closures_at(self, t: float) -> list[tuple[float, str, str]]:
         """Closures in force at ``t``: ``(time, kind, node id)`` of those whose node is in the recording."""
         return [(et, kind, target) for et, kind, target, _ in self.events if et <= t and target in self._index]
+
+    # -- recorded exercises ------------------------------------------------
+
+    def _load_exercise(self, con: sqlite3.Connection) -> None:
+        """Occupancy samples, alarms and exit counts of a recorded exercise."""
+        rows = con.execute("SELECT t, building, count, design FROM occupancy ORDER BY t, building").fetchall()
+        self.occ_buildings: list[str] = sorted({r[1] for r in rows})
+        col = {b: j for j, b in enumerate(self.occ_buildings)}
+        self.occ_t = np.array(sorted({r[0] for r in rows}), dtype=float)
+        row = {t: i for i, t in enumerate(self.occ_t.tolist())}
+        self.occ_count = np.zeros((self.occ_t.size, len(self.occ_buildings)), dtype=np.int64)
+        self.design = {b: 0 for b in self.occ_buildings}
+        for t, b, n, design in rows:
+            self.occ_count[row[t], col[b]] = n
+            self.design[b] = int(design)
+        self.alarms = [
+            {"id": r[0], "kind": r[1], "priority": r[2], "sensor_id": r[3], "building": r[4], "node": r[5],
+             "t0": r[6], "t1": r[7]}
+            for r in con.execute("SELECT id, kind, priority, sensor_id, building, node, t0, t1 FROM alarms ORDER BY t0, id")
+        ]
+        exits = self.exit_nodes
+        outs = []
+        for t, sid, building, body in con.execute(
+                "SELECT t, sensor_id, building, body FROM sensor_events WHERE kind = 'crossing' ORDER BY t"):
+            ev = json.loads(body)
+            if sid in exits and building and ev.get("direction") == "out":
+                outs.append((t, building, int(ev.get("count", 1))))
+        self.alarm_s = self.meta.get("alarm_s")
+        t_alarm = self.alarm_s if self.alarm_s is not None else 0.0
+        outs = [o for o in outs if o[0] >= t_alarm]
+        self._out_t = np.array([o[0] for o in outs], dtype=float)
+        self._out_b = np.array([o[1] for o in outs], dtype=object)
+        self._out_n = np.array([o[2] for o in outs], dtype=np.int64)
+        self.buildings = sorted(set(self.buildings) | set(self.occ_buildings))
+        self.duration = float(self.meta.get("duration_s") or (self.occ_t.max() if self.occ_t.size else 0.0))
+
+    def occupancy_at(self, t: float) -> dict[str, int]:
+        """People in each counted building at ``t`` (the last sample at or before ``t``)."""
+        if not self.occ_t.size:
+            return {}
+        i = max(0, int(np.searchsorted(self.occ_t, t, side="right")) - 1)
+        return dict(zip(self.occ_buildings, self.occ_count[i].tolist(), strict=True))
+
+    def alarms_at(self, t: float) -> list[dict[str, Any]]:
+        """Alarms on at ``t``, highest priority first, then oldest."""
+        on = [a for a in self.alarms if a["t0"] <= t and (a["t1"] is None or t < a["t1"])]
+        return sorted(on, key=lambda a: (a["priority"], a["t0"], a["id"]))
+
+    def out_since_alarm(self, t: float) -> dict[str, int]:
+        """People counted out of each building's exits between the alarm and ``t``."""
+        sel = self._out_t <= t
+        out: dict[str, int] = {}
+        for b, n in zip(self._out_b[sel].tolist(), self._out_n[sel].tolist(), strict=True):
+            out[b] = out.get(b, 0) + n
+        return out
+
+    def exercise_numbers(self, building: str, t: float) -> dict[str, Any]:
+        """A building's figures at ``t`` in a recorded exercise: people now, design, at the alarm, out since, alarms on."""
+        occ = self.occupancy_at(t)
+        at_alarm = self.occupancy_at(self.alarm_s).get(building) if self.alarm_s is not None else None
+        return {"building": building, "people": occ.get(building), "design": self.design.get(building),
+                "at_alarm": at_alarm if self.alarm_s is not None and t >= self.alarm_s else None,
+                "out_since_alarm": self.out_since_alarm(t).get(building, 0),
+                "alarms": [a["kind"] for a in self.alarms_at(t) if a["building"] == building]}
 
 
 # --------------------------------------------------------------------------

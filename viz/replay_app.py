@@ -1,7 +1,11 @@
 """The pygame replay viewer and the headless frame export.
 
 ``twin replay RECORDING`` opens :class:`ReplayApp`; ``twin replay RECORDING
---export DIR`` calls :func:`export_frames`. The model — where everyone is
+--export DIR`` calls :func:`export_frames`. A recorded exercise has no people
+to draw: its buildings are shaded by the people counted in them (share of
+design occupancy) and labelled with the count, the alarms that are on are
+marked on the map and listed, and the counters are people in buildings and
+people counted out since the alarm; the controls are the same. The model — where everyone is
 (:class:`viz.replay.Recording`), the clock (:class:`viz.replay.Playback`) and
 the view (:class:`viz.replay.View`) — lives in :mod:`viz.replay`; this module
 only turns input events into calls on it and draws it.
@@ -69,6 +73,12 @@ CLOSED = (213, 0, 0)
 QUEUE_BAR = (230, 120, 0)
 PANEL = (255, 255, 255)
 TEXT = (30, 30, 30)
+OCCUPANCY_CMAP = "Blues"
+"""Shade of a building in a recorded exercise by its people ÷ design occupants (light: empty, dark: full)."""
+ALARM_RING = 11
+"""Radius (px) of the ring marking an alarm that is on (recorded exercises)."""
+MAX_ALARMS_LISTED = 6
+"""Alarms listed in the corner of the window (highest priority first)."""
 PX_PER_QUEUED = 0.5
 """Height of a door-queue bar per queued person (px), capped at :data:`MAX_BAR`."""
 MAX_BAR = 80
@@ -186,9 +196,9 @@ class ReplayApp:
         self.rec = rec
         self.playback = Playback(rec.duration, speed=speed)
         self.view = View(size, levels=rec.levels)
-        self.view.fit(rec.bounds())
         self.note = note
         self.outlines = outlines or []
+        self.view.fit(self.bounds())
         self.show_help = False
         self.selected: str | None = None
         self.running = True
@@ -201,6 +211,24 @@ class ReplayApp:
         self.font = pygame.font.Font(None, 20)
         self.big = pygame.font.Font(None, 28)
         self.frame: Frame = rec.at(0.0)
+        if rec.is_exercise:
+            import shapely
+            from matplotlib import colormaps
+
+            cmap = colormaps[OCCUPANCY_CMAP]
+            self._shade = [tuple(int(255 * c) for c in cmap(0.06 + 0.84 * k / 255)[:3]) for k in range(256)]
+            self._centre: dict[str, tuple[float, float]] = {}
+            for o in self.outlines:
+                if o["kind"] == "building" and len(o["xy"]) >= 3:
+                    c = shapely.Polygon(o["xy"]).representative_point()
+                    self._centre.setdefault(o["id"], (c.x, c.y))
+
+    def bounds(self) -> tuple[float, float, float, float]:
+        """``(minx, miny, maxx, maxy)`` (m) of the recording's nodes and the outlines drawn."""
+        pts = [self.rec.node_xy] + [o["xy"][:, :2] for o in self.outlines]
+        xy = np.concatenate([p for p in pts if len(p)])
+        lo, hi = xy.min(axis=0), xy.max(axis=0)
+        return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
 
     # -- input -------------------------------------------------------------
 
@@ -231,7 +259,7 @@ class ReplayApp:
             elif key == pygame.K_l:
                 view.next_level()
             elif key == pygame.K_f:
-                view.fit(self.rec.bounds())
+                view.fit(self.bounds())
             elif key in (pygame.K_PLUS, pygame.K_EQUALS, pygame.K_KP_PLUS):
                 view.zoom(1.25)
             elif key in (pygame.K_MINUS, pygame.K_KP_MINUS):
@@ -318,6 +346,8 @@ class ReplayApp:
         v.size = surface.get_size()
         surface.blit(self._background(surface), (0, 0))
         rec = self.rec
+        if rec.is_exercise:
+            self._draw_exercise(surface, fr.t)
         # closures
         for _t, _kind, target in rec.closures_at(fr.t):
             i = rec.node(target)
@@ -328,6 +358,9 @@ class ReplayApp:
             pygame.draw.circle(surface, CLOSED, (float(x), float(y)), 7, 2)
             pygame.draw.line(surface, CLOSED, (x - 5, y - 5), (x + 5, y + 5), 2)
             pygame.draw.line(surface, CLOSED, (x - 5, y + 5), (x + 5, y - 5), 2)
+        if rec.is_exercise:
+            self._hud(surface, fr)
+            return
         draw_dots(surface, v, fr)
         # door queues as bars
         q = np.flatnonzero(fr.queues > 0)
@@ -342,7 +375,42 @@ class ReplayApp:
                 pygame.draw.rect(surface, TEXT, pygame.Rect(int(x) + 4, int(y - h), 5, int(h)), 1)
         self._hud(surface, fr)
 
+    def _draw_exercise(self, surface: pygame.Surface, t: float) -> None:
+        """Buildings shaded and labelled by the people in them, alarms that are on ringed in red."""
+        rec, v = self.rec, self.view
+        occ = rec.occupancy_at(t)
+        for o in self.outlines:
+            if o["kind"] != "building" or o["id"] not in occ:
+                continue
+            design = max(1, rec.design.get(o["id"]) or 1)
+            k = int(255 * min(1.0, occ[o["id"]] / design))
+            px, py = v.to_screen(o["xy"][:, 0], o["xy"][:, 1])
+            pts = np.stack([px, py], axis=1).tolist()
+            if len(pts) >= 3:
+                pygame.draw.polygon(surface, self._shade[k], pts)
+                pygame.draw.polygon(surface, BUILDING_EDGE, pts, 2 if o["id"] == self.selected else 1)
+        ringed = set()
+        for a in rec.alarms_at(t):
+            if a["node"] is None or a["node"] not in rec._index:
+                continue
+            i = rec.node(a["node"])
+            x, y = v.to_screen(rec.node_xy[i, 0], rec.node_xy[i, 1])
+            pygame.draw.circle(surface, CLOSED, (float(x), float(y)), ALARM_RING, 3)
+            pygame.draw.circle(surface, CLOSED, (float(x), float(y)), 4)
+            ringed.add(a["building"])
+        for b, n in occ.items():
+            if b not in self._centre:
+                continue
+            x, y = v.to_screen(*self._centre[b])
+            label = self.font.render(f"{b} {n:,}", True, TEXT)
+            box = label.get_rect(center=(int(x), int(y) + (ALARM_RING + 12 if b in ringed else 0)))
+            pygame.draw.rect(surface, PANEL, box.inflate(6, 2))
+            surface.blit(label, box)
+
     def _hud(self, surface: pygame.Surface, fr: Frame) -> None:
+        if self.rec.is_exercise:
+            self._hud_exercise(surface, fr.t)
+            return
         pb, v, rec = self.playback, self.view, self.rec
         w, h = surface.get_size()
         c = fr.counts()
@@ -381,6 +449,60 @@ class ReplayApp:
                     f"left {nums['left']:,}", f"safe {nums['safe']:,}", f"trapped {nums['trapped']:,}",
                     "clearance " + ("—" if nums["clearance_s"] is None else _fmt_time(nums["clearance_s"]))]
             self._box(surface, rows, (w - 230, 8))
+        if self.show_help:
+            self._box(surface, ["keys", *(k for k, _ in KEYS_HELP)], (w // 2 - 190, h // 2 - 130), width=380,
+                      second=["", *(what for _, what in KEYS_HELP)])
+
+    def _hud_exercise(self, surface: pygame.Surface, t: float) -> None:
+        """Clock (and wall-clock time of the drill), people in buildings and out since the alarm, the alarms on."""
+        from datetime import UTC, datetime
+
+        pb, rec = self.playback, self.rec
+        w, h = surface.get_size()
+        occ = rec.occupancy_at(t)
+        design = sum(rec.design.get(b, 0) for b in occ)
+        alarms = rec.alarms_at(t)
+        wall = datetime.fromtimestamp(rec.meta["t0_epoch"] + t, UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if rec.meta.get("t0_epoch") else ""
+        since = "" if rec.alarm_s is None else (f"   alarm + {_fmt_time(t - rec.alarm_s)}" if t >= rec.alarm_s else "   before the alarm")
+        lines = [
+            (self.big, f"t = {_fmt_time(t)}  / {_fmt_time(rec.duration)}   x{pb.speed:g}  {'paused' if pb.paused else 'playing'}"),
+            (self.font, f"recorded exercise   {wall}{since}   shade: people / design    ? for keys"),
+            (self.font, f"in counted buildings {sum(occ.values()):,} (design {design:,})   out since the alarm "
+                        f"{sum(rec.out_since_alarm(t).values()):,}   alarms on {len(alarms)}"),
+        ]
+        panel = pygame.Rect(8, 8, 560, 10 + sum(f.get_linesize() + 2 for f, _ in lines))
+        pygame.draw.rect(surface, PANEL, panel)
+        pygame.draw.rect(surface, BUILDING_EDGE, panel, 1)
+        y = 14
+        for font, text in lines:
+            surface.blit(font.render(text, True, TEXT), (16, y))
+            y += font.get_linesize() + 2
+        if alarms:
+            rows = [f"alarms on ({len(alarms)})"] + [
+                f"{a['kind']}  {a['sensor_id'] or ''}  {a['building'] or ''}  since {_fmt_time(max(a['t0'], 0.0))}"
+                for a in alarms[:MAX_ALARMS_LISTED]]
+            if len(alarms) > MAX_ALARMS_LISTED:
+                rows.append(f"… and {len(alarms) - MAX_ALARMS_LISTED} more")
+            self._box(surface, rows, (8, h - 40 - (16 + (self.font.get_linesize() + 2) * len(rows))), width=380)
+        bar = pygame.Rect(8, h - 16, w - 16, 8)
+        pygame.draw.rect(surface, PANEL, bar)
+        done = int(bar.width * (t / rec.duration if rec.duration else 1.0))
+        pygame.draw.rect(surface, STATE_COLOURS[WALKING], pygame.Rect(bar.x, bar.y, done, bar.height))
+        for a in rec.alarms:
+            ex = bar.x + int(bar.width * min(max(a["t0"], 0.0) / rec.duration, 1.0)) if rec.duration else bar.x
+            pygame.draw.line(surface, CLOSED, (ex, bar.y - 3), (ex, bar.bottom + 2), 2)
+        pygame.draw.rect(surface, BUILDING_EDGE, bar, 1)
+        if self.note:
+            surface.blit(self.font.render(self.note, True, CLOSED), (16, h - 36))
+        if self.selected:
+            n = rec.exercise_numbers(self.selected, t)
+            rows = [f"building {self.selected}",
+                    "people now " + ("not counted" if n["people"] is None else f"{n['people']:,}"),
+                    f"design {n['design'] or 0:,}",
+                    "at the alarm " + ("—" if n["at_alarm"] is None else f"{n['at_alarm']:,}"),
+                    f"out since alarm {n['out_since_alarm']:,}",
+                    "alarms " + (", ".join(n["alarms"]) or "none")]
+            self._box(surface, rows, (w - 250, 8), width=240)
         if self.show_help:
             self._box(surface, ["keys", *(k for k, _ in KEYS_HELP)], (w // 2 - 190, h // 2 - 130), width=380,
                       second=["", *(what for _, what in KEYS_HELP)])

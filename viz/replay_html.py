@@ -12,6 +12,11 @@ The page does not carry frames: it carries the recording's moves (times as
 float32, node indices, walk polylines; base64 typed arrays, about 15 bytes a
 move) and computes positions in the browser exactly as
 :meth:`viz.replay.Recording.at` does, so any time can be shown.
+
+A recorded exercise has no moves: its page carries the occupancy samples,
+the alarms and the exit counts, and shades each counted building by its
+people ÷ design occupants, labelled with the count, with the alarms that are
+on ringed in red, as the pygame viewer does; the controls are the same.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +46,8 @@ def _b64(a: np.ndarray) -> str:
     return base64.b64encode(np.ascontiguousarray(a).tobytes()).decode("ascii")
 
 
-def _payload(rec: Recording, outlines: list[dict[str, Any]]) -> dict[str, Any]:
-    """Everything the page needs, positions in degrees relative to a reference point."""
+def _to_latlon(rec: Recording) -> Callable[[np.ndarray], np.ndarray]:
+    """A function from recording metres (n, 2) to (lat, lon) degrees (n, 2)."""
     crs = rec.meta.get("crs")
     if not crs:
         msg = f"{rec.path}: the recording has no crs in its metadata; cannot place it on a map"
@@ -52,6 +58,62 @@ def _payload(rec: Recording, outlines: list[dict[str, Any]]) -> dict[str, Any]:
         lon, lat = to_ll.transform(xy[:, 0], xy[:, 1])
         return np.stack([lat, lon], axis=1)
 
+    return ll
+
+
+def _map_features(rec: Recording, outlines: list[dict[str, Any]], ll: Callable[[np.ndarray], np.ndarray],
+                  counted: set[str] | None = None) -> dict[str, Any]:
+    """Outlines and outdoor paths as a GeoJSON FeatureCollection in degrees (``counted``: buildings with counts)."""
+    features = []
+    for o in outlines:
+        ring = ll(o["xy"])[:, ::-1].tolist()
+        features.append({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
+                         "properties": {"kind": o["kind"], "id": o["id"], "counted": counted is not None and o["id"] in counted,
+                                        "fill": USE_COLOURS.get(o.get("use") or "other", USE_COLOURS["other"])}})
+    for xy, kind, level in zip(rec.edges, rec.edge_kind, rec.edge_level, strict=True):
+        if np.isnan(level):
+            features.append({"type": "Feature", "geometry": {"type": "LineString", "coordinates": ll(xy)[:, ::-1].tolist()},
+                             "properties": {"kind": "path", "path": kind}})
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _exercise_payload(rec: Recording, outlines: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the page of a recorded exercise needs: occupancy samples, alarms, exit counts, the map."""
+    import shapely
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    ll = _to_latlon(rec)
+    cmap = colormaps["Blues"]
+    centres = []
+    for b in rec.occ_buildings:
+        rings = [o["xy"] for o in outlines if o["kind"] == "building" and o["id"] == b and len(o["xy"]) >= 3]
+        c = shapely.Polygon(rings[0]).representative_point() if rings else shapely.Point(rec.node_xy[rec.node_building == b].mean(axis=0))
+        centres.append(ll(np.array([[c.x, c.y]]))[0].tolist())
+    alarms = []
+    for a in rec.alarms:
+        at = ll(rec.node_xy[[rec.node(a["node"])]])[0].tolist() if a["node"] in rec._index else None
+        alarms.append({"t0": a["t0"], "t1": a["t1"], "kind": a["kind"], "sensor": a["sensor_id"], "building": a["building"], "at": at})
+    return {
+        "duration": rec.duration,
+        "alarm": rec.alarm_s,
+        "buildings": rec.occ_buildings,
+        "design": [rec.design[b] for b in rec.occ_buildings],
+        "centres": centres,
+        "occT": rec.occ_t.tolist(),
+        "occ": rec.occ_count.tolist(),
+        "outT": rec._out_t.tolist(),
+        "outN": rec._out_n.tolist(),
+        "alarms": alarms,
+        "shades": [to_hex(cmap(0.06 + 0.84 * k / 255)) for k in range(256)],
+        "map": _map_features(rec, outlines, ll, set(rec.occ_buildings)),
+        "speeds": list(SPEEDS),
+    }
+
+
+def _payload(rec: Recording, outlines: list[dict[str, Any]]) -> dict[str, Any]:
+    """Everything the page needs, positions in degrees relative to a reference point."""
+    ll = _to_latlon(rec)
     nodes = ll(rec.node_xy)
     ref = nodes.mean(axis=0)
     rel = lambda a: (a - ref).astype(np.float32)  # noqa: E731 - float32 offsets: ~1 mm here
@@ -68,15 +130,6 @@ def _payload(rec: Recording, outlines: list[dict[str, Any]]) -> dict[str, Any]:
     n = rec.n_agents
     safe_xy = np.where(np.isnan(rec._safe_xy), rec.node_xy[rec.agent_start], rec._safe_xy)
     wait_xy = rec.node_xy[rec.agent_start] + rec._start_off
-    features = []
-    for o in outlines:
-        ring = ll(o["xy"])[:, ::-1].tolist()
-        features.append({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
-                         "properties": {"kind": o["kind"], "id": o["id"], "fill": USE_COLOURS.get(o.get("use") or "other", USE_COLOURS["other"])}})
-    for xy, kind, level in zip(rec.edges, rec.edge_kind, rec.edge_level, strict=True):
-        if np.isnan(level):
-            features.append({"type": "Feature", "geometry": {"type": "LineString", "coordinates": ll(xy)[:, ::-1].tolist()},
-                             "properties": {"kind": "path", "path": kind}})
     counts = {b: int((rec.agent_building == b).sum()) for b in rec.buildings}
     return {
         "ref": ref.tolist(),
@@ -100,7 +153,7 @@ def _payload(rec: Recording, outlines: list[dict[str, Any]]) -> dict[str, Any]:
         "poly": _b64(rec.m_poly.astype(np.int32)),
         "state": _b64(rec.m_state.astype(np.uint8)),
         "events": [{"t": t, "kind": k, "target": tgt, "node": rec.node(tgt)} for t, k, tgt, _ in rec.events if tgt in rec._index],
-        "map": {"type": "FeatureCollection", "features": features},
+        "map": _map_features(rec, outlines, ll),
         "buildingCounts": counts,
         "levels": rec.levels,
         "states": list(STATE_NAMES),
@@ -255,12 +308,107 @@ _SCRIPT = r"""
 """
 
 
-class _Replay(MacroElement):
-    _template = Template("{% macro script(this, kwargs) %}" + _SCRIPT + "{% endmacro %}")
+_EXERCISE_SCRIPT = r"""
+(function () {
+  var map = {{ this._parent.get_name() }};
+  var D = {{ this.data }};
+  var layers = {}, labels = {}, marks = [];
+  L.geoJSON(D.map, {
+    style: function (f) {
+      var p = f.properties;
+      if (p.kind === "building") return {color: "#4f5b62", weight: 1, fillColor: p.counted ? D.shades[0] : "#d5d8da", fillOpacity: 0.9};
+      if (p.kind === "assembly") return {color: "#2e7d32", weight: 2, dashArray: "6 4", fillColor: "#81c784", fillOpacity: 0.4};
+      return {color: p.path === "road" ? "#8a8d90" : p.path === "shared" ? "#ef7d00" : "#9a8a7c", weight: p.path === "road" ? 4 : 2, opacity: 0.9};
+    },
+    onEachFeature: function (f, layer) {
+      var p = f.properties;
+      if (p.kind === "building" && p.counted) { (layers[p.id] = layers[p.id] || []).push(layer); }
+      else if (p.id) layer.bindTooltip(p.kind + " " + p.id + (p.kind === "building" ? ": not counted" : ""));
+    }
+  }).addTo(map);
+  D.buildings.forEach(function (b, j) {
+    labels[b] = L.marker(D.centres[j], {interactive: false, icon: L.divIcon({className: "ct-label", html: "", iconSize: null})}).addTo(map);
+  });
+  function idx(t) { var lo = 0, hi = D.occT.length - 1; if (hi < 0 || t < D.occT[0]) return 0;
+    while (lo < hi) { var mid = (lo + hi + 1) >> 1; if (D.occT[mid] <= t) lo = mid; else hi = mid - 1; } return lo; }
+  var clock = {t: 0, speed: 8, playing: false}, now = {};
+  function compute(t) {
+    var i = idx(t), inside = 0, out = 0, on = [];
+    var alarmed = {};
+    D.alarms.forEach(function (a) { if (a.building && a.t0 <= t && (a.t1 === null || t < a.t1)) alarmed[a.building] = true; });
+    D.buildings.forEach(function (b, j) {
+      var n = D.occ.length ? D.occ[i][j] : 0, share = Math.min(1, n / Math.max(1, D.design[j]));
+      (layers[b] || []).forEach(function (l) { l.setStyle({fillColor: D.shades[Math.round(255 * share)]}); l.bindTooltip("building " + b + ": " + n + " people (design " + D.design[j] + ")"); });
+      labels[b].getElement().innerHTML = "<span>" + b + " " + n.toLocaleString("en") + "</span>";
+      labels[b].getElement().classList.toggle("ct-alarmed", !!alarmed[b]);
+      inside += n;
+    });
+    for (var k = 0; k < D.outT.length && D.outT[k] <= t; k++) out += D.outN[k];
+    marks.forEach(function (m) { map.removeLayer(m); }); marks = [];
+    D.alarms.forEach(function (a) {
+      if (a.t0 <= t && (a.t1 === null || t < a.t1)) {
+        on.push(a);
+        if (a.at) marks.push(L.circleMarker(a.at, {radius: 11, color: "#d50000", weight: 3, fill: true, fillOpacity: 0.15}).bindTooltip(a.kind + " " + (a.sensor || "") + " since " + fmt(Math.max(0, a.t0))).addTo(map));
+      }
+    });
+    now = {in_buildings: inside, out_since_alarm: out, alarms: on.length, list: on};
+  }
+  var slider = document.getElementById("ct-time"), label = document.getElementById("ct-clock"), play = document.getElementById("ct-play"),
+      speedSel = document.getElementById("ct-speed");
+  slider.max = D.duration;
+  D.speeds.forEach(function (s) { var o = document.createElement("option"); o.value = s; o.textContent = "×" + s; if (s === clock.speed) o.selected = true; speedSel.appendChild(o); });
+  function fmt(t) { var m = Math.floor(t / 60), s = t - 60 * m; return (m < 10 ? "0" : "") + m + ":" + (s < 10 ? "0" : "") + s.toFixed(1); }
+  function show(t) {
+    clock.t = Math.min(D.duration, Math.max(0, t));
+    compute(clock.t);
+    document.getElementById("ct-n-in").textContent = now.in_buildings.toLocaleString("en");
+    document.getElementById("ct-n-out").textContent = now.out_since_alarm.toLocaleString("en");
+    document.getElementById("ct-n-alarms").textContent = now.alarms;
+    document.getElementById("ct-alarm-list").innerHTML = now.list.slice(0, 6).map(function (a) {
+      return "<li>" + a.kind + " " + (a.sensor || "") + (a.building ? " (" + a.building + ")" : "") + " since " + fmt(Math.max(0, a.t0)) + "</li>"; }).join("");
+    slider.value = clock.t;
+    label.textContent = fmt(clock.t) + " / " + fmt(D.duration) + (D.alarm === null ? "" : clock.t >= D.alarm ? "  (alarm + " + fmt(clock.t - D.alarm) + ")" : "  (before the alarm)");
+  }
+  function setPlaying(on) { clock.playing = on; play.textContent = on ? "❚❚ pause" : "▶ play"; }
+  var lastWall = null;
+  function frame(w) {
+    if (clock.playing) {
+      if (lastWall !== null) { var t = clock.t + (w - lastWall) / 1000 * clock.speed; if (t >= D.duration) { t = D.duration; setPlaying(false); } show(t); }
+      lastWall = w;
+    } else { lastWall = null; }
+    requestAnimationFrame(frame);
+  }
+  play.addEventListener("click", function () { if (!clock.playing && clock.t >= D.duration) show(0); setPlaying(!clock.playing); });
+  slider.addEventListener("input", function () { show(parseFloat(slider.value)); });
+  speedSel.addEventListener("change", function () { clock.speed = parseFloat(speedSel.value); });
+  function stepSpeed(d) { var k = D.speeds.indexOf(clock.speed) + d; k = Math.max(0, Math.min(D.speeds.length - 1, k)); clock.speed = D.speeds[k]; speedSel.value = clock.speed; }
+  document.addEventListener("keydown", function (e) {
+    if (e.target && e.target.tagName === "SELECT") return;
+    var used = true;
+    if (e.key === " ") { play.click(); }
+    else if (e.key === "ArrowLeft") show(clock.t - 10);
+    else if (e.key === "ArrowRight") show(clock.t + 10);
+    else if (e.key === "ArrowUp") stepSpeed(1);
+    else if (e.key === "ArrowDown") stepSpeed(-1);
+    else if (e.key === "Home") show(0);
+    else if (e.key === "End") show(D.duration);
+    else used = false;
+    if (used) { e.preventDefault(); e.stopPropagation(); }
+  }, true);
+  window.ctReplay = {show: show, clock: clock, counts: function () { return {in_buildings: now.in_buildings, out_since_alarm: now.out_since_alarm, alarms: now.alarms}; }};
+  show(0);
+  requestAnimationFrame(frame);
+})();
+"""
 
-    def __init__(self, data: str) -> None:
+
+class _Replay(MacroElement):
+    """The page's script: ``_SCRIPT`` (a simulated run) or ``_EXERCISE_SCRIPT`` (a recorded exercise) with its data."""
+
+    def __init__(self, data: str, script: str = _SCRIPT) -> None:
         super().__init__()
         self._name = "Replay"
+        self._template = Template("{% macro script(this, kwargs) %}" + script + "{% endmacro %}")
         self.data = data
 
 
@@ -277,6 +425,10 @@ html, body { background: %(bg)s; }
 .ct-dot { display: inline-block; width: 10px; height: 10px; border-radius: 5px; margin-right: 3px; vertical-align: -1px; }
 #ct-keys { color: #555; font-size: 12px; }
 .leaflet-bottom.leaflet-left { bottom: 64px; }
+.ct-label span { display: inline-block; transform: translate(-50%%, -50%%); background: rgba(255,255,255,.9); padding: 0 4px;
+  border-radius: 3px; font: 600 12px/1.3 system-ui, sans-serif; white-space: nowrap; }
+.ct-label.ct-alarmed span { transform: translate(-50%%, 60%%); }
+#ct-alarm-list { margin: 0; padding-left: 18px; color: #d50000; font-size: 12px; }
 """
 
 
@@ -299,22 +451,31 @@ def write_replay_html(rec: Recording, path: str | Path, *, outlines: list[dict[s
     Path
         The file written.
     """
-    data = _payload(rec, outlines or [])
-    heading = title or (rec.meta.get("scenario") or {}).get("name") or rec.path.name
+    exercise = rec.is_exercise
+    data = _exercise_payload(rec, outlines or []) if exercise else _payload(rec, outlines or [])
+    named = f"Exercise {rec.meta.get('from')} … {rec.meta.get('to')}" if exercise else (rec.meta.get("scenario") or {}).get("name")
+    heading = title or named or rec.path.name
     m = folium.Map(tiles=None, control_scale=True, max_zoom=22, zoom_snap=0.25, attribution_control=False)
     m.default_js, m.default_css = [], []
-    minx, miny, maxx, maxy = rec.bounds()
+    xy = np.concatenate([rec.node_xy] + [o["xy"][:, :2] for o in outlines or []])
+    (minx, miny), (maxx, maxy) = xy.min(axis=0), xy.max(axis=0)
     to_ll = Transformer.from_crs(rec.meta["crs"], "EPSG:4326", always_xy=True)
     (lon0, lon1), (lat0, lat1) = to_ll.transform([minx, maxx], [miny, maxy])
     m.fit_bounds([[lat0, lon0], [lat1, lon1]], padding=(20, 20))
-    m.add_child(_Replay(json.dumps(data, separators=(",", ":")).replace("</", "<\\/")))
+    m.add_child(_Replay(json.dumps(data, separators=(",", ":")).replace("</", "<\\/"), _EXERCISE_SCRIPT if exercise else _SCRIPT))
     root = m.get_root()
     root.title = html.escape(str(heading))
     root.header.add_child(Element(f"<style>{_CSS % {'bg': BACKGROUND}}</style>"), name="ct_css")
-    counts = "".join(
-        f'<span class="ct-count"><span class="ct-dot" style="background:{STATE_CSS[s]}"></span>{s} <b id="ct-n-{s}">0</b></span>'
-        for s in STATE_NAMES
-    )
+    if exercise:
+        counts = ('<span class="ct-count">in buildings <b id="ct-n-in">0</b></span>'
+                  '<span class="ct-count">out since the alarm <b id="ct-n-out">0</b></span>'
+                  '<span class="ct-count" style="color:#d50000">alarms on <b id="ct-n-alarms">0</b></span>'
+                  '<ul id="ct-alarm-list"></ul>')
+    else:
+        counts = "".join(
+            f'<span class="ct-count"><span class="ct-dot" style="background:{STATE_CSS[s]}"></span>{s} <b id="ct-n-{s}">0</b></span>'
+            for s in STATE_NAMES
+        )
     root.html.add_child(Element(
         f'<div id="ct-panel"><h1>{html.escape(str(heading))}</h1>'
         '<button id="ct-play" type="button">▶ play</button><select id="ct-speed" title="speed"></select>'

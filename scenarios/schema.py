@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
 from twin.errors import Problem, ScenarioError
 from twin.settings import SETTINGS, default
@@ -266,9 +266,165 @@ class Coverage(Common):
         return _as_distribution(v)
 
 
-Scenario = Annotated[Evacuation | Coverage, Field(discriminator="kind")]
-KINDS = ("evacuation", "coverage")
-_adapter: TypeAdapter[Evacuation | Coverage] = TypeAdapter(Scenario)
+def _hours(v: Any) -> Any:
+    """A time of day: hours (``7.5``) or ``"HH:MM"`` text (``"07:30"``) → hours."""
+    if isinstance(v, str):
+        hh, sep, mm = v.strip().partition(":")
+        if not sep or not hh.isdigit() or not mm.isdigit() or int(mm) > 59:
+            msg = f"a time of day is hours (7.5) or 'HH:MM' text ('07:30'), not {v!r}"
+            raise ValueError(msg)
+        return int(hh) + int(mm) / 60
+    return v
+
+
+Clock = Annotated[float, BeforeValidator(_hours), Field(ge=0, le=48)]
+"""A time of day in hours; ``"HH:MM"`` text is accepted (past 24 for a run that goes on past midnight)."""
+Share = Annotated[float, Field(ge=0, le=1)]
+Rates = Annotated[list[Annotated[float, Field(ge=0)]], Field(min_length=24, max_length=24)]
+Targets = dict[str, Annotated[float, Field(ge=0)]]
+
+
+def _weights(v: Any) -> Any:
+    """A list of ids means equal weights."""
+    return {str(x): 1.0 for x in v} if isinstance(v, list) else v
+
+
+class _Stream(_Model):
+    """Arrivals at a gate: a flat ``per_hour`` rate, or 24 ``hourly`` rates (hour 0 to 23)."""
+
+    gate: str
+    per_hour: Annotated[float, Field(ge=0)] | None = None
+    hourly: Rates | None = None
+    to: Targets = {}
+    """Destinations (buildings or gates) with weights; a list means equal weights; empty: every building,
+    weighted by its design occupants."""
+
+    @field_validator("to", mode="before")
+    @classmethod
+    def _list(cls, v: Any) -> Any:
+        return _weights(v)
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> _Stream:
+        if (self.per_hour is None) == (self.hourly is None):
+            msg = "give either per_hour or hourly (24 rates per hour, hour 0 to 23)"
+            raise ValueError(msg)
+        return self
+
+    def rate(self, hour: int) -> float:
+        """Arrivals per hour in hour ``hour`` of the day (0-23)."""
+        return float(self.per_hour) if self.hourly is None else float(self.hourly[hour % 24])
+
+
+class VehicleStream(_Stream):
+    """Vehicles of one class arriving at a vehicle gate."""
+
+    vehicle: Literal["car", "bus", "delivery", "emergency"] = "car"
+    dwell: Quantity | None = None
+    """Time (s) parked at the destination before driving out through the nearest vehicle gate
+    (default: the class's ``traffic.dwell.*`` setting, lognormal)."""
+
+    @field_validator("dwell", mode="before")
+    @classmethod
+    def _number_is_constant(cls, v: Any) -> Any:
+        return _as_distribution(v)
+
+
+class PedestrianStream(_Stream):
+    """People arriving on foot at a pedestrian gate."""
+
+
+class ClassChange(_Model):
+    """A timetable entry: ``people`` walk from the ``from`` buildings to the ``to`` buildings, setting off
+    evenly over ``window`` s from ``at``."""
+
+    at: Clock
+    window: Annotated[float, Field(ge=0)] = 600.0
+    people: Annotated[int, Field(ge=0)]
+    from_: Annotated[Targets, Field(alias="from")]
+    to: Targets
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @field_validator("from_", "to", mode="before")
+    @classmethod
+    def _list(cls, v: Any) -> Any:
+        return _weights(v)
+
+
+class Closure(_Model):
+    """A road, shared lane or crossing closed to vehicles from ``start`` to ``end`` (default: the whole run)."""
+
+    feature: str
+    start: Clock | None = None
+    end: Clock | None = None
+
+
+class LayoutOverride(_Model):
+    """One layout to compare: a campus file of its own, and/or changes to the scenario's campus.
+
+    Changes need a GeoJSON campus: ``remove`` drops features, ``retag`` gives
+    features a new kind (e.g. a shared lane becomes a ``road``), ``set``
+    changes their properties (``speed_limit``, ``width``, ...), and ``add``
+    appends the features of a small GeoJSON file (same CRS as the campus).
+    """
+
+    campus: Path | None = None
+    remove: list[str] = []
+    retag: dict[str, Literal["road", "shared", "footway", "crossing"]] = {}
+    set: dict[str, dict[str, Any]] = {}
+    add: Path | None = None
+    description: str = ""
+
+
+class Traffic(Common):
+    """Pedestrians and vehicles at the gates, on one or more layouts (``kind = "traffic"``)."""
+
+    kind: Literal["traffic"]
+    start: Clock = 6.0
+    """Time of day the run starts (hours or 'HH:MM')."""
+    end: Clock = 23.0
+    """Time of day the run ends."""
+    vehicles: list[VehicleStream] = []
+    pedestrians: list[PedestrianStream] = []
+    timetable: list[ClassChange] = []
+    closures: list[Closure] = []
+    layouts: dict[str, LayoutOverride] = {}
+    """Alternative layouts run with the same seeds; empty: the campus as it is."""
+    compliance: Share = Field(default_factory=lambda: default("traffic.compliance"))
+    """Probability that a driver yields to a pedestrian on a crossing."""
+    jaywalk: Share = Field(default_factory=lambda: default("traffic.jaywalk"))
+    """Share of pedestrians who do not keep to crossings and footways (they also walk on roads)."""
+    speed: Quantity = Field(default_factory=lambda: Distribution(
+        dist="normal", mean=default("walk_speed_mean"), sd=default("walk_speed_sd"),
+        min=default("walk_speed_min"), max=default("walk_speed_max")))
+    """Free walking speed (m/s)."""
+
+    @field_validator("speed", mode="before")
+    @classmethod
+    def _number_is_constant(cls, v: Any) -> Any:
+        return _as_distribution(v)
+
+    @field_validator("speed")
+    @classmethod
+    def _positive_speed(cls, v: Distribution) -> Distribution:
+        if v.dist == "constant" and not v.value > 0:  # type: ignore[operator]
+            msg = "speed must be > 0 m/s"
+            raise ValueError(msg)
+        return v
+
+    @model_validator(mode="after")
+    def _span(self) -> Traffic:
+        if not self.end > self.start:
+            msg = f"end ({self.end:g} h) must be after start ({self.start:g} h)"
+            raise ValueError(msg)
+        return self
+
+
+AnyScenario = Evacuation | Coverage | Traffic
+Scenario = Annotated[AnyScenario, Field(discriminator="kind")]
+KINDS = ("evacuation", "coverage", "traffic")
+_adapter: TypeAdapter[AnyScenario] = TypeAdapter(Scenario)
 
 
 def _key(loc: tuple[Any, ...]) -> str:
@@ -283,7 +439,7 @@ def _key(loc: tuple[Any, ...]) -> str:
     return "".join(parts)
 
 
-def parse_scenario(doc: dict[str, Any], source: str) -> Evacuation | Coverage:
+def parse_scenario(doc: dict[str, Any], source: str) -> AnyScenario:
     """Validate a scenario document (a TOML table) and return the scenario.
 
     Raises
@@ -314,7 +470,7 @@ def parse_scenario(doc: dict[str, Any], source: str) -> Evacuation | Coverage:
         raise ScenarioError(problems) from None
 
 
-def load_scenario(path: str | Path) -> Evacuation | Coverage:
+def load_scenario(path: str | Path) -> AnyScenario:
     """Read and validate a scenario file; ``campus`` is resolved relative to it."""
     p = Path(path)
     try:

@@ -160,6 +160,14 @@ def run_(
                                      lambda tick: run_coverage(sc, source=str(scenario), campus=campus, progress=tick))
             files = {"report": lambda d: write_report(outcome, summary, d)}
             show = _print_coverage
+        elif sc.kind == "traffic":
+            from scenarios.traffic import run_traffic
+            from viz.traffic_report import summary_tables, write_report
+
+            runs = sc.replications * max(1, len(sc.layouts))
+            outcome = _with_progress(runs, as_json, lambda tick: run_traffic(sc, source=str(scenario), campus=campus, progress=tick))
+            files = {"report": lambda d: write_report(outcome, summary, d)}
+            show = lambda s: [out.print(t) for t in summary_tables(s)]  # noqa: E731
         else:
             from scenarios.run import record, run
             from viz.report import write_report

@@ -74,7 +74,8 @@ def _sec(x: float | None) -> str:
     return "–" if x is None else f"{float(x):,.0f} s"
 
 
-def _gj(items: Sequence[tuple[Any, dict[str, Any]]]) -> dict[str, Any]:
+def feature_collection(items: Sequence[tuple[Any, dict[str, Any]]]) -> dict[str, Any]:
+    """A GeoJSON FeatureCollection of (geometry in WGS 84, properties) pairs; empty geometries are left out."""
     feats = []
     for geom, props in items:
         if geom is None or geom.is_empty:
@@ -83,7 +84,8 @@ def _gj(items: Sequence[tuple[Any, dict[str, Any]]]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": feats}
 
 
-def _popup(title: str, rows: Sequence[tuple[str, Any]]) -> str:
+def popup(title: str, rows: Sequence[tuple[str, Any]]) -> str:
+    """A map popup: a title and a table of (label, value) rows, every text escaped."""
     cells = "".join(f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in rows)
     return f'<div class="ct-popup"><h4>{_esc(title)}</h4><table>{cells}</table></div>'
 
@@ -140,7 +142,7 @@ def coverage_map(outcome: CoverageOutcome, summary: dict[str, Any]) -> folium.Ma
         if not items:
             return
         geoms = to_wgs([g for g, _ in items])
-        data = _gj([(g, p) for g, (_, p) in zip(geoms, items, strict=True)])
+        data = feature_collection([(g, p) for g, (_, p) in zip(geoms, items, strict=True)])
         if data["features"]:
             folium.FeatureGroup(name=name, show=show).add_to(m).add_child(CampusFeatures(data, pane=pane))
 
@@ -164,7 +166,7 @@ def coverage_map(outcome: CoverageOutcome, summary: dict[str, Any]) -> folium.Ma
         col = KEY_AREA_COLOURS.get(cat, KEY_AREA_COLOURS["other"])
         c = summary["camera_coverage"].get(str(fid), {})
         r = summary["by_key_area"].get(str(fid), {})
-        pop = _popup(str(row.get("name") or fid), [
+        pop = popup(str(row.get("name") or fid), [
             ("id", fid), ("category", cat), ("seen by cameras", _pct(c.get("seen_share"))),
             ("open ground seen", _pct(c.get("open_seen_share"))), ("blind open ground", f"{c.get('blind_m2', 0):,.0f} m²"),
             ("incidents per run", r.get("incidents")), ("response p90", _sec((r.get("response_time_s") or {}).get("p90"))),
@@ -181,14 +183,14 @@ def coverage_map(outcome: CoverageOutcome, summary: dict[str, Any]) -> folium.Ma
     layer("Cameras", [(g, {"style": CAMERA, "tooltip": _esc(f"camera {i}")}) for i, g in cams.geometry.items()], "cv-points")
     net = outcome.model.net
     posts = [(shapely.Point(net.xy[n]), {"style": {**POST, "radius": 5 + 1.5 * s},
-                                          "popup": _popup(pid, [("node", net.names[n]), ("guards", s)]),
+                                          "popup": popup(pid, [("node", net.names[n]), ("guards", s)]),
                                           "tooltip": _esc(f"post {pid}: {s} guard{'s' if s != 1 else ''}")})
              for pid, n, s in outcome.model.layout.posts]
     layer("Guard posts", posts, "cv-points")
     rec = summary["recommended_posts"]
     current = {net.names[n] for _, n, _ in outcome.model.scenario_posts}
     new_posts = [(shapely.Point(net.xy[net.index[p["node"]]]),
-                  {"style": NEW_POST, "popup": _popup(f"recommended post {p['id']}", [("node", p["node"]), ("guards", p["guards"]),
+                  {"style": NEW_POST, "popup": popup(f"recommended post {p['id']}", [("node", p["node"]), ("guards", p["guards"]),
                                                                                       ("where", p.get("near", "")),
                                                                                       ("already a post", p["node"] in current)]),
                    "tooltip": _esc(f"recommended post at {p['node']}")})
@@ -197,7 +199,7 @@ def coverage_map(outcome: CoverageOutcome, summary: dict[str, Any]) -> folium.Ma
     nc = outcome.new_cameras
     if len(nc):
         layer("Recommended cameras: views", [(v, {"style": NEW_VIEW}) for v in nc["view"]], "cv-views")
-        layer("Recommended cameras", [(g, {"style": NEW_CAMERA, "popup": _popup(str(i), [
+        layer("Recommended cameras", [(g, {"style": NEW_CAMERA, "popup": popup(str(i), [
             ("heading", f"{r['heading']:.0f}°"), ("fov", f"{r['fov']:.0f}°"), ("range", f"{r['range']:.0f} m"),
             ("key area", r["key_area"]), ("blind area newly seen", f"{r['gain_m2']:,.0f} m²")]),
             "tooltip": _esc(f"recommended camera {i}")}) for (i, r), g in zip(nc.iterrows(), nc.geometry, strict=True)],
@@ -374,7 +376,8 @@ KEY_AREA_HEADERS = ["key area", "category", "incidents", "p50", "p90", "p95", "m
                     "patrol passes / h", "seen", "open ground seen", "blind m²", "cameras"]
 
 
-def _card(label: str, value: str, detail: str = "", tone: str = "") -> str:
+def card(label: str, value: str, detail: str = "", tone: str = "") -> str:
+    """One key-figure card (``tone``: ``cv-main``, ``cv-good`` or ``cv-bad``), every text escaped."""
     return (f'<div class="cv-card {tone}"><div class="cv-label">{_esc(label)}</div><div class="cv-value">{_esc(value)}</div>'
             f'<div class="cv-detail">{_esc(detail)}</div></div>')
 
@@ -387,13 +390,13 @@ def key_figures_html(summary: dict[str, Any]) -> str:
     w = summary["within_standard"]
     guards = sum(p["guards"] for p in summary["posts"]) + summary["patrol_guards"]
     cards = [
-        _card("Response time p90", _sec(t["p90"]), f"p50 {_sec(t['p50'])} · p95 {_sec(t['p95'])} · max {_sec(t['max'])}", "cv-main"),
-        _card("Within the standard", _pct(w), f"standard {summary['standard_s']:.0f} s", "" if (w or 0) >= 0.9 else "cv-bad"),
-        _card("Incidents", f"{summary['incidents']:g}", f"per replication of {summary['hours']:g} h; unanswered {summary['unanswered']:g}"),
-        _card("Guards", str(guards), f"{len(summary['posts'])} posts, {summary['patrol_guards']} on patrol; "
+        card("Response time p90", _sec(t["p90"]), f"p50 {_sec(t['p50'])} · p95 {_sec(t['p95'])} · max {_sec(t['max'])}", "cv-main"),
+        card("Within the standard", _pct(w), f"standard {summary['standard_s']:.0f} s", "" if (w or 0) >= 0.9 else "cv-bad"),
+        card("Incidents", f"{summary['incidents']:g}", f"per replication of {summary['hours']:g} h; unanswered {summary['unanswered']:g}"),
+        card("Guards", str(guards), f"{len(summary['posts'])} posts, {summary['patrol_guards']} on patrol; "
               f"busy {100 * summary['utilisation_mean']:.1f} % of duty"),
-        _card("Footways seen", _pct(summary["footway_seen_share"]), f"{summary['cameras']} cameras"),
-        _card(f"Recommended {rec['k']} posts", _pct(sim.get("within_standard")),
+        card("Footways seen", _pct(summary["footway_seen_share"]), f"{summary['cameras']} cameras"),
+        card(f"Recommended {rec['k']} posts", _pct(sim.get("within_standard")),
               f"within standard in the simulation, p90 {_sec((sim.get('response_time_s') or {}).get('p90'))}", "cv-good"),
     ]
     return f'<section class="cv-figures" id="cv-figures">{"".join(cards)}</section>'
@@ -433,7 +436,8 @@ def tables_html(summary: dict[str, Any]) -> str:
             f"<h2>Recommended cameras</h2>{cams}")
 
 
-_CSS = """
+REPORT_CSS = """
+/* The look of the report pages built on this module's pieces (the coverage and traffic reports). */
 html, body { height: auto !important; }
 body { display: flex; flex-direction: column; align-items: center; background: #fafaf8; color: #263238;
   font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; padding: 0 16px 40px; }
@@ -482,7 +486,7 @@ def report_page(outcome: CoverageOutcome, summary: dict[str, Any], *, generated:
     bottom = (f'<div class="cv-bottom">{legend_html(sc.standard)}{plots_html(outcome, summary)}{tables_html(summary)}'
               f'<p class="cv-note">Campus Twin · campus digest {_esc(str(summary["campus_digest"])[:12])} · '
               f'wall time {summary["wall_s"]:.1f} s</p></div>')
-    return framed_page(m, title=f"Coverage report: {summary['scenario']}", css=_CSS.replace("BG", BACKGROUND),
+    return framed_page(m, title=f"Coverage report: {summary['scenario']}", css=REPORT_CSS.replace("BG", BACKGROUND),
                        top=top, bottom=bottom)
 
 

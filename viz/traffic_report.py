@@ -1,0 +1,387 @@
+"""The traffic report: one self-contained HTML page of a ``traffic`` run, its layouts side by side.
+
+``twin run TRAFFIC.toml -o DIR`` writes ``DIR/report.html`` with
+:func:`write_report`; :func:`summary_tables` are the tables ``twin run``
+prints. The page needs no network (Leaflet inlined through
+:func:`viz.campus_map.offline_page`, no tiles, plots as embedded PNGs) and
+reuses the coverage report's look (:mod:`viz.coverage_report`). It holds, top
+to bottom:
+
+1. a header and the key figures of each layout beside the first one's:
+   conflicts (total and per hour), pedestrian and vehicle delay, the gate
+   queue and emergency access;
+2. a map, one layer group per layout (the first shown): conflict hot spots
+   (a circle per conflict area, its size the conflicts there, its colour the
+   kind of area), shared lanes and signalised crossings, and the vehicle
+   gates sized by their longest queue;
+3. plots over the day: conflicts per hour, gate queue length, and the delays
+   and emergency access times of the layouts;
+4. tables: the comparison, hot spots per layout, gate queues, emergency
+   access from each gate to each building.
+
+Figures of several replications are means per replication; every text from
+the campus or the scenario is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import folium
+import geopandas as gpd
+import numpy as np
+import shapely
+from matplotlib.figure import Figure
+from rich.table import Table
+
+from viz.campus_map import BACKGROUND, CampusFeatures, framed_page, write_page
+from viz.coverage_report import REPORT_CSS, card, feature_collection, popup
+from viz.plots import figure, style_axes
+from viz.report import png_data_uri, table_html
+
+if TYPE_CHECKING:
+    from scenarios.traffic import Network, TrafficOutcome
+
+MAP_HEIGHT = 620
+LAYOUT_COLOURS = ("#c62828", "#1565c0", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f")
+"""Colour of each layout in plots, in the scenario's order."""
+KIND_COLOURS = {"shared": "#e65100", "crossing": "#c2185b", "road": "#5d4037"}
+"""Colour of a conflict hot spot by the kind of area it is on."""
+KIND_LABELS = {"shared": "a shared lane", "crossing": "a crossing", "road": "a road (people not using crossings)"}
+BUILDING = {"color": "#4f5b62", "weight": 1, "fillColor": "#cfd8dc", "fillOpacity": 0.9, "interactive": False}
+PATHS = {"footway": {"color": "#a79d92", "weight": 1.5, "opacity": 1, "interactive": False},
+         "road": {"color": "#b9b5ae", "weight": 5, "opacity": 1, "interactive": False},
+         "crossing": {"color": "#8d8d8d", "weight": 3, "opacity": 1, "dashArray": "2 3", "interactive": False}}
+SHARED = {"color": "#ff9800", "weight": 6, "opacity": 0.9}
+SIGNAL = {"color": "#00c853", "weight": 5, "opacity": 1}
+GATE = {"color": "#ffffff", "weight": 2, "fillColor": "#263238", "fillOpacity": 0.9}
+PANES = {"tr-areas": (405, False), "tr-lines": (415, True), "tr-spots": (450, True), "tr-gates": (460, True)}
+SPOT_MIN, SPOT_MAX = 3.0, 16.0
+"""Radius (px) of the circle of the conflict area with the fewest and with the most conflicts (area ∝ conflicts)."""
+FRAME_MARGIN = 120.0
+"""The map is fitted to the conflict areas and the vehicle gates, this much around them (m)."""
+
+
+def _esc(v: Any) -> str:
+    return html.escape(str(v))
+
+
+def _sec(x: float | None) -> str:
+    return "–" if x is None else f"{float(x):,.1f} s"
+
+
+def _change(new: float, old: float, fmt: str = "{:,.1f}") -> str:
+    """``new`` against ``old``: the signed difference, and the percentage where ``old`` is at least 1."""
+    diff = fmt.format(new - old)
+    diff = diff if diff.startswith("-") else "+" + diff
+    return diff + (f" ({100 * (new - old) / old:+.0f} %)" if abs(old) >= 1 else "")
+
+
+# --------------------------------------------------------------------------
+# The map
+# --------------------------------------------------------------------------
+
+
+def _to_wgs(geoms: list[Any], crs: Any) -> list[Any]:
+    return list(gpd.GeoSeries(geoms, crs=crs).to_crs(4326).values)
+
+
+def traffic_map(outcome: TrafficOutcome, summary: dict[str, Any]) -> folium.Map:
+    """The map of the run (see the module docstring); render it with :func:`viz.campus_map.offline_page`."""
+    first = next(iter(outcome.nets.values()))
+    f = first.campus.features
+    crs = f.crs
+    m = folium.Map(tiles=None, height=MAP_HEIGHT, control_scale=True, max_zoom=22, zoom_snap=0.25,
+                   attribution_control=False, scroll_wheel_zoom=False)
+    m.default_js, m.default_css = [], []
+    for name, (z, clicks) in PANES.items():
+        folium.map.CustomPane(name, z_index=z, pointer_events=clicks).add_to(m)
+
+    def layer(group: folium.FeatureGroup, items: list[tuple[Any, dict[str, Any]]], pane: str) -> None:
+        if items:
+            geoms = _to_wgs([g for g, _ in items], crs)
+            group.add_child(CampusFeatures(feature_collection([(g, p) for g, (_, p) in zip(geoms, items, strict=True)]), pane=pane))
+
+    base = folium.FeatureGroup(name="Campus", control=False).add_to(m)
+    layer(base, [(g, {"style": BUILDING}) for g in f.geometry[f.kind == "building"]], "tr-areas")
+    reps_n = summary["replications"]
+    for i, (name, net) in enumerate(outcome.nets.items()):
+        lf = net.campus.features
+        group = folium.FeatureGroup(name=f"Layout: {name}", show=i == 0).add_to(m)
+        lines = []
+        for kind, style in PATHS.items():
+            lines += [(g, {"style": style}) for g in lf.geometry[lf.kind == kind]]
+        lines += [(g, {"style": SHARED, "tooltip": _esc(f"shared lane {fid}")}) for fid, g in lf.geometry[lf.kind == "shared"].items()]
+        if "signal" in lf:
+            sig = lf[(lf.kind == "crossing") & lf["signal"].isin([True, 1, "true"])]
+            lines += [(g, {"style": SIGNAL, "tooltip": _esc(f"signalised crossing {fid}")}) for fid, g in sig.geometry.items()]
+        layer(group, lines, "tr-lines")
+        layer(group, _spots(outcome, name, net, reps_n), "tr-spots")
+        gates = summary["layouts"][name]["gates"]
+        pts = []
+        for gt, q in gates.items():
+            x, y = net.xy[net.index[gt]]
+            pts.append((shapely.Point(x, y), {
+                "style": {**GATE, "radius": 6 + 1.5 * min(q["max"], 20), "fillColor": "#b71c1c" if q["spillback_s"] > 0 else GATE["fillColor"]},
+                "tooltip": _esc(f"{gt}: queue p95 {q['p95']:g}, max {q['max']:g}"),
+                "popup": popup(f"Vehicle gate {gt} ({name})", [
+                    ("queue mean", f"{q['mean']:.2f} vehicles"), ("queue p95", f"{q['p95']:g}"), ("queue max", f"{q['max']:g}"),
+                    ("street holds", f"{q['storage']} vehicles"), ("spilled back onto the street", _sec(q["spillback_s"]))])}))
+        layer(group, pts, "tr-gates")
+    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    spots = [first.place_xy[c["place"]] for reps in outcome.runs.values() for r in reps for c in [r.conflicts] if len(c)]
+    xy = np.vstack([*spots, first.xy[[first.index[gt] for gt in first.vgates]].reshape(-1, 2)])
+    if len(xy):
+        box = shapely.box(*xy.min(axis=0), *xy.max(axis=0)).buffer(FRAME_MARGIN)
+    else:
+        box = shapely.box(*f.total_bounds)
+    minx, miny, maxx, maxy = gpd.GeoSeries([box], crs=crs).to_crs(4326).total_bounds
+    m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(12, 12))
+    return m
+
+
+def _spots(outcome: TrafficOutcome, name: str, net: Network, reps_n: int) -> list[tuple[Any, dict[str, Any]]]:
+    """One circle per conflict area of a layout: radius by the conflicts there (per replication), colour by kind."""
+    allc = np.concatenate([r.conflicts for r in outcome.runs[name]])
+    if not len(allc):
+        return []
+    places, counts = np.unique(allc["place"], return_counts=True)
+    hours = outcome.scenario.end - outcome.scenario.start
+    top = max(counts.max() / reps_n, 1.0)
+    out = []
+    for p, c in zip(places.tolist(), counts.tolist(), strict=True):
+        per = c / reps_n
+        kind = str(net.place_kind[p])
+        sel = allc[allc["place"] == p]
+        where = net.group_name[int(net.place_group[p])]
+        x, y = net.place_xy[p]
+        col = KIND_COLOURS.get(kind, "#d50000")
+        out.append((shapely.Point(x, y), {
+            "style": {"radius": SPOT_MIN + (SPOT_MAX - SPOT_MIN) * np.sqrt(per / top), "color": "#ffffff", "weight": 1,
+                      "fillColor": col, "fillOpacity": 0.75},
+            "tooltip": _esc(f"{where}: {per:.1f} conflicts"),
+            "popup": popup(f"Conflicts on {where} ({name})", [
+                ("kind", kind), ("conflicts per run", f"{per:.1f}"), ("per hour", f"{per / hours:.2f}"),
+                ("smallest PET", _sec(float(sel["pet"].min()))), ("median PET", _sec(float(np.median(sel["pet"]))))])}))
+    return sorted(out, key=lambda it: -it[1]["style"]["radius"])  # small circles on top of large ones
+
+
+def legend_html() -> str:
+    """The legend under the map."""
+    sym = [(f'<svg width="16" height="16"><circle cx="8" cy="8" r="6" fill="{c}" fill-opacity=".75" stroke="#fff"/></svg>',
+            f"conflicts on {KIND_LABELS[k]}") for k, c in KIND_COLOURS.items()]
+    sym[0] = (sym[0][0], sym[0][1] + " (area: conflicts per run)")
+    sym += [(f'<svg width="26" height="10"><line x1="1" y1="5" x2="25" y2="5" stroke="{SHARED["color"]}" stroke-width="6"/></svg>', "shared lane"),
+            (f'<svg width="26" height="10"><line x1="1" y1="5" x2="25" y2="5" stroke="{SIGNAL["color"]}" stroke-width="5"/></svg>', "signalised crossing"),
+            (f'<svg width="18" height="18"><circle cx="9" cy="9" r="7" fill="{GATE["fillColor"]}" stroke="#fff" stroke-width="2"/></svg>',
+             "vehicle gate (size: longest queue; red: spilled back onto the street)")]
+    syms = "".join(f'<span class="cv-sym">{s}{_esc(t)}</span>' for s, t in sym)
+    return f'<div class="cv-legend" id="tr-legend"><div class="cv-syms">{syms}</div></div>'
+
+
+# --------------------------------------------------------------------------
+# Plots
+# --------------------------------------------------------------------------
+
+
+def _colour(i: int) -> str:
+    return LAYOUT_COLOURS[i % len(LAYOUT_COLOURS)]
+
+
+def conflict_figure(outcome: TrafficOutcome, summary: dict[str, Any]) -> Figure:
+    """Conflicts per clock hour, each layout a line (mean per replication)."""
+    from scenarios.traffic import hourly_counts
+
+    fig = figure(9.5, 3.6)
+    ax = fig.add_subplot()
+    sc = outcome.scenario
+    for i, (name, reps) in enumerate(outcome.runs.items()):
+        hours, total = None, None
+        for r in reps:
+            hours, c = hourly_counts(r.conflicts["t"], r.start, r.end)
+            total = c if total is None else total + c
+        ax.step(np.append(hours, hours[-1] + 1), np.append(total, total[-1]) / len(reps), where="post", color=_colour(i), lw=2,
+                label=f"{name}: {summary['layouts'][name]['conflicts']:g} in all")
+    ax.set_xlim(sc.start, sc.end)
+    style_axes(ax, "Conflicts per hour", "hour of the day", "conflicts (per run)")
+    ax.set_ylim(bottom=0)
+    ax.legend(frameon=False, fontsize=9)
+    return fig
+
+
+def queue_figure(outcome: TrafficOutcome, summary: dict[str, Any]) -> Figure:
+    """Queue length at the busiest vehicle gate over the day (replication 0 of each layout)."""
+    fig = figure(9.5, 3.2)
+    ax = fig.add_subplot()
+    first = next(iter(summary["layouts"].values()))
+    gate = max(first["gates"], key=lambda gt: (first["gates"][gt]["max"], gt)) if first["gates"] else None
+    for i, (name, reps) in enumerate(outcome.runs.items()):
+        if gate is None:
+            break
+        t, q = reps[0].queues[gate]
+        ax.step(np.append(t, reps[0].end) / 3600, np.append(q, q[-1]), where="post", color=_colour(i), lw=1.5, label=name, alpha=0.85)
+        storage = reps[0].storage[gate]
+    if gate is not None:
+        ax.axhline(storage, color="#b71c1c", lw=1, ls="--", label="the street holds")
+    ax.set_xlim(outcome.scenario.start, outcome.scenario.end)
+    style_axes(ax, f"Vehicles queueing at {gate or 'the gates'} (replication 1)", "hour of the day", "vehicles")
+    ax.set_ylim(bottom=0)
+    ax.legend(frameon=False, fontsize=9)
+    return fig
+
+
+def delay_figure(outcome: TrafficOutcome, summary: dict[str, Any]) -> Figure:
+    """Mean delays and emergency access of each layout, side by side."""
+    fig = figure(9.5, 3.0)
+    names = list(summary["layouts"])
+    for j, (key, title) in enumerate((("ped_delay_s", "Pedestrian delay (mean, s)"), ("veh_delay_s", "Vehicle delay (mean, s)"),
+                                      ("emergency_access_s", "Emergency access (mean, s)"))):
+        ax = fig.add_subplot(1, 3, j + 1)
+        vals = [summary["layouts"][n][key] for n in names]
+        ax.bar(range(len(names)), vals, color=[_colour(i) for i in range(len(names))])
+        for i, v in enumerate(vals):
+            ax.text(i, v, f"{v:.1f}", ha="center", va="bottom", fontsize=9)
+        ax.set_xticks(range(len(names)), names)
+        style_axes(ax, title, "", "")
+        ax.set_ylim(0, max(vals + [1]) * 1.2)
+    return fig
+
+
+def plots_html(outcome: TrafficOutcome, summary: dict[str, Any]) -> str:
+    """The plots as embedded PNG images."""
+    out = []
+    for pid, make, alt in (("tr-plot-conflicts", conflict_figure, "Conflicts per hour of each layout"),
+                           ("tr-plot-queue", queue_figure, "Queue at the busiest vehicle gate over the day"),
+                           ("tr-plot-delay", delay_figure, "Delays and emergency access of each layout")):
+        out.append(f'<figure class="cv-plot"><img id="{pid}" src="{png_data_uri(make(outcome, summary))}" alt="{_esc(alt)}"></figure>')
+    return "<h2>Over the day</h2>" + "".join(out)
+
+
+# --------------------------------------------------------------------------
+# Tables and the page
+# --------------------------------------------------------------------------
+
+ROWS = (("conflicts", "conflicts (per run)", "{:,.1f}"), ("conflicts_per_hour", "conflicts per hour", "{:,.2f}"),
+        ("ped_delay_s", "pedestrian delay, mean (s)", "{:,.2f}"), ("ped_delay_p95_s", "pedestrian delay, p95 (s)", "{:,.1f}"),
+        ("veh_delay_s", "vehicle delay, mean (s)", "{:,.2f}"), ("veh_delay_p95_s", "vehicle delay, p95 (s)", "{:,.1f}"),
+        ("gate_queue_mean", "gate queue, mean (vehicles)", "{:,.2f}"), ("gate_queue_p95", "gate queue, p95", "{:,.1f}"),
+        ("gate_queue_max", "gate queue, max", "{:,.0f}"), ("emergency_access_s", "emergency access, mean (s)", "{:,.1f}"),
+        ("emergency_access_max_s", "emergency access, worst (s)", "{:,.1f}"))
+"""Rows of the comparison: summary key, label, format."""
+
+
+def comparison_rows(summary: dict[str, Any]) -> list[list[str]]:
+    """One row per figure, one column per layout (and the change of the last against the first when there are two)."""
+    lays = summary["layouts"]
+    names = list(lays)
+    rows = []
+    for key, label, fmt in ROWS:
+        row = [label, *(fmt.format(lays[n][key]) for n in names)]
+        if len(names) == 2:
+            row.append(_change(lays[names[1]][key], lays[names[0]][key], fmt))
+        rows.append(row)
+    return rows
+
+
+def comparison_headers(summary: dict[str, Any]) -> list[str]:
+    names = list(summary["layouts"])
+    return ["", *names, *([f"{names[1]} vs {names[0]}"] if len(names) == 2 else [])]
+
+
+def key_figures_html(summary: dict[str, Any]) -> str:
+    """A card per layout's conflicts, and the delays and access of the layouts."""
+    lays = summary["layouts"]
+    names = list(lays)
+    ref = lays[names[0]]
+    cards = []
+    for i, n in enumerate(names):
+        s = lays[n]
+        detail = f"{s['conflicts_per_hour']:g} per hour" + (f" · {_change(s['conflicts'], ref['conflicts'], '{:,.0f}')} vs {names[0]}" if i else "")
+        tone = "cv-main" if i == 0 else ("cv-good" if s["conflicts"] < ref["conflicts"] else "cv-bad")
+        cards.append(card(f"Conflicts: {n}", f"{s['conflicts']:,.0f}", detail, tone))
+    for key, label in (("ped_delay_s", "Pedestrian delay"), ("veh_delay_s", "Vehicle delay"), ("emergency_access_s", "Emergency access")):
+        cards.append(card(label, " / ".join(f"{lays[n][key]:.1f}" for n in names) + " s", " / ".join(names)))
+    cards.append(card("Gate queue max", " / ".join(f"{lays[n]['gate_queue_max']:g}" for n in names),
+                      "vehicles; p95 " + " / ".join(f"{lays[n]['gate_queue_p95']:g}" for n in names)))
+    return f'<section class="cv-figures" id="tr-figures">{"".join(cards)}</section>'
+
+
+def tables_html(summary: dict[str, Any]) -> str:
+    """The tables: comparison, hot spots, gates, emergency access."""
+    lays = summary["layouts"]
+    names = list(lays)
+    parts = ["<h2>Layouts side by side</h2>",
+             table_html(comparison_headers(summary), comparison_rows(summary), numeric=range(1, len(names) + 2), table_id="tr-compare")]
+    for n in names:
+        desc = lays[n].get("description") or ""
+        parts.append(f"<h3>Hot spots: {_esc(n)}</h3>" + (f'<p class="cv-note">{_esc(desc)}</p>' if desc else ""))
+        parts.append(table_html(["where", "kind", "conflicts per run", "per hour", "smallest PET (s)"],
+                                [[h["where"], h["kind"], f"{h['conflicts']:g}", f"{h['per_hour']:.2f}", f"{h['min_pet_s']:.2f}"]
+                                 for h in lays[n]["hot_spots"]], numeric=(2, 3, 4), table_id=f"tr-hot-{n}"))
+    parts.append("<h2>Vehicle gates</h2>")
+    parts.append(table_html(["layout", "gate", "queue mean", "p95", "max", "street holds", "spilled back (s)"],
+                            [[n, gt, f"{q['mean']:.2f}", f"{q['p95']:g}", f"{q['max']:g}", q["storage"], f"{q['spillback_s']:.0f}"]
+                             for n in names for gt, q in lays[n]["gates"].items()], numeric=(2, 3, 4, 5, 6), table_id="tr-gates"))
+    parts.append("<h2>Emergency access</h2><p class=cv-note>Drive time (s) of an emergency vehicle from each gate to each "
+                 "building's kerb at free speed (the speed limit times <code>traffic.emergency_factor</code> on roads, the limit on "
+                 "shared lanes), with the closures in force at the start.</p>")
+    gates = sorted({gt for n in names for gt in lays[n]["emergency_access"]})
+    buildings = sorted({b for n in names for row in lays[n]["emergency_access"].values() for b in row})
+    rows = [[b, *(_sec(lays[n]["emergency_access"].get(gt, {}).get(b)) for n in names for gt in gates)] for b in buildings]
+    parts.append(table_html(["building", *(f"{n}: {gt}" for n in names for gt in gates)], rows,
+                            numeric=range(1, 1 + len(names) * len(gates)), table_id="tr-emergency"))
+    return "".join(parts)
+
+
+def report_page(outcome: TrafficOutcome, summary: dict[str, Any], *, generated: datetime | None = None) -> str:
+    """The report as one self-contained HTML page."""
+    generated = generated or datetime.now().astimezone()
+    m = traffic_map(outcome, summary)
+    sc = outcome.scenario
+    facts = [("campus", summary["campus"]), ("seed", summary["seed"]), ("replications", summary["replications"]),
+             ("simulated", f"{_clock(sc.start)}–{_clock(sc.end)}"), ("driver compliance", f"{sc.compliance:g}"),
+             ("not using crossings", f"{100 * sc.jaywalk:g} %"), ("PET threshold", f"{summary['pet_threshold_s']:g} s"),
+             ("date", generated.strftime("%Y-%m-%d %H:%M %Z").strip())]
+    meta = "".join(f"<span><b>{_esc(k)}</b> {_esc(v)}</span>" for k, v in facts)
+    desc = f"<p>{_esc(sc.description)}</p>" if sc.description else ""
+    top = (f'<div class="cv-top"><h1>Traffic report: {_esc(summary["scenario"])}</h1><div class="cv-meta">{meta}</div>{desc}'
+           f'{key_figures_html(summary)}<h2>Map</h2><p class="cv-note">Conflict hot spots and gate queues of each layout; '
+           "switch layouts in the layer control (top right), click a circle for details.</p></div>")
+    bottom = (f'<div class="cv-bottom">{legend_html()}{plots_html(outcome, summary)}{tables_html(summary)}'
+              f'<p class="cv-note">A conflict: a pedestrian and a vehicle less than {summary["pet_threshold_s"]:g} s apart in the same '
+              "conflict area (post-encroachment time, Allen et al. 1978), counted once per person, vehicle and crossing or lane. "
+              f'Campus Twin · campus digest {_esc(str(summary["campus_digest"])[:12])} · wall time {summary["wall_s"]:.1f} s</p></div>')
+    return framed_page(m, title=f"Traffic report: {summary['scenario']}", css=REPORT_CSS.replace("BG", BACKGROUND), top=top, bottom=bottom)
+
+
+def _clock(hours: float) -> str:
+    h, mnt = divmod(round(hours * 60), 60)
+    return f"{h:02d}:{mnt:02d}"
+
+
+def write_report(outcome: TrafficOutcome, summary: dict[str, Any], out_dir: Path) -> Path:
+    """Write ``out_dir/report.html`` (created if missing) and return its path."""
+    return write_page(report_page(outcome, summary), out_dir)
+
+
+def summary_tables(summary: dict[str, Any]) -> list[Table]:
+    """The tables ``twin run`` prints for a traffic scenario."""
+    head = Table(title=f"{summary['scenario']} ({summary['replications']} replication{'s' if summary['replications'] != 1 else ''}, "
+                       f"seed {summary['seed']}, {_clock(summary['start_hour'])}–{_clock(summary['end_hour'])})")
+    hdr = comparison_headers(summary)
+    for i, h in enumerate(hdr):
+        head.add_column(h, justify="left" if i == 0 else "right")
+    for row in comparison_rows(summary):
+        head.add_row(*row)
+    out = [head]
+    for n, s in summary["layouts"].items():
+        t = Table(title=f"Hot spots: {n}")
+        for h in ("where", "kind", "conflicts", "per hour", "smallest PET s"):
+            t.add_column(h, justify="left" if h in ("where", "kind") else "right")
+        for h in s["hot_spots"][:5]:
+            t.add_row(h["where"], h["kind"], f"{h['conflicts']:g}", f"{h['per_hour']:.2f}", f"{h['min_pet_s']:.2f}")
+        out.append(t)
+    return out

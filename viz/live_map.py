@@ -155,26 +155,37 @@ class Layout:
                 "places": places}
 
     def covering(self, sensor_id: str) -> list[str]:
-        """Cameras that see the feature of ``sensor_id`` or near it (``live.camera_reach``; an indoor camera only on its own floor)."""
+        """Cameras that see the feature of ``sensor_id`` or near it (``live.camera_reach``).
+
+        An indoor camera counts only for its own building and floor; an
+        outdoor camera for outdoor alarms and ground-floor ones (it watches
+        the doors people leave by).
+        """
         if sensor_id not in self._covering:
             f = self.campus.features
             out: list[str] = []
             vs = self._viewsheds
             if vs is not None and sensor_id in f.index:
                 g = f.geometry[sensor_id]
-                lvl = f.at[sensor_id, "level"] if "level" in f else None
-                near = vs.index[vs.distance(g) <= default("live.camera_reach")]
-                for cid in near:
-                    cl = f.at[cid, "level"] if "level" in f else None
-                    if lvl == lvl and cl == cl and lvl != cl:  # both indoor, other floors
-                        continue
-                    if (lvl == lvl) != (cl == cl):  # one indoor, one outdoor
-                        continue
-                    out.append(str(cid))
+                where = _floor(f, sensor_id)
+                for cid in vs.index[vs.distance(g) <= default("live.camera_reach")]:
+                    cam = _floor(f, cid)
+                    # an indoor camera sees its own floor; an outdoor one sees outdoors and into ground floors
+                    if cam == where or (cam is None and (where is None or where[1] == 0)):
+                        out.append(str(cid))
                 if f.at[sensor_id, "kind"] == "camera" and sensor_id not in out:
                     out.insert(0, sensor_id)
             self._covering[sensor_id] = sorted(out)
         return self._covering[sensor_id]
+
+
+def _floor(f: Any, fid: str) -> tuple[str, int] | None:
+    """(building, level) of an indoor feature, None outdoors."""
+    b = f.at[fid, "building"] if "building" in f else None
+    lv = f.at[fid, "level"] if "level" in f else None
+    if not isinstance(b, str) or lv != lv or lv is None:
+        return None
+    return (b, int(lv))
 
 
 def live_view(state: Any, layout: Layout, audit: list[dict[str, Any]], now: float) -> dict[str, Any]:

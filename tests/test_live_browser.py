@@ -1,0 +1,144 @@
+"""The live security map in a real headless Chromium: log in, the map draws, an alarm arrives, acknowledge it, roles, escaping."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+import httpx
+import pytest
+import uvicorn
+
+from sensors.broker import free_port
+from sensors.ingest import Ingestor
+from sensors.store import EventStore
+from tests.helpers import feature, tiny, write
+from twin.auth import Users
+from twin.campus import load_campus
+from twin.server import create_app
+
+pytestmark = pytest.mark.browser
+
+KEY = "dev-key-7c1e"
+XSS = "<img src=x onerror=alert(1)>"
+HALL = "Hall <b>1</b>"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """A live server on a tiny campus whose names are markup, with an operator and a viewer."""
+    d = tmp_path_factory.mktemp("live")
+    doc = tiny()
+    feature(doc, "SD-R0a")["properties"]["name"] = XSS
+    feature(doc, "B1")["properties"]["name"] = HALL
+    campus = load_campus(write(doc, d / "campus.geojson"))
+    users = Users(d / "users.json")
+    users.add("alice", "operator", "alice-password-1")
+    users.add("vic", "viewer", "vic-password-1")
+    ing = Ingestor(campus, EventStore(d / "e.sqlite", campus_digest=campus.digest))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(ing, users=users, device_keys=[KEY]), host="127.0.0.1", port=port,
+                                           log_level="error"))
+    th = threading.Thread(target=server.run, daemon=True)
+    th.start()
+    while not server.started:
+        time.sleep(0.02)
+    yield {"base": f"http://127.0.0.1:{port}", "ing": ing}
+    server.should_exit = True
+    th.join(10)
+    ing.close()
+
+
+def post(site, *events):
+    r = httpx.post(site["base"] + "/api/events", json=list(events), headers={"Authorization": f"Bearer {KEY}"})
+    assert r.json()["accepted"] == len(events), r.text
+
+
+def log_in(browser, site, name, password):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = ctx.new_page()
+    page.dialogs = []
+    page.errors = []
+    page.on("dialog", lambda dlg: (page.dialogs.append(dlg.message), dlg.dismiss()))
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.goto(site["base"] + "/")
+    assert "/login" in page.url  # nothing without a login
+    page.fill("#username", name)
+    page.fill("#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(site["base"] + "/")
+    page.locator("#ct-conn", has_text="LIVE").wait_for(timeout=10_000)  # (locators: the page's CSP forbids eval)
+    return ctx, page
+
+
+def test_operator_sees_an_alarm_within_a_second_and_acknowledges_it(browser, site, tmp_path):
+    ctx, page = log_in(browser, site, "alice", "alice-password-1")
+    # the map draws: the campus layers (Leaflet paths) and the live occupancy label of the building
+    assert page.locator("path.ct-building").count() == 1 and page.locator("path.ct-footway").count() == 1
+    assert page.locator("path.ct-assembly").count() == 1 and page.locator("path.ct-camera").count() == 1
+    page.wait_for_selector(".ct-blabel")
+    assert HALL in page.locator(".ct-blabel").first.text_content()
+
+    t0 = time.perf_counter()
+    post(site, {"sensor_id": "SD-R0a", "ts": time.time(), "kind": "fire", "state": "fire"})
+    item = page.locator('#ct-alarm-list li[data-key="SD-R0a:fire"]')
+    item.wait_for(timeout=1000)
+    page.wait_for_selector("path.ct-alarm-marker.ct-flash", timeout=1000)
+    page.wait_for_selector(".ct-alarm-label", timeout=1000)
+    took = time.perf_counter() - t0
+    assert took < 1.0, f"alarm reached the page in {took:.2f} s"
+    text = item.text_content()
+    assert "FIRE" in text and XSS in text and HALL in text and "Not acknowledged" in text  # markup shown as text
+    assert page.locator('img[src="x"]').count() == 0 and page.locator(".ct-blabel b b").count() == 0
+    assert page.locator("path.ct-cam-on").count() == 1  # the camera that watches the detector's door
+    assert "Cameras: CAM1" in text
+
+    item.locator("button.ct-ack-btn").click()
+    page.locator("#ct-alarm-list li", has_text="Acknowledged by alice").wait_for(timeout=5000)
+    audit = page.locator("#ct-audit-list li").first.text_content()
+    assert "alice (operator)" in audit and "acknowledged FIRE SD-R0a" in audit
+    assert re.match(r"\d\d:\d\d:\d\d", audit)
+    assert page.locator("path.ct-alarm-marker.ct-flash").count() == 0  # acknowledged: steady, no longer flashing
+    trail = page.request.get(site["base"] + "/api/audit").json()["audit"]
+    assert [(r["user"], r["action"], r["alarm"]) for r in trail] == [("alice", "ack", "SD-R0a:fire")]
+    assert abs(trail[0]["ts"] - time.time()) < 30
+
+    page.locator("#ct-forecast-body", has_text="Everyone out in").wait_for(timeout=20_000)
+    page.wait_for_selector("path.ct-blocked")  # the fire room, blocked
+    page.screenshot(path=str(tmp_path / "live.png"))
+    assert page.dialogs == [] and page.errors == []
+    ctx.close()
+
+
+def test_a_viewer_sees_but_cannot_acknowledge(browser, site):
+    post(site, {"sensor_id": "CAM1", "ts": time.time(), "kind": "intrusion"})
+    ctx, page = log_in(browser, site, "vic", "vic-password-1")
+    item = page.locator('#ct-alarm-list li[data-key="CAM1:intrusion"]')
+    item.wait_for(timeout=2000)
+    assert "view only" in page.locator("#ct-user").text_content()
+    assert page.locator("#ct-alarm-list button").count() == 0
+    status = page.evaluate("""async () => {
+        const csrf = document.querySelector('meta[name="ct-csrf"]').content;
+        const r = await fetch('/api/alarms/CAM1:intrusion/ack', {method: 'POST', headers: {'Content-Type': 'application/json',
+            'X-CSRF-Token': csrf}, body: '{}'});
+        return r.status; }""")
+    assert status == 403
+    assert site["ing"].state.panel_alarm("CAM1:intrusion")["ack"] is None
+    page.click("#ct-logout")
+    page.wait_for_url(re.compile(r".*/login"))
+    ctx.close()
+
+
+def test_logged_out_browser_gets_no_page_api_or_websocket(browser, site):
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    for path in ("/", "/docs", "/api/state", "/api/alarms", "/api/audit", "/static/live.js", "/openapi.json"):
+        r = page.goto(site["base"] + path)
+        assert r.status == 401 or "/login" in page.url, path
+    page.goto(site["base"] + "/login")
+    opened = page.evaluate("""() => new Promise(done => {
+        const ws = new WebSocket(location.origin.replace('http', 'ws') + '/ws');
+        ws.onopen = () => done('open'); ws.onerror = () => done('refused'); ws.onclose = () => done('refused'); })""")
+    assert opened == "refused"
+    ctx.close()

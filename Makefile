@@ -45,6 +45,7 @@ bench: install
 	$(PY) benchmarks/bench_coverage.py
 	$(PY) benchmarks/bench_replay.py
 	$(PY) benchmarks/bench_ingest.py
+	$(PY) benchmarks/bench_live.py
 
 docs: install
 	$(PY) -m twin.settings > docs/settings.md

@@ -1,0 +1,206 @@
+"""Benchmark: the live map under load: 5,000 events/s into ``twin serve`` with 10 map clients on the WebSocket.
+
+Run with ``make bench``. ``twin serve`` runs in its own process on the demo
+campus (fresh store, SQLite WAL ``synchronous=FULL``). A feeder process posts
+a synthetic day to ``POST /api/events`` in batches of 100 at a steady 5,000
+events/s (device key), in time order, as a site gateway would. Ten map
+clients log in and hold the WebSocket ``/ws`` open, as ten operator screens
+would. Every 0.25 s a one-button alarm is posted (alternately raised and
+reset); each client notes when a view carrying each new alarm arrives. The
+alarm-to-browser latency is that arrival time minus the alarm's own time
+stamp (taken just before it is posted), so it covers HTTP ingest, the commit,
+the live state, the push and the client's receipt (target p99 < 250 ms, the
+brief's bar). Server CPU (share of one core) and memory (resident, peak) are
+read from ``/proc`` for the server process. Machines here are shared and
+noisy: read medians and ratios.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT))
+from bench_load import _machine  # noqa: E402
+
+import httpx  # noqa: E402
+
+from sensors.broker import free_port  # noqa: E402
+from sensors.sources import synthetic_day  # noqa: E402
+from twin.auth import Users  # noqa: E402
+from twin.campus import load_campus  # noqa: E402
+
+RATE = 5_000
+"""Events per second the feeder posts."""
+CLIENTS = 10
+"""Map clients on the WebSocket."""
+SECONDS = 20.0
+"""Length of the measured run."""
+BATCH = 100
+"""Events per POST."""
+ALARM_EVERY = 0.25
+"""Seconds between one-button alarm posts (raised, reset, raised, ...)."""
+KEY = "bench-device-key"
+PASSWORD = "bench-password-1"
+
+
+def _feeder(base: str, events: list, go: mp.Event, q: mp.Queue) -> None:
+    """Post ``events`` in batches at RATE events/s; report accepted and the time taken."""
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {KEY}"}, timeout=60) as c:
+        go.wait()
+        t0 = time.perf_counter()
+        accepted = 0
+        late = 0.0
+        for k in range(0, len(events), BATCH):
+            due = t0 + k / RATE
+            wait = due - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            else:
+                late = max(late, -wait)
+            r = c.post("/api/events", content=json.dumps(events[k:k + BATCH]), headers={"Content-Type": "application/json"})
+            accepted += r.json()["accepted"]
+        q.put({"accepted": accepted, "seconds": time.perf_counter() - t0, "behind_s": late})
+
+
+def _proc(pid: int) -> dict:
+    """CPU seconds (user + system) and memory (resident, peak; MB) of a process, from /proc."""
+    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
+    kb = lambda k: int(status[k].split()[0]) / 1024  # noqa: E731
+    return {"cpu": (int(stat[11]) + int(stat[12])) / tick, "rss": kb("VmRSS"), "peak": kb("VmHWM")}
+
+
+async def _client(base: str, cookie: str, seen: dict, latencies: list, stop: asyncio.Event, stats: dict) -> None:
+    import websockets
+
+    url = base.replace("http://", "ws://") + "/ws"
+    async with websockets.connect(url, additional_headers={"Cookie": cookie, "Origin": base}, max_size=None) as ws:
+        stats["connected"] += 1
+        while not stop.is_set():
+            try:
+                text = await asyncio.wait_for(ws.recv(), timeout=0.5)
+            except TimeoutError:
+                continue
+            t = time.time()
+            stats["views"] += 1
+            stats["bytes"] += len(text)
+            for a in json.loads(text)["alarms"]:
+                key = (a["id"], a["since"])
+                if a["active"] and a["kind"] == "panic" and key not in seen:
+                    seen[key] = t
+                    latencies.append(t - a["since"])
+
+
+def _alarms(base: str, stop: threading.Event, sent: list) -> None:
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {KEY}"}, timeout=30) as c:
+        n = 0
+        while not stop.is_set():
+            n += 1
+            ts = time.time()
+            c.post("/api/events", json=[{"sensor_id": "POST-BASE", "ts": ts, "kind": "panic", "active": n % 2 == 1}])
+            if n % 2 == 1:
+                sent.append(ts)
+            stop.wait(ALARM_EVERY)
+
+
+def main() -> None:
+    """Run the server, the feeder, the clients and the alarms; print the figures."""
+    campus = load_campus(ROOT / "maps" / "demo")
+    day = synthetic_day(campus, seed=0, interval=60)
+    n = min(len(day), int(RATE * SECONDS))
+    events = day[:n]
+    print(f"machine: {_machine()}")
+    print(f"live map under load: twin serve on the demo campus ({n:,} events of a synthetic day posted at {RATE:,} events/s "
+          f"in batches of {BATCH}, {CLIENTS} WebSocket map clients, a one-button alarm every {ALARM_EVERY} s)")
+    with tempfile.TemporaryDirectory(prefix="twin-bench-live-") as tmp:
+        folder = Path(tmp)
+        users = Users(folder / "users.json")
+        users.add("bench", "viewer", PASSWORD)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        env = {**os.environ, "TWIN_DEVICE_KEYS": KEY}
+        server = subprocess.Popen([str(Path(sys.executable).parent / "twin"), "serve", str(ROOT / "maps" / "demo"),
+                                   "--store", str(folder / "events.sqlite"), "--users", str(folder / "users.json"),
+                                   "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.time() + 120
+            while True:
+                try:
+                    if httpx.get(base + "/api/health", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.time() > deadline or server.poll() is not None:
+                    raise RuntimeError(f"twin serve did not start: {server.stderr.read() if server.poll() is not None else ''}")
+                time.sleep(0.2)
+            r = httpx.post(base + "/login", json={"username": "bench", "password": PASSWORD}, headers={"Origin": base})
+            cookie = f"twin_session={r.cookies['twin_session']}"
+            ctx = mp.get_context("spawn")
+            go, q = ctx.Event(), ctx.Queue()
+            feeder = ctx.Process(target=_feeder, args=(base, events, go, q))
+            feeder.start()
+            result = asyncio.run(_run(base, cookie, server.pid, go))
+            feed = q.get(timeout=300)
+            feeder.join(30)
+        finally:
+            server.terminate()
+            server.wait(30)
+    lat = sorted(result["latencies"])
+    pct = lambda p: lat[min(len(lat) - 1, int(round(p * (len(lat) - 1))))] * 1000  # noqa: E731
+    print(f"  ingest: {feed['accepted']:,} events accepted in {feed['seconds']:.1f} s = {feed['accepted'] / feed['seconds']:,.0f} events/s "
+          f"(target {RATE:,}; the feeder fell at most {feed['behind_s']:.2f} s behind its schedule)")
+    print(f"  clients: {result['connected']} connected, {result['views']:,} views received "
+          f"({result['views'] / result['seconds'] / max(1, result['connected']):.1f} per client per s, "
+          f"{result['bytes'] / max(1, result['views']) / 1024:.0f} kB each)")
+    if lat:
+        print(f"  alarm → map client: p50 {pct(0.5):.0f} ms, p99 {pct(0.99):.0f} ms, max {lat[-1] * 1000:.0f} ms over {len(lat)} "
+              f"alarm arrivals ({result['alarms']} alarms × {result['connected']} clients); target p99 < 250 ms: "
+              f"{'met' if pct(0.99) < 250 else 'NOT met'}")
+    else:
+        print("  alarm → map client: no alarm arrived")
+    print(f"  server: CPU {result['cpu_share'] * 100:.0f} % of one core over the run, memory {result['rss_mb']:.0f} MB resident "
+          f"(peak {result['peak_mb']:.0f} MB)")
+
+
+async def _run(base: str, cookie: str, pid: int, go: mp.Event) -> dict:
+    latencies: list[float] = []
+    stats = {"connected": 0, "views": 0, "bytes": 0}
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(_client(base, cookie, {}, latencies, stop, stats)) for _ in range(CLIENTS)]
+    while stats["connected"] < CLIENTS:
+        await asyncio.sleep(0.05)
+    before = _proc(pid)
+    t0 = time.perf_counter()
+    go.set()
+    sent: list[float] = []
+    halt = threading.Event()
+    th = threading.Thread(target=_alarms, args=(base, halt, sent), daemon=True)
+    th.start()
+    await asyncio.sleep(SECONDS)
+    halt.set()
+    await asyncio.sleep(1.0)  # the last alarms arrive
+    stop.set()
+    after = _proc(pid)
+    secs = time.perf_counter() - t0
+    await asyncio.gather(*tasks, return_exceptions=True)
+    th.join(5)
+    return {"latencies": latencies, "alarms": len(sent), "connected": stats["connected"], "views": stats["views"],
+            "bytes": stats["bytes"], "seconds": secs, "cpu_share": (after["cpu"] - before["cpu"]) / secs,
+            "rss_mb": after["rss"], "peak_mb": after["peak"]}
+
+
+if __name__ == "__main__":
+    main()

@@ -526,8 +526,38 @@ def calibrate(actual: dict[str, ExitData], scenario: Evacuation, campus: Campus,
                         f"(need {min_people:.0f}); a queued exit's counts show the door flow, not when people set off; "
                         f"premovement kept at mean {mean0:g} s, sd {sd0:g} s")
     fitted = passages(flow if flow is not None else flow0, mean if mean is not None else mean0, sd if sd is not None else sd0)
+    warnings += _misfit(fitted, obs, upto, plateaus, flow_exits, actual, grid, step, mean is not None)
     return Calibration(flow, mean, sd, {"flow_door": flow0, "premovement_mean_s": mean0, "premovement_sd_s": sd0},
                        flow_exits, sorted(d for d, k in upto.items() if k > 0), pre_people, runs[0], loss, warnings, fitted)
+
+
+def _misfit(fitted: list[dict[str, np.ndarray]], obs: dict[str, np.ndarray], upto: dict[str, int],
+            plateaus: dict[str, Plateau | None], flow_exits: list[str], actual: dict[str, ExitData], grid: np.ndarray,
+            step: float, premovement_fitted: bool) -> list[str]:
+    """Warnings where even the fitted simulation does not explain the drill (``calibrate.max_misfit``)."""
+    limit = default("calibrate.max_misfit")
+    out = []
+    if premovement_fitted:
+        gap = np.zeros_like(grid)
+        people = 0.0
+        for d, k in upto.items():
+            if k <= 0:
+                continue
+            sim = _mean_cumulative(_sim_exit(fitted, d, actual[d].building), grid)
+            gap[:k] += sim[:k] - obs[d][:k]
+            people += float(obs[d][k - 1])
+        worst = float(np.max(np.abs(gap))) / max(people, 1.0)
+        if worst > limit:
+            out.append(f"poor fit of the pre-movement: the fitted simulation is still off by {worst:.0%} of the people it was "
+                       "fitted to at some time; check the alarm time (--alarm), which exits were counted, and that the window "
+                       "holds the evacuation")
+    for d in flow_exits:
+        q = plateau(_per_step(_mean_cumulative(_sim_exit(fitted, d, actual[d].building), grid)), step)
+        p = plateaus[d]
+        if p is not None and (q is None or abs(q.rate / p.rate - 1) > limit):
+            out.append(f"poor fit of the door flow at exit {d}: its steady flow was {p.rate:.2f} persons/s, the fitted simulation's "
+                       f"{0 if q is None else q.rate:.2f}; another bottleneck (a stair, a corridor) may limit it")
+    return out
 
 
 def write_calibrated(scenario_path: str | Path, out_path: str | Path, cal: Calibration, *, source: str) -> Path:

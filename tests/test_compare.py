@@ -208,3 +208,17 @@ def test_compare_cli_errors(site: dict[str, Path], exercise: Path, tmp_path: Pat
     plan.write_text(f'kind = "evacuation"\ncampus = "{site["campus"]}"\n')
     bad = runner.invoke(app, ["compare", str(exercise), str(plan), "--alarm", "900", "-o", str(tmp_path / "o")])
     assert bad.exit_code == 2 and "no 'out' crossings at building exits after the alarm" in bad.output
+
+
+def test_a_drill_the_model_cannot_explain_is_flagged(tmp_path: Path) -> None:
+    """Half the people out in the first minute, half ten minutes later: no lognormal pre-movement fits that."""
+    from scenarios.calibrate import ExitData
+
+    path = write(five_halls(0, 2), tmp_path / "c.geojson")
+    campus = load_campus(path)
+    actual = {d: ExitData(d, b, np.array([40.0, 50.0, 600.0, 610.0]), np.array([40.0, 35.0, 40.0, 35.0]))
+              for d, b in (("B1-D1", "B1"), ("B2-D1", "B2"))}
+    plan = parse_scenario({"kind": "evacuation", "campus": str(path), "seed": 0}, "plan")
+    cal = calibrate(actual, plan, campus, replications=1)
+    assert cal.premovement_mean is not None
+    assert any(w.startswith("poor fit of the pre-movement") for w in cal.warnings)

@@ -219,10 +219,10 @@ def _print_comparison(result: dict) -> None:  # type: ignore[type-arg]
     cal = result.get("calibration")
     if cal:
         st = cal["start"]
-        fd = "not identified" if cal["flow_door"] is None else f"{cal['flow_door']:.3f}"
+        fd = "not identified" if cal["flow_door"] is None else f"{cal['flow_door']:.3f} persons/s/m"
         pm = ("not identified" if cal["premovement_mean_s"] is None
               else f"mean {cal['premovement_mean_s']:.1f} s, sd {cal['premovement_sd_s']:.1f} s")
-        out.print(f"calibrated: flow_door {fd} persons/s/m (plan {st['flow_door']:g}); pre-movement {pm} "
+        out.print(f"calibrated: flow_door {fd} (plan {st['flow_door']:g}); pre-movement {pm} "
                   f"(plan mean {st['premovement_mean_s']:g} s, sd {st['premovement_sd_s']:g} s); "
                   f"{cal['simulations']} simulated replications → {cal['written']}", highlight=False)
         for w in cal["warnings"]:

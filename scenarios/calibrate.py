@@ -498,8 +498,9 @@ def calibrate(actual: dict[str, ExitData], scenario: Evacuation, campus: Campus,
         err = sum(float(np.sum((cum[d][:k] - obs[d][:k]) ** 2)) for d, k in upto.items() if k > 0)
         return err / max(1.0, pre_people) / max(1, sum(upto.values()))
 
-    flow = flow0 if flow_exits else None
-    mean = sd = None
+    flow: float | None = None
+    mean: float | None = None
+    sd: float | None = None
     loss: dict[str, float] = {}
 
     def fit_flow(m: float, s: float) -> float:

@@ -107,7 +107,7 @@ def exercise(
     t_to: Annotated[str, typer.Option("--to", help="End of the window (ISO 8601 or epoch s).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="The exercise recording to write (SQLite).")],
     campus: Annotated[Path | None, typer.Option("--campus", help="The campus the drill ran on (default: the one the store was made for).")] = None,
-    every: Annotated[float, typer.Option("--every", help="Occupancy sample spacing (s).", min=0.1)] = 5.0,
+    every: Annotated[float | None, typer.Option("--every", help="Occupancy sample spacing (s); default the setting exercise.sample (5 s).", min=0.1)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document of what was written.")] = False,
 ) -> None:
     """Record an exercise: the event store between two times, with its campus, as a replayable recording."""

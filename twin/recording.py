@@ -164,8 +164,6 @@ def is_exercise(con: sqlite3.Connection) -> bool:
 # Recorded exercises: the event store between two times
 # --------------------------------------------------------------------------
 
-SAMPLE_EVERY_S = 5.0
-"""Default spacing (s) of the occupancy samples of an exercise recording."""
 ALARM_KINDS = ("fire", "pre_alarm")
 """Alarm kinds that start a drill: the first of them in the window is the recording's ``alarm_s``."""
 
@@ -217,7 +215,7 @@ def _store_file(path: Path) -> None:
 
 
 def record_exercise(store: str | Path, campus: Campus, path: str | Path, *, t_from: float, t_to: float,
-                    every: float = SAMPLE_EVERY_S) -> dict[str, Any]:
+                    every: float | None = None) -> dict[str, Any]:
     """Write the events of an event store between two times as an ``exercise`` recording.
 
     The live state (:class:`twin.state.LiveState`) is replayed from the first
@@ -237,8 +235,8 @@ def record_exercise(store: str | Path, campus: Campus, path: str | Path, *, t_fr
         The recording to write (replaced once complete).
     t_from, t_to : float
         The window (epoch s).
-    every : float
-        Occupancy sample spacing (s).
+    every : float, optional
+        Occupancy sample spacing (s); default the setting ``exercise.sample``.
 
     Returns
     -------
@@ -254,7 +252,10 @@ def record_exercise(store: str | Path, campus: Campus, path: str | Path, *, t_fr
     from sensors.store import EventStore, StoreError
     from twin.state import LiveState
 
+    from twin.settings import default
+
     store = Path(store)
+    every = default("exercise.sample") if every is None else every
     if not t_to > t_from:
         msg = f"--to ({_iso(t_to)}) must be after --from ({_iso(t_from)})"
         raise RecordingError(msg)

@@ -185,11 +185,10 @@
     (fc.bottlenecks || []).slice(0, 5).forEach(function (bn, i) {
       var at = placeOf(bn.id);
       if (!at) { return; }
-      var m = L.circleMarker(at, {pane: "live-forecast", radius: 9, color: "#fff", weight: 2, fillColor: "#e65100",
-        fillOpacity: 0.95, className: "ct-bottleneck"}).addTo(layers.forecast);
-      var t = el("span", null, (i + 1) + ". " + bn.id + " queue " + Math.round(bn.max_queue));
-      t.title = "bottleneck " + bn.id + ": queue " + Math.round(bn.max_queue) + ", wait " + dur(bn.max_wait_s);
-      m.bindTooltip(t, {permanent: i < 3, direction: "bottom", offset: [0, 8], className: "ct-bntip"});
+      var badge = el("div", "ct-bn-badge", String(i + 1));  // numbered as in the forecast box
+      var m = L.marker(at, {pane: "live-points", icon: L.divIcon({className: "ct-bottleneck", html: badge, iconSize: [20, 20]})});
+      m.bindTooltip(el("span", null, "bottleneck " + bn.id + ": queue " + Math.round(bn.max_queue) + ", wait " + dur(bn.max_wait_s)));
+      m.addTo(layers.forecast);
     });
     (v.blocked || []).forEach(function (node) {
       var at = placeOf(node);
@@ -333,6 +332,10 @@
     var h = v.health;
     var sum = byId("ct-summary");
     clear(sum);
+    var act = v.alarms.filter(function (a) { return a.active; });
+    var fresh = act.filter(function (a) { return !a.ack; }).length;
+    sum.appendChild(label(act.length ? act.length + " ACTIVE ALARM" + (act.length > 1 ? "S" : "") + (fresh ? " · " + fresh + " NEW" : "")
+      : "no active alarm", act.length ? "ct-pill ct-alarm-pill" + (fresh ? " ct-flash-pill" : "") : "ct-pill"));
     sum.appendChild(label("on site " + v.occupancy.on_site.toLocaleString(), "ct-pill"));
     sum.appendChild(label("in buildings " + v.occupancy.in_buildings.toLocaleString(), "ct-pill"));
     sum.appendChild(label("sensors " + h.ok + " ok", "ct-pill"));
@@ -348,11 +351,11 @@
     if (fc.building && fc.building_clearance_s > 0) { box.appendChild(el("div", null, buildingName(fc.building) + " clears in " + dur(fc.building_clearance_s))); }
     if (fc.trapped) { box.appendChild(el("div", "ct-err", fc.trapped + " people cannot reach an exit")); }
     if (fc.bottlenecks && fc.bottlenecks.length) {
-      var ul = el("ul", "ct-bn");
-      fc.bottlenecks.slice(0, 3).forEach(function (b) {
+      var ul = el("ol", "ct-bn");
+      fc.bottlenecks.slice(0, 5).forEach(function (b) {
         ul.appendChild(el("li", null, b.id + ": queue " + Math.round(b.max_queue) + ", wait " + dur(b.max_wait_s)));
       });
-      box.appendChild(el("div", null, "Bottlenecks:"));
+      box.appendChild(el("div", null, "Bottlenecks (numbered on the map):"));
       box.appendChild(ul);
     }
   }

@@ -1,0 +1,331 @@
+"""Traffic scenarios: invariants of the engine on a small campus, the demo comparison, the CLI and the report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from scenarios.schema import Traffic, load_scenario, parse_scenario
+from scenarios.traffic import (
+    AT_BARRIER,
+    LEFT,
+    PARKED,
+    QUEUED,
+    TURNED_BACK,
+    VEHICLE_STATES,
+    Network,
+    TrafficOutcome,
+    draw_demand,
+    find_conflicts,
+    run_layout,
+    run_traffic,
+)
+from tests.helpers import add, line, point, rect, tiny, write
+from twin.campus import Campus, load_campus
+from twin.cli import app
+from twin.errors import ScenarioError
+from twin.settings import default
+
+DEMO = Path(__file__).resolve().parent.parent / "scenarios" / "demo"
+
+
+@pytest.fixture(scope="module")
+def avenue(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A gate avenue: a road, a 50 m shared stretch, a road on north, a loop road round it, a zebra crossing.
+
+    Pedestrians come in at GP and walk a footway onto the shared stretch and on north to B-N, or over the
+    crossing X1 to B-E; vehicles come in at GV and drive to B-N (or round the loop when the stretch is closed).
+    """
+    doc = tiny()
+    doc["features"] = []
+    add(doc, point(0, -200), id="GV", kind="gate", mode="vehicle", lanes=1)
+    add(doc, point(-10, -200), id="GP", kind="gate", mode="pedestrian", width=4)
+    add(doc, line((0, -200), (0, -50)), id="R-S", kind="road", speed_limit=30)
+    add(doc, line((0, -50), (0, 0)), id="SH", kind="shared", speed_limit=10, width=6)
+    add(doc, line((0, 0), (0, 200)), id="R-N", kind="road", speed_limit=30)
+    add(doc, line((0, -150), (80, -150), (80, 180), (0, 180)), id="R-LOOP", kind="road", speed_limit=30)
+    add(doc, line((-10, -200), (-10, -60), (0, -50)), id="FW-A", kind="footway", width=4)
+    add(doc, line((0, 0), (-10, 10), (-10, 140)), id="FW-B", kind="footway", width=4)
+    add(doc, line((-10, 60), (10, 60)), id="X1", kind="crossing", width=4)
+    add(doc, rect(-50, 110, -20, 140), id="B-N", kind="building", use="teaching", levels=2)
+    add(doc, point(-20, 125), id="B-N-D", kind="door", building="B-N", level=0, exit=True, width=1.8)
+    add(doc, line((-20, 125), (-10, 125)), id="FW-BN", kind="footway")
+    add(doc, rect(20, 40, 50, 80), id="B-E", kind="building", use="admin", levels=2)
+    add(doc, point(20, 60), id="B-E-D", kind="door", building="B-E", level=0, exit=True, width=1.8)
+    add(doc, line((20, 60), (10, 60)), id="FW-BE", kind="footway")
+    return write(doc, tmp_path_factory.mktemp("avenue") / "campus.geojson")
+
+
+@pytest.fixture(scope="module")
+def campus(avenue: Path) -> Campus:
+    return load_campus(avenue)
+
+
+def scenario(avenue: Path, **kw: Any) -> Traffic:
+    """A traffic scenario on the avenue campus: 08:00-09:00 unless given."""
+    doc: dict[str, Any] = {"kind": "traffic", "campus": str(avenue), "start": "08:00", "end": "09:00", "seed": 3}
+    doc.update(kw)
+    return parse_scenario(doc, "test.toml")  # type: ignore[return-value]
+
+
+CARS = [{"gate": "GV", "per_hour": 200, "to": ["B-N"], "dwell": 600}]
+WALKERS = [{"gate": "GP", "per_hour": 600, "to": {"B-N": 2, "B-E": 1}}]
+
+
+def run_one(sc: Traffic, campus: Campus, *, trace: bool = False, index: int = 0) -> Any:
+    net = Network(campus, sc)
+    seq = np.random.SeedSequence(sc.seed).spawn(index + 1)[index]
+    d_seq, b_seq = seq.spawn(2)
+    demand = draw_demand(sc, net.occupants, np.random.default_rng(d_seq))
+    return net, demand, run_layout(net, demand, np.random.default_rng(b_seq), trace=trace)
+
+
+# --------------------------------------------------------------------------
+# Invariants
+# --------------------------------------------------------------------------
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cars=st.integers(50, 900), buses=st.integers(0, 40), seed=st.integers(0, 10_000), closed=st.booleans())
+def test_vehicles_never_pass_each_other_on_a_lane(avenue: Path, campus: Campus, cars: int, buses: int, seed: int, closed: bool) -> None:
+    sc = scenario(avenue, seed=seed, vehicles=[
+        {"gate": "GV", "per_hour": cars, "to": {"B-N": 2, "B-E": 1}, "dwell": {"dist": "uniform", "low": 60, "high": 900}},
+        {"gate": "GV", "vehicle": "bus", "per_hour": buses, "to": ["B-N"], "dwell": 30}],
+        pedestrians=WALKERS, closures=[{"feature": "SH", "start": "08:20", "end": "08:40"}] if closed else [])
+    net, _, rep = run_one(sc, campus, trace=True)
+    tau, jam = default("traffic.reaction_time"), default("traffic.jam_spacing")
+    used = 0
+    for k, passes in enumerate(rep.links):
+        if len(passes) < 2:
+            continue
+        used += 1
+        t_in = np.array([p[1] for p in passes])  # in the order they left the link
+        t_out = np.array([p[2] for p in passes])
+        assert np.all(np.diff(t_in) >= -1e-9), f"link {k}: a vehicle left before one that entered ahead of it"
+        # a follower leaves no earlier than its leader plus Newell's time shift (reaction time + jam spacing at the free speed)
+        v_max = max(net.link_limit[k], default("traffic.speed.car") / 3.6)
+        assert np.all(np.diff(t_out) >= tau + jam / v_max - 1e-6)
+        assert len(passes) <= len(set(p[0] for p in passes)) * 2  # each vehicle at most twice (in and out)
+    assert used > 0
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cars=st.integers(0, 600), walkers=st.integers(0, 1200), seed=st.integers(0, 10_000),
+       closure=st.sampled_from(["none", "shared", "gate road", "gate road for good"]))
+def test_everyone_who_enters_leaves_or_is_counted_inside(avenue: Path, campus: Campus, cars: int, walkers: int, seed: int,
+                                                         closure: str) -> None:
+    closures = {"none": [], "shared": [{"feature": "SH"}], "gate road": [{"feature": "R-S", "start": "08:10", "end": "08:30"}],
+                "gate road for good": [{"feature": "R-S"}]}[closure]
+    sc = scenario(avenue, seed=seed, vehicles=[{"gate": "GV", "per_hour": cars, "to": {"B-N": 1, "B-E": 1}, "dwell": 300}],
+                  pedestrians=[{"gate": "GP", "per_hour": walkers}],
+                  timetable=[{"at": "08:15", "people": walkers // 2, "from": ["B-N"], "to": ["B-E"]}], closures=closures)
+    _, demand, rep = run_one(sc, campus)
+    # every vehicle that reached the gate is in exactly one state at the end
+    assert rep.veh_arrived == int((demand.veh_t < rep.end).sum())
+    assert len(rep.veh_state) == rep.veh_arrived
+    assert np.bincount(rep.veh_state, minlength=len(VEHICLE_STATES)).sum() == rep.veh_arrived
+    if closure == "gate road for good":  # nobody gets in; the last one may still be at the barrier
+        assert np.all(np.isin(rep.veh_state, (TURNED_BACK, AT_BARRIER, QUEUED)))
+        assert (rep.veh_state == TURNED_BACK).sum() >= rep.veh_arrived - 1
+    # every walk that began has ended, or is still under way
+    assert rep.ped_departed == int((demand.ped_t < rep.end).sum())
+    assert rep.ped_departed == rep.ped_arrived + rep.ped_walking + rep.ped_no_way
+    assert rep.ped_no_way == 0
+    assert rep.ped_entered == int(demand.ped_entering[demand.ped_t < rep.end].sum())
+
+
+def test_no_pedestrians_no_conflicts(avenue: Path, campus: Campus) -> None:
+    sc = scenario(avenue, vehicles=CARS + [{"gate": "GV", "per_hour": 100, "to": ["B-E"], "dwell": 100}])
+    _, _, rep = run_one(sc, campus)
+    assert len(rep.conflicts) == 0
+    assert (rep.veh_state == LEFT).sum() + (rep.veh_state == PARKED).sum() > 100  # the vehicles did drive over the shared lane
+    # the same vehicles with people on the shared lane: conflicts, all on the shared lane or the crossing
+    with_people = scenario(avenue, vehicles=sc.model_dump()["vehicles"], pedestrians=WALKERS)
+    net, _, rep = run_one(with_people, campus)
+    assert len(rep.conflicts) > 0
+    assert set(net.place_kind[rep.conflicts["place"]]) <= {"shared", "crossing", "road"}
+
+
+def test_a_closed_road_reroutes_or_queues_never_vanishes(avenue: Path, campus: Campus) -> None:
+    base = scenario(avenue, vehicles=CARS)
+    net, _, open_ = run_one(base, campus, trace=True)
+    # the shared stretch closed all the time: the cars to B-N go round the loop, and all of them get there
+    _, _, shut = run_one(scenario(avenue, vehicles=CARS, closures=[{"feature": "SH"}]), campus, trace=True)
+
+    def used(rep: Any, feature: str) -> int:
+        return sum(len(p) for k, p in enumerate(rep.links) if net.link_feature[k] == feature)
+
+    assert used(open_, "SH") > 0 and used(open_, "R-LOOP") == 0
+    assert used(shut, "SH") == 0 and used(shut, "R-LOOP") > 0
+    arrived_open = int(np.isin(open_.veh_state, (PARKED, LEFT)).sum())
+    arrived_shut = int(np.isin(shut.veh_state, (PARKED, LEFT)).sum())
+    assert arrived_shut >= arrived_open - 2
+    assert shut.veh_free.mean() > open_.veh_free.mean()  # the loop takes longer
+    # the only road from the gate closed for 20 minutes: the cars wait at the gate and go on when it opens
+    _, _, held = run_one(scenario(avenue, vehicles=CARS, closures=[{"feature": "R-S", "start": "08:10", "end": "08:30"}]), campus)
+    t, q = held.queues["GV"]
+    assert q[(t > 8.1 * 3600) & (t < 8.5 * 3600)].max() >= 20  # a queue built up behind the barrier
+    assert held.veh_delay.max() > 600
+    assert int(np.isin(held.veh_state, (PARKED, LEFT)).sum()) >= arrived_open - 5
+    assert (held.veh_state == TURNED_BACK).sum() == 0
+
+
+def test_queue_spills_back_onto_the_street(avenue: Path, campus: Campus) -> None:
+    sc = scenario(avenue, vehicles=[{"gate": "GV", "vehicle": "delivery", "per_hour": 200, "to": ["B-E"], "dwell": 60}])
+    outcome = run_traffic(sc, source="test.toml", campus=campus)
+    gate = outcome.summary()["layouts"]["as is"]["gates"]["GV"]
+    assert gate["max"] > gate["storage"] and gate["spillback_s"] > 0
+    assert gate["p95"] <= gate["max"]
+
+
+def test_drivers_yield_with_the_given_compliance(avenue: Path, campus: Campus) -> None:
+    walk = [{"gate": "GP", "per_hour": 1500, "to": ["B-E"]}]
+    cars = [{"gate": "GV", "per_hour": 300, "to": ["B-N"], "dwell": 60}]
+    _, _, always = run_one(scenario(avenue, vehicles=cars, pedestrians=walk, compliance=1.0, jaywalk=0), campus)
+    _, _, never = run_one(scenario(avenue, vehicles=cars, pedestrians=walk, compliance=0.0, jaywalk=0), campus)
+    assert always.non_yields == 0 and always.yields > 0
+    assert never.yields == 0 and never.non_yields > 0
+    net = Network(campus, scenario(avenue))
+    crossing = [net.n_zones > 0 and net.place_kind[p] == "crossing" for p in never.conflicts["place"]]
+    assert sum(crossing) > sum(net.place_kind[p] == "crossing" for p in always.conflicts["place"])
+
+
+def test_find_conflicts_measures_post_encroachment_time(avenue: Path, campus: Campus) -> None:
+    net = Network(campus, scenario(avenue))
+    z = 0  # the crossing
+    ped = (np.array([z, z, z]), np.array([10.0, 20.0, 40.0]), np.array([14.0, 24.0, 44.0]), np.array([0, 1, 2]))
+    veh = (np.array([z, z]), np.array([15.0, 26.0]), np.array([16.0, 27.0]), np.array([7, 8]))
+    c = find_conflicts(net, ped, veh, 1.5)
+    got = sorted((int(r["ped"]), int(r["veh"]), round(float(r["pet"]), 3)) for r in c)
+    # ped 0 left at 14, vehicle 7 came at 15: PET 1; ped 1 was on the crossing while vehicle 7 was (PET 0 is not:
+    # 7 left at 16 before ped 1 came at 20, PET 4); vehicle 8 came 2 s after ped 1 left: PET 2, no conflict
+    assert got == [(0, 7, 1.0)]
+    overlap = find_conflicts(net, ped, (np.array([z]), np.array([41.0]), np.array([42.0]), np.array([9])), 1.5)
+    assert [(int(r["ped"]), float(r["pet"])) for r in overlap] == [(2, 0.0)]
+
+
+def test_same_seed_same_numbers_and_layouts_share_demand(avenue: Path, campus: Campus, tmp_path: Path) -> None:
+    sc = scenario(avenue, vehicles=CARS, pedestrians=WALKERS, replications=2,
+                  layouts={"mixed": {}, "separated": {"retag": {"SH": "road"}, "add": str(_sidewalk(tmp_path))}})
+    a = run_traffic(sc, source=str(tmp_path / "s.toml"), campus=campus).summary()
+    b = run_traffic(sc, source=str(tmp_path / "s.toml"), campus=campus).summary()
+    a.pop("wall_s"), b.pop("wall_s")
+    assert a == b
+    mixed, sep = a["layouts"]["mixed"], a["layouts"]["separated"]
+    assert mixed["vehicles"]["arrived"] == sep["vehicles"]["arrived"]
+    assert mixed["pedestrians"]["walks"] == sep["pedestrians"]["walks"]
+    assert mixed["conflicts_by_kind"].get("shared", 0) > 0 and "shared" not in sep["conflicts_by_kind"]
+    assert sep["conflicts"] < mixed["conflicts"]
+
+
+def _sidewalk(tmp_path: Path) -> Path:
+    """A footway beside the avenue's shared stretch (in the tiny example's CRS)."""
+    doc = tiny()
+    doc["features"] = []
+    add(doc, line((-10, -60), (-10, 10)), id="FW-SEP", kind="footway", width=4)
+    return write(doc, tmp_path / "sidewalk.geojson")
+
+
+# --------------------------------------------------------------------------
+# Scenario files and the CLI
+# --------------------------------------------------------------------------
+
+
+def test_bad_ids_name_the_key(avenue: Path, campus: Campus) -> None:
+    with pytest.raises(ScenarioError) as e:
+        Network(campus, scenario(avenue, vehicles=[{"gate": "GP", "per_hour": 1, "to": ["NOPE"]}],
+                                 pedestrians=[{"gate": "GV", "per_hour": 1}], closures=[{"feature": "FW-A"}]))
+    msgs = {p.field: p.message for p in e.value.problems}
+    assert "not a gate on a road" in msgs["vehicles[0].gate"]
+    assert "'NOPE'" in msgs["vehicles[0].to"]
+    assert "not a gate on a footway" in msgs["pedestrians[0].gate"]
+    assert "not a road or shared lane" in msgs["closures[0].feature"]
+    with pytest.raises(ScenarioError) as e:
+        run_traffic(scenario(avenue, layouts={"x": {"retag": {"NOPE": "road"}, "remove": ["GONE"]}}), source="t.toml", campus=campus)
+    assert {p.field for p in e.value.problems} == {"layouts.x.retag", "layouts.x.remove"}
+    with pytest.raises(ScenarioError) as e:
+        parse_scenario({"kind": "traffic", "campus": "x", "vehicles": [{"gate": "G"}], "timetable": [{"at": "7h", "people": 1}]}, "t.toml")
+    assert {p.field for p in e.value.problems} == {"vehicles[0]", "timetable[0].at", "timetable[0].from", "timetable[0].to"}
+    with pytest.raises(ScenarioError, match="end .* must be after start"):
+        parse_scenario({"kind": "traffic", "campus": "x", "start": "9:00", "end": "8:00"}, "t.toml")
+
+
+def test_cli_json_and_bad_input(avenue: Path, tmp_path: Path) -> None:
+    f = tmp_path / "t.toml"
+    f.write_text(f'kind = "traffic"\ncampus = "{avenue}"\nstart = "08:00"\nend = "08:30"\n'
+                 '[[vehicles]]\ngate = "GV"\nper_hour = 100\nto = ["B-N"]\n[[pedestrians]]\ngate = "GP"\nper_hour = 300\n'
+                 '[layouts.mixed]\n[layouts.closed]\nremove = ["SH"]\n')
+    r = CliRunner().invoke(app, ["run", str(f), "--json"])
+    assert r.exit_code == 0, r.output
+    s = json.loads(r.stdout)
+    for lay in ("mixed", "closed"):
+        for key in ("conflicts", "conflicts_per_hour", "ped_delay_s", "veh_delay_s", "gate_queue_max", "emergency_access_s"):
+            assert isinstance(s["layouts"][lay][key], int | float), key
+    assert s["layouts"]["closed"]["emergency_access_s"] > s["layouts"]["mixed"]["emergency_access_s"]  # round the loop
+    f.write_text(f'kind = "traffic"\ncampus = "{avenue}"\n[[vehicles]]\ngate = "NOPE"\nper_hour = 1\n')
+    r = CliRunner().invoke(app, ["run", str(f)])
+    assert r.exit_code == 2
+    assert "vehicles[0].gate" in r.output and "Traceback" not in r.output
+
+
+# --------------------------------------------------------------------------
+# The demo: mixed against separated
+# --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_morning() -> tuple[TrafficOutcome, dict[str, Any]]:
+    sc = load_scenario(DEMO / "traffic-morning.toml")
+    sc.replications = 1
+    outcome = run_traffic(sc, source=str(DEMO / "traffic-morning.toml"))
+    return outcome, outcome.summary()
+
+
+def test_demo_separated_has_far_fewer_conflicts(demo_morning: tuple[TrafficOutcome, dict[str, Any]]) -> None:
+    _, s = demo_morning
+    mixed, sep = s["layouts"]["mixed"], s["layouts"]["separated"]
+    assert mixed["conflicts"] > 500
+    assert sep["conflicts"] < 0.25 * mixed["conflicts"]
+    assert mixed["hot_spots"][0]["where"] == "SH-AV"  # the shared stretch is the worst place
+    assert "shared" not in sep["conflicts_by_kind"]
+    assert sep["emergency_access_s"] < mixed["emergency_access_s"]  # 20 km/h where it was 10
+    assert sep["ped_delay_s"] > mixed["ped_delay_s"]  # the signals make people wait
+
+
+@pytest.mark.browser
+def test_demo_report_in_a_real_browser(browser: Any, demo_morning: tuple[TrafficOutcome, dict[str, Any]], tmp_path: Path) -> None:
+    from viz.traffic_report import write_report
+
+    outcome, s = demo_morning
+    path = write_report(outcome, s, tmp_path)
+    text = path.read_text()
+    assert "https://" not in text.split("<body", 1)[0] or "src=\"http" not in text
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
+    try:
+        page.goto(path.as_uri())
+        page.wait_for_selector(".leaflet-pane svg path")
+        assert errors == [] and requests == []
+        labels = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()
+        assert any("mixed" in lab for lab in labels) and any("separated" in lab for lab in labels)
+        mixed_shapes = page.locator("svg path").count()
+        page.locator(".leaflet-control-layers-overlays label", has_text="separated").click()
+        assert page.locator("svg path").count() > mixed_shapes  # the second layout's lanes, spots and gates join the map
+        for img in ("tr-plot-conflicts", "tr-plot-queue", "tr-plot-delay"):
+            assert page.eval_on_selector(f"#{img}", "i => i.complete && i.naturalWidth > 0")
+        rows = page.locator("#tr-compare tbody tr").all_inner_texts()
+        assert any(r.startswith("conflicts (per run)") for r in rows)
+        assert page.locator("#tr-hot-mixed tbody tr").first.inner_text().startswith("SH-AV")
+    finally:
+        page.close()

@@ -97,12 +97,10 @@ def test_twin_user_add_list_role_passwd_remove(tmp_path, campus):
     f.write_text("{not json")
     r = runner.invoke(cli, ["user", "list", "--users", str(f)])
     assert r.exit_code == 2 and "not a readable users file" in r.output
-    r = runner.invoke(cli, ["serve", str(tiny_path(tmp_path)), "--store", str(tmp_path / "s.sqlite")])
-    assert r.exit_code == 2 and "--users" in r.output
-
-
-def tiny_path(tmp_path):
-    return write(tiny(), tmp_path / "tiny.geojson")
+    r = runner.invoke(cli, ["serve", str(write(tiny(), tmp_path / "tiny.geojson")), "--store", str(tmp_path / "s.sqlite"),
+                            "--users", str(f)])
+    assert r.exit_code == 2 and "not a readable users file" in r.output
+    assert Users(None).users == {} and Users(None).authenticate("kim", "kim-password-9") is None
 
 
 def test_every_route_is_refused_without_a_login(server):

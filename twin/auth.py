@@ -140,19 +140,20 @@ class Users:
 
     Parameters
     ----------
-    path : str | Path
-        The JSON file (a missing file is an empty list of users).
+    path : str | Path | None
+        The JSON file (a missing file is an empty list of users; None: no
+        users file at all, so nobody can log in).
     """
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+    def __init__(self, path: str | Path | None) -> None:
+        self.path = Path(path) if path is not None else None
         self.users: dict[str, User] = {}
         self.mtime = None
         self.reload()
 
     def reload(self) -> None:
         """Read the file again (a missing file holds no users)."""
-        if not self.path.exists():
+        if self.path is None or not self.path.exists():
             self.users, self.mtime = {}, None
             return
         try:
@@ -174,6 +175,8 @@ class Users:
 
     def refresh(self) -> None:
         """Reload when the file changed on disk (``twin user`` edits it while the server runs)."""
+        if self.path is None:
+            return
         try:
             mtime = self.path.stat().st_mtime_ns
         except OSError:
@@ -183,6 +186,9 @@ class Users:
 
     def save(self) -> None:
         """Write the file atomically (a temporary file renamed over it), readable by its owner only."""
+        if self.path is None:
+            msg = "no users file to write to"
+            raise UsersFileError(msg)
         doc = {"version": USERS_VERSION,
                "users": {u.name: {"role": u.role, "hash": u.hash, "created": u.created, "changed": u.changed}
                          for u in sorted(self.users.values(), key=lambda u: u.name)}}

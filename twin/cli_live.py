@@ -65,15 +65,14 @@ def serve(
     from twin.auth import Users, UsersFileError
     from twin.server import DemoFeed, create_app, load_device_keys
 
-    if users is None:
-        fail("give --users FILE: nobody sees the map without logging in (create one: twin user add NAME --role operator --users FILE)")
     try:
         accounts = Users(users)
     except UsersFileError as e:
         fail(str(e))
     if not accounts.users:
-        err.print(f"[yellow]warning:[/] {users} holds no users: nobody can log in (twin user add NAME --role operator --users {users})",
-                  highlight=False)
+        err.print(f"[yellow]warning:[/] {'no --users file' if users is None else f'{users} holds no users'}: nobody can log in, "
+                  "so the map and every read are closed; ingest and the bare health probe still work "
+                  "(twin user add NAME --role operator --users FILE)", highlight=False)
     c = _load(campus)
     if device_keys is not None and not device_keys.is_file():
         fail(f"--device-keys {device_keys}: no such file")

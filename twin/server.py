@@ -6,9 +6,10 @@ route and the WebSocket need an operator login (``twin.auth``), except:
 - ``GET /login``, ``POST /login``: the login form (throttled: ``auth.login_*``);
 - ``POST /api/events``: sensor ingest, which needs a device key instead
   (``Authorization: Bearer KEY``); a device key opens nothing else;
-- ``GET /api/health``: answers ``{"ok": true}`` and nothing more without a
-  login (a monitoring probe learns only that the server is up); with a login
-  it adds the store size and counters.
+- ``GET /api/health``: answers ``{"ok": true}`` (and, with MQTT,
+  ``{"mqtt": {"connected": …}}``) and nothing more without a login: a
+  monitoring probe learns that the server and its feed link are up; with a
+  login it adds the store size, counters and the broker's figures.
 
 Routes (roles: viewer < operator < admin):
 
@@ -752,10 +753,10 @@ def create_app(ingestor: Ingestor, *, users: Users | str | Path, device_keys: It
         with ingestor.lock:
             return JSONResponse(dict(ingestor.state.d["forecasts"]))
 
-    @app.get("/api/health", summary="Liveness: {ok: true} without a login; store size and counters with one")
+    @app.get("/api/health", summary="Liveness (and whether the MQTT link is up) without a login; store size and counters with one")
     def get_health(request: Request) -> JSONResponse:
-        if request.scope.get("twin.session") is None:
-            return JSONResponse({"ok": True})
+        if request.scope.get("twin.session") is None:  # a monitoring probe: up, and the feed link up; nothing else
+            return JSONResponse({"ok": True, **({"mqtt": {"connected": mqtt.status()["connected"]}} if mqtt is not None else {})})
         doc = {"ok": True, "events": ingestor.store.count(), "counters": ingestor.store.counters(),
                "map_clients": len(hub.clients), "pushes": hub.pushes}
         if mqtt is not None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,7 @@ from scenarios.traffic import (
     TrafficOutcome,
     draw_demand,
     find_conflicts,
+    layout_campuses,
     run_layout,
     run_traffic,
 )
@@ -329,3 +332,16 @@ def test_demo_report_in_a_real_browser(browser: Any, demo_morning: tuple[Traffic
         assert page.locator("#tr-hot-mixed tbody tr").first.inner_text().startswith("SH-AV")
     finally:
         page.close()
+
+
+def test_the_documented_example_runs_on_the_demo_campus() -> None:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "traffic.md").read_text()
+    example = re.search(r"### Example\n\n```toml\n(.*?)```", text, re.S).group(1)
+    sc = parse_scenario(tomllib.loads(example), "docs/traffic.md")
+    sc.campus = (DEMO / sc.campus).resolve()
+    campuses = layout_campuses(sc, str(DEMO / "example.toml"))  # paths relative to the demo scenarios
+    nets = {n: Network(c, sc, "docs/traffic.md", n) for n, c in campuses.items()}
+    assert set(nets) == {"mixed", "separated"}
+    sep = nets["separated"]
+    assert "shared" not in sep.link_kind and "shared" in nets["mixed"].link_kind
+    assert sep.zone_signal.sum() == 1  # X-SEP-1

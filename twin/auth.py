@@ -55,6 +55,8 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 """Allowed user names: letters, digits, ``_ . @ -``, at most 64 characters."""
 PASSWORD_MAX = 1024
 """Longest password accepted (characters); longer input is refused before hashing."""
+KEYS_KEPT = 10_000
+"""Throttled keys (addresses, user names) kept before expired ones are swept out."""
 _R = 8
 _DKLEN = 32
 
@@ -390,11 +392,14 @@ class Throttle:
         return wait
 
     def fail(self, *keys: str) -> None:
-        """Count one failure against each key."""
+        """Count one failure against each key (keys whose failures have all expired are forgotten)."""
         now = time.time()
         with self._lock:
             for k in keys:
                 self._fails[k].append(now)
+            if len(self._fails) > KEYS_KEPT:  # many user names tried: drop the ones that no longer count
+                for k in [k for k, q in self._fails.items() if not q or now - q[-1] > self.window]:
+                    del self._fails[k]
 
     def succeed(self, *keys: str) -> None:
         """Forget the failures of these keys (a good login)."""

@@ -45,6 +45,7 @@ import asyncio
 import hmac
 import html
 import json
+import logging
 import os
 import secrets
 import threading
@@ -69,6 +70,8 @@ from twin.audit import AuditLog
 from twin.auth import Session, Sessions, Throttle, Users, role_at_least
 from twin.settings import default
 from twin.state import is_alarm_event
+
+log = logging.getLogger("twin.server")
 
 MAX_BODY = 4 * 1024 * 1024
 """Largest ``POST /api/events`` body (bytes)."""
@@ -321,7 +324,12 @@ class LiveHub:
             if due > now:
                 await asyncio.sleep(due - now)
             self._urgent = self._dirty = False
-            text = await run_in_threadpool(self.render)
+            try:
+                text = await run_in_threadpool(self.render)
+            except Exception:  # noqa: BLE001 - one bad view must not stop the map's updates; it is logged
+                log.exception("live map: the view could not be built")
+                self._last = time.monotonic()
+                continue
             self._last = time.monotonic()
             self.pushes += 1
             for c in list(self.clients):
@@ -343,6 +351,7 @@ class LiveHub:
                 await ws.send_text(text)
 
         task = asyncio.create_task(sender())
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())  # a send to a closed socket ends it quietly
         try:
             while not task.done():
                 recv = asyncio.create_task(ws.receive_text())
@@ -351,7 +360,7 @@ class LiveHub:
                     recv.cancel()
                     break
                 recv.result()  # the page sends nothing that matters; reading notices a disconnect
-        except (WebSocketDisconnect, RuntimeError):
+        except (WebSocketDisconnect, RuntimeError, KeyError):  # gone, or sent bytes instead of text
             pass
         finally:
             self.clients.discard(client)
@@ -391,6 +400,7 @@ class DemoFeed:
         self.span = span
         self.tick = tick
         self.sent = 0
+        self._events: deque[dict[str, Any]] = deque()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

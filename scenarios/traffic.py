@@ -257,8 +257,11 @@ class Network:
         self.place_group = np.concatenate([np.arange(self.n_zones), self.n_zones + np.array(cell_edge, dtype=int)])
         self.place_kind = np.array(["crossing"] * self.n_zones + cell_kind, dtype=object)
         self.group_name = [self._zone_name(int(z)) for z in zone_nodes] + self.edge_names
-        # walking graphs (with and without roads)
+        # walking graphs (with and without roads), and the length of every step on them
+        self.road_penalty = _s("traffic.road_walk_penalty", st)
         self.walk, self.walk_road = self._walk_csr(g, road=False), self._walk_csr(g, road=True)
+        self.step_len = {(ix[u], ix[v]): float(d["length"]) for u, v, d in g.edges(data=True) if u in ix and v in ix}
+        self.step_len |= {(q, p): x for (p, q), x in self.step_len.items()}
         # driving links
         self._build_links(g)
         self._check_and_access(source, layout)
@@ -283,7 +286,7 @@ class Network:
                 continue  # the area's node joins its paths at no length; walking through it would be a shortcut
             r += [ix[u], ix[v]]
             c += [ix[v], ix[u]]
-            w += [max(d["length"], 1e-3)] * 2
+            w += [max(d["length"], 1e-3) * (self.road_penalty if d["kind"] == "road" else 1.0)] * 2
         n = len(self.names)
         return csr_array((w, (r, c)), shape=(n, n))
 
@@ -391,7 +394,6 @@ class Network:
         path = [s]
         while pred[path[-1]] >= 0:
             path.append(int(pred[path[-1]]))
-        csr = self.walk_road if jaywalk else self.walk
         g = self.campus.graph
         on_crossing = [g.edges[self.names[p], self.names[q]]["kind"] == "crossing" for p, q in zip(path[:-1], path[1:], strict=True)]
         zones, cells, c_from, c_to = [], [], [], []
@@ -402,7 +404,7 @@ class Network:
             if i + 1 == len(path):
                 break
             p, q = n, path[i + 1]
-            length = float(csr[p, q])
+            length = self.step_len[(p, q)]
             key, rev = ((p, q), False) if (p, q) in self.edge_cells else ((q, p), True)
             if key in self.edge_cells:
                 first, n, _ = self.edge_cells[key]
@@ -705,17 +707,17 @@ class _Run:
                     self.state[k] = TURNED_BACK
                     return
                 yield self.change
-            if g0 == dest:
-                self.state[k] = LEFT
-                return
-            first = net.link_of[(g0, self.next_node(g0, dest))]
-            v = self.free_speed(cls, first)
-            yield from self.enter(first, self.tau + self.spacing(cls) / v)
-        self.state[k] = DRIVING
+            if g0 != dest:
+                first = net.link_of[(g0, self.next_node(g0, dest))]
+                v = self.free_speed(cls, first)
+                yield from self.enter(first, self.tau + self.spacing(cls) / v)
         free = float(d.veh_service[k])
-        ok, free_drive = yield from self.drive(k, 0, first, dest)
-        if not ok:
-            return
+        free_drive = 0.0
+        if g0 != dest:  # (a building may have its kerb at the gate)
+            self.state[k] = DRIVING
+            ok, free_drive = yield from self.drive(k, 0, first, dest)
+            if not ok:
+                return
         self.veh_delay.append(env.now - t_arr - free - free_drive)
         self.veh_free.append(free + free_drive)
         if cls == "emergency":

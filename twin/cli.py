@@ -162,12 +162,12 @@ def run_(
             show = _print_coverage
         elif sc.kind == "traffic":
             from scenarios.traffic import run_traffic
-            from viz.traffic_report import summary_tables, write_report
+            from viz.traffic_report import write_report
 
             runs = sc.replications * max(1, len(sc.layouts))
             outcome = _with_progress(runs, as_json, lambda tick: run_traffic(sc, source=str(scenario), campus=campus, progress=tick))
             files = {"report": lambda d: write_report(outcome, summary, d)}
-            show = lambda s: [out.print(t) for t in summary_tables(s)]  # noqa: E731
+            show = _print_traffic
         else:
             from scenarios.run import record, run
             from viz.report import write_report
@@ -203,6 +203,13 @@ def _with_progress(replications: int, quiet: bool, job: Callable[[Callable[[int]
 
 def _print_coverage(s: dict) -> None:
     from viz.coverage_report import summary_tables
+
+    for t in summary_tables(s):
+        out.print(t)
+
+
+def _print_traffic(s: dict) -> None:
+    from viz.traffic_report import summary_tables
 
     for t in summary_tables(s):
         out.print(t)

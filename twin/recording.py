@@ -338,8 +338,8 @@ def record_exercise(store: str | Path, campus: Campus, path: str | Path, *, t_fr
     f = campus.features
     meta = {
         "kind": "exercise",
-        "store": str(store),
-        "campus": str(campus.source),
+        "store": str(store.resolve()),
+        "campus": str(Path(campus.source).resolve()),
         "campus_digest": campus.digest,
         "crs": campus.crs.to_string(),
         "from": _iso(t_from),

@@ -75,6 +75,8 @@ PANEL = (255, 255, 255)
 TEXT = (30, 30, 30)
 OCCUPANCY_CMAP = "Blues"
 """Shade of a building in a recorded exercise by its people ÷ design occupants (light: empty, dark: full)."""
+NOT_COUNTED = (222, 224, 226)
+"""Fill of a building nobody counts in a recorded exercise (no card doors, no cameras)."""
 ALARM_RING = 11
 """Radius (px) of the ring marking an alarm that is on (recorded exercises)."""
 MAX_ALARMS_LISTED = 6
@@ -218,10 +220,14 @@ class ReplayApp:
             cmap = colormaps[OCCUPANCY_CMAP]
             self._shade = [tuple(int(255 * c) for c in cmap(0.06 + 0.84 * k / 255)[:3]) for k in range(256)]
             self._centre: dict[str, tuple[float, float]] = {}
+            self._extent: dict[str, tuple[float, float, float]] = {}
+            """Per building: top and bottom y and width (m) of its outline, to place its label."""
             for o in self.outlines:
-                if o["kind"] == "building" and len(o["xy"]) >= 3:
+                if o["kind"] == "building" and len(o["xy"]) >= 3 and o["id"] not in self._centre:
                     c = shapely.Polygon(o["xy"]).representative_point()
-                    self._centre.setdefault(o["id"], (c.x, c.y))
+                    self._centre[o["id"]] = (c.x, c.y)
+                    xs, ys = o["xy"][:, 0], o["xy"][:, 1]
+                    self._extent[o["id"]] = (float(ys.max()), float(ys.min()), float(xs.max() - xs.min()))
 
     def bounds(self) -> tuple[float, float, float, float]:
         """``(minx, miny, maxx, maxy)`` (m) of the recording's nodes and the outlines drawn."""
@@ -322,7 +328,8 @@ class ReplayApp:
                 pygame.draw.polygon(bg, ASSEMBLY_FILL, pts)
                 pygame.draw.polygon(bg, ASSEMBLY_EDGE, pts, 2)
             else:
-                pygame.draw.polygon(bg, USE_COLOURS.get(o.get("use") or "other", USE_COLOURS["other"]), pts)
+                fill = NOT_COUNTED if self.rec.is_exercise else USE_COLOURS.get(o.get("use") or "other", USE_COLOURS["other"])
+                pygame.draw.polygon(bg, fill, pts)
                 pygame.draw.polygon(bg, BUILDING_EDGE, pts, 1)
         rec = self.rec
         for xy, kind, level in zip(rec.edges, rec.edge_kind, rec.edge_level, strict=True):
@@ -403,7 +410,14 @@ class ReplayApp:
                 continue
             x, y = v.to_screen(*self._centre[b])
             label = self.font.render(f"{b} {n:,}", True, TEXT)
-            box = label.get_rect(center=(int(x), int(y) + (ALARM_RING + 12 if b in ringed else 0)))
+            lw, lh = label.get_size()
+            top, bottom, width = self._extent[b]
+            inside = (top - bottom) * v.scale > 2.2 * lh and width * v.scale > lw + 8
+            if inside:
+                box = label.get_rect(center=(int(x), int(y) + (ALARM_RING + 12 if b in ringed else 0)))
+            else:  # a small building: the label goes under it, so its shade shows
+                _, by = v.to_screen(self._centre[b][0], bottom)
+                box = label.get_rect(midtop=(int(x), int(by) + 2))
             pygame.draw.rect(surface, PANEL, box.inflate(6, 2))
             surface.blit(label, box)
 
@@ -478,9 +492,13 @@ class ReplayApp:
             surface.blit(font.render(text, True, TEXT), (16, y))
             y += font.get_linesize() + 2
         if alarms:
+            def since(a: dict[str, Any]) -> str:
+                if rec.meta.get("t0_epoch"):
+                    return datetime.fromtimestamp(rec.meta["t0_epoch"] + a["t0"], UTC).strftime("%H:%M:%S UTC")
+                return f"t = {_fmt_time(max(a['t0'], 0.0))}"
+
             rows = [f"alarms on ({len(alarms)})"] + [
-                f"{a['kind']}  {a['sensor_id'] or ''}  {a['building'] or ''}  since {_fmt_time(max(a['t0'], 0.0))}"
-                for a in alarms[:MAX_ALARMS_LISTED]]
+                f"{a['kind']}  {a['sensor_id'] or ''}  {a['building'] or ''}  since {since(a)}" for a in alarms[:MAX_ALARMS_LISTED]]
             if len(alarms) > MAX_ALARMS_LISTED:
                 rows.append(f"… and {len(alarms) - MAX_ALARMS_LISTED} more")
             self._box(surface, rows, (8, h - 40 - (16 + (self.font.get_linesize() + 2) * len(rows))), width=380)

@@ -26,6 +26,7 @@ the campus or the scenario is HTML-escaped.
 from __future__ import annotations
 
 import html
+import math
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,9 +57,11 @@ PATHS = {"footway": {"color": "#a79d92", "weight": 1.5, "opacity": 1, "interacti
          "road": {"color": "#b9b5ae", "weight": 5, "opacity": 1, "interactive": False},
          "crossing": {"color": "#8d8d8d", "weight": 3, "opacity": 1, "dashArray": "2 3", "interactive": False}}
 SHARED = {"color": "#ff9800", "weight": 6, "opacity": 0.9}
-SIGNAL = {"color": "#00c853", "weight": 5, "opacity": 1}
+SIGNAL = {"color": "#00c853", "weight": 8, "opacity": 1}
 GATE = {"color": "#ffffff", "weight": 2, "fillColor": "#263238", "fillOpacity": 0.9}
 PANES = {"tr-areas": (405, False), "tr-lines": (415, True), "tr-spots": (450, True), "tr-gates": (460, True)}
+QUEUE_BIN_MIN = 5
+"""Minutes per bin of the queue plot for every 6 hours simulated (a whole day: 15 min)."""
 SPOT_MIN, SPOT_MAX = 3.0, 16.0
 """Radius (px) of the circle of the conflict area with the fewest and with the most conflicts (area ∝ conflicts)."""
 FRAME_MARGIN = 120.0
@@ -110,7 +113,7 @@ def traffic_map(outcome: TrafficOutcome, summary: dict[str, Any]) -> folium.Map:
     reps_n = summary["replications"]
     for i, (name, net) in enumerate(outcome.nets.items()):
         lf = net.campus.features
-        group = folium.FeatureGroup(name=f"Layout: {name}", show=i == 0).add_to(m)
+        group = folium.FeatureGroup(name=f"Layout: {name}", overlay=False, show=i == 0).add_to(m)  # one at a time
         lines = []
         for kind, style in PATHS.items():
             lines += [(g, {"style": style}) for g in lf.geometry[lf.kind == kind]]
@@ -132,7 +135,7 @@ def traffic_map(outcome: TrafficOutcome, summary: dict[str, Any]) -> folium.Map:
                     ("street holds", f"{q['storage']} vehicles"), ("spilled back onto the street", _sec(q["spillback_s"]))])}))
         layer(group, pts, "tr-gates")
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
-    spots = [first.place_xy[c["place"]] for reps in outcome.runs.values() for r in reps for c in [r.conflicts] if len(c)]
+    spots = [outcome.nets[n].place_xy[r.conflicts["place"]] for n, reps in outcome.runs.items() for r in reps if len(r.conflicts)]
     xy = np.vstack([*spots, first.xy[[first.index[gt] for gt in first.vgates]].reshape(-1, 2)])
     if len(xy):
         box = shapely.box(*xy.min(axis=0), *xy.max(axis=0)).buffer(FRAME_MARGIN)
@@ -212,22 +215,34 @@ def conflict_figure(outcome: TrafficOutcome, summary: dict[str, Any]) -> Figure:
     return fig
 
 
+def queue_peaks(times: np.ndarray, lengths: np.ndarray, start: float, end: float, step: float) -> tuple[np.ndarray, np.ndarray]:
+    """The longest queue in each ``step`` s from ``start`` to ``end`` of a queue-length step function: (bin starts s, maxima)."""
+    edges = np.arange(start, end + step, step)[: max(2, math.ceil((end - start) / step) + 1)]
+    peaks = np.zeros(len(edges) - 1)
+    # the length in force at each bin's start, and every change inside it
+    at_start = lengths[np.maximum(np.searchsorted(times, edges[:-1], side="right") - 1, 0)]
+    np.maximum.at(peaks, np.clip(np.searchsorted(edges, times, side="right") - 1, 0, len(peaks) - 1), lengths)
+    return edges[:-1], np.maximum(peaks, at_start)
+
+
 def queue_figure(outcome: TrafficOutcome, summary: dict[str, Any]) -> Figure:
-    """Queue length at the busiest vehicle gate over the day (replication 0 of each layout)."""
+    """The longest queue at the busiest vehicle gate in each few minutes of the day (replication 1 of each layout)."""
     fig = figure(9.5, 3.2)
     ax = fig.add_subplot()
     first = next(iter(summary["layouts"].values()))
     gate = max(first["gates"], key=lambda gt: (first["gates"][gt]["max"], gt)) if first["gates"] else None
+    sc = outcome.scenario
+    step = QUEUE_BIN_MIN * 60 * max(1, round((sc.end - sc.start) / 6))
     for i, (name, reps) in enumerate(outcome.runs.items()):
         if gate is None:
             break
-        t, q = reps[0].queues[gate]
-        ax.step(np.append(t, reps[0].end) / 3600, np.append(q, q[-1]), where="post", color=_colour(i), lw=1.5, label=name, alpha=0.85)
-        storage = reps[0].storage[gate]
+        t0, peak = queue_peaks(*reps[0].queues[gate], reps[0].start, reps[0].end, step)
+        ax.step(np.append(t0, reps[0].end) / 3600, np.append(peak, peak[-1]), where="post", color=_colour(i),
+                lw=max(1.2, 3.2 - 1.0 * i), label=name, alpha=0.85)  # later layouts thinner, so equal queues stay visible
     if gate is not None:
-        ax.axhline(storage, color="#b71c1c", lw=1, ls="--", label="the street holds")
-    ax.set_xlim(outcome.scenario.start, outcome.scenario.end)
-    style_axes(ax, f"Vehicles queueing at {gate or 'the gates'} (replication 1)", "hour of the day", "vehicles")
+        ax.axhline(next(iter(outcome.runs.values()))[0].storage[gate], color="#b71c1c", lw=1, ls="--", label="the street holds")
+    ax.set_xlim(sc.start, sc.end)
+    style_axes(ax, f"Longest queue at {gate or 'the gates'} in each {step / 60:.0f} min (replication 1)", "hour of the day", "vehicles")
     ax.set_ylim(bottom=0)
     ax.legend(frameon=False, fontsize=9)
     return fig
@@ -349,7 +364,7 @@ def report_page(outcome: TrafficOutcome, summary: dict[str, Any], *, generated: 
     desc = f"<p>{_esc(sc.description)}</p>" if sc.description else ""
     top = (f'<div class="cv-top"><h1>Traffic report: {_esc(summary["scenario"])}</h1><div class="cv-meta">{meta}</div>{desc}'
            f'{key_figures_html(summary)}<h2>Map</h2><p class="cv-note">Conflict hot spots and gate queues of each layout; '
-           "switch layouts in the layer control (top right), click a circle for details.</p></div>")
+           "choose the layout in the layer control (top right), click a circle for details.</p></div>")
     bottom = (f'<div class="cv-bottom">{legend_html()}{plots_html(outcome, summary)}{tables_html(summary)}'
               f'<p class="cv-note">A conflict: a pedestrian and a vehicle less than {summary["pet_threshold_s"]:g} s apart in the same '
               "conflict area (post-encroachment time, Allen et al. 1978), counted once per person, vehicle and crossing or lane. "

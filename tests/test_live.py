@@ -144,6 +144,20 @@ def test_twin_state_shows_the_panel_as_the_server_does(live):
     doc = json.loads(r.stdout)
     assert doc["panel"] == live.client.get("/api/state", params={"clock": "events"}).json()["panel"]
     assert doc["panel"][0]["ack"]["user"] == "olga"
+    assert AuditLog(live.path, readonly=True).records()[0]["user"] == "olga"
+
+
+def test_twin_state_reads_a_store_without_an_audit_table_and_leaves_it_unchanged(campus, tmp_path):
+    store = EventStore(tmp_path / "plain.sqlite", campus_digest=campus.digest, campus_path=str(campus.source))
+    store.append([ev("SD-R0a", 0, "fire", state="fire")])
+    store.close()
+    r = CliRunner().invoke(cli, ["state", "--store", str(tmp_path / "plain.sqlite"), "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["panel"][0]["ack"] is None
+    import sqlite3
+
+    tables = {t for (t,) in sqlite3.connect(tmp_path / "plain.sqlite").execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "audit" not in tables
 
 
 def test_the_map_gets_a_new_alarm_pushed_at_once(live):

@@ -53,11 +53,19 @@ class AuditLog:
     ----------
     path : str | Path
         The event store's SQLite file (the table is created when missing).
+    readonly : bool
+        Only read (``twin state``): the file is not changed, and a store
+        without the table has no actions.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
+        self.readonly = readonly
+        if readonly:
+            self.db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+            self.db.execute("PRAGMA busy_timeout=10000")
+            return
         self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
@@ -112,7 +120,12 @@ class AuditLog:
             sql += " LIMIT ?"
             args.append(int(limit))
         with self._lock:
-            rows = self.db.execute(sql, args).fetchall()
+            try:
+                rows = self.db.execute(sql, args).fetchall()
+            except sqlite3.OperationalError:
+                if self.readonly:  # a store no operator has acted on yet
+                    return []
+                raise
         if limit is not None:
             rows.reverse()
         return [{"id": r[0], "ts": r[1], "user": r[2], "role": r[3], "action": r[4], "alarm": r[5], "since": r[6],

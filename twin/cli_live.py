@@ -123,7 +123,7 @@ def state(
     from twin.audit import AuditLog
 
     live = LiveState.replay(c, st)
-    trail = AuditLog(store)
+    trail = AuditLog(store, readonly=True)
     for rec in trail.records():  # acknowledgements and clears, as the live panel shows them
         live.operator(rec)
     trail.close()

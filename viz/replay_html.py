@@ -85,11 +85,12 @@ def _exercise_payload(rec: Recording, outlines: list[dict[str, Any]]) -> dict[st
 
     ll = _to_latlon(rec)
     cmap = colormaps["Blues"]
-    centres = []
+    anchors = []  # labels go under each building (its lowest point, at its centre), so the shade shows
     for b in rec.occ_buildings:
         rings = [o["xy"] for o in outlines if o["kind"] == "building" and o["id"] == b and len(o["xy"]) >= 3]
-        c = shapely.Polygon(rings[0]).representative_point() if rings else shapely.Point(rec.node_xy[rec.node_building == b].mean(axis=0))
-        centres.append(ll(np.array([[c.x, c.y]]))[0].tolist())
+        pts = rings[0] if rings else rec.node_xy[rec.node_building == b]
+        c = shapely.Polygon(pts).representative_point() if rings else shapely.Point(pts.mean(axis=0))
+        anchors.append(ll(np.array([[c.x, float(pts[:, 1].min())]]))[0].tolist())
     alarms = []
     for a in rec.alarms:
         at = ll(rec.node_xy[[rec.node(a["node"])]])[0].tolist() if a["node"] in rec._index else None
@@ -99,7 +100,8 @@ def _exercise_payload(rec: Recording, outlines: list[dict[str, Any]]) -> dict[st
         "alarm": rec.alarm_s,
         "buildings": rec.occ_buildings,
         "design": [rec.design[b] for b in rec.occ_buildings],
-        "centres": centres,
+        "anchors": anchors,
+        "t0": rec.meta.get("t0_epoch"),
         "occT": rec.occ_t.tolist(),
         "occ": rec.occ_count.tolist(),
         "outT": rec._out_t.tolist(),
@@ -327,20 +329,17 @@ _EXERCISE_SCRIPT = r"""
     }
   }).addTo(map);
   D.buildings.forEach(function (b, j) {
-    labels[b] = L.marker(D.centres[j], {interactive: false, icon: L.divIcon({className: "ct-label", html: "", iconSize: null})}).addTo(map);
+    labels[b] = L.marker(D.anchors[j], {interactive: false, icon: L.divIcon({className: "ct-label", html: "", iconSize: null})}).addTo(map);
   });
   function idx(t) { var lo = 0, hi = D.occT.length - 1; if (hi < 0 || t < D.occT[0]) return 0;
     while (lo < hi) { var mid = (lo + hi + 1) >> 1; if (D.occT[mid] <= t) lo = mid; else hi = mid - 1; } return lo; }
   var clock = {t: 0, speed: 8, playing: false}, now = {};
   function compute(t) {
     var i = idx(t), inside = 0, out = 0, on = [];
-    var alarmed = {};
-    D.alarms.forEach(function (a) { if (a.building && a.t0 <= t && (a.t1 === null || t < a.t1)) alarmed[a.building] = true; });
     D.buildings.forEach(function (b, j) {
       var n = D.occ.length ? D.occ[i][j] : 0, share = Math.min(1, n / Math.max(1, D.design[j]));
       (layers[b] || []).forEach(function (l) { l.setStyle({fillColor: D.shades[Math.round(255 * share)]}); l.bindTooltip("building " + b + ": " + n + " people (design " + D.design[j] + ")"); });
       labels[b].getElement().innerHTML = "<span>" + b + " " + n.toLocaleString("en") + "</span>";
-      labels[b].getElement().classList.toggle("ct-alarmed", !!alarmed[b]);
       inside += n;
     });
     for (var k = 0; k < D.outT.length && D.outT[k] <= t; k++) out += D.outN[k];
@@ -348,7 +347,7 @@ _EXERCISE_SCRIPT = r"""
     D.alarms.forEach(function (a) {
       if (a.t0 <= t && (a.t1 === null || t < a.t1)) {
         on.push(a);
-        if (a.at) marks.push(L.circleMarker(a.at, {radius: 11, color: "#d50000", weight: 3, fill: true, fillOpacity: 0.15}).bindTooltip(a.kind + " " + (a.sensor || "") + " since " + fmt(Math.max(0, a.t0))).addTo(map));
+        if (a.at) marks.push(L.circleMarker(a.at, {radius: 11, color: "#d50000", weight: 3, fill: true, fillOpacity: 0.15}).bindTooltip(a.kind + " " + (a.sensor || "") + " since " + since(a)).addTo(map));
       }
     });
     now = {in_buildings: inside, out_since_alarm: out, alarms: on.length, list: on};
@@ -358,6 +357,7 @@ _EXERCISE_SCRIPT = r"""
   slider.max = D.duration;
   D.speeds.forEach(function (s) { var o = document.createElement("option"); o.value = s; o.textContent = "×" + s; if (s === clock.speed) o.selected = true; speedSel.appendChild(o); });
   function fmt(t) { var m = Math.floor(t / 60), s = t - 60 * m; return (m < 10 ? "0" : "") + m + ":" + (s < 10 ? "0" : "") + s.toFixed(1); }
+  function since(a) { return D.t0 === null ? "t = " + fmt(Math.max(0, a.t0)) : new Date((D.t0 + a.t0) * 1000).toISOString().substr(11, 8) + " UTC"; }
   function show(t) {
     clock.t = Math.min(D.duration, Math.max(0, t));
     compute(clock.t);
@@ -365,7 +365,9 @@ _EXERCISE_SCRIPT = r"""
     document.getElementById("ct-n-out").textContent = now.out_since_alarm.toLocaleString("en");
     document.getElementById("ct-n-alarms").textContent = now.alarms;
     document.getElementById("ct-alarm-list").innerHTML = now.list.slice(0, 6).map(function (a) {
-      return "<li>" + a.kind + " " + (a.sensor || "") + (a.building ? " (" + a.building + ")" : "") + " since " + fmt(Math.max(0, a.t0)) + "</li>"; }).join("");
+      return "<li>" + a.kind + " " + (a.sensor || "") + (a.building ? " (" + a.building + ")" : "") + " since " + since(a) + "</li>"; }).join("");
+    var corner = map.getContainer().querySelector(".leaflet-bottom.leaflet-left");
+    if (corner) corner.style.bottom = (document.getElementById("ct-panel").offsetHeight + 16) + "px";
     slider.value = clock.t;
     label.textContent = fmt(clock.t) + " / " + fmt(D.duration) + (D.alarm === null ? "" : clock.t >= D.alarm ? "  (alarm + " + fmt(clock.t - D.alarm) + ")" : "  (before the alarm)");
   }
@@ -425,9 +427,8 @@ html, body { background: %(bg)s; }
 .ct-dot { display: inline-block; width: 10px; height: 10px; border-radius: 5px; margin-right: 3px; vertical-align: -1px; }
 #ct-keys { color: #555; font-size: 12px; }
 .leaflet-bottom.leaflet-left { bottom: 64px; }
-.ct-label span { display: inline-block; transform: translate(-50%%, -50%%); background: rgba(255,255,255,.9); padding: 0 4px;
+.ct-label span { display: inline-block; transform: translate(-50%%, 3px); background: rgba(255,255,255,.9); padding: 0 4px;
   border-radius: 3px; font: 600 12px/1.3 system-ui, sans-serif; white-space: nowrap; }
-.ct-label.ct-alarmed span { transform: translate(-50%%, 60%%); }
 #ct-alarm-list { margin: 0; padding-left: 18px; color: #d50000; font-size: 12px; }
 """
 

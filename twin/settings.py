@@ -162,6 +162,7 @@ _TABLE = (
     # Live map and operator access (twin serve)
     Setting("live.push_interval", 0.5, "s", "Longest time between two live-map updates sent to the operator's browser while events arrive; a new or changed alarm is sent at once.", "Modelling choice: twice a second reads as live without redrawing faster than an operator looks."),
     Setting("live.push_min_gap", 0.02, "s", "Shortest time between two live-map updates, even for alarms (bursts of alarms are sent together).", "Modelling choice, well under the brief's 250 ms alarm-to-map target."),
+    Setting("live.idle_refresh", 5.0, "s", "With no new events, the live map still gets a fresh view this often (sensors fall silent, fires spread, the clock moves).", "Modelling choice: well under the shortest sensor interval (cameras, 120 s)."),
     Setting("live.strip_window", 3600.0, "s", "Span of the events strip under the map (events per minute and alarm marks).", "Issue #5: the last hour of events."),
     Setting("live.camera_reach", 10.0, "m", "A camera is shown as covering an alarm when what it sees (its viewshed) comes this close to the alarm's sensor, on the same floor: a smoke detector in a room is watched by the corridor camera outside its door.", "Modelling choice: a room's depth from its corridor."),
     Setting("live.note_max", 1000.0, "characters", "Longest operator note on an alarm.", "Modelling choice: a short log entry, not a report."),

@@ -140,12 +140,14 @@ def state(
     t.add_row("sensors", f"{h['sensors']} ({h['ok']} ok, {h['offline']} offline, {h['fault']} fault, {h['never_seen']} never seen)")
     t.add_row("blocked", ", ".join(b["node"] for b in s["blocked"]) or "none")
     out.print(t)
-    if s["alarms"]:
-        a = Table(title="Active alarms (highest priority first)")
-        for col in ("priority", "kind", "sensor", "where", "since"):
+    if s["panel"]:
+        a = Table(title="Alarm panel (highest priority first; restored alarms stay until an operator clears them)")
+        for col in ("priority", "kind", "sensor", "where", "since", "state", "acknowledged"):
             a.add_column(col)
-        for x in s["alarms"]:
-            a.add_row(str(x["priority"]), x["kind"], x["sensor_id"], x.get("node") or x.get("building") or "", _when(x["since"]))
+        for x in s["panel"]:
+            ack = f"{x['ack']['user']} at {_when(x['ack']['ts'])}" if x["ack"] else "no"
+            a.add_row(str(x["priority"]), x["kind"], x["sensor_id"], x.get("node") or x.get("building") or "", _when(x["since"]),
+                      "active" if x["active"] else f"restored {_when(x['restored'])}", ack)
         out.print(a)
     b = Table(title="Occupancy by building")
     for col in ("building", "people", "design", "counted by"):

@@ -130,8 +130,6 @@ PUBLIC = frozenset({("GET", "/login"), ("POST", "/login"), ("GET", "/api/health"
 """(method, path) open without a login: the login form, the bare health probe, device-key ingest."""
 LOGIN_BODY_MAX = 4096
 """Largest login request body (bytes)."""
-IDLE_REFRESH_S = 5.0
-"""With no new events, the map still gets a fresh view this often (sensors fall silent, fires spread, the clock moves)."""
 
 
 # -- access ------------------------------------------------------------------------
@@ -282,6 +280,7 @@ class LiveHub:
         self.render = render
         self.interval = float(default("live.push_interval"))
         self.min_gap = float(default("live.push_min_gap"))
+        self.idle_refresh = float(default("live.idle_refresh"))
         self.clients: set[_Client] = set()
         self.pushes = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -317,7 +316,7 @@ class LiveHub:
             now = time.monotonic()
             if self._urgent:
                 due = self._last + self.min_gap
-            elif self._dirty or now - self._last >= IDLE_REFRESH_S:
+            elif self._dirty or now - self._last >= self.idle_refresh:
                 due = self._last + self.interval
             else:
                 continue

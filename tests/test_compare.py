@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from scenarios.calibrate import actual_exits, calibrate, plateau
@@ -222,3 +224,20 @@ def test_a_drill_the_model_cannot_explain_is_flagged(tmp_path: Path) -> None:
     cal = calibrate(actual, plan, campus, replications=1)
     assert cal.premovement_mean is not None
     assert any(w.startswith("poor fit of the pre-movement") for w in cal.warnings)
+
+
+@given(st.lists(st.tuples(st.floats(0, 900), st.integers(1, 50)), min_size=1, max_size=40), st.floats(10, 300))
+@settings(max_examples=60, deadline=None)
+def test_curve_figures_are_consistent(events: list[tuple[float, int]], shift: float) -> None:
+    """Curves only rise, t50 ≤ t90 ≤ t100, a curve is no distance from itself, and a copy ``shift`` s later is ``shift`` away."""
+    from scenarios.calibrate import ExitData, quantile_times, time_gap
+
+    e = ExitData("D", "B", np.array([t for t, _ in events]), np.array([n for _, n in events], dtype=float))
+    grid = np.arange(1, 2000) * 1.0
+    cum = e.cumulative(grid)
+    assert np.all(np.diff(cum) >= 0) and cum[-1] == e.people
+    q = quantile_times(cum, grid)
+    assert q["t50_s"] <= q["t90_s"] <= q["t100_s"]
+    assert time_gap(cum, cum, grid) == 0.0
+    later = ExitData("D", "B", e.times + shift, e.counts).cumulative(grid)
+    assert time_gap(cum, later, grid) == pytest.approx(shift, abs=1.0)  # the grid is 1 s

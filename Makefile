@@ -45,6 +45,7 @@ bench: install
 	$(PY) benchmarks/bench_coverage.py
 	$(PY) benchmarks/bench_traffic.py
 	$(PY) benchmarks/bench_replay.py
+	$(PY) benchmarks/bench_calibrate.py
 	$(PY) benchmarks/bench_ingest.py
 	$(PY) benchmarks/bench_live.py
 

@@ -131,7 +131,9 @@ def test_every_route_is_refused_without_a_login(server):
     assert seen >= 18
     assert server.get("/api/health").json() == {"ok": True}  # public, and says nothing else
     assert server.post("/api/events", json=[]).status_code == 401  # device key, not a login
-    assert "Log in" in server.get("/login").text
+    page = server.get("/login")
+    assert "Log in" in page.text and "script-src" not in page.headers["content-security-policy"]  # default-src 'none': no script
+    assert "&lt;script&gt;" in server.get("/login", params={"next": "/<script>"}).text
 
 
 def test_login_cookie_flags_csrf_origin_and_logout(server):

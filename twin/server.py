@@ -584,7 +584,7 @@ def create_app(ingestor: Ingestor, *, users: Users | str | Path, device_keys: It
     def get_login(request: Request, next: str = "/") -> Response:  # noqa: A002 - the query parameter's name
         if request.scope.get("twin.session") is not None:
             return RedirectResponse(_safe_next(next), status_code=303)
-        return HTMLResponse(login_page(next_path=_safe_next(next)))
+        return _static_html(login_page(next_path=_safe_next(next)))
 
     @app.post("/login", summary="Log in", description="Form or JSON body with username and password (and next). "
               "Sets the session cookie; answers 303 to the page (form) or the session (JSON). 401 for a wrong name or "
@@ -615,14 +615,14 @@ def create_app(ingestor: Ingestor, *, users: Users | str | Path, device_keys: It
             headers = {"Retry-After": str(int(wait) + 1)}
             if as_json:
                 return JSONResponse({"error": msg}, status_code=429, headers=headers)
-            return HTMLResponse(login_page(error=msg, next_path=nxt), status_code=429, headers=headers)
+            return _static_html(login_page(error=msg, next_path=nxt), status_code=429, headers=headers)
         user = await run_in_threadpool(users.authenticate, name, password) if name and password else None
         if user is None:
             throttle.fail(f"ip:{client}", f"user:{name}")
             msg = "wrong user name or password"
             if as_json:
                 return JSONResponse({"error": msg}, status_code=401)
-            return HTMLResponse(login_page(error=msg, next_path=nxt), status_code=401)
+            return _static_html(login_page(error=msg, next_path=nxt), status_code=401)
         throttle.succeed(f"user:{name}")
         s = sessions.create(user)
         resp: Response = JSONResponse(s.as_dict()) if as_json else RedirectResponse(nxt, status_code=303)
@@ -780,9 +780,15 @@ def create_app(ingestor: Ingestor, *, users: Users | str | Path, device_keys: It
 
     @app.get("/docs", include_in_schema=False, response_class=HTMLResponse)
     def get_docs() -> HTMLResponse:
-        return HTMLResponse(docs_page(app.openapi()))
+        return _static_html(docs_page(app.openapi()))
 
     return app
+
+
+def _static_html(body: str, *, status_code: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
+    """A page with no script at all (login, API reference): its CSP allows none."""
+    csp = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    return HTMLResponse(body, status_code=status_code, headers={**(headers or {}), "Content-Security-Policy": csp})
 
 
 def _safe_next(path: str) -> str:

@@ -12,6 +12,7 @@
   var layout = null;
   var session = null;
   var last = null;
+  var skew = 0;  // server clock minus this browser's clock (s), so ages and the clock tick between views
   var lastPanel = "";
   var drafts = {};
   var byId = function (id) { return document.getElementById(id); };
@@ -29,7 +30,8 @@
     s = Math.max(0, Math.round(s));
     return s < 60 ? s + " s" : Math.floor(s / 60) + " min " + String(s % 60).padStart(2, "0") + " s";
   }
-  function ago(ts) { return last ? dur(last.now - ts) + " ago" : ""; }
+  function serverNow() { return Date.now() / 1000 + skew; }
+  function ago(ts) { return last ? dur(serverNow() - ts) + " ago" : ""; }
   function label(text, cls) { return el("span", cls, text); }
   var KIND = {"fire": "FIRE", "pre_alarm": "PRE-ALARM", "panic": "PANIC BUTTON", "intrusion": "INTRUSION",
     "alert:intrusion": "INTRUSION (camera)", "alert:crowding": "CROWDING", "alert:line_crossing": "LINE CROSSING",
@@ -102,6 +104,7 @@
   // -- one view --------------------------------------------------------------------------
   function draw(v) {
     last = v;
+    skew = v.now - Date.now() / 1000;
     var alarmBuildings = {};
     v.alarms.forEach(function (a) { if (a.active && a.priority <= 2 && a.building) { alarmBuildings[a.building] = true; } });
     var fc = v.forecast;
@@ -328,7 +331,7 @@
   }
 
   function drawHeader(v) {
-    byId("ct-clock").textContent = new Date(v.now * 1000).toISOString().slice(0, 19).replace("T", " ") + " UTC";
+    tick();
     var h = v.health;
     var sum = byId("ct-summary");
     clear(sum);
@@ -445,7 +448,14 @@
     fetch("/logout", {method: "POST", credentials: "same-origin", headers: {"X-CSRF-Token": csrf}})
       .then(function () { location.href = "/login"; });
   });
-  setInterval(updateAges, 1000);
+  function tick() {
+    if (last) {  // while the connection is lost the clock stops at the last view, so a stale map never looks current
+      var t = document.body.classList.contains("ct-stale") ? last.now : serverNow();
+      byId("ct-clock").textContent = new Date(t * 1000).toISOString().slice(0, 19).replace("T", " ") + " UTC";
+    }
+    updateAges();
+  }
+  setInterval(tick, 1000);
 
   Promise.all([
     fetch("/api/layout", {credentials: "same-origin"}).then(function (r) { return r.json(); }),

@@ -25,6 +25,16 @@ XSS = "<img src=x onerror=alert(1)>"
 HALL = "Hall <b>1</b>"
 
 
+def run(app, port):
+    """Serve ``app`` on loopback ``port`` in a thread; return the uvicorn server and its thread."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    th = threading.Thread(target=server.run, daemon=True)
+    th.start()
+    while not server.started:
+        time.sleep(0.02)
+    return server, th
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """A live server on a tiny campus whose names are markup, with an operator and a viewer."""
@@ -38,15 +48,12 @@ def site(tmp_path_factory):
     users.add("vic", "viewer", "vic-password-1")
     ing = Ingestor(campus, EventStore(d / "e.sqlite", campus_digest=campus.digest))
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(ing, users=users, device_keys=[KEY]), host="127.0.0.1", port=port,
-                                           log_level="error"))
-    th = threading.Thread(target=server.run, daemon=True)
-    th.start()
-    while not server.started:
-        time.sleep(0.02)
-    yield {"base": f"http://127.0.0.1:{port}", "ing": ing}
-    server.should_exit = True
-    th.join(10)
+    app = create_app(ing, users=users, device_keys=[KEY])
+    server, th = run(app, port)
+    info = {"base": f"http://127.0.0.1:{port}", "ing": ing, "app": app, "port": port, "server": server, "thread": th}
+    yield info
+    info["server"].should_exit = True
+    info["thread"].join(10)
     ing.close()
 
 
@@ -140,4 +147,19 @@ def test_logged_out_browser_gets_no_page_api_or_websocket(browser, site):
         const ws = new WebSocket(location.origin.replace('http', 'ws') + '/ws');
         ws.onopen = () => done('open'); ws.onerror = () => done('refused'); ws.onclose = () => done('refused'); })""")
     assert opened == "refused"
+    ctx.close()
+
+
+def test_the_page_says_when_it_loses_the_server_and_comes_back_by_itself(browser, site):
+    ctx, page = log_in(browser, site, "alice", "alice-password-1")
+    site["server"].should_exit = True  # the server goes away (sessions live in the app, which stays)
+    site["thread"].join(10)
+    page.locator("#ct-conn", has_text="CONNECTION LOST").wait_for(timeout=5000)
+    stopped = page.locator("#ct-clock").text_content()
+    time.sleep(1.2)
+    assert page.locator("#ct-clock").text_content() == stopped  # a stale map never looks current
+    site["server"], site["thread"] = run(site["app"], site["port"])
+    page.locator("#ct-conn", has_text="LIVE").wait_for(timeout=15_000)
+    post(site, {"sensor_id": "CAM1", "ts": time.time(), "kind": "alert", "alert": "crowding"})
+    page.locator('#ct-alarm-list li[data-key="CAM1:crowding"]').wait_for(timeout=2000)
     ctx.close()

@@ -157,6 +157,19 @@ def actual_exits(recording: str | Path, campus: Campus, *, alarm_s: float | None
     return out, float(alarm), meta
 
 
+def time_step(actual: dict[str, ExitData]) -> float:
+    """The curves' time step (s): ``compare.bin``, or the door sensors' reporting interval when that is longer.
+
+    The interval is the median gap between successive counts at the exits
+    (a sensor that reports every passage gives short gaps; one that reports a
+    tally every 30 s gives 30 s). Steps shorter than the interval would
+    alternate between empty and full and hide a steady flow.
+    """
+    gaps = [float(np.median(np.diff(np.sort(e.times)))) for e in actual.values() if len(e.times) >= 5]
+    interval = float(np.median(gaps)) if gaps else 0.0
+    return float(max(default("compare.bin"), math.ceil(interval - 1e-6)))
+
+
 def _occupancy_for(campus: Campus, people: dict[str, float]) -> dict[str, Any]:
     """The scenario's occupancy with each building in ``people`` set to that many (others empty)."""
     f = campus.features
@@ -321,11 +334,11 @@ def compare(actual: dict[str, ExitData], sim_reps: list[dict[str, Any]], *, alar
     alarm_s : float
         When the alarm sounded (s from the recording's start), kept for the report.
     step : float, optional
-        Time step of the curves (s; default ``compare.bin``).
+        Time step of the curves (s; default :func:`time_step`).
     calibrated : list of dict, optional
         The same from the calibrated replications (:attr:`Calibration.fitted`).
     """
-    step = default("compare.bin") if step is None else step
+    step = time_step(actual) if step is None else step
     series = [[{d: np.asarray(t, dtype=float) for d, t in r.items()} for r in reps] for reps in (sim_reps, calibrated or [])]
     last = max([float(e.times.max()) for e in actual.values() if len(e.times)] +
                [float(t.max()) for reps in series for r in reps for d, t in r.items() if d in actual and len(t)] + [step])
@@ -429,13 +442,13 @@ def calibrate(actual: dict[str, ExitData], scenario: Evacuation, campus: Campus,
     campus : Campus
         The scenario's campus, loaded.
     step : float, optional
-        Time step of the curves (s; default ``compare.bin``).
+        Time step of the curves (s; default :func:`time_step`).
     replications : int, optional
         Replications per step (default ``calibrate.replications``).
     progress : callable, optional
         Called with the number of simulated replications so far.
     """
-    step = default("compare.bin") if step is None else step
+    step = time_step(actual) if step is None else step
     reps = int(default("calibrate.replications")) if replications is None else replications
     warnings: list[str] = []
     # the observed curves and which exits queued
@@ -539,7 +552,7 @@ def _misfit(fitted: list[dict[str, np.ndarray]], obs: dict[str, np.ndarray], upt
     limit = default("calibrate.max_misfit")
     out = []
     if premovement_fitted:
-        gap = np.zeros_like(grid)
+        gap = np.zeros(len(grid))
         people = 0.0
         for d, k in upto.items():
             if k <= 0:

@@ -49,9 +49,9 @@ def five_halls(congested: int = 1, free: int = 4) -> dict[str, Any]:
     return doc
 
 
-def drill_to_store(campus_path: Path, store_path: Path, *, seed: int = 7) -> dict[str, list[float]]:
+def drill_to_store(campus_path: Path, store_path: Path, *, seed: int = 7, every: float = REPORT_EVERY) -> dict[str, list[float]]:
     """Run the drill with the TRUTH values and report it as door sensors would: people in beforehand,
-    then out-counts per door per REPORT_EVERY s, and the fire alarm that starts it."""
+    then out-counts per door every ``every`` s, and the fire alarm that starts it."""
     campus = load_campus(campus_path)
     sc = parse_scenario({"kind": "evacuation", "campus": str(campus_path), "seed": seed,
                          "premovement": {"dist": "lognormal", "mean": TRUTH["mean"], "sd": TRUTH["sd"]},
@@ -60,9 +60,9 @@ def drill_to_store(campus_path: Path, store_path: Path, *, seed: int = 7) -> dic
     events: list[dict[str, Any]] = [{"sensor_id": "B1-SD1", "ts": ALARM, "kind": "fire", "state": "fire"}]
     for door, times in rep.exit_times.items():
         events.append({"sensor_id": door, "ts": T0 + 600, "kind": "crossing", "direction": "in", "count": len(times)})
-        step = np.ceil(np.asarray(times) / REPORT_EVERY).astype(int)
+        step = np.ceil(np.asarray(times) / every).astype(int)
         for k, n in zip(*np.unique(step, return_counts=True), strict=True):
-            events.append({"sensor_id": door, "ts": ALARM + REPORT_EVERY * int(k), "kind": "crossing", "direction": "out", "count": int(n)})
+            events.append({"sensor_id": door, "ts": ALARM + every * int(k), "kind": "crossing", "direction": "out", "count": int(n)})
     st = EventStore(store_path, campus_digest=campus.digest, campus_path=str(campus_path))
     st.append(events)
     st.close()
@@ -241,3 +241,19 @@ def test_curve_figures_are_consistent(events: list[tuple[float, int]], shift: fl
     assert time_gap(cum, cum, grid) == 0.0
     later = ExitData("D", "B", e.times + shift, e.counts).cumulative(grid)
     assert time_gap(cum, later, grid) == pytest.approx(shift, abs=1.0)  # the grid is 1 s
+
+
+def test_coarse_tallies_set_the_time_step(tmp_path: Path) -> None:
+    """Door sensors that report a tally every 30 s: the curves use 30 s steps, and the fit still recovers the drill."""
+    from scenarios.calibrate import time_step
+
+    path = write(five_halls(), tmp_path / "c.geojson")
+    drill_to_store(path, tmp_path / "e.sqlite", every=30.0)
+    campus = load_campus(path)
+    record_exercise(tmp_path / "e.sqlite", campus, tmp_path / "x.sqlite", t_from=ALARM - 60, t_to=ALARM + 900)
+    actual, _, _ = actual_exits(tmp_path / "x.sqlite", campus)
+    assert time_step(actual) == 30.0
+    cal = calibrate(actual, parse_scenario({"kind": "evacuation", "campus": str(path), "seed": 0}, "plan"), campus, replications=2)
+    assert not cal.warnings and cal.flow_exits == ["B1-D1"]
+    for got, want in ((cal.flow_door, TRUTH["flow_door"]), (cal.premovement_mean, TRUTH["mean"]), (cal.premovement_sd, TRUTH["sd"])):
+        assert abs(got / want - 1) < 0.10

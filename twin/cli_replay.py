@@ -152,7 +152,7 @@ def compare(
     calibrate: Annotated[bool, typer.Option("--calibrate", help="Fit pre-movement and door flow to the drill and write them into OUTPUT/calibrated.toml.")] = False,
     calibrated: Annotated[Path | None, typer.Option("--calibrated", help="--calibrate: write the calibrated scenario here instead.")] = None,
     alarm: Annotated[float | None, typer.Option("--alarm", help="When the alarm sounded (s from the recording's start); default its first fire alarm.", min=0)] = None,
-    step: Annotated[float | None, typer.Option("--bin", help="Time step of the curves (s); default the setting compare.bin (10 s). At least the door sensors' reporting interval.", min=0.5)] = None,
+    step: Annotated[float | None, typer.Option("--bin", help="Time step of the curves (s); default the setting compare.bin (10 s), or the door sensors' reporting interval when longer.", min=0.5)] = None,
     replications: Annotated[int | None, typer.Option("--replications", help="--calibrate: replications per fit step (default the setting calibrate.replications).", min=1)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document of the comparison.")] = False,
 ) -> None:

@@ -153,11 +153,10 @@ def _layout_campus(scenario: Traffic, name: str, lo: LayoutOverride, source: str
     if problems:
         raise ScenarioError(problems)
     out = []
-    for f in feats + added:
+    kept = [f for f in feats if str((f.get("properties") or {}).get("id")) not in lo.remove]
+    for f in kept + added:
         p = dict(f.get("properties") or {})
         fid = str(p.get("id"))
-        if fid in lo.remove and f not in added:
-            continue
         if fid in lo.retag:
             p["kind"] = lo.retag[fid]
         p.update(lo.set.get(fid, {}))
@@ -248,8 +247,8 @@ class Network:
         self.zone_cross_width = np.array(zone_cw, dtype=float)
         self.zone_of = {n: z for z, n in enumerate(zone_nodes)}
         self.n_zones = len(zone_nodes)
-        signals = {str(fid) for fid, v in campus.features.get("signal", {}).items() if v is True or v == 1 or v == "true"} \
-            if "signal" in campus.features else set()
+        flags = campus.features["signal"].items() if "signal" in campus.features else ()
+        signals = {str(fid) for fid, v in flags if v in (True, 1, "true")}
         self.zone_signal = np.array([any(str(g.edges[self.names[n], m].get("feature")) in signals for m in g[self.names[n]]
                                          if g.edges[self.names[n], m]["kind"] == "crossing") for n in zone_nodes], dtype=bool)
         # places: zones first, then cells; groups: one per zone, one per lane edge
@@ -727,6 +726,9 @@ class _Run:
             return
         self.state[k] = PARKED
         yield env.timeout(float(d.veh_dwell[k]))
+        if net.names[dest] in self.gates:  # parked at a gate: out through it
+            self.state[k] = LEFT
+            return
         out = self.exit_gate(dest)
         while out < 0:
             if not self.may_open_later():

@@ -131,13 +131,20 @@ def test_exercise_cli_errors(site: dict[str, Path], tmp_path: Path) -> None:
     assert not (tmp_path / "x.sqlite").exists() and not (tmp_path / "y.sqlite").exists()
 
 
-def test_calibration_recovers_the_drills_own_parameters(site: dict[str, Path], exercise: Path) -> None:
-    """The must-show: door counts of a simulated drill (seed 7) give back its pre-movement and door flow within 10 %,
-    fitting with the plan's seed (0): the fit shares no random numbers with the drill."""
+@pytest.fixture(scope="module")
+def compared(site: dict[str, Path], exercise: Path) -> dict[str, Any]:
+    """``twin compare EXERCISE PLAN --calibrate --json``, run once."""
     out = site["dir"] / "compare"
     result = runner.invoke(app, ["compare", str(exercise), str(site["plan"]), "-o", str(out), "--calibrate", "--json"])
     assert result.exit_code == 0, result.output
-    doc = json.loads(result.stdout)
+    return json.loads(result.stdout)
+
+
+def test_calibration_recovers_the_drills_own_parameters(site: dict[str, Path], compared: dict[str, Any]) -> None:
+    """The must-show: door counts of a simulated drill (seed 7) give back its pre-movement and door flow within 10 %,
+    fitting with the plan's seed (0): the fit shares no random numbers with the drill."""
+    out = site["dir"] / "compare"
+    doc = compared
     cal = doc["calibration"]
     assert cal["identified"] == {"flow_door": True, "premovement": True} and not cal["warnings"]
     assert cal["flow_exits"] == ["B1-D1"]  # the 1 m door queued, the 6 m doors did not
@@ -159,6 +166,26 @@ def test_calibration_recovers_the_drills_own_parameters(site: dict[str, Path], e
     assert sc.settings["flow_door"] == pytest.approx(cal["flow_door"], abs=1e-3)
     page = (out / "report.html").read_text(encoding="utf-8")
     assert 'id="cr-plot-total"' in page and 'id="cr-calibration"' in page and "five halls" in page
+
+
+@pytest.mark.browser
+def test_compare_report_in_a_real_browser(browser: Any, compared: dict[str, Any]) -> None:
+    tab = browser.new_page(viewport={"width": 1280, "height": 900})
+    network: list[str] = []
+    errors: list[str] = []
+    tab.on("request", lambda r: network.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    tab.goto(Path(compared["report"]).resolve().as_uri())
+    tab.wait_for_selector(".leaflet-interactive")
+    for img in ("#cr-plot-total", "#cr-plot-buildings"):
+        assert tab.evaluate(f"document.querySelector('{img}').naturalWidth") > 500
+    assert tab.locator(".leaflet-interactive").count() >= 5 + 1 + 5  # halls, the assembly area, exit markers
+    assert tab.text_content("#cr-figures").count("not identified") == 0
+    first = tab.locator("#cr-buildings tbody tr td:first-child").all_text_contents()
+    assert first == ["B1", "B2", "B3", "B4", "B5", "total"]
+    assert "B1-D1" in tab.text_content("#cr-calibration")
+    assert not errors and not network
+    tab.close()
 
 
 def test_unidentifiable_parameters_are_reported_not_made_up(tmp_path: Path) -> None:

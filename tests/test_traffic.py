@@ -254,6 +254,9 @@ def test_bad_ids_name_the_key(avenue: Path, campus: Campus) -> None:
         run_traffic(scenario(avenue, layouts={"x": {"retag": {"NOPE": "road"}, "remove": ["GONE"]}}), source="t.toml", campus=campus)
     assert {p.field for p in e.value.problems} == {"layouts.x.retag", "layouts.x.remove"}
     with pytest.raises(ScenarioError) as e:
+        run_traffic(scenario(avenue, layouts={"x": {"add": "no-such.geojson"}}), source="t.toml", campus=campus)
+    assert [p.field for p in e.value.problems] == ["layouts.x.add"]
+    with pytest.raises(ScenarioError) as e:
         parse_scenario({"kind": "traffic", "campus": "x", "vehicles": [{"gate": "G"}], "timetable": [{"at": "7h", "people": 1}]}, "t.toml")
     assert {p.field for p in e.value.problems} == {"vehicles[0]", "timetable[0].at", "timetable[0].from", "timetable[0].to"}
     with pytest.raises(ScenarioError, match="end .* must be after start"):
@@ -272,6 +275,11 @@ def test_cli_json_and_bad_input(avenue: Path, tmp_path: Path) -> None:
         for key in ("conflicts", "conflicts_per_hour", "ped_delay_s", "veh_delay_s", "gate_queue_max", "emergency_access_s"):
             assert isinstance(s["layouts"][lay][key], int | float), key
     assert s["layouts"]["closed"]["emergency_access_s"] > s["layouts"]["mixed"]["emergency_access_s"]  # round the loop
+    r = CliRunner().invoke(app, ["run", str(f), "-o", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    assert "conflicts (per run)" in r.output and "Hot spots: closed" in r.output
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert 'id="tr-compare"' in page and "Traffic report" in page
     f.write_text(f'kind = "traffic"\ncampus = "{avenue}"\n[[vehicles]]\ngate = "NOPE"\nper_hour = 1\n')
     r = CliRunner().invoke(app, ["run", str(f)])
     assert r.exit_code == 2

@@ -237,6 +237,15 @@ def test_compare_cli_errors(site: dict[str, Path], exercise: Path, tmp_path: Pat
     plan.write_text(f'kind = "evacuation"\ncampus = "{site["campus"]}"\n')
     bad = runner.invoke(app, ["compare", str(exercise), str(plan), "--alarm", "900", "-o", str(tmp_path / "o")])
     assert bad.exit_code == 2 and "no 'out' crossings at building exits after the alarm" in bad.output
+    newer = tmp_path / "newer.sqlite"
+    newer.write_bytes(exercise.read_bytes())
+    con = sqlite3.connect(newer)
+    con.execute("UPDATE metadata SET value = '2' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    for cmd in (["compare", str(newer), str(plan)], ["replay", str(newer), "--html", str(tmp_path / "n.html")]):
+        bad = runner.invoke(app, cmd)
+        assert bad.exit_code == 2 and "recording schema 2 is newer than this Campus Twin reads (1)" in bad.output
 
 
 def test_a_drill_the_model_cannot_explain_is_flagged(tmp_path: Path) -> None:

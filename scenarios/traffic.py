@@ -598,7 +598,7 @@ class TrafficReplication:
     forced: int
     """Drivers who yielded but, out of patience, edged through people still crossing."""
     links: list[list[tuple[int, float, float]]] | None = None
-    """With ``trace``: per link, (vehicle, entry time, exit time) in entry order."""
+    """With ``trace``: per link, (vehicle, entry time, exit time) in the order the vehicles left it."""
 
 
 class _Run:
@@ -1162,7 +1162,7 @@ class TrafficOutcome:
 def hot_spots(net: Network, conflicts: Sequence[np.ndarray]) -> list[dict[str, Any]]:
     """Conflicts summed over runs by place (a crossing, or a shared lane or road feature), most first.
 
-    Each entry: ``where`` (feature id), ``kind``, ``conflicts`` (total), ``min_pet_s``, and ``x``, ``y``
+    Each entry: ``where`` (feature id), ``name`` (the feature's), ``kind``, ``conflicts`` (total), ``min_pet_s``, and ``x``, ``y``
     (metres, the mean of the conflicts' areas) and ``places`` (the area indices, for maps).
     """
     allc = np.concatenate(conflicts) if len(conflicts) else np.empty(0)
@@ -1174,7 +1174,9 @@ def hot_spots(net: Network, conflicts: Sequence[np.ndarray]) -> list[dict[str, A
         sel = allc[names == name]
         places = np.unique(sel["place"])
         x, y = net.place_xy[sel["place"]].mean(axis=0)
-        out.append({"where": str(name), "kind": str(net.place_kind[places[0]]), "conflicts": int(len(sel)),
+        label = net.campus.features["name"].get(str(name)) if "name" in net.campus.features else None
+        out.append({"where": str(name), "name": label if isinstance(label, str) else "", "kind": str(net.place_kind[places[0]]),
+                    "conflicts": int(len(sel)),
                     "min_pet_s": round(float(sel["pet"].min()), 2), "x": round(float(x), 1), "y": round(float(y), 1),
                     "places": places.tolist()})
     return sorted(out, key=lambda h: (-h["conflicts"], h["where"]))
@@ -1189,7 +1191,7 @@ def hourly_counts(times: np.ndarray, start: float, end: float) -> tuple[np.ndarr
 
 
 def run_traffic(scenario: Traffic, *, source: str = "scenario", campus: Campus | None = None,
-                progress: Callable[[int], None] | None = None, trace: bool = False) -> TrafficOutcome:
+                progress: Callable[[int], None] | None = None) -> TrafficOutcome:
     """Run every replication of every layout of ``scenario`` (the same demand on each layout).
 
     Parameters
@@ -1198,8 +1200,6 @@ def run_traffic(scenario: Traffic, *, source: str = "scenario", campus: Campus |
         The scenario's campus, already loaded.
     progress : callable, optional
         Called with the number of (layout, replication) runs finished so far.
-    trace : bool
-        Keep every vehicle's link entry and exit times (for tests).
     """
     t_start = time.perf_counter()
     campuses = layout_campuses(scenario, source, campus)
@@ -1212,7 +1212,7 @@ def run_traffic(scenario: Traffic, *, source: str = "scenario", campus: Campus |
         demand_seq, behaviour_seq = seq.spawn(2)
         demand = draw_demand(scenario, occupants, np.random.default_rng(demand_seq))
         for name, net in nets.items():
-            runs[name].append(run_layout(net, demand, np.random.default_rng(behaviour_seq), layout=name, trace=trace))
+            runs[name].append(run_layout(net, demand, np.random.default_rng(behaviour_seq), layout=name))
             done += 1
             if progress:
                 progress(done)

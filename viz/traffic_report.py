@@ -160,6 +160,8 @@ def _spots(outcome: TrafficOutcome, name: str, net: Network, reps_n: int) -> lis
         kind = str(net.place_kind[p])
         sel = allc[allc["place"] == p]
         where = net.group_name[int(net.place_group[p])]
+        label = net.campus.features["name"].get(where) if "name" in net.campus.features else None
+        where = f"{where} ({label})" if isinstance(label, str) and label else where
         x, y = net.place_xy[p]
         col = KIND_COLOURS.get(kind, "#d50000")
         out.append((shapely.Point(x, y), {
@@ -333,9 +335,9 @@ def tables_html(summary: dict[str, Any]) -> str:
     for n in names:
         desc = lays[n].get("description") or ""
         parts.append(f"<h3>Hot spots: {_esc(n)}</h3>" + (f'<p class="cv-note">{_esc(desc)}</p>' if desc else ""))
-        parts.append(table_html(["where", "kind", "conflicts per run", "per hour", "smallest PET (s)"],
-                                [[h["where"], h["kind"], f"{h['conflicts']:g}", f"{h['per_hour']:.2f}", f"{h['min_pet_s']:.2f}"]
-                                 for h in lays[n]["hot_spots"]], numeric=(2, 3, 4), table_id=f"tr-hot-{n}"))
+        parts.append(table_html(["where", "name", "kind", "conflicts per run", "per hour", "smallest PET (s)"],
+                                [[h["where"], h["name"], h["kind"], f"{h['conflicts']:g}", f"{h['per_hour']:.2f}", f"{h['min_pet_s']:.2f}"]
+                                 for h in lays[n]["hot_spots"]], numeric=(3, 4, 5), table_id=f"tr-hot-{n}"))
     parts.append("<h2>Vehicle gates</h2>")
     parts.append(table_html(["layout", "gate", "queue mean", "p95", "max", "street holds", "spilled back (s)"],
                             [[n, gt, f"{q['mean']:.2f}", f"{q['p95']:g}", f"{q['max']:g}", q["storage"], f"{q['spillback_s']:.0f}"]
@@ -394,9 +396,9 @@ def summary_tables(summary: dict[str, Any]) -> list[Table]:
     out = [head]
     for n, s in summary["layouts"].items():
         t = Table(title=f"Hot spots: {n}")
-        for h in ("where", "kind", "conflicts", "per hour", "smallest PET s"):
-            t.add_column(h, justify="left" if h in ("where", "kind") else "right")
+        for h in ("where", "name", "kind", "conflicts", "per hour", "smallest PET s"):
+            t.add_column(h, justify="left" if h in ("where", "name", "kind") else "right")
         for h in s["hot_spots"][:5]:
-            t.add_row(h["where"], h["kind"], f"{h['conflicts']:g}", f"{h['per_hour']:.2f}", f"{h['min_pet_s']:.2f}")
+            t.add_row(h["where"], h["name"], h["kind"], f"{h['conflicts']:g}", f"{h['per_hour']:.2f}", f"{h['min_pet_s']:.2f}")
         out.append(t)
     return out

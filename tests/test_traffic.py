@@ -355,3 +355,18 @@ def test_the_documented_example_runs_on_the_demo_campus() -> None:
     sep = nets["separated"]
     assert "shared" not in sep.link_kind and "shared" in nets["mixed"].link_kind
     assert sep.zone_signal.sum() == 1  # X-SEP-1
+
+
+GOLDEN = {"conflicts": 3162.0, "conflicts_by_kind": {"crossing": 209.5, "shared": 2952.5}, "ped_delay_s": 0.1, "veh_delay_s": 29.28,
+          "gate_queue_max": 5.0, "emergency_access_s": 39.0, "vehicles": 211.5, "walks": 910.5}
+"""Figures of the golden run on the avenue (seed 3, 08:00-09:00, 2 replications); update only for a deliberate model change."""
+
+
+def test_golden_run(avenue: Path, campus: Campus) -> None:
+    sc = scenario(avenue, vehicles=CARS + [{"gate": "GV", "vehicle": "delivery", "per_hour": 10, "to": ["B-E"]}],
+                  pedestrians=WALKERS, timetable=[{"at": "08:20", "people": 300, "from": ["B-N"], "to": ["B-E"]}], replications=2)
+    lay = run_traffic(sc, source="golden.toml", campus=campus).summary()["layouts"]["as is"]
+    got = {k: lay[k] for k in ("conflicts", "conflicts_by_kind", "ped_delay_s", "veh_delay_s", "gate_queue_max", "emergency_access_s")}
+    got["vehicles"] = lay["vehicles"]["arrived"]
+    got["walks"] = lay["pedestrians"]["walks"]
+    assert got == GOLDEN

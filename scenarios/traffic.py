@@ -597,6 +597,8 @@ class TrafficReplication:
     non_yields: int
     forced: int
     """Drivers who yielded but, out of patience, edged through people still crossing."""
+    on_links: int = 0
+    """Vehicles on the road links at the end (driving, queued on a link, or stuck at a closure)."""
     links: list[list[tuple[int, float, float]]] | None = None
     """With ``trace``: per link, (vehicle, entry time, exit time) in the order the vehicles left it."""
 
@@ -732,8 +734,7 @@ class _Run:
         out = self.exit_gate(dest)
         while out < 0:
             if not self.may_open_later():
-                self.state[k] = STUCK
-                return
+                return  # no way out, ever: it stays parked
             yield self.change
             out = self.exit_gate(dest)
         t_out = env.now
@@ -1036,7 +1037,7 @@ def run_layout(net: Network, demand: Demand, rng: np.random.Generator, *, layout
         veh_arrived=arrived_veh, veh_state=r.state[:arrived_veh].copy(),
         veh_delay=np.array(r.veh_delay), veh_free=np.array(r.veh_free), queues=queues,
         storage={gt: max(1, int(approach // jam)) for gt in net.vgates}, emergency_trips=np.array(r.emergency),
-        yields=r.yields, non_yields=r.non_yields, forced=r.forced, links=r.trace,
+        yields=r.yields, non_yields=r.non_yields, forced=r.forced, on_links=int(sum(r.count)), links=r.trace,
     )
 
 

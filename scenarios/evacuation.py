@@ -331,17 +331,29 @@ class Drill:
             raise ScenarioError(problems)
 
     def _people(self) -> None:
-        """Where people start: occupied nodes × occupancy fraction (rounded per node)."""
+        """Where people start: each building's occupants × its occupancy fraction, shared out over its rooms.
+
+        The building total is rounded once and shared by largest remainder
+        (Hamilton's method), so 24 people asked for in a building of 2,248
+        are 24, however thinly they spread over its rooms.
+        """
         occ = self.scenario.occupancy
         blocked = set(self.scenario.blocked)
-        starts: list[int] = []
         g = self.campus.graph
+        wanted: dict[str | None, list[tuple[int, float]]] = defaultdict(list)
         for i, n in enumerate(self.names):
             if self.kind[i] not in OCCUPIED or g.nodes[n].get("feature") in blocked:
                 continue
             frac = occ.buildings.get(self.building[i], occ.default)
-            starts += [i] * round(g.nodes[n].get("occupants", 0) * frac)
-        self.start = np.array(starts, dtype=int)
+            wanted[self.building[i]].append((i, g.nodes[n].get("occupants", 0) * frac))
+        per_node: dict[int, int] = {}
+        for nodes in wanted.values():
+            whole = {i: math.floor(x) for i, x in nodes}
+            left = round(sum(x for _, x in nodes)) - sum(whole.values())
+            for i, _ in sorted(nodes, key=lambda ix: (-(ix[1] - whole[ix[0]]), ix[0]))[:max(0, left)]:
+                whole[i] += 1
+            per_node.update(whole)
+        self.start = np.array([i for i in sorted(per_node) for _ in range(per_node[i])], dtype=int)
 
     def _blocked(self) -> list[int]:
         """Nodes closed from the start: those named in ``blocked``, and every landing of a blocked stair."""

@@ -443,3 +443,26 @@ def test_exercise_html_replay_in_a_real_browser(browser: object, exercise_path: 
     assert tab.text_content("#ct-n-in") == "900"
     assert not errors
     tab.close()
+
+
+@pytest.mark.browser
+def test_exercise_html_shows_campus_and_event_texts_as_text(browser: object, exercise_path: Path, tmp_path: Path) -> None:
+    """A sensor or building named like markup appears as those characters: no element, no script runs."""
+    from viz.replay_html import write_replay_html
+
+    rec, outlines, _ = open_replay(exercise_path)
+    evil = "<img src=x onerror=window.pwned=1>"
+    rec.alarms = [{**a, "sensor_id": evil} for a in rec.alarms]
+    rec.occ_buildings = [evil if b == "B1" else b for b in rec.occ_buildings]
+    rec.design[evil] = rec.design["B1"]
+    outlines = [{**o, "id": evil} if o["id"] == "B1" else o for o in outlines]
+    page = write_replay_html(rec, tmp_path / "evil.html", outlines=outlines)
+    tab = browser.new_page(viewport={"width": 1000, "height": 700})
+    tab.goto(page.as_uri())
+    tab.wait_for_function("window.ctReplay !== undefined")
+    tab.evaluate("window.ctReplay.show(61)")
+    assert evil in tab.text_content("#ct-alarm-list")
+    assert evil in tab.text_content(".leaflet-marker-pane")
+    assert tab.evaluate("document.querySelectorAll('img[src=x]').length") == 0
+    assert tab.evaluate("window.pwned === undefined")
+    tab.close()

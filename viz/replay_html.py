@@ -164,6 +164,43 @@ def _payload(rec: Recording, outlines: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+_CONTROLS = r"""
+  var slider = document.getElementById("ct-time"), label = document.getElementById("ct-clock"), play = document.getElementById("ct-play"),
+      speedSel = document.getElementById("ct-speed");
+  slider.max = D.duration;
+  D.speeds.forEach(function (s) { var o = document.createElement("option"); o.value = s; o.textContent = "×" + s; if (s === clock.speed) o.selected = true; speedSel.appendChild(o); });
+  function fmt(t) { var m = Math.floor(t / 60), s = t - 60 * m; return (m < 10 ? "0" : "") + m + ":" + (s < 10 ? "0" : "") + s.toFixed(1); }
+  function txt(s) { var e = document.createElement("span"); e.textContent = s; return e; }
+  function setPlaying(on) { clock.playing = on; play.textContent = on ? "❚❚ pause" : "▶ play"; }
+  var lastWall = null;
+  function frame(w) {
+    if (clock.playing) {
+      if (lastWall !== null) { var t = clock.t + (w - lastWall) / 1000 * clock.speed; if (t >= D.duration) { t = D.duration; setPlaying(false); } show(t); }
+      lastWall = w;
+    } else { lastWall = null; }
+    requestAnimationFrame(frame);
+  }
+  play.addEventListener("click", function () { if (!clock.playing && clock.t >= D.duration) show(0); setPlaying(!clock.playing); });
+  slider.addEventListener("input", function () { show(parseFloat(slider.value)); });
+  speedSel.addEventListener("change", function () { clock.speed = parseFloat(speedSel.value); });
+  function stepSpeed(d) { var k = D.speeds.indexOf(clock.speed) + d; k = Math.max(0, Math.min(D.speeds.length - 1, k)); clock.speed = D.speeds[k]; speedSel.value = clock.speed; }
+  document.addEventListener("keydown", function (e) {
+    if (e.target && e.target.tagName === "SELECT") return;
+    var used = true;
+    if (e.key === " ") { play.click(); }
+    else if (e.key === "ArrowLeft") show(clock.t - 10);
+    else if (e.key === "ArrowRight") show(clock.t + 10);
+    else if (e.key === "ArrowUp") stepSpeed(1);
+    else if (e.key === "ArrowDown") stepSpeed(-1);
+    else if (e.key === "Home") show(0);
+    else if (e.key === "End") show(D.duration);
+    else used = false;
+    if (used) { e.preventDefault(); e.stopPropagation(); }
+  }, true);
+"""
+"""The player both replay pages share: slider, play/pause, speed, the keys of the pygame viewer, and ``txt`` (a text node for tooltips: campus and event texts are never HTML)."""
+
+
 _SCRIPT = r"""
 (function () {
   var map = {{ this._parent.get_name() }};
@@ -185,7 +222,7 @@ _SCRIPT = r"""
       if (p.kind === "assembly") return {color: "#2e7d32", weight: 2, dashArray: "6 4", fillColor: "#81c784", fillOpacity: 0.4};
       return {color: p.path === "road" ? "#8a8d90" : p.path === "shared" ? "#ef7d00" : "#9a8a7c", weight: p.path === "road" ? 4 : 2, opacity: 0.9};
     },
-    onEachFeature: function (f, layer) { if (f.properties.id) layer.bindTooltip(f.properties.kind + " " + f.properties.id + (D.buildingCounts[f.properties.id] !== undefined ? ": " + D.buildingCounts[f.properties.id] + " people" : "")); }
+    onEachFeature: function (f, layer) { if (f.properties.id) layer.bindTooltip(txt(f.properties.kind + " " + f.properties.id + (D.buildingCounts[f.properties.id] !== undefined ? ": " + D.buildingCounts[f.properties.id] + " people" : ""))); }
   }).addTo(map);
 
   // positions at time t, as viz.replay.Recording.at
@@ -257,11 +294,7 @@ _SCRIPT = r"""
     });
   }
 
-  var slider = document.getElementById("ct-time"), label = document.getElementById("ct-clock"), play = document.getElementById("ct-play"),
-      speedSel = document.getElementById("ct-speed");
-  slider.max = D.duration;
-  D.speeds.forEach(function (s) { var o = document.createElement("option"); o.value = s; o.textContent = "×" + s; if (s === clock.speed) o.selected = true; speedSel.appendChild(o); });
-  function fmt(t) { var m = Math.floor(t / 60), s = t - 60 * m; return (m < 10 ? "0" : "") + m + ":" + (s < 10 ? "0" : "") + s.toFixed(1); }
+/*CONTROLS*/
   function show(t) {
     clock.t = Math.min(D.duration, Math.max(0, t));
     compute(clock.t);
@@ -272,42 +305,12 @@ _SCRIPT = r"""
     label.textContent = fmt(clock.t) + " / " + fmt(D.duration);
     draw();
   }
-  function setPlaying(on) { clock.playing = on; play.textContent = on ? "❚❚ pause" : "▶ play"; }
-  var lastWall = null;
-  function frame(now) {
-    if (clock.playing) {
-      if (lastWall !== null) {
-        var t = clock.t + (now - lastWall) / 1000 * clock.speed;
-        if (t >= D.duration) { t = D.duration; setPlaying(false); }
-        show(t);
-      }
-      lastWall = now;
-    } else { lastWall = null; }
-    requestAnimationFrame(frame);
-  }
-  play.addEventListener("click", function () { if (!clock.playing && clock.t >= D.duration) show(0); setPlaying(!clock.playing); });
-  slider.addEventListener("input", function () { show(parseFloat(slider.value)); });
-  speedSel.addEventListener("change", function () { clock.speed = parseFloat(speedSel.value); });
-  function stepSpeed(d) { var k = D.speeds.indexOf(clock.speed) + d; k = Math.max(0, Math.min(D.speeds.length - 1, k)); clock.speed = D.speeds[k]; speedSel.value = clock.speed; }
-  document.addEventListener("keydown", function (e) {
-    if (e.target && e.target.tagName === "SELECT") return;
-    var used = true;
-    if (e.key === " ") { play.click(); }
-    else if (e.key === "ArrowLeft") show(clock.t - 10);
-    else if (e.key === "ArrowRight") show(clock.t + 10);
-    else if (e.key === "ArrowUp") stepSpeed(1);
-    else if (e.key === "ArrowDown") stepSpeed(-1);
-    else if (e.key === "Home") show(0);
-    else if (e.key === "End") show(D.duration);
-    else used = false;
-    if (used) { e.preventDefault(); e.stopPropagation(); }
-  }, true);
   map.on("move zoom resize viewreset", draw);
   window.ctReplay = {show: show, clock: clock, counts: function () { var c = {}; D.states.forEach(function (n) { c[n] = 0; }); for (var a = 0; a < N; a++) c[D.states[st[a]]]++; return c; }};
   show(0);
   requestAnimationFrame(frame);
 })();
-"""
+""".replace("/*CONTROLS*/", _CONTROLS)
 
 
 _EXERCISE_SCRIPT = r"""
@@ -325,7 +328,7 @@ _EXERCISE_SCRIPT = r"""
     onEachFeature: function (f, layer) {
       var p = f.properties;
       if (p.kind === "building" && p.counted) { (layers[p.id] = layers[p.id] || []).push(layer); }
-      else if (p.id) layer.bindTooltip(p.kind + " " + p.id + (p.kind === "building" ? ": not counted" : ""));
+      else if (p.id) layer.bindTooltip(txt(p.kind + " " + p.id + (p.kind === "building" ? ": not counted" : "")));
     }
   }).addTo(map);
   D.buildings.forEach(function (b, j) {
@@ -338,8 +341,8 @@ _EXERCISE_SCRIPT = r"""
     var i = idx(t), inside = 0, out = 0, on = [];
     D.buildings.forEach(function (b, j) {
       var n = D.occ.length ? D.occ[i][j] : 0, share = Math.min(1, n / Math.max(1, D.design[j]));
-      (layers[b] || []).forEach(function (l) { l.setStyle({fillColor: D.shades[Math.round(255 * share)]}); l.bindTooltip("building " + b + ": " + n + " people (design " + D.design[j] + ")"); });
-      labels[b].getElement().innerHTML = "<span>" + b + " " + n.toLocaleString("en") + "</span>";
+      (layers[b] || []).forEach(function (l) { l.setStyle({fillColor: D.shades[Math.round(255 * share)]}); l.bindTooltip(txt("building " + b + ": " + n + " people (design " + D.design[j] + ")")); });
+      labels[b].getElement().replaceChildren(txt(b + " " + n.toLocaleString("en")));
       inside += n;
     });
     for (var k = 0; k < D.outT.length && D.outT[k] <= t; k++) out += D.outN[k];
@@ -347,16 +350,12 @@ _EXERCISE_SCRIPT = r"""
     D.alarms.forEach(function (a) {
       if (a.t0 <= t && (a.t1 === null || t < a.t1)) {
         on.push(a);
-        if (a.at) marks.push(L.circleMarker(a.at, {radius: 11, color: "#d50000", weight: 3, fill: true, fillOpacity: 0.15}).bindTooltip(a.kind + " " + (a.sensor || "") + " since " + since(a)).addTo(map));
+        if (a.at) marks.push(L.circleMarker(a.at, {radius: 11, color: "#d50000", weight: 3, fill: true, fillOpacity: 0.15}).bindTooltip(txt(a.kind + " " + (a.sensor || "") + " since " + since(a))).addTo(map));
       }
     });
     now = {in_buildings: inside, out_since_alarm: out, alarms: on.length, list: on};
   }
-  var slider = document.getElementById("ct-time"), label = document.getElementById("ct-clock"), play = document.getElementById("ct-play"),
-      speedSel = document.getElementById("ct-speed");
-  slider.max = D.duration;
-  D.speeds.forEach(function (s) { var o = document.createElement("option"); o.value = s; o.textContent = "×" + s; if (s === clock.speed) o.selected = true; speedSel.appendChild(o); });
-  function fmt(t) { var m = Math.floor(t / 60), s = t - 60 * m; return (m < 10 ? "0" : "") + m + ":" + (s < 10 ? "0" : "") + s.toFixed(1); }
+/*CONTROLS*/
   function since(a) { return D.t0 === null ? "t = " + fmt(Math.max(0, a.t0)) : new Date((D.t0 + a.t0) * 1000).toISOString().substr(11, 8) + " UTC"; }
   function show(t) {
     clock.t = Math.min(D.duration, Math.max(0, t));
@@ -364,44 +363,21 @@ _EXERCISE_SCRIPT = r"""
     document.getElementById("ct-n-in").textContent = now.in_buildings.toLocaleString("en");
     document.getElementById("ct-n-out").textContent = now.out_since_alarm.toLocaleString("en");
     document.getElementById("ct-n-alarms").textContent = now.alarms;
-    document.getElementById("ct-alarm-list").innerHTML = now.list.slice(0, 6).map(function (a) {
-      return "<li>" + a.kind + " " + (a.sensor || "") + (a.building ? " (" + a.building + ")" : "") + " since " + since(a) + "</li>"; }).join("");
+    var ul = document.getElementById("ct-alarm-list");
+    ul.replaceChildren.apply(ul, now.list.slice(0, 6).map(function (a) {
+      var li = document.createElement("li");
+      li.textContent = a.kind + " " + (a.sensor || "") + (a.building ? " (" + a.building + ")" : "") + " since " + since(a);
+      return li; }));
     var corner = map.getContainer().querySelector(".leaflet-bottom.leaflet-left");
     if (corner) corner.style.bottom = (document.getElementById("ct-panel").offsetHeight + 16) + "px";
     slider.value = clock.t;
     label.textContent = fmt(clock.t) + " / " + fmt(D.duration) + (D.alarm === null ? "" : clock.t >= D.alarm ? "  (alarm + " + fmt(clock.t - D.alarm) + ")" : "  (before the alarm)");
   }
-  function setPlaying(on) { clock.playing = on; play.textContent = on ? "❚❚ pause" : "▶ play"; }
-  var lastWall = null;
-  function frame(w) {
-    if (clock.playing) {
-      if (lastWall !== null) { var t = clock.t + (w - lastWall) / 1000 * clock.speed; if (t >= D.duration) { t = D.duration; setPlaying(false); } show(t); }
-      lastWall = w;
-    } else { lastWall = null; }
-    requestAnimationFrame(frame);
-  }
-  play.addEventListener("click", function () { if (!clock.playing && clock.t >= D.duration) show(0); setPlaying(!clock.playing); });
-  slider.addEventListener("input", function () { show(parseFloat(slider.value)); });
-  speedSel.addEventListener("change", function () { clock.speed = parseFloat(speedSel.value); });
-  function stepSpeed(d) { var k = D.speeds.indexOf(clock.speed) + d; k = Math.max(0, Math.min(D.speeds.length - 1, k)); clock.speed = D.speeds[k]; speedSel.value = clock.speed; }
-  document.addEventListener("keydown", function (e) {
-    if (e.target && e.target.tagName === "SELECT") return;
-    var used = true;
-    if (e.key === " ") { play.click(); }
-    else if (e.key === "ArrowLeft") show(clock.t - 10);
-    else if (e.key === "ArrowRight") show(clock.t + 10);
-    else if (e.key === "ArrowUp") stepSpeed(1);
-    else if (e.key === "ArrowDown") stepSpeed(-1);
-    else if (e.key === "Home") show(0);
-    else if (e.key === "End") show(D.duration);
-    else used = false;
-    if (used) { e.preventDefault(); e.stopPropagation(); }
-  }, true);
   window.ctReplay = {show: show, clock: clock, counts: function () { return {in_buildings: now.in_buildings, out_since_alarm: now.out_since_alarm, alarms: now.alarms}; }};
   show(0);
   requestAnimationFrame(frame);
 })();
-"""
+""".replace("/*CONTROLS*/", _CONTROLS)
 
 
 class _Replay(MacroElement):

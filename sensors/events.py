@@ -37,6 +37,31 @@ FIRE_STATES = ("normal", "pre_alarm", "fire", "fault", "disabled", "test")
 ALERTS = ("crowding", "intrusion", "line_crossing")
 
 
+def parse_time(text: str, what: str) -> float:
+    """An ISO 8601 time with a UTC offset (``2026-03-01T10:00:00Z``) or epoch seconds, as epoch seconds.
+
+    The one reading of times for events, stores and recordings.
+
+    Raises
+    ------
+    ValueError
+        Naming ``what`` (e.g. ``ts`` or ``--from``) and the reason.
+    """
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        d = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        msg = f"{what} {text!r}: not ISO 8601 (e.g. 2026-03-01T10:00:00Z) or epoch seconds"
+        raise ValueError(msg) from None
+    if d.tzinfo is None:
+        msg = f"{what} {text!r}: give the UTC offset (e.g. 2026-03-01T10:00:00Z or +08:00)"
+        raise ValueError(msg)
+    return d.timestamp()
+
+
 class _Base(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
 
@@ -53,18 +78,7 @@ class _Base(BaseModel):
         if isinstance(v, int | float):
             t = float(v)
         elif isinstance(v, str):
-            try:
-                t = float(v)
-            except ValueError:
-                try:
-                    d = datetime.fromisoformat(v.replace("Z", "+00:00"))
-                except ValueError:
-                    msg = f"not ISO 8601 or epoch seconds: {v!r}"
-                    raise ValueError(msg) from None
-                if d.tzinfo is None:
-                    msg = f"ISO 8601 time needs a UTC offset (e.g. Z): {v!r}"
-                    raise ValueError(msg)
-                t = d.timestamp()
+            t = parse_time(v, "ts")
         else:
             msg = "expected ISO 8601 text or epoch seconds"
             raise ValueError(msg)

@@ -112,7 +112,8 @@ def exercise(
 ) -> None:
     """Record an exercise: the event store between two times, with its campus, as a replayable recording."""
     from twin.cli import _load
-    from twin.recording import RecordingError, parse_time, record_exercise
+    from sensors.events import parse_time
+    from twin.recording import RecordingError, record_exercise
 
     try:
         a, b = parse_time(t_from, "--from"), parse_time(t_to, "--to")

@@ -168,29 +168,6 @@ ALARM_KINDS = ("fire", "pre_alarm")
 """Alarm kinds that start a drill: the first of them in the window is the recording's ``alarm_s``."""
 
 
-def parse_time(text: str, what: str) -> float:
-    """An ISO 8601 time with a UTC offset (``2026-03-01T10:00:00Z``) or epoch seconds, as epoch seconds.
-
-    Raises
-    ------
-    ValueError
-        Naming ``what`` (e.g. ``--from``) and the reason.
-    """
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    try:
-        d = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        msg = f"{what} {text!r}: not an ISO 8601 time (e.g. 2026-03-01T10:00:00Z) or epoch seconds"
-        raise ValueError(msg) from None
-    if d.tzinfo is None:
-        msg = f"{what} {text!r}: give the UTC offset (e.g. 2026-03-01T10:00:00Z or +08:00)"
-        raise ValueError(msg)
-    return d.timestamp()
-
-
 def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 

@@ -136,16 +136,35 @@ class Common(_Model):
         return v
 
 
-class Evacuation(Common):
+class Walkers(Common):
+    """What every scenario with people walking has: their free walking speed."""
+
+    speed: Quantity = Field(default_factory=lambda: Distribution(
+        dist="normal", mean=default("walk_speed_mean"), sd=default("walk_speed_sd"),
+        min=default("walk_speed_min"), max=default("walk_speed_max")))
+    """Free walking speed (m/s): Weidmann (1993) by default, see docs/settings.md."""
+
+    @field_validator("speed", mode="before")
+    @classmethod
+    def _speed_number_is_constant(cls, v: Any) -> Any:
+        return _as_distribution(v)
+
+    @field_validator("speed")
+    @classmethod
+    def _positive_speed(cls, v: Distribution) -> Distribution:
+        if v.dist == "constant" and not v.value > 0:  # type: ignore[operator]
+            msg = "speed must be > 0 m/s"
+            raise ValueError(msg)
+        return v
+
+
+class Evacuation(Walkers):
     """An evacuation drill (``kind = "evacuation"``)."""
 
     kind: Literal["evacuation"]
     occupancy: Occupancy = Occupancy()
     premovement: Quantity = Field(default_factory=lambda: Distribution(
         dist="lognormal", mean=default("premovement_mean"), sd=default("premovement_sd")))
-    speed: Quantity = Field(default_factory=lambda: Distribution(
-        dist="normal", mean=default("walk_speed_mean"), sd=default("walk_speed_sd"),
-        min=default("walk_speed_min"), max=default("walk_speed_max")))
     route: Literal["shortest", "nearest_exit", "adaptive"] = "shortest"
     blocked: list[str] = []
     fire: Fire | None = None
@@ -159,7 +178,7 @@ class Evacuation(Common):
     def _occupancy_number(cls, v: Any) -> Any:
         return {"default": v} if isinstance(v, int | float) and not isinstance(v, bool) else v
 
-    @field_validator("premovement", "speed", mode="before")
+    @field_validator("premovement", mode="before")
     @classmethod
     def _number_is_constant(cls, v: Any) -> Any:
         return _as_distribution(v)
@@ -169,14 +188,6 @@ class Evacuation(Common):
     def _non_negative(cls, v: Distribution) -> Distribution:
         if v.dist == "constant" and v.value < 0:  # type: ignore[operator]
             msg = "pre-movement time must be >= 0 s"
-            raise ValueError(msg)
-        return v
-
-    @field_validator("speed")
-    @classmethod
-    def _positive_speed(cls, v: Distribution) -> Distribution:
-        if v.dist == "constant" and not v.value > 0:  # type: ignore[operator]
-            msg = "speed must be > 0 m/s"
             raise ValueError(msg)
         return v
 
@@ -377,7 +388,7 @@ class LayoutOverride(_Model):
     description: str = ""
 
 
-class Traffic(Common):
+class Traffic(Walkers):
     """Pedestrians and vehicles at the gates, on one or more layouts (``kind = "traffic"``)."""
 
     kind: Literal["traffic"]
@@ -395,23 +406,6 @@ class Traffic(Common):
     """Probability that a driver yields to a pedestrian on a crossing."""
     jaywalk: Share = Field(default_factory=lambda: default("traffic.jaywalk"))
     """Share of pedestrians who do not keep to crossings and footways (they also walk on roads)."""
-    speed: Quantity = Field(default_factory=lambda: Distribution(
-        dist="normal", mean=default("walk_speed_mean"), sd=default("walk_speed_sd"),
-        min=default("walk_speed_min"), max=default("walk_speed_max")))
-    """Free walking speed (m/s)."""
-
-    @field_validator("speed", mode="before")
-    @classmethod
-    def _number_is_constant(cls, v: Any) -> Any:
-        return _as_distribution(v)
-
-    @field_validator("speed")
-    @classmethod
-    def _positive_speed(cls, v: Distribution) -> Distribution:
-        if v.dist == "constant" and not v.value > 0:  # type: ignore[operator]
-            msg = "speed must be > 0 m/s"
-            raise ValueError(msg)
-        return v
 
     @model_validator(mode="after")
     def _span(self) -> Traffic:

@@ -28,7 +28,8 @@ from matplotlib.colors import TwoSlopeNorm, to_hex
 
 from viz.campus_map import BACKGROUND, framed_page, write_page
 from viz.plots import figure, style_axes
-from viz.report import _CSS, CLOSED, RANK, _card, _esc, _mpl, png_data_uri, table_html
+from viz.page import esc, mpl_text, png_data_uri, table_html
+from viz.report import CLOSED, DRILL_CSS, RANK, drill_card
 
 if TYPE_CHECKING:
     from scenarios.calibrate import Comparison
@@ -102,7 +103,7 @@ def building_figure(cmp: Comparison) -> Any:
     axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
     for i, (ax, b) in enumerate(zip(axes, keys, strict=False)):
         _curves(ax, cmp, b, legend=i == 0)
-        style_axes(ax, _mpl(f"{b} ({cmp.actual[b][-1]:,.0f} out)"), "min since the alarm", "people out", from_zero=True)
+        style_axes(ax, mpl_text(f"{b} ({cmp.actual[b][-1]:,.0f} out)"), "min since the alarm", "people out", from_zero=True)
         ax.set_xlim(0, cmp.grid[-1] / 60)
     for ax in axes[len(keys):]:
         ax.set_visible(False)
@@ -189,8 +190,8 @@ def _header(result: dict[str, Any], meta: dict[str, Any]) -> str:
     facts = [("recording", result["recording"]), ("scenario", result["scenario"]), ("campus", meta.get("campus", "")),
              ("drill window", f"{meta.get('from', '?')} … {meta.get('to', '?')}"), ("alarm", alarm),
              ("time step", f"{result['bin_s']:g} s")]
-    info = "".join(f"<span><b>{_esc(k)}</b> {_esc(v)}</span>" for k, v in facts)
-    return (f'<header class="rp-header"><h1>Drill vs plan: {_esc(result.get("name") or Path(result["scenario"]).stem)}</h1>'
+    info = "".join(f"<span><b>{esc(k)}</b> {esc(v)}</span>" for k, v in facts)
+    return (f'<header class="rp-header"><h1>Drill vs plan: {esc(result.get("name") or Path(result["scenario"]).stem)}</h1>'
             f'<div class="rp-meta">{info}</div></header>')
 
 
@@ -198,23 +199,23 @@ def _cards(result: dict[str, Any]) -> str:
     tot = result["figures"]["total"]
     a, s = tot["actual"], tot["simulated"]
     cards = [
-        _card("People out (drill / plan)", f"{tot['people_actual']:,.0f} / {tot['people_simulated']:,.0f}",
+        drill_card("People out (drill / plan)", f"{tot['people_actual']:,.0f} / {tot['people_simulated']:,.0f}",
               "through the counted building exits", tone="main"),
-        _card("90 % out (drill)", f"{_s(a['t90_s'])} s", f"plan {_s(s['t90_s'])} s ({_signed(tot['simulated_minus_actual']['t90_s'])} s)"),
-        _card("All out (drill)", f"{_s(a['t100_s'])} s", f"plan {_s(s['t100_s'])} s ({_signed(tot['simulated_minus_actual']['t100_s'])} s)"),
-        _card("Mean time gap", f"{_s(tot['time_gap_s'])} s", "between the curves, as shares of their totals"),
+        drill_card("90 % out (drill)", f"{_s(a['t90_s'])} s", f"plan {_s(s['t90_s'])} s ({_signed(tot['simulated_minus_actual']['t90_s'])} s)"),
+        drill_card("All out (drill)", f"{_s(a['t100_s'])} s", f"plan {_s(s['t100_s'])} s ({_signed(tot['simulated_minus_actual']['t100_s'])} s)"),
+        drill_card("Mean time gap", f"{_s(tot['time_gap_s'])} s", "between the curves, as shares of their totals"),
     ]
     cal = result.get("calibration")
     if cal:
         fd = cal["flow_door"]
-        cards.append(_card("Door flow (fitted)", "not identified" if fd is None else f"{fd:.2f} p/s/m",
+        cards.append(drill_card("Door flow (fitted)", "not identified" if fd is None else f"{fd:.2f} p/s/m",
                            f"plan {cal['start']['flow_door']:g}", tone="" if fd is not None else "warn"))
         pm = cal["premovement_mean_s"]
-        cards.append(_card("Pre-movement (fitted)", "not identified" if pm is None else f"{pm:.0f} ± {cal['premovement_sd_s']:.0f} s",
+        cards.append(drill_card("Pre-movement (fitted)", "not identified" if pm is None else f"{pm:.0f} ± {cal['premovement_sd_s']:.0f} s",
                            f"plan {cal['start']['premovement_mean_s']:g} ± {cal['start']['premovement_sd_s']:g} s",
                            tone="" if pm is not None else "warn"))
         if "calibrated_time_gap_s" in tot:
-            cards.append(_card("Gap after calibration", f"{_s(tot['calibrated_time_gap_s'])} s", "calibrated plan vs drill"))
+            cards.append(drill_card("Gap after calibration", f"{_s(tot['calibrated_time_gap_s'])} s", "calibrated plan vs drill"))
     return f'<section class="cr-grid" id="cr-figures">{"".join(cards)}</section>'
 
 
@@ -249,9 +250,9 @@ def _tables(result: dict[str, Any]) -> str:
                  f"{cal['premovement_people']:,.0f} people")]
         parts += ['<h2>Calibration</h2><p class="rp-note">Fitted by running the drill at every step '
                   f'({cal["simulations"]} simulated replications, common random numbers). Written to '
-                  f'{_esc(cal["written"])}.</p>',
+                  f'{esc(cal["written"])}.</p>',
                   table_html(["parameter", "plan", "fitted", "fitted to"], crow, numeric=(1, 2), table_id="cr-calibration")]
-        parts += [f'<div class="cr-warn">{_esc(w)}</div>' for w in cal["warnings"]]
+        parts += [f'<div class="cr-warn">{esc(w)}</div>' for w in cal["warnings"]]
     parts.append("</section>")
     return "".join(parts)
 
@@ -279,7 +280,7 @@ def compare_page(cmp: Comparison, result: dict[str, Any], *, meta: dict[str, Any
     bottom = (f'<div class="rp-bottom">{_scale_html(result["figures"])}<section class="rp-section"><h2>Evacuation curves</h2>'
               f'{imgs}</section>{_tables(result)}<footer class="rp-footer">Campus Twin · twin compare · counts only, '
               "no identities</footer></div>")
-    css = _CSS % {"bg": BACKGROUND, "closed": CLOSED, "rank": RANK} + _EXTRA_CSS
+    css = DRILL_CSS % {"bg": BACKGROUND, "closed": CLOSED, "rank": RANK} + _EXTRA_CSS
     return framed_page(compare_map(cmp, result["figures"], campus), title=f"Drill vs plan: {result.get('name') or Path(result['scenario']).stem}",
                        css=css, top=top, bottom=bottom)
 

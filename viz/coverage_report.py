@@ -23,7 +23,6 @@ Every text from the campus or the scenario is HTML-escaped.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -37,7 +36,7 @@ from rich.table import Table
 
 from viz.campus_map import BACKGROUND, KEY_AREA_COLOURS, CampusFeatures, framed_page, write_page
 from viz.plots import figure, style_axes
-from viz.report import png_data_uri, table_html
+from viz.page import esc, feature_collection, popup, png_data_uri, table_html
 
 if TYPE_CHECKING:
     from scenarios.coverage import CoverageOutcome
@@ -62,32 +61,12 @@ PANES = {"cv-areas": (405, True), "cv-iso": (410, False), "cv-lines": (415, Fals
          "cv-views": (430, False), "cv-blind": (440, True), "cv-points": (460, True)}
 
 
-def _esc(v: Any) -> str:
-    return html.escape(str(v))
-
-
 def _pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * float(x):.1f} %"
 
 
 def _sec(x: float | None) -> str:
     return "–" if x is None else f"{float(x):,.0f} s"
-
-
-def feature_collection(items: Sequence[tuple[Any, dict[str, Any]]]) -> dict[str, Any]:
-    """A GeoJSON FeatureCollection of (geometry in WGS 84, properties) pairs; empty geometries are left out."""
-    feats = []
-    for geom, props in items:
-        if geom is None or geom.is_empty:
-            continue
-        feats.append({"type": "Feature", "geometry": shapely.geometry.mapping(geom), "properties": props})
-    return {"type": "FeatureCollection", "features": feats}
-
-
-def popup(title: str, rows: Sequence[tuple[str, Any]]) -> str:
-    """A map popup: a title and a table of (label, value) rows, every text escaped."""
-    cells = "".join(f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in rows)
-    return f'<div class="ct-popup"><h4>{_esc(title)}</h4><table>{cells}</table></div>'
 
 
 def _bands(standard: float) -> list[float]:
@@ -154,12 +133,12 @@ def coverage_map(outcome: CoverageOutcome, summary: dict[str, Any]) -> folium.Ma
         col = BAND_COLOURS[min(edges_b.index(hi), len(BAND_COLOURS) - 1)]
         label = f"{lo:.0f}–{hi:.0f} s" if np.isfinite(hi) else f"over {lo:.0f} s"
         iso_items.append((geom, {"style": {"color": col, "weight": 0, "fillColor": col, "fillOpacity": 0.75},
-                                 "tooltip": _esc(f"response {label} from the nearest post")}))
+                                 "tooltip": esc(f"response {label} from the nearest post")}))
     layer("Response-time isochrones from posts", iso_items, "cv-iso")
     paths = f[f["kind"].isin(["footway", "road", "shared", "crossing"])]
     layer("Paths", [(g, {"style": PATH}) for g in paths.geometry], "cv-lines")
     b = f[f["kind"] == "building"]
-    layer("Buildings", [(g, {"style": BUILDING, "tooltip": _esc(f"building {i}")}) for i, g in b.geometry.items()], "cv-areas")
+    layer("Buildings", [(g, {"style": BUILDING, "tooltip": esc(f"building {i}")}) for i, g in b.geometry.items()], "cv-areas")
     keys = []
     for fid, row in f[f["kind"] == "key_area"].iterrows():
         cat = str(row.get("category") or "other")
@@ -172,19 +151,19 @@ def coverage_map(outcome: CoverageOutcome, summary: dict[str, Any]) -> folium.Ma
             ("incidents per run", r.get("incidents")), ("response p90", _sec((r.get("response_time_s") or {}).get("p90"))),
             ("within standard", _pct(r.get("within_standard")))])
         keys.append((row.geometry, {"style": {"color": col, "weight": 2.5, "dashArray": "6 3", "fillColor": col, "fillOpacity": 0.06},
-                                    "popup": pop, "tooltip": _esc(f"key area {fid}")}))
+                                    "popup": pop, "tooltip": esc(f"key area {fid}")}))
     layer("Key areas", keys, "cv-keys")
     views = outcome.cameras.views
     layer("Camera viewsheds", [(v, {"style": VIEW}) for v in views.to_numpy()], "cv-views")
-    blind = [(a.blind_spots, {"style": BLIND, "tooltip": _esc(f"blind spot of {k}: {a.blind_m2:,.0f} m² no camera sees")})
+    blind = [(a.blind_spots, {"style": BLIND, "tooltip": esc(f"blind spot of {k}: {a.blind_m2:,.0f} m² no camera sees")})
              for k, a in outcome.cameras.areas.items()]
     layer("Blind spots", blind, "cv-blind")
     cams = f[f["kind"] == "camera"]
-    layer("Cameras", [(g, {"style": CAMERA, "tooltip": _esc(f"camera {i}")}) for i, g in cams.geometry.items()], "cv-points")
+    layer("Cameras", [(g, {"style": CAMERA, "tooltip": esc(f"camera {i}")}) for i, g in cams.geometry.items()], "cv-points")
     net = outcome.model.net
     posts = [(shapely.Point(net.xy[n]), {"style": {**POST, "radius": 5 + 1.5 * s},
                                           "popup": popup(pid, [("node", net.names[n]), ("guards", s)]),
-                                          "tooltip": _esc(f"post {pid}: {s} guard{'s' if s != 1 else ''}")})
+                                          "tooltip": esc(f"post {pid}: {s} guard{'s' if s != 1 else ''}")})
              for pid, n, s in outcome.model.layout.posts]
     layer("Guard posts", posts, "cv-points")
     rec = summary["recommended_posts"]
@@ -193,7 +172,7 @@ def coverage_map(outcome: CoverageOutcome, summary: dict[str, Any]) -> folium.Ma
                   {"style": NEW_POST, "popup": popup(f"recommended post {p['id']}", [("node", p["node"]), ("guards", p["guards"]),
                                                                                       ("where", p.get("near", "")),
                                                                                       ("already a post", p["node"] in current)]),
-                   "tooltip": _esc(f"recommended post at {p['node']}")})
+                   "tooltip": esc(f"recommended post at {p['node']}")})
                  for p in rec.get("layout", [])]
     layer(f"Recommended posts (k = {rec['k']})", new_posts, "cv-points")
     nc = outcome.new_cameras
@@ -202,7 +181,7 @@ def coverage_map(outcome: CoverageOutcome, summary: dict[str, Any]) -> folium.Ma
         layer("Recommended cameras", [(g, {"style": NEW_CAMERA, "popup": popup(str(i), [
             ("heading", f"{r['heading']:.0f}°"), ("fov", f"{r['fov']:.0f}°"), ("range", f"{r['range']:.0f} m"),
             ("key area", r["key_area"]), ("blind area newly seen", f"{r['gain_m2']:,.0f} m²")]),
-            "tooltip": _esc(f"recommended camera {i}")}) for (i, r), g in zip(nc.iterrows(), nc.geometry, strict=True)],
+            "tooltip": esc(f"recommended camera {i}")}) for (i, r), g in zip(nc.iterrows(), nc.geometry, strict=True)],
             "cv-points")
     folium.LayerControl(collapsed=True, position="topright").add_to(m)
     framed = f[f["kind"].isin(["building", "key_area", "footway", "gate"])]
@@ -221,7 +200,7 @@ def legend_html(standard: float) -> str:
         if hi == standard:
             lab += " (standard)"
         labels.append(f'<span class="cv-sym"><span class="cv-sw" style="background:{BAND_COLOURS[min(i, len(BAND_COLOURS) - 1)]}">'
-                      f"</span>{_esc(lab)}</span>")
+                      f"</span>{esc(lab)}</span>")
         lo = hi
     sym = [
         (f'<svg width="18" height="18"><circle cx="9" cy="9" r="6" fill="{POST["fillColor"]}" stroke="#fff" stroke-width="2"/></svg>', "guard post (size ∝ guards)"),
@@ -231,7 +210,7 @@ def legend_html(standard: float) -> str:
         (f'<svg width="26" height="16"><rect x="2" y="2" width="22" height="12" fill="{BLIND["fillColor"]}" fill-opacity=".45" stroke="{BLIND["color"]}"/></svg>', "blind spot (open ground no camera sees)"),
         ('<svg width="26" height="16"><rect x="2" y="2" width="22" height="12" fill="none" stroke="#c62828" stroke-width="2" stroke-dasharray="6 3"/></svg>', "key area"),
     ]
-    syms = "".join(f'<span class="cv-sym">{s}{_esc(t)}</span>' for s, t in sym)
+    syms = "".join(f'<span class="cv-sym">{s}{esc(t)}</span>' for s, t in sym)
     return (f'<div class="cv-legend" id="cv-legend"><div><b>Response time from the nearest post</b><br>{"".join(labels)}</div>'
             f'<div class="cv-syms">{syms}</div></div>')
 
@@ -350,7 +329,7 @@ def plots_html(outcome: CoverageOutcome, summary: dict[str, Any]) -> str:
                            ("cv-plot-areas", key_area_figure, "Response time and camera coverage by key area"),
                            ("cv-plot-hours", hour_figure, "Incidents and p90 response time by hour of the day"),
                            ("cv-plot-util", utilisation_figure, "Guard utilisation")):
-        out.append(f'<figure class="cv-plot"><img id="{pid}" src="{png_data_uri(make(outcome, summary))}" alt="{_esc(alt)}"></figure>')
+        out.append(f'<figure class="cv-plot"><img id="{pid}" src="{png_data_uri(make(outcome, summary))}" alt="{esc(alt)}"></figure>')
     return "<h2>Plots</h2>" + "".join(out)
 
 
@@ -378,8 +357,8 @@ KEY_AREA_HEADERS = ["key area", "category", "incidents", "p50", "p90", "p95", "m
 
 def card(label: str, value: str, detail: str = "", tone: str = "") -> str:
     """One key-figure card (``tone``: ``cv-main``, ``cv-good`` or ``cv-bad``), every text escaped."""
-    return (f'<div class="cv-card {tone}"><div class="cv-label">{_esc(label)}</div><div class="cv-value">{_esc(value)}</div>'
-            f'<div class="cv-detail">{_esc(detail)}</div></div>')
+    return (f'<div class="cv-card {tone}"><div class="cv-label">{esc(label)}</div><div class="cv-value">{esc(value)}</div>'
+            f'<div class="cv-detail">{esc(detail)}</div></div>')
 
 
 def key_figures_html(summary: dict[str, Any]) -> str:
@@ -429,10 +408,10 @@ def tables_html(summary: dict[str, Any]) -> str:
                       [[c["id"], f"{c['x']:.1f}", f"{c['y']:.1f}", f"{c['heading']:.0f}°", f"{c['fov']:.0f}°", f"{c['range']:.0f} m",
                         c["key_area"], f"{c['gain_m2']:,.0f}"] for c in summary["recommended_cameras"]],
                       numeric=(1, 2, 3, 4, 5, 7), table_id="cv-cameras")
-    return (f"<h2>Key areas</h2>{ka}<h2>Recommended posts</h2><p class=cv-note>Maximal covering ({_esc(rec['objective'])}), "
+    return (f"<h2>Key areas</h2>{ka}<h2>Recommended posts</h2><p class=cv-note>Maximal covering ({esc(rec['objective'])}), "
             f"solved exactly by HiGHS over {rec['candidates']} candidate sites and {rec['demand_points']} incident places. "
             f"Set covering: {sc['posts_needed']} post(s) reach every key area within the standard "
-            f"({_esc(', '.join(sc['posts']))}).</p>{posts}<h3>The recommended sites</h3>{sites}"
+            f"({esc(', '.join(sc['posts']))}).</p>{posts}<h3>The recommended sites</h3>{sites}"
             f"<h2>Recommended cameras</h2>{cams}")
 
 
@@ -478,13 +457,13 @@ def report_page(outcome: CoverageOutcome, summary: dict[str, Any], *, generated:
     facts = [("campus", summary["campus"]), ("seed", summary["seed"]), ("replications", summary["replications"]),
              ("simulated", f"{summary['hours']:g} h from {sc.start_hour:g}:00"), ("standard", f"{summary['standard_s']:.0f} s"),
              ("date", generated.strftime("%Y-%m-%d %H:%M %Z").strip())]
-    meta = "".join(f"<span><b>{_esc(k)}</b> {_esc(v)}</span>" for k, v in facts)
-    desc = f"<p>{_esc(sc.description)}</p>" if sc.description else ""
-    top = (f'<div class="cv-top"><h1>Coverage report: {_esc(summary["scenario"])}</h1><div class="cv-meta">{meta}</div>{desc}'
+    meta = "".join(f"<span><b>{esc(k)}</b> {esc(v)}</span>" for k, v in facts)
+    desc = f"<p>{esc(sc.description)}</p>" if sc.description else ""
+    top = (f'<div class="cv-top"><h1>Coverage report: {esc(summary["scenario"])}</h1><div class="cv-meta">{meta}</div>{desc}'
            f'{key_figures_html(summary)}<h2>Map</h2><p class="cv-note">Click a key area, post or recommended camera for details; '
            "the layer control (top right) switches layers.</p></div>")
     bottom = (f'<div class="cv-bottom">{legend_html(sc.standard)}{plots_html(outcome, summary)}{tables_html(summary)}'
-              f'<p class="cv-note">Campus Twin · campus digest {_esc(str(summary["campus_digest"])[:12])} · '
+              f'<p class="cv-note">Campus Twin · campus digest {esc(str(summary["campus_digest"])[:12])} · '
               f'wall time {summary["wall_s"]:.1f} s</p></div>')
     return framed_page(m, title=f"Coverage report: {summary['scenario']}", css=REPORT_CSS.replace("BG", BACKGROUND),
                        top=top, bottom=bottom)

@@ -22,9 +22,7 @@ HTML-escaped.
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 import math
 from collections.abc import Iterable, Sequence
@@ -43,8 +41,9 @@ from matplotlib.colors import Normalize, to_hex
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from viz.plots import DPI, figure, style_axes
+from viz.plots import figure, style_axes
 from viz.campus_map import BACKGROUND, STYLES, CampusFeatures, framed_page, popup_html, write_page
+from viz.page import Html, esc, mpl_text, png_data_uri, table_html
 
 if TYPE_CHECKING:
     from scenarios.evacuation import Drill, Replication
@@ -107,12 +106,6 @@ CLOSURE_STYLES: dict[str, dict[str, Any]] = {
 """Style of a closed node's feature by why it closed (points use ``radius``)."""
 
 
-class _Html(str):
-    """Text that is already HTML (escaped where needed); tables put it in as is."""
-
-    __slots__ = ()
-
-
 # --------------------------------------------------------------------------
 # Formatting
 # --------------------------------------------------------------------------
@@ -142,16 +135,6 @@ def _clock(s: float) -> str:
     """Seconds as minutes and seconds, e.g. ``4 min 05 s``."""
     m, sec = divmod(round(float(s)), 60)
     return f"{m} min {sec:02d} s" if m else f"{sec} s"
-
-
-def _esc(v: Any) -> str:
-    """Any value as escaped HTML text (``_Html`` passes through)."""
-    return v if isinstance(v, _Html) else html.escape(str(v))
-
-
-def _mpl(text: str) -> str:
-    """Text for a matplotlib label: ``$`` would start mathtext."""
-    return text.replace("$", r"\$")
 
 
 # --------------------------------------------------------------------------
@@ -261,22 +244,22 @@ def header_html(outcome: Outcome, summary: dict[str, Any], *, generated: datetim
     if sc.occupancy.default != 1.0 or sc.occupancy.buildings:
         whatifs.append(f"occupancy {sc.occupancy.default:.0%} of design"
                        + (f" ({len(sc.occupancy.buildings)} buildings set apart)" if sc.occupancy.buildings else ""))
-    meta = "".join(f"<span><b>{_esc(k)}</b> {_esc(v)}</span>" for k, v in facts)
-    parts = [f'<header class="rp-header"><h1>Evacuation drill report: {_esc(summary["scenario"])}</h1>',
+    meta = "".join(f"<span><b>{esc(k)}</b> {esc(v)}</span>" for k, v in facts)
+    parts = [f'<header class="rp-header"><h1>Evacuation drill report: {esc(summary["scenario"])}</h1>',
              f'<div class="rp-meta">{meta}</div>']
     if sc.description:
-        parts.append(f'<p class="rp-desc">{_esc(sc.description)}</p>')
+        parts.append(f'<p class="rp-desc">{esc(sc.description)}</p>')
     if whatifs:
-        parts.append('<div class="rp-whatif">What-if: ' + "; ".join(_esc(w) for w in whatifs) + "</div>")
+        parts.append('<div class="rp-whatif">What-if: ' + "; ".join(esc(w) for w in whatifs) + "</div>")
     parts.append("</header>")
     return "".join(parts)
 
 
-def _card(label: str, value: str, detail: str = "", *, tone: str = "") -> str:
+def drill_card(label: str, value: str, detail: str = "", *, tone: str = "") -> str:
     """One key figure (``label``, big ``value``, small ``detail``), texts escaped."""
     cls = f"rp-card rp-{tone}" if tone else "rp-card"
-    return (f'<div class="{cls}"><div class="rp-label">{_esc(label)}</div>'
-            f'<div class="rp-value">{_esc(value)}</div><div class="rp-detail">{_esc(detail)}</div></div>')
+    return (f'<div class="{cls}"><div class="rp-label">{esc(label)}</div>'
+            f'<div class="rp-value">{esc(value)}</div><div class="rp-detail">{esc(detail)}</div></div>')
 
 
 def key_figures_html(summary: dict[str, Any]) -> str:
@@ -303,17 +286,17 @@ def key_figures_html(summary: dict[str, Any]) -> str:
     ratio = f"simulated ÷ bound = {mean / bound:.2f}" if bound > 0 else "no bound: nobody can reach an assembly area"
     trapped = float(summary["trapped"])
     cards = [
-        _card("Evacuation time (mean)", _seconds(mean),
+        drill_card("Evacuation time (mean)", _seconds(mean),
               f"{_clock(mean)} · p50 {_num(st['p50'])} · p95 {_num(st['p95'])} · min {_num(st['min'])} · "
               f"max {_num(st['max'])} s", tone="main"),
-        _card("Flow lower bound", _seconds(bound), f"{ratio} · {method}"),
-        _card("Occupants", _num(summary["occupants"]), "people in the buildings at the alarm"),
-        _card("Safe", _num(summary["safe"]), "reached an assembly area (mean per replication)"),
-        _card("Trapped", _num(trapped), "no way out left (mean per replication)", tone="bad" if trapped > 0 else ""),
+        drill_card("Flow lower bound", _seconds(bound), f"{ratio} · {method}"),
+        drill_card("Occupants", _num(summary["occupants"]), "people in the buildings at the alarm"),
+        drill_card("Safe", _num(summary["safe"]), "reached an assembly area (mean per replication)"),
+        drill_card("Trapped", _num(trapped), "no way out left (mean per replication)", tone="bad" if trapped > 0 else ""),
     ]
     if float(summary.get("unfinished") or 0) > 0:
-        cards.append(_card("Unfinished", _num(summary["unfinished"]), "still on the way at max_time", tone="warn"))
-    cards.append(_card("Wall time", _seconds(summary["wall_s"]),
+        cards.append(drill_card("Unfinished", _num(summary["unfinished"]), "still on the way at max_time", tone="warn"))
+    cards.append(drill_card("Wall time", _seconds(summary["wall_s"]),
                        f"{summary['replications']} replication{'s' if summary['replications'] != 1 else ''}"))
     return f'<section class="rp-figures" id="rp-figures">{"".join(cards)}</section>'
 
@@ -591,13 +574,6 @@ def map_legend_html(summary: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------
 
 
-def png_data_uri(fig: Figure) -> str:
-    """The figure as a ``data:image/png;base64,…`` URI."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI, facecolor="white")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
 def evacuation_figure(outcome: Outcome, summary: dict[str, Any]) -> Figure:
     """People safe vs time: each replication (thin), their mean (thick) and the flow lower bound.
 
@@ -671,7 +647,7 @@ def building_figure(outcome: Outcome, summary: dict[str, Any]) -> Figure:
         name = _feature_name(outcome.drill, b)
         label = f"{b}{' ' + name if name and name != b else ''} ({_num(occupants[b])})"
         ax.plot(grid / 60, _mean_count(times, grid), color=colours[i % len(colours)], linewidth=1.8,
-                label=_mpl(label))
+                label=mpl_text(label))
     shown = f"top {len(top)} of {len(occupants)} buildings by occupants" if len(occupants) > len(top) else "every building"
     style_axes(ax, f"People out of their building over time ({shown})", "time since the alarm (min)",
                 "people out of the building", from_zero=True)
@@ -711,7 +687,7 @@ def exit_figure(outcome: Outcome, summary: dict[str, Any]) -> Figure:
         left.annotate(_num(n), (n, i), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
     shown = f"busiest {len(bars)} of {len(people)}" if len(people) > len(bars) else "every exit used"
     style_axes(left, f"People per exit ({shown})", "people (mean per replication)", "", from_zero=True)
-    left.set_yticks(range(len(bars)), [_mpl(d) for d in bars], fontsize=9)
+    left.set_yticks(range(len(bars)), [mpl_text(d) for d in bars], fontsize=9)
     left.set_ylim(len(bars) - 0.5, -0.5)  # busiest at the top
     left.set_xlim(0, max([people[d] for d in bars] + [1.0]) * 1.18)  # room for the numbers
     left.grid(False, axis="y")
@@ -723,7 +699,7 @@ def exit_figure(outcome: Outcome, summary: dict[str, Any]) -> Figure:
     for d in flows:
         counts = np.mean([np.histogram(r.exit_times.get(d, []), bins=edges)[0] for r in reps], axis=0)
         right.plot((edges[:-1] + width / 2) / 60, counts * 60 / width, color=colour[d], linewidth=1.6,
-                   marker="o" if len(edges) < 25 else None, markersize=3, label=_mpl(d))
+                   marker="o" if len(edges) < 25 else None, markersize=3, label=mpl_text(d))
     busiest_title = f"the {len(flows)} busiest exits" if len(flows) > 1 else "the busiest exit"
     style_axes(right, f"Flow through {busiest_title}", "time since the alarm (min)",
                 "people per minute", from_zero=True)
@@ -751,21 +727,6 @@ def plots_html(outcome: Outcome, summary: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------
 
 
-def table_html(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, numeric: Sequence[int] = (),
-               table_id: str = "") -> str:
-    """An HTML table; every cell escaped (``_Html`` cells are put in as is), ``numeric`` columns right-aligned."""
-    num = set(numeric)
-    head = "".join(f'<th{" class=rp-num" if i in num else ""}>{_esc(h)}</th>' for i, h in enumerate(headers))
-    body = "".join(
-        "<tr>" + "".join(f'<td{" class=rp-num" if i in num else ""}>{_esc(v)}</td>' for i, v in enumerate(row)) + "</tr>"
-        for row in rows
-    )
-    if not body:
-        body = f'<tr><td colspan="{len(headers)}" class="rp-none">none</td></tr>'
-    ident = f' id="{html.escape(table_id)}"' if table_id else ""
-    return f'<table class="rp-table"{ident}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-
 def bottleneck_table(summary: dict[str, Any]) -> str:
     """The bottlenecks of the summary, worst first."""
     rows = [(i, b["id"], b["kind"], _num(b["max_queue"]), _fixed(b["max_wait_s"]), _fixed(b["mean_wait_s"]), _num(b["passed"]))
@@ -782,7 +743,7 @@ def building_table(outcome: Outcome, summary: dict[str, Any]) -> str:
     rows = []
     for b in sorted(clearance, key=lambda b: (-clearance[b], b)):
         t = clearance[b]
-        swatch = _Html(f'<span class="rp-swatch" style="background:{scale.colour(t)}"></span>')
+        swatch = Html(f'<span class="rp-swatch" style="background:{scale.colour(t)}"></span>')
         rows.append((swatch, b, _feature_name(outcome.drill, b), _num(occupants.get(b, 0.0)), _fixed(t), _clock(t)))
     return table_html(["", "building", "name", "occupants", "clearance (s)", "clearance"], rows,
                       numeric=(3, 4, 5), table_id="rp-buildings")
@@ -820,7 +781,7 @@ def tables_html(outcome: Outcome, summary: dict[str, Any]) -> str:
 # The page
 # --------------------------------------------------------------------------
 
-_CSS = """
+DRILL_CSS = """
 html, body { height: auto !important; min-height: 100%%; }
 html { background: #fafaf8; }
 body { display: flex; flex-direction: column; align-items: center; background: #fafaf8; color: #263238;
@@ -898,7 +859,7 @@ def report_page(outcome: Outcome, summary: dict[str, Any], *, generated: datetim
               f'{tables_html(outcome, summary)}<footer class="rp-footer">Campus Twin · campus digest '
               f'{html.escape(str(summary.get("campus_digest", ""))[:12])} · '
               f'{_num(summary.get("events_per_replication", 0))} events per replication</footer></div>')
-    css = _CSS % {"bg": BACKGROUND, "closed": CLOSED, "rank": RANK}
+    css = DRILL_CSS % {"bg": BACKGROUND, "closed": CLOSED, "rank": RANK}
     return framed_page(m, title=f"Drill report: {summary['scenario']}", css=css, top=top, bottom=bottom)
 
 

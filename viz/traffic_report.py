@@ -25,7 +25,6 @@ the campus or the scenario is HTML-escaped.
 
 from __future__ import annotations
 
-import html
 import math
 from datetime import datetime
 from pathlib import Path
@@ -39,9 +38,9 @@ from matplotlib.figure import Figure
 from rich.table import Table
 
 from viz.campus_map import BACKGROUND, CampusFeatures, framed_page, write_page
-from viz.coverage_report import REPORT_CSS, card, feature_collection, popup
+from viz.coverage_report import REPORT_CSS, card
 from viz.plots import figure, style_axes
-from viz.report import png_data_uri, table_html
+from viz.page import esc, feature_collection, popup, png_data_uri, table_html
 
 if TYPE_CHECKING:
     from scenarios.traffic import Network, TrafficOutcome
@@ -66,10 +65,6 @@ SPOT_MIN, SPOT_MAX = 3.0, 16.0
 """Radius (px) of the circle of the conflict area with the fewest and with the most conflicts (area ∝ conflicts)."""
 FRAME_MARGIN = 120.0
 """The map is fitted to the conflict areas and the vehicle gates, this much around them (m)."""
-
-
-def _esc(v: Any) -> str:
-    return html.escape(str(v))
 
 
 def _sec(x: float | None) -> str:
@@ -117,10 +112,10 @@ def traffic_map(outcome: TrafficOutcome, summary: dict[str, Any]) -> folium.Map:
         lines = []
         for kind, style in PATHS.items():
             lines += [(g, {"style": style}) for g in lf.geometry[lf.kind == kind]]
-        lines += [(g, {"style": SHARED, "tooltip": _esc(f"shared lane {fid}")}) for fid, g in lf.geometry[lf.kind == "shared"].items()]
+        lines += [(g, {"style": SHARED, "tooltip": esc(f"shared lane {fid}")}) for fid, g in lf.geometry[lf.kind == "shared"].items()]
         if "signal" in lf:
             sig = lf[(lf.kind == "crossing") & lf["signal"].isin([True, 1, "true"])]
-            lines += [(g, {"style": SIGNAL, "tooltip": _esc(f"signalised crossing {fid}")}) for fid, g in sig.geometry.items()]
+            lines += [(g, {"style": SIGNAL, "tooltip": esc(f"signalised crossing {fid}")}) for fid, g in sig.geometry.items()]
         layer(group, lines, "tr-lines")
         layer(group, _spots(outcome, name, net, reps_n), "tr-spots")
         gates = summary["layouts"][name]["gates"]
@@ -129,7 +124,7 @@ def traffic_map(outcome: TrafficOutcome, summary: dict[str, Any]) -> folium.Map:
             x, y = net.xy[net.index[gt]]
             pts.append((shapely.Point(x, y), {
                 "style": {**GATE, "radius": 6 + 1.5 * min(q["max"], 20), "fillColor": "#b71c1c" if q["spillback_s"] > 0 else GATE["fillColor"]},
-                "tooltip": _esc(f"{gt}: queue p95 {q['p95']:g}, max {q['max']:g}"),
+                "tooltip": esc(f"{gt}: queue p95 {q['p95']:g}, max {q['max']:g}"),
                 "popup": popup(f"Vehicle gate {gt} ({name})", [
                     ("queue mean", f"{q['mean']:.2f} vehicles"), ("queue p95", f"{q['p95']:g}"), ("queue max", f"{q['max']:g}"),
                     ("street holds", f"{q['storage']} vehicles"), ("spilled back onto the street", _sec(q["spillback_s"]))])}))
@@ -167,7 +162,7 @@ def _spots(outcome: TrafficOutcome, name: str, net: Network, reps_n: int) -> lis
         out.append((shapely.Point(x, y), {
             "style": {"radius": SPOT_MIN + (SPOT_MAX - SPOT_MIN) * np.sqrt(per / top), "color": "#ffffff", "weight": 1,
                       "fillColor": col, "fillOpacity": 0.75},
-            "tooltip": _esc(f"{where}: {per:.1f} conflicts"),
+            "tooltip": esc(f"{where}: {per:.1f} conflicts"),
             "popup": popup(f"Conflicts on {where} ({name})", [
                 ("kind", kind), ("conflicts per run", f"{per:.1f}"), ("per hour", f"{per / hours:.2f}"),
                 ("smallest PET", _sec(float(sel["pet"].min()))), ("median PET", _sec(float(np.median(sel["pet"]))))])}))
@@ -183,7 +178,7 @@ def legend_html() -> str:
             (f'<svg width="26" height="10"><line x1="1" y1="5" x2="25" y2="5" stroke="{SIGNAL["color"]}" stroke-width="5"/></svg>', "signalised crossing"),
             (f'<svg width="18" height="18"><circle cx="9" cy="9" r="7" fill="{GATE["fillColor"]}" stroke="#fff" stroke-width="2"/></svg>',
              "vehicle gate (size: longest queue; red: spilled back onto the street)")]
-    syms = "".join(f'<span class="cv-sym">{s}{_esc(t)}</span>' for s, t in sym)
+    syms = "".join(f'<span class="cv-sym">{s}{esc(t)}</span>' for s, t in sym)
     return f'<div class="cv-legend" id="tr-legend"><div class="cv-syms">{syms}</div></div>'
 
 
@@ -273,7 +268,7 @@ def plots_html(outcome: TrafficOutcome, summary: dict[str, Any]) -> str:
     for pid, make, alt in (("tr-plot-conflicts", conflict_figure, "Conflicts per hour of each layout"),
                            ("tr-plot-queue", queue_figure, "Queue at the busiest vehicle gate over the day"),
                            ("tr-plot-delay", delay_figure, "Delays and emergency access of each layout")):
-        out.append(f'<figure class="cv-plot"><img id="{pid}" src="{png_data_uri(make(outcome, summary))}" alt="{_esc(alt)}"></figure>')
+        out.append(f'<figure class="cv-plot"><img id="{pid}" src="{png_data_uri(make(outcome, summary))}" alt="{esc(alt)}"></figure>')
     return "<h2>Over the day</h2>" + "".join(out)
 
 
@@ -334,7 +329,7 @@ def tables_html(summary: dict[str, Any]) -> str:
              table_html(comparison_headers(summary), comparison_rows(summary), numeric=range(1, len(names) + 2), table_id="tr-compare")]
     for n in names:
         desc = lays[n].get("description") or ""
-        parts.append(f"<h3>Hot spots: {_esc(n)}</h3>" + (f'<p class="cv-note">{_esc(desc)}</p>' if desc else ""))
+        parts.append(f"<h3>Hot spots: {esc(n)}</h3>" + (f'<p class="cv-note">{esc(desc)}</p>' if desc else ""))
         parts.append(table_html(["where", "name", "kind", "conflicts per run", "per hour", "smallest PET (s)"],
                                 [[h["where"], h["name"], h["kind"], f"{h['conflicts']:g}", f"{h['per_hour']:.2f}", f"{h['min_pet_s']:.2f}"]
                                  for h in lays[n]["hot_spots"]], numeric=(3, 4, 5), table_id=f"tr-hot-{n}"))
@@ -362,15 +357,15 @@ def report_page(outcome: TrafficOutcome, summary: dict[str, Any], *, generated: 
              ("simulated", f"{_clock(sc.start)}–{_clock(sc.end)}"), ("driver compliance", f"{sc.compliance:g}"),
              ("not using crossings", f"{100 * sc.jaywalk:g} %"), ("PET threshold", f"{summary['pet_threshold_s']:g} s"),
              ("date", generated.strftime("%Y-%m-%d %H:%M %Z").strip())]
-    meta = "".join(f"<span><b>{_esc(k)}</b> {_esc(v)}</span>" for k, v in facts)
-    desc = f"<p>{_esc(sc.description)}</p>" if sc.description else ""
-    top = (f'<div class="cv-top"><h1>Traffic report: {_esc(summary["scenario"])}</h1><div class="cv-meta">{meta}</div>{desc}'
+    meta = "".join(f"<span><b>{esc(k)}</b> {esc(v)}</span>" for k, v in facts)
+    desc = f"<p>{esc(sc.description)}</p>" if sc.description else ""
+    top = (f'<div class="cv-top"><h1>Traffic report: {esc(summary["scenario"])}</h1><div class="cv-meta">{meta}</div>{desc}'
            f'{key_figures_html(summary)}<h2>Map</h2><p class="cv-note">Conflict hot spots and gate queues of each layout; '
            "choose the layout in the layer control (top right), click a circle for details.</p></div>")
     bottom = (f'<div class="cv-bottom">{legend_html()}{plots_html(outcome, summary)}{tables_html(summary)}'
               f'<p class="cv-note">A conflict: a pedestrian and a vehicle less than {summary["pet_threshold_s"]:g} s apart in the same '
               "conflict area (post-encroachment time, Allen et al. 1978), counted once per person, vehicle and crossing or lane. "
-              f'Campus Twin · campus digest {_esc(str(summary["campus_digest"])[:12])} · wall time {summary["wall_s"]:.1f} s</p></div>')
+              f'Campus Twin · campus digest {esc(str(summary["campus_digest"])[:12])} · wall time {summary["wall_s"]:.1f} s</p></div>')
     return framed_page(m, title=f"Traffic report: {summary['scenario']}", css=REPORT_CSS.replace("BG", BACKGROUND), top=top, bottom=bottom)
 
 

@@ -449,24 +449,35 @@ h1 { font-size: 24px; margin: 22px 0 6px; } h2 { font-size: 18px; margin: 22px 0
 """
 
 
+def scenario_page(m: folium.Map, summary: dict[str, Any], *, heading: str, facts: list[tuple[str, Any]], description: str,
+                  key_figures: str, map_note: str, body: str, note: str = "", generated: datetime | None = None) -> str:
+    """A scenario report in this module's look: header, key figures, the map, then ``body`` and a footer.
+
+    ``heading`` names the report (e.g. ``Coverage report``); ``facts`` are
+    (label, value) pairs for the header line, to which the date is added;
+    ``note`` is a sentence before the footer's campus digest and wall time.
+    Texts are escaped; ``key_figures``, ``map_note`` and ``body`` are HTML.
+    """
+    generated = generated or datetime.now().astimezone()
+    facts = [*facts, ("date", generated.strftime("%Y-%m-%d %H:%M %Z").strip())]
+    meta = "".join(f"<span><b>{esc(k)}</b> {esc(v)}</span>" for k, v in facts)
+    desc = f"<p>{esc(description)}</p>" if description else ""
+    top = (f'<div class="cv-top"><h1>{esc(heading)}: {esc(summary["scenario"])}</h1><div class="cv-meta">{meta}</div>{desc}'
+           f'{key_figures}<h2>Map</h2><p class="cv-note">{map_note}</p></div>')
+    bottom = (f'<div class="cv-bottom">{body}<p class="cv-note">{esc(note)}{" " if note else ""}Campus Twin · campus digest '
+              f'{esc(str(summary["campus_digest"])[:12])} · wall time {summary["wall_s"]:.1f} s</p></div>')
+    return framed_page(m, title=f"{heading}: {summary['scenario']}", css=REPORT_CSS.replace("BG", BACKGROUND), top=top, bottom=bottom)
+
+
 def report_page(outcome: CoverageOutcome, summary: dict[str, Any], *, generated: datetime | None = None) -> str:
     """The report as one self-contained HTML page."""
-    generated = generated or datetime.now().astimezone()
-    m = coverage_map(outcome, summary)
     sc = outcome.scenario
     facts = [("campus", summary["campus"]), ("seed", summary["seed"]), ("replications", summary["replications"]),
-             ("simulated", f"{summary['hours']:g} h from {sc.start_hour:g}:00"), ("standard", f"{summary['standard_s']:.0f} s"),
-             ("date", generated.strftime("%Y-%m-%d %H:%M %Z").strip())]
-    meta = "".join(f"<span><b>{esc(k)}</b> {esc(v)}</span>" for k, v in facts)
-    desc = f"<p>{esc(sc.description)}</p>" if sc.description else ""
-    top = (f'<div class="cv-top"><h1>Coverage report: {esc(summary["scenario"])}</h1><div class="cv-meta">{meta}</div>{desc}'
-           f'{key_figures_html(summary)}<h2>Map</h2><p class="cv-note">Click a key area, post or recommended camera for details; '
-           "the layer control (top right) switches layers.</p></div>")
-    bottom = (f'<div class="cv-bottom">{legend_html(sc.standard)}{plots_html(outcome, summary)}{tables_html(summary)}'
-              f'<p class="cv-note">Campus Twin · campus digest {esc(str(summary["campus_digest"])[:12])} · '
-              f'wall time {summary["wall_s"]:.1f} s</p></div>')
-    return framed_page(m, title=f"Coverage report: {summary['scenario']}", css=REPORT_CSS.replace("BG", BACKGROUND),
-                       top=top, bottom=bottom)
+             ("simulated", f"{summary['hours']:g} h from {sc.start_hour:g}:00"), ("standard", f"{summary['standard_s']:.0f} s")]
+    return scenario_page(coverage_map(outcome, summary), summary, heading="Coverage report", facts=facts,
+                         description=sc.description, key_figures=key_figures_html(summary),
+                         map_note="Click a key area, post or recommended camera for details; the layer control (top right) switches layers.",
+                         body=legend_html(sc.standard) + plots_html(outcome, summary) + tables_html(summary), generated=generated)
 
 
 def write_report(outcome: CoverageOutcome, summary: dict[str, Any], out_dir: Path) -> Path:

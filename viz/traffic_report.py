@@ -37,8 +37,8 @@ import shapely
 from matplotlib.figure import Figure
 from rich.table import Table
 
-from viz.campus_map import BACKGROUND, CampusFeatures, framed_page, write_page
-from viz.coverage_report import REPORT_CSS, card
+from viz.campus_map import CampusFeatures, write_page
+from viz.coverage_report import card, scenario_page
 from viz.plots import figure, style_axes
 from viz.page import esc, feature_collection, popup, png_data_uri, table_html
 
@@ -350,23 +350,17 @@ def tables_html(summary: dict[str, Any]) -> str:
 
 def report_page(outcome: TrafficOutcome, summary: dict[str, Any], *, generated: datetime | None = None) -> str:
     """The report as one self-contained HTML page."""
-    generated = generated or datetime.now().astimezone()
-    m = traffic_map(outcome, summary)
     sc = outcome.scenario
     facts = [("campus", summary["campus"]), ("seed", summary["seed"]), ("replications", summary["replications"]),
              ("simulated", f"{_clock(sc.start)}–{_clock(sc.end)}"), ("driver compliance", f"{sc.compliance:g}"),
-             ("not using crossings", f"{100 * sc.jaywalk:g} %"), ("PET threshold", f"{summary['pet_threshold_s']:g} s"),
-             ("date", generated.strftime("%Y-%m-%d %H:%M %Z").strip())]
-    meta = "".join(f"<span><b>{esc(k)}</b> {esc(v)}</span>" for k, v in facts)
-    desc = f"<p>{esc(sc.description)}</p>" if sc.description else ""
-    top = (f'<div class="cv-top"><h1>Traffic report: {esc(summary["scenario"])}</h1><div class="cv-meta">{meta}</div>{desc}'
-           f'{key_figures_html(summary)}<h2>Map</h2><p class="cv-note">Conflict hot spots and gate queues of each layout; '
-           "choose the layout in the layer control (top right), click a circle for details.</p></div>")
-    bottom = (f'<div class="cv-bottom">{legend_html()}{plots_html(outcome, summary)}{tables_html(summary)}'
-              f'<p class="cv-note">A conflict: a pedestrian and a vehicle less than {summary["pet_threshold_s"]:g} s apart in the same '
-              "conflict area (post-encroachment time, Allen et al. 1978), counted once per person, vehicle and crossing or lane. "
-              f'Campus Twin · campus digest {esc(str(summary["campus_digest"])[:12])} · wall time {summary["wall_s"]:.1f} s</p></div>')
-    return framed_page(m, title=f"Traffic report: {summary['scenario']}", css=REPORT_CSS.replace("BG", BACKGROUND), top=top, bottom=bottom)
+             ("not using crossings", f"{100 * sc.jaywalk:g} %"), ("PET threshold", f"{summary['pet_threshold_s']:g} s")]
+    note = (f"A conflict: a pedestrian and a vehicle less than {summary['pet_threshold_s']:g} s apart in the same conflict area "
+            "(post-encroachment time, Allen et al. 1978), counted once per person, vehicle and crossing or lane.")
+    return scenario_page(traffic_map(outcome, summary), summary, heading="Traffic report", facts=facts,
+                         description=sc.description, key_figures=key_figures_html(summary),
+                         map_note="Conflict hot spots and gate queues of each layout; choose the layout in the layer control "
+                                  "(top right), click a circle for details.",
+                         body=legend_html() + plots_html(outcome, summary) + tables_html(summary), note=note, generated=generated)
 
 
 def _clock(hours: float) -> str:

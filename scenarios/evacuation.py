@@ -288,6 +288,8 @@ class Drill:
         node_of_space = {sp: idx[n] for n, sp in space_of_node.items()}
         self.e_space_node = [node_of_space.get(sp, -1) for sp in self.e_space]
         """Per edge, the node of the space it crosses (-1 outdoors and on flights): closing a space closes its edges."""
+        self.space_node = [node_of_space.get(sp, -1) for sp in range(len(self.space_area))]
+        """Per space, its node (-1 for flights and paths)."""
         self.space_cap = [max(1.0, a * self.phys.d_max) for a in self.space_area]
         self.assembly = [i for i, k in enumerate(self.kind) if k == "assembly"]
         self._people()
@@ -486,11 +488,19 @@ class Drill:
                     for s, (a, b) in zip(e_server, self.e_ends, strict=True)]
 
         def get_field(key: Any) -> tuple[list[float], list[int], list[int], dict[int, list[tuple[float, int, int]]]]:
-            """Route field for ``key``: ("assembly", targets) or ("exits", building)."""
+            """Route field for ``key``: ("assembly", targets), ("exits", building) or ("inside", space, targets).
+
+            ("inside", space, targets) is the way out for those caught in a
+            room or corridor that closed around them: that one space is open
+            to them, every other closure holds.
+            """
             if key not in fields:
                 closed_arr[:] = closed
                 if key[0] == "assembly":
                     d, n, e = self.field(list(key[1]), closed_arr, penalty=queues())
+                elif key[0] == "inside":
+                    closed_arr[space_node[key[1]]] = False
+                    d, n, e = self.field(list(key[2]), closed_arr, penalty=queues())
                 else:
                     exits = [i for i in bnodes[key[1]] if self.kind[i] == "door" and self.node_server[i] >= 0
                              and servers[self.node_server[i]].exit]
@@ -505,7 +515,7 @@ class Drill:
         closures: list[tuple[float, str, str]] = []
         e_len, e_space, e_server, e_stair = self.e_len, self.e_space, self.e_server, self.e_stair
         node_server, adj, level, e_space_node = self.node_server, self.adj, self.level, self.e_space_node
-        space_server = self.space_server
+        space_server, space_node = self.space_server, self.space_node
         is_assembly = [False] * len(self.names)
         for i in self.assembly:
             is_assembly[i] = True
@@ -522,7 +532,7 @@ class Drill:
         def choose(u: int, key: Any, v_free: float) -> tuple[int, int]:
             """Next node and edge from ``u`` (-1 when no way is left)."""
             dist, nxt, nedge, steps = fields.get(key) or get_field(key)
-            if no_choice[u]:
+            if no_choice[u] or key[0] == "inside":
                 return nxt[u], nedge[u]
             if u not in steps:  # the steps that bring you closer (no loops), best first when nothing queues
                 here = dist[u]
@@ -599,9 +609,12 @@ class Drill:
                     safe_t[p] = t
                     return
                 v, e = choose(u, key, v_free)
-                if v < 0 or closed[v]:
+                if v < 0 or (closed[v] and not (key[0] == "inside" and v == space_node[key[1]])):
                     if key[0] == "exits":  # no exit of the building left: head for safety any way
                         key = ("assembly", assembly_of[b])
+                        continue
+                    if key[0] != "inside" and space >= 0 and space_node[space] >= 0 and closed[space_node[space]]:
+                        key = ("inside", space, assembly_of[b])  # the space closed around them: they may leave it
                         continue
                     break
                 sp = e_space[e]
@@ -657,7 +670,7 @@ class Drill:
                     if t_through > t_arrive:
                         moves.append((p, "queue", t_arrive, t_through, v, v))
                 u = v
-                if key[0] == "exits" and outdoor[u]:
+                if (key[0] == "exits" and outdoor[u]) or (key[0] == "inside" and space != key[1]):
                     key = ("assembly", assembly_of[b])
             trapped_t[p] = env.now
             if moves is not None:

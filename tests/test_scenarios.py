@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -260,3 +261,24 @@ def test_recording_from_the_run_equals_a_rerun(tmp_path: Path) -> None:
         rows.append(con.execute("SELECT * FROM moves ORDER BY agent, t0, state").fetchall())
         con.close()
     assert rows[0] == rows[1] and len(rows[0]) > 130
+
+
+@pytest.mark.parametrize("route", ["shortest", "adaptive"])
+def test_people_in_a_corridor_when_fire_closes_it_walk_out(route: str) -> None:
+    """Fire spreads into TB1's level-2 corridor at 60 s: those already walking in it leave it (only those
+    still in their rooms are trapped), whichever route they were on: door to door along it included."""
+    campus = load_campus("maps/demo")
+    sc = parse_scenario({"kind": "evacuation", "campus": "maps/demo", "seed": 0, "route": route,
+                         "occupancy": {"default": 0.0, "buildings": {"TB1": 0.3}},
+                         "fire": {"origin": "TB1-L2-SD01", "start": 0, "spread_delay": 60}}, "test")
+    drill = Drill(campus, sc)
+    r = drill.run(0, record=True)
+    corridor = drill.node_space[drill.index["TB1-L2-C"]]
+    closed_at = next(t for t, n, why in r.closures if n == "TB1-L2-C")
+    space_of = {(u, v): drill.e_space[e] for u in range(len(drill.names)) for v, e, *_ in drill.adj[u]}
+    in_corridor = {p for p, kind, t0, _, u, v in r.moves if kind == "walk" and u != v and t0 < closed_at
+                   and space_of[(u, v)] == corridor}
+    trapped = set(np.flatnonzero(np.isfinite(r.trapped_at)).tolist())
+    assert in_corridor and trapped, "the case needs people in the corridor and people caught in rooms"
+    assert not in_corridor & trapped
+    assert len(r.safe_times) + r.trapped == r.occupants

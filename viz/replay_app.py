@@ -433,13 +433,7 @@ class ReplayApp:
             (self.font, f"level shown: {'all' if v.level is None else v.level}    people: {c['total']:,}    ? for keys"),
             (self.font, f"inside {c['inside']:,}   outdoors {c['outside']:,}   safe {c['safe']:,}   trapped {c['trapped']:,}"),
         ]
-        panel = pygame.Rect(8, 8, 500, 6 + sum(f.get_linesize() + 2 for f, _ in lines) + self.font.get_linesize() + 8)
-        pygame.draw.rect(surface, PANEL, panel)
-        pygame.draw.rect(surface, BUILDING_EDGE, panel, 1)
-        y = 14
-        for font, text in lines:
-            surface.blit(font.render(text, True, TEXT), (16, y))
-            y += font.get_linesize() + 2
+        y = self._panel(surface, lines, 500, extra=self.font.get_linesize() + 4)
         x = 16
         for code, name in enumerate(STATE_NAMES):
             pygame.draw.circle(surface, STATE_COLOURS[code], (x + 5, y + 7), 5)
@@ -484,13 +478,7 @@ class ReplayApp:
             (self.font, f"in counted buildings {sum(occ.values()):,} (design {design:,})   out since the alarm "
                         f"{sum(rec.out_since_alarm(t).values()):,}   alarms on {len(alarms)}"),
         ]
-        panel = pygame.Rect(8, 8, 560, 10 + sum(f.get_linesize() + 2 for f, _ in lines))
-        pygame.draw.rect(surface, PANEL, panel)
-        pygame.draw.rect(surface, BUILDING_EDGE, panel, 1)
-        y = 14
-        for font, text in lines:
-            surface.blit(font.render(text, True, TEXT), (16, y))
-            y += font.get_linesize() + 2
+        self._panel(surface, lines, 560)
         if alarms:
             def since(a: dict[str, Any]) -> str:
                 if rec.meta.get("t0_epoch"):
@@ -524,6 +512,17 @@ class ReplayApp:
         if self.show_help:
             self._box(surface, ["keys", *(k for k, _ in KEYS_HELP)], (w // 2 - 190, h // 2 - 130), width=380,
                       second=["", *(what for _, what in KEYS_HELP)])
+
+    def _panel(self, surface: pygame.Surface, lines: list[tuple[pygame.font.Font, str]], width: int, extra: int = 0) -> int:
+        """The clock panel at the top left: ``lines`` of (font, text), ``extra`` pixels below them; returns that row's y."""
+        panel = pygame.Rect(8, 8, width, 10 + sum(f.get_linesize() + 2 for f, _ in lines) + extra)
+        pygame.draw.rect(surface, PANEL, panel)
+        pygame.draw.rect(surface, BUILDING_EDGE, panel, 1)
+        y = 14
+        for font, text in lines:
+            surface.blit(font.render(text, True, TEXT), (16, y))
+            y += font.get_linesize() + 2
+        return y
 
     def _box(self, surface: pygame.Surface, rows: list[str], at: tuple[int, int], width: int = 220,
              second: list[str] | None = None) -> None:

@@ -3,7 +3,8 @@
 Each case builds a tiny campus in code (a GeoJSON FeatureCollection in
 EPSG:32650, UTM zone 50N, metres), loads it with ``twin.campus.load_campus``,
 runs an evacuation scenario on it with the real engine
-(``scenarios.run.run`` and ``scenarios.evacuation.Drill``) and compares one
+(``scenarios.run.run`` and ``scenarios.evacuation.Drill``; the traffic case
+runs ``scenarios.traffic``) and compares one
 measured quantity with a published number or a hand calculation, within a
 stated tolerance. ``twin verify`` prints the table; ``docs/verification.md``
 describes every case and its reference.
@@ -25,6 +26,10 @@ References
   the hydraulic hand calculation.
 - U. Weidmann, *Transporttechnik der Fussgänger*, ETH IVT Schriftenreihe 90
   (1993): horizontal stair speeds 0.610 m/s up, 0.694 m/s down.
+- Transportation Research Board, *Highway Capacity Manual* 2010, ch. 18: base
+  saturation flow 1,900 pc/h/ln; G. F. Newell, *A simplified car-following
+  theory: a lower order model*, Transp. Res. B 36(3), 2002 (the traffic
+  engine's lane capacity, 1 / (tau + d / v)).
 
 Every case uses a fixed seed and one replication; the whole suite runs in a
 few seconds.
@@ -48,6 +53,8 @@ from scenarios.evacuation import Drill, Replication
 from scenarios.physics import Physics
 from scenarios.run import Outcome, run
 from scenarios.schema import parse_scenario
+from scenarios.traffic import Network, draw_demand, run_layout
+from twin.campus import load_campus
 from twin.indoor import flight_length
 from twin.settings import default
 
@@ -149,7 +156,15 @@ class CampusDoc:
 
     def footway(self, fid: str, *xy: tuple[float, float], **props: Any) -> None:
         """A footway line."""
-        self._add({"type": "LineString", "coordinates": [[X0 + x, Y0 + y] for x, y in xy]}, id=fid, kind="footway", **props)
+        self.line(fid, "footway", *xy, **props)
+
+    def line(self, fid: str, kind: str, *xy: tuple[float, float], **props: Any) -> None:
+        """A line feature (footway, road, shared lane, crossing)."""
+        self._add({"type": "LineString", "coordinates": [[X0 + x, Y0 + y] for x, y in xy]}, id=fid, kind=kind, **props)
+
+    def point(self, fid: str, kind: str, x: float, y: float, **props: Any) -> None:
+        """A point feature (gate, camera, post)."""
+        self._add({"type": "Point", "coordinates": [X0 + x, Y0 + y]}, id=fid, kind=kind, **props)
 
     def write(self, folder: Path) -> Path:
         """Write ``{name}.geojson`` in ``folder`` and return its path."""
@@ -554,6 +569,45 @@ def case_lower_bound(ctx: Context) -> Case:
     )
 
 
+# -- 11. Lane capacity of the traffic engine (Newell car-following, HCM saturation flow) -------------------
+
+
+HCM = "HCM 2010 (TRB), ch. 18: base saturation flow 1,900 pc/h/ln"
+
+
+def case_lane_capacity(ctx: Context) -> Case:
+    """A queue of cars released onto one lane: its discharge flow against Newell's capacity and the HCM's."""
+    c = CampusDoc("lane_capacity")
+    c.point("GV", "gate", 0, -400, mode="vehicle", lanes=4)
+    c.line("ROAD", "road", (0, -400), (0, 200), speed_limit=30)
+    c.area("B", "building", (-50, 180, -20, 210), levels=1, use="admin")
+    c.door("B-D", "B", 0, -20, 195, 1.8, exit=True)
+    c.footway("FW", (-20, 195), (0, 195))
+    doc = {"kind": "traffic", "name": "lane capacity", "campus": str(c.write(ctx.folder)), "seed": SEED,
+           "start": "08:00", "end": "08:20", "settings": {"traffic.service.car": 0.2},
+           "vehicles": [{"gate": "GV", "per_hour": 6000, "to": ["B"], "dwell": 36000}]}
+    sc = parse_scenario(doc, "verify:lane_capacity")
+    net = Network(load_campus(doc["campus"]), sc)  # type: ignore[arg-type]
+    d_seq, b_seq = np.random.SeedSequence(SEED).spawn(1)[0].spawn(2)
+    demand = draw_demand(sc, net.occupants, np.random.default_rng(d_seq))  # type: ignore[arg-type]
+    rep = run_layout(net, demand, np.random.default_rng(b_seq), trace=True)
+    first = max(rep.links or [[]], key=len)  # the lane out of the gate: every car passes it
+    t_out = np.sort([t for _, _, t in first])
+    steady = np.diff(t_out[len(t_out) // 4: 3 * len(t_out) // 4])  # the queue discharging, away from start and end
+    flow = 3600.0 / float(np.mean(steady)) if len(steady) else math.nan
+    tau, jam = default("traffic.reaction_time"), default("traffic.jam_spacing")
+    v = min(30.0, default("traffic.speed.car")) / 3.6
+    newell = 3600.0 / (tau + jam / v)
+    return Case(
+        "traffic-lane-capacity", f"{HCM}; Newell (2002) capacity 1/(tau + d/v)",
+        "discharge flow of a queue onto one 30 km/h lane (vehicles/h)", _rel(1900.0, 0.10), flow,
+        "HCM ±10 %, and Newell's hand value ±1 %",
+        _within(flow, _rel(1900.0, 0.10)) and _within(flow, _rel(newell, 0.01)),
+        f"hand value 3600 / ({tau:g} + {jam:g} / {v:.2f}) = {newell:,.0f} vehicles/h; {len(t_out)} cars through, "
+        f"{len(steady) + 1} timed while the queue discharged",
+    )
+
+
 _RUNS: tuple[Callable[[Context], Any], ...] = (
     _corridor,
     case_premovement,
@@ -576,6 +630,7 @@ _CASES: dict[str, Callable[[Context], Case]] = {
     "rimea-3-stairs-down": case_stairs_down,
     "sfpe-hydraulic-building": case_sfpe_building,
     "lower-bound": case_lower_bound,
+    "traffic-lane-capacity": case_lane_capacity,
 }
 
 

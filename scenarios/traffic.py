@@ -52,7 +52,6 @@ from __future__ import annotations
 
 import json
 import math
-import tempfile
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
@@ -161,17 +160,10 @@ def _layout_campus(scenario: Traffic, name: str, lo: LayoutOverride, source: str
             p["kind"] = lo.retag[fid]
         p.update(lo.set.get(fid, {}))
         out.append({**f, "properties": p})
-    merged = {**doc, "features": out}
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "campus.geojson"
-        path.write_text(json.dumps(merged), encoding="utf-8")
-        try:
-            campus = load_campus(path)
-        except CampusError as e:
-            raise ScenarioError([Problem(source, f"layout does not load: {str(p).replace(str(path), src.name + ' + changes')}",
-                                         field=key) for p in e.problems]) from None
-    campus.source = src
-    return campus
+    try:
+        return load_campus(src, doc={**doc, "features": out})
+    except CampusError as e:
+        raise ScenarioError([Problem(source, f"layout does not load: {p}", field=key) for p in e.problems]) from None
 
 
 # --------------------------------------------------------------------------

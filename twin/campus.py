@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -157,13 +158,16 @@ def _attach_sensors(campus_features: gpd.GeoDataFrame, g: nx.Graph) -> None:
         f.at[fid, "node"] = n
 
 
-def load_campus(path: str | Path) -> Campus:
+def load_campus(path: str | Path, *, doc: dict[str, Any] | None = None) -> Campus:
     """Load, validate and graph a campus.
 
     Parameters
     ----------
     path : str or Path
         A campus file, or a folder holding ``campus.geojson``.
+    doc : dict, optional
+        That file's GeoJSON as changed in memory (a traffic layout): loaded
+        instead of the file; the digest is then the changed document's.
 
     Returns
     -------
@@ -176,7 +180,7 @@ def load_campus(path: str | Path) -> Campus:
     """
     src_path = resolve_campus_path(path)
     src = str(src_path)
-    features, warnings = read_features(src_path)
+    features, warnings = read_features(src_path, doc=doc)
     for col in ("exit", "occupants", "node"):
         features[col] = features[col].astype(object) if col in features else None
     g = nx.Graph()
@@ -195,5 +199,6 @@ def load_campus(path: str | Path) -> Campus:
     warnings += ib.warnings
     warnings += build_outdoor(features, g, ib.exits, src)
     _attach_sensors(features, g)
-    digest = hashlib.sha256(src_path.read_bytes()).hexdigest()
+    raw = src_path.read_bytes() if doc is None else json.dumps(doc, sort_keys=True).encode()
+    digest = hashlib.sha256(raw).hexdigest()
     return Campus(features=features, graph=g, source=src_path, digest=digest, warnings=warnings)

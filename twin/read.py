@@ -41,12 +41,14 @@ def resolve_campus_path(path: str | Path) -> Path:
     return p
 
 
-def _read_geojson(path: Path) -> tuple[list[dict[str, Any]], list[BaseGeometry | None], pyproj.CRS, str | None]:
-    src = str(path)
+def _read_geojson(path: Path) -> Any:
     try:
-        doc = json.loads(path.read_bytes())
+        return json.loads(path.read_bytes())
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CampusError([Problem(src, f"not a GeoJSON file: {e}")]) from None
+        raise CampusError([Problem(str(path), f"not a GeoJSON file: {e}")]) from None
+
+
+def _parse_geojson(doc: Any, src: str) -> tuple[list[dict[str, Any]], list[BaseGeometry | None], pyproj.CRS, str | None]:
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"), list):
         raise CampusError([Problem(src, "not a GeoJSON FeatureCollection (expected {\"type\": \"FeatureCollection\", \"features\": [...]})")])
     crs = pyproj.CRS.from_epsg(4326)
@@ -167,13 +169,16 @@ def _to_metres(src: str, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gdf.to_crs(gdf.estimate_utm_crs())
 
 
-def read_features(path: str | Path) -> tuple[gpd.GeoDataFrame, list[Problem]]:
+def read_features(path: str | Path, *, doc: dict[str, Any] | None = None) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     """Read, validate and project a campus file.
 
     Parameters
     ----------
     path : str or Path
         A vector file, or a folder holding ``campus.geojson``.
+    doc : dict, optional
+        The file's GeoJSON FeatureCollection as changed in memory (e.g. a
+        traffic layout); read instead of the file, which names it in messages.
 
     Returns
     -------
@@ -192,8 +197,8 @@ def read_features(path: str | Path) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     """
     p = resolve_campus_path(path)
     src = str(p)
-    if p.suffix.lower() in GEOJSON_SUFFIXES:
-        props, geoms, crs, name = _read_geojson(p)
+    if doc is not None or p.suffix.lower() in GEOJSON_SUFFIXES:
+        props, geoms, crs, name = _parse_geojson(_read_geojson(p) if doc is None else doc, src)
     else:
         props, geoms, crs = _read_other(p)
         name = None

@@ -85,9 +85,12 @@ def make_forecast(state: LiveState, trigger: dict[str, Any], *, scope: str = "ca
     drill = Drill(campus, sc, source="forecast")
     rep = drill.run(0)
     clearance: dict[str, float] = defaultdict(float)
-    for b, t in zip(rep.building_of, rep.left_building, strict=True):
+    trapped: dict[str, int] = defaultdict(int)
+    for b, t, tt in zip(rep.building_of, rep.left_building, rep.trapped_at, strict=True):
         if b and t == t:
             clearance[b] = max(clearance[b], float(t))
+        if b and tt == tt:
+            trapped[b] += 1
     routes: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for exit_id, n in sorted(rep.by_exit.items(), key=lambda kv: -kv[1]):
         b = f.at[exit_id, "building"] if exit_id in f.index and "building" in f.columns else None
@@ -106,6 +109,7 @@ def make_forecast(state: LiveState, trigger: dict[str, Any], *, scope: str = "ca
         "occupants": int(rep.occupants),
         "safe": len(rep.safe_times),
         "trapped": int(rep.trapped),
+        "trapped_by_building": dict(sorted(trapped.items())),
         "routes": dict(sorted(routes.items())),
         "bottlenecks": [{"id": drill.label(s["id"]), "kind": s["kind"], "max_queue": round(s["max_queue"], 1),
                          "max_wait_s": round(s["max_wait_s"], 1), "passed": int(s["passed"])} for s in worst],

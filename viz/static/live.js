@@ -121,6 +121,9 @@
       if (fc && fc.by_building && fc.by_building[b] !== undefined) {
         box.appendChild(el("div", "ct-clear", "out in " + dur(fc.by_building[b])));
       }
+      if (fc && fc.trapped_by_building && fc.trapped_by_building[b]) {
+        box.appendChild(el("div", "ct-err", fc.trapped_by_building[b].toLocaleString() + " cannot get out"));
+      }
     });
     drawGates(v);
     drawOffline(v);

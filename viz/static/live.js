@@ -208,10 +208,18 @@
   function drawAlarms(v) {
     layers.alarms.clearLayers();
     layers.cameras.clearLayers();
-    var cams = {};
+    var cams = {}, labelled = {}, more = {};
+    // one permanent label per building floor (the first alarm there: panel order), the others counted on it
+    v.alarms.forEach(function (a) {
+      var k = a.building ? a.building + "/" + a.level : a.sensor_id;
+      if (a.priority <= 2 && layout.sensors[a.sensor_id]) { more[k] = (more[k] || 0) + 1; }
+    });
     v.alarms.forEach(function (a) {
       var s = layout.sensors[a.sensor_id];
       if (!s) { return; }
+      var k = a.building ? a.building + "/" + a.level : a.sensor_id;
+      var first = a.priority <= 2 && !labelled[k];
+      if (first) { labelled[k] = true; }
       var cls = "ct-alarm-marker ct-p" + a.priority + (a.active && !a.ack ? " ct-flash" : "") + (a.active ? "" : " ct-restored");
       var m = L.circleMarker(s.at, {pane: "live-alarms", radius: a.priority <= 1 ? 13 : 10, weight: 3, color: "#fff",
         fillColor: a.priority <= 1 ? "#d50000" : a.priority === 2 ? "#ff6d00" : "#fbc02d", fillOpacity: a.active ? 1 : 0.25,
@@ -219,7 +227,8 @@
       var tip = el("div");
       tip.appendChild(el("b", null, kindText(a.kind)));
       tip.appendChild(el("div", null, sensorName(a.sensor_id)));
-      m.bindTooltip(tip, {permanent: a.priority <= 2, direction: "top", offset: [0, -12], className: "ct-alarm-label"});
+      if (first && more[k] > 1) { tip.appendChild(el("div", null, "+ " + (more[k] - 1) + " more alarm" + (more[k] > 2 ? "s" : "") + " on this floor")); }
+      m.bindTooltip(tip, {permanent: first, direction: "top", offset: [0, -12], className: "ct-alarm-label"});
       m.on("click", function () { focusAlarm(a.id); });
       m.addTo(layers.alarms);
       if (a.active) { (a.covering || []).forEach(function (c) { cams[c] = true; }); }

@@ -185,7 +185,6 @@ class PostProblem:
 
     demand: list[int]
     """Node index of each demand point."""
-    demand_area: list[str]
     weights: np.ndarray
     """Share of the incidents expected at each demand point (sums to 1)."""
     candidates: list[int]
@@ -206,11 +205,10 @@ def post_problem(campus: Campus, net: GuardNetwork, scenario: Coverage, nodes: d
     """The maximal/set covering problem of guard posts on the campus (see ``docs/coverage.md``)."""
     risk = risk_weights(campus, scenario)
     total = sum(risk.values()) or 1.0
-    demand, area, w = [], [], []
+    demand, w = [], []
     for ka, idx in nodes.items():
         for i in idx:
             demand.append(i)
-            area.append(ka)
             w.append(risk[ka] / total / len(idx))
     posts = campus.of_kind("post")
     labels: dict[int, str] = {}
@@ -227,7 +225,7 @@ def post_problem(campus: Campus, net: GuardNetwork, scenario: Coverage, nodes: d
         labels[i] = net.names[i]
     delay = _s("dispatch_delay", scenario.settings)
     times = net.run_time[np.ix_(cands, demand)].T + delay
-    return PostProblem(demand, area, np.asarray(w), cands, [labels[c] for c in cands], times, scenario.standard)
+    return PostProblem(demand, np.asarray(w), cands, [labels[c] for c in cands], times, scenario.standard)
 
 
 def _finite(x: float) -> float | None:

@@ -30,7 +30,7 @@ import simpy
 
 from scenarios.physics import Physics
 from scenarios.schema import Evacuation
-from twin.campus import OCCUPIED, PEDESTRIAN_EDGES, Campus
+from twin.campus import OCCUPIED, Campus
 from twin.errors import Problem, ScenarioError
 
 SERVER_NODES = ("door", "opening", "gate")

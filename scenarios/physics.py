@@ -54,12 +54,6 @@ class Physics:
         """A setting's value for this scenario (override, else the documented default)."""
         return float(self.overrides.get(name, default(name)))
 
-    def density_factor(self, density: float) -> float:
-        """Speed factor (0.05 … 1) at ``density`` persons/m² (SFPE speed-density relation)."""
-        if density <= self.d_free:
-            return 1.0
-        return max(0.05, (1 - self.a * density) / (1 - self.a * self.d_free))
-
     def door_rate(self, width: float) -> float:
         """Flow capacity of a door or opening of clear ``width`` m, persons/s."""
         return self.get("flow_door") * max(0.1, width - 2 * self.get("boundary_door"))

@@ -29,8 +29,6 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csr_array, hstack, identity
 
-TOL = 1e-9
-
 
 @dataclass
 class CoverSolution:
@@ -104,7 +102,6 @@ def max_cover(cover: np.ndarray, weights: np.ndarray, k: int, *, fixed: Sequence
     # variables: y (n, binary), z (m, [0,1]) covered once, u (m, [0,1]) covered twice
     eye = identity(m, format="csr")
     zero_mn = csr_array((m, n))
-    zero_mm = csr_array((m, m))
     rows = [
         LinearConstraint(hstack([-a, eye, eye]), -np.inf, 0),  # z + u <= sum a y
         LinearConstraint(hstack([zero_mn, -eye, eye]), -np.inf, 0),  # u <= z

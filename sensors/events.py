@@ -33,8 +33,6 @@ MIN_TS = 946_684_800.0
 MAX_ID = 128
 """Longest sensor id."""
 
-FIRE_STATES = ("normal", "pre_alarm", "fire", "fault", "disabled", "test")
-ALERTS = ("crowding", "intrusion", "line_crossing")
 
 
 def parse_time(text: str, what: str) -> float:
@@ -241,7 +239,4 @@ def to_record(ev: Event) -> dict[str, Any]:
     return ev.model_dump(exclude_none=True)
 
 
-def from_record(doc: dict[str, Any]) -> Event:
-    """Rebuild a stored event (trusted: it was validated before it was stored)."""
-    return _MODELS[doc["kind"]].model_validate(doc)
 

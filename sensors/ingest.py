@@ -23,8 +23,6 @@ from twin.campus import Campus
 from twin.errors import Problem
 from twin.state import LiveState
 
-TWIN_SENSOR = "twin"
-"""The sensor id the twin writes its own events (forecasts) under."""
 
 
 class Ingestor:

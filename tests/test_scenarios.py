@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from scenarios.evacuation import Drill, Server
 from scenarios.run import run
 from scenarios.schema import load_scenario, parse_scenario
-from tests.helpers import TINY, add, line, point, rect, tiny, write
+from tests.helpers import TINY, add, line, tiny, write
 from twin.campus import load_campus
 from twin.cli import app
 from twin.errors import ScenarioError

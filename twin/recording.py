@@ -55,7 +55,6 @@ CREATE TABLE alarms (id TEXT NOT NULL, kind TEXT NOT NULL, priority INTEGER NOT 
                      node TEXT, t0 REAL NOT NULL, t1 REAL);
 """
 """Tables only an ``exercise`` recording has (added within schema version 1: a file without them is a simulation)."""
-EXERCISE_TABLES = ("sensor_events", "occupancy", "alarms")
 
 
 class RecordingError(ValueError):

@@ -26,10 +26,9 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.colors import TwoSlopeNorm, to_hex
 
-from viz.campus_map import BACKGROUND, framed_page, write_page
+from viz.campus_map import framed_page, write_page
+from viz.page import RANK, card, esc, mpl_text, png_data_uri, report_css, table_html
 from viz.plots import figure, style_axes
-from viz.page import esc, mpl_text, png_data_uri, table_html
-from viz.report import CLOSED, DRILL_CSS, RANK, drill_card
 
 if TYPE_CHECKING:
     from scenarios.calibrate import Comparison
@@ -199,23 +198,23 @@ def _cards(result: dict[str, Any]) -> str:
     tot = result["figures"]["total"]
     a, s = tot["actual"], tot["simulated"]
     cards = [
-        drill_card("People out (drill / plan)", f"{tot['people_actual']:,.0f} / {tot['people_simulated']:,.0f}",
+        card("People out (drill / plan)", f"{tot['people_actual']:,.0f} / {tot['people_simulated']:,.0f}",
               "through the counted building exits", tone="main"),
-        drill_card("90 % out (drill)", f"{_s(a['t90_s'])} s", f"plan {_s(s['t90_s'])} s ({_signed(tot['simulated_minus_actual']['t90_s'])} s)"),
-        drill_card("All out (drill)", f"{_s(a['t100_s'])} s", f"plan {_s(s['t100_s'])} s ({_signed(tot['simulated_minus_actual']['t100_s'])} s)"),
-        drill_card("Mean time gap", f"{_s(tot['time_gap_s'])} s", "between the curves, as shares of their totals"),
+        card("90 % out (drill)", f"{_s(a['t90_s'])} s", f"plan {_s(s['t90_s'])} s ({_signed(tot['simulated_minus_actual']['t90_s'])} s)"),
+        card("All out (drill)", f"{_s(a['t100_s'])} s", f"plan {_s(s['t100_s'])} s ({_signed(tot['simulated_minus_actual']['t100_s'])} s)"),
+        card("Mean time gap", f"{_s(tot['time_gap_s'])} s", "between the curves, as shares of their totals"),
     ]
     cal = result.get("calibration")
     if cal:
         fd = cal["flow_door"]
-        cards.append(drill_card("Door flow (fitted)", "not identified" if fd is None else f"{fd:.2f} p/s/m",
+        cards.append(card("Door flow (fitted)", "not identified" if fd is None else f"{fd:.2f} p/s/m",
                            f"plan {cal['start']['flow_door']:g}", tone="" if fd is not None else "warn"))
         pm = cal["premovement_mean_s"]
-        cards.append(drill_card("Pre-movement (fitted)", "not identified" if pm is None else f"{pm:.0f} ± {cal['premovement_sd_s']:.0f} s",
+        cards.append(card("Pre-movement (fitted)", "not identified" if pm is None else f"{pm:.0f} ± {cal['premovement_sd_s']:.0f} s",
                            f"plan {cal['start']['premovement_mean_s']:g} ± {cal['start']['premovement_sd_s']:g} s",
                            tone="" if pm is not None else "warn"))
         if "calibrated_time_gap_s" in tot:
-            cards.append(drill_card("Gap after calibration", f"{_s(tot['calibrated_time_gap_s'])} s", "calibrated plan vs drill"))
+            cards.append(card("Gap after calibration", f"{_s(tot['calibrated_time_gap_s'])} s", "calibrated plan vs drill"))
     return f'<section class="cr-grid" id="cr-figures">{"".join(cards)}</section>'
 
 
@@ -280,7 +279,7 @@ def compare_page(cmp: Comparison, result: dict[str, Any], *, meta: dict[str, Any
     bottom = (f'<div class="rp-bottom">{_scale_html(result["figures"])}<section class="rp-section"><h2>Evacuation curves</h2>'
               f'{imgs}</section>{_tables(result)}<footer class="rp-footer">Campus Twin · twin compare · counts only, '
               "no identities</footer></div>")
-    css = DRILL_CSS % {"bg": BACKGROUND, "closed": CLOSED, "rank": RANK} + _EXTRA_CSS
+    css = report_css() + _EXTRA_CSS
     return framed_page(compare_map(cmp, result["figures"], campus), title=f"Drill vs plan: {result.get('name') or Path(result['scenario']).stem}",
                        css=css, top=top, bottom=bottom)
 

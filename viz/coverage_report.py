@@ -34,9 +34,9 @@ import shapely
 from matplotlib.figure import Figure
 from rich.table import Table
 
-from viz.campus_map import BACKGROUND, KEY_AREA_COLOURS, CampusFeatures, framed_page, write_page
+from viz.campus_map import KEY_AREA_COLOURS, CampusFeatures, framed_page, write_page
 from viz.plots import figure, style_axes
-from viz.page import esc, feature_collection, popup, png_data_uri, table_html
+from viz.page import card, esc, feature_collection, popup, png_data_uri, report_css, table_html
 
 if TYPE_CHECKING:
     from scenarios.coverage import CoverageOutcome
@@ -199,7 +199,7 @@ def legend_html(standard: float) -> str:
         lab = f"{lo:.0f}–{hi:.0f} s" if np.isfinite(hi) else f"> {lo:.0f} s"
         if hi == standard:
             lab += " (standard)"
-        labels.append(f'<span class="cv-sym"><span class="cv-sw" style="background:{BAND_COLOURS[min(i, len(BAND_COLOURS) - 1)]}">'
+        labels.append(f'<span class="rp-sym"><span class="rp-sw" style="background:{BAND_COLOURS[min(i, len(BAND_COLOURS) - 1)]}">'
                       f"</span>{esc(lab)}</span>")
         lo = hi
     sym = [
@@ -210,9 +210,9 @@ def legend_html(standard: float) -> str:
         (f'<svg width="26" height="16"><rect x="2" y="2" width="22" height="12" fill="{BLIND["fillColor"]}" fill-opacity=".45" stroke="{BLIND["color"]}"/></svg>', "blind spot (open ground no camera sees)"),
         ('<svg width="26" height="16"><rect x="2" y="2" width="22" height="12" fill="none" stroke="#c62828" stroke-width="2" stroke-dasharray="6 3"/></svg>', "key area"),
     ]
-    syms = "".join(f'<span class="cv-sym">{s}{esc(t)}</span>' for s, t in sym)
-    return (f'<div class="cv-legend" id="cv-legend"><div><b>Response time from the nearest post</b><br>{"".join(labels)}</div>'
-            f'<div class="cv-syms">{syms}</div></div>')
+    syms = "".join(f'<span class="rp-sym">{s}{esc(t)}</span>' for s, t in sym)
+    return (f'<div class="rp-legend" id="rp-legend"><div><b>Response time from the nearest post</b><br>{"".join(labels)}</div>'
+            f'<div class="rp-syms">{syms}</div></div>')
 
 
 # --------------------------------------------------------------------------
@@ -329,7 +329,7 @@ def plots_html(outcome: CoverageOutcome, summary: dict[str, Any]) -> str:
                            ("cv-plot-areas", key_area_figure, "Response time and camera coverage by key area"),
                            ("cv-plot-hours", hour_figure, "Incidents and p90 response time by hour of the day"),
                            ("cv-plot-util", utilisation_figure, "Guard utilisation")):
-        out.append(f'<figure class="cv-plot"><img id="{pid}" src="{png_data_uri(make(outcome, summary))}" alt="{esc(alt)}"></figure>')
+        out.append(f'<figure class="rp-plot"><img id="{pid}" src="{png_data_uri(make(outcome, summary))}" alt="{esc(alt)}"></figure>')
     return "<h2>Plots</h2>" + "".join(out)
 
 
@@ -355,12 +355,6 @@ KEY_AREA_HEADERS = ["key area", "category", "incidents", "p50", "p90", "p95", "m
                     "patrol passes / h", "seen", "open ground seen", "blind m²", "cameras"]
 
 
-def card(label: str, value: str, detail: str = "", tone: str = "") -> str:
-    """One key-figure card (``tone``: ``cv-main``, ``cv-good`` or ``cv-bad``), every text escaped."""
-    return (f'<div class="cv-card {tone}"><div class="cv-label">{esc(label)}</div><div class="cv-value">{esc(value)}</div>'
-            f'<div class="cv-detail">{esc(detail)}</div></div>')
-
-
 def key_figures_html(summary: dict[str, Any]) -> str:
     """The key figures."""
     t = summary["response_time_s"]
@@ -369,16 +363,16 @@ def key_figures_html(summary: dict[str, Any]) -> str:
     w = summary["within_standard"]
     guards = sum(p["guards"] for p in summary["posts"]) + summary["patrol_guards"]
     cards = [
-        card("Response time p90", _sec(t["p90"]), f"p50 {_sec(t['p50'])} · p95 {_sec(t['p95'])} · max {_sec(t['max'])}", "cv-main"),
-        card("Within the standard", _pct(w), f"standard {summary['standard_s']:.0f} s", "" if (w or 0) >= 0.9 else "cv-bad"),
+        card("Response time p90", _sec(t["p90"]), f"p50 {_sec(t['p50'])} · p95 {_sec(t['p95'])} · max {_sec(t['max'])}", tone="main"),
+        card("Within the standard", _pct(w), f"standard {summary['standard_s']:.0f} s", tone="" if (w or 0) >= 0.9 else "bad"),
         card("Incidents", f"{summary['incidents']:g}", f"per replication of {summary['hours']:g} h; unanswered {summary['unanswered']:g}"),
         card("Guards", str(guards), f"{len(summary['posts'])} posts, {summary['patrol_guards']} on patrol; "
               f"busy {100 * summary['utilisation_mean']:.1f} % of duty"),
         card("Footways seen", _pct(summary["footway_seen_share"]), f"{summary['cameras']} cameras"),
         card(f"Recommended {rec['k']} posts", _pct(sim.get("within_standard")),
-              f"within standard in the simulation, p90 {_sec((sim.get('response_time_s') or {}).get('p90'))}", "cv-good"),
+              f"within standard in the simulation, p90 {_sec((sim.get('response_time_s') or {}).get('p90'))}", tone="good"),
     ]
-    return f'<section class="cv-figures" id="cv-figures">{"".join(cards)}</section>'
+    return f'<section class="rp-figures" id="rp-figures">{"".join(cards)}</section>'
 
 
 def _own_posts(summary: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -408,45 +402,11 @@ def tables_html(summary: dict[str, Any]) -> str:
                       [[c["id"], f"{c['x']:.1f}", f"{c['y']:.1f}", f"{c['heading']:.0f}°", f"{c['fov']:.0f}°", f"{c['range']:.0f} m",
                         c["key_area"], f"{c['gain_m2']:,.0f}"] for c in summary["recommended_cameras"]],
                       numeric=(1, 2, 3, 4, 5, 7), table_id="cv-cameras")
-    return (f"<h2>Key areas</h2>{ka}<h2>Recommended posts</h2><p class=cv-note>Maximal covering ({esc(rec['objective'])}), "
+    return (f"<h2>Key areas</h2>{ka}<h2>Recommended posts</h2><p class=rp-note>Maximal covering ({esc(rec['objective'])}), "
             f"solved exactly by HiGHS over {rec['candidates']} candidate sites and {rec['demand_points']} incident places. "
             f"Set covering: {sc['posts_needed']} post(s) reach every key area within the standard "
             f"({esc(', '.join(sc['posts']))}).</p>{posts}<h3>The recommended sites</h3>{sites}"
             f"<h2>Recommended cameras</h2>{cams}")
-
-
-REPORT_CSS = """
-/* The look of the report pages built on this module's pieces (the coverage and traffic reports). */
-html, body { height: auto !important; }
-body { display: flex; flex-direction: column; align-items: center; background: #fafaf8; color: #263238;
-  font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; padding: 0 16px 40px; }
-.cv-top { order: 0; } .folium-map { order: 1; flex: none; } .cv-bottom { order: 2; }
-.cv-top, .cv-bottom, .folium-map { width: 100% !important; max-width: 1200px; box-sizing: border-box; }
-.folium-map { border: 1px solid #cfd8dc; border-radius: 6px; }
-.leaflet-container { background: BG; font-size: 13px; }
-h1 { font-size: 24px; margin: 22px 0 6px; } h2 { font-size: 18px; margin: 22px 0 8px; }
-.cv-meta { display: flex; flex-wrap: wrap; gap: 6px 18px; color: #455a64; } .cv-meta b { color: #263238; }
-.cv-figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(170px, 1fr)); gap: 10px; margin: 16px 0; }
-.cv-card { background: #fff; border: 1px solid #dfe4e7; border-radius: 6px; padding: 8px 12px; }
-.cv-card.cv-main { border-color: #90caf9; background: #f3f8fe; } .cv-card.cv-good { border-color: #69f0ae; background: #f1fbf5; }
-.cv-card.cv-bad { border-color: #d32f2f; background: #fdecea; } .cv-card.cv-bad .cv-value { color: #c62828; }
-.cv-label { font-size: 12px; color: #546e7a; text-transform: uppercase; letter-spacing: .03em; }
-.cv-value { font-size: 24px; font-weight: 650; } .cv-detail { font-size: 12px; color: #607d8b; }
-.cv-legend { display: flex; flex-wrap: wrap; gap: 8px 30px; margin: 8px 0; font-size: 12.5px; }
-.cv-sym { display: inline-flex; align-items: center; gap: 4px; margin-right: 12px; }
-.cv-sw { display: inline-block; width: 22px; height: 12px; border: 1px solid #90a4ae; }
-.cv-syms { display: flex; flex-wrap: wrap; gap: 4px 10px; }
-.cv-plot { margin: 0 0 14px; background: #fff; border: 1px solid #e0e4e6; border-radius: 6px; padding: 6px; }
-.cv-plot img { display: block; max-width: 100%; height: auto; margin: 0 auto; }
-.cv-note { color: #607d8b; font-size: 12.5px; }
-.rp-table { border-collapse: collapse; background: #fff; font-size: 13px; width: 100%; }
-.rp-table th, .rp-table td { padding: 3px 10px; border-bottom: 1px solid #e3e7ea; text-align: left; }
-.rp-table thead th { background: #eceff1; font-weight: 600; }
-.rp-table .rp-num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-.rp-table .rp-none { color: #90a4ae; font-style: italic; }
-.ct-popup h4 { margin: 0 0 4px; font-size: 14px; } .ct-popup table { border-collapse: collapse; }
-.ct-popup th { text-align: left; padding: 1px 8px 1px 0; color: #455a64; font-weight: 600; }
-"""
 
 
 def scenario_page(m: folium.Map, summary: dict[str, Any], *, heading: str, facts: list[tuple[str, Any]], description: str,
@@ -461,12 +421,12 @@ def scenario_page(m: folium.Map, summary: dict[str, Any], *, heading: str, facts
     generated = generated or datetime.now().astimezone()
     facts = [*facts, ("date", generated.strftime("%Y-%m-%d %H:%M %Z").strip())]
     meta = "".join(f"<span><b>{esc(k)}</b> {esc(v)}</span>" for k, v in facts)
-    desc = f"<p>{esc(description)}</p>" if description else ""
-    top = (f'<div class="cv-top"><h1>{esc(heading)}: {esc(summary["scenario"])}</h1><div class="cv-meta">{meta}</div>{desc}'
-           f'{key_figures}<h2>Map</h2><p class="cv-note">{map_note}</p></div>')
-    bottom = (f'<div class="cv-bottom">{body}<p class="cv-note">{esc(note)}{" " if note else ""}Campus Twin · campus digest '
-              f'{esc(str(summary["campus_digest"])[:12])} · wall time {summary["wall_s"]:.1f} s</p></div>')
-    return framed_page(m, title=f"{heading}: {summary['scenario']}", css=REPORT_CSS.replace("BG", BACKGROUND), top=top, bottom=bottom)
+    desc = f'<p class="rp-desc">{esc(description)}</p>' if description else ""
+    top = (f'<div class="rp-top"><header class="rp-header"><h1>{esc(heading)}: {esc(summary["scenario"])}</h1>'
+           f'<div class="rp-meta">{meta}</div>{desc}</header>{key_figures}<h2>Map</h2><p class="rp-note">{map_note}</p></div>')
+    bottom = (f'<div class="rp-bottom">{body}<footer class="rp-footer">{esc(note)}{" " if note else ""}Campus Twin · campus digest '
+              f'{esc(str(summary["campus_digest"])[:12])} · wall time {summary["wall_s"]:.1f} s</footer></div>')
+    return framed_page(m, title=f"{heading}: {summary['scenario']}", css=report_css(), top=top, bottom=bottom)
 
 
 def report_page(outcome: CoverageOutcome, summary: dict[str, Any], *, generated: datetime | None = None) -> str:

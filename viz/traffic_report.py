@@ -38,9 +38,9 @@ from matplotlib.figure import Figure
 from rich.table import Table
 
 from viz.campus_map import CampusFeatures, write_page
-from viz.coverage_report import card, scenario_page
+from viz.coverage_report import scenario_page
 from viz.plots import figure, style_axes
-from viz.page import esc, feature_collection, popup, png_data_uri, table_html
+from viz.page import card, esc, feature_collection, popup, png_data_uri, table_html
 
 if TYPE_CHECKING:
     from scenarios.traffic import Network, TrafficOutcome
@@ -178,8 +178,8 @@ def legend_html() -> str:
             (f'<svg width="26" height="10"><line x1="1" y1="5" x2="25" y2="5" stroke="{SIGNAL["color"]}" stroke-width="5"/></svg>', "signalised crossing"),
             (f'<svg width="18" height="18"><circle cx="9" cy="9" r="7" fill="{GATE["fillColor"]}" stroke="#fff" stroke-width="2"/></svg>',
              "vehicle gate (size: longest queue; red: spilled back onto the street)")]
-    syms = "".join(f'<span class="cv-sym">{s}{esc(t)}</span>' for s, t in sym)
-    return f'<div class="cv-legend" id="tr-legend"><div class="cv-syms">{syms}</div></div>'
+    syms = "".join(f'<span class="rp-sym">{s}{esc(t)}</span>' for s, t in sym)
+    return f'<div class="rp-legend" id="tr-legend"><div class="rp-syms">{syms}</div></div>'
 
 
 # --------------------------------------------------------------------------
@@ -268,7 +268,7 @@ def plots_html(outcome: TrafficOutcome, summary: dict[str, Any]) -> str:
     for pid, make, alt in (("tr-plot-conflicts", conflict_figure, "Conflicts per hour of each layout"),
                            ("tr-plot-queue", queue_figure, "Queue at the busiest vehicle gate over the day"),
                            ("tr-plot-delay", delay_figure, "Delays and emergency access of each layout")):
-        out.append(f'<figure class="cv-plot"><img id="{pid}" src="{png_data_uri(make(outcome, summary))}" alt="{esc(alt)}"></figure>')
+        out.append(f'<figure class="rp-plot"><img id="{pid}" src="{png_data_uri(make(outcome, summary))}" alt="{esc(alt)}"></figure>')
     return "<h2>Over the day</h2>" + "".join(out)
 
 
@@ -312,13 +312,13 @@ def key_figures_html(summary: dict[str, Any]) -> str:
     for i, n in enumerate(names):
         s = lays[n]
         detail = f"{s['conflicts_per_hour']:g} per hour" + (f" · {_change(s['conflicts'], ref['conflicts'], '{:,.0f}')} vs {names[0]}" if i else "")
-        tone = "cv-main" if i == 0 else ("cv-good" if s["conflicts"] < ref["conflicts"] else "cv-bad")
-        cards.append(card(f"Conflicts: {n}", f"{s['conflicts']:,.0f}", detail, tone))
+        tone = "main" if i == 0 else ("good" if s["conflicts"] < ref["conflicts"] else "bad")
+        cards.append(card(f"Conflicts: {n}", f"{s['conflicts']:,.0f}", detail, tone=tone))
     for key, label in (("ped_delay_s", "Pedestrian delay"), ("veh_delay_s", "Vehicle delay"), ("emergency_access_s", "Emergency access")):
         cards.append(card(label, " / ".join(f"{lays[n][key]:.1f}" for n in names) + " s", " / ".join(names)))
     cards.append(card("Gate queue max", " / ".join(f"{lays[n]['gate_queue_max']:g}" for n in names),
                       "vehicles; p95 " + " / ".join(f"{lays[n]['gate_queue_p95']:g}" for n in names)))
-    return f'<section class="cv-figures" id="tr-figures">{"".join(cards)}</section>'
+    return f'<section class="rp-figures" id="tr-figures">{"".join(cards)}</section>'
 
 
 def tables_html(summary: dict[str, Any]) -> str:
@@ -329,7 +329,7 @@ def tables_html(summary: dict[str, Any]) -> str:
              table_html(comparison_headers(summary), comparison_rows(summary), numeric=range(1, len(names) + 2), table_id="tr-compare")]
     for n in names:
         desc = lays[n].get("description") or ""
-        parts.append(f"<h3>Hot spots: {esc(n)}</h3>" + (f'<p class="cv-note">{esc(desc)}</p>' if desc else ""))
+        parts.append(f"<h3>Hot spots: {esc(n)}</h3>" + (f'<p class="rp-note">{esc(desc)}</p>' if desc else ""))
         parts.append(table_html(["where", "name", "kind", "conflicts per run", "per hour", "smallest PET (s)"],
                                 [[h["where"], h["name"], h["kind"], f"{h['conflicts']:g}", f"{h['per_hour']:.2f}", f"{h['min_pet_s']:.2f}"]
                                  for h in lays[n]["hot_spots"]], numeric=(3, 4, 5), table_id=f"tr-hot-{n}"))
@@ -337,7 +337,7 @@ def tables_html(summary: dict[str, Any]) -> str:
     parts.append(table_html(["layout", "gate", "queue mean", "p95", "max", "street holds", "spilled back (s)"],
                             [[n, gt, f"{q['mean']:.2f}", f"{q['p95']:g}", f"{q['max']:g}", q["storage"], f"{q['spillback_s']:.0f}"]
                              for n in names for gt, q in lays[n]["gates"].items()], numeric=(2, 3, 4, 5, 6), table_id="tr-gates"))
-    parts.append("<h2>Emergency access</h2><p class=cv-note>Drive time (s) of an emergency vehicle from each gate to each "
+    parts.append("<h2>Emergency access</h2><p class=rp-note>Drive time (s) of an emergency vehicle from each gate to each "
                  "building's kerb at free speed (the speed limit times <code>traffic.emergency_factor</code> on roads, the limit on "
                  "shared lanes), with the closures in force at the start.</p>")
     gates = sorted({gt for n in names for gt in lays[n]["emergency_access"]})

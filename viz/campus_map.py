@@ -683,10 +683,7 @@ def campus_map(features: gpd.GeoDataFrame, *, title: str | None = None) -> foliu
         raise ValueError(msg)
     heading = title or features.attrs.get("name") or "Campus map"
 
-    m = folium.Map(tiles=None, control_scale=True, max_zoom=22, zoom_snap=0.25, attribution_control=False)
-    m.default_js, m.default_css = [], []  # Leaflet is inlined by write_map; no CDN
-    for name, (z, clicks) in PANES.items():
-        folium.map.CustomPane(name, z_index=z, pointer_events=clicks).add_to(m)
+    m = offline_map(panes=PANES)
 
     items = _items(features)
     levels = sorted({lv for it in items if it.kind in ("room", "corridor", "stair", "door") for lv in it.levels})
@@ -774,6 +771,23 @@ def write_page(page: str, out_dir: str | Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(page, encoding="utf-8")
     return out
+
+
+def offline_map(*, panes: dict[str, tuple[int, bool]] | None = None, height: int | None = None,
+                scroll_zoom: bool = True) -> folium.Map:
+    """A folium map with no tiles and no CDN scripts (``offline_page`` inlines Leaflet), with these panes.
+
+    ``panes`` maps a pane name to (z-index, takes clicks); ``height`` is in
+    pixels (the whole page when None); ``scroll_zoom`` False keeps the mouse
+    wheel for scrolling a report page.
+    """
+    size = {"height": height} if height else {}
+    m = folium.Map(tiles=None, control_scale=True, max_zoom=22, zoom_snap=0.25, attribution_control=False,
+                   scroll_wheel_zoom=scroll_zoom, **size)
+    m.default_js, m.default_css = [], []
+    for name, (z, clicks) in (panes or {}).items():
+        folium.map.CustomPane(name, z_index=z, pointer_events=clicks).add_to(m)
+    return m
 
 
 def offline_page(m: folium.Map) -> str:

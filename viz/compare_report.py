@@ -26,7 +26,7 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.colors import TwoSlopeNorm, to_hex
 
-from viz.campus_map import framed_page, write_page
+from viz.campus_map import framed_page, offline_map, write_page
 from viz.page import RANK, card, esc, mpl_text, png_data_uri, report_css, table_html
 from viz.plots import figure, style_axes
 
@@ -122,8 +122,7 @@ def compare_map(cmp: Comparison, figures: dict[str, dict[str, Any]], campus: Cam
     span = max([abs(d) for d in diffs] + [30.0])
     norm = TwoSlopeNorm(vcenter=0.0, vmin=-span, vmax=span)
     cmap = colormaps[DIFF_CMAP]
-    m = folium.Map(tiles=None, control_scale=True, max_zoom=22, zoom_snap=0.25, attribution_control=False, height=MAP_HEIGHT)
-    m.default_js, m.default_css = [], []
+    m = offline_map(height=MAP_HEIGHT)
     feats = []
     for fid, row in f[f["kind"].isin(["building", "assembly"])].iterrows():
         props: dict[str, Any] = {"id": str(fid), "kind": row["kind"]}

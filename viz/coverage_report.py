@@ -34,7 +34,7 @@ import shapely
 from matplotlib.figure import Figure
 from rich.table import Table
 
-from viz.campus_map import KEY_AREA_COLOURS, CampusFeatures, framed_page, write_page
+from viz.campus_map import KEY_AREA_COLOURS, CampusFeatures, framed_page, offline_map, write_page
 from viz.plots import figure, style_axes
 from viz.page import card, esc, feature_collection, popup, png_data_uri, report_css, table_html
 
@@ -105,11 +105,7 @@ def coverage_map(outcome: CoverageOutcome, summary: dict[str, Any]) -> folium.Ma
     campus = outcome.model.campus
     f = campus.features
     crs = f.crs
-    m = folium.Map(tiles=None, height=MAP_HEIGHT, control_scale=True, max_zoom=22, zoom_snap=0.25,
-                   attribution_control=False, scroll_wheel_zoom=False)
-    m.default_js, m.default_css = [], []
-    for name, (z, clicks) in PANES.items():
-        folium.map.CustomPane(name, z_index=z, pointer_events=clicks).add_to(m)
+    m = offline_map(panes=PANES, height=MAP_HEIGHT, scroll_zoom=False)
 
     def to_wgs(geoms: Sequence[Any]) -> list[Any]:
         import geopandas as gpd

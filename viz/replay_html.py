@@ -28,14 +28,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import folium
 import numpy as np
 from branca.element import Element
 from folium.elements import MacroElement
 from folium.template import Template
 from pyproj import Transformer
 
-from viz.campus_map import BACKGROUND, USE_COLOURS, offline_page
+from viz.campus_map import BACKGROUND, USE_COLOURS, offline_map, offline_page
 from viz.replay import SPEEDS, STATE_NAMES, Recording
 
 STATE_CSS = {"waiting": "#787882", "walking": "#1965c0", "queued": "#e67800", "safe": "#2e8c3c", "trapped": "#d50000"}
@@ -432,8 +431,7 @@ def write_replay_html(rec: Recording, path: str | Path, *, outlines: list[dict[s
     data = _exercise_payload(rec, outlines or []) if exercise else _payload(rec, outlines or [])
     named = f"Exercise {rec.meta.get('from')} … {rec.meta.get('to')}" if exercise else (rec.meta.get("scenario") or {}).get("name")
     heading = title or named or rec.path.name
-    m = folium.Map(tiles=None, control_scale=True, max_zoom=22, zoom_snap=0.25, attribution_control=False)
-    m.default_js, m.default_css = [], []
+    m = offline_map()
     xy = np.concatenate([rec.node_xy] + [o["xy"][:, :2] for o in outlines or []])
     (minx, miny), (maxx, maxy) = xy.min(axis=0), xy.max(axis=0)
     to_ll = Transformer.from_crs(rec.meta["crs"], "EPSG:4326", always_xy=True)

@@ -42,7 +42,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from viz.plots import figure, style_axes
-from viz.campus_map import STYLES, CampusFeatures, framed_page, popup_html, write_page
+from viz.campus_map import STYLES, CampusFeatures, framed_page, offline_map, popup_html, write_page
 from viz.page import CLOSED, Html, card, esc, mpl_text, png_data_uri, report_css, table_html
 
 if TYPE_CHECKING:
@@ -505,11 +505,7 @@ def drill_map(outcome: Outcome, summary: dict[str, Any]) -> folium.Map:
         render it with :func:`viz.campus_map.offline_page`.
     """
     drill = outcome.drill
-    m = folium.Map(tiles=None, height=MAP_HEIGHT, control_scale=True, max_zoom=22, zoom_snap=0.25,
-                   attribution_control=False, scroll_wheel_zoom=False)
-    m.default_js, m.default_css = [], []  # Leaflet is inlined by offline_page; no CDN
-    for name, (z, clicks) in PANES.items():
-        folium.map.CustomPane(name, z_index=z, pointer_events=clicks).add_to(m)
+    m = offline_map(panes=PANES, height=MAP_HEIGHT, scroll_zoom=False)
     scale = ClearanceScale(summary.get("by_building", {}).values())
     layers = [
         ("Paths", _paths_layer(drill), "rp-lines"),

@@ -37,7 +37,7 @@ import shapely
 from matplotlib.figure import Figure
 from rich.table import Table
 
-from viz.campus_map import CampusFeatures, write_page
+from viz.campus_map import CampusFeatures, offline_map, write_page
 from viz.coverage_report import scenario_page
 from viz.plots import figure, style_axes
 from viz.page import card, esc, feature_collection, popup, png_data_uri, table_html
@@ -92,11 +92,7 @@ def traffic_map(outcome: TrafficOutcome, summary: dict[str, Any]) -> folium.Map:
     first = next(iter(outcome.nets.values()))
     f = first.campus.features
     crs = f.crs
-    m = folium.Map(tiles=None, height=MAP_HEIGHT, control_scale=True, max_zoom=22, zoom_snap=0.25,
-                   attribution_control=False, scroll_wheel_zoom=False)
-    m.default_js, m.default_css = [], []
-    for name, (z, clicks) in PANES.items():
-        folium.map.CustomPane(name, z_index=z, pointer_events=clicks).add_to(m)
+    m = offline_map(panes=PANES, height=MAP_HEIGHT, scroll_zoom=False)
 
     def layer(group: folium.FeatureGroup, items: list[tuple[Any, dict[str, Any]]], pane: str) -> None:
         if items:

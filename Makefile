@@ -35,6 +35,13 @@ demo: install
 	@echo "  campus summary:    $(OUT)/demo-info.json"
 	@echo "  drill report:      $(OUT)/campus-drill/report.html"
 	@echo "  drill recording:   $(OUT)/campus-drill/recording.sqlite"
+	@echo
+	@echo "More to try (see README.md):"
+	@echo "  replay the drill:  $(VENV)/bin/twin replay $(OUT)/campus-drill/recording.sqlite"
+	@echo "  gate traffic:      $(VENV)/bin/twin run scenarios/demo/traffic-morning.toml -o $(OUT)/traffic"
+	@echo "  guard coverage:    $(VENV)/bin/twin run scenarios/demo/coverage-11-posts.toml -o $(OUT)/coverage"
+	@echo "  live map:          $(VENV)/bin/twin user add me --role operator --users $(OUT)/users.json"
+	@echo "                     $(VENV)/bin/twin serve maps/demo --store $(OUT)/live.sqlite --users $(OUT)/users.json --demo   # then http://127.0.0.1:8000/"
 
 test: install system-deps
 	$(VENV)/bin/pytest -q

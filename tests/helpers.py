@@ -1,9 +1,10 @@
-"""Small campuses built in code for the tests."""
+"""Small campuses built in code for the tests, and a page opened offline in the test browser."""
 
 from __future__ import annotations
 
 import copy
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,3 +48,28 @@ def write(doc: dict[str, Any], path: Path) -> Path:
     """Write a FeatureCollection and return its path."""
     path.write_text(json.dumps(doc))
     return path
+
+
+@dataclass
+class OfflinePage:
+    """A page opened from a file in the test browser, with what went wrong on it."""
+
+    page: Any
+    errors: list[str]
+    """Script errors and console errors."""
+    remote: list[str]
+    """Requests that would leave the machine (anything but file: and data: URLs)."""
+    dialogs: list[str]
+    """Alert / confirm / prompt messages (dismissed): injected script would show here."""
+
+
+def open_offline(browser: Any, path: Path, *, width: int = 1280, height: int = 900) -> OfflinePage:
+    """Open ``path`` in a new page of ``browser`` (the ``browser`` fixture), watching errors, requests and dialogs."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    seen = OfflinePage(page, [], [], [])
+    page.on("pageerror", lambda e: seen.errors.append(str(e)))
+    page.on("console", lambda m: seen.errors.append(m.text) if m.type == "error" else None)
+    page.on("request", lambda r: None if r.url.startswith(("file:", "data:")) else seen.remote.append(r.url))
+    page.on("dialog", lambda d: (seen.dialogs.append(d.message), d.dismiss()))
+    page.goto(path.as_uri())
+    return seen

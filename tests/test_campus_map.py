@@ -12,7 +12,7 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from tests.helpers import add, line, point, rect, write
+from tests.helpers import add, line, open_offline, point, rect, write
 from twin.campus import load_campus
 from twin.read import read_features
 from scenarios.viewshed import camera_viewsheds
@@ -177,15 +177,8 @@ def test_empty_campus_is_an_error(features: gpd.GeoDataFrame) -> None:
 
 @pytest.mark.browser
 def test_map_in_a_real_browser(browser: Any, page_file: Path, tmp_path: Path) -> None:
-    page = browser.new_page(viewport={"width": 1200, "height": 800})
-    errors: list[str] = []
-    requests: list[str] = []
-    dialogs: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda msg: msg.type == "error" and errors.append(msg.text))
-    page.on("request", lambda r: r.url.startswith(("file:", "data:")) or requests.append(r.url))
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    page.goto(page_file.as_uri())
+    seen = open_offline(browser, page_file, width=1200, height=800)
+    page, errors, requests, dialogs = seen.page, seen.errors, seen.remote, seen.dialogs
     page.wait_for_selector(".leaflet-container .leaflet-control-layers")
 
     labels = page.locator(".leaflet-control-layers-overlays label").all_inner_texts()

@@ -17,7 +17,7 @@ from scenarios.calibrate import actual_exits, calibrate, plateau
 from scenarios.evacuation import Drill
 from scenarios.schema import load_scenario, parse_scenario
 from sensors.store import EventStore
-from tests.helpers import add, line, point, rect, write
+from tests.helpers import add, line, open_offline, point, rect, write
 from twin.campus import load_campus
 from twin.cli import app
 from twin.recording import open_recording, record_exercise
@@ -170,12 +170,8 @@ def test_calibration_recovers_the_drills_own_parameters(site: dict[str, Path], c
 
 @pytest.mark.browser
 def test_compare_report_in_a_real_browser(browser: Any, compared: dict[str, Any]) -> None:
-    tab = browser.new_page(viewport={"width": 1280, "height": 900})
-    network: list[str] = []
-    errors: list[str] = []
-    tab.on("request", lambda r: network.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
-    tab.on("pageerror", lambda e: errors.append(str(e)))
-    tab.goto(Path(compared["report"]).resolve().as_uri())
+    seen = open_offline(browser, Path(compared["report"]).resolve())
+    tab, errors, network = seen.page, seen.errors, seen.remote
     tab.wait_for_selector(".leaflet-interactive")
     for img in ("#cr-plot-total", "#cr-plot-buildings"):
         assert tab.evaluate(f"document.querySelector('{img}').naturalWidth") > 500

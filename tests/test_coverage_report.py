@@ -10,6 +10,7 @@ import pytest
 
 from scenarios.coverage import CoverageOutcome, run_coverage
 from scenarios.schema import load_scenario
+from tests.helpers import open_offline
 from viz.coverage_report import isochrones, write_report
 
 DEMO = Path("scenarios/demo/coverage-11-posts.toml")
@@ -51,14 +52,9 @@ def test_demo_numbers_are_in_the_page(demo: tuple[CoverageOutcome, dict[str, Any
 @pytest.mark.browser
 def test_demo_report_in_a_real_browser(browser: Any, demo: tuple[CoverageOutcome, dict[str, Any], Path]) -> None:
     _, s, path = demo
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    requests: list[str] = []
-    page.on("request", lambda r: requests.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
+    seen = open_offline(browser, path)
+    page, errors, requests = seen.page, seen.errors, seen.remote
     try:
-        page.goto(path.as_uri())
         page.wait_for_selector(".leaflet-overlay-pane svg path, .leaflet-pane svg path")
         assert errors == [] and requests == []
         # every overlay is listed and the map drew many shapes (isochrones, key areas, viewsheds, blind spots, posts)

@@ -17,7 +17,7 @@ import pygame  # noqa: E402
 
 from scenarios.run import record, run  # noqa: E402
 from scenarios.schema import parse_scenario  # noqa: E402
-from tests.helpers import TINY  # noqa: E402
+from tests.helpers import TINY, open_offline  # noqa: E402
 from twin.cli import app  # noqa: E402
 from viz.replay import QUEUED, SAFE, SPEEDS, TRAPPED, WAITING, WALKING, Playback, Recording, View, write_pedpy  # noqa: E402
 from viz.replay_app import STATE_COLOURS, ReplayApp, export_frames, open_replay  # noqa: E402
@@ -282,12 +282,8 @@ def test_html_replay_is_self_contained(page: Path) -> None:
 
 @pytest.mark.browser
 def test_html_replay_plays_in_a_real_browser(browser: object, page: Path, rec: Recording) -> None:
-    tab = browser.new_page(viewport={"width": 1000, "height": 700})
-    network: list[str] = []
-    errors: list[str] = []
-    tab.on("request", lambda r: network.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
-    tab.on("pageerror", lambda e: errors.append(str(e)))
-    tab.goto(page.as_uri())
+    seen = open_offline(browser, page, width=1000, height=700)
+    tab, errors, network = seen.page, seen.errors, seen.remote
     tab.wait_for_function("window.ctReplay !== undefined")
     for t in (0.0, 45.0, 80.0, rec.duration):
         tab.evaluate(f"window.ctReplay.show({t})")
@@ -427,10 +423,8 @@ def test_exercise_html_replay_in_a_real_browser(browser: object, exercise_path: 
 
     rec, outlines, _ = open_replay(exercise_path)
     page = write_replay_html(rec, tmp_path / "ex.html", outlines=outlines)
-    tab = browser.new_page(viewport={"width": 1000, "height": 700})
-    errors: list[str] = []
-    tab.on("pageerror", lambda e: errors.append(str(e)))
-    tab.goto(page.as_uri())
+    seen = open_offline(browser, page, width=1000, height=700)
+    tab, errors = seen.page, seen.errors
     tab.wait_for_function("window.ctReplay !== undefined")
     for t in (0.0, 61.0, 120.0, 300.0, rec.duration):
         tab.evaluate(f"window.ctReplay.show({t})")
@@ -441,7 +435,7 @@ def test_exercise_html_replay_in_a_real_browser(browser: object, exercise_path: 
     tab.keyboard.press("ArrowRight")
     assert tab.evaluate("window.ctReplay.clock.t") == 10
     assert tab.text_content("#ct-n-in") == "900"
-    assert not errors
+    assert not errors and not seen.remote
     tab.close()
 
 
@@ -457,12 +451,12 @@ def test_exercise_html_shows_campus_and_event_texts_as_text(browser: object, exe
     rec.design[evil] = rec.design["B1"]
     outlines = [{**o, "id": evil} if o["id"] == "B1" else o for o in outlines]
     page = write_replay_html(rec, tmp_path / "evil.html", outlines=outlines)
-    tab = browser.new_page(viewport={"width": 1000, "height": 700})
-    tab.goto(page.as_uri())
+    seen = open_offline(browser, page, width=1000, height=700)
+    tab = seen.page
     tab.wait_for_function("window.ctReplay !== undefined")
     tab.evaluate("window.ctReplay.show(61)")
     assert evil in tab.text_content("#ct-alarm-list")
     assert evil in tab.text_content(".leaflet-marker-pane")
     assert tab.evaluate("document.querySelectorAll('img[src=x]').length") == 0
-    assert tab.evaluate("window.pwned === undefined")
+    assert tab.evaluate("window.pwned === undefined") and not seen.dialogs and not seen.errors
     tab.close()

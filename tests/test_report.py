@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from scenarios.run import Outcome, run
 from scenarios.schema import parse_scenario
-from tests.helpers import feature, tiny, write
+from tests.helpers import feature, open_offline, tiny, write
 from twin.cli import app
 from viz.report import closures, write_report
 
@@ -127,14 +127,9 @@ def test_cli_run_writes_the_report_beside_the_recording(campus_file: Path, tmp_p
 @pytest.mark.browser
 def test_page_works_offline_in_a_real_browser(browser: Any, report: Path, drill: tuple[Outcome, dict[str, Any]]) -> None:
     outcome, s = drill
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    errors: list[str] = []
-    remote: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("request", lambda r: remote.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
+    seen = open_offline(browser, report)
+    page, errors, remote = seen.page, seen.errors, seen.remote
     try:
-        page.goto(report.as_uri())
         page.wait_for_selector(".leaflet-pane path.rp-building")
         drawn = page.evaluate("""() => ({
             buildings: document.querySelectorAll("path.rp-building").length,

@@ -32,7 +32,7 @@ from scenarios.traffic import (
     run_layout,
     run_traffic,
 )
-from tests.helpers import add, line, point, rect, tiny, write
+from tests.helpers import add, line, open_offline, point, rect, tiny, write
 from twin.campus import Campus, load_campus
 from twin.cli import app
 from twin.errors import ScenarioError
@@ -322,14 +322,9 @@ def test_demo_report_in_a_real_browser(browser: Any, demo_morning: tuple[Traffic
     path = write_report(outcome, s, tmp_path)
     text = path.read_text()
     assert not re.search(r"<(script|link)\b[^>]*(src|href)=[\"']?https?:", text)
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    requests: list[str] = []
-    page.on("request", lambda r: requests.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
+    seen = open_offline(browser, path)
+    page, errors, requests = seen.page, seen.errors, seen.remote
     try:
-        page.goto(path.as_uri())
         page.wait_for_selector(".leaflet-pane svg path")
         assert errors == [] and requests == []
         labels = page.locator(".leaflet-control-layers-base label").all_inner_texts()  # layouts: one at a time

@@ -440,17 +440,7 @@ class ReplayApp:
             label = self.font.render(f"{name} {c[name]:,}", True, TEXT)
             surface.blit(label, (x + 14, y))
             x += label.get_width() + 26
-        # timeline
-        bar = pygame.Rect(8, h - 16, w - 16, 8)
-        pygame.draw.rect(surface, PANEL, bar)
-        done = int(bar.width * (fr.t / rec.duration if rec.duration else 1.0))
-        pygame.draw.rect(surface, STATE_COLOURS[WALKING], pygame.Rect(bar.x, bar.y, done, bar.height))
-        for et, _kind, _target, _ in rec.events:
-            ex = bar.x + int(bar.width * min(et / rec.duration, 1.0)) if rec.duration else bar.x
-            pygame.draw.line(surface, CLOSED, (ex, bar.y - 3), (ex, bar.bottom + 2), 2)
-        pygame.draw.rect(surface, BUILDING_EDGE, bar, 1)
-        if self.note:
-            surface.blit(self.font.render(self.note, True, CLOSED), (16, h - 36))
+        self._timeline(surface, fr.t, [et for et, *_ in rec.events])
         if self.selected:
             nums = rec.building_numbers(self.selected, fr)
             rows = [f"building {self.selected}", f"occupants {nums['occupants']:,}", f"still inside {nums['inside_now']:,}",
@@ -490,16 +480,7 @@ class ReplayApp:
             if len(alarms) > MAX_ALARMS_LISTED:
                 rows.append(f"… and {len(alarms) - MAX_ALARMS_LISTED} more")
             self._box(surface, rows, (8, h - 40 - (16 + (self.font.get_linesize() + 2) * len(rows))), width=380)
-        bar = pygame.Rect(8, h - 16, w - 16, 8)
-        pygame.draw.rect(surface, PANEL, bar)
-        done = int(bar.width * (t / rec.duration if rec.duration else 1.0))
-        pygame.draw.rect(surface, STATE_COLOURS[WALKING], pygame.Rect(bar.x, bar.y, done, bar.height))
-        for a in rec.alarms:
-            ex = bar.x + int(bar.width * min(max(a["t0"], 0.0) / rec.duration, 1.0)) if rec.duration else bar.x
-            pygame.draw.line(surface, CLOSED, (ex, bar.y - 3), (ex, bar.bottom + 2), 2)
-        pygame.draw.rect(surface, BUILDING_EDGE, bar, 1)
-        if self.note:
-            surface.blit(self.font.render(self.note, True, CLOSED), (16, h - 36))
+        self._timeline(surface, t, [max(a["t0"], 0.0) for a in rec.alarms])
         if self.selected:
             n = rec.exercise_numbers(self.selected, t)
             rows = [f"building {self.selected}",
@@ -523,6 +504,21 @@ class ReplayApp:
             surface.blit(font.render(text, True, TEXT), (16, y))
             y += font.get_linesize() + 2
         return y
+
+    def _timeline(self, surface: pygame.Surface, t: float, ticks: list[float]) -> None:
+        """The bar at the bottom: played up to ``t`` s, a red tick at each of ``ticks`` (closures, alarms; s); the note above."""
+        w, h = surface.get_size()
+        duration = self.rec.duration
+        bar = pygame.Rect(8, h - 16, w - 16, 8)
+        pygame.draw.rect(surface, PANEL, bar)
+        done = int(bar.width * (t / duration if duration else 1.0))
+        pygame.draw.rect(surface, STATE_COLOURS[WALKING], pygame.Rect(bar.x, bar.y, done, bar.height))
+        for et in ticks:
+            ex = bar.x + int(bar.width * min(et / duration, 1.0)) if duration else bar.x
+            pygame.draw.line(surface, CLOSED, (ex, bar.y - 3), (ex, bar.bottom + 2), 2)
+        pygame.draw.rect(surface, BUILDING_EDGE, bar, 1)
+        if self.note:
+            surface.blit(self.font.render(self.note, True, CLOSED), (16, h - 36))
 
     def _box(self, surface: pygame.Surface, rows: list[str], at: tuple[int, int], width: int = 220,
              second: list[str] | None = None) -> None:

@@ -73,3 +73,15 @@ def open_offline(browser: Any, path: Path, *, width: int = 1280, height: int = 9
     page.on("dialog", lambda d: (seen.dialogs.append(d.message), d.dismiss()))
     page.goto(path.as_uri())
     return seen
+
+
+def newer_recording(src: Path, dst: Path, version: int = 99) -> Path:
+    """A copy of recording ``src`` at ``dst`` that claims schema ``version`` (newer than this code reads)."""
+    import sqlite3
+
+    dst.write_bytes(src.read_bytes())
+    con = sqlite3.connect(dst)
+    con.execute("UPDATE metadata SET value = ? WHERE key = 'schema_version'", (str(version),))
+    con.commit()
+    con.close()
+    return dst

@@ -17,7 +17,7 @@ from scenarios.calibrate import actual_exits, calibrate, plateau
 from scenarios.evacuation import Drill
 from scenarios.schema import load_scenario, parse_scenario
 from sensors.store import EventStore
-from tests.helpers import add, line, open_offline, point, rect, write
+from tests.helpers import add, line, newer_recording, open_offline, point, rect, write
 from twin.campus import load_campus
 from twin.cli import app
 from twin.recording import open_recording, record_exercise
@@ -233,12 +233,7 @@ def test_compare_cli_errors(site: dict[str, Path], exercise: Path, tmp_path: Pat
     plan.write_text(f'kind = "evacuation"\ncampus = "{site["campus"]}"\n')
     bad = runner.invoke(app, ["compare", str(exercise), str(plan), "--alarm", "900", "-o", str(tmp_path / "o")])
     assert bad.exit_code == 2 and "no 'out' crossings at building exits after the alarm" in bad.output
-    newer = tmp_path / "newer.sqlite"
-    newer.write_bytes(exercise.read_bytes())
-    con = sqlite3.connect(newer)
-    con.execute("UPDATE metadata SET value = '2' WHERE key = 'schema_version'")
-    con.commit()
-    con.close()
+    newer = newer_recording(exercise, tmp_path / "newer.sqlite", version=2)
     for cmd in (["compare", str(newer), str(plan)], ["replay", str(newer), "--html", str(tmp_path / "n.html")]):
         bad = runner.invoke(app, cmd)
         assert bad.exit_code == 2 and "recording schema 2 is newer than this Campus Twin reads (1)" in bad.output

@@ -17,7 +17,7 @@ import pygame  # noqa: E402
 
 from scenarios.run import record, run  # noqa: E402
 from scenarios.schema import parse_scenario  # noqa: E402
-from tests.helpers import TINY, open_offline  # noqa: E402
+from tests.helpers import TINY, newer_recording, open_offline  # noqa: E402
 from twin.cli import app  # noqa: E402
 from viz.replay import QUEUED, SAFE, SPEEDS, TRAPPED, WAITING, WALKING, Playback, Recording, View, write_pedpy  # noqa: E402
 from viz.replay_app import STATE_COLOURS, ReplayApp, export_frames, open_replay  # noqa: E402
@@ -254,12 +254,7 @@ def test_cli_replay(rec_path: Path, tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "--speed 3" in bad.output
     bad = runner.invoke(app, ["replay", str(rec_path), "--from", "10"])
     assert bad.exit_code == 2 and "--from and --to go with" in bad.output
-    newer = tmp_path / "newer.sqlite"
-    newer.write_bytes(rec_path.read_bytes())
-    con = sqlite3.connect(newer)
-    con.execute("UPDATE metadata SET value = '99' WHERE key = 'schema_version'")
-    con.commit()
-    con.close()
+    newer = newer_recording(rec_path, tmp_path / "newer.sqlite")
     bad = runner.invoke(app, ["replay", str(newer), "--html", str(tmp_path / "x.html")])
     assert bad.exit_code == 2 and "newer" in bad.output and "Traceback" not in bad.output
 

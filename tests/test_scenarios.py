@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from scenarios.evacuation import Drill, Server
 from scenarios.run import run
 from scenarios.schema import load_scenario, parse_scenario
-from tests.helpers import TINY, add, line, tiny, write
+from tests.helpers import TINY, add, line, newer_recording, tiny, write
 from twin.campus import load_campus
 from twin.cli import app
 from twin.errors import ScenarioError
@@ -182,14 +182,8 @@ def test_recording_round_trip(tmp_path: Path) -> None:
     assert last == pytest.approx(outcome.replications[0].evacuation_time)
     con.execute("SELECT 1")
     con.close()
-    import sqlite3
-
-    newer = sqlite3.connect(path)
-    newer.execute("UPDATE metadata SET value = '99' WHERE key = 'schema_version'")
-    newer.commit()
-    newer.close()
     with pytest.raises(RecordingError, match="newer"):
-        open_recording(path)
+        open_recording(newer_recording(path, tmp_path / "newer.sqlite"))
 
 
 def test_sweep_through_the_cli(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from scenarios.coverage import CoverageModel, GuardNetwork, best_posts, recommend_cameras  # noqa: E402
 from scenarios.placement import set_cover  # noqa: E402
 from scenarios.schema import load_scenario  # noqa: E402
-from scenarios.viewshed import camera_coverage, camera_viewsheds  # noqa: E402
+from twin.viewshed import camera_coverage, camera_viewsheds  # noqa: E402
 from twin.campus import load_campus  # noqa: E402
 
 SCENARIO = ROOT / "scenarios" / "demo" / "coverage-11-posts.toml"

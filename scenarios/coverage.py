@@ -3,7 +3,7 @@
 A ``coverage`` scenario (``docs/coverage.md``) asks three things of a layout of
 guard posts, patrols and cameras:
 
-1. **What the cameras see** (``scenarios/viewshed.py``): per key area the share
+1. **What the cameras see** (``twin/viewshed.py``): per key area the share
    seen and by how many cameras, its blind spots, the footway network seen.
 2. **How fast a guard gets there.** Incidents arrive in the key areas (Poisson,
    weighted by each area's risk and an hourly profile, or a given list). The
@@ -45,7 +45,7 @@ from scipy.sparse.csgraph import dijkstra
 
 from scenarios.placement import CoverSolution, coverage_of, max_cover, mean_time, set_cover
 from scenarios.schema import Coverage
-from scenarios.viewshed import CameraCoverage, camera_coverage, camera_viewsheds, grid_points, seen_counts
+from twin.viewshed import CameraCoverage, camera_coverage, camera_viewsheds, grid_points, seen_counts
 from twin.campus import Campus
 from twin.errors import Problem, ScenarioError
 from twin.settings import SETTINGS

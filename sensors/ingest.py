@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sensors.events import Outcome, parse_event, to_record
-from sensors.registry import Registry
+from twin.registry import Registry
 from sensors.store import EventStore
 from twin.campus import Campus
 from twin.errors import Problem

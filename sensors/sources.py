@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from sensors.registry import Registry
+from twin.registry import Registry
 from twin.campus import Campus
 
 CURFEW_H = 23.0

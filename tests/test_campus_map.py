@@ -15,7 +15,7 @@ import shapely
 from tests.helpers import add, line, open_offline, point, rect, write
 from twin.campus import load_campus
 from twin.read import read_features
-from scenarios.viewshed import camera_viewsheds
+from twin.viewshed import camera_viewsheds
 from viz.campus_map import LAYERS, campus_map, door_is_exit, popup_html, write_map
 
 XSS = "<img src=x onerror=alert(1)>"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from sensors.events import MAX_CROSSING, parse_event, to_record
-from sensors.registry import Registry
+from twin.registry import Registry
 from sensors.sources import paced, read_ndjson, synthetic_day, write_ndjson
 from sensors.store import EventStore, StoreError
 from twin.campus import load_campus

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import shapely
 
-from scenarios.viewshed import camera_coverage, camera_viewsheds, sector, viewshed
+from twin.viewshed import camera_coverage, camera_viewsheds, sector, viewshed
 
 R = 10.0
 QUARTER = math.pi * R**2 / 4

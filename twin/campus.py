@@ -19,7 +19,7 @@ from twin.errors import CampusError, Problem
 from twin.indoor import IndoorBuilder
 from twin.outdoor import build_outdoor
 from twin.read import read_features, resolve_campus_path
-from twin.schema import SPACES, WALKABLE
+from twin.graph import DRIVABLE, SPACES, WALKABLE
 
 OCCUPIED = ("room", "corridor", "floor")
 """Node kinds that hold design occupants."""
@@ -117,7 +117,7 @@ class Campus:
                 d["length"] for _, _, d in self.graph.edges(data=True) if d["kind"] in WALKABLE
             ), 1),
             "road_length_m": round(sum(
-                d["length"] for _, _, d in self.graph.edges(data=True) if d["kind"] in ("road", "shared")
+                d["length"] for _, _, d in self.graph.edges(data=True) if d["kind"] in DRIVABLE
             ), 1),
             "design_occupants": self.design_occupants,
             "graph": {"nodes": self.graph.number_of_nodes(), "edges": self.graph.number_of_edges()},

@@ -21,7 +21,7 @@ from shapely.geometry import Point, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from twin.errors import Problem
-from twin.schema import SPACES
+from twin.graph import SPACES
 from twin.settings import default
 
 OUTSIDE = "<outside>"

@@ -20,7 +20,7 @@ import shapely.ops
 from shapely.geometry import LineString, Point
 
 from twin.errors import Problem
-from twin.schema import DRIVABLE, OUTDOOR_LINES, WALKABLE
+from twin.graph import DRIVABLE, OUTDOOR_LINES, WALKABLE
 from twin.settings import default
 
 _WIDTH = {"footway": "footway_width", "road": "road_width", "shared": "shared_width", "crossing": "crossing_width"}

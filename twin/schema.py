@@ -157,10 +157,6 @@ KINDS: dict[str, tuple[type[Feature], str]] = {
 }
 """Every kind of feature: its property model and its geometry type."""
 
-SPACES = ("room", "corridor", "stair")
-WALKABLE = ("footway", "shared", "crossing")
-DRIVABLE = ("road", "shared", "crossing")
-OUTDOOR_LINES = ("footway", "road", "shared", "crossing")
 
 COLUMNS: tuple[str, ...] = tuple(dict.fromkeys(name for model, _ in KINDS.values() for name in model.model_fields))
 """Every property of every kind: the columns of the normalised feature table."""

@@ -7,6 +7,7 @@ the two agree, so no setting goes undocumented.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 FT2 = 0.09290304
@@ -192,6 +193,16 @@ BUILDING_USES = tuple(n.split(".", 1)[1] for n in SETTINGS if n.startswith("buil
 def default(name: str) -> float:
     """Return the default value of setting ``name`` in its documented unit."""
     return SETTINGS[name].default
+
+
+def value(name: str, overrides: Mapping[str, float] | None = None) -> float:
+    """A setting's value for one scenario: its override (a scenario's ``[settings]``), else the documented default.
+
+    The one lookup every engine uses; ``name`` must be in the table (``KeyError`` otherwise).
+    """
+    if overrides and name in overrides:
+        return float(overrides[name])
+    return float(SETTINGS[name].default)
 
 
 def render_markdown() -> str:

@@ -46,8 +46,9 @@ import copy
 from collections import defaultdict
 from typing import Any
 
-from sensors.registry import Registry
+from twin.registry import Registry
 from twin.campus import Campus
+from twin.graph import fire_neighbourhood
 from twin.settings import default
 
 PRIORITY = {
@@ -332,14 +333,7 @@ class LiveState:
     def neighbourhood(self, node: str) -> list[str]:
         """The spaces next to a room, through its doors (what a fire there blocks after the spread delay)."""
         if node not in self._near:
-            g = self.campus.graph
-            near: set[str] = set()
-            if node in g:
-                for door in g.neighbors(node):
-                    for s in g.neighbors(door) if g.nodes[door].get("kind") == "door" else [door]:
-                        if s != node and g.nodes[s].get("kind") in ("room", "corridor", "stair", "floor"):
-                            near.add(s)
-            self._near[node] = sorted(near)
+            self._near[node] = fire_neighbourhood(self.campus.graph, node)
         return self._near[node]
 
     def occupancy(self, now: float | None = None) -> dict[str, Any]:

@@ -18,7 +18,7 @@ code. The layers are:
 * roads (dark grey, thick), shared lanes (dashed orange), footways (thin) and
   crossings (zebra stripes);
 * gates, assembly areas, cameras with what they see (their field-of-view
-  wedge less the shadows of buildings, ``scenarios.viewshed``; an indoor
+  wedge less the shadows of buildings, ``twin.viewshed``; an indoor
   camera sees its own building only), detectors, guard posts and key
   areas (hatched in the colour of their ``category``).
 
@@ -50,7 +50,7 @@ from branca.element import Element
 from folium.elements import MacroElement
 from folium.template import Template
 
-from scenarios.viewshed import camera_viewsheds
+from twin.viewshed import camera_viewsheds
 from twin.settings import BUILDING_USES, default
 
 # --------------------------------------------------------------------------

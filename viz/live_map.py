@@ -30,7 +30,7 @@ from branca.element import Element
 from folium.elements import MacroElement
 from folium.template import Template
 
-from scenarios.viewshed import camera_viewsheds
+from twin.viewshed import camera_viewsheds
 from twin.campus import Campus
 from twin.settings import default
 from viz.campus_map import campus_map, offline_page

@@ -16,13 +16,11 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from twin.cli import CampusArg, _load, app, err, fail, out
+from twin.cli.console import CampusArg, err, fail, load, out
 
 feed = typer.Typer(help="Send sensor events to a running twin: a synthetic day, or a recorded file.", no_args_is_help=True)
-app.add_typer(feed, name="feed")
 user = typer.Typer(help="Operator logins for the live map: add, list, change and remove users (file of scrypt hashes).",
                    no_args_is_help=True)
-app.add_typer(user, name="user")
 
 StoreOpt = Annotated[Path, typer.Option("--store", help="The event store (SQLite, created when missing).")]
 UsersOpt = Annotated[Path, typer.Option("--users", help="The users file (JSON of names, roles and scrypt hashes; created by `twin user add`).")]
@@ -43,7 +41,6 @@ def _store(path: Path, campus: Any = None):  # noqa: ANN202 - sensors.store.Even
         fail(f"{path}: cannot open the event store ({e})")
 
 
-@app.command()
 def serve(
     campus: CampusArg,
     store: StoreOpt,
@@ -73,7 +70,7 @@ def serve(
         err.print(f"[yellow]warning:[/] {'no --users file' if users is None else f'{users} holds no users'}: nobody can log in, "
                   "so the map and every read are closed; ingest and the bare health probe still work "
                   "(twin user add NAME --role operator --users FILE)", highlight=False)
-    c = _load(campus)
+    c = load(campus)
     if device_keys is not None and not device_keys.is_file():
         fail(f"--device-keys {device_keys}: no such file")
     keys = load_device_keys(device_keys)
@@ -101,7 +98,6 @@ def serve(
         ing.close()
 
 
-@app.command()
 def state(
     store: StoreOpt,
     campus: Annotated[Path | None, typer.Option("--campus", help="The campus (default: the one the store was made for).")] = None,
@@ -117,7 +113,7 @@ def state(
     where = campus or (Path(st.campus_path) if st.campus_path else None)
     if where is None:
         fail(f"{store}: the store does not say which campus it belongs to; pass --campus")
-    c = _load(where)
+    c = load(where)
     if st.campus_digest and st.campus_digest != c.digest:
         fail(f"{store}: the store belongs to another campus than {where} (digests differ)")
     from twin.audit import AuditLog
@@ -202,7 +198,7 @@ def simulate(
         fail("--duration and --interval must be positive")
     if fire_at is not None and not 0 <= fire_at < duration:
         fail(f"--fire-at {fire_at:g} is outside the simulated span 0 … {duration:g} s")
-    c = _load(campus)
+    c = load(campus)
     events = synthetic_day(c, seed=seed, duration=duration, interval=interval, fire_at=fire_at)
     err.print(f"{len(events):,} events over {duration:,.0f} s of campus time", highlight=False)
     if output is not None:

@@ -9,10 +9,9 @@ from typing import Annotated
 
 import typer
 
-from twin.cli import app, err, fail, out, user_errors
+from twin.cli.console import err, fail, load, out, user_errors
 
 
-@app.command()
 def replay(
     recording: Annotated[Path, typer.Argument(help="A recording: a simulated run (twin run -o DIR) or a recorded exercise (twin exercise).")],
     export: Annotated[Path | None, typer.Option("--export", help="Render PNG frames and replay.gif into this folder, with no window.")] = None,
@@ -100,7 +99,6 @@ def replay(
     ReplayApp(rec, size=(w, h), speed=speed or 1.0, outlines=outlines, note=note).run()
 
 
-@app.command()
 def exercise(
     store: Annotated[Path, typer.Argument(help="The event store the drill was recorded in (twin serve / twin feed).")],
     t_from: Annotated[str, typer.Option("--from", help="Start of the drill window: ISO 8601 with offset (2026-03-01T10:00:00Z) or epoch s.")],
@@ -111,7 +109,6 @@ def exercise(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document of what was written.")] = False,
 ) -> None:
     """Record an exercise: the event store between two times, with its campus, as a replayable recording."""
-    from twin.cli import _load
     from sensors.events import parse_time
     from twin.recording import RecordingError, record_exercise
 
@@ -132,7 +129,7 @@ def exercise(
         if row is None:
             fail(f"{store}: no such event store, or it does not say which campus it belongs to; pass --campus")
         where = Path(row[0])
-    c = _load(where)
+    c = load(where)
     try:
         done = record_exercise(store, c, output, t_from=a, t_to=b, every=every)
     except RecordingError as e:
@@ -145,7 +142,6 @@ def exercise(
               f"{len(done['buildings'])} buildings counted, {done['alarms']} alarms, {alarm} → {output}", highlight=False)
 
 
-@app.command()
 def compare(
     recording: Annotated[Path, typer.Argument(help="A recorded exercise (twin exercise).")],
     scenario: Annotated[Path, typer.Argument(help="The evacuation scenario the drill was planned with (TOML).")],
@@ -161,7 +157,6 @@ def compare(
     from scenarios.calibrate import actual_exits, calibrate as fit, compare as compare_curves, write_calibrated
     from scenarios.run import run
     from scenarios.schema import Evacuation, load_scenario
-    from twin.cli import _load
     from twin.recording import RecordingError
     from viz.compare_report import write_compare_report
 
@@ -169,7 +164,7 @@ def compare(
         sc = load_scenario(scenario)
     if not isinstance(sc, Evacuation):
         fail(f"{scenario}: a {sc.kind} scenario; twin compare needs an evacuation scenario")
-    c = _load(sc.campus)
+    c = load(sc.campus)
     try:
         actual, alarm_s, meta = actual_exits(recording, c, alarm_s=alarm)
     except RecordingError as e:

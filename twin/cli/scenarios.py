@@ -1,144 +1,17 @@
-"""The ``twin`` command: one entry point, a subcommand per job.
-
-The CLI is a thin layer: it parses arguments, calls the library and prints.
-User mistakes (bad campus files, bad arguments) print a clear message and exit
-non-zero; they never show a traceback.
-"""
+"""Scenario commands: ``twin run``, ``twin sweep``, ``twin verify``."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from twin.errors import InputError
-
-T = TypeVar("T")
-
-app = typer.Typer(
-    help="Campus Twin: a digital twin of a university campus and a drill planner built on it.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-out = Console()
-err = Console(stderr=True)
-
-CampusArg = Annotated[Path, typer.Argument(help="A campus file (GeoJSON, GeoPackage, …) or a folder holding campus.geojson.")]
+from twin.cli.console import DaskOpt, ScenarioArg, WorkersOpt, fail, load, out, user_errors, with_progress
 
 
-def fail(message: str, code: int = 2) -> NoReturn:
-    """Print a user-facing error and exit non-zero."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-@contextmanager
-def user_errors(what: str) -> Iterator[None]:
-    """Turn a user's mistake into its messages and a non-zero exit, never a traceback."""
-    try:
-        yield
-    except InputError as e:
-        for p in e.problems:
-            err.print(f"[bold red]error:[/] {p}", highlight=False, soft_wrap=True, markup=True)
-        n = len(e.problems)
-        fail(f"{what} ({n} problem{'s' if n != 1 else ''})")
-    except ModuleNotFoundError as e:
-        if (e.name or "").startswith("distributed"):
-            fail("--dask needs the Dask distributed package: pip install 'campus-twin[dask]'")
-        raise
-
-
-def _load(path: Path):  # noqa: ANN202 - returns twin.campus.Campus
-    from twin.campus import load_campus
-
-    with user_errors(f"{path}: campus not loaded"):
-        return load_campus(path)
-
-
-@app.command()
-def info(
-    campus: CampusArg,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document instead of a table.")] = False,
-) -> None:
-    """Load a campus, validate it, build its graphs and summarise it."""
-    c = _load(campus)
-    s = c.summary()
-    if as_json:
-        print(json.dumps(s, indent=2))
-        return
-    t = Table(title=f"Campus {campus}", show_header=False)
-    for key in ("buildings", "buildings_modelled_inside", "rooms", "corridors", "stairs", "doors", "exits",
-                "gates", "assembly_areas", "assembly_capacity", "cameras", "detectors", "posts", "key_areas",
-                "path_length_m", "road_length_m", "design_occupants"):
-        t.add_row(key.replace("_", " "), f"{s[key]:,}" if isinstance(s[key], int) else str(s[key]))
-    t.add_row("levels", ", ".join(map(str, s["levels"])))
-    t.add_row("graph", f"{s['graph']['nodes']:,} nodes, {s['graph']['edges']:,} edges")
-    t.add_row("unreachable", ", ".join(s["unreachable"]) or "none")
-    t.add_row("crs", s["crs"])
-    out.print(t)
-    for w in c.warnings:
-        err.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
-
-
-@app.command("map")
-def map_(
-    campus: CampusArg,
-    output: Annotated[Path, typer.Option("-o", "--output", help="HTML file to write.")] = Path("campus.html"),
-) -> None:
-    """Write an interactive map of the campus (a self-contained HTML file that works offline)."""
-    from viz.campus_map import write_map
-
-    c = _load(campus)
-    try:
-        path = write_map(c.features, output)
-    except OSError as e:
-        fail(f"{output}: cannot write the map ({e.strerror or e})")
-    out.print(f"map written to {path}")
-
-
-@app.command("import-osm")
-def import_osm(
-    source: Annotated[Path, typer.Argument(help="An OpenStreetMap extract: .osm.pbf or .osm XML.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Folder to write campus.geojson into.")],
-    bbox: Annotated[str | None, typer.Option(help="Clip to W,S,E,N in degrees.")] = None,
-) -> None:
-    """Import buildings, footways, roads and entrances from OpenStreetMap into a campus folder."""
-    from maps.osm import OsmImportError, import_osm as run_import, parse_bbox
-
-    try:
-        summary = run_import(source, output, bbox=parse_bbox(bbox) if bbox else None)
-    except OsmImportError as e:
-        fail(str(e))
-    t = Table(title=f"Imported {summary.total:,} features from {source.name} in {summary.seconds:.1f} s", show_header=False)
-    for kind, n in sorted(summary.counts.items()):
-        t.add_row(kind, f"{n:,}")
-    if summary.skipped:
-        t.add_row("skipped (degenerate)", f"{summary.skipped:,}")
-    out.print(t)
-    out.print(f"campus written to {summary.path}; check it with: twin info {summary.path.parent}")
-
-
-ScenarioArg = Annotated[Path, typer.Argument(help="A scenario file (TOML, see docs/scenarios.md).")]
-WorkersOpt = Annotated[int | None, typer.Option("--workers", "-j", help="Local processes for replications (default: one per core).")]
-DaskOpt = Annotated[str | None, typer.Option("--dask", help="Run on a Dask distributed scheduler, e.g. tcp://HOST:PORT.")]
-
-
-def _progress(total: int, label: str):  # noqa: ANN202 - a rich Progress and its callback
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    bar = Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True)
-    task = bar.add_task(label, total=total)
-    return bar, lambda done: bar.update(task, completed=done)
-
-
-@app.command("run")
 def run_(
     scenario: ScenarioArg,
     as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")] = False,
@@ -151,12 +24,12 @@ def run_(
 
     with user_errors(f"{scenario}: scenario not run"):
         sc = load_scenario(scenario)
-        campus = _load(sc.campus)
+        campus = load(sc.campus)
         if sc.kind == "coverage":
             from scenarios.coverage import run_coverage
             from viz.coverage_report import write_report
 
-            outcome = _with_progress(sc.replications, as_json,
+            outcome = with_progress(sc.replications, as_json,
                                      lambda tick: run_coverage(sc, source=str(scenario), campus=campus, progress=tick))
             files = {"report": lambda d: write_report(outcome, summary, d)}
             show = _print_coverage
@@ -165,14 +38,14 @@ def run_(
             from viz.traffic_report import write_report
 
             runs = sc.replications * max(1, len(sc.layouts))
-            outcome = _with_progress(runs, as_json, lambda tick: run_traffic(sc, source=str(scenario), campus=campus, progress=tick))
+            outcome = with_progress(runs, as_json, lambda tick: run_traffic(sc, source=str(scenario), campus=campus, progress=tick))
             files = {"report": lambda d: write_report(outcome, summary, d)}
             show = _print_traffic
         else:
             from scenarios.run import record, run
             from viz.report import write_report
 
-            outcome = _with_progress(sc.replications, as_json, lambda tick: run(
+            outcome = with_progress(sc.replications, as_json, lambda tick: run(
                 sc, source=str(scenario), workers=workers, dask=dask, progress=tick, record_first=output is not None))
             files = {"report": lambda d: write_report(outcome, summary, d),
                      "recording": lambda d: record(outcome, d / "recording.sqlite")}
@@ -190,15 +63,6 @@ def run_(
     show(summary)
     for name, path in written.items():
         out.print(f"{name}: {path}")
-
-
-def _with_progress(replications: int, quiet: bool, job: Callable[[Callable[[int], None] | None], T]) -> T:
-    """Run ``job`` with a progress bar over replications (none when ``quiet``, e.g. for --json)."""
-    if quiet:
-        return job(None)
-    bar, tick = _progress(replications, "replications")
-    with bar:
-        return job(tick)
 
 
 def _print_coverage(s: dict) -> None:
@@ -241,7 +105,6 @@ def _print_summary(s: dict) -> None:
     out.print(c)
 
 
-@app.command()
 def sweep(
     scenario: ScenarioArg,
     vary: Annotated[list[str], typer.Option("--vary", help="KEY=V1,V2,... (repeat for a grid); dotted keys reach into tables, e.g. occupancy.default=0.5,1.0")],
@@ -270,7 +133,6 @@ def sweep(
     out.print(t)
 
 
-@app.command()
 def verify(
     case: Annotated[list[str] | None, typer.Option("--case", help="Run only this case (repeatable); default: all.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")] = False,
@@ -296,10 +158,3 @@ def verify(
         out.print(f"{passed} passed, {len(results) - passed} failed")
     if passed < len(results):
         raise typer.Exit(1)
-
-
-def main() -> None:
-    """Entry point for ``python -m twin``."""
-    app()
-import twin.cli_live  # noqa: E402,F401 - registers serve, feed, state
-import twin.cli_replay  # noqa: E402,F401 - registers replay

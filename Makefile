@@ -49,12 +49,16 @@ test: install system-deps
 bench: install
 	$(PY) benchmarks/bench_load.py
 	$(PY) benchmarks/bench_evacuation.py
+	$(PY) benchmarks/bench_bound.py
+	$(PY) benchmarks/bench_verify.py
 	$(PY) benchmarks/bench_coverage.py
 	$(PY) benchmarks/bench_traffic.py
 	$(PY) benchmarks/bench_replay.py
 	$(PY) benchmarks/bench_calibrate.py
 	$(PY) benchmarks/bench_ingest.py
 	$(PY) benchmarks/bench_live.py
+	$(PY) benchmarks/bench_alarm.py
+	$(PY) benchmarks/bench_osm.py
 
 docs: install
 	$(PY) -m twin.settings > docs/settings.md

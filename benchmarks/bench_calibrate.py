@@ -40,8 +40,9 @@ from sensors.store import EventStore  # noqa: E402
 from tests.helpers import write  # noqa: E402
 from tests.test_compare import ALARM, TRUTH, drill_to_store, five_halls  # noqa: E402
 from twin.campus import load_campus  # noqa: E402
-from twin.recording import record_exercise  # noqa: E402
-from viz.replay_app import ReplayApp, open_replay  # noqa: E402
+from sensors.exercise import record_exercise  # noqa: E402
+from viz.replay import Replay  # noqa: E402
+from viz.replay_app import ReplayApp  # noqa: E402
 
 T0 = 1_772_352_000.0  # 2026-03-01 08:00 UTC
 FRAMES = 60
@@ -64,9 +65,9 @@ def exercise_on_the_demo(tmp: Path) -> Path:
 
 def viewer_fps(path: Path) -> None:
     """Whole exercise frames drawn per second across the recording."""
-    rec, outlines, note = open_replay(path)
+    rec = Replay(path)
     pygame.font.init()
-    app = ReplayApp(rec, size=(1280, 800), outlines=outlines, note=note)
+    app = ReplayApp(rec, size=(1280, 800))
     surface = pygame.Surface((1280, 800))
     times = []
     for k in range(FRAMES):

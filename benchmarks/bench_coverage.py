@@ -20,8 +20,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scenarios.coverage import CoverageModel, GuardNetwork, best_posts, recommend_cameras  # noqa: E402
-from scenarios.placement import set_cover  # noqa: E402
+from scenarios.coverage.engine import CoverageModel  # noqa: E402
+from scenarios.coverage.network import GuardNetwork, best_posts, recommend_cameras  # noqa: E402
+from scenarios.coverage.placement import set_cover  # noqa: E402
 from scenarios.schema import load_scenario  # noqa: E402
 from twin.viewshed import camera_coverage, camera_viewsheds  # noqa: E402
 from twin.campus import load_campus  # noqa: E402

@@ -23,8 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_load import _machine  # noqa: E402
 
-from scenarios.evacuation import Drill  # noqa: E402
-from scenarios.run import lower_bound  # noqa: E402
+from scenarios.evacuation import Drill, lower_bound  # noqa: E402
 from scenarios.schema import load_scenario  # noqa: E402
 from twin.campus import load_campus  # noqa: E402
 

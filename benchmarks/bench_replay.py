@@ -31,10 +31,11 @@ from bench_load import _machine  # noqa: E402
 
 import pygame  # noqa: E402
 
-from scenarios.run import record, run  # noqa: E402
+from scenarios.evacuation import record, run  # noqa: E402
 from scenarios.schema import load_scenario  # noqa: E402
 from twin.campus import load_campus  # noqa: E402
-from viz.replay_app import ReplayApp, draw_dots, open_replay  # noqa: E402
+from viz.replay import Replay  # noqa: E402
+from viz.replay_app import ReplayApp, draw_dots  # noqa: E402
 
 SCENARIO = ROOT / "scenarios" / "demo" / "campus-drill.toml"
 PEOPLE = 20_000
@@ -46,22 +47,23 @@ TARGET_FPS = 30.0
 def main() -> None:
     """Record a 20,000-person drill, then time the replay's frames."""
     base = load_scenario(SCENARIO)
-    design = load_campus(base.campus).design_occupants
+    campus = load_campus(base.campus)
+    design = campus.design_occupants
     sc = base.model_copy(update={"replications": 1,
                                  "occupancy": base.occupancy.model_copy(update={"default": PEOPLE / design, "buildings": {}})})
     print(f"machine: {_machine()}")
     with tempfile.TemporaryDirectory() as tmp:
         t = time.perf_counter()
-        path = record(run(sc, workers=1), Path(tmp) / "recording.sqlite")
+        path = record(run(sc, campus, workers=1), Path(tmp) / "recording.sqlite")
         print(f"recorded {SCENARIO.name} at {PEOPLE / design:.3f} × design occupancy in {time.perf_counter() - t:.1f} s")
         t = time.perf_counter()
-        rec, outlines, note = open_replay(path)
+        rec = Replay(path)
         load = time.perf_counter() - t
         print(f"opened: {rec.n_agents:,} people, {rec.m_t0.size:,} moves, {rec.duration:.0f} s of drill, in {load:.2f} s"
-              + (f" ({note})" if note else ""))
+              + (f" ({rec.note})" if rec.note else ""))
         pygame.font.init()
         surface = pygame.Surface(SIZE)
-        app = ReplayApp(rec, size=SIZE, outlines=outlines, note=note)
+        app = ReplayApp(rec, size=SIZE)
         times = [rec.duration * k / (FRAMES - 1) for k in range(FRAMES)]
         app.draw(surface, rec.at(0.0))  # the campus background is drawn once per view
         at_s, dots_s, frame_s, drawn = [], [], [], []

@@ -4,9 +4,9 @@ Run with ``.venv/bin/python benchmarks/bench_traffic.py``. Prints the machine,
 then the wall time (median of a few runs) of: building each layout (loading
 the overrides, the graphs, the conflict areas), drawing one day's demand, one
 replication of each layout (the SimPy run and the conflict search), and
-``twin run``'s whole scenario; with the day's vehicles, walks and conflicts,
-and the ratio of simulated to wall time. Machines here are shared and noisy:
-read medians.
+``twin run``'s whole scenario (in one process, and a process per core); with
+the day's vehicles, walks and conflicts, and the ratio of simulated to wall
+time. Machines here are shared and noisy: read medians.
 """
 
 from __future__ import annotations
@@ -26,7 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scenarios.schema import load_scenario  # noqa: E402
-from scenarios.traffic import Network, draw_demand, layout_campuses, run_layout, run_traffic  # noqa: E402
+from scenarios import traffic  # noqa: E402
+from scenarios.traffic.demand import draw_demand  # noqa: E402
+from scenarios.traffic.engine import run_layout  # noqa: E402
+from scenarios.traffic.network import Network, layout_campuses  # noqa: E402
 from twin.campus import load_campus  # noqa: E402
 
 SCENARIO = ROOT / "scenarios" / "demo" / "traffic-day.toml"
@@ -61,14 +64,16 @@ def main() -> None:
         rep, t = timed(f"one replication, {hours:g} h, layout {name}",
                        lambda net=net, name=name: run_layout(net, demand, np.random.default_rng(b_seq), layout=name))
         print(f"  {len(rep.conflicts):,} conflicts; simulated/wall = {hours * 3600 / t:,.0f}x")
-    outcome, t = timed(f"twin run: {len(nets)} layouts x {sc.replications} replications", lambda: run_traffic(
-        sc, source=str(SCENARIO), campus=campus), repeats=1)
+    outcome, t = timed(f"twin run: {len(nets)} layouts x {sc.replications} replications, one process", lambda: traffic.run(
+        sc, campus, source=str(SCENARIO), workers=1), repeats=1)
     s = outcome.summary()
     for name, lay in s["layouts"].items():
         print(f"  {name}: {lay['conflicts']:,.1f} conflicts ({lay['conflicts_per_hour']:.1f}/h), ped delay {lay['ped_delay_s']:.2f} s, "
               f"veh delay {lay['veh_delay_s']:.2f} s, gate queue max {lay['gate_queue_max']:g}, "
               f"emergency access {lay['emergency_access_s']:.1f} s")
     print(f"  per layout-day: {t / (len(nets) * sc.replications):.2f} s")
+    timed(f"twin run: the same, a process per core ({os.cpu_count()} cores)",
+          lambda: traffic.run(sc, campus, source=str(SCENARIO)), repeats=1)
 
 
 if __name__ == "__main__":

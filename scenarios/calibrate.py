@@ -35,7 +35,6 @@ scenario has it, never guessed.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import tomllib
@@ -51,7 +50,7 @@ from scipy.optimize import minimize, minimize_scalar
 from scenarios.evacuation import Drill
 from scenarios.schema import Distribution, Evacuation
 from twin.campus import Campus
-from twin.recording import RecordingError, metadata, open_recording
+from twin.recording import Recording, RecordingError
 from twin.settings import default
 
 QUANTILES = (0.5, 0.9, 1.0)
@@ -124,30 +123,23 @@ def actual_exits(recording: str | Path, campus: Campus, *, alarm_s: float | None
     RecordingError
         Not an exercise, another campus, no alarm, no exit counts.
     """
-    con = open_recording(recording)
-    try:
-        meta = metadata(con)
-        if meta.get("kind") != "exercise":
-            msg = f"{recording}: a recording of kind {meta.get('kind', 'simulation')!r}; twin compare needs a recorded exercise (twin exercise)"
-            raise RecordingError(msg)
-        if meta.get("campus_digest") != campus.digest:
-            msg = f"{recording}: recorded on another campus than the scenario's {campus.source} (campus digests differ)"
-            raise RecordingError(msg)
-        alarm = meta.get("alarm_s") if alarm_s is None else alarm_s
-        if alarm is None:
-            msg = f"{recording}: no fire alarm in the recording, so the drill's start is unknown: give --alarm SECONDS"
-            raise RecordingError(msg)
-        rows = con.execute("SELECT t, sensor_id, body FROM sensor_events WHERE kind = 'crossing' ORDER BY t").fetchall()
-    finally:
-        con.close()
+    rec = Recording(recording)
+    meta = rec.meta
+    if not rec.is_exercise:
+        msg = f"{recording}: a recording of kind {meta.get('kind', 'simulation')!r}; twin compare needs a recorded exercise (twin exercise)"
+        raise RecordingError(msg)
+    if meta.get("campus_digest") != campus.digest:
+        msg = f"{recording}: recorded on another campus than the scenario's {campus.source} (campus digests differ)"
+        raise RecordingError(msg)
+    alarm = meta.get("alarm_s") if alarm_s is None else alarm_s
+    if alarm is None:
+        msg = f"{recording}: no fire alarm in the recording, so the drill's start is unknown: give --alarm SECONDS"
+        raise RecordingError(msg)
     doors = exits_of(campus)
     acc: dict[str, list[tuple[float, int]]] = defaultdict(list)
-    for t, sid, body in rows:
-        if sid not in doors:
-            continue
-        ev = json.loads(body)
-        if ev.get("direction") == "out" and t >= alarm:
-            acc[sid].append((t - alarm, int(ev.get("count", 1))))
+    for t, sid, _building, direction, count in rec.crossings:
+        if sid in doors and direction == "out" and t >= alarm:
+            acc[sid].append((t - alarm, count))
     if not acc:
         msg = (f"{recording}: no 'out' crossings at building exits after the alarm (t = {alarm:g} s); "
                "twin compare needs card doors at building exits reporting during the drill")

@@ -1,9 +1,9 @@
 """The project's verification suite: RiMEA / NIST TN 1822 style tests and hand calculations.
 
-Each case builds a tiny campus in code (a GeoJSON FeatureCollection in
+Each case builds a tiny campus in code with ``maps.builder.CampusBuilder`` (a GeoJSON FeatureCollection in
 EPSG:32650, UTM zone 50N, metres), loads it with ``twin.campus.load_campus``,
 runs an evacuation scenario on it with the real engine
-(``scenarios.run.run`` and ``scenarios.evacuation.Drill``; the traffic case
+(``scenarios.evacuation.run`` and ``scenarios.evacuation.Drill``; the traffic case
 runs ``scenarios.traffic``) and compares one
 measured quantity with a published number or a hand calculation, within a
 stated tolerance. ``twin verify`` prints the table; ``docs/verification.md``
@@ -37,7 +37,6 @@ few seconds.
 
 from __future__ import annotations
 
-import json
 import math
 import tempfile
 from collections import Counter
@@ -49,11 +48,12 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from scenarios.evacuation import Drill, Replication
-from scenarios.physics import Physics
-from scenarios.run import Outcome, run
+from maps.builder import CampusBuilder
+from scenarios.evacuation import Drill, Outcome, Physics, Replication, run
 from scenarios.schema import parse_scenario
-from scenarios.traffic import Network, draw_demand, run_layout
+from scenarios.traffic.demand import draw_demand
+from scenarios.traffic.engine import run_layout
+from scenarios.traffic.network import Network
 from twin.campus import load_campus
 from twin.indoor import flight_length
 from twin.settings import default
@@ -62,8 +62,6 @@ RIMEA = "RiMEA 4.1.1"
 NIST = "NIST TN 1822 (Ronchi et al. 2013)"
 SFPE = "SFPE Handbook 5th ed. (2016) ch. 64"
 
-X0, Y0 = 500000.0, 3377000.0
-"""Origin of the verification campuses (EPSG:32650, metres)."""
 SEED = 20240601
 """The one seed of the suite."""
 
@@ -126,53 +124,6 @@ def _num(x: float) -> str:
 # -- campuses in code ---------------------------------------------------------------
 
 
-def _ring(x0: float, y0: float, x1: float, y1: float) -> dict[str, Any]:
-    pts = [[X0 + x, Y0 + y] for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0))]
-    return {"type": "Polygon", "coordinates": [pts]}
-
-
-class CampusDoc:
-    """A campus FeatureCollection built feature by feature, in local metres from (``X0``, ``Y0``)."""
-
-    def __init__(self, name: str) -> None:
-        self.doc: dict[str, Any] = {
-            "type": "FeatureCollection",
-            "name": name,
-            "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32650"}},
-            "features": [],
-        }
-
-    def _add(self, geometry: dict[str, Any], **props: Any) -> None:
-        self.doc["features"].append({"type": "Feature", "properties": props, "geometry": geometry})
-
-    def area(self, fid: str, kind: str, box: tuple[float, float, float, float], **props: Any) -> None:
-        """A polygon feature (building, room, corridor, stair, assembly) on the rectangle ``box``."""
-        self._add(_ring(*box), id=fid, kind=kind, **props)
-
-    def door(self, fid: str, building: str, level: int, x: float, y: float, width: float, **props: Any) -> None:
-        """A door point."""
-        self._add({"type": "Point", "coordinates": [X0 + x, Y0 + y]}, id=fid, kind="door", building=building,
-                  level=level, width=width, **props)
-
-    def footway(self, fid: str, *xy: tuple[float, float], **props: Any) -> None:
-        """A footway line."""
-        self.line(fid, "footway", *xy, **props)
-
-    def line(self, fid: str, kind: str, *xy: tuple[float, float], **props: Any) -> None:
-        """A line feature (footway, road, shared lane, crossing)."""
-        self._add({"type": "LineString", "coordinates": [[X0 + x, Y0 + y] for x, y in xy]}, id=fid, kind=kind, **props)
-
-    def point(self, fid: str, kind: str, x: float, y: float, **props: Any) -> None:
-        """A point feature (gate, camera, post)."""
-        self._add({"type": "Point", "coordinates": [X0 + x, Y0 + y]}, id=fid, kind=kind, **props)
-
-    def write(self, folder: Path) -> Path:
-        """Write ``{name}.geojson`` in ``folder`` and return its path."""
-        path = folder / f"{self.doc['name']}.geojson"
-        path.write_text(json.dumps(self.doc), encoding="utf-8")
-        return path
-
-
 @dataclass
 class Sim:
     """One scenario run: the outcome, its summary and replication 0 with every move recorded."""
@@ -219,14 +170,14 @@ class Context:
     folder: Path
     sims: dict[str, Sim] = field(default_factory=dict)
 
-    def simulate(self, label: str, campus: CampusDoc, **scenario: Any) -> Sim:
+    def simulate(self, label: str, campus: CampusBuilder, **scenario: Any) -> Sim:
         """Run ``scenario`` (keys of an evacuation scenario) on ``campus`` once per suite run."""
         if label in self.sims:
             return self.sims[label]
         path = campus.write(self.folder)
         doc = {"kind": "evacuation", "name": label, "campus": str(path), "seed": SEED, "replications": 1, **scenario}
         sc = parse_scenario(doc, f"verify:{label}")
-        outcome = run(sc, source=f"verify:{label}", workers=1)
+        outcome = run(sc, load_campus(sc.campus), source=f"verify:{label}", workers=1)
         summary = outcome.summary()
         rep = outcome.drill.run(0, record=True)
         sim = Sim(label, outcome, summary, rep)
@@ -257,13 +208,13 @@ def _rel(expected: float, rel: float) -> tuple[float, float]:
 
 
 def _corridor(ctx: Context) -> Sim:
-    c = CampusDoc("rimea1_corridor")
+    c = CampusBuilder("rimea1_corridor")
     c.area("B", "building", (-2, 0, 40, 2), levels=1, use="other")
     c.area("START", "room", (-2, 0, 0, 2), building="B", level=0, use="other", occupants=1)
     c.area("CORR", "corridor", (0, 0, 40, 2), building="B", level=0, occupants=0)
-    c.door("D_IN", "B", 0, 0, 1, 2.0)
-    c.door("EXIT", "B", 0, 40, 1, 2.0)
-    c.footway("FW", (40, 1), (45, 1))
+    c.door("D_IN", (0, 1), building="B", level=0, width=2.0)
+    c.door("EXIT", (40, 1), building="B", level=0, width=2.0)
+    c.line("FW", "footway", [(40, 1), (45, 1)])
     c.area("AA", "assembly", (45, -5, 55, 7))
     return ctx.simulate("rimea1_corridor", c, premovement=0, speed=1.33)
 
@@ -285,11 +236,11 @@ def case_rimea1(ctx: Context) -> Case:
 
 def case_premovement(ctx: Context) -> Case:
     n, lo, hi = 1000, 10.0, 100.0
-    c = CampusDoc("rimea5_premovement")
+    c = CampusBuilder("rimea5_premovement")
     c.area("B", "building", (0, 0, 40, 30), levels=1, use="other")
     c.area("HALL", "room", (0, 0, 40, 30), building="B", level=0, use="other", occupants=n)
-    c.door("EXIT", "B", 0, 40, 15, 6.0)
-    c.footway("FW", (40, 15), (45, 15))
+    c.door("EXIT", (40, 15), building="B", level=0, width=6.0)
+    c.line("FW", "footway", [(40, 15), (45, 15)])
     c.area("AA", "assembly", (45, 0, 65, 30))
     sim = ctx.simulate("rimea5_premovement", c, premovement={"dist": "uniform", "low": lo, "high": hi})
     pre_end: dict[int, float] = {}
@@ -320,11 +271,11 @@ def case_premovement(ctx: Context) -> Case:
 
 def case_door_flow(ctx: Context) -> Case:
     n, width = 500, 1.2
-    c = CampusDoc("door_flow")
+    c = CampusBuilder("door_flow")
     c.area("B", "building", (0, 0, 20, 20), levels=1, use="other")
     c.area("HALL", "room", (0, 0, 20, 20), building="B", level=0, use="other", occupants=n)
-    c.door("EXIT", "B", 0, 20, 10, width)
-    c.footway("FW", (20, 10), (25, 10))
+    c.door("EXIT", (20, 10), building="B", level=0, width=width)
+    c.line("FW", "footway", [(20, 10), (25, 10)])
     c.area("AA", "assembly", (25, -5, 45, 25))
     sim = ctx.simulate("door_flow", c, premovement=0)
     times = sorted(sim.rep.exit_times.get("EXIT", []))
@@ -345,13 +296,13 @@ def case_door_flow(ctx: Context) -> Case:
 
 
 def _rimea9(ctx: Context, blocked: list[str]) -> Sim:
-    c = CampusDoc("rimea9_room")
+    c = CampusBuilder("rimea9_room")
     c.area("B", "building", (0, 0, 30, 20), levels=1, use="other")
     c.area("HALL", "room", (0, 0, 30, 20), building="B", level=0, use="other", occupants=1000)
     for fid, x, y in (("EXIT_W1", 0, 5), ("EXIT_W2", 0, 15), ("EXIT_E1", 30, 5), ("EXIT_E2", 30, 15)):
-        c.door(fid, "B", 0, x, y, 1.0)
+        c.door(fid, (x, y), building="B", level=0, width=1.0)
         out = x - 5 if x == 0 else x + 5
-        c.footway(f"FW_{fid}", (x, y), (out, y))
+        c.line(f"FW_{fid}", "footway", [(x, y), (out, y)])
     c.area("AA_W", "assembly", (-25, -10, -5, 30))
     c.area("AA_E", "assembly", (35, -10, 55, 30))
     label = "rimea9_4_exits" if not blocked else f"rimea9_{4 - len(blocked)}_exits"
@@ -377,13 +328,13 @@ def case_rimea9(ctx: Context) -> Case:
 
 
 def case_rimea10(ctx: Context) -> Case:
-    c = CampusDoc("rimea10_assignment")
+    c = CampusBuilder("rimea10_assignment")
     for b, x in (("BA", 0), ("BB", 40)):
         c.area(b, "building", (x, 0, x + 10, 10), levels=1, use="other")
         c.area(f"{b}_R", "room", (x, 0, x + 10, 10), building=b, level=0, use="other", occupants=40 if b == "BA" else 60)
-        c.door(f"{b}_EXIT", b, 0, x + 5, 0, 1.2)
-        c.footway(f"{b}_FW", (x + 5, 0), (x + 5, -5))
-    c.footway("MAIN", (-20, -5), (70, -5))
+        c.door(f"{b}_EXIT", (x + 5, 0), building=b, level=0, width=1.2)
+        c.line(f"{b}_FW", "footway", [(x + 5, 0), (x + 5, -5)])
+    c.line("MAIN", "footway", [(-20, -5), (70, -5)])
     c.area("AA_W", "assembly", (-40, -15, -20, 5))
     c.area("AA_E", "assembly", (70, -15, 90, 5))
     sim = ctx.simulate("rimea10_assignment", c, assembly={"BA": "AA_E", "BB": "AA_W"})
@@ -414,13 +365,13 @@ def case_rimea10(ctx: Context) -> Case:
 
 def case_rimea12(ctx: Context) -> Case:
     n, narrow, wide = 150, 0.9, 1.8
-    c = CampusDoc("rimea12_bottleneck")
+    c = CampusBuilder("rimea12_bottleneck")
     c.area("B", "building", (0, 0, 30, 10), levels=1, use="other")
     c.area("R1", "room", (0, 0, 10, 10), building="B", level=0, use="other", occupants=n)
     c.area("R2", "room", (10, 0, 30, 10), building="B", level=0, use="other", occupants=0)
-    c.door("NARROW", "B", 0, 10, 5, narrow)
-    c.door("EXIT", "B", 0, 30, 5, wide)
-    c.footway("FW", (30, 5), (35, 5))
+    c.door("NARROW", (10, 5), building="B", level=0, width=narrow)
+    c.door("EXIT", (30, 5), building="B", level=0, width=wide)
+    c.line("FW", "footway", [(30, 5), (35, 5)])
     c.area("AA", "assembly", (35, -5, 55, 15))
     sim = ctx.simulate("rimea12_bottleneck", c)
     phys = Physics()
@@ -446,16 +397,16 @@ def case_rimea12(ctx: Context) -> Case:
 
 def _stairs(ctx: Context) -> Sim:
     """Two 3-level buildings with the same stair: in D one person walks down from level 2, in U one walks up from level 0."""
-    c = CampusDoc("rimea2_3_stairs")
+    c = CampusBuilder("rimea2_3_stairs")
     for b, x, start, exit_level in (("D", 0, 2, 0), ("U", 40, 0, 2)):
         c.area(b, "building", (x, 0, x + 20, 10), levels=3, use="other")
         c.area(f"{b}_S", "stair", (x + 16, 0, x + 20, 10), building=b, levels="0-2", width=1.2)
         for lv in (0, 2):
             c.area(f"{b}_R{lv}", "room", (x, 0, x + 16, 10), building=b, level=lv, use="other",
                    occupants=1 if lv == start else 0)
-            c.door(f"{b}_D{lv}", b, lv, x + 16, 5, 1.2, exit=False)
-        c.door(f"{b}_EXIT", b, exit_level, x, 5, 1.2)
-        c.footway(f"{b}_FW", (x, 5), (x - 5, 5))
+            c.door(f"{b}_D{lv}", (x + 16, 5), building=b, level=lv, width=1.2, exit=False)
+        c.door(f"{b}_EXIT", (x, 5), building=b, level=exit_level, width=1.2)
+        c.line(f"{b}_FW", "footway", [(x, 5), (x - 5, 5)])
     c.area("AA_D", "assembly", (-25, -5, -5, 15))
     c.area("AA_U", "assembly", (15, -5, 35, 15))
     return ctx.simulate("rimea2_3_stairs", c, premovement=0, speed=default("walk_speed_mean"))
@@ -512,14 +463,14 @@ def case_stairs_up(ctx: Context) -> Case:
 def case_sfpe_building(ctx: Context) -> Case:
     per_floor, floors, w_stair, w_door, w_exit = 100, 3, 1.2, 1.2, 1.2
     levels = floors + 1
-    c = CampusDoc("sfpe_building")
+    c = CampusBuilder("sfpe_building")
     c.area("B", "building", (0, 0, 24, 10), levels=levels, use="other")
     c.area("S", "stair", (20, 0, 24, 10), building="B", levels=f"0-{floors}", width=w_stair)
     for lv in range(1, levels):
         c.area(f"R{lv}", "room", (0, 0, 20, 10), building="B", level=lv, use="other", occupants=per_floor)
-        c.door(f"D{lv}", "B", lv, 20, 5, w_door, exit=False)
-    c.door("EXIT", "B", 0, 24, 5, w_exit)
-    c.footway("FW", (24, 5), (29, 5))
+        c.door(f"D{lv}", (20, 5), building="B", level=lv, width=w_door, exit=False)
+    c.door("EXIT", (24, 5), building="B", level=0, width=w_exit)
+    c.line("FW", "footway", [(24, 5), (29, 5)])
     c.area("AA", "assembly", (29, -5, 49, 15))
     v = default("walk_speed_mean")
     sim = ctx.simulate("sfpe_building", c, premovement=0, speed=v)
@@ -577,12 +528,12 @@ HCM = "HCM 2010 (TRB), ch. 18: base saturation flow 1,900 pc/h/ln"
 
 def case_lane_capacity(ctx: Context) -> Case:
     """A queue of cars released onto one lane: its discharge flow against Newell's capacity and the HCM's."""
-    c = CampusDoc("lane_capacity")
-    c.point("GV", "gate", 0, -400, mode="vehicle", lanes=4)
-    c.line("ROAD", "road", (0, -400), (0, 200), speed_limit=30)
+    c = CampusBuilder("lane_capacity")
+    c.point("GV", "gate", (0, -400), mode="vehicle", lanes=4)
+    c.line("ROAD", "road", [(0, -400), (0, 200)], speed_limit=30)
     c.area("B", "building", (-50, 180, -20, 210), levels=1, use="admin")
-    c.door("B-D", "B", 0, -20, 195, 1.8, exit=True)
-    c.footway("FW", (-20, 195), (0, 195))
+    c.door("B-D", (-20, 195), building="B", level=0, width=1.8, exit=True)
+    c.line("FW", "footway", [(-20, 195), (0, 195)])
     doc = {"kind": "traffic", "name": "lane capacity", "campus": str(c.write(ctx.folder)), "seed": SEED,
            "start": "08:00", "end": "08:20", "settings": {"traffic.service.car": 0.2},
            "vehicles": [{"gate": "GV", "per_hour": 6000, "to": ["B"], "dwell": 36000}]}

@@ -1,28 +1,37 @@
-"""The ingestion pipeline every adapter shares: validate → registry → store (commit) → live state → forecast.
+"""The ingestion pipeline every adapter shares: validate → registry → store (commit) → live state → listeners.
 
 ``Ingestor.submit`` takes a batch of raw events from any source (HTTP, MQTT,
 replay) and answers per event: ``accepted``, ``duplicate`` or ``rejected`` with
 the field and the reason. Valid events are committed in one transaction
 before ``submit`` returns (so an adapter acknowledges only what is stored),
 then applied to the live state. Rejections are counted in the store by reason.
-A new fire alarm starts an evacuation forecast in the background
-(``sensors.forecast``), which is stored as a ``forecast`` event.
+
+Whatever reacts to new events subscribes a listener
+(:meth:`Ingestor.subscribe`), called with the records each batch added: the
+live map's push (``viz.live``) and, under ``twin serve``, the evacuation
+forecaster (``scenarios.forecast``), which stores its forecasts back through
+:meth:`Ingestor.submit` as ``forecast`` events. Ingest imports neither.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from sensors.events import Outcome, parse_event, to_record
-from twin.registry import Registry
 from sensors.store import EventStore
 from twin.campus import Campus
 from twin.errors import Problem
+from twin.registry import Registry
 from twin.state import LiveState
 
+log = logging.getLogger("twin.ingest")
+
+Listener = Callable[[list[dict[str, Any]]], None]
+"""A subscriber to new events: called with the records a batch added, in store order."""
 
 
 class Ingestor:
@@ -34,36 +43,40 @@ class Ingestor:
         The loaded campus.
     store : EventStore
         The durable store; the live state is rebuilt from it at start.
-    forecast : bool
-        Run an evacuation forecast when a fire alarm arrives.
     clock : callable
         The receiver's clock (epoch s), for rejecting events from the future.
     spread_delay : float
         Seconds before a fire blocks the spaces next to its room.
     """
 
-    def __init__(self, campus: Campus, store: EventStore, *, forecast: bool = True,
-                 clock: Callable[[], float] = time.time, spread_delay: float | None = None) -> None:
+    def __init__(self, campus: Campus, store: EventStore, *, clock: Callable[[], float] = time.time,
+                 spread_delay: float | None = None) -> None:
         self.campus = campus
         self.store = store
         self.registry = Registry(campus)
         self.clock = clock
         kw = {} if spread_delay is None else {"spread_delay": spread_delay}
         self.lock = threading.RLock()
+        """Held while the store and the live state change; hold it to read ``state`` consistently."""
         with self.lock:
             self.state = LiveState.replay(campus, store, registry=self.registry, **kw)
-        self.listeners: list[Callable[[list[dict[str, Any]]], None]] = []
-        """Called (outside the lock) with the records just applied: the live map subscribes here."""
-        self.forecaster = None
-        if forecast:
-            from sensors.forecast import Forecaster
+        self.listeners: list[Listener] = []
+        """Subscribers to new events (:meth:`subscribe`)."""
 
-            self.forecaster = Forecaster(self)
+    def subscribe(self, listener: Listener) -> Listener:
+        """Call ``listener`` with the records of every batch that adds events; returns it.
+
+        It is called in the submitting thread, after the commit and the
+        live-state update, outside :attr:`lock`, so it may read the state
+        (under the lock) or submit events of its own. It should return
+        quickly (hand long work to a thread); one that raises is logged and
+        the others still run.
+        """
+        self.listeners.append(listener)
+        return listener
 
     def close(self) -> None:
-        """Stop the forecaster and close the store."""
-        if self.forecaster is not None:
-            self.forecaster.stop()
+        """Close the store (stop subscribers that submit, such as a forecaster, first)."""
         self.store.close()
 
     def submit(self, raws: Sequence[Any], *, source: str = "event", allow_twin: bool = False,
@@ -120,12 +133,12 @@ class Ingestor:
         for slot, i, r in zip(slots, ids, records, strict=True):
             outcomes[slot] = Outcome("accepted" if i is not None else "duplicate", r["sensor_id"], r.get("seq"))
         if new:
-            for fn in self.listeners:
-                fn([r for _, r in new])
-            if self.forecaster is not None:
-                fires = [r for _, r in new if r["kind"] == "fire" and r["state"] == "fire"]
-                if fires:
-                    self.forecaster.trigger(fires[0])
+            added = [r for _, r in new]
+            for fn in list(self.listeners):
+                try:
+                    fn(added)
+                except Exception:  # noqa: BLE001 - the events are stored and applied; a subscriber's failure must not undo the answer
+                    log.exception("ingest listener %r failed", fn)
         return outcomes  # type: ignore[return-value]
 
     def snapshot(self, now: float | None = None) -> dict[str, Any]:

@@ -15,21 +15,27 @@ sensor and kind, or gateway batches on ``campus/events``) or
 ``http://HOST:PORT`` (``POST /api/events`` with a device key) at a chosen
 rate; ``read_ndjson`` / ``replay_times`` replay a recorded file with its
 original timing scaled by a speed factor.
+
+``DemoFeed`` submits a synthetic day stamped at the wall clock straight to an
+ingestor, each event when its time comes (``twin serve --demo``).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import threading
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from twin.registry import Registry
+from sensors.ingest import Ingestor
 from twin.campus import Campus
+from twin.registry import Registry
 
 CURFEW_H = 23.0
 """Dormitory curfew (hour of day): after it, dorm doors see only stragglers."""
@@ -326,3 +332,71 @@ def _publish_http(events: Iterable[Any], to: str, *, key: str | None, batch: int
                 totals[k] += doc[k]
             reasons += [x for x in doc["results"] if x["status"] == "rejected"][: max(0, 20 - len(reasons))]
     return {**totals, "seconds": round(time.perf_counter() - t, 3), "first_rejections": reasons}
+
+
+class DemoFeed:
+    """A synthetic campus day stamped at the wall clock, submitted as its time comes (``twin serve --demo``).
+
+    The hour before the start is submitted at once (so the map starts with
+    people on it), then each event when its time comes; a fire alarm is
+    raised ``fire_after`` seconds after the start. Events keep no ``seq``
+    (a second demo on the same store is new events, not duplicates), and
+    none older than the store's latest event is sent.
+
+    Parameters
+    ----------
+    ingestor : Ingestor
+        Where the events go (the same path as HTTP and MQTT).
+    seed : int
+        Drives every draw of the synthetic day.
+    fire_after : float, optional
+        Seconds after the start at which a detector goes to fire (None: no fire).
+    backfill, span : float
+        Seconds of events before the start, and after it.
+    tick : float
+        Seconds between sends.
+    """
+
+    def __init__(self, ingestor: Ingestor, *, seed: int = 0, fire_after: float | None = 60.0,
+                 backfill: float = 3600.0, span: float = 8 * 3600.0, tick: float = 0.25) -> None:
+        self.ingestor = ingestor
+        self.seed = seed
+        self.fire_after = fire_after
+        self.backfill = backfill
+        self.span = span
+        self.tick = tick
+        self.sent = 0
+        self._events: deque[dict[str, Any]] = deque()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Submit the backfill and start the thread that sends the rest on time."""
+        t0 = time.time()
+        fire = None if self.fire_after is None else self.backfill + self.fire_after
+        events = synthetic_day(self.ingestor.campus, seed=self.seed, start=t0 - self.backfill, duration=self.backfill + self.span,
+                               fire_at=fire, registry=self.ingestor.registry)
+        with self.ingestor.lock:
+            after = self.ingestor.state.clock or 0.0
+        self._events = deque({k: v for k, v in ev.items() if k != "seq"} for ev in events if ev["ts"] > after)
+        self._send(t0)
+        self._thread = threading.Thread(target=self._run, name="twin-demo-feed", daemon=True)
+        self._thread.start()
+
+    def _send(self, now: float) -> None:
+        due = []
+        while self._events and self._events[0]["ts"] <= now:
+            due.append(self._events.popleft())
+        for k in range(0, len(due), 2000):
+            self.ingestor.submit(due[k:k + 2000], source="demo")
+        self.sent += len(due)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.tick) and self._events:
+            self._send(time.time())
+
+    def stop(self) -> None:
+        """Stop sending."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)

@@ -1,4 +1,8 @@
-"""Shared fixtures: a real headless browser (Debian's chromium, driven by Playwright)."""
+"""Shared fixtures: the demo campus loaded once, and a real headless browser (Debian's chromium, driven by Playwright).
+
+Paths come from ``tests.helpers`` (``ROOT``, ``DEMO``), computed from this
+file, so the suite runs from any working directory.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.helpers import DEMO
 
 CHROMIUM = Path("/usr/bin/chromium")
 """Debian's chromium; the tests never download a browser."""
@@ -42,3 +48,15 @@ def browser() -> Iterator[Any]:
             yield b
         finally:
             b.close()
+
+
+@pytest.fixture(scope="session")
+def demo() -> Any:
+    """The bundled demo campus (``maps/demo``), loaded once for the whole session.
+
+    Shared by every test that reads it: a test must not change it (build a
+    campus of its own with ``tests.helpers`` for that).
+    """
+    from twin.campus import load_campus
+
+    return load_campus(DEMO)

@@ -1,4 +1,4 @@
-"""Small campuses built in code for the tests, and a page opened offline in the test browser."""
+"""Small campuses for the tests (thin wrappers over ``maps.builder``), repository paths, and a page opened offline in the test browser."""
 
 from __future__ import annotations
 
@@ -8,14 +8,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-TINY = Path(__file__).resolve().parent.parent / "docs" / "examples" / "tiny.geojson"
-X0, Y0 = 500000, 3377000
-"""Origin of the tiny example (EPSG:32650, metres)."""
+from maps import builder
+
+ROOT = Path(__file__).resolve().parent.parent
+"""The repository root (tests never depend on the working directory)."""
+DEMO = ROOT / "maps" / "demo"
+"""The bundled demo campus."""
+TINY = ROOT / "docs" / "examples" / "tiny.geojson"
+X0, Y0 = builder.X0, builder.Y0
+"""Origin of the tiny example and of every campus built in the tests (EPSG:32650, metres)."""
+
+_LOCAL = builder.CampusBuilder()
+"""Geometry in the tiny example's local metres (the builder's default origin)."""
 
 
 def tiny() -> dict[str, Any]:
     """The documented one-building example as a mutable FeatureCollection."""
     return copy.deepcopy(json.loads(TINY.read_text()))
+
+
+def empty(name: str | None = None) -> dict[str, Any]:
+    """An empty campus FeatureCollection in the tiny example's frame (EPSG:32650), to ``add`` features to."""
+    return builder.CampusBuilder(name).doc
 
 
 def feature(doc: dict[str, Any], fid: str) -> dict[str, Any]:
@@ -25,23 +39,22 @@ def feature(doc: dict[str, Any], fid: str) -> dict[str, Any]:
 
 def rect(x0: float, y0: float, x1: float, y1: float) -> dict[str, Any]:
     """A rectangle polygon in the tiny example's local metres."""
-    pts = [[X0 + x, Y0 + y] for x, y in ((x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0))]
-    return {"type": "Polygon", "coordinates": [pts]}
+    return _LOCAL.polygon_geometry((x0, y0, x1, y1))
 
 
 def point(x: float, y: float) -> dict[str, Any]:
     """A point in the tiny example's local metres."""
-    return {"type": "Point", "coordinates": [X0 + x, Y0 + y]}
+    return _LOCAL.point_geometry((x, y))
 
 
 def line(*xy: tuple[float, float]) -> dict[str, Any]:
     """A line string in the tiny example's local metres."""
-    return {"type": "LineString", "coordinates": [[X0 + x, Y0 + y] for x, y in xy]}
+    return _LOCAL.line_geometry(xy)
 
 
 def add(doc: dict[str, Any], geometry: dict[str, Any], **props: Any) -> None:
-    """Append a feature."""
-    doc["features"].append({"type": "Feature", "properties": props, "geometry": geometry})
+    """Append a feature to ``doc`` (through the campus builder: a repeated id is refused)."""
+    builder.CampusBuilder(doc=doc).add(geometry, **props)
 
 
 def write(doc: dict[str, Any], path: Path) -> Path:
@@ -85,3 +98,36 @@ def newer_recording(src: Path, dst: Path, version: int = 99) -> Path:
     con.commit()
     con.close()
     return dst
+
+
+def flow_grid(seed: int = 7, rows: int = 50, cols: int = 100, persons: int = 20_000,
+              sources: int = 3_000) -> tuple[Any, dict, list]:
+    """A campus-shaped flow network for the lower bound: (graph, supply, sinks).
+
+    A ``rows`` x ``cols`` grid with holes (about 3 arcs per node: the default
+    is campus size, ~5,000 nodes and ~15,000 arcs), ``persons`` spread over
+    ``sources`` nodes, three assembly areas of six 2.6 p/s gates each.
+    ``benchmarks/bench_bound.py`` times the default size; the tests use a small one.
+    """
+    import networkx as nx
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    g = nx.DiGraph()
+    for r in range(rows):
+        for c in range(cols):
+            for r2, c2 in ((r + 1, c), (r, c + 1)):
+                if r2 < rows and c2 < cols and rng.random() < 0.76:
+                    cap = 1.3 * rng.choice([1.2, 2.0, 3.0])
+                    g.add_edge((r, c), (r2, c2), transit=5.0, capacity=cap)
+                    g.add_edge((r2, c2), (r, c), transit=5.0, capacity=cap)
+    sinks = []
+    for i, (r, c0) in enumerate([(0, 10), (rows - 1, cols // 2), (0, cols - 20)]):
+        sinks.append(f"assembly{i}")
+        for c in range(c0, c0 + 6):  # six gates of 2.6 p/s per assembly area
+            g.add_edge((r, c), sinks[-1], transit=30.0, capacity=2.6)
+    reach = set().union(*(nx.ancestors(g, s) for s in sinks))
+    nodes = sorted(v for v in reach if v not in sinks)
+    chosen = rng.choice(len(nodes), size=sources, replace=False)
+    counts = rng.multinomial(persons, np.full(sources, 1 / sources))
+    return g, {nodes[i]: float(x) for i, x in zip(chosen, counts)}, sinks

@@ -17,10 +17,11 @@ from typer.testing import CliRunner
 from sensors.ingest import Ingestor
 from sensors.store import EventStore
 from tests.helpers import tiny, write
-from twin.auth import Sessions, Throttle, Users, UsersFileError, hash_password, verify_password
+from twin.auth import Users, UsersFileError, hash_password, verify_password
 from twin.campus import load_campus
 from twin.cli import app as cli
-from twin.server import PUBLIC, create_app
+from viz.live.app import create_app
+from viz.live.security import PUBLIC, Sessions, Throttle
 
 KEY = "dev-key-7c1e"
 ORIGIN = {"Origin": "http://testserver"}
@@ -44,7 +45,7 @@ def users_file(tmp_path_factory):
 
 @pytest.fixture
 def server(campus, users_file, tmp_path):
-    ing = Ingestor(campus, EventStore(tmp_path / "e.sqlite", campus_digest=campus.digest), forecast=False)
+    ing = Ingestor(campus, EventStore(tmp_path / "e.sqlite", campus_digest=campus.digest))
     a = create_app(ing, users=Users(users_file), device_keys=[KEY], throttle=Throttle(limit=3, window=60))
     with TestClient(a) as c:
         c.ingestor = ing

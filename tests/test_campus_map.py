@@ -12,11 +12,12 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from tests.helpers import add, line, open_offline, point, rect, write
+from tests.helpers import TINY, add, empty, line, open_offline, point, rect, write
 from twin.campus import load_campus
 from twin.read import read_features
 from twin.viewshed import camera_viewsheds
-from viz.campus_map import LAYERS, campus_map, door_is_exit, popup_html, write_map
+from viz.campus_map import campus_map, door_is_exit, popup_html, write_map
+from viz.styles import LAYERS
 
 XSS = "<img src=x onerror=alert(1)>"
 SCRIPT = "</script><script>alert(2)</script>"
@@ -24,11 +25,7 @@ SCRIPT = "</script><script>alert(2)</script>"
 
 def _campus() -> dict[str, Any]:
     """A tiny campus with a few features of every kind (EPSG:32650, local metres)."""
-    doc: dict[str, Any] = {
-        "type": "FeatureCollection",
-        "crs": {"type": "name", "properties": {"name": "EPSG:32650"}},
-        "features": [],
-    }
+    doc = empty()
     f = [
         (rect(0, 0, 40, 20), {"id": "B1", "kind": "building", "name": "Teaching Hall", "use": "teaching", "levels": 2}),
         (rect(60, 0, 90, 20), {"id": "B2", "kind": "building", "name": XSS, "use": "lab", "note": SCRIPT}),
@@ -164,7 +161,7 @@ def test_camera_range_defaults_to_the_setting() -> None:
 
 
 def test_loaded_campus_maps(tmp_path: Path) -> None:
-    campus = load_campus(Path(__file__).resolve().parent.parent / "docs" / "examples" / "tiny.geojson")
+    campus = load_campus(TINY)
     assert write_map(campus.features, tmp_path / "tiny.html").stat().st_size > 0
     overlays = _overlays(campus_map(campus.features))
     assert {"Buildings", "Rooms — level 0", "Rooms — level 1", "Exits & card doors", "Cameras"} <= set(overlays)

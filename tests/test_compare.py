@@ -16,11 +16,12 @@ from typer.testing import CliRunner
 from scenarios.calibrate import actual_exits, calibrate, plateau
 from scenarios.evacuation import Drill
 from scenarios.schema import load_scenario, parse_scenario
+from sensors.exercise import record_exercise
 from sensors.store import EventStore
-from tests.helpers import add, line, newer_recording, open_offline, point, rect, write
+from tests.helpers import add, empty, line, newer_recording, open_offline, point, rect, write
 from twin.campus import load_campus
 from twin.cli import app
-from twin.recording import open_recording, record_exercise
+from twin.recording import open_recording
 
 runner = CliRunner()
 T0 = 1_772_323_200.0  # 2026-03-01 00:00 UTC
@@ -32,8 +33,7 @@ TRUTH = {"mean": 45.0, "sd": 15.0, "flow_door": 1.1}
 
 def five_halls(congested: int = 1, free: int = 4) -> dict[str, Any]:
     """Halls in a row on one footway: ``congested`` with 300 people behind a 1 m card door, ``free`` with 150 behind 6 m."""
-    doc: dict[str, Any] = {"type": "FeatureCollection", "features": [],
-                           "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32650"}}}
+    doc = empty()
     x = 0.0
     for k in range(congested + free):
         b = f"B{k + 1}"
@@ -95,7 +95,7 @@ def test_exercise_recording_holds_events_occupancy_and_alarms(exercise: Path) ->
     con = open_recording(exercise)
     try:
         meta = dict((k, json.loads(v)) for k, v in con.execute("SELECT key, value FROM metadata"))
-        assert meta["kind"] == "exercise" and meta["schema_version"] == 1 and meta["from"] == "2026-03-01T00:59:00Z"
+        assert meta["kind"] == "exercise" and meta["schema_version"] == 2 and meta["from"] == "2026-03-01T00:59:00Z"
         # before the alarm everyone is in (the door balances from before the window count), at the end nobody
         occ = dict(con.execute("SELECT building, count FROM occupancy WHERE t = 0"))
         assert occ == {"B1": 300, "B2": 150, "B3": 150, "B4": 150, "B5": 150}
@@ -217,9 +217,10 @@ def test_plateau_tells_a_queue_from_a_crowd() -> None:
 
 
 def test_compare_cli_errors(site: dict[str, Path], exercise: Path, tmp_path: Path) -> None:
-    from scenarios.run import record, run
+    from scenarios.evacuation import record, run
 
-    sim = record(run(load_scenario(site["plan"]), workers=1, record_first=True), tmp_path / "sim.sqlite")
+    sc = load_scenario(site["plan"])
+    sim = record(run(sc, load_campus(sc.campus), workers=1), tmp_path / "sim.sqlite")
     bad = runner.invoke(app, ["compare", str(sim), str(site["plan"]), "-o", str(tmp_path / "o")])
     assert bad.exit_code == 2 and "needs a recorded exercise" in bad.output
     other = write(five_halls(congested=2, free=0), tmp_path / "other.geojson")
@@ -233,10 +234,10 @@ def test_compare_cli_errors(site: dict[str, Path], exercise: Path, tmp_path: Pat
     plan.write_text(f'kind = "evacuation"\ncampus = "{site["campus"]}"\n')
     bad = runner.invoke(app, ["compare", str(exercise), str(plan), "--alarm", "900", "-o", str(tmp_path / "o")])
     assert bad.exit_code == 2 and "no 'out' crossings at building exits after the alarm" in bad.output
-    newer = newer_recording(exercise, tmp_path / "newer.sqlite", version=2)
+    newer = newer_recording(exercise, tmp_path / "newer.sqlite", version=3)
     for cmd in (["compare", str(newer), str(plan)], ["replay", str(newer), "--html", str(tmp_path / "n.html")]):
         bad = runner.invoke(app, cmd)
-        assert bad.exit_code == 2 and "recording schema 2 is newer than this Campus Twin reads (1)" in bad.output
+        assert bad.exit_code == 2 and "recording schema 3 is newer than this Campus Twin reads (2)" in bad.output
 
 
 def test_a_drill_the_model_cannot_explain_is_flagged(tmp_path: Path) -> None:

@@ -12,9 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from scenarios.coverage import TAIL, CoverageModel, Layout, best_posts, run_coverage
+from scenarios import coverage
+from scenarios.coverage.engine import CoverageModel, CoverageReplication, Layout
+from scenarios.coverage.network import best_posts
 from scenarios.schema import Coverage, load_scenario, parse_scenario
-from tests.helpers import add, line, point, rect, write
+from tests.helpers import ROOT, add, empty, line, point, rect, write
 from twin.campus import Campus, load_campus
 from twin.cli import app
 from twin.errors import ScenarioError
@@ -22,13 +24,13 @@ from twin.settings import default
 
 RUN = default("guard_run_speed")
 DELAY = default("dispatch_delay")
+TAIL = default("incident_tail")
 
 
 @pytest.fixture(scope="module")
 def line_campus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 600 m footway with posts at both ends, a junction at 300 m (key area A) and key area B at the east end."""
-    doc: dict[str, Any] = {"type": "FeatureCollection", "features": [],
-                           "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32650"}}}
+    doc = empty()
     add(doc, line((0, 0), (300, 0)), id="FW1", kind="footway")
     add(doc, line((300, 0), (600, 0)), id="FW2", kind="footway")
     add(doc, line((300, 0), (300, 50)), id="FW3", kind="footway")
@@ -148,7 +150,7 @@ def test_hourly_profile_shapes_arrivals(campus: Campus, line_campus: Path) -> No
 
 def test_summary_and_recommendations(campus: Campus, line_campus: Path) -> None:
     sc = scenario(line_campus, hours=48, replications=2, incidents={"per_day": 30})
-    out = run_coverage(sc, campus=campus)
+    out = coverage.run(sc, campus, workers=1)
     s = out.summary()
     for key in ("response_time_s", "within_standard", "camera_coverage", "recommended_posts", "by_key_area", "utilisation",
                 "patrol_passes", "recommended_cameras", "footway_seen_share"):
@@ -170,10 +172,33 @@ def test_summary_and_recommendations(campus: Campus, line_campus: Path) -> None:
 
 def test_optimised_posts_are_placed_and_compared(campus: Campus, line_campus: Path) -> None:
     sc = scenario(line_campus, hours=24, optimise_posts=1, incidents={"per_day": 20})
-    out = run_coverage(sc, campus=campus)
+    out = coverage.run(sc, campus, workers=1)
     s = out.summary()
     assert len(s["posts"]) == 1 and s["posts"][0]["guards"] == 2  # both guards at the one chosen site
     assert s["within_standard"] >= s["scenario_posts_simulated"]["within_standard"]
+
+
+def test_local_processes_and_dask_give_the_serial_numbers(campus: Campus, line_campus: Path) -> None:
+    """Every batch (the layout, the recommended posts, the scenario's own posts) runs through the replication runner."""
+    distributed = pytest.importorskip("distributed")
+    sc = scenario(line_campus, hours=12, replications=3, optimise_posts=1, incidents={"per_day": 30},
+                  patrols=[{"route": ["KA-A", "KA-B", "P-WEST"], "randomise": True}])
+    serial = coverage.run(sc, campus, workers=1)
+    pool = coverage.run(sc, campus, workers=2)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        dask = coverage.run(sc, campus, dask=cluster.scheduler_address)
+    summaries = [o.summary() for o in (serial, pool, dask)]
+    for s in summaries:
+        s.pop("wall_s")
+    assert summaries[0] == summaries[1] == summaries[2]
+    assert summaries[0]["incidents"] > 0 and summaries[0]["scenario_posts_simulated"]["within_standard"] is not None
+
+    def answers(reps: list[CoverageReplication]) -> list[tuple]:
+        return [(i.t, i.node, i.guard, i.response) for r in reps for i in r.incidents]
+
+    for other in (pool, dask):  # every incident of every batch, not only the summary
+        for batch in ("replications", "checked", "current"):
+            assert answers(getattr(other, batch)) == answers(getattr(serial, batch)), batch
 
 
 @pytest.mark.parametrize(("doc", "key", "text"), [
@@ -244,7 +269,9 @@ def test_sweep_says_it_runs_evacuations_only(tmp_path: Path, line_campus: Path) 
 
 
 def test_demo_scenarios_parse() -> None:
-    for f in sorted(Path("scenarios/demo").glob("coverage-*.toml")):
+    files = sorted((ROOT / "scenarios" / "demo").glob("coverage-*.toml"))
+    assert files
+    for f in files:
         sc = load_scenario(f)
         assert isinstance(sc, Coverage), f
 

@@ -5,20 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from maps.demo.generate import build_campus
-from twin.campus import Campus, load_campus
+from tests.helpers import DEMO
+from twin.campus import Campus
 from twin.cli import app
-
-DEMO = Path(__file__).resolve().parent.parent / "maps" / "demo"
-
-
-@pytest.fixture(scope="module")
-def demo() -> Campus:
-    return load_campus(DEMO)
-
 
 def test_generator_reproduces_the_committed_file(tmp_path: Path) -> None:
     committed = json.loads((DEMO / "campus.geojson").read_text())

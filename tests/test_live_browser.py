@@ -10,13 +10,14 @@ import httpx
 import pytest
 import uvicorn
 
+from scenarios.forecast import Forecaster
 from sensors.broker import free_port
 from sensors.ingest import Ingestor
 from sensors.store import EventStore
 from tests.helpers import feature, tiny, write
 from twin.auth import Users
 from twin.campus import load_campus
-from twin.server import create_app
+from viz.live.app import create_app
 
 pytestmark = pytest.mark.browser
 
@@ -47,6 +48,8 @@ def site(tmp_path_factory):
     users.add("alice", "operator", "alice-password-1")
     users.add("vic", "viewer", "vic-password-1")
     ing = Ingestor(campus, EventStore(d / "e.sqlite", campus_digest=campus.digest))
+    forecaster = Forecaster(ing)  # as `twin serve` does: the map shows the forecast after a fire alarm
+    ing.subscribe(forecaster.on_events)
     port = free_port()
     app = create_app(ing, users=users, device_keys=[KEY])
     server, th = run(app, port)
@@ -54,6 +57,7 @@ def site(tmp_path_factory):
     yield info
     info["server"].should_exit = True
     info["thread"].join(10)
+    forecaster.stop()
     ing.close()
 
 
@@ -75,11 +79,12 @@ def log_in(browser, site, name, password):
     page.fill("#password", password)
     page.click("button[type=submit]")
     page.wait_for_url(site["base"] + "/")
-    page.locator("#ct-conn", has_text="LIVE").wait_for(timeout=10_000)  # (locators: the page's CSP forbids eval)
+    page.locator("#ct-conn", has_text="LIVE").wait_for(timeout=30_000)  # (locators: the page's CSP forbids eval)
     return ctx, page
 
 
-def test_operator_sees_an_alarm_within_a_second_and_acknowledges_it(browser, site):
+def test_operator_sees_an_alarm_and_acknowledges_it(browser, site):
+    """The alarm reaches the page by itself (how quickly: benchmarks/bench_alarm.py)."""
     ctx, page = log_in(browser, site, "alice", "alice-password-1")
     # the map draws: the campus layers (Leaflet paths) and the live occupancy label of the building
     assert page.locator("path.ct-building").count() == 1 and page.locator("path.ct-footway").count() == 1
@@ -87,31 +92,30 @@ def test_operator_sees_an_alarm_within_a_second_and_acknowledges_it(browser, sit
     page.wait_for_selector(".ct-blabel")
     assert HALL in page.locator(".ct-blabel").first.text_content()
 
-    t0 = time.perf_counter()
     post(site, {"sensor_id": "SD-R0a", "ts": time.time(), "kind": "fire", "state": "fire"})
     item = page.locator('#ct-alarm-list li[data-key="SD-R0a:fire"]')
-    item.wait_for(timeout=1000)
-    page.wait_for_selector("path.ct-alarm-marker.ct-flash", timeout=1000)
-    page.wait_for_selector(".ct-alarm-label", timeout=1000)
-    took = time.perf_counter() - t0
-    assert took < 1.0, f"alarm reached the page in {took:.2f} s"
+    item.wait_for(timeout=30_000)  # waits, not speed limits: nothing reloads the page, the push brings it
+    page.wait_for_selector("path.ct-alarm-marker.ct-flash", timeout=30_000)
+    page.wait_for_selector(".ct-alarm-label", timeout=30_000)
     text = item.text_content()
     assert "FIRE" in text and XSS in text and HALL in text and "Not acknowledged" in text  # markup shown as text
     assert page.locator('img[src="x"]').count() == 0 and page.locator(".ct-blabel b b").count() == 0
     assert page.locator("path.ct-cam-on").count() == 1  # the camera that watches the detector's door
     assert "Cameras: CAM1" in text
 
+    clicked = time.time()
     item.locator("button.ct-ack-btn").click()
-    page.locator("#ct-alarm-list li", has_text="Acknowledged by alice").wait_for(timeout=5000)
+    page.locator("#ct-alarm-list li", has_text="Acknowledged by alice").wait_for(timeout=30_000)
+    shown = time.time()
     audit = page.locator("#ct-audit-list li").first.text_content()
     assert "alice (operator)" in audit and "acknowledged FIRE SD-R0a" in audit
     assert re.match(r"\d\d:\d\d:\d\d", audit)
     assert page.locator("path.ct-alarm-marker.ct-flash").count() == 0  # acknowledged: steady, no longer flashing
     trail = page.request.get(site["base"] + "/api/audit").json()["audit"]
     assert [(r["user"], r["action"], r["alarm"]) for r in trail] == [("alice", "ack", "SD-R0a:fire")]
-    assert abs(trail[0]["ts"] - time.time()) < 30
+    assert clicked - 1 <= trail[0]["ts"] <= shown + 1  # stamped when the operator acted (clocks to the second)
 
-    page.locator("#ct-forecast-body", has_text="Everyone out in").wait_for(timeout=20_000)
+    page.locator("#ct-forecast-body", has_text="Everyone out in").wait_for(timeout=30_000)
     page.wait_for_selector("path.ct-blocked")  # the fire room, blocked
     assert page.dialogs == [] and page.errors == []
     ctx.close()
@@ -121,7 +125,7 @@ def test_a_viewer_sees_but_cannot_acknowledge(browser, site):
     post(site, {"sensor_id": "CAM1", "ts": time.time(), "kind": "intrusion"})
     ctx, page = log_in(browser, site, "vic", "vic-password-1")
     item = page.locator('#ct-alarm-list li[data-key="CAM1:intrusion"]')
-    item.wait_for(timeout=2000)
+    item.wait_for(timeout=30_000)
     assert "view only" in page.locator("#ct-user").text_content()
     assert page.locator("#ct-alarm-list button").count() == 0
     status = page.evaluate("""async () => {
@@ -154,12 +158,12 @@ def test_the_page_says_when_it_loses_the_server_and_comes_back_by_itself(browser
     ctx, page = log_in(browser, site, "alice", "alice-password-1")
     site["server"].should_exit = True  # the server goes away (sessions live in the app, which stays)
     site["thread"].join(10)
-    page.locator("#ct-conn", has_text="CONNECTION LOST").wait_for(timeout=5000)
+    page.locator("#ct-conn", has_text="CONNECTION LOST").wait_for(timeout=30_000)
     stopped = page.locator("#ct-clock").text_content()
     time.sleep(1.2)
     assert page.locator("#ct-clock").text_content() == stopped  # a stale map never looks current
     site["server"], site["thread"] = run(site["app"], site["port"])
-    page.locator("#ct-conn", has_text="LIVE").wait_for(timeout=15_000)
+    page.locator("#ct-conn", has_text="LIVE").wait_for(timeout=30_000)
     post(site, {"sensor_id": "CAM1", "ts": time.time(), "kind": "alert", "alert": "crowding"})
-    page.locator('#ct-alarm-list li[data-key="CAM1:crowding"]').wait_for(timeout=2000)
+    page.locator('#ct-alarm-list li[data-key="CAM1:crowding"]').wait_for(timeout=30_000)
     ctx.close()

@@ -20,9 +20,8 @@ from sensors.ingest import Ingestor
 from sensors.mqtt import MqttIngest
 from sensors.sources import publish, synthetic_day
 from sensors.store import EventStore
-from twin.campus import load_campus
+from tests.helpers import DEMO, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.mqtt
 
 
@@ -42,11 +41,6 @@ def broker() -> Iterator[Mosquitto]:
         yield b
     finally:
         b.stop()
-
-
-@pytest.fixture(scope="module")
-def demo():
-    return load_campus(ROOT / "maps" / "demo")
 
 
 def wait_for(cond, timeout=30.0, what="condition"):
@@ -75,7 +69,7 @@ time.sleep(60)
 def test_events_rejections_and_availability_through_mosquitto(broker, demo, tmp_path):
     import paho.mqtt.client as mqtt
 
-    ing = Ingestor(demo, EventStore(tmp_path / "e.sqlite"), forecast=False)
+    ing = Ingestor(demo, EventStore(tmp_path / "e.sqlite"))
     m = MqttIngest(ing, broker.url, client_id="twin-test-basic")
     m.start()
     seen: list[tuple[str, bytes, bool]] = []
@@ -85,7 +79,7 @@ def test_events_rejections_and_availability_through_mosquitto(broker, demo, tmp_
     watcher.subscribe("campus/twin/#", qos=1)
     watcher.loop_start()
     try:
-        assert m.wait_connected()
+        assert m.wait_connected(30)  # a wait, not a speed limit
         t = time.time() - 30
         pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="gate-north")
         pub.connect("127.0.0.1", broker.port)
@@ -121,10 +115,10 @@ def test_events_rejections_and_availability_through_mosquitto(broker, demo, tmp_
         # the gate's last will marks it offline when it drops off: a gate controller process dies
         gate = subprocess.Popen([sys.executable, "-c", GATE, str(broker.port)], stdout=subprocess.PIPE, text=True)
         assert gate.stdout.readline().strip() == "up"
-        wait_for(lambda: "GATE-N" in ing.state.d["last_seen"] and ing.state.d["availability"].get("GATE-N") is None, what="online")
+        wait_for(lambda: ing.state.status("GATE-N") == "ok", what="online")
         os.kill(gate.pid, signal.SIGKILL)
         gate.wait()
-        wait_for(lambda: ing.state.d["availability"].get("GATE-N") == "offline", what="last will")
+        wait_for(lambda: ing.state.status("GATE-N") == "offline", what="last will")
         assert ing.state.health()["problems"]["GATE-N"]["status"] == "offline"
         assert b"C0FFEE" not in ing.store.path.read_bytes() + Path(f"{ing.store.path}-wal").read_bytes()
     finally:
@@ -137,10 +131,10 @@ def test_events_rejections_and_availability_through_mosquitto(broker, demo, tmp_
 
 def test_events_published_while_the_twin_is_down_arrive_when_it_returns(broker, demo, tmp_path):
     events = synthetic_day(demo, seed=5, duration=3600, interval=600)
-    ing = Ingestor(demo, EventStore(tmp_path / "e.sqlite"), forecast=False)
+    ing = Ingestor(demo, EventStore(tmp_path / "e.sqlite"))
     m = MqttIngest(ing, broker.url, client_id="twin-test-session")
     m.start()
-    assert m.wait_connected()
+    assert m.wait_connected(30)  # a wait, not a speed limit
     m.stop()  # the broker keeps the session: subscription and queued QoS 1 messages
     res = publish(events, broker.url)
     assert res["acknowledged_by_broker"] == len(events)
@@ -156,7 +150,7 @@ def test_events_published_while_the_twin_is_down_arrive_when_it_returns(broker, 
 
 
 def _serve(store: Path, port: int, broker: Mosquitto) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "twin", "serve", "maps/demo", "--store", str(store), "--port", str(port),
+    return subprocess.Popen([sys.executable, "-m", "twin", "serve", str(DEMO), "--store", str(store), "--port", str(port),
                              "--mqtt", broker.url, "--client-id", "twin-test-sigkill", "--no-forecast"],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "TWIN_DEVICE_KEYS": "k"})
 
@@ -180,8 +174,8 @@ def _stored(store: Path) -> int:
 
 
 def test_sigkill_mid_stream_loses_nothing_and_stores_each_event_once(broker, demo, tmp_path):
-    """A day of synthetic events through Mosquitto; the ingest process is SIGKILLed mid-stream and restarted."""
-    events = synthetic_day(demo, seed=11, interval=900)  # a whole day, counts every 15 min: ~19,000 events
+    """Six hours of synthetic events through Mosquitto; the ingest process is SIGKILLed mid-stream and restarted."""
+    events = synthetic_day(demo, seed=11, duration=6 * 3600, interval=900)  # counts every 15 min: ~4,500 events
     store = tmp_path / "live.sqlite"
     port = free_port()
     p = _serve(store, port, broker)
@@ -190,7 +184,7 @@ def test_sigkill_mid_stream_loses_nothing_and_stores_each_event_once(broker, dem
         from sensors.sources import paced
 
         result: dict = {}
-        pub = threading.Thread(target=lambda: result.update(publish(paced(events, rate=4000), broker.url, timeout=120)))
+        pub = threading.Thread(target=lambda: result.update(publish(paced(events, rate=1000), broker.url, timeout=120)))
         pub.start()
         wait_for(lambda: _stored(store) > len(events) // 4, timeout=60, what="a quarter stored")
         os.kill(p.pid, signal.SIGKILL)
@@ -223,18 +217,18 @@ def test_cli_feed_simulate_publishes_through_mosquitto(broker, demo, tmp_path):
 
     from twin.cli import app
 
-    ing = Ingestor(demo, EventStore(tmp_path / "e.sqlite"), forecast=False)
+    ing = Ingestor(demo, EventStore(tmp_path / "e.sqlite"))
     m = MqttIngest(ing, broker.url, client_id="twin-test-cli")
     m.start()
     try:
-        assert m.wait_connected()
-        r = CliRunner().invoke(app, ["feed", "simulate", "maps/demo", "--to", broker.url, "--duration", "3600",
+        assert m.wait_connected(30)  # a wait, not a speed limit
+        r = CliRunner().invoke(app, ["feed", "simulate", str(DEMO), "--to", broker.url, "--duration", "3600",
                                      "--interval", "600", "--rate", "5000", "--seed", "2"])
         assert r.exit_code == 0, r.output
         res = json.loads(r.stdout)
         assert res["acknowledged_by_broker"] == res["sent"] > 500
         wait_for(lambda: sum(seq is not None for _, seq in ing.store.keys()) == res["sent"], what="simulated events")
-        r = CliRunner().invoke(app, ["serve", "maps/demo", "--store", str(tmp_path / "x.sqlite"), "--mqtt", "http://nope"])
+        r = CliRunner().invoke(app, ["serve", str(DEMO), "--store", str(tmp_path / "x.sqlite"), "--mqtt", "http://nope"])
         assert r.exit_code == 2 and "mqtt://" in r.output
     finally:
         m.stop()

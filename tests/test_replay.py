@@ -15,12 +15,13 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
 import pygame  # noqa: E402
 
-from scenarios.run import record, run  # noqa: E402
+from scenarios.evacuation import record, run  # noqa: E402
 from scenarios.schema import parse_scenario  # noqa: E402
-from tests.helpers import TINY, newer_recording, open_offline  # noqa: E402
+from tests.helpers import TINY, X0, Y0, newer_recording, open_offline, tiny, write  # noqa: E402
+from twin.campus import load_campus  # noqa: E402
 from twin.cli import app  # noqa: E402
-from viz.replay import QUEUED, SAFE, SPEEDS, TRAPPED, WAITING, WALKING, Playback, Recording, View, write_pedpy  # noqa: E402
-from viz.replay_app import STATE_COLOURS, ReplayApp, export_frames, open_replay  # noqa: E402
+from viz.replay import QUEUED, SAFE, SPEEDS, TRAPPED, WAITING, WALKING, Playback, Replay, View, write_pedpy  # noqa: E402
+from viz.replay_app import STATE_COLOURS, ReplayApp, export_frames  # noqa: E402
 
 runner = CliRunner()
 
@@ -30,20 +31,15 @@ def rec_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny example: a blocked door (its room's people are trapped) and a fire upstairs."""
     sc = parse_scenario({"kind": "evacuation", "campus": str(TINY), "seed": 1, "replications": 1,
                          "blocked": ["D0b"], "fire": {"origin": "R1c", "start": 30, "spread_delay": 60}}, "x")
-    return record(run(sc, workers=1), tmp_path_factory.mktemp("rec") / "recording.sqlite")
+    return record(run(sc, load_campus(TINY), workers=1), tmp_path_factory.mktemp("rec") / "recording.sqlite")
 
 
 @pytest.fixture(scope="module")
-def opened(rec_path: Path) -> tuple[Recording, list, str | None]:
-    return open_replay(rec_path)
+def rec(rec_path: Path) -> Replay:
+    return Replay(rec_path)
 
 
-@pytest.fixture(scope="module")
-def rec(opened: tuple[Recording, list, str | None]) -> Recording:
-    return opened[0]
-
-
-def test_everyone_at_start_then_safe_or_trapped(rec: Recording) -> None:
+def test_everyone_at_start_then_safe_or_trapped(rec: Replay) -> None:
     start = rec.at(0.0)
     assert (start.state == WAITING).all()
     # waiting people stand around their start room's node
@@ -60,7 +56,7 @@ def test_everyone_at_start_then_safe_or_trapped(rec: Recording) -> None:
         assert cc["inside"] + cc["outside"] + cc["safe"] + cc["trapped"] == 130
 
 
-def test_a_walk_is_linear_along_its_edge(rec: Recording) -> None:
+def test_a_walk_is_linear_along_its_edge(rec: Replay) -> None:
     walks = np.flatnonzero((rec.m_state == WALKING) & (rec.m_t1 - rec.m_t0 > 0.5) & (rec.m_u != rec.m_v))
     for k in walks[:20]:
         a = rec.m_agent[k]
@@ -72,7 +68,7 @@ def test_a_walk_is_linear_along_its_edge(rec: Recording) -> None:
             assert np.allclose([fr.x[a], fr.y[a]], mid, atol=1e-6)
 
 
-def test_queues_and_closures(rec: Recording) -> None:
+def test_queues_and_closures(rec: Replay) -> None:
     busiest = max(np.linspace(0, rec.duration, 200), key=lambda t: rec.at(t).queues.sum())
     fr = rec.at(busiest)
     assert fr.queues.sum() == np.count_nonzero(fr.state == QUEUED) > 0
@@ -80,7 +76,7 @@ def test_queues_and_closures(rec: Recording) -> None:
     assert [c[2] for c in rec.closures_at(rec.duration)] == ["D0b", "R1c", "C1"]
 
 
-def test_building_numbers(rec: Recording) -> None:
+def test_building_numbers(rec: Replay) -> None:
     n = rec.building_numbers("B1", rec.at(rec.duration))
     assert n["occupants"] == 130 and n["trapped"] == 12 and n["safe"] == 118 and n["left"] == 118
     assert n["clearance_s"] is not None and 0 < n["clearance_s"] < rec.duration
@@ -130,12 +126,11 @@ def _key(key: int, char: str = "") -> pygame.event.Event:
     return pygame.event.Event(pygame.KEYDOWN, key=key, unicode=char, mod=0, scancode=0)
 
 
-def test_viewer_driven_by_pygame_events(opened: tuple[Recording, list, str | None]) -> None:
-    rec, outlines, note = opened
+def test_viewer_driven_by_pygame_events(rec: Replay) -> None:
     pygame.display.init()
     try:
         screen = pygame.display.set_mode((640, 400))
-        viewer = ReplayApp(rec, size=(640, 400), outlines=outlines, note=note)
+        viewer = ReplayApp(rec, size=(640, 400))
         pb = viewer.playback
         assert pb.t == 0 and pb.speed == 1.0 and not pb.paused
         viewer.step(1.0)
@@ -206,9 +201,8 @@ def test_viewer_driven_by_pygame_events(opened: tuple[Recording, list, str | Non
         pygame.display.quit()
 
 
-def test_export_frames_and_gif(opened: tuple[Recording, list, str | None], tmp_path: Path) -> None:
-    rec, outlines, note = opened
-    done = export_frames(rec, tmp_path, fps=5, speed=40, t_from=10, t_to=60, size=(320, 200), outlines=outlines, note=note)
+def test_export_frames_and_gif(rec: Replay, tmp_path: Path) -> None:
+    done = export_frames(rec, tmp_path, fps=5, speed=40, t_from=10, t_to=60, size=(320, 200))
     assert done["times"][0] == 10 and done["times"][-1] == 60 and len(done["frames"]) == 8
     assert all(p.exists() for p in done["frames"])
     from PIL import Image
@@ -219,7 +213,44 @@ def test_export_frames_and_gif(opened: tuple[Recording, list, str | None], tmp_p
         export_frames(rec, tmp_path, t_from=50, t_to=10)
 
 
-def test_pedpy_export(rec: Recording, tmp_path: Path) -> None:
+def test_the_recording_is_all_a_viewer_reads(tmp_path: Path) -> None:
+    """Outlines, levels and their rooms come from the recording's geometry table: the campus file can be gone."""
+    import shapely
+
+    campus = write(tiny(), tmp_path / "campus.geojson")
+    sc = parse_scenario({"kind": "evacuation", "campus": str(campus), "seed": 1, "replications": 1}, "x")
+    path = record(run(sc, load_campus(campus), workers=1), tmp_path / "run" / "recording.sqlite")
+    campus.unlink()
+    rec = Replay(path)
+    assert rec.version == 2 and rec.note is None
+    assert [(o["kind"], o["id"]) for o in rec.outlines] == [("building", "B1"), ("assembly", "A1")]
+    assert shapely.Polygon(rec.outlines[0]["xy"]).equals(shapely.box(X0, Y0, X0 + 20, Y0 + 10))
+    assert [(s.id, s.level) for s in rec.shapes if s.kind == "level"] == [("B1/L0", 0), ("B1/L1", 1)]
+    assert {s.id for s in rec.shapes if s.level == 1 and s.kind != "level"} == {"C1", "R1a", "R1b", "R1c", "S1"}
+    assert rec.walkable(level=1).area == pytest.approx(200.0) and rec.walkable().area == pytest.approx(200.0)
+    viewer = ReplayApp(rec, size=(640, 400))
+    assert viewer.click(tuple(int(v) for v in viewer.view.to_screen(X0 + 10, Y0 + 5))) == "B1"
+
+
+def test_a_version_1_recording_still_plays(rec_path: Path, tmp_path: Path) -> None:
+    """A file from before the geometry table plays, its buildings drawn around their nodes, with a note to record it again."""
+    old = tmp_path / "v1.sqlite"
+    old.write_bytes(rec_path.read_bytes())
+    con = sqlite3.connect(old)
+    con.execute("DROP TABLE geometry")
+    con.execute("UPDATE metadata SET value = '1' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    rec = Replay(old)
+    assert rec.version == 1 and rec.shapes == [] and [o["id"] for o in rec.outlines] == ["B1"]
+    assert "record it again (twin run -o)" in rec.note
+    assert rec.at(rec.duration).counts() == Replay(rec_path).at(rec.duration).counts()
+    result = runner.invoke(app, ["replay", str(old), "--export", str(tmp_path / "f"), "--no-gif", "--fps", "1", "--speed", "64",
+                                 "--size", "320x200"])
+    assert result.exit_code == 0 and "no building outlines" in result.output
+
+
+def test_pedpy_export(rec: Replay, tmp_path: Path) -> None:
     path = write_pedpy(rec, tmp_path / "traj.sqlite", fps=2)
     con = sqlite3.connect(path)
     meta = dict(con.execute("SELECT key, value FROM metadata"))
@@ -260,11 +291,10 @@ def test_cli_replay(rec_path: Path, tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def page(opened: tuple[Recording, list, str | None], tmp_path_factory: pytest.TempPathFactory) -> Path:
+def page(rec: Replay, tmp_path_factory: pytest.TempPathFactory) -> Path:
     from viz.replay_html import write_replay_html
 
-    rec, outlines, _ = opened
-    return write_replay_html(rec, tmp_path_factory.mktemp("html") / "replay.html", outlines=outlines)
+    return write_replay_html(rec, tmp_path_factory.mktemp("html") / "replay.html")
 
 
 def test_html_replay_is_self_contained(page: Path) -> None:
@@ -276,7 +306,7 @@ def test_html_replay_is_self_contained(page: Path) -> None:
 
 
 @pytest.mark.browser
-def test_html_replay_plays_in_a_real_browser(browser: object, page: Path, rec: Recording) -> None:
+def test_html_replay_plays_in_a_real_browser(browser: object, page: Path, rec: Replay) -> None:
     seen = open_offline(browser, page, width=1000, height=700)
     tab, errors, network = seen.page, seen.errors, seen.remote
     tab.wait_for_function("window.ctReplay !== undefined")
@@ -301,7 +331,7 @@ def test_html_replay_plays_in_a_real_browser(browser: object, page: Path, rec: R
     tab.close()
 
 
-def test_pedpy_reads_the_export(rec: Recording, tmp_path: Path) -> None:
+def test_pedpy_reads_the_export(rec: Replay, tmp_path: Path) -> None:
     pedpy = pytest.importorskip("pedpy", reason="PedPy is not a dependency; pip install pedpy to run this check")
     path = write_pedpy(rec, tmp_path / "traj.sqlite", fps=4)
     traj = pedpy.load_trajectory_from_jupedsim_sqlite(trajectory_file=path)
@@ -310,9 +340,8 @@ def test_pedpy_reads_the_export(rec: Recording, tmp_path: Path) -> None:
     assert area.polygon.area > 0
 
 
-def test_window_loop_runs_headless(opened: tuple[Recording, list, str | None]) -> None:
-    rec, outlines, note = opened
-    viewer = ReplayApp(rec, size=(320, 200), speed=64.0, outlines=outlines, note=note)
+def test_window_loop_runs_headless(rec: Replay) -> None:
+    viewer = ReplayApp(rec, size=(320, 200), speed=64.0)
     viewer.run(max_frames=5, fps=200)
     assert 0 < viewer.playback.t <= rec.duration and not pygame.display.get_init()
 
@@ -328,7 +357,7 @@ def exercise_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.helpers import write
     from tests.test_compare import ALARM, drill_to_store, five_halls
     from twin.campus import load_campus
-    from twin.recording import record_exercise
+    from sensors.exercise import record_exercise
 
     d = tmp_path_factory.mktemp("exercise")
     campus = write(five_halls(), d / "campus.geojson")
@@ -348,15 +377,15 @@ def _pixel(surface: pygame.Surface, viewer: ReplayApp, x: float, y: float) -> tu
 def test_exercise_viewer_shows_occupancy_and_alarms(exercise_path: Path) -> None:
     from tests.helpers import X0, Y0
 
-    rec, outlines, note = open_replay(exercise_path)
-    assert rec.is_exercise and rec.n_agents == 0 and rec.duration == 660 and rec.alarm_s == 60 and note is None
+    rec = Replay(exercise_path)
+    assert rec.is_exercise and rec.n_agents == 0 and rec.duration == 660 and rec.alarm_s == 60 and rec.note is None
     assert rec.occupancy_at(30) == {"B1": 300, "B2": 150, "B3": 150, "B4": 150, "B5": 150}
     assert sum(rec.occupancy_at(rec.duration).values()) == 0 and sum(rec.out_since_alarm(rec.duration).values()) == 900
     assert rec.alarms_at(30) == [] and [a["id"] for a in rec.alarms_at(61)] == ["B1-SD1:fire"]
     pygame.display.init()
     try:
         screen = pygame.display.set_mode((640, 400))
-        viewer = ReplayApp(rec, size=(640, 400), outlines=outlines, note=note)
+        viewer = ReplayApp(rec, size=(640, 400))
         pb = viewer.playback
         pygame.event.post(_key(pygame.K_SPACE, " "))
         for _ in range(6):
@@ -416,8 +445,8 @@ def test_exercise_export_html_and_cli(exercise_path: Path, tmp_path: Path) -> No
 def test_exercise_html_replay_in_a_real_browser(browser: object, exercise_path: Path, tmp_path: Path) -> None:
     from viz.replay_html import write_replay_html
 
-    rec, outlines, _ = open_replay(exercise_path)
-    page = write_replay_html(rec, tmp_path / "ex.html", outlines=outlines)
+    rec = Replay(exercise_path)
+    page = write_replay_html(rec, tmp_path / "ex.html")
     seen = open_offline(browser, page, width=1000, height=700)
     tab, errors = seen.page, seen.errors
     tab.wait_for_function("window.ctReplay !== undefined")
@@ -439,12 +468,12 @@ def test_exercise_html_shows_campus_and_event_texts_as_text(browser: object, exe
     """A sensor or building named like markup appears as those characters: no element, no script runs."""
     from viz.replay_html import write_replay_html
 
-    rec, outlines, _ = open_replay(exercise_path)
+    rec = Replay(exercise_path)
     evil = "<img src=x onerror=window.pwned=1>"
     rec.alarms = [{**a, "sensor_id": evil} for a in rec.alarms]
     rec.occ_buildings = [evil if b == "B1" else b for b in rec.occ_buildings]
     rec.design[evil] = rec.design["B1"]
-    outlines = [{**o, "id": evil} if o["id"] == "B1" else o for o in outlines]
+    outlines = [{**o, "id": evil} if o["id"] == "B1" else o for o in rec.outlines]
     page = write_replay_html(rec, tmp_path / "evil.html", outlines=outlines)
     seen = open_offline(browser, page, width=1000, height=700)
     tab = seen.page

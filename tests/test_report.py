@@ -11,11 +11,13 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from scenarios.run import Outcome, run
+from scenarios.evacuation import Outcome, run
 from scenarios.schema import parse_scenario
 from tests.helpers import feature, open_offline, tiny, write
+from twin.campus import load_campus
 from twin.cli import app
-from viz.report import closures, write_report
+from viz.drill_data import closures
+from viz.report import write_report
 
 XSS = "<img src=x onerror=alert(1)>"
 SCRIPT = "</script><script>alert(2)</script>"
@@ -37,7 +39,7 @@ def drill(campus_file: Path) -> tuple[Outcome, dict[str, Any]]:
         "kind": "evacuation", "campus": str(campus_file), "seed": 1, "replications": 2, "name": f"drill {XSS}",
         "blocked": ["D0b"], "fire": {"origin": "R1c", "start": 30, "spread_delay": 60},
     }, "x")
-    outcome = run(sc, workers=1)
+    outcome = run(sc, load_campus(campus_file), workers=1)
     return outcome, outcome.summary()
 
 

@@ -11,10 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from scenarios.evacuation import Drill, Server
-from scenarios.run import run
+from scenarios.evacuation import Drill, Server, record, run
 from scenarios.schema import load_scenario, parse_scenario
-from tests.helpers import TINY, add, line, newer_recording, tiny, write
+from tests.helpers import DEMO, TINY, add, line, newer_recording, tiny, write
 from twin.campus import load_campus
 from twin.cli import app
 from twin.errors import ScenarioError
@@ -97,9 +96,14 @@ def _tiny_scenario(**kw: object) -> object:
     return parse_scenario({"kind": "evacuation", "campus": str(TINY), "seed": 3, "replications": 3, **kw}, "t")
 
 
+def _run(sc: object, **kw: object) -> object:
+    """Run ``sc`` on its campus, loaded here (as ``twin run`` loads it once and hands it on)."""
+    return run(sc, load_campus(sc.campus), **kw)
+
+
 def test_same_seed_same_numbers_other_seed_other_numbers() -> None:
     def numbers(seed: int) -> dict:
-        s = run(_tiny_scenario(seed=seed), workers=1).summary()
+        s = _run(_tiny_scenario(seed=seed), workers=1).summary()
         s.pop("wall_s")
         return s
 
@@ -108,13 +112,18 @@ def test_same_seed_same_numbers_other_seed_other_numbers() -> None:
     assert numbers(4)["evacuation_time_s"] != a["evacuation_time_s"]
 
 
-def test_local_processes_and_dask_give_the_serial_numbers() -> None:
+def test_local_processes_and_dask_give_the_serial_numbers(tmp_path: Path) -> None:
+    """Serial, two local processes and a Dask cluster give the same numbers; the workers get the campus shipped
+    (its file is gone before they start)."""
     distributed = pytest.importorskip("distributed")
-    sc = _tiny_scenario(replications=4)
-    serial = run(sc, workers=1).summary()
-    pool = run(sc, workers=2).summary()
+    path = write(tiny(), tmp_path / "campus.geojson")
+    sc = parse_scenario({"kind": "evacuation", "campus": str(path), "seed": 3, "replications": 4}, "t")
+    campus = load_campus(path)
+    path.unlink()
+    serial = run(sc, campus, workers=1).summary()
+    pool = run(sc, campus, workers=2).summary()
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        dask = run(sc, dask=cluster.scheduler_address).summary()
+        dask = run(sc, campus, dask=cluster.scheduler_address).summary()
     for s in (serial, pool, dask):
         s.pop("wall_s")
     assert serial == pool == dask
@@ -122,7 +131,7 @@ def test_local_processes_and_dask_give_the_serial_numbers() -> None:
 
 @pytest.mark.parametrize("route", ["shortest", "nearest_exit", "adaptive"])
 def test_nobody_is_lost_and_the_bound_holds(route: str) -> None:
-    s = run(_tiny_scenario(route=route, replications=2), workers=1).summary()
+    s = _run(_tiny_scenario(route=route, replications=2), workers=1).summary()
     assert s["safe"] + s["trapped"] + s["unfinished"] == s["occupants"] == 130
     assert s["trapped"] == 0
     assert s["evacuation_time_stats"]["min"] >= s["lower_bound_s"] > 0
@@ -167,14 +176,13 @@ def test_server_passes_at_most_its_rate_and_serves_early_arrivals_first() -> Non
 
 
 def test_recording_round_trip(tmp_path: Path) -> None:
-    from scenarios.run import record
     from twin.recording import RecordingError, metadata, open_recording
 
-    outcome = run(_tiny_scenario(replications=1), workers=1)
+    outcome = _run(_tiny_scenario(replications=1), workers=1)
     path = record(outcome, tmp_path / "r.sqlite")
     con = open_recording(path)
     meta = metadata(con)
-    assert meta["schema_version"] == 1 and meta["kind"] == "simulation" and meta["campus_digest"] == outcome.drill.campus.digest
+    assert meta["schema_version"] == 2 and meta["kind"] == "simulation" and meta["campus_digest"] == outcome.drill.campus.digest
     n_agents, = con.execute("SELECT count(*) FROM agents").fetchone()
     safe, = con.execute("SELECT count(*) FROM agents WHERE outcome = 'safe'").fetchone()
     assert n_agents == safe == 130
@@ -213,13 +221,12 @@ def test_verify_through_the_cli() -> None:
 def test_bound_holds_when_some_are_trapped() -> None:
     """The bound counts only people who got out, so a fire that traps some never puts it above the run."""
     sc = _tiny_scenario(replications=3, fire={"origin": "R0c", "start": 0, "spread_delay": 70})
-    s = run(sc, workers=1).summary()
+    s = _run(sc, workers=1).summary()
     assert 0 < s["trapped"] < s["occupants"]
     assert s["evacuation_time_stats"]["min"] >= s["lower_bound_s"] > 0
 
 
 def test_recording_holds_every_node_a_path_passes(tmp_path: Path) -> None:
-    from scenarios.run import record
     from twin.recording import open_recording
 
     doc = tiny()
@@ -227,7 +234,7 @@ def test_recording_holds_every_node_a_path_passes(tmp_path: Path) -> None:
     add(doc, line((0, 5), (0, 25)), id="FW2", kind="footway")
     add(doc, line((0, 25), (-20, 25)), id="FW3", kind="footway")
     add(doc, line((-20, 25), (-50, 15)), id="FW4", kind="footway")
-    outcome = run(parse_scenario({"kind": "evacuation", "campus": str(write(doc, tmp_path / "c.geojson")), "seed": 1}, "t"), workers=1)
+    outcome = _run(parse_scenario({"kind": "evacuation", "campus": str(write(doc, tmp_path / "c.geojson")), "seed": 1}, "t"), workers=1)
     con = open_recording(record(outcome, tmp_path / "r.sqlite"))
     nodes = {n for (n,) in con.execute("SELECT id FROM nodes")}
     vias = [json.loads(v) for (v,) in con.execute("SELECT via FROM edges WHERE via IS NOT NULL")]
@@ -236,33 +243,30 @@ def test_recording_holds_every_node_a_path_passes(tmp_path: Path) -> None:
         assert set(via) <= nodes
 
 
-def test_recording_from_the_run_equals_a_rerun(tmp_path: Path) -> None:
-    """Keeping replication 0's moves during the run (no second run) records exactly what a re-run records."""
-    from scenarios.run import record
-
-    sc = _tiny_scenario(replications=2)
-    kept = run(sc, workers=2, record_first=True)
-    plain = run(sc, workers=1)
-    assert kept.replications[0].moves and plain.replications[0].moves is None
-    a, b = kept.summary(), plain.summary()
-    a.pop("wall_s"), b.pop("wall_s")
-    assert a == b
+def test_the_recording_is_the_runs_replication_0(tmp_path: Path) -> None:
+    """A run keeps no moves; the recording runs replication 0 again keeping them, and gets that very replication
+    (it draws from its own stream), also when the run was spread over local processes."""
     import sqlite3
 
-    rows = []
-    for outcome, name in ((kept, "kept.sqlite"), (plain, "rerun.sqlite")):
-        con = sqlite3.connect(record(outcome, tmp_path / name))
-        rows.append(con.execute("SELECT * FROM moves ORDER BY agent, t0, state").fetchall())
-        con.close()
-    assert rows[0] == rows[1] and len(rows[0]) > 130
+    outcome = _run(_tiny_scenario(replications=2), workers=2)
+    assert all(r.moves is None for r in outcome.replications)
+    rep0 = outcome.replications[0]
+    con = sqlite3.connect(record(outcome, tmp_path / "r.sqlite"))
+    agents = con.execute("SELECT id, premovement, speed, safe_at FROM agents ORDER BY id").fetchall()
+    last, = con.execute("SELECT max(t1) FROM moves WHERE state = 'walk'").fetchone()
+    con.close()
+    assert [a[0] for a in agents] == list(range(rep0.occupants))
+    assert [a[1] for a in agents] == rep0.premovement.tolist() and [a[2] for a in agents] == rep0.speed.tolist()
+    assert [a[3] for a in agents] == rep0.safe_at.tolist()
+    assert last == rep0.evacuation_time
 
 
 @pytest.mark.parametrize("route", ["shortest", "adaptive"])
-def test_people_in_a_corridor_when_fire_closes_it_walk_out(route: str) -> None:
+def test_people_in_a_corridor_when_fire_closes_it_walk_out(route: str, demo) -> None:  # noqa: ANN001
     """Fire spreads into TB1's level-2 corridor at 60 s: those already walking in it leave it (only those
     still in their rooms are trapped), whichever route they were on: door to door along it included."""
-    campus = load_campus("maps/demo")
-    sc = parse_scenario({"kind": "evacuation", "campus": "maps/demo", "seed": 0, "route": route,
+    campus = demo
+    sc = parse_scenario({"kind": "evacuation", "campus": str(DEMO), "seed": 0, "route": route,
                          "occupancy": {"default": 0.0, "buildings": {"TB1": 0.3}},
                          "fire": {"origin": "TB1-L2-SD01", "start": 0, "spread_delay": 60}}, "test")
     drill = Drill(campus, sc)

@@ -11,21 +11,16 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from sensors.http import MAX_EVENT, load_device_keys
 from sensors.ingest import Ingestor
 from sensors.store import EventStore
-from twin.campus import load_campus
+from tests.helpers import DEMO
 from twin.auth import Users
 from twin.cli import app
-from twin.server import MAX_EVENT, create_app, load_device_keys
+from viz.live.app import create_app
 
-ROOT = Path(__file__).resolve().parent.parent
 KEY = "k-3f9a1c"
 AUTH = {"Authorization": f"Bearer {KEY}"}
-
-
-@pytest.fixture(scope="module")
-def demo():
-    return load_campus(ROOT / "maps" / "demo")
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +32,7 @@ def users(tmp_path_factory):
 
 @pytest.fixture
 def client(demo, tmp_path, users):
-    ing = Ingestor(demo, EventStore(tmp_path / "e.sqlite", campus_digest=demo.digest, campus_path=str(demo.source)),
-                   forecast=False)
+    ing = Ingestor(demo, EventStore(tmp_path / "e.sqlite", campus_digest=demo.digest, campus_path=str(demo.source)))
     with TestClient(create_app(ing, users=users, device_keys=[KEY], max_body=256 * 1024)) as c:
         c.ingestor = ing
         r = c.post("/login", json={"username": "olga", "password": "olga-password-1"}, headers={"Origin": "http://testserver"})
@@ -159,11 +153,11 @@ def test_cli_feed_simulate_to_file_and_replay_over_http(demo, tmp_path, users):
     import uvicorn
 
     out = tmp_path / "day.ndjson"
-    r = runner.invoke(app, ["feed", "simulate", "maps/demo", "-o", str(out), "--duration", "7200", "--interval", "600"])
+    r = runner.invoke(app, ["feed", "simulate", str(DEMO), "-o", str(out), "--duration", "7200", "--interval", "600"])
     assert r.exit_code == 0, r.output
     lines = out.read_text().splitlines()
     assert len(lines) > 300
-    ing = Ingestor(demo, EventStore(tmp_path / "e.sqlite"), forecast=False)
+    ing = Ingestor(demo, EventStore(tmp_path / "e.sqlite"))
     from sensors.broker import free_port
 
     port = free_port()
@@ -191,5 +185,5 @@ def test_cli_live_commands_have_help():
     for cmd in (["serve"], ["state"], ["feed", "simulate"], ["feed", "replay"], ["user", "add"], ["user", "list"]):
         r = runner.invoke(app, [*cmd, "--help"])
         assert r.exit_code == 0 and "Usage" in r.output
-    r = runner.invoke(app, ["feed", "simulate", "maps/demo"])
+    r = runner.invoke(app, ["feed", "simulate", str(DEMO)])
     assert r.exit_code == 2 and "--to" in r.output

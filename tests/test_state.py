@@ -5,30 +5,25 @@ from __future__ import annotations
 import json
 import random
 import time
-from pathlib import Path
 
 import pytest
 
+from scenarios.forecast import Forecaster
 from sensors.ingest import Ingestor
 from sensors.sources import synthetic_day
 from sensors.store import EventStore
 from twin import state as state_mod
-from twin.campus import load_campus
 from twin.state import LiveState
 
-ROOT = Path(__file__).resolve().parent.parent
 T0 = 1_772_323_200.0  # 2026-03-01 00:00 UTC
-
-
-@pytest.fixture(scope="module")
-def demo():
-    return load_campus(ROOT / "maps" / "demo")
+SMALL_SHARE = 0.05
+"""Share of design occupants the forecasts assume where nobody counts: a few, not the cautious 100 % (20,000 people
+to simulate); what is checked here does not depend on it."""
 
 
 @pytest.fixture
 def ing(demo, tmp_path):
-    i = Ingestor(demo, EventStore(tmp_path / "e.sqlite", campus_digest=demo.digest), forecast=False,
-                 clock=lambda: T0 + 200_000)
+    i = Ingestor(demo, EventStore(tmp_path / "e.sqlite", campus_digest=demo.digest), clock=lambda: T0 + 200_000)
     yield i
     i.close()
 
@@ -105,9 +100,11 @@ def test_late_events_apply_in_time_order(ing, monkeypatch):
 
 
 def test_replaying_the_store_reproduces_the_live_state(demo, tmp_path):
-    day = synthetic_day(demo, seed=1, start=T0, interval=900, fire_at=9 * 3600)
+    day = synthetic_day(demo, seed=1, start=T0, duration=12 * 3600, interval=900, fire_at=9 * 3600)
     rng = random.Random(0)
-    ing = Ingestor(demo, EventStore(tmp_path / "e.sqlite"), forecast=True, clock=lambda: T0 + 100_000)
+    ing = Ingestor(demo, EventStore(tmp_path / "e.sqlite"), clock=lambda: T0 + 100_000)
+    forecaster = Forecaster(ing, unmeasured_share=SMALL_SHARE)
+    ing.subscribe(forecaster.on_events)
     try:
         i = 0
         while i < len(day):  # batches of random size, some shuffled (late events), some repeated (duplicates)
@@ -119,8 +116,8 @@ def test_replaying_the_store_reproduces_the_live_state(demo, tmp_path):
                 batch = batch + day[max(0, i - 50):i]
             ing.submit(batch)
             i += n
-        assert ing.forecaster.wait(60)
-        assert not ing.forecaster.errors
+        assert forecaster.wait(60)
+        assert not forecaster.errors
         live = ing.snapshot()
         store = live.pop("store")
         forecasts = live["events_by_kind"]["forecast"]
@@ -131,40 +128,43 @@ def test_replaying_the_store_reproduces_the_live_state(demo, tmp_path):
         assert replayed["alarms"][0]["kind"] == "fire"
         assert set(replayed["forecasts"]) == {"building", "campus"}
     finally:
+        forecaster.stop()
         ing.close()
 
 
-def test_fire_alarm_yields_a_stored_forecast_within_2_s(demo, tmp_path):
+def test_fire_alarm_yields_a_stored_forecast(demo, tmp_path):
+    """A fire alarm starts a building forecast from the live counts, stored as an event (its latency: benchmarks/bench_ingest.py)."""
     ing = Ingestor(demo, EventStore(tmp_path / "e.sqlite"), clock=lambda: T0 + 10_000)
+    forecaster = Forecaster(ing, unmeasured_share=SMALL_SHARE)
+    ing.subscribe(forecaster.on_events)
     try:
         ing.submit([e("CAM-11", 0, "count", count=200), e("CAM-12", 0, "count", count=150), e("CAM-13", 0, "count", count=180),
                     e("DORM1-D1", 0, "crossing", direction="in", count=300)])
-        t = time.perf_counter()
         ing.submit([e("TB1-L2-SD01", 10, "fire", state="fire", seq=1)])
-        while not ing.state.d["forecasts"].get("building") and time.perf_counter() - t < 10:
+        deadline = time.monotonic() + 60  # a wait, not a speed limit
+        while not ing.state.forecasts().get("building") and time.monotonic() < deadline:
             time.sleep(0.01)
-        wall = time.perf_counter() - t
-        fc = ing.state.d["forecasts"]["building"]
-        assert wall < 2.0, f"building forecast took {wall:.2f} s"
+        fc = ing.state.forecasts()["building"]
         assert fc["building"] == "TB1" and fc["trigger"]["sensor_id"] == "TB1-L2-SD01"
         assert fc["occupants"] == 530  # who the cameras count in TB1 now, not its design 2,248
         assert fc["building_clearance_s"] > 0 and fc["routes"]["TB1"]
         assert fc["fire_origin"] == "TB1-L2-SD01"
         stored = [r for _, r in ing.store.events() if r["kind"] == "forecast"]
         assert stored and stored[0]["forecast"]["scope"] == "building"
-        assert ing.forecaster.wait(60)
-        campus = ing.state.d["forecasts"]["campus"]
+        assert forecaster.wait(60)
+        campus = ing.state.forecasts()["campus"]
         assert campus["occupants"] > fc["occupants"] and "TB1" not in campus["unmeasured"] and "LIB" in campus["unmeasured"]
         # 300 s later a second detector on the floor: the fire has spread, its corridor is closed from the start,
         # and the people still in rooms off it cannot get out, counted by building
         ing.submit([e("TB1-L2-SD05", 310, "fire", state="fire", seq=2)])
-        assert ing.forecaster.wait(60)
-        late = ing.state.d["forecasts"]["building"]
+        assert forecaster.wait(60)
+        late = ing.state.forecasts()["building"]
         assert late["trigger"]["sensor_id"] == "TB1-L2-SD05" and late["spread_delay_s"] == 0
         assert late["trapped"] > 0 and late["trapped_by_building"] == {"TB1": late["trapped"]}, late["trapped"]
         assert fc["trapped_by_building"] == {} or sum(fc["trapped_by_building"].values()) == fc["trapped"]
-        print(f"forecast latency: building {ing.forecaster.latency_s['building']:.2f} s, campus {ing.forecaster.latency_s['campus']:.2f} s")
+        print(f"forecast latency: building {forecaster.latency_s['building']:.2f} s, campus {forecaster.latency_s['campus']:.2f} s")
     finally:
+        forecaster.stop()
         ing.close()
 
 
@@ -172,3 +172,29 @@ def test_a_manual_call_point_alarms_but_blocks_nothing(ing):
     ing.submit([e("TB1-L2-MCP1", 0, "fire", state="fire")])
     assert ing.state.alarms()[0]["kind"] == "fire"
     assert ing.state.blocked(T0 + 1000) == []
+
+
+def test_subscribers_get_each_stored_batch_and_a_failing_one_changes_no_answer(ing):
+    got = []
+
+    def broken(records):
+        raise RuntimeError("a subscriber's bug")
+
+    ing.subscribe(broken)
+    ing.subscribe(got.append)
+    batch = [e("CAM-11", 0, "count", count=5, seq=1), e("CAM-11", 1, "count", count=6, seq=2)]
+    assert [o.status for o in ing.submit(batch)] == ["accepted", "accepted"]
+    assert [o.status for o in ing.submit(batch[:1])] == ["duplicate"]  # nothing new: nobody is called
+    assert [[r["count"] for r in records] for records in got] == [[5, 6]]
+
+
+def test_the_state_is_read_through_its_methods_and_a_copy_stays_put(ing):
+    ing.submit([e("TB1-L2-SD01", 0, "fire", state="fire"), e("GATE-N", 5, "crossing", direction="in")])
+    st = ing.state
+    assert st.clock == T0 + 5 and st.applied == 2 and st.events_by_kind() == {"crossing": 1, "fire": 1}
+    assert [f["detector"] for f in st.fires()] == ["TB1-L2-SD01"] and st.forecasts() == {}
+    assert st.status("GATE-N") == "ok" and st.status("GATE-N", T0 + 10**6) == "offline" and st.status("CAM-11") == "never_seen"
+    frozen = st.copy()
+    ing.submit([e("TB1-L2-SD01", 10, "fire", state="normal")])
+    assert st.fires() == [] and [f["detector"] for f in frozen.fires()] == ["TB1-L2-SD01"]
+    assert frozen.applied == 2 and st.applied == 3

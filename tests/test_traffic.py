@@ -15,7 +15,11 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from scenarios.schema import Traffic, load_scenario, parse_scenario
-from scenarios.traffic import (
+from scenarios import traffic
+from scenarios.traffic.demand import draw_demand
+from scenarios.traffic.engine import find_conflicts, run_layout
+from scenarios.traffic.network import Network, layout_campuses
+from scenarios.traffic.outcome import (
     AT_BARRIER,
     DRIVING,
     LEFT,
@@ -24,19 +28,14 @@ from scenarios.traffic import (
     STUCK,
     TURNED_BACK,
     VEHICLE_STATES,
-    Network,
     TrafficOutcome,
-    draw_demand,
-    find_conflicts,
-    layout_campuses,
-    run_layout,
-    run_traffic,
 )
 from tests.helpers import add, line, open_offline, point, rect, tiny, write
 from twin.campus import Campus, load_campus
 from twin.cli import app
 from twin.errors import ScenarioError
 from twin.settings import default
+from twin.variants import campus_variant
 
 DEMO = Path(__file__).resolve().parent.parent / "scenarios" / "demo"
 
@@ -186,7 +185,7 @@ def test_a_closed_road_reroutes_or_queues_never_vanishes(avenue: Path, campus: C
 
 def test_queue_spills_back_onto_the_street(avenue: Path, campus: Campus) -> None:
     sc = scenario(avenue, vehicles=[{"gate": "GV", "vehicle": "delivery", "per_hour": 200, "to": ["B-E"], "dwell": 60}])
-    outcome = run_traffic(sc, source="test.toml", campus=campus)
+    outcome = traffic.run(sc, campus, source="test.toml", workers=1)
     gate = outcome.summary()["layouts"]["as is"]["gates"]["GV"]
     assert gate["max"] > gate["storage"] and gate["spillback_s"] > 0
     assert gate["p95"] <= gate["max"]
@@ -221,8 +220,8 @@ def test_find_conflicts_measures_post_encroachment_time(avenue: Path, campus: Ca
 def test_same_seed_same_numbers_and_layouts_share_demand(avenue: Path, campus: Campus, tmp_path: Path) -> None:
     sc = scenario(avenue, vehicles=CARS, pedestrians=WALKERS, replications=2,
                   layouts={"mixed": {}, "separated": {"retag": {"SH": "road"}, "add": str(_sidewalk(tmp_path))}})
-    a = run_traffic(sc, source=str(tmp_path / "s.toml"), campus=campus).summary()
-    b = run_traffic(sc, source=str(tmp_path / "s.toml"), campus=campus).summary()
+    a = traffic.run(sc, campus, source=str(tmp_path / "s.toml"), workers=1).summary()
+    b = traffic.run(sc, campus, source=str(tmp_path / "s.toml"), workers=1).summary()
     a.pop("wall_s"), b.pop("wall_s")
     assert a == b
     mixed, sep = a["layouts"]["mixed"], a["layouts"]["separated"]
@@ -230,6 +229,35 @@ def test_same_seed_same_numbers_and_layouts_share_demand(avenue: Path, campus: C
     assert mixed["pedestrians"]["walks"] == sep["pedestrians"]["walks"]
     assert mixed["conflicts_by_kind"].get("shared", 0) > 0 and "shared" not in sep["conflicts_by_kind"]
     assert sep["conflicts"] < mixed["conflicts"]
+
+
+def test_local_processes_and_dask_give_the_serial_numbers(avenue: Path, campus: Campus, tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed")
+    sc = scenario(avenue, vehicles=CARS, pedestrians=WALKERS, replications=3, end="08:30",
+                  layouts={"mixed": {}, "separated": {"retag": {"SH": "road"}, "add": str(_sidewalk(tmp_path))}})
+    source = str(tmp_path / "s.toml")
+    serial = traffic.run(sc, campus, source=source, workers=1)
+    pool = traffic.run(sc, campus, source=source, workers=2)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        dask = traffic.run(sc, campus, source=source, dask=cluster.scheduler_address)
+    summaries = [o.summary() for o in (serial, pool, dask)]
+    for s in summaries:
+        s.pop("wall_s")
+    assert summaries[0] == summaries[1] == summaries[2]
+    assert summaries[0]["layouts"]["mixed"]["conflicts"] > 0
+    for other in (pool, dask):  # every conflict of every replication, not only the means
+        for name, reps in serial.runs.items():
+            assert all(np.array_equal(a.conflicts, b.conflicts) for a, b in zip(reps, other.runs[name], strict=True))
+
+
+def test_a_campus_variant_is_made_from_plain_data(campus: Campus, tmp_path: Path) -> None:
+    assert campus_variant(campus, {}) is campus
+    v = campus_variant(campus, {"retag": {"SH": "road"}, "set": {"R-N": {"speed_limit": 20}}, "add": "sidewalk.geojson"},
+                       source=str(_sidewalk(tmp_path).parent / "any.toml"))
+    assert v.features.kind["SH"] == "road" and v.features.speed_limit["R-N"] == 20 and "FW-SEP" in v.features.index
+    assert campus.features.kind["SH"] == "shared" and v.digest != campus.digest
+    with pytest.raises(ValueError, match="unknown campus change"):
+        campus_variant(campus, {"rename": {"SH": "X"}})
 
 
 def _sidewalk(tmp_path: Path) -> Path:
@@ -255,10 +283,10 @@ def test_bad_ids_name_the_key(avenue: Path, campus: Campus) -> None:
     assert "not a gate on a footway" in msgs["pedestrians[0].gate"]
     assert "not a road or shared lane" in msgs["closures[0].feature"]
     with pytest.raises(ScenarioError) as e:
-        run_traffic(scenario(avenue, layouts={"x": {"retag": {"NOPE": "road"}, "remove": ["GONE"]}}), source="t.toml", campus=campus)
+        traffic.run(scenario(avenue, layouts={"x": {"retag": {"NOPE": "road"}, "remove": ["GONE"]}}), campus, source="t.toml", workers=1)
     assert {p.field for p in e.value.problems} == {"layouts.x.retag", "layouts.x.remove"}
     with pytest.raises(ScenarioError) as e:
-        run_traffic(scenario(avenue, layouts={"x": {"add": "no-such.geojson"}}), source="t.toml", campus=campus)
+        traffic.run(scenario(avenue, layouts={"x": {"add": "no-such.geojson"}}), campus, source="t.toml", workers=1)
     assert [p.field for p in e.value.problems] == ["layouts.x.add"]
     with pytest.raises(ScenarioError) as e:
         parse_scenario({"kind": "traffic", "campus": "x", "vehicles": [{"gate": "G"}], "timetable": [{"at": "7h", "people": 1}]}, "t.toml")
@@ -299,7 +327,7 @@ def test_cli_json_and_bad_input(avenue: Path, tmp_path: Path) -> None:
 def demo_morning() -> tuple[TrafficOutcome, dict[str, Any]]:
     sc = load_scenario(DEMO / "traffic-morning.toml")
     sc.replications = 1
-    outcome = run_traffic(sc, source=str(DEMO / "traffic-morning.toml"))
+    outcome = traffic.run(sc, load_campus(sc.campus), source=str(DEMO / "traffic-morning.toml"), workers=1)
     return outcome, outcome.summary()
 
 
@@ -364,7 +392,7 @@ GOLDEN = {"conflicts": 3162.0, "conflicts_by_kind": {"crossing": 209.5, "shared"
 def test_golden_run(avenue: Path, campus: Campus) -> None:
     sc = scenario(avenue, vehicles=CARS + [{"gate": "GV", "vehicle": "delivery", "per_hour": 10, "to": ["B-E"]}],
                   pedestrians=WALKERS, timetable=[{"at": "08:20", "people": 300, "from": ["B-N"], "to": ["B-E"]}], replications=2)
-    lay = run_traffic(sc, source="golden.toml", campus=campus).summary()["layouts"]["as is"]
+    lay = traffic.run(sc, campus, source="golden.toml", workers=1).summary()["layouts"]["as is"]
     got = {k: lay[k] for k in ("conflicts", "conflicts_by_kind", "ped_delay_s", "veh_delay_s", "gate_queue_max", "emergency_access_s")}
     got["vehicles"] = lay["vehicles"]["arrived"]
     got["walks"] = lay["pedestrians"]["walks"]

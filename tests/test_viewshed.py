@@ -116,10 +116,8 @@ def test_key_area_coverage_counts_and_blind_spot() -> None:
     assert cov.footway_share == pytest.approx(9.5 / 20, rel=1e-3)
 
 
-def test_demo_cameras_are_occluded_by_buildings() -> None:
-    from twin.campus import load_campus
-
-    c = load_campus("maps/demo")
+def test_demo_cameras_are_occluded_by_buildings(demo) -> None:  # noqa: ANN001
+    c = demo
     views = camera_viewsheds(c.features)
     built = shapely.union_all(c.of_kind("building").geometry.to_numpy())
     outdoor = c.features.loc[views.index, "building"].isna().to_numpy()

@@ -1,4 +1,4 @@
-"""Operator access to ``twin serve``: the users file, password hashes, sessions and login throttling.
+"""Operator accounts for ``twin serve``: the users file, roles and password hashes.
 
 Users and their roles live in one JSON file (``--users FILE``), managed with
 ``twin user add|list|passwd|remove``. Passwords are stored only as scrypt
@@ -11,13 +11,10 @@ Roles, each including the ones before it:
 - ``operator``: also acknowledges, annotates and clears alarms;
 - ``admin``: also sees the user list (``GET /api/users``) and manages users.
 
-Sessions are random tokens held in memory by the server (a restart logs
-everyone out); a session ends after ``auth.session_idle`` seconds without a
-request, on logout, or within a second of its user being removed, changing
-role or changing password in the users file. Each session has its own CSRF token, which every state-changing
-request must send back in the ``X-CSRF-Token`` header.
-
-Device keys (``Authorization: Bearer KEY`` on ``POST /api/events``) are a
+The server's sessions, CSRF tokens and login throttling are the live
+console's (``viz.live.security``); a change to a user here (removed, new role,
+new password) ends their sessions within a second. Device keys
+(``Authorization: Bearer KEY`` on ``POST /api/events``, ``sensors.http``) are a
 separate mechanism for sensors and gateways; a device key opens no page and a
 login posts no events.
 
@@ -38,12 +35,9 @@ import os
 import re
 import secrets
 import tempfile
-import threading
 import time
-from collections import defaultdict, deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from twin.settings import default
 
@@ -55,8 +49,6 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 """Allowed user names: letters, digits, ``_ . @ -``, at most 64 characters."""
 PASSWORD_MAX = 1024
 """Longest password accepted (characters); longer input is refused before hashing."""
-KEYS_KEPT = 10_000
-"""Throttled keys (addresses, user names) kept before expired ones are swept out."""
 _R = 8
 _DKLEN = 32
 
@@ -281,128 +273,3 @@ def check_password(password: str) -> None:
     if len(password) > PASSWORD_MAX:
         msg = f"password longer than {PASSWORD_MAX} characters"
         raise UsersFileError(msg)
-
-
-# -- sessions and throttling -----------------------------------------------------
-
-
-@dataclass
-class Session:
-    """One logged-in browser: its user, role, CSRF token and last use (epoch s)."""
-
-    token: str
-    user: str
-    role: str
-    csrf: str
-    created: float
-    seen: float
-    stamp: str
-    """The user's password hash at login: a changed password ends the session."""
-
-    def as_dict(self) -> dict[str, Any]:
-        """What the page may know about its session (never the session token)."""
-        return {"user": self.user, "role": self.role, "csrf": self.csrf, "since": self.created}
-
-
-class Sessions:
-    """In-memory sessions checked against the users file on every use.
-
-    Parameters
-    ----------
-    users : Users
-        The users file (re-read when it changes on disk).
-    idle : float
-        Seconds without a request after which a session ends.
-    """
-
-    def __init__(self, users: Users, *, idle: float | None = None) -> None:
-        self.users = users
-        self.idle = float(default("auth.session_idle") if idle is None else idle)
-        self._by_token: dict[str, Session] = {}
-        self._lock = threading.Lock()
-        self._checked = 0.0
-
-    def create(self, user: User) -> Session:
-        """A new session for ``user``."""
-        now = time.time()
-        s = Session(secrets.token_urlsafe(32), user.name, user.role, secrets.token_urlsafe(32), now, now, user.hash)
-        with self._lock:
-            self._by_token[s.token] = s
-        return s
-
-    def get(self, token: str | None, *, touch: bool = True) -> Session | None:
-        """The live session for a cookie value, or None (expired, logged out, user removed or role changed)."""
-        if not token:
-            return None
-        now = time.time()
-        if now - self._checked > 1.0:  # a removed user or a changed role ends their sessions within a second
-            self._checked = now
-            try:
-                self.users.refresh()
-            except UsersFileError:
-                self.users.users = {}  # an unreadable users file lets nobody in
-        with self._lock:
-            s = self._by_token.get(token)
-            if s is None:
-                return None
-            u = self.users.users.get(s.user)
-            if u is None or u.role != s.role or u.hash != s.stamp or now - s.seen > self.idle:
-                del self._by_token[token]
-                return None
-            if touch:
-                s.seen = now
-            return s
-
-    def end(self, token: str | None) -> None:
-        """Log a session out."""
-        with self._lock:
-            self._by_token.pop(token or "", None)
-
-
-class Throttle:
-    """Failed-login counting per key (client address, user name) over a sliding window.
-
-    Parameters
-    ----------
-    limit : int
-        Failures allowed within ``window`` seconds; the next attempt is refused.
-    window : float
-        Seconds a failure counts for.
-    """
-
-    def __init__(self, *, limit: int | None = None, window: float | None = None) -> None:
-        self.limit = int(default("auth.login_failures") if limit is None else limit)
-        self.window = float(default("auth.login_window") if window is None else window)
-        self._fails: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def retry_after(self, *keys: str) -> float:
-        """Seconds until an attempt for these keys is allowed again (0: allowed now)."""
-        now = time.time()
-        wait = 0.0
-        with self._lock:
-            for k in keys:
-                q = self._fails.get(k)
-                if not q:
-                    continue
-                while q and now - q[0] > self.window:
-                    q.popleft()
-                if len(q) >= self.limit:
-                    wait = max(wait, q[0] + self.window - now)
-        return wait
-
-    def fail(self, *keys: str) -> None:
-        """Count one failure against each key (keys whose failures have all expired are forgotten)."""
-        now = time.time()
-        with self._lock:
-            for k in keys:
-                self._fails[k].append(now)
-            if len(self._fails) > KEYS_KEPT:  # many user names tried: drop the ones that no longer count
-                for k in [k for k, q in self._fails.items() if not q or now - q[-1] > self.window]:
-                    del self._fails[k]
-
-    def succeed(self, *keys: str) -> None:
-        """Forget the failures of these keys (a good login)."""
-        with self._lock:
-            for k in keys:
-                self._fails.pop(k, None)

@@ -17,7 +17,7 @@ import shapely
 
 from twin.errors import CampusError, Problem
 from twin.indoor import IndoorBuilder
-from twin.outdoor import build_outdoor
+from twin.outdoor import build_outdoor, ground_paths
 from twin.read import read_features, resolve_campus_path
 from twin.graph import DRIVABLE, SPACES, WALKABLE
 
@@ -100,6 +100,7 @@ class Campus:
             "crs": self.crs.to_string(),
             "buildings": int(kinds.get("building", 0)),
             "buildings_modelled_inside": int(b.index.isin(self.of_kind(*SPACES).building).sum()),
+            "buildings_levels_guessed": levels_guessed(self.features),
             "rooms": int(kinds.get("room", 0)),
             "corridors": int(kinds.get("corridor", 0)),
             "stairs": int(kinds.get("stair", 0)),
@@ -158,6 +159,27 @@ def _attach_sensors(campus_features: gpd.GeoDataFrame, g: nx.Graph) -> None:
         f.at[fid, "node"] = n
 
 
+def levels_guessed(features: gpd.GeoDataFrame) -> list[str]:
+    """Ids of buildings whose number of storeys is a guess (``levels_guessed = true``, set by importers)."""
+    b = features[features.kind == "building"]
+    if "levels_guessed" not in b:
+        return []
+    return sorted(fid for fid, v in b["levels_guessed"].items() if v is True or v is np.True_)
+
+
+def _guessed_levels(features: gpd.GeoDataFrame, src: str) -> list[Problem]:
+    """One warning listing the buildings whose storeys are a guess, so the planner knows their occupants are too."""
+    ids = levels_guessed(features)
+    if not ids:
+        return []
+    total = int((features.kind == "building").sum())
+    shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+    msg = (f"{len(ids)} of {total} buildings have a guessed number of storeys (levels_guessed: their source gives "
+           f"none), so their design occupants are a guess too: {shown}; set 'levels' (and drop 'levels_guessed') "
+           "where you know them")
+    return [Problem(src, msg, field="levels")]
+
+
 def load_campus(path: str | Path, *, doc: dict[str, Any] | None = None) -> Campus:
     """Load, validate and graph a campus.
 
@@ -193,11 +215,12 @@ def load_campus(path: str | Path, *, doc: dict[str, Any] | None = None) -> Campu
     modelled = set(spaces.building)
     ib.build_modelled(modelled)
     generated = [b for b in ib.buildings.index if b not in modelled]
-    ib.build_generated(generated, features.geometry[features.kind.isin(WALKABLE)])
+    ib.build_generated(generated, ground_paths(features))
     if ib.errors:
         raise CampusError(ib.errors)
     warnings += ib.warnings
     warnings += build_outdoor(features, g, ib.exits, src)
+    warnings += _guessed_levels(features, src)
     _attach_sensors(features, g)
     raw = src_path.read_bytes() if doc is None else json.dumps(doc, sort_keys=True).encode()
     digest = hashlib.sha256(raw).hexdigest()

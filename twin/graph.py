@@ -62,14 +62,14 @@ def fire_neighbourhood(g: nx.Graph, node: str) -> list[str]:
     """The spaces next to ``node`` through its doors: what a fire there closes after the spread delay.
 
     Each neighbour of the fire's space is followed through when it is a door
-    (the space behind the door counts); a space joined directly counts
-    itself. Only indoor spaces (:data:`SPACE_NODES`) are returned, sorted.
+    or a doorless opening (the space behind it counts); a space joined
+    directly counts itself. Only indoor spaces (:data:`SPACE_NODES`) are returned, sorted.
     """
     near: set[str] = set()
     if node not in g:
         return []
     for m in g.neighbors(node):
-        for s in g.neighbors(m) if g.nodes[m].get("kind") == "door" else [m]:
+        for s in g.neighbors(m) if g.nodes[m].get("kind") in ("door", "opening") else [m]:
             if s != node and g.nodes[s].get("kind") in SPACE_NODES:
                 near.add(s)
     return sorted(near)

@@ -112,21 +112,22 @@ class IndoorBuilder:
 
     def check_references(self) -> None:
         """Every indoor feature names an existing building and one of its levels."""
-        nlevels = {b: int(n) for b, n in zip(self.buildings.index, self.buildings["levels"], strict=True)}
+        span = {b: level_range(r) for b, r in self.buildings.iterrows()}
         indoor = self.f[self.f.kind.isin(("room", "corridor", "door", "stair", "camera", "detector"))]
         for fid, row in indoor.iterrows():
             b = row["building"]
             if not isinstance(b, str) or not b:
                 continue  # outdoor camera/detector
-            if b not in nlevels:
+            if b not in span:
                 self._err(f"building '{b}' is not a building in this campus", fid, "building")
                 continue
-            have = f"levels 0-{nlevels[b] - 1}" if nlevels[b] > 1 else "level 0 only"
+            levels = span[b]
+            have = f"levels {levels.start} to {levels.stop - 1}" if len(levels) > 1 else f"level {levels.start} only"
             if row["kind"] == "stair":
-                bad = [lv for lv in row["levels"] if not 0 <= lv < nlevels[b]]
+                bad = [lv for lv in row["levels"] if lv not in levels]
                 if bad:
                     self._err(f"stair joins level(s) {bad} that building '{b}' does not have ({have})", fid, "levels")
-            elif _is_level(row["level"]) and not 0 <= int(row["level"]) < nlevels[b]:
+            elif _is_level(row["level"]) and int(row["level"]) not in levels:
                 self._err(f"level {int(row['level'])} is not a level of building '{b}' ({have})", fid, "level")
 
     # -- modelled interiors -----------------------------------------------
@@ -202,7 +203,7 @@ class IndoorBuilder:
             sp, dr = spaces[s], doors.iloc[d]
             if sp.building != dr["building"] or sp.level != int(dr["level"]):
                 continue
-            dist = sp.geometry.exterior.distance(pts[d]) if isinstance(sp.geometry, Polygon) else sp.geometry.boundary.distance(pts[d])
+            dist = sp.geometry.boundary.distance(pts[d])  # every ring: a door may open onto a space's inner courtyard
             if dist <= snap:
                 cand[d].append((dist, sp.node))
         outline = {b: geom.boundary for b, geom in zip(self.buildings.index, self.buildings.geometry, strict=True)}
@@ -234,21 +235,30 @@ class IndoorBuilder:
                 s.portals.append(fid)
             if exit_:
                 self.exits.append(fid)
-            self._check_door_wall(fid, width, p, inner, OUTSIDE in sides, outline[r["building"]])
+            opening = r.get("opening")
+            self._check_door_wall(fid, width, p, inner, OUTSIDE in sides, outline[r["building"]],
+                                  opening if isinstance(opening, BaseGeometry) else None)
 
-    def _check_door_wall(self, fid: str, width: float, p: Point, inner: list[Space], outside: bool, outline: BaseGeometry) -> None:
-        """Warn when a door is wider than the straight wall it sits in."""
+    def _check_door_wall(self, fid: str, width: float, p: Point, inner: list[Space], outside: bool, outline: BaseGeometry,
+                         opening: BaseGeometry | None = None) -> None:
+        """Warn when a door is wider than the straight wall it sits in, or its drawn opening does not follow that wall."""
         if not outside and len(inner) < 2:
             return
-        ring = np.asarray(inner[0].geometry.exterior.coords) if isinstance(inner[0].geometry, Polygon) else None
-        if ring is None:
+        rings = [np.asarray(r.coords) for r in shapely.get_rings(inner[0].geometry)]
+        if not rings:
             return
-        segments = shapely.linestrings(np.stack([ring[:-1], ring[1:]], axis=1))
+        segments = shapely.linestrings(np.concatenate([np.stack([r[:-1], r[1:]], axis=1) for r in rings]))
         nearest = segments[int(np.argmin(shapely.distance(segments, p)))]
         other = outline if outside else inner[1].geometry.boundary
         wall = nearest.intersection(other.buffer(default("door_snap")))
         if width > wall.length + 1e-6:
             self._warn(f"door is {width:.2f} m wide but the wall it sits in is {wall.length:.2f} m", fid, "width")
+        if opening is not None:
+            ends = shapely.points(np.asarray(opening.coords)[[0, -1]])
+            off = float(max(shapely.distance(ends, inner[0].geometry.boundary).max(), shapely.distance(ends, other).max()))
+            if off > default("door_snap"):
+                self._warn(f"the opening drawn for this door does not follow the wall between its spaces: an end is "
+                           f"{off:.2f} m from it (draw the opening along the wall)", fid, "geometry")
 
     def _open_stairs(self, spaces: list[Space], by_node: dict[str, Space]) -> None:
         """A stair level with no door opens into every space it touches on that level."""
@@ -301,32 +311,35 @@ class IndoorBuilder:
     def _generate(self, b: str, r: object, walk_lines: gpd.GeoSeries) -> None:
         g = self.g
         geom: BaseGeometry = r.geometry  # type: ignore[attr-defined]
-        levels = int(r["levels"])  # type: ignore[index]
+        span = level_range(r)
+        levels = len(span)
+        ground = 0 if 0 in span else span.start  # exits are on the ground level (the lowest one if all are above it)
         area = geom.area
         given = r["occupants"]  # type: ignore[index]
         total = int(given) if not _missing(given) else round(area * levels / default(f"building_load_factor.{r['use']}"))  # type: ignore[index]
         self.f.at[b, "occupants"] = total
-        per = [total // levels + (1 if i < total % levels else 0) for i in range(levels)]
+        per = {lv: total // levels + (1 if i < total % levels else 0) for i, lv in enumerate(span)}
         a = _anchor(geom)
         reach = math.sqrt(area) / 2  # mean walk from a floor to a central core, m
         width = space_width(geom)
         h = _num(r["level_height"], default("storey_height"))  # type: ignore[index]
-        upper = max(per[1:], default=0)
+        upper = max((n for lv, n in per.items() if lv != ground), default=0)
         core_w = max(default("stair_width") * default("generated_stairs"), upper * default("egress_stair_per_person"))
-        for lv in range(levels):
+        for lv in span:
             fl = f"{b}/L{lv}"
             g.add_node(fl, kind="floor", feature=b, building=b, level=lv, x=a.x, y=a.y, occupants=per[lv], area=area)
             if levels > 1:
                 core = f"{b}/core@{lv}"
                 g.add_node(core, kind="stair", feature=b, building=b, level=lv, x=a.x, y=a.y)
                 g.add_edge(fl, core, length=reach, width=core_w, kind="floor", level=lv, building=b, space=fl)
-                if lv:
+                if lv > span.start:
                     g.add_edge(f"{b}/core@{lv - 1}", core, length=flight_length(h), width=core_w, kind="stair",
                                level=lv - 1, height=h, building=b)
         for node, p, w in self._generated_exits(b, geom, walk_lines, total):
-            g.add_node(node, kind="door", feature=node if node in self.f.index else b, building=b, level=0,
+            g.add_node(node, kind="door", feature=node if node in self.f.index else b, building=b, level=ground,
                        x=p.x, y=p.y, width=w, exit=True)
-            g.add_edge(f"{b}/L0", node, length=a.distance(p), width=width, kind="floor", level=0, building=b, space=f"{b}/L0")
+            g.add_edge(f"{b}/L{ground}", node, length=a.distance(p), width=width, kind="floor", level=ground, building=b,
+                       space=f"{b}/L{ground}")
             self.exits.append(node)
 
     def _generated_exits(self, b: str, geom: BaseGeometry, walk_lines: gpd.GeoSeries, occupants: int) -> list[tuple[str, Point, float]]:
@@ -370,6 +383,13 @@ class IndoorBuilder:
             merged = [p]
         w = max(default("exit_width"), occupants * default("egress_other_per_person") / len(merged))
         return [(f"{b}/exit{k}", p, w) for k, p in enumerate(merged)]
+
+
+def level_range(building: object) -> range:
+    """The levels of a building feature row: ``lowest_level`` … ``lowest_level + levels − 1``."""
+    lo = building["lowest_level"]  # type: ignore[index]
+    lo = 0 if _missing(lo) else int(lo)
+    return range(lo, lo + int(building["levels"]))  # type: ignore[index]
 
 
 def _is_level(v: object) -> bool:

@@ -1,10 +1,14 @@
 """The outdoor network: footways, roads, shared lanes and crossings noded into
 one graph, with gates, building exits and assembly areas joined to it.
 
-Lines are split at every junction: where two lines cross, where a line end
-lies within ``snap_tolerance`` of another line, at gates, and where an exit or
-an assembly area joins them. Junction nodes are named ``j{n}`` in a stable
-order, gates and assembly areas by their ids.
+Lines are split at every junction: where two lines on the same ``layer``
+cross, where a line end lies within ``snap_tolerance`` of another line (any
+layer: a bridge joins the street at its ends), at gates, and where an exit or
+an assembly area joins them. Two ``noded`` lines (OpenStreetMap ways) join
+only at the vertices they share (OSM's shared nodes), never where they merely
+cross or come near, and on different layers only where one of them ends.
+Junction nodes are named ``j{n}`` in a stable order, gates and assembly areas
+by their ids.
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ class _Line:
     width: float
     speed_limit: float | None
     oneway: bool
+    layer: int = 0
+    noded: bool = False
+    steps: bool = False
 
 
 class _Points:
@@ -75,10 +82,56 @@ def _lines(features: gpd.GeoDataFrame) -> list[_Line]:
         else:
             sl = None
         merged = shapely.ops.linemerge(r.geometry) if r.geometry.geom_type == "MultiLineString" else r.geometry
+        extra = {"layer": _layer(r.get("layer")), "noded": _flag(r.get("noded")), "steps": _flag(r.get("steps"))}
         for part in shapely.get_parts(merged):
             if part.length > 0:
-                out.append(_Line(part, fid, r["kind"], float(w), sl, bool(r["oneway"])))
+                out.append(_Line(part, fid, r["kind"], float(w), sl, bool(r["oneway"]), **extra))
     return out
+
+
+def _flag(v: object) -> bool:
+    """A boolean line property (``noded``, ``steps``): only a JSON ``true`` counts."""
+    return isinstance(v, (bool, np.bool_)) and bool(v)
+
+
+def _layer(v: object) -> int:
+    """A line's ``layer`` (OSM's vertical order: 1 a bridge, -1 a tunnel); 0 when absent."""
+    try:
+        return int(v) if v is not None and v == v else 0  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0
+
+
+def _shared_vertices(lines: list[_Line]) -> dict[int, list[tuple[float, tuple[float, float], bool]]]:
+    """Per noded line, its vertices that another noded line also has: (distance along, xy, is an end).
+
+    A line drawn twice on the same vertices (a road and the sidewalk copied
+    from it) counts once, so the copy does not make every vertex a junction.
+    """
+    key = lambda xy: (round(xy[0], 3), round(xy[1], 3))  # noqa: E731  (the _Points key)
+    owners: dict[tuple[float, float], set[tuple]] = defaultdict(set)
+    shapes: dict[int, tuple] = {}
+    for i, ln in enumerate(lines):
+        if ln.noded:
+            coords = list(ln.geom.coords)
+            shapes[i] = tuple(key(c) for c in coords)
+            ring = coords[:-1] if coords[0] == coords[-1] else coords
+            for n, c in enumerate(ring):
+                owners[key(c)].add((shapes[i], n))  # a way through one node twice counts twice
+    out: dict[int, list[tuple[float, tuple[float, float], bool]]] = {}
+    for i, shape in shapes.items():
+        coords = np.asarray(lines[i].geom.coords)
+        along = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(coords, axis=0).T))])
+        last = len(coords) - 1
+        out[i] = [(float(along[n]), (float(coords[n][0]), float(coords[n][1])), n in (0, last))
+                  for n, k in enumerate(shape) if len(owners[k]) > 1]
+    return out
+
+
+def ground_paths(features: gpd.GeoDataFrame) -> gpd.GeoSeries:
+    """The walkable lines on the ground (``layer`` 0): where a generated interior's exits may be."""
+    walk = features[features.kind.isin(WALKABLE)]
+    return walk.geometry[walk["layer"].map(_layer) == 0] if "layer" in walk else walk.geometry
 
 
 def build_outdoor(features: gpd.GeoDataFrame, graph: nx.Graph, exits: list[str], src: str) -> list[Problem]:
@@ -123,16 +176,27 @@ def build_outdoor(features: gpd.GeoDataFrame, graph: nx.Graph, exits: list[str],
     if len(ends):
         ei, li = tree.query(ends, predicate="dwithin", distance=snap)
         for e, j in zip(ei, li, strict=True):
-            if e // 2 != j:
+            if e // 2 != j and not (lines[e // 2].noded and lines[j].noded):
                 pts.union(pts.add(ends[e]), on_line(j, ends[e]))
-        # lines that cross
+        # lines on the same layer that cross (noded lines only where they share a vertex, below)
         a, b = tree.query(geoms, predicate="intersects")
         for i, j in zip(a, b, strict=True):
-            if i < j:
+            if i < j and lines[i].layer == lines[j].layer and not (lines[i].noded and lines[j].noded):
                 for p in shapely.get_parts(lines[i].geom.intersection(lines[j].geom)):
                     for q in [p] if p.geom_type == "Point" else [Point(p.coords[0]), Point(p.coords[-1])]:
                         on_line(i, q)
                         on_line(j, q)
+        # noded lines: their shared vertices; on different layers only where one of them ends
+        at: dict[int, list[tuple[int, float, bool]]] = defaultdict(list)
+        for i, verts in _shared_vertices(lines).items():
+            for d, xy, end in verts:
+                at[pts.add(Point(xy))].append((i, d, end))
+        for k, owners in at.items():
+            anchored = any(end for _, _, end in owners)
+            for i, d, end in owners:
+                same = sum(1 for j, _, _ in owners if lines[j].layer == lines[i].layer)
+                if not end and (anchored or same > 1):  # else it passes over (or under) the others here
+                    splits[i].append((d, k))
     # gates
     gate_pt: dict[int, str] = {}
     gates = features[features.kind == "gate"]
@@ -140,15 +204,22 @@ def build_outdoor(features: gpd.GeoDataFrame, graph: nx.Graph, exits: list[str],
         k = pts.add(r.geometry)
         gate_pt[k] = gid
         for j in tree.query(r.geometry, predicate="dwithin", distance=snap) if lines else []:
-            pts.union(k, on_line(j, r.geometry))
-    # exits onto the nearest walkable line
-    walk = [i for i, ln in enumerate(lines) if ln.kind in WALKABLE]
+            if not lines[j].noded or lines[j].geom.distance(r.geometry) < 1e-3:  # a noded line: only the gate on it
+                pts.union(k, on_line(j, r.geometry))
+    # exits onto the nearest walkable line on the ground (layer 0), or the bridge or tunnel they lie on
+    walk = [i for i, ln in enumerate(lines) if ln.kind in WALKABLE and ln.layer == 0]
     exit_link: dict[str, int] = {}
+    if exits and lines:
+        xy = shapely.points([(graph.nodes[e]["x"], graph.nodes[e]["y"]) for e in exits])
+        for e, j in zip(*tree.query(xy, predicate="dwithin", distance=1e-3), strict=True):
+            if lines[j].kind in WALKABLE and lines[j].layer != 0 and exits[e] not in exit_link:
+                exit_link[exits[e]] = on_line(j, xy[e])
     if walk and exits:
         wtree = shapely.STRtree(geoms[walk])
-        xy = shapely.points([(graph.nodes[e]["x"], graph.nodes[e]["y"]) for e in exits])
         (ei, wi), dist = wtree.query_nearest(xy, max_distance=default("exit_link_max"), return_distance=True, all_matches=False)
         for e, w, d in zip(ei, wi, dist, strict=True):
+            if exits[e] in exit_link:
+                continue
             exit_link[exits[e]] = on_line(walk[w], xy[e])
             if d > default("exit_snap"):
                 warnings.append(Problem(src, f"no footway within {default('exit_snap'):g} m of this exit; joined to the "
@@ -233,6 +304,8 @@ def _add_line_edges(g: nx.Graph, ln: _Line, splits: list[tuple[float, int]], pts
         attrs["speed_limit"] = ln.speed_limit
     if ln.oneway:
         attrs["oneway"] = True
+    if ln.steps:
+        attrs["steps"] = True
     prev_d, prev = splits[0][0], names[pts.root(splits[0][1])]
     for d, k in splits[1:]:
         node = names[pts.root(k)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +21,16 @@ from pydantic import ValidationError
 from shapely.geometry.base import BaseGeometry
 
 from twin.errors import CampusError, Problem
-from twin.schema import COLUMNS, KINDS, LINE, POINT, POLYGON
+from twin.schema import COLUMNS, KINDS, LINE, OPENING, POINT, POLYGON
 
 GEOJSON_SUFFIXES = (".geojson", ".json")
 _GEOM_TYPES = {
     POLYGON: ("Polygon", "MultiPolygon"),
     LINE: ("LineString", "MultiLineString"),
     POINT: ("Point",),
+    OPENING: ("Point", "LineString"),
 }
+_INT = re.compile(r"^\s*[+-]?\d+\s*$")
 
 
 def resolve_campus_path(path: str | Path) -> Path:
@@ -63,7 +66,11 @@ def _parse_geojson(doc: Any, src: str) -> tuple[list[dict[str, Any]], list[BaseG
     problems: list[Problem] = []
     for i, f in enumerate(doc["features"]):
         p = (f or {}).get("properties") or {} if isinstance(f, dict) else {}
-        props.append(p if isinstance(p, dict) else {})
+        p = p if isinstance(p, dict) else {}
+        top = f.get("id") if isinstance(f, dict) else None
+        if p.get("id") in (None, "") and isinstance(top, (str, int)) and not isinstance(top, bool) and top != "":
+            p = {**p, "id": top}  # RFC 7946 §3.2: the feature's own identifier; a property id wins
+        props.append(p)
         g = f.get("geometry") if isinstance(f, dict) else None
         try:
             geoms.append(shapely.geometry.shape(g) if g else None)
@@ -100,6 +107,57 @@ def _plain(v: Any) -> Any:
     if isinstance(v, np.generic):
         return _plain(v.item())
     return v
+
+
+def _level_names(src: str, props: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[Problem]]:
+    """Turn level names (``"B1"``, ``"EG"``) into ordinals with the building's ``level_names``.
+
+    A level given as an integer, or as text holding one (``"-1"``), is an
+    ordinal already. Any other text is looked up in ``level_names`` of the
+    building the feature names (exactly, then ignoring case). Returns the
+    properties with names replaced (the input mappings are not changed).
+    """
+    names: dict[str, dict[str, int]] = {}
+    for p in props:
+        if p.get("kind") == "building" and p.get("id") not in (None, ""):
+            table = p.get("level_names")
+            if isinstance(table, str):
+                try:
+                    table = json.loads(table)
+                except ValueError:
+                    continue  # the building's own validation reports it
+            if isinstance(table, dict):
+                names[str(p["id"])] = {str(k).strip(): v for k, v in table.items() if isinstance(v, int) and not isinstance(v, bool)}
+    problems: list[Problem] = []
+
+    def ordinal(name: Any, p: dict[str, Any], fieldname: str) -> Any:
+        if not isinstance(name, str) or _INT.match(name):
+            return name
+        table = names.get(str(p.get("building")), {})
+        key = name.strip()
+        if key in table:
+            return table[key]
+        folded = {k.casefold(): v for k, v in table.items()}
+        if key.casefold() in folded:
+            return folded[key.casefold()]
+        known = ", ".join(f"{k!r} = {v}" for k, v in table.items()) or "none"
+        problems.append(Problem(src, f"level {name!r} is not a level name of building '{p.get('building')}' (its level_names: "
+                                f"{known}); give the level as an ordinal (0 = ground, -1 = first basement) or add the name "
+                                "to the building's level_names", feature=str(p.get("id", "?")), field=fieldname))
+        return name
+
+    out: list[dict[str, Any]] = []
+    for p in props:
+        q = p
+        if isinstance(p.get("level"), str):
+            q = {**p, "level": ordinal(p["level"], p, "level")}
+        levels = p.get("levels")
+        if p.get("kind") == "stair" and isinstance(levels, list) and any(isinstance(v, str) for v in levels):
+            q = {**q, "levels": [ordinal(v, p, "levels") for v in levels]}
+        elif p.get("kind") == "stair" and isinstance(levels, str) and re.search(r"[^\d\s,;\[\]+-]", levels):
+            q = {**q, "levels": [ordinal(v.strip(), p, "levels") for v in re.split(r"[;,]", levels) if v.strip()]}
+        out.append(q)
+    return out, problems
 
 
 def _validate(src: str, props: list[dict[str, Any]], geoms: list[BaseGeometry | None]) -> tuple[list[dict[str, Any]], list[Problem]]:
@@ -169,6 +227,36 @@ def _to_metres(src: str, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gdf.to_crs(gdf.estimate_utm_crs())
 
 
+def _openings(src: str, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Doors drawn as their opening (a LineString, in metres by now): the door is its midpoint.
+
+    The line is kept in the ``opening`` column (for the wall check and maps);
+    its length is the door's ``width`` unless the feature gives one.
+    """
+    gdf["opening"] = None
+    lines = (gdf.kind == "door").to_numpy() & (gdf.geom_type == "LineString").to_numpy()
+    if not lines.any():
+        return gdf
+    problems: list[Problem] = []
+    geom = gdf.geometry.values.copy()
+    for i in np.flatnonzero(lines):
+        fid, line = gdf.index[i], geom[i]
+        if not line.length > 0:
+            problems.append(Problem(src, "a door drawn as a LineString (its opening) needs two distinct ends", feature=fid, field="geometry"))
+            continue
+        gdf.at[fid, "opening"] = line
+        if _missing(gdf.at[fid, "width"]):
+            gdf.at[fid, "width"] = float(line.length)
+        geom[i] = line.interpolate(0.5, normalized=True)
+    if problems:
+        raise CampusError(problems)
+    return gdf.set_geometry(gpd.GeoSeries(geom, index=gdf.index, crs=gdf.crs))
+
+
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
 def read_features(path: str | Path, *, doc: dict[str, Any] | None = None) -> tuple[gpd.GeoDataFrame, list[Problem]]:
     """Read, validate and project a campus file.
 
@@ -185,7 +273,9 @@ def read_features(path: str | Path, *, doc: dict[str, Any] | None = None) -> tup
     features : GeoDataFrame
         One row per feature, indexed by ``id``, in a metric CRS (metres), with
         one column per schema property and ``properties`` (the original
-        mapping, for popups). ``attrs["name"]`` is the campus name: the
+        mapping, for popups). A door drawn as a LineString has its midpoint
+        as geometry, the line in ``opening`` and, unless given, its length as
+        ``width``. ``attrs["name"]`` is the campus name: the
         GeoJSON's ``name`` member, else the folder or file name.
     warnings : list of Problem
         Suspicious but legal things.
@@ -204,7 +294,9 @@ def read_features(path: str | Path, *, doc: dict[str, Any] | None = None) -> tup
         name = None
     if not props:
         raise CampusError([Problem(src, "holds no features")])
-    rows, problems = _validate(src, props, geoms)
+    props, problems = _level_names(src, props)
+    rows, more = _validate(src, props, geoms)
+    problems += [p for p in more if (p.feature, p.field) not in {(q.feature, q.field) for q in problems}]
     if problems:
         raise CampusError(problems)
     gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs).set_index("id", drop=False)
@@ -214,11 +306,16 @@ def read_features(path: str | Path, *, doc: dict[str, Any] | None = None) -> tup
     gdf.index.name = None
     warnings: list[Problem] = []
     geom = shapely.force_2d(gdf.geometry.values)
+    flat = (gdf.kind == "door").to_numpy() & (shapely.get_type_id(geom) == 1) & (shapely.length(geom) == 0)
+    if flat.any():  # checked before repair, which would turn the line into a point
+        raise CampusError([Problem(src, "a door drawn as a LineString (its opening) needs two distinct ends", feature=fid,
+                                   field="geometry") for fid in gdf.index[flat]])
     invalid = ~shapely.is_valid(geom)
     for fid in gdf.index[invalid]:
         warnings.append(Problem(src, "invalid geometry (self-intersecting?) was repaired", feature=fid, field="geometry"))
     geom[invalid] = shapely.make_valid(geom[invalid])
     gdf = gdf.set_geometry(gpd.GeoSeries(geom, index=gdf.index, crs=gdf.crs))
     gdf = _to_metres(src, gdf)
+    gdf = _openings(src, gdf)
     gdf.attrs["name"] = name or (p.parent.name if p.name == "campus.geojson" else p.stem)
     return gdf, warnings

@@ -1,14 +1,21 @@
-"""Recordings: one versioned SQLite file per run, read by every viewer.
+"""Recordings: one versioned SQLite file per run — the schema, the writer and the reader.
 
-The schema is documented in ``docs/recording.md``. Writers batch their inserts
-in one transaction; ``open_recording`` checks the version and refuses a file
-written by a newer schema than this code knows.
+The schema is documented in ``docs/recording.md``. :func:`write_recording`
+batches its inserts in one transaction and replaces the file only once it is
+complete; :func:`open_recording` checks the version and refuses a file written
+by a newer schema than this code knows; :class:`Recording` reads a whole file
+once into arrays, and is all a viewer needs: the file holds the graph the run
+moved on and the building geometry (footprints, the walkable area of each
+level with its rooms, corridors and stairs, assembly areas), so no viewer
+loads the campus.
 
 Two kinds of run share the schema (``metadata.kind``): a ``simulation``
 (written by ``twin run -o``: people and their moves) and an ``exercise``
-(written by :func:`record_exercise`: the sensor events of a real drill between
-two times, with the occupancy per building and the alarms over time that the
-live state gives, and no people: counts, never identities).
+(written by :func:`sensors.exercise.record_exercise`: the sensor events of a
+real drill between two times, with the occupancy per building and the alarms
+over time, and no people: counts, never identities).
+
+This module imports nothing outside ``twin``: writers hand it rows.
 """
 
 from __future__ import annotations
@@ -16,16 +23,24 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import networkx as nx
+import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
+
+from twin.graph import SPACES
 
 if TYPE_CHECKING:
     from twin.campus import Campus
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""Version written. 2 added the ``geometry`` table (version 1 files still open: their buildings are drawn as the
+outline of their nodes, and :attr:`Recording.note` says to record again for the real outlines)."""
 
 _SCHEMA = """
 CREATE TABLE metadata (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -33,6 +48,8 @@ CREATE TABLE nodes (id TEXT PRIMARY KEY, kind TEXT NOT NULL, x REAL NOT NULL, y 
                     level INTEGER, building TEXT);
 CREATE TABLE edges (u TEXT NOT NULL, v TEXT NOT NULL, kind TEXT NOT NULL, length REAL NOT NULL,
                     width REAL NOT NULL, level INTEGER, via TEXT);
+CREATE TABLE geometry (id TEXT NOT NULL, kind TEXT NOT NULL, building TEXT, level INTEGER, use TEXT, wkt TEXT NOT NULL);
+CREATE INDEX geometry_level ON geometry (level, building);
 CREATE TABLE agents (id INTEGER PRIMARY KEY, start TEXT NOT NULL, building TEXT, premovement REAL NOT NULL,
                      speed REAL NOT NULL, outcome TEXT NOT NULL, safe_at REAL);
 CREATE TABLE moves (agent INTEGER NOT NULL, state TEXT NOT NULL, t0 REAL NOT NULL, t1 REAL NOT NULL,
@@ -54,11 +71,62 @@ CREATE INDEX occupancy_time ON occupancy (t);
 CREATE TABLE alarms (id TEXT NOT NULL, kind TEXT NOT NULL, priority INTEGER NOT NULL, sensor_id TEXT, building TEXT,
                      node TEXT, t0 REAL NOT NULL, t1 REAL);
 """
-"""Tables only an ``exercise`` recording has (added within schema version 1: a file without them is a simulation)."""
+"""Tables only an ``exercise`` recording has (a file without them is a simulation)."""
+
+GEOMETRY_KINDS = ("building", "level", "room", "corridor", "stair", "assembly")
+"""``geometry.kind``: a building's footprint, the walkable area of one of its levels, the spaces of a level, an assembly area."""
+
+WAITING, WALKING, QUEUED, SAFE, TRAPPED = range(5)
+"""State codes of a person at a time (``Recording.m_state``, ``viz.replay.Frame.state``)."""
+STATE_NAMES = ("waiting", "walking", "queued", "safe", "trapped")
+MOVE_STATES = {"wait": WAITING, "walk": WALKING, "queue": QUEUED, "trapped": TRAPPED}
+"""``moves.state`` → state code."""
+
+GeometryRow = tuple[str, str, str | None, int | None, str | None, "str | BaseGeometry"]
+"""A ``geometry`` row: ``(id, kind, building, level, use, geometry)``; the geometry as WKT or shapely."""
 
 
 class RecordingError(ValueError):
     """A file that is not a recording this code can read."""
+
+
+# --------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------
+
+
+def _wkt(g: str | BaseGeometry) -> str:
+    """WKT of a geometry given as WKT or shapely, coordinates rounded to the millimetre (the one normalisation)."""
+    geom = shapely.from_wkt(g) if isinstance(g, str) else g
+    return shapely.to_wkt(geom, rounding_precision=3, trim=True)
+
+
+def campus_geometry(campus: Campus) -> list[GeometryRow]:
+    """The ``geometry`` rows of a campus: what a viewer draws, so it need not load the campus.
+
+    Every building's footprint (``building``, ``level`` null, ``use``); the
+    walkable area of each of its levels (``level``, id ``B/L<level>``): the
+    union of its rooms, corridors and stairs there, or the footprint for a
+    building without indoor features (a generated storey); each room,
+    corridor and stair (a stair once per level it joins); assembly areas.
+    """
+    f = campus.features
+    spaces: dict[tuple[str, int], list[GeometryRow]] = {}
+    for fid, r in f[f["kind"].isin(SPACES)].iterrows():
+        use = r["use"] if isinstance(r.get("use"), str) else None
+        for lv in list(r["levels"]) if r["kind"] == "stair" else [r["level"]]:
+            spaces.setdefault((str(r["building"]), int(lv)), []).append((str(fid), r["kind"], str(r["building"]), int(lv), use, r.geometry))
+    rows: list[GeometryRow] = []
+    for fid, r in f[f["kind"] == "building"].iterrows():
+        b = str(fid)
+        rows.append((b, "building", b, None, r["use"] if isinstance(r.get("use"), str) else None, r.geometry))
+        levels = sorted(lv for bb, lv in spaces if bb == b) or range(int(r["levels"]))
+        for lv in levels:
+            here = spaces.get((b, lv), [])
+            area = shapely.union_all([s[5] for s in here]) if here else r.geometry
+            rows += [(f"{b}/L{lv}", "level", b, int(lv), None, area), *here]
+    rows += [(str(fid), "assembly", None, None, None, r.geometry) for fid, r in f[f["kind"] == "assembly"].iterrows()]
+    return rows
 
 
 def write_recording(
@@ -66,6 +134,7 @@ def write_recording(
     *,
     metadata: Mapping[str, Any],
     graph: nx.Graph,
+    geometry: Iterable[GeometryRow],
     agents: Iterable[tuple[int, str, str | None, float, float, str, float | None]],
     moves: Iterable[tuple[int, str, float, float, str, str]],
     servers: Iterable[tuple[str, str, float, int, float, float]],
@@ -77,9 +146,12 @@ def write_recording(
     Parameters
     ----------
     metadata : mapping
-        ``kind`` (``simulation`` or ``exercise``), ``campus_digest``, ``scenario`` … (values JSON-encoded).
+        ``kind`` (``simulation`` or ``exercise``), ``campus_digest``, ``crs``, ``scenario`` … (values JSON-encoded).
     graph : networkx.Graph
-        The graph the run moved on: nodes with ``kind``, ``x``, ``y`` (m), edges with ``kind``, ``length``, ``width``.
+        The graph the run moved on: nodes with ``kind``, ``x``, ``y`` (m), edges with ``kind``, ``length``, ``width``;
+        every node an edge's ``via`` names must be in it.
+    geometry : iterable of GeometryRow
+        The building geometry viewers draw: :func:`campus_geometry` of the campus.
     agents, moves, servers, events
         Rows of the tables of the same names (times in s, rates in persons/s).
     exercise : mapping, optional
@@ -103,6 +175,8 @@ def write_recording(
             [(u, v, d["kind"], d["length"], d["width"], d.get("level"), json.dumps(d["via"]) if d.get("via") else None)
              for u, v, d in graph.edges(data=True)],
         )
+        con.executemany("INSERT INTO geometry VALUES (?, ?, ?, ?, ?, ?)",
+                        [(*row[:5], _wkt(row[5])) for row in geometry])
         con.executemany("INSERT INTO agents VALUES (?, ?, ?, ?, ?, ?, ?)", agents)
         con.executemany("INSERT INTO moves VALUES (?, ?, ?, ?, ?, ?)", moves)
         con.executemany("INSERT INTO servers VALUES (?, ?, ?, ?, ?, ?)", servers)
@@ -119,8 +193,13 @@ def write_recording(
     return path
 
 
+# --------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------
+
+
 def open_recording(path: str | Path) -> sqlite3.Connection:
-    """Open a recording read-only after checking its schema version.
+    """Open a recording read-only after checking its schema version (for SQL on the file; :class:`Recording` reads it all).
 
     Raises
     ------
@@ -149,187 +228,276 @@ def open_recording(path: str | Path) -> sqlite3.Connection:
 
 
 def metadata(con: sqlite3.Connection) -> dict[str, Any]:
-    """The metadata table as a dict of decoded values."""
+    """The metadata table of an open recording as a dict of decoded values."""
     return {k: json.loads(v) for k, v in con.execute("SELECT key, value FROM metadata")}
 
 
-def is_exercise(con: sqlite3.Connection) -> bool:
-    """Whether an open recording holds a recorded exercise (its ``metadata.kind``)."""
-    row = con.execute("SELECT value FROM metadata WHERE key = 'kind'").fetchone()
-    return row is not None and json.loads(row[0]) == "exercise"
+@dataclass(frozen=True)
+class Shape:
+    """One row of the ``geometry`` table (see :data:`GEOMETRY_KINDS`); ``geom`` in metres, the recording's CRS."""
+
+    id: str
+    kind: str
+    building: str | None
+    level: int | None
+    use: str | None
+    geom: BaseGeometry
 
 
-# --------------------------------------------------------------------------
-# Recorded exercises: the event store between two times
-# --------------------------------------------------------------------------
-
-ALARM_KINDS = ("fire", "pre_alarm")
-"""Alarm kinds that start a drill: the first of them in the window is the recording's ``alarm_s``."""
-
-
-def _iso(t: float) -> str:
-    return datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _store_file(path: Path) -> None:
-    """Refuse what is not an event store before opening it for writing (opening creates tables)."""
-    if not path.is_file():
-        msg = f"{path}: no such event store"
-        raise RecordingError(msg)
-    try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        finally:
-            con.close()
-    except sqlite3.DatabaseError as e:
-        msg = f"{path}: not an event store ({e})"
-        raise RecordingError(msg) from None
-    if not {"meta", "events"} <= tables:
-        msg = f"{path}: not an event store (no events table)"
-        raise RecordingError(msg)
-
-
-def record_exercise(store: str | Path, campus: Campus, path: str | Path, *, t_from: float, t_to: float,
-                    every: float | None = None) -> dict[str, Any]:
-    """Write the events of an event store between two times as an ``exercise`` recording.
-
-    The live state (:class:`twin.state.LiveState`) is replayed from the first
-    stored event, so door balances carried into the window count; from
-    ``t_from`` on, the occupancy of every counted building is sampled every
-    ``every`` seconds, every alarm is kept with when it started and cleared,
-    and fire closures are kept as the recording's ``events``. Times in the
-    recording are seconds from ``t_from``.
+class Recording:
+    """A recording read once into arrays: what every viewer and export reads, and all it reads.
 
     Parameters
     ----------
-    store : str or Path
-        An event store (``sensors.store``) of ``campus``.
-    campus : Campus
-        The campus the events were recorded on (checked against the store's digest).
     path : str or Path
-        The recording to write (replaced once complete).
-    t_from, t_to : float
-        The window (epoch s).
-    every : float, optional
-        Occupancy sample spacing (s); default the setting ``exercise.sample``.
-
-    Returns
-    -------
-    dict
-        What was written: ``path``, ``events``, ``from``/``to`` (ISO 8601), ``duration_s``, ``alarm_s``, ``buildings``.
+        A recording (``docs/recording.md``) of schema version 1 or 2.
 
     Raises
     ------
     RecordingError
-        A missing or foreign store, a store of another campus, a bad or empty window.
+        A missing file, not a recording, or one written by a newer schema.
+
+    Attributes
+    ----------
+    meta : dict
+        The metadata table.
+    is_exercise : bool
+        A recorded exercise (``metadata.kind``), which has no people.
+    node_ids : list of str
+    node_index : dict of str to int
+    node_xy : ndarray (n, 2)
+        Node positions (m).
+    node_level : ndarray of float
+        Level of each node (NaN outdoors).
+    node_building : ndarray of object
+        Building of each node (None outdoors).
+    node_kind : ndarray of object
+    edges : list of ndarray (k, 2)
+        Every edge as a polyline (through its ``via`` junctions), for drawing.
+    edge_kind : list of str
+    edge_level : ndarray of float
+    edge_paths : dict of (int, int) to list of int
+        Node indices each edge ``(u, v)`` passes through.
+    exit_nodes : set of str
+        Building exits: doors with an outdoor neighbour.
+    shapes : list of Shape
+        The ``geometry`` table (empty in a version 1 file).
+    outlines : list of dict
+        Building footprints and assembly areas to draw: ``kind``, ``id``, ``use``, ``xy`` (exterior ring, m); in a
+        version 1 file, each building's nodes' hull.
+    note : str or None
+        What the viewers should say about the file (a version 1 file has no outlines).
+    agent_ids, agent_start, agent_building, outcome, safe_at : ndarray
+        One per person: id, start node index, building, ``safe``/``trapped``/``unfinished``, time safe (NaN if never).
+    m_agent, m_state, m_t0, m_t1, m_u, m_v : ndarray
+        The moves sorted by person and time: person index, state code (:data:`MOVE_STATES`), times, node indices.
+    events : list of (t, kind, target, detail)
+        Closures.
+    servers : dict of str to dict
+        Doors, stairs, gates and paths with their rate and use.
+    buildings : list of str
+    duration : float
+        Time of the last move (s), or an exercise's window.
     """
-    from scenarios.evacuation import contract_paths
-    from sensors.store import EventStore, StoreError
-    from twin.state import LiveState
 
-    from twin.settings import default
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        con = open_recording(self.path)
+        try:
+            self.meta: dict[str, Any] = metadata(con)
+            self.version = int(self.meta["schema_version"])
+            self.is_exercise = self.meta.get("kind") == "exercise"
+            self._load_graph(con)
+            self._load_people(con)
+            self._load_geometry(con)
+            if self.is_exercise:
+                self._load_exercise(con)
+        except (sqlite3.DatabaseError, KeyError) as e:
+            msg = f"{self.path}: a damaged recording ({type(e).__name__}: {e})"
+            raise RecordingError(msg) from None
+        finally:
+            con.close()
 
-    store = Path(store)
-    every = default("exercise.sample") if every is None else every
-    if not t_to > t_from:
-        msg = f"--to ({_iso(t_to)}) must be after --from ({_iso(t_from)})"
-        raise RecordingError(msg)
-    if not every > 0:
-        msg = f"--every {every:g}: the sample spacing must be > 0 s"
-        raise RecordingError(msg)
-    _store_file(store)
-    try:
-        st = EventStore(store)
-    except StoreError as e:
-        raise RecordingError(str(e)) from None
-    try:
-        if st.campus_digest and st.campus_digest != campus.digest:
-            msg = (f"{store}: the events were recorded on another campus than {campus.source} "
-                   f"(store digest {st.campus_digest[:12]}…, campus {campus.digest[:12]}…)")
-            raise RecordingError(msg)
-        live = LiveState(campus)
-        reg = live.registry
-        sensor_rows: list[tuple[Any, ...]] = []
-        occupancy: list[tuple[Any, ...]] = []
-        open_alarms: dict[str, tuple[Any, ...]] = {}
-        alarms: list[tuple[Any, ...]] = []
-        closures: dict[str, tuple[float, str, str, None]] = {}
-        first_ts = last_ts = None
-        samples = [t_from + k * every for k in range(int((t_to - t_from) // every) + 1)]
-        if samples[-1] < t_to:
-            samples.append(t_to)
-        k = 0
+    # -- loading -----------------------------------------------------------
 
-        def sample(t: float) -> None:
-            rel = t - t_from
-            for b, o in live.occupancy(t)["buildings"].items():
-                occupancy.append((rel, b, o["count"], o["design"], o["source"]))
-            for c in live.blocked(t):
-                if c["node"] not in closures:
-                    closures[c["node"]] = (max(0.0, c["since"] - t_from), "fire" if c["why"].startswith("fire at") else "fire spread",
-                                           c["node"], None)
+    def _load_graph(self, con: sqlite3.Connection) -> None:
+        rows = con.execute("SELECT id, kind, x, y, level, building FROM nodes ORDER BY rowid").fetchall()
+        self.node_ids: list[str] = [r[0] for r in rows]
+        self.node_index = index = {n: i for i, n in enumerate(self.node_ids)}
+        self.node_kind = np.array([r[1] for r in rows], dtype=object)
+        self.node_xy = np.array([(r[2], r[3]) for r in rows], dtype=float).reshape(-1, 2)
+        self.node_level = np.array([np.nan if r[4] is None else r[4] for r in rows], dtype=float)
+        self.node_building = np.array([r[5] for r in rows], dtype=object)
 
-        def diff_alarms(t: float) -> None:
-            now = live.d["alarms"]
-            for key in [k for k in open_alarms if k not in now or now[k]["kind"] != open_alarms[k][1]]:
-                alarms.append((*open_alarms.pop(key), t - t_from))
-            for key, a in now.items():
-                if key not in open_alarms:
-                    open_alarms[key] = (key, a["kind"], a["priority"], a["sensor_id"], a["building"], a["node"],
-                                        a["since"] - t_from)
+        self.edges: list[np.ndarray] = []
+        self.edge_kind: list[str] = []
+        levels = []
+        self.edge_paths: dict[tuple[int, int], list[int]] = {}
+        self.exit_nodes: set[str] = set()
+        for u, v, kind, level, via in con.execute("SELECT u, v, kind, level, via FROM edges"):
+            for a, b in ((u, v), (v, u)):
+                if self.node_kind[index[a]] == "door" and np.isnan(self.node_level[index[b]]):
+                    self.exit_nodes.add(a)
+            path = [index[u], index[v]]
+            if via:
+                # a version 1 file may lack a merged junction: the edge is then a straight line
+                names = json.loads(via)
+                if names and names[0] == v:
+                    names = names[::-1]
+                pts = [index[n] for n in names if n in index]
+                if len(pts) >= 2 and pts[0] == index[u] and pts[-1] == index[v]:
+                    path = pts
+            self.edge_paths[(index[u], index[v])] = path
+            self.edges.append(self.node_xy[path])
+            self.edge_kind.append(kind)
+            levels.append(np.nan if level is None else level)
+        self.edge_level = np.array(levels, dtype=float)
+        self.events = [tuple(r) for r in con.execute("SELECT t, kind, target, detail FROM events ORDER BY t")]
+        self.servers = {
+            r[0]: {"kind": r[1], "rate": r[2], "passed": r[3], "max_queue": r[4], "max_wait": r[5]}
+            for r in con.execute("SELECT id, kind, rate, passed, max_queue, max_wait FROM servers")
+        }
 
-        for eid, rec in st.events():
-            ts = rec["ts"]
-            first_ts = ts if first_ts is None else first_ts
-            last_ts = ts
-            if ts > t_to:
-                break
-            while k < len(samples) and samples[k] < ts:
-                sample(samples[k])
-                k += 1
-            live.apply(eid, rec)
-            if ts >= t_from:
-                s = reg.get(rec["sensor_id"])
-                sensor_rows.append((ts - t_from, rec["sensor_id"], rec["kind"], s.building if s else None,
-                                    s.node if s else None, json.dumps(rec, separators=(",", ":"))))
-                diff_alarms(ts)
-        if not sensor_rows:
-            held = f"the store holds events from {_iso(first_ts)} to {_iso(last_ts)}" if first_ts is not None else "the store is empty"
-            msg = f"{store}: no events between {_iso(t_from)} and {_iso(t_to)} ({held})"
-            raise RecordingError(msg)
-        while k < len(samples):
-            sample(samples[k])
-            k += 1
-        diff_alarms(t_to)  # alarms raised before the window and still on are open from their start
-        alarms += [(*a, None) for a in open_alarms.values()]
-    finally:
-        st.close()
-    alarm_at = min((a[6] for a in alarms if a[1] in ALARM_KINDS and a[6] >= 0), default=None)
-    graph = contract_paths(nx.Graph(campus.graph))
-    for *_, d in list(graph.edges(data=True)):
-        for n in d.get("via") or ():
-            if n not in graph:
-                graph.add_node(n, **campus.graph.nodes[n])
-    f = campus.features
-    meta = {
-        "kind": "exercise",
-        "store": str(store.resolve()),
-        "campus": str(Path(campus.source).resolve()),
-        "campus_digest": campus.digest,
-        "crs": campus.crs.to_string(),
-        "from": _iso(t_from),
-        "to": _iso(t_to),
-        "t0_epoch": t_from,
-        "duration_s": t_to - t_from,
-        "sample_s": every,
-        "alarm_s": alarm_at,
-        "events": len(sensor_rows),
-        "design": {str(b): int(f.at[b, "occupants"]) for b in f.index[f["kind"] == "building"]},
-    }
-    write_recording(path, metadata=meta, graph=graph, agents=[], moves=[], servers=[],
-                    events=sorted(closures.values(), key=lambda e: (e[0], e[2])),
-                    exercise={"sensor_events": sensor_rows, "occupancy": occupancy, "alarms": alarms})
-    return {"path": str(path), "events": len(sensor_rows), "from": meta["from"], "to": meta["to"],
-            "duration_s": meta["duration_s"], "alarm_s": alarm_at, "alarms": len(alarms),
-            "buildings": sorted({r[1] for r in occupancy})}
+    def _load_people(self, con: sqlite3.Connection) -> None:
+        index = self.node_index
+        a = con.execute("SELECT id, start, building, outcome, safe_at FROM agents ORDER BY id").fetchall()
+        self.agent_ids = np.array([r[0] for r in a], dtype=np.int64)
+        self.agent_start = np.array([index[r[1]] for r in a], dtype=np.int64)
+        self.agent_building = np.array([r[2] for r in a], dtype=object)
+        self.outcome = np.array([r[3] for r in a], dtype=object)
+        self.safe_at = np.array([np.nan if r[4] is None else r[4] for r in a], dtype=float)
+        self.safe_at[self.outcome != "safe"] = np.nan
+
+        m = con.execute("SELECT agent, state, t0, t1, u, v FROM moves ORDER BY agent, t0, rowid").fetchall()
+        n = len(m)
+        agent = np.fromiter((r[0] for r in m), dtype=np.int64, count=n)
+        self.m_agent = np.searchsorted(self.agent_ids, agent)
+        self.m_state = np.fromiter((MOVE_STATES[r[1]] for r in m), dtype=np.int8, count=n)
+        self.m_t0 = np.fromiter((r[2] for r in m), dtype=float, count=n)
+        self.m_t1 = np.fromiter((r[3] for r in m), dtype=float, count=n)
+        self.m_u = np.fromiter((index[r[4]] for r in m), dtype=np.int64, count=n)
+        self.m_v = np.fromiter((index[r[5]] for r in m), dtype=np.int64, count=n)
+        del m
+        self.duration = float(max(self.m_t1.max(initial=0.0), np.nanmax(self.safe_at, initial=0.0)))
+        self.buildings = sorted({b for b in self.agent_building if b} | {b for b in self.node_building if b})
+
+    def _load_geometry(self, con: sqlite3.Connection) -> None:
+        has = con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'geometry'").fetchone()
+        rows = con.execute("SELECT id, kind, building, level, use, wkt FROM geometry ORDER BY rowid").fetchall() if has else []
+        geoms = shapely.from_wkt([r[5] for r in rows]) if rows else []
+        self.shapes = [Shape(*r[:5], g) for r, g in zip(rows, geoms, strict=True)]
+        self.outlines: list[dict[str, Any]] = []
+        for s in self.shapes:
+            if s.kind in ("building", "assembly"):
+                for p in shapely.get_parts(s.geom):
+                    self.outlines.append({"kind": s.kind, "id": s.id, "use": s.use, "xy": np.asarray(p.exterior.coords)[:, :2]})
+        self.note = None
+        if not any(o["kind"] == "building" for o in self.outlines):
+            for b in self.buildings:
+                pts = self.node_xy[self.node_building == b]
+                hull = shapely.convex_hull(shapely.multipoints(pts)).buffer(2.0)
+                self.outlines.append({"kind": "building", "id": b, "use": None, "xy": np.asarray(hull.exterior.coords)})
+            if self.version < 2:
+                again = "twin exercise" if self.is_exercise else "twin run -o"
+                self.note = (f"recording schema {self.version} holds no building outlines: buildings drawn around their "
+                             f"nodes; record it again ({again}) to draw them")
+
+    def walkable(self, level: int | None = None, building: str | None = None) -> BaseGeometry:
+        """The walkable area of a level (every level when None), of one building or all (m; empty in a version 1 file)."""
+        parts = [s.geom for s in self.shapes if s.kind == "level" and (level is None or s.level == level)
+                 and (building is None or s.building == building)]
+        return shapely.union_all(parts) if parts else shapely.Polygon()
+
+    # -- queries -----------------------------------------------------------
+
+    @property
+    def n_agents(self) -> int:
+        """Number of people in the run."""
+        return int(self.agent_ids.size)
+
+    @property
+    def levels(self) -> list[int]:
+        """The building levels of the recording, lowest first."""
+        return sorted({int(v) for v in self.node_level[~np.isnan(self.node_level)]})
+
+    def bounds(self) -> tuple[float, float, float, float]:
+        """``(minx, miny, maxx, maxy)`` of the nodes (m)."""
+        lo = self.node_xy.min(axis=0)
+        hi = self.node_xy.max(axis=0)
+        return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
+
+    def node(self, node_id: str) -> int:
+        """Index of a node id (KeyError if the recording has none)."""
+        return self.node_index[node_id]
+
+    def closures_at(self, t: float) -> list[tuple[float, str, str]]:
+        """Closures in force at ``t``: ``(time, kind, node id)`` of those whose node is in the recording."""
+        return [(et, kind, target) for et, kind, target, _ in self.events if et <= t and target in self.node_index]
+
+    # -- recorded exercises ------------------------------------------------
+
+    def _load_exercise(self, con: sqlite3.Connection) -> None:
+        """Occupancy samples, alarms and door counts of a recorded exercise."""
+        rows = con.execute("SELECT t, building, count, design FROM occupancy ORDER BY t, building").fetchall()
+        self.occ_buildings: list[str] = sorted({r[1] for r in rows})
+        col = {b: j for j, b in enumerate(self.occ_buildings)}
+        self.occ_t = np.array(sorted({r[0] for r in rows}), dtype=float)
+        row = {t: i for i, t in enumerate(self.occ_t.tolist())}
+        self.occ_count = np.zeros((self.occ_t.size, len(self.occ_buildings)), dtype=np.int64)
+        self.design = {b: 0 for b in self.occ_buildings}
+        for t, b, n, design in rows:
+            self.occ_count[row[t], col[b]] = n
+            self.design[b] = int(design)
+        self.alarms = [
+            {"id": r[0], "kind": r[1], "priority": r[2], "sensor_id": r[3], "building": r[4], "node": r[5],
+             "t0": r[6], "t1": r[7]}
+            for r in con.execute("SELECT id, kind, priority, sensor_id, building, node, t0, t1 FROM alarms ORDER BY t0, id")
+        ]
+        self.crossings: list[tuple[float, str, str | None, str | None, int]] = []
+        """Every door count in the window: ``(t, sensor_id, building, direction, count)``."""
+        for t, sid, building, body in con.execute(
+                "SELECT t, sensor_id, building, body FROM sensor_events WHERE kind = 'crossing' ORDER BY t"):
+            ev = json.loads(body)
+            self.crossings.append((t, sid, building, ev.get("direction"), int(ev.get("count", 1))))
+        self.alarm_s = self.meta.get("alarm_s")
+        t_alarm = self.alarm_s if self.alarm_s is not None else 0.0
+        outs = [(t, b, n) for t, sid, b, d, n in self.crossings
+                if sid in self.exit_nodes and b and d == "out" and t >= t_alarm]
+        self._out_t = np.array([o[0] for o in outs], dtype=float)
+        self._out_b = np.array([o[1] for o in outs], dtype=object)
+        self._out_n = np.array([o[2] for o in outs], dtype=np.int64)
+        self.buildings = sorted(set(self.buildings) | set(self.occ_buildings))
+        self.duration = float(self.meta.get("duration_s") or (self.occ_t.max() if self.occ_t.size else 0.0))
+
+    def occupancy_at(self, t: float) -> dict[str, int]:
+        """People in each counted building at ``t`` (the last sample at or before ``t``)."""
+        if not self.occ_t.size:
+            return {}
+        i = max(0, int(np.searchsorted(self.occ_t, t, side="right")) - 1)
+        return dict(zip(self.occ_buildings, self.occ_count[i].tolist(), strict=True))
+
+    def alarms_at(self, t: float) -> list[dict[str, Any]]:
+        """Alarms on at ``t``, highest priority first, then oldest."""
+        on = [a for a in self.alarms if a["t0"] <= t and (a["t1"] is None or t < a["t1"])]
+        return sorted(on, key=lambda a: (a["priority"], a["t0"], a["id"]))
+
+    def out_since_alarm(self, t: float) -> dict[str, int]:
+        """People counted out of each building's exits between the alarm and ``t``."""
+        sel = self._out_t <= t
+        out: dict[str, int] = {}
+        for b, n in zip(self._out_b[sel].tolist(), self._out_n[sel].tolist(), strict=True):
+            out[b] = out.get(b, 0) + n
+        return out
+
+    def out_counts(self) -> tuple[np.ndarray, np.ndarray]:
+        """Times (s) and people of every count out of a building exit since the alarm (what :meth:`out_since_alarm` sums)."""
+        return self._out_t, self._out_n
+
+    def exercise_numbers(self, building: str, t: float) -> dict[str, Any]:
+        """A building's figures at ``t`` in a recorded exercise: people now, design, at the alarm, out since, alarms on."""
+        occ = self.occupancy_at(t)
+        at_alarm = self.occupancy_at(self.alarm_s).get(building) if self.alarm_s is not None else None
+        return {"building": building, "people": occ.get(building), "design": self.design.get(building),
+                "at_alarm": at_alarm if self.alarm_s is not None and t >= self.alarm_s else None,
+                "out_since_alarm": self.out_since_alarm(t).get(building, 0),
+                "alarms": [a["kind"] for a in self.alarms_at(t) if a["building"] == building]}

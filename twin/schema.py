@@ -37,9 +37,24 @@ class Feature(BaseModel):
 
 class Building(Feature):
     levels: int = Field(1, ge=1)
+    lowest_level: int = 0
+    level_names: dict[str, int] | None = None
     use: Literal[BUILDING_USES] = "other"  # type: ignore[valid-type]
     level_height: Width | None = None
     occupants: int | None = Field(None, ge=0)
+
+    @field_validator("level_names", mode="before")
+    @classmethod
+    def _names_from_text(cls, v: Any) -> Any:
+        if isinstance(v, str):  # GeoPackage / Shapefile attributes hold the mapping as JSON text
+            import json
+
+            try:
+                return json.loads(v)
+            except ValueError:
+                msg = 'level_names must be a mapping of level name to ordinal, e.g. {"B1": -1, "EG": 0}'
+                raise ValueError(msg) from None
+        return v
 
 
 class Indoor(Feature):
@@ -136,13 +151,13 @@ class KeyArea(Feature):
     closed: bool = False
 
 
-POLYGON, LINE, POINT = "polygon", "line", "point"
+POLYGON, LINE, POINT, OPENING = "polygon", "line", "point", "opening"
 
 KINDS: dict[str, tuple[type[Feature], str]] = {
     "building": (Building, POLYGON),
     "room": (Room, POLYGON),
     "corridor": (Corridor, POLYGON),
-    "door": (Door, POINT),
+    "door": (Door, OPENING),
     "stair": (Stair, POLYGON),
     "footway": (Line, LINE),
     "road": (Line, LINE),
@@ -155,7 +170,7 @@ KINDS: dict[str, tuple[type[Feature], str]] = {
     "post": (Post, POINT),
     "key_area": (KeyArea, POLYGON),
 }
-"""Every kind of feature: its property model and its geometry type."""
+"""Every kind of feature: its property model and its geometry type (``OPENING``: a Point, or the opening as a LineString)."""
 
 
 COLUMNS: tuple[str, ...] = tuple(dict.fromkeys(name for model, _ in KINDS.values() for name in model.model_fields))

@@ -46,9 +46,9 @@ import copy
 from collections import defaultdict
 from typing import Any
 
-from twin.registry import Registry
 from twin.campus import Campus
 from twin.graph import fire_neighbourhood
+from twin.registry import Registry
 from twin.settings import default
 
 PRIORITY = {
@@ -114,13 +114,23 @@ class LiveState:
         Its sensors (built from the campus when not given).
     spread_delay : float
         Seconds before a fire blocks the spaces next to its room.
+
+    Notes
+    -----
+    Events change it only through :meth:`apply` and :meth:`ingest`, operator
+    actions through :meth:`operator`. Read it through :meth:`snapshot` (the
+    whole state, JSON-ready) or its parts: :attr:`clock`, :attr:`applied`,
+    :meth:`events_by_kind`, :meth:`occupancy`, :meth:`alarms`, :meth:`panel`,
+    :meth:`panel_alarm`, :meth:`health`, :meth:`status`, :meth:`blocked`,
+    :meth:`fires`, :meth:`forecasts`, :meth:`strip`; :meth:`copy` gives a
+    copy to read outside the ingestor's lock.
     """
 
     def __init__(self, campus: Campus, registry: Registry | None = None, *, spread_delay: float = SPREAD_DELAY_S) -> None:
         self.campus = campus
         self.registry = registry or Registry(campus)
         self.spread_delay = float(spread_delay)
-        self.d = _empty()
+        self._d = _empty()
         self._checkpoints: list[tuple[tuple[float, int], dict[str, Any]]] = []
         self._log: list[tuple[tuple[float, int], dict[str, Any]]] = []
         """Events applied since the oldest checkpoint kept, in order: what a rollback re-applies."""
@@ -153,7 +163,7 @@ class LiveState:
             return
         new = sorted(new, key=lambda e: (e[1]["ts"], e[0]))
         first = (new[0][1]["ts"], new[0][0])
-        last = self.d["last"]
+        last = self._d["last"]
         if last is None or first > tuple(last):
             for i, rec in new:
                 self.apply(i, rec)
@@ -166,7 +176,7 @@ class LiveState:
         elif not self._trimmed:
             key, data = None, None
         else:  # older than anything kept in memory: rebuild from the store
-            self.d, self._log, self._trimmed = _empty(), [], False
+            self._d, self._log, self._trimmed = _empty(), [], False
             for i, rec in store.events():
                 self.apply(i, rec)
             return
@@ -179,13 +189,13 @@ class LiveState:
             cut = 0
         redo = sorted([(k[1], r) for k, r in self._log[cut:]] + list(new), key=lambda e: (e[1]["ts"], e[0]))
         del self._log[cut:]
-        self.d = copy.deepcopy(data) if data is not None else _empty()
+        self._d = copy.deepcopy(data) if data is not None else _empty()
         for i, rec in redo:
             self.apply(i, rec)
 
     def apply(self, eid: int, rec: dict[str, Any]) -> None:
         """Apply one stored event (the caller keeps time order)."""
-        d = self.d
+        d = self._d
         ts = rec["ts"]
         sid = rec["sensor_id"]
         kind = rec["kind"]
@@ -214,11 +224,11 @@ class LiveState:
                 self._trimmed = True
 
     def _count_minute(self, ts: float, alarm: bool) -> None:
-        minutes = self.d["minutes"]
+        minutes = self._d["minutes"]
         m = float(ts // 60 * 60)
         row = minutes.get(m)
         if row is None:
-            clock = self.d["clock"]
+            clock = self._d["clock"]
             if m < clock - self.strip_window:
                 return
             row = minutes[m] = [0, 0]
@@ -228,9 +238,9 @@ class LiveState:
         row[1] += alarm
 
     def _mark(self, ts: float, alarm: dict[str, Any], what: str) -> None:
-        marks = self.d["marks"]
+        marks = self._d["marks"]
         marks.append([ts, alarm["id"], alarm["kind"], alarm["priority"], what])
-        cut = self.d["clock"] - self.strip_window
+        cut = self._d["clock"] - self.strip_window
         k = 0
         while k < len(marks) and (marks[k][0] < cut or len(marks) - k > MARKS_KEPT):
             k += 1
@@ -238,18 +248,18 @@ class LiveState:
             del marks[:k]
 
     def _alarm(self, key: str, sid: str, kind: str, ts: float, on: bool, **extra: Any) -> None:
-        alarms = self.d["alarms"]
+        alarms = self._d["alarms"]
         if not on:
             old = alarms.pop(key, None)
             if old is not None:
                 self._mark(ts, old, "end")
                 if old["kind"] in LATCHING:
-                    self.d["latched"][key] = {**old, "restored": ts}
+                    self._d["latched"][key] = {**old, "restored": ts}
             return
         if key in alarms and alarms[key]["kind"] == kind:
             return
         s = self.registry.get(sid)
-        self.d["latched"].pop(key, None)  # the same source alarming again: the new instance replaces the restored one
+        self._d["latched"].pop(key, None)  # the same source alarming again: the new instance replaces the restored one
         alarms[key] = {"id": key, "kind": kind, "priority": PRIORITY[kind], "since": ts, "sensor_id": sid,
                        "type": s.type if s else None, "building": s.building if s else None,
                        "level": s.level if s else None, "node": s.node if s else None, **extra}
@@ -257,12 +267,12 @@ class LiveState:
 
     def _on_heartbeat(self, sid: str, ts: float, rec: dict[str, Any]) -> None:
         if rec.get("status") == "offline":
-            self.d["availability"][sid] = "offline"
+            self._d["availability"][sid] = "offline"
         else:
-            self.d["availability"].pop(sid, None)
+            self._d["availability"].pop(sid, None)
 
     def _on_crossing(self, sid: str, ts: float, rec: dict[str, Any]) -> None:
-        d = self.d
+        d = self._d
         n = rec.get("count", 1)
         sign = 1 if rec["direction"] == "in" else -1
         s = self.registry.sensors[sid]
@@ -281,7 +291,7 @@ class LiveState:
             d["doors"][s.building] = v
 
     def _on_count(self, sid: str, ts: float, rec: dict[str, Any]) -> None:
-        d = self.d
+        d = self._d
         d["cameras"][sid] = rec["count"]
         b = self.registry.sensors[sid].building
         if b is not None and b in self.registry.card_buildings:
@@ -300,7 +310,7 @@ class LiveState:
         self._alarm(f"{sid}:panic", sid, "panic", ts, rec.get("active", True))
 
     def _on_fire(self, sid: str, ts: float, rec: dict[str, Any]) -> None:
-        d = self.d
+        d = self._d
         state = rec["state"]
         zone = rec.get("panel_zone") or self.registry.sensors[sid].zone
         if state == "normal":
@@ -320,11 +330,47 @@ class LiveState:
             d["fires"].pop(sid, None)
 
     # -- reading -------------------------------------------------------------
+    # Callers read the state through these methods, never through ``_d`` (its layout may change).
+
+    @property
+    def clock(self) -> float | None:
+        """Time of the latest event applied (epoch s); None before the first."""
+        return self._d["clock"]
+
+    @property
+    def applied(self) -> int:
+        """Events applied so far (the twin's forecasts included)."""
+        return self._d["applied"]
+
+    def events_by_kind(self) -> dict[str, int]:
+        """Events applied so far, by kind."""
+        return dict(sorted(self._d["kinds"].items()))
+
+    def fires(self) -> list[dict[str, Any]]:
+        """Detectors in ``fire`` now (manual call points block nothing and are left out), the oldest fire first.
+
+        Each: ``detector``, ``node`` (its room), ``since`` (epoch s), ``building``.
+        """
+        return [{"detector": k, **v} for k, v in sorted(self._d["fires"].items(), key=lambda kv: (kv[1]["since"], kv[0]))]
+
+    def forecasts(self) -> dict[str, dict[str, Any]]:
+        """The latest stored evacuation forecast per scope (``building``, ``campus``), in the order first stored."""
+        return dict(self._d["forecasts"])
+
+    def copy(self) -> LiveState:
+        """A copy to read outside the ingestor's lock while events keep arriving (e.g. to run a forecast on)."""
+        new = copy.copy(self)
+        new._d = copy.deepcopy(self._d)
+        new.actions = copy.deepcopy(self.actions)
+        new._checkpoints = list(self._checkpoints)
+        new._log = list(self._log)
+        new._near = dict(self._near)
+        return new
 
     def _camera_building(self, b: str) -> int:
-        cams = self.d["cameras"]
+        cams = self._d["cameras"]
         total = 0
-        for zone, ids in self._zones.items():
+        for ids in self._zones.values():
             if self.registry.sensors[ids[0]].building == b:
                 seen = [cams[c] for c in ids if c in cams]
                 total += max(seen) if seen else 0
@@ -341,7 +387,7 @@ class LiveState:
 
         A camera silent past its expected interval no longer counts (its last figure is stale).
         """
-        d = self.d
+        d = self._d
         now = self.now(now)
         seen = d["last_seen"]
         sensors = self.registry.sensors
@@ -375,8 +421,8 @@ class LiveState:
         """Graph nodes blocked by fire at ``now`` (default: the state clock)."""
         now = self.now(now)
         out: dict[str, dict[str, Any]] = {}
-        for det, fire in sorted(self.d["fires"].items(), key=lambda kv: (kv[1]["since"], kv[0])):
-            node = fire["node"]
+        for fire in self.fires():
+            det, node = fire["detector"], fire["node"]
             if node is None:
                 continue
             out.setdefault(node, {"node": node, "since": fire["since"], "why": f"fire at {det}", "building": fire["building"]})
@@ -388,33 +434,40 @@ class LiveState:
 
     def now(self, now: float | None = None) -> float | None:
         """The time the state is read at: ``now`` when given, else the state clock (latest event time)."""
-        return self.d["clock"] if now is None else now
+        return self._d["clock"] if now is None else now
 
     def health(self, now: float | None = None) -> dict[str, Any]:
         """Sensor health at ``now``: counts and every sensor that is not fine."""
         now = self.now(now)
-        d = self.d
         problems = {}
         counts = {"ok": 0, "offline": 0, "never_seen": 0, "fault": 0, "disabled": 0, "test": 0}
         for sid, s in self.registry.sensors.items():
-            seen = d["last_seen"].get(sid)
-            det = d["detectors"].get(sid)
-            if seen is None:
-                status = "never_seen"
-            elif d["availability"].get(sid) == "offline" or (now is not None and now - seen > s.interval):
-                status = "offline"
-            elif det in ("fault", "disabled", "test"):
-                status = det
-            else:
-                status = "ok"
+            status = self.status(sid, now)
             counts[status] += 1
             if status != "ok" and status != "never_seen":
-                problems[sid] = {"type": s.type, "status": status, "last_seen": seen, "building": s.building}
+                problems[sid] = {"type": s.type, "status": status, "last_seen": self._d["last_seen"].get(sid), "building": s.building}
         return {"sensors": len(self.registry), **counts, "problems": problems}
+
+    def status(self, sensor_id: str, now: float | None = None) -> str:
+        """One sensor's health at ``now`` (default: the state clock).
+
+        ``never_seen``; ``offline`` (its availability said so, or silent past
+        its expected interval); ``fault``, ``disabled`` or ``test`` (a
+        detector's own state); else ``ok``.
+        """
+        now = self.now(now)
+        d = self._d
+        seen = d["last_seen"].get(sensor_id)
+        if seen is None:
+            return "never_seen"
+        if d["availability"].get(sensor_id) == "offline" or (now is not None and now - seen > self.registry.sensors[sensor_id].interval):
+            return "offline"
+        det = d["detectors"].get(sensor_id)
+        return det if det in ("fault", "disabled", "test") else "ok"
 
     def alarms(self) -> list[dict[str, Any]]:
         """Active alarms (their sensor has not restored), highest priority first, then oldest first."""
-        return sorted(self.d["alarms"].values(), key=lambda a: (a["priority"], a["since"], a["id"]))
+        return sorted(self._d["alarms"].values(), key=lambda a: (a["priority"], a["since"], a["id"]))
 
     # -- the operator's panel ------------------------------------------------
 
@@ -430,9 +483,9 @@ class LiveState:
             inst["cleared"] = who
             if inst["ack"] is None:
                 inst["ack"] = who  # clearing an alarm acknowledges it
-            latched = self.d["latched"].get(rec["alarm"])
+            latched = self._d["latched"].get(rec["alarm"])
             if latched is not None and latched["since"] == float(rec["since"]):
-                del self.d["latched"][rec["alarm"]]
+                del self._d["latched"][rec["alarm"]]
 
     def panel(self) -> list[dict[str, Any]]:
         """The operator's alarm panel: active alarms and restored latching alarms not yet cleared.
@@ -442,9 +495,9 @@ class LiveState:
         (who and when, or None) and ``notes``.
         """
         out = []
-        for a in self.d["alarms"].values():
+        for a in self._d["alarms"].values():
             out.append(self._with_actions(a, active=True))
-        for a in self.d["latched"].values():
+        for a in self._d["latched"].values():
             act = self.actions.get((a["id"], a["since"]))
             if act is None or act["cleared"] is None:
                 out.append(self._with_actions(a, active=False))
@@ -461,20 +514,20 @@ class LiveState:
 
     def strip(self) -> dict[str, Any]:
         """The events strip: events per minute (all, alarm events) and alarm starts and ends of the last window."""
-        d = self.d
+        d = self._d
         return {"window_s": self.strip_window, "minutes": [[m, n, a] for m, (n, a) in sorted(d["minutes"].items())],
                 "marks": [list(m) for m in d["marks"]]}
 
     def snapshot(self, now: float | None = None) -> dict[str, Any]:
         """The whole state as one JSON-ready document (what ``GET /api/state`` returns)."""
-        d = self.d
+        d = self._d
         return {
             "campus": str(self.campus.source),
             "campus_digest": self.campus.digest,
             "clock": d["clock"],
             "now": self.now(now),
             "events_applied": d["applied"],
-            "events_by_kind": dict(sorted(d["kinds"].items())),
+            "events_by_kind": self.events_by_kind(),
             "occupancy": self.occupancy(now),
             "alarms": self.alarms(),
             "panel": self.panel(),

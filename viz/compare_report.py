@@ -26,7 +26,7 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.colors import TwoSlopeNorm, to_hex
 
-from viz.campus_map import framed_page, offline_map, write_page
+from viz.offline import framed_page, offline_map, write_page
 from viz.page import RANK, card, esc, mpl_text, png_data_uri, report_css, table_html
 from viz.plots import figure, style_axes
 

@@ -3,7 +3,7 @@
 ``twin run COVERAGE.toml -o DIR`` writes ``DIR/report.html`` with
 :func:`write_report`; :func:`summary_tables` are the tables ``twin run``
 prints. The page needs no network (Leaflet inlined through
-:func:`viz.campus_map.offline_page`, no tiles, plots as embedded PNGs). It
+:func:`viz.offline.offline_page`, no tiles, plots as embedded PNGs). It
 holds, top to bottom:
 
 1. a header and the key figures: response time (p50, p90, p95), share within
@@ -34,12 +34,14 @@ import shapely
 from matplotlib.figure import Figure
 from rich.table import Table
 
-from viz.campus_map import KEY_AREA_COLOURS, CampusFeatures, framed_page, offline_map, write_page
+from viz.campus_map import CampusFeatures
+from viz.styles import KEY_AREA_COLOURS
+from viz.offline import framed_page, offline_map, write_page
 from viz.plots import figure, style_axes
 from viz.page import card, esc, feature_collection, popup, png_data_uri, report_css, table_html
 
 if TYPE_CHECKING:
-    from scenarios.coverage import CoverageOutcome
+    from scenarios.coverage.outcome import CoverageOutcome
 
 MAP_HEIGHT = 660
 BANDS = (60.0, 120.0, 180.0, 240.0)
@@ -101,7 +103,7 @@ def isochrones(outcome: CoverageOutcome) -> list[tuple[float, float, Any]]:
 
 
 def coverage_map(outcome: CoverageOutcome, summary: dict[str, Any]) -> folium.Map:
-    """The map of the run (see the module docstring); render it with :func:`viz.campus_map.offline_page`."""
+    """The map of the run (see the module docstring); render it with :func:`viz.offline.offline_page`."""
     campus = outcome.model.campus
     f = campus.features
     crs = f.crs

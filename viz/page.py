@@ -1,7 +1,7 @@
 """Pieces every report page shares: escaping, tables, popups, GeoJSON layers and plots as images.
 
 The drill, coverage, traffic and drill-vs-plan reports are offline HTML pages
-(see ``viz.campus_map.framed_page``); whatever text reaches them from a
+(see ``viz.offline.framed_page``); whatever text reaches them from a
 campus file, a scenario or a recording goes through :func:`esc` (or a
 function here that calls it), so a feature named like markup shows as text.
 """
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import shapely
 
-from viz.campus_map import BACKGROUND
+from viz.styles import BACKGROUND
 from viz.plots import DPI
 
 if TYPE_CHECKING:

@@ -1,48 +1,47 @@
-"""Replay of a recording: where is everyone at time t, and a playback clock.
+"""Replay of a recording: where is everyone at time t, a playback clock, a view, the PedPy export.
 
 This module is the model of the replay viewer (``twin replay``); it has no
 window and no pygame, so every piece is testable on its own:
 
-* :class:`Recording` reads a recording (``docs/recording.md``) once into
-  numpy arrays and answers :meth:`Recording.at` — everyone's position and
-  state at time ``t`` — with one vectorised search, fast for 20,000 people.
+* :class:`Replay` is a :class:`twin.recording.Recording` (the file read once,
+  its version checked) with the index that answers :meth:`Replay.at` —
+  everyone's position and state at time ``t`` — with one vectorised search,
+  fast for 20,000 people.
 * :class:`Playback` is the clock: pause, seek, speed ×0.25 … ×64, home, end.
 * :class:`View` maps campus metres to screen pixels: fit, zoom at a point, pan.
 * :func:`write_pedpy` exports the trajectories in the SQLite trajectory
   format of JuPedSim, which PedPy reads.
 
 A recorded exercise (``metadata.kind = "exercise"``) has no people to draw:
-:meth:`Recording.occupancy_at`, :meth:`Recording.alarms_at` and
-:meth:`Recording.out_since_alarm` answer what the viewers show instead
-(people per building, the alarms on, the people counted out at building
-exits), each a sample-and-hold of the recorded counts.
+the recording's :meth:`~twin.recording.Recording.occupancy_at`,
+:meth:`~twin.recording.Recording.alarms_at` and
+:meth:`~twin.recording.Recording.out_since_alarm` answer what the viewers
+show instead (people per building, the alarms on, the people counted out at
+building exits), each a sample-and-hold of the recorded counts.
 
 The pygame app that draws it is :mod:`viz.replay_app`; the browser replay is
-:mod:`viz.replay_html`.
+:mod:`viz.replay_html`. Both read the recording file only: the building
+outlines come from its ``geometry`` table (:attr:`twin.recording.Recording.outlines`).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import sqlite3
 from dataclasses import dataclass, field
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from twin.recording import is_exercise, metadata, open_recording
+from twin.recording import QUEUED, SAFE, STATE_NAMES, TRAPPED, WAITING, WALKING, Recording
+
+__all__ = ["QUEUED", "SAFE", "SPEEDS", "STATE_NAMES", "TRAPPED", "WAITING", "WALKING", "Frame", "Playback", "Replay",
+           "View", "write_pedpy"]
 
 # --------------------------------------------------------------------------
-# States
+# Frames
 # --------------------------------------------------------------------------
-
-WAITING, WALKING, QUEUED, SAFE, TRAPPED = range(5)
-"""State codes of a person at a time (``Frame.state``)."""
-STATE_NAMES = ("waiting", "walking", "queued", "safe", "trapped")
-_MOVE_STATE = {"wait": WAITING, "walk": WALKING, "queue": QUEUED, "trapped": TRAPPED}
 
 SPEEDS: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
 """Playback speeds (simulated seconds per wall second)."""
@@ -69,7 +68,7 @@ class Frame:
     state : ndarray of int8
         :data:`WAITING`, :data:`WALKING`, :data:`QUEUED`, :data:`SAFE` or :data:`TRAPPED`.
     node : ndarray of int
-        Index (into ``Recording.node_ids``) of the node each person is at or last left.
+        Index (into ``Replay.node_ids``) of the node each person is at or last left.
     level : ndarray of float
         Level each person is on (NaN outdoors).
     queues : ndarray of int
@@ -96,140 +95,29 @@ class Frame:
         return out
 
 
-class Recording:
-    """A recording loaded once into arrays.
+class Replay(Recording):
+    """A recording with the index that answers where everyone is at time ``t``.
 
     Parameters
     ----------
     path : str or Path
-        A recording (``docs/recording.md``); its schema version is checked by
-        :func:`twin.recording.open_recording`, which raises
-        :class:`twin.recording.RecordingError` for a file it cannot read.
-    extra_positions : mapping of str to (x, y), optional
-        Positions of junctions that an edge's ``via`` names but the ``nodes``
-        table lacks (schema v1 keeps only the graph's own nodes); taken from
-        the campus graph by :func:`viz.replay_app.open_replay`. Without them
-        such an edge is drawn and walked as a straight line.
+        A recording (``docs/recording.md``), read once by :class:`twin.recording.Recording`,
+        which raises :class:`twin.recording.RecordingError` for a file it cannot read.
 
     Attributes
     ----------
-    meta : dict
-        The metadata table.
-    node_ids : list of str
-    node_xy : ndarray (n, 2)
-        Node positions (m).
-    node_level : ndarray of float
-        Level of each node (NaN outdoors).
-    node_building : ndarray of object
-        Building of each node (None outdoors).
-    node_kind : ndarray of object
-    edges : list of ndarray (k, 2)
-        Every edge as a polyline (through its ``via`` junctions), for drawing.
-    edge_kind : list of str
-    edge_level : ndarray of float
-    agent_ids : ndarray of int
-    agent_building : ndarray of object
-        Building each person started in.
-    outcome : ndarray of object
-        ``safe``, ``trapped`` or ``unfinished``.
-    safe_at : ndarray of float
-        Time each person was safe (NaN if never).
     left_at : ndarray of float
         Time each person left their building (NaN if never).
-    events : list of (t, kind, target, detail)
-        Closures.
-    servers : dict of str to dict
-        Doors, stairs, gates and paths with their rate and use.
-    duration : float
-        Time of the last move (s).
     """
 
-    def __init__(self, path: str | Path, *, extra_positions: Mapping[str, tuple[float, float]] | None = None) -> None:
-        self.path = Path(path)
-        self._extra = dict(extra_positions or {})
-        con = open_recording(self.path)
-        try:
-            self.meta: dict[str, Any] = metadata(con)
-            self.is_exercise = is_exercise(con)
-            self._load(con)
-            if self.is_exercise:
-                self._load_exercise(con)
-        finally:
-            con.close()
+    def __init__(self, path: str | Path) -> None:
+        super().__init__(path)
+        self._index_moves()
 
-    # -- loading -----------------------------------------------------------
+    # -- the index ---------------------------------------------------------
 
-    def _load(self, con: sqlite3.Connection) -> None:
-        rows = con.execute("SELECT id, kind, x, y, level, building FROM nodes ORDER BY rowid").fetchall()
-        known = {r[0] for r in rows}
-        for via, in con.execute("SELECT via FROM edges WHERE via IS NOT NULL"):
-            for n in json.loads(via):
-                if n not in known and n in self._extra:
-                    x, y = self._extra[n]
-                    rows.append((n, "junction", float(x), float(y), None, None))
-                    known.add(n)
-        self.node_ids = [r[0] for r in rows]
-        index = {n: i for i, n in enumerate(self.node_ids)}
-        self._index = index
-        self.node_kind = np.array([r[1] for r in rows], dtype=object)
-        self.node_xy = np.array([(r[2], r[3]) for r in rows], dtype=float).reshape(-1, 2)
-        self.node_level = np.array([np.nan if r[4] is None else r[4] for r in rows], dtype=float)
-        self.node_building = np.array([r[5] for r in rows], dtype=object)
-
-        self.edges: list[np.ndarray] = []
-        self.edge_kind: list[str] = []
-        levels = []
-        via_of: dict[tuple[int, int], list[int]] = {}
-        self.exit_nodes: set[str] = set()
-        """Building exits: doors with an outdoor neighbour."""
-        for u, v, kind, _length, _width, level, via in con.execute("SELECT u, v, kind, length, width, level, via FROM edges"):
-            for a, b in ((u, v), (v, u)):
-                if self.node_kind[index[a]] == "door" and np.isnan(self.node_level[index[b]]):
-                    self.exit_nodes.add(a)
-            path = [index[u], index[v]]
-            if via:
-                # a junction merged away is not in the nodes table: its position comes from
-                # ``extra_positions`` (the campus graph) or the junction is skipped
-                names = json.loads(via)
-                if names and names[0] == v:
-                    names = names[::-1]
-                pts = [index[n] for n in names if n in index]
-                if len(pts) >= 2 and pts[0] == index[u] and pts[-1] == index[v]:
-                    path = pts
-            via_of[(index[u], index[v])] = path
-            self.edges.append(self.node_xy[path])
-            self.edge_kind.append(kind)
-            levels.append(np.nan if level is None else level)
-        self.edge_level = np.array(levels, dtype=float)
-
-        a = con.execute("SELECT id, start, building, outcome, safe_at FROM agents ORDER BY id").fetchall()
-        self.agent_ids = np.array([r[0] for r in a], dtype=np.int64)
-        self.agent_start = np.array([index[r[1]] for r in a], dtype=np.int64)
-        self.agent_building = np.array([r[2] for r in a], dtype=object)
-        self.outcome = np.array([r[3] for r in a], dtype=object)
-        self.safe_at = np.array([np.nan if r[4] is None else r[4] for r in a], dtype=float)
-        self.safe_at[self.outcome != "safe"] = np.nan
-
-        m = con.execute("SELECT agent, state, t0, t1, u, v FROM moves ORDER BY agent, t0, rowid").fetchall()
-        n_moves = len(m)
-        agent = np.fromiter((r[0] for r in m), dtype=np.int64, count=n_moves)
-        self.m_agent = np.searchsorted(self.agent_ids, agent)
-        self.m_state = np.fromiter((_MOVE_STATE[r[1]] for r in m), dtype=np.int8, count=n_moves)
-        self.m_t0 = np.fromiter((r[2] for r in m), dtype=float, count=n_moves)
-        self.m_t1 = np.fromiter((r[3] for r in m), dtype=float, count=n_moves)
-        self.m_u = np.fromiter((index[r[4]] for r in m), dtype=np.int64, count=n_moves)
-        self.m_v = np.fromiter((index[r[5]] for r in m), dtype=np.int64, count=n_moves)
-        del m
-
-        self.events = [tuple(r) for r in con.execute("SELECT t, kind, target, detail FROM events ORDER BY t")]
-        self.servers = {
-            r[0]: {"kind": r[1], "rate": r[2], "passed": r[3], "max_queue": r[4], "max_wait": r[5]}
-            for r in con.execute("SELECT id, kind, rate, passed, max_queue, max_wait FROM servers")
-        }
-        self.duration = float(max(self.m_t1.max(initial=0.0), np.nanmax(self.safe_at, initial=0.0)))
-        self._index_moves(via_of)
-
-    def _index_moves(self, via_of: dict[tuple[int, int], list[int]]) -> None:
+    def _index_moves(self) -> None:
+        via_of = self.edge_paths
         n = self.agent_ids.size
         nm = self.m_t0.size
         # moves sorted by (agent, t0): one key per move, agent * span + t0, so one searchsorted finds
@@ -302,29 +190,8 @@ class Recording:
             np.minimum.at(first_out, self.m_agent[idx], idx)
             has = first_out < nm
             self.left_at[has] = self.m_t0[first_out[has]]
-        self.buildings = sorted({b for b in self.agent_building if b} | {b for b in self.node_building if b})
 
     # -- queries -----------------------------------------------------------
-
-    @property
-    def n_agents(self) -> int:
-        """Number of people in the run."""
-        return int(self.agent_ids.size)
-
-    @property
-    def levels(self) -> list[int]:
-        """The building levels of the recording, lowest first."""
-        return sorted({int(v) for v in self.node_level[~np.isnan(self.node_level)]})
-
-    def bounds(self) -> tuple[float, float, float, float]:
-        """``(minx, miny, maxx, maxy)`` of the nodes (m)."""
-        lo = self.node_xy.min(axis=0)
-        hi = self.node_xy.max(axis=0)
-        return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
-
-    def node(self, node_id: str) -> int:
-        """Index of a node id (KeyError if the recording has none)."""
-        return self._index[node_id]
 
     def at(self, t: float) -> Frame:
         """Everyone's position and state at time ``t`` (s).
@@ -396,74 +263,6 @@ class Recording:
             "trapped": int(np.count_nonzero(mine & (frame.state == TRAPPED))),
             "clearance_s": float(np.nanmax(left)) if np.any(~np.isnan(left)) else None,
         }
-
-    def closures_at(self, t: float) -> list[tuple[float, str, str]]:
-        """Closures in force at ``t``: ``(time, kind, node id)`` of those whose node is in the recording."""
-        return [(et, kind, target) for et, kind, target, _ in self.events if et <= t and target in self._index]
-
-    # -- recorded exercises ------------------------------------------------
-
-    def _load_exercise(self, con: sqlite3.Connection) -> None:
-        """Occupancy samples, alarms and exit counts of a recorded exercise."""
-        rows = con.execute("SELECT t, building, count, design FROM occupancy ORDER BY t, building").fetchall()
-        self.occ_buildings: list[str] = sorted({r[1] for r in rows})
-        col = {b: j for j, b in enumerate(self.occ_buildings)}
-        self.occ_t = np.array(sorted({r[0] for r in rows}), dtype=float)
-        row = {t: i for i, t in enumerate(self.occ_t.tolist())}
-        self.occ_count = np.zeros((self.occ_t.size, len(self.occ_buildings)), dtype=np.int64)
-        self.design = {b: 0 for b in self.occ_buildings}
-        for t, b, n, design in rows:
-            self.occ_count[row[t], col[b]] = n
-            self.design[b] = int(design)
-        self.alarms = [
-            {"id": r[0], "kind": r[1], "priority": r[2], "sensor_id": r[3], "building": r[4], "node": r[5],
-             "t0": r[6], "t1": r[7]}
-            for r in con.execute("SELECT id, kind, priority, sensor_id, building, node, t0, t1 FROM alarms ORDER BY t0, id")
-        ]
-        exits = self.exit_nodes
-        outs = []
-        for t, sid, building, body in con.execute(
-                "SELECT t, sensor_id, building, body FROM sensor_events WHERE kind = 'crossing' ORDER BY t"):
-            ev = json.loads(body)
-            if sid in exits and building and ev.get("direction") == "out":
-                outs.append((t, building, int(ev.get("count", 1))))
-        self.alarm_s = self.meta.get("alarm_s")
-        t_alarm = self.alarm_s if self.alarm_s is not None else 0.0
-        outs = [o for o in outs if o[0] >= t_alarm]
-        self._out_t = np.array([o[0] for o in outs], dtype=float)
-        self._out_b = np.array([o[1] for o in outs], dtype=object)
-        self._out_n = np.array([o[2] for o in outs], dtype=np.int64)
-        self.buildings = sorted(set(self.buildings) | set(self.occ_buildings))
-        self.duration = float(self.meta.get("duration_s") or (self.occ_t.max() if self.occ_t.size else 0.0))
-
-    def occupancy_at(self, t: float) -> dict[str, int]:
-        """People in each counted building at ``t`` (the last sample at or before ``t``)."""
-        if not self.occ_t.size:
-            return {}
-        i = max(0, int(np.searchsorted(self.occ_t, t, side="right")) - 1)
-        return dict(zip(self.occ_buildings, self.occ_count[i].tolist(), strict=True))
-
-    def alarms_at(self, t: float) -> list[dict[str, Any]]:
-        """Alarms on at ``t``, highest priority first, then oldest."""
-        on = [a for a in self.alarms if a["t0"] <= t and (a["t1"] is None or t < a["t1"])]
-        return sorted(on, key=lambda a: (a["priority"], a["t0"], a["id"]))
-
-    def out_since_alarm(self, t: float) -> dict[str, int]:
-        """People counted out of each building's exits between the alarm and ``t``."""
-        sel = self._out_t <= t
-        out: dict[str, int] = {}
-        for b, n in zip(self._out_b[sel].tolist(), self._out_n[sel].tolist(), strict=True):
-            out[b] = out.get(b, 0) + n
-        return out
-
-    def exercise_numbers(self, building: str, t: float) -> dict[str, Any]:
-        """A building's figures at ``t`` in a recorded exercise: people now, design, at the alarm, out since, alarms on."""
-        occ = self.occupancy_at(t)
-        at_alarm = self.occupancy_at(self.alarm_s).get(building) if self.alarm_s is not None else None
-        return {"building": building, "people": occ.get(building), "design": self.design.get(building),
-                "at_alarm": at_alarm if self.alarm_s is not None and t >= self.alarm_s else None,
-                "out_since_alarm": self.out_since_alarm(t).get(building, 0),
-                "alarms": [a["kind"] for a in self.alarms_at(t) if a["building"] == building]}
 
 
 # --------------------------------------------------------------------------
@@ -611,7 +410,7 @@ PEDPY_VERSION = 2
 """``metadata.version`` of the JuPedSim SQLite trajectory format written."""
 
 
-def write_pedpy(rec: Recording, path: str | Path, *, fps: float = 2.0, t_from: float = 0.0, t_to: float | None = None) -> Path:
+def write_pedpy(rec: Replay, path: str | Path, *, fps: float = 2.0, t_from: float = 0.0, t_to: float | None = None) -> Path:
     """Write the trajectories in JuPedSim's SQLite trajectory format, which PedPy reads.
 
     Tables ``trajectory_data(frame, id, pos_x, pos_y, ori_x, ori_y)`` and
@@ -625,7 +424,7 @@ def write_pedpy(rec: Recording, path: str | Path, *, fps: float = 2.0, t_from: f
 
     Parameters
     ----------
-    rec : Recording
+    rec : Replay
     path : str or Path
         File to write (replaced).
     fps : float

@@ -6,9 +6,11 @@ to draw: its buildings are shaded by the people counted in them (share of
 design occupancy) and labelled with the count, the alarms that are on are
 marked on the map and listed, and the counters are people in buildings and
 people counted out since the alarm; the controls are the same. The model — where everyone is
-(:class:`viz.replay.Recording`), the clock (:class:`viz.replay.Playback`) and
+(:class:`viz.replay.Replay`), the clock (:class:`viz.replay.Playback`) and
 the view (:class:`viz.replay.View`) — lives in :mod:`viz.replay`; this module
-only turns input events into calls on it and draws it.
+only turns input events into calls on it and draws it. Everything drawn
+comes from the recording file: the building and assembly outlines from its
+``geometry`` table, the paths from its graph.
 
 Drawing 20,000 people per frame is one numpy scatter into the surface's pixel
 array per colour (``pygame.surfarray``), not a Python loop; the campus
@@ -37,7 +39,7 @@ from viz.replay import (
     WALKING,
     Frame,
     Playback,
-    Recording,
+    Replay,
     View,
 )
 
@@ -99,79 +101,6 @@ KEYS_HELP = (
 )
 
 
-def _find_campus(path: Path, meta: dict[str, Any]) -> Path | None:
-    """The campus the run used: the metadata path as given, or relative to the recording or scenario."""
-    given = meta.get("campus")
-    if not given:
-        return None
-    candidates = [Path(given), path.parent / given]
-    if meta.get("scenario_file"):
-        candidates.append(Path(meta["scenario_file"]).parent / given)
-    return next((p for p in candidates if p.exists()), None)
-
-
-def open_replay(path: str | Path, *, use_campus: bool = True) -> tuple[Recording, list[dict[str, Any]], str | None]:
-    """Open a recording with what the campus file adds, if it loads.
-
-    The campus (the ``campus`` path in the metadata, as given or relative to
-    the recording or its scenario file) gives the building and assembly
-    outlines, and the positions of path junctions that the recording's edges
-    pass through (``via``) but its ``nodes`` table lacks.
-
-    Returns
-    -------
-    rec : Recording
-    outlines : list of dict
-        ``kind`` (``building``/``assembly``), ``id``, ``use``, ``xy`` (exterior ring, m).
-        Without a campus file, buildings are the convex hulls of their nodes.
-    note : str or None
-        Why the campus file was not used, or that it changed since the run.
-    """
-    import shapely
-
-    from twin.recording import metadata, open_recording
-
-    con = open_recording(path)
-    try:
-        meta = metadata(con)
-    finally:
-        con.close()
-    note = None
-    outlines: list[dict[str, Any]] = []
-    extra: dict[str, tuple[float, float]] = {}
-    campus_path = _find_campus(Path(path), meta) if use_campus else None
-    if campus_path is not None:
-        try:
-            from twin.campus import load_campus
-
-            campus = load_campus(campus_path)
-            if meta.get("campus_digest") and campus.digest != meta["campus_digest"]:
-                note = f"{campus_path} changed since the run: outlines may not match"
-            features = campus.features
-            crs = meta.get("crs")
-            if crs and features.crs is not None and features.crs.to_string() != crs:
-                features = features.to_crs(crs)
-            else:
-                extra = {n: (d["x"], d["y"]) for n, d in campus.graph.nodes(data=True) if "x" in d and "y" in d}
-            for fid, row in features[features["kind"].isin(["building", "assembly"])].iterrows():
-                geom = row.geometry
-                use = row["use"] if "use" in features.columns and isinstance(row["use"], str) else None
-                for p in (list(geom.geoms) if hasattr(geom, "geoms") else [geom]):
-                    outlines.append({"kind": row["kind"], "id": str(fid), "use": use, "xy": np.asarray(p.exterior.coords)[:, :2]})
-        except Exception as e:  # noqa: BLE001 - any campus that does not load: draw from the recording alone
-            note = f"campus {campus_path} not drawn: {str(e).splitlines()[0] if str(e) else type(e).__name__}"
-            outlines, extra = [], {}
-    elif use_campus:
-        note = f"campus {meta.get('campus')!r} not found: drawing the recording's graph only"
-    rec = Recording(path, extra_positions=extra)
-    if not any(o["kind"] == "building" for o in outlines):
-        for b in rec.buildings:
-            pts = rec.node_xy[rec.node_building == b]
-            hull = shapely.convex_hull(shapely.multipoints(pts)).buffer(2.0)
-            outlines.append({"kind": "building", "id": b, "use": None, "xy": np.asarray(hull.exterior.coords)})
-    return rec, outlines, note
-
-
 def _fmt_time(t: float) -> str:
     m, s = divmod(max(t, 0.0), 60)
     return f"{int(m):02d}:{s:04.1f}"
@@ -182,24 +111,24 @@ class ReplayApp:
 
     Parameters
     ----------
-    rec : Recording
+    rec : Replay
     size : (int, int)
         Window or frame size (px).
     speed : float
         Initial playback speed (one of :data:`viz.replay.SPEEDS`).
-    outlines : list of dict
-        Building and assembly outlines, from :func:`open_replay`.
+    outlines : list of dict, optional
+        Building and assembly outlines; default the recording's (:attr:`twin.recording.Recording.outlines`).
     note : str, optional
-        Shown at the bottom (e.g. why the campus file was not drawn).
+        Shown at the bottom; default the recording's note (e.g. an old file without outlines).
     """
 
-    def __init__(self, rec: Recording, *, size: tuple[int, int] = (1280, 800), speed: float = 1.0,
+    def __init__(self, rec: Replay, *, size: tuple[int, int] = (1280, 800), speed: float = 1.0,
                  outlines: list[dict[str, Any]] | None = None, note: str | None = None) -> None:
         self.rec = rec
         self.playback = Playback(rec.duration, speed=speed)
         self.view = View(size, levels=rec.levels)
-        self.note = note
-        self.outlines = outlines or []
+        self.note = rec.note if note is None else note
+        self.outlines = rec.outlines if outlines is None else outlines
         self.view.fit(self.bounds())
         self.show_help = False
         self.selected: str | None = None
@@ -398,7 +327,7 @@ class ReplayApp:
                 pygame.draw.polygon(surface, BUILDING_EDGE, pts, 2 if o["id"] == self.selected else 1)
         ringed = set()
         for a in rec.alarms_at(t):
-            if a["node"] is None or a["node"] not in rec._index:
+            if a["node"] is None or a["node"] not in rec.node_index:
                 continue
             i = rec.node(a["node"])
             x, y = v.to_screen(rec.node_xy[i, 0], rec.node_xy[i, 1])
@@ -594,7 +523,7 @@ def draw_dots(surface: pygame.Surface, view: View, fr: Frame, radius: int | None
 
 
 def export_frames(
-    rec: Recording,
+    rec: Replay,
     out_dir: str | Path,
     *,
     fps: float = 10.0,

@@ -1,7 +1,7 @@
 """Browser replay: one self-contained HTML page that plays a recording offline.
 
 ``twin replay RECORDING --html FILE`` writes it. The page is a Leaflet map
-(through folium, Leaflet inlined by :func:`viz.campus_map.offline_page`, no
+(through folium, Leaflet inlined by :func:`viz.offline.offline_page`, no
 tiles, no CDN) holding the building and assembly outlines and the paths, and
 a canvas on top on which everyone is drawn as a dot in their state's colour,
 with door queues as bars and closures as red rings. Play/pause, a speed
@@ -11,7 +11,8 @@ choice (×0.25 … ×64), a time slider and the keys of the pygame viewer (space
 The page does not carry frames: it carries the recording's moves (times as
 float32, node indices, walk polylines; base64 typed arrays, about 15 bytes a
 move) and computes positions in the browser exactly as
-:meth:`viz.replay.Recording.at` does, so any time can be shown.
+:meth:`viz.replay.Replay.at` does, so any time can be shown. Like every
+viewer it reads the recording file only (outlines from its ``geometry`` table).
 
 A recorded exercise has no moves: its page carries the occupancy samples,
 the alarms and the exit counts, and shades each counted building by its
@@ -34,8 +35,9 @@ from folium.elements import MacroElement
 from folium.template import Template
 from pyproj import Transformer
 
-from viz.campus_map import BACKGROUND, USE_COLOURS, offline_map, offline_page
-from viz.replay import SPEEDS, STATE_NAMES, Recording
+from viz.styles import BACKGROUND, USE_COLOURS
+from viz.offline import offline_map, offline_page
+from viz.replay import SPEEDS, STATE_NAMES, Replay
 
 STATE_CSS = {"waiting": "#787882", "walking": "#1965c0", "queued": "#e67800", "safe": "#2e8c3c", "trapped": "#d50000"}
 """Dot colour of each state (as in the pygame viewer)."""
@@ -45,7 +47,7 @@ def _b64(a: np.ndarray) -> str:
     return base64.b64encode(np.ascontiguousarray(a).tobytes()).decode("ascii")
 
 
-def _to_latlon(rec: Recording) -> Callable[[np.ndarray], np.ndarray]:
+def _to_latlon(rec: Replay) -> Callable[[np.ndarray], np.ndarray]:
     """A function from recording metres (n, 2) to (lat, lon) degrees (n, 2)."""
     crs = rec.meta.get("crs")
     if not crs:
@@ -60,7 +62,7 @@ def _to_latlon(rec: Recording) -> Callable[[np.ndarray], np.ndarray]:
     return ll
 
 
-def _map_features(rec: Recording, outlines: list[dict[str, Any]], ll: Callable[[np.ndarray], np.ndarray],
+def _map_features(rec: Replay, outlines: list[dict[str, Any]], ll: Callable[[np.ndarray], np.ndarray],
                   counted: set[str] | None = None) -> dict[str, Any]:
     """Outlines and outdoor paths as a GeoJSON FeatureCollection in degrees (``counted``: buildings with counts)."""
     features = []
@@ -76,13 +78,14 @@ def _map_features(rec: Recording, outlines: list[dict[str, Any]], ll: Callable[[
     return {"type": "FeatureCollection", "features": features}
 
 
-def _exercise_payload(rec: Recording, outlines: list[dict[str, Any]]) -> dict[str, Any]:
+def _exercise_payload(rec: Replay, outlines: list[dict[str, Any]]) -> dict[str, Any]:
     """What the page of a recorded exercise needs: occupancy samples, alarms, exit counts, the map."""
     import shapely
     from matplotlib import colormaps
     from matplotlib.colors import to_hex
 
     ll = _to_latlon(rec)
+    out_t, out_n = rec.out_counts()
     cmap = colormaps["Blues"]
     anchors = []  # labels go under each building (its lowest point, at its centre), so the shade shows
     for b in rec.occ_buildings:
@@ -92,7 +95,7 @@ def _exercise_payload(rec: Recording, outlines: list[dict[str, Any]]) -> dict[st
         anchors.append(ll(np.array([[c.x, float(pts[:, 1].min())]]))[0].tolist())
     alarms = []
     for a in rec.alarms:
-        at = ll(rec.node_xy[[rec.node(a["node"])]])[0].tolist() if a["node"] in rec._index else None
+        at = ll(rec.node_xy[[rec.node(a["node"])]])[0].tolist() if a["node"] in rec.node_index else None
         alarms.append({"t0": a["t0"], "t1": a["t1"], "kind": a["kind"], "sensor": a["sensor_id"], "building": a["building"], "at": at})
     return {
         "duration": rec.duration,
@@ -103,8 +106,8 @@ def _exercise_payload(rec: Recording, outlines: list[dict[str, Any]]) -> dict[st
         "t0": rec.meta.get("t0_epoch"),
         "occT": rec.occ_t.tolist(),
         "occ": rec.occ_count.tolist(),
-        "outT": rec._out_t.tolist(),
-        "outN": rec._out_n.tolist(),
+        "outT": out_t.tolist(),
+        "outN": out_n.tolist(),
         "alarms": alarms,
         "shades": [to_hex(cmap(0.06 + 0.84 * k / 255)) for k in range(256)],
         "map": _map_features(rec, outlines, ll, set(rec.occ_buildings)),
@@ -112,7 +115,7 @@ def _exercise_payload(rec: Recording, outlines: list[dict[str, Any]]) -> dict[st
     }
 
 
-def _payload(rec: Recording, outlines: list[dict[str, Any]]) -> dict[str, Any]:
+def _payload(rec: Replay, outlines: list[dict[str, Any]]) -> dict[str, Any]:
     """Everything the page needs, positions in degrees relative to a reference point."""
     ll = _to_latlon(rec)
     nodes = ll(rec.node_xy)
@@ -153,7 +156,7 @@ def _payload(rec: Recording, outlines: list[dict[str, Any]]) -> dict[str, Any]:
         "v": _b64(rec.m_v.astype(np.int32)),
         "poly": _b64(rec.m_poly.astype(np.int32)),
         "state": _b64(rec.m_state.astype(np.uint8)),
-        "events": [{"t": t, "kind": k, "target": tgt, "node": rec.node(tgt)} for t, k, tgt, _ in rec.events if tgt in rec._index],
+        "events": [{"t": t, "kind": k, "target": tgt, "node": rec.node(tgt)} for t, k, tgt, _ in rec.events if tgt in rec.node_index],
         "map": _map_features(rec, outlines, ll),
         "buildingCounts": counts,
         "levels": rec.levels,
@@ -224,7 +227,7 @@ _SCRIPT = r"""
     onEachFeature: function (f, layer) { if (f.properties.id) layer.bindTooltip(txt(f.properties.kind + " " + f.properties.id + (D.buildingCounts[f.properties.id] !== undefined ? ": " + D.buildingCounts[f.properties.id] + " people" : ""))); }
   }).addTo(map);
 
-  // positions at time t, as viz.replay.Recording.at
+  // positions at time t, as viz.replay.Replay.at
   function compute(t) {
     queues.fill(0);
     for (var a = 0; a < N; a++) {
@@ -408,17 +411,17 @@ html, body { background: %(bg)s; }
 """
 
 
-def write_replay_html(rec: Recording, path: str | Path, *, outlines: list[dict[str, Any]] | None = None,
+def write_replay_html(rec: Replay, path: str | Path, *, outlines: list[dict[str, Any]] | None = None,
                       title: str | None = None) -> Path:
     """Write the browser replay of a recording as one offline HTML file.
 
     Parameters
     ----------
-    rec : Recording
+    rec : Replay
     path : str or Path
         File to write; its folder is created if missing.
     outlines : list of dict, optional
-        Building and assembly outlines (:func:`viz.replay_app.open_replay`).
+        Building and assembly outlines; default the recording's (:attr:`twin.recording.Recording.outlines`).
     title : str, optional
         Heading; by default the scenario's name.
 
@@ -428,11 +431,12 @@ def write_replay_html(rec: Recording, path: str | Path, *, outlines: list[dict[s
         The file written.
     """
     exercise = rec.is_exercise
-    data = _exercise_payload(rec, outlines or []) if exercise else _payload(rec, outlines or [])
+    outlines = rec.outlines if outlines is None else outlines
+    data = _exercise_payload(rec, outlines) if exercise else _payload(rec, outlines)
     named = f"Exercise {rec.meta.get('from')} … {rec.meta.get('to')}" if exercise else (rec.meta.get("scenario") or {}).get("name")
     heading = title or named or rec.path.name
     m = offline_map()
-    xy = np.concatenate([rec.node_xy] + [o["xy"][:, :2] for o in outlines or []])
+    xy = np.concatenate([rec.node_xy] + [o["xy"][:, :2] for o in outlines])
     (minx, miny), (maxx, maxy) = xy.min(axis=0), xy.max(axis=0)
     to_ll = Transformer.from_crs(rec.meta["crs"], "EPSG:4326", always_xy=True)
     (lon0, lon1), (lat0, lat1) = to_ll.transform([minx, maxx], [miny, maxy])

@@ -3,7 +3,7 @@
 ``twin run TRAFFIC.toml -o DIR`` writes ``DIR/report.html`` with
 :func:`write_report`; :func:`summary_tables` are the tables ``twin run``
 prints. The page needs no network (Leaflet inlined through
-:func:`viz.campus_map.offline_page`, no tiles, plots as embedded PNGs) and
+:func:`viz.offline.offline_page`, no tiles, plots as embedded PNGs) and
 reuses the coverage report's look (:mod:`viz.coverage_report`). It holds, top
 to bottom:
 
@@ -37,13 +37,14 @@ import shapely
 from matplotlib.figure import Figure
 from rich.table import Table
 
-from viz.campus_map import CampusFeatures, offline_map, write_page
+from viz.campus_map import CampusFeatures
+from viz.offline import offline_map, write_page
 from viz.coverage_report import scenario_page
 from viz.plots import figure, style_axes
 from viz.page import card, esc, feature_collection, popup, png_data_uri, table_html
 
 if TYPE_CHECKING:
-    from scenarios.traffic import Network, TrafficOutcome
+    from scenarios.traffic.outcome import Network, TrafficOutcome
 
 MAP_HEIGHT = 620
 LAYOUT_COLOURS = ("#c62828", "#1565c0", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f")
@@ -88,7 +89,7 @@ def _to_wgs(geoms: list[Any], crs: Any) -> list[Any]:
 
 
 def traffic_map(outcome: TrafficOutcome, summary: dict[str, Any]) -> folium.Map:
-    """The map of the run (see the module docstring); render it with :func:`viz.campus_map.offline_page`."""
+    """The map of the run (see the module docstring); render it with :func:`viz.offline.offline_page`."""
     first = next(iter(outcome.nets.values()))
     f = first.campus.features
     crs = f.crs
@@ -189,7 +190,7 @@ def _colour(i: int) -> str:
 
 def conflict_figure(outcome: TrafficOutcome, summary: dict[str, Any]) -> Figure:
     """Conflicts per clock hour, each layout a line (mean per replication)."""
-    from scenarios.traffic import hourly_counts
+    from scenarios.traffic.outcome import hourly_counts
 
     fig = figure(9.5, 3.6)
     ax = fig.add_subplot()

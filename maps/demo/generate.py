@@ -45,27 +45,20 @@ Run ``python -m maps.demo.generate [--out PATH]`` to (re)write
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyproj
-from shapely.geometry import Polygon
-from shapely.geometry.polygon import orient
+from maps.builder import XY, CampusBuilder, dumps, projected_origin
 
 ORIGIN_LON = 114.3650
 """Longitude of the local origin (the middle of the south gates)."""
 ORIGIN_LAT = 30.5290
 """Latitude of the local origin."""
-DECIMALS = 7
-"""Decimals kept in longitude/latitude (about 1 cm)."""
 OUT = Path(__file__).with_name("campus.geojson")
 """Where the campus file is written by default."""
-
-XY = tuple[float, float]
 
 # Local coordinates of the main lines (m).
 AV_FOOT_X = -4.0  # avenue footway, west side
@@ -86,101 +79,13 @@ NORTH_LAWN = (-190.0, 518.0, -25.0, 604.0)
 DORM_LAWN = (24.0, 570.0, 384.0, 608.0)
 
 
-class CampusBuilder:
-    """Collects features in local metres and turns them into GeoJSON.
+def egress_path(c: CampusBuilder, zone: str, pts: Sequence[XY], name: str, width: float | None = None) -> str:
+    """A footway of the egress network, numbered per zone (``FW-{zone}-NN``).
 
-    Geometries are kept as plain coordinate tuples: a Point is ``(x, y)``, a
-    LineString a list of points, a Polygon a list of points of its exterior
-    ring (not closed).
+    The egress paths have their own numbering so that adding one never
+    renumbers the older ``FW-NN`` footways that tests and docs may name.
     """
-
-    def __init__(self) -> None:
-        self.features: list[tuple[str, Any, dict[str, Any]]] = []
-        self._ids: set[str] = set()
-        self._count: dict[str, int] = {}
-
-    def add(self, fid: str, kind: str, gtype: str, coords: Any, **props: Any) -> str:
-        """Add one feature; ``None`` properties are left out. Returns its id."""
-        if fid in self._ids:
-            msg = f"duplicate id {fid!r}"
-            raise ValueError(msg)
-        self._ids.add(fid)
-        p = {"id": fid, "kind": kind} | {k: v for k, v in props.items() if v is not None}
-        self.features.append((gtype, coords, p))
-        return fid
-
-    def next_id(self, prefix: str) -> str:
-        """A fresh readable id ``PREFIX-NN`` (numbered per prefix)."""
-        self._count[prefix] = self._count.get(prefix, 0) + 1
-        return f"{prefix}-{self._count[prefix]:02d}"
-
-    def path(self, zone: str, pts: Sequence[XY], name: str, width: float | None = None) -> str:
-        """A footway of the egress network, numbered per zone (``FW-{zone}-NN``).
-
-        The egress paths have their own numbering so that adding one never
-        renumbers the older ``FW-NN`` footways that tests and docs may name.
-        """
-        return self.footway(pts, name=name, fid=self.next_id(f"FW-{zone}"), width=width)
-
-    # -- shorthands -------------------------------------------------------
-
-    def point(self, fid: str, kind: str, xy: XY, **props: Any) -> str:
-        return self.add(fid, kind, "Point", xy, **props)
-
-    def line(self, fid: str, kind: str, pts: Sequence[XY], **props: Any) -> str:
-        return self.add(fid, kind, "LineString", list(pts), **props)
-
-    def polygon(self, fid: str, kind: str, ring: Sequence[XY], **props: Any) -> str:
-        return self.add(fid, kind, "Polygon", list(ring), **props)
-
-    def footway(self, pts: Sequence[XY], name: str | None = None, fid: str | None = None, **props: Any) -> str:
-        return self.line(fid or self.next_id("FW"), "footway", pts, name=name, **props)
-
-    def crossing(self, a: XY, b: XY, name: str | None = None, width: float | None = None,
-                 prefix: str = "X") -> str:
-        return self.line(self.next_id(prefix), "crossing", [a, b], name=name or "Zebra crossing", width=width)
-
-    def camera(self, xy: XY, target: XY, name: str, fov: float = 90.0, rng: float = 30.0, prefix: str = "CAM",
-               **props: Any) -> str:
-        """A camera at ``xy`` looking at ``target`` (id ``{prefix}-NN``)."""
-        return self.point(self.next_id(prefix), "camera", xy, name=name, heading=heading(xy, target), fov=fov,
-                          range=rng, **props)
-
-    # -- output -----------------------------------------------------------
-
-    def to_geojson(self, name: str = "Demo University") -> dict[str, Any]:
-        """The features as an RFC 7946 FeatureCollection in longitude/latitude."""
-        to_ll = LocalToLonLat(ORIGIN_LON, ORIGIN_LAT)
-        out = []
-        for gtype, coords, props in self.features:
-            if gtype == "Point":
-                geom = {"type": "Point", "coordinates": to_ll(coords)}
-            elif gtype == "LineString":
-                geom = {"type": "LineString", "coordinates": [to_ll(c) for c in coords]}
-            else:
-                ring = list(orient(Polygon(coords), sign=1.0).exterior.coords)  # counter-clockwise (RFC 7946 §3.1.6)
-                geom = {"type": "Polygon", "coordinates": [[to_ll(c) for c in ring]]}
-            out.append({"type": "Feature", "properties": props, "geometry": geom})
-        return {"type": "FeatureCollection", "name": name, "features": out}
-
-
-class LocalToLonLat:
-    """Convert local metres around an origin to rounded ``[lon, lat]``.
-
-    Local x/y are offsets east/north from the origin in the origin's UTM zone
-    (grid north; the convergence there is under 1 degree).
-    """
-
-    def __init__(self, lon: float, lat: float) -> None:
-        zone = int((lon + 180) // 6) + 1
-        utm = pyproj.CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
-        self._fwd = pyproj.Transformer.from_crs(4326, utm, always_xy=True)
-        self._inv = pyproj.Transformer.from_crs(utm, 4326, always_xy=True)
-        self.e0, self.n0 = self._fwd.transform(lon, lat)
-
-    def __call__(self, xy: XY) -> list[float]:
-        lon, lat = self._inv.transform(self.e0 + xy[0], self.n0 + xy[1])
-        return [round(lon, DECIMALS), round(lat, DECIMALS)]
+    return c.footway(pts, name=name, fid=c.next_id(f"FW-{zone}"), width=width)
 
 
 # -- small geometry helpers ------------------------------------------------
@@ -195,11 +100,6 @@ def split(a: float, b: float, n: int) -> list[tuple[float, float]]:
     """Cut ``[a, b]`` into ``n`` equal intervals."""
     step = (b - a) / n
     return [(a + i * step, a + (i + 1) * step if i < n - 1 else b) for i in range(n)]
-
-
-def heading(frm: XY, to: XY) -> float:
-    """Compass heading (degrees clockwise from north) from one local point to another."""
-    return round(math.degrees(math.atan2(to[0] - frm[0], to[1] - frm[1])) % 360.0, 1)
 
 
 def noded_band(x0: float, x1: float, y0: float, y1: float, south: Iterable[float], north: Iterable[float]) -> list[XY]:
@@ -281,7 +181,7 @@ def generated_building(
     plain 1.8 m entrance. Entrances carry ``access`` (e.g. card); emergency
     exits do not. Returns the door positions.
     """
-    c.polygon(bid, "building", rect(*box), name=name, use=use, levels=levels, occupants=occupants)
+    c.area(bid, "building", rect(*box), name=name, use=use, levels=levels, occupants=occupants)
     pts = []
     for k, spec in enumerate(doors, start=1):
         d = spec if isinstance(spec, Door) else Door(*spec)
@@ -333,10 +233,10 @@ def teaching_building(
     y1 = yc1 + depth
     ym = (yc0 + yc1) / 2
     xm = (x0 + x1) / 2
-    c.polygon(bid, "building", rect(x0, y0, x1, y1), name=name, use="teaching", levels=levels, level_height=3.9)
+    c.area(bid, "building", rect(x0, y0, x1, y1), name=name, use="teaching", levels=levels, level_height=3.9)
     stairs = {"S1": (x0, x0 + stair), "S2": (x1 - stair, x1)}
     for sid, (a, b) in stairs.items():
-        c.polygon(f"{bid}-{sid}", "stair", rect(a, yc1, b, y1), building=bid, levels=f"0-{levels - 1}", width=1.4,
+        c.area(f"{bid}-{sid}", "stair", rect(a, yc1, b, y1), building=bid, levels=f"0-{levels - 1}", width=1.4,
                   name=f"{name} stair {sid[1]}")
     north = split(x0 + stair, x1 - stair, north_rooms)
     n0 = (south_rooms - 1) // 2
@@ -346,14 +246,14 @@ def teaching_building(
         south = split(x0, x1, south_rooms) if lv else split(x0, la, n0) + split(lb, x1, n0)
         cuts_s = [x for ab in south for x in ab] + ([la, lb] if lv == 0 else [])
         cuts_n = [x for ab in north for x in ab]
-        c.polygon(f"{tag}-C", "corridor", noded_band(x0, x1, yc0, yc1, cuts_s, cuts_n), building=bid, level=lv,
+        c.area(f"{tag}-C", "corridor", noded_band(x0, x1, yc0, yc1, cuts_s, cuts_n), building=bid, level=lv,
                   name=f"{name} level {lv} corridor")
         rooms = [(a, b, y0, yc0, "S") for a, b in south] + [(a, b, yc1, y1, "N") for a, b in north]
         for k, (a, b, ra, rb, band) in enumerate(rooms, start=1):
             use = "lecture" if band == "S" and (lecture_south or lv == 0) else "classroom"
             if band == "N" and lv == levels - 1 and not lecture_south:
                 use = "office"
-            rid = c.polygon(f"{tag}-R{k:02d}", "room", rect(a, ra, b, rb), building=bid, level=lv, use=use,
+            rid = c.area(f"{tag}-R{k:02d}", "room", rect(a, ra, b, rb), building=bid, level=lv, use=use,
                             name=f"{bid} {lv}{k:02d}")
             door_y = yc0 if band == "S" else yc1
             width = {"lecture": 1.2, "classroom": 1.0, "office": 0.9}[use]
@@ -372,7 +272,7 @@ def teaching_building(
                     name=f"Corridor smoke detector {k}")
         c.camera((x0 + 0.5, ym), (x1, ym), f"{name} level {lv} corridor", fov=60, rng=60, building=bid, level=lv)
     # Level 0: a lobby off the corridor leads to the south exit.
-    lob = c.polygon(f"{bid}-L0-LOBBY", "corridor", rect(la, y0, lb, yc0), building=bid, level=0, name=f"{name} lobby")
+    lob = c.area(f"{bid}-L0-LOBBY", "corridor", rect(la, y0, lb, yc0), building=bid, level=0, name=f"{name} lobby")
     c.point(f"{bid}-L0-DLOBBY", "door", (xm, yc0), building=bid, level=0, width=3.0, name="Lobby opening")
     c.point(f"{bid}-L0-SDL", "detector", (xm, (y0 + yc0) / 2), type="smoke", building=bid, level=0, zone=f"{bid}-L0",
             name=f"Smoke detector {lob}")
@@ -439,7 +339,7 @@ def add_roads_and_gates(c: CampusBuilder) -> None:
 def assembly_area(c: CampusBuilder, aid: str, name: str, box: tuple[float, float, float, float]) -> None:
     """An assembly area (capacity from its area) and two cameras on opposite corners watching it."""
     x0, y0, x1, y1 = box
-    c.polygon(aid, "assembly", rect(*box), name=name)
+    c.area(aid, "assembly", rect(*box), name=name)
     mid = ((x0 + x1) / 2, (y0 + y1) / 2)
     rng = round(max(x1 - x0, y1 - y0) * 0.75)
     c.camera((x0, y0), mid, f"{name} south-west", fov=100, rng=rng, prefix="CAM-AS")
@@ -450,9 +350,9 @@ def road_crossing(c: CampusBuilder, zone: str, x: float, name: str, south: float
                   width: float = 4.0) -> None:
     """A north-south walk at x = ``x`` over the Middle Road: y = ``north`` down to a zebra crossing, on to ``south``."""
     y = RING_MID
-    c.path(zone, [(x, north), (x, y + 8)], name, width=width)
+    egress_path(c, zone, [(x, north), (x, y + 8)], name, width=width)
     c.crossing((x, y + 8), (x, y - 8), name=f"{name} crossing, Middle Road", width=width, prefix=f"X-{zone}")
-    c.path(zone, [(x, y - 8), (x, south)], name, width=width)
+    egress_path(c, zone, [(x, y - 8), (x, south)], name, width=width)
 
 
 def add_teaching_zone(c: CampusBuilder) -> None:
@@ -488,10 +388,10 @@ def add_teaching_zone(c: CampusBuilder) -> None:
     # Also entered from the avenue footway, from the walks south and north of it and by the east exit paths.
     assembly_area(c, "AS-TGREEN", "Teaching Green", tg)
     for x in (-60.0, -30.0):
-        c.path("TG", [(x, walks[0]), (x, tg[1] + 2)], "Teaching Green south path", width=4.0)
-        c.path("TG", [(x, walks[3]), (x, tg[3] - 2)], "Teaching Green north path", width=4.0)
+        egress_path(c, "TG", [(x, walks[0]), (x, tg[1] + 2)], "Teaching Green south path", width=4.0)
+        egress_path(c, "TG", [(x, walks[3]), (x, tg[3] - 2)], "Teaching Green north path", width=4.0)
     for y in (130.0, 205.0, 285.0):
-        c.path("TG", [(fx, y), (tg[2] - 2, y)], "Teaching Green avenue path", width=4.0)
+        egress_path(c, "TG", [(fx, y), (tg[2] - 2, y)], "Teaching Green avenue path", width=4.0)
 
     # West Lawn, a long lawn between the teaching buildings and the labs: the four Teaching Walks and the
     # west exit paths enter it from the east, Teaching Walk y=165 and the labs' east path from the west, and
@@ -514,11 +414,11 @@ def add_north_west(c: CampusBuilder) -> None:
     lab = (-340.0, 440.0, -260.0, 460.0)
     generated_building(c, "LAB", "Science Laboratory Building", "lab", lab, 5, [("S", 0.5, y), ("E", 0.5, -200.0)])
     site = rect(-330.0, 525.0, -200.0, 600.0)
-    c.polygon("KA-LIB", "key_area", rect(-158.0, 432.0, -62.0, 508.0), name="Library (rare books, archives)",
+    c.area("KA-LIB", "key_area", rect(-158.0, 432.0, -62.0, 508.0), name="Library (rare books, archives)",
               category="library")
-    c.polygon("KA-LAB", "key_area", rect(-348.0, 432.0, -252.0, 468.0), name="Laboratories (hazardous materials)",
+    c.area("KA-LAB", "key_area", rect(-348.0, 432.0, -252.0, 468.0), name="Laboratories (hazardous materials)",
               category="lab")
-    c.polygon("KA-CONS", "key_area", site, name="Construction site: New Engineering Building", category="construction",
+    c.area("KA-CONS", "key_area", site, name="Construction site: New Engineering Building", category="construction",
               closed=True)
     c.camera((-200.0, 520.0), (-265.0, 562.0), "Construction site south-east corner", fov=100, rng=60)
     c.camera((-330.0, 605.0), (-265.0, 562.0), "Construction site north-west corner", fov=100, rng=60)
@@ -531,7 +431,7 @@ def add_north_west(c: CampusBuilder) -> None:
     # and on two paths from the avenue footway in the east.
     assembly_area(c, "AS-NLAWN", "North Lawn", nl)
     for yy in (545.0, 590.0):
-        c.path("NL", [(AV_FOOT_X, yy), (nl[2] - 2, yy)], "North Lawn avenue path", width=4.0)
+        egress_path(c, "NL", [(AV_FOOT_X, yy), (nl[2] - 2, yy)], "North Lawn avenue path", width=4.0)
 
 
 def add_south_east(c: CampusBuilder) -> None:
@@ -542,8 +442,8 @@ def add_south_east(c: CampusBuilder) -> None:
     c.crossing((AV_FOOT_X, 210.0), (sx, 210.0), name="Square crossing")
     square = (20.0, 170.0, 110.0, 250.0)
     field = (200.0, 150.0, 380.0, 260.0)
-    c.polygon("AS-SQUARE", "assembly", rect(*square), name="Central Square")
-    c.polygon("AS-FIELD", "assembly", rect(*field), name="Sports Field")
+    c.area("AS-SQUARE", "assembly", rect(*square), name="Central Square")
+    c.area("AS-FIELD", "assembly", rect(*field), name="Sports Field")
     c.footway([(sx, 210.0), (22.0, 210.0)], name="Square entrance", width=4.0)
     c.footway([(sx, 145.0), (150.0, 145.0)], name="Admin Walk", width=4.0)
     c.footway([(150.0, 145.0), (150.0, 205.0)], name="Admin Walk north", width=4.0)
@@ -554,7 +454,7 @@ def add_south_east(c: CampusBuilder) -> None:
     admin = (40.0, 110.0, 100.0, 130.0)
     generated_building(c, "ADMIN", "Administration and Finance Building", "admin", admin, 4,
                        [("W", 0.5, sx), ("N", 0.5, 145.0)])
-    c.polygon("KA-FIN", "key_area", rect(34.0, 104.0, 106.0, 136.0), name="Finance office and cashier",
+    c.area("KA-FIN", "key_area", rect(34.0, 104.0, 106.0, 136.0), name="Finance office and cashier",
               category="finance")
     c.camera((106.0, 104.0), (70.0, 120.0), "Finance building south-east", fov=90, rng=40)
     c.camera((34.0, 136.0), (70.0, 120.0), "Finance building north-west", fov=90, rng=40)
@@ -566,8 +466,8 @@ def add_south_east(c: CampusBuilder) -> None:
     # More ways into the Central Square (from the south and the north) and the Sports Field (from the north,
     # over the Middle Road from the dorm zone), and the east walk carried on over the Middle Road.
     for x in (60.0, 95.0):
-        c.path("SE", [(x, 145.0), (x, square[1] + 2)], "Central Square south path", width=4.0)
-    c.path("SE", [(sx, 262.0), (65.0, 262.0), (65.0, square[3] - 2)], "Central Square north path", width=4.0)
+        egress_path(c, "SE", [(x, 145.0), (x, square[1] + 2)], "Central Square south path", width=4.0)
+    egress_path(c, "SE", [(sx, 262.0), (65.0, 262.0), (65.0, square[3] - 2)], "Central Square north path", width=4.0)
     c.crossing((sx + 1, RING_MID - 12), (sx + 1, RING_MID + 12), name="Avenue east walk crossing, Middle Road",
                prefix="X-SE")
     road_crossing(c, "SE", 150.0, "Dorm Walk south", south=205.0, north=DORM_Y[0])
@@ -613,7 +513,7 @@ def add_dorm_zone(c: CampusBuilder) -> None:
     for k, x in enumerate((45.0, 65.0, 85.0), start=1):
         c.point(f"CANTEEN-HD{k}", "detector", (x, 462.0), type="heat", building="CANTEEN", level=0,
                 zone="CANTEEN-L0-KITCHEN", name=f"Kitchen heat detector {k}")
-    c.polygon("KA-DORM", "key_area", rect(140.0, 372.0, 380.0, 546.0), name="Dormitory zone", category="dorm")
+    c.area("KA-DORM", "key_area", rect(140.0, 372.0, 380.0, 546.0), name="Dormitory zone", category="dorm")
     c.point("POST-DORM-A", "post", (140.0, 376.0), name="Dorms 1-2 guard post")
     c.point("POST-DORM-B", "post", (266.0, 440.0), name="Dorms 3-4 guard post")
     c.point("POST-DORM-C", "post", (266.0, 510.0), name="Dorms 5-6 guard post")
@@ -622,8 +522,8 @@ def add_dorm_zone(c: CampusBuilder) -> None:
     # y=560 (the canteen's two north paths, the x = 125 and 260 walks, dorms 5-6's north paths), at its east
     # end by Dorm Walk east and at its west end by the walk on the east side of the avenue.
     assembly_area(c, "AS-DLAWN", "Dormitory Lawn", dl)
-    c.path("DL", [(14.0, RING_MID + 12), (14.0, 590.0), (dl[0] + 2, 590.0)], "Avenue east walk north", width=4.0)
-    c.path("DL", [(ex, y_a), (ex, (dl[1] + dl[3]) / 2)], "Dorm Walk east", width=4.0)  # along the lawn's east end
+    egress_path(c, "DL", [(14.0, RING_MID + 12), (14.0, 590.0), (dl[0] + 2, 590.0)], "Avenue east walk north", width=4.0)
+    egress_path(c, "DL", [(ex, y_a), (ex, (dl[1] + dl[3]) / 2)], "Dorm Walk east", width=4.0)  # along the lawn's east end
 
 
 def build_campus() -> dict[str, Any]:
@@ -634,20 +534,13 @@ def build_campus() -> dict[str, Any]:
     dict
         An RFC 7946 GeoJSON FeatureCollection in WGS 84 longitude/latitude.
     """
-    c = CampusBuilder()
+    c = CampusBuilder("Demo University", origin=projected_origin(ORIGIN_LON, ORIGIN_LAT))
     add_roads_and_gates(c)
     add_teaching_zone(c)
     add_north_west(c)
     add_south_east(c)
     add_dorm_zone(c)
-    return c.to_geojson()
-
-
-def dumps(fc: dict[str, Any]) -> str:
-    """Serialise a FeatureCollection with one feature per line (small, readable diffs)."""
-    head = {k: v for k, v in fc.items() if k != "features"}
-    lines = [json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in fc["features"]]
-    return json.dumps(head, ensure_ascii=False)[:-1] + ', "features": [\n' + ",\n".join(lines) + "\n]}\n"
+    return c.to_geojson(lonlat=True)
 
 
 def write(path: str | Path = OUT) -> Path:

@@ -1,7 +1,10 @@
 """Live-feed commands: ``twin serve``, ``twin feed simulate``, ``twin feed replay``, ``twin state``, ``twin user``.
 
 Registered on the ``twin`` app by importing this module (the last line of
-``twin.cli``). Thin: parse, call ``sensors`` / ``twin.state`` / ``twin.server``, print.
+``twin.cli``). Thin: parse, call ``sensors`` / ``twin.state`` / ``viz.live``, print.
+``twin serve`` wires the parts: ingest (``sensors``), the forecaster
+(``scenarios.forecast``, subscribed to ingest's new events) and the console
+(``viz.live``).
 """
 
 from __future__ import annotations
@@ -58,9 +61,12 @@ def serve(
     """Run the ingest service, the live state API and the operator's live map (HTTP, and MQTT with --mqtt)."""
     import uvicorn
 
+    from scenarios.forecast import Forecaster
+    from sensors.http import load_device_keys
     from sensors.ingest import Ingestor
+    from sensors.sources import DemoFeed
     from twin.auth import Users, UsersFileError
-    from twin.server import DemoFeed, create_app, load_device_keys
+    from viz.live.app import create_app
 
     try:
         accounts = Users(users)
@@ -76,7 +82,10 @@ def serve(
     keys = load_device_keys(device_keys)
     adapter = None
     st = _store(store, c)
-    ing = Ingestor(c, st, forecast=forecast)
+    ing = Ingestor(c, st)
+    forecaster = Forecaster(ing) if forecast else None
+    if forecaster is not None:
+        ing.subscribe(forecaster.on_events)
     if mqtt:
         from sensors.mqtt import Broker, MqttIngest
 
@@ -95,6 +104,8 @@ def serve(
     try:
         uvicorn.run(app_, host=host, port=port, log_level="warning")
     finally:
+        if forecaster is not None:
+            forecaster.stop()
         ing.close()
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from twin.cli import campus, live, replay, scenarios
+from twin.cli import campus, imports, live, replay, scenarios
 
 app = typer.Typer(
     help="Campus Twin: a digital twin of a university campus and a drill planner built on it.",
@@ -22,6 +22,10 @@ app = typer.Typer(
 app.command()(campus.info)
 app.command("map")(campus.map_)
 app.command("import-osm")(campus.import_osm)
+app.add_typer(campus.campus_app, name="campus")
+app.command("import-ifc")(imports.import_ifc)
+app.command("import-imdf")(imports.import_imdf)
+app.command("import-dxf")(imports.import_dxf)
 app.command("run")(scenarios.run_)
 app.command()(scenarios.sweep)
 app.command()(scenarios.verify)

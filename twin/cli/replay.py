@@ -45,16 +45,16 @@ def replay(
             fail("--from and --to go with --export or --pedpy")
     if headless:
         os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-    from viz.replay_app import open_replay
+    from viz.replay import Replay
 
     try:
-        rec, outlines, note = open_replay(recording)
+        rec = Replay(recording)
     except RecordingError as e:
         fail(str(e))
     if rec.is_exercise and pedpy is not None:
         fail(f"{recording}: a recorded exercise holds counts per building, not trajectories; --pedpy needs a simulated run")
-    if note:
-        err.print(f"note: {note}", highlight=False, markup=False)
+    if rec.note:
+        err.print(f"note: {rec.note}", highlight=False, markup=False)
     result: dict[str, object] = {"recording": str(recording), "kind": "exercise" if rec.is_exercise else "simulation",
                                  "people": rec.n_agents, "duration_s": round(rec.duration, 1)}
     if export is not None:
@@ -62,7 +62,7 @@ def replay(
 
         try:
             done = export_frames(rec, export, fps=fps, speed=speed or 32.0, t_from=t_from or 0.0, t_to=t_to,
-                                 size=(w, h), gif=not no_gif, outlines=outlines, note=note)
+                                 size=(w, h), gif=not no_gif)
         except ValueError as e:
             fail(str(e))
         frames = done["frames"]
@@ -75,7 +75,7 @@ def replay(
     if html is not None:
         from viz.replay_html import write_replay_html
 
-        page = write_replay_html(rec, html, outlines=outlines)
+        page = write_replay_html(rec, html)
         result["html"] = str(page)
         if not as_json:
             out.print(f"browser replay: {page} ({page.stat().st_size / 1e6:.1f} MB, works offline)", highlight=False)
@@ -96,7 +96,7 @@ def replay(
         return
     from viz.replay_app import ReplayApp
 
-    ReplayApp(rec, size=(w, h), speed=speed or 1.0, outlines=outlines, note=note).run()
+    ReplayApp(rec, size=(w, h), speed=speed or 1.0).run()
 
 
 def exercise(
@@ -110,7 +110,8 @@ def exercise(
 ) -> None:
     """Record an exercise: the event store between two times, with its campus, as a replayable recording."""
     from sensors.events import parse_time
-    from twin.recording import RecordingError, record_exercise
+    from sensors.exercise import record_exercise
+    from twin.recording import RecordingError
 
     try:
         a, b = parse_time(t_from, "--from"), parse_time(t_to, "--to")
@@ -155,7 +156,7 @@ def compare(
 ) -> None:
     """Drill versus plan: actual vs simulated evacuation curves per building and in total; --calibrate fits the plan to the drill."""
     from scenarios.calibrate import actual_exits, calibrate as fit, compare as compare_curves, write_calibrated
-    from scenarios.run import run
+    from scenarios.evacuation import run
     from scenarios.schema import Evacuation, load_scenario
     from twin.recording import RecordingError
     from viz.compare_report import write_compare_report
@@ -170,7 +171,7 @@ def compare(
     except RecordingError as e:
         fail(str(e))
     with err.status("simulating the plan …"):
-        outcome = run(sc, source=str(scenario))
+        outcome = run(sc, c, source=str(scenario))
     cal = None
     if calibrate:
         from rich.progress import Progress, TextColumn, TimeElapsedColumn

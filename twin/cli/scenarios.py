@@ -26,29 +26,29 @@ def run_(
         sc = load_scenario(scenario)
         campus = load(sc.campus)
         if sc.kind == "coverage":
-            from scenarios.coverage import run_coverage
+            from scenarios import coverage
             from viz.coverage_report import write_report
 
-            outcome = with_progress(sc.replications, as_json,
-                                     lambda tick: run_coverage(sc, source=str(scenario), campus=campus, progress=tick))
+            outcome = with_progress(coverage.runs(sc), as_json, lambda tick: coverage.run(
+                sc, campus, source=str(scenario), workers=workers, dask=dask, progress=tick))
             files = {"report": lambda d: write_report(outcome, summary, d)}
             show = _print_coverage
         elif sc.kind == "traffic":
-            from scenarios.traffic import run_traffic
+            from scenarios import traffic
             from viz.traffic_report import write_report
 
-            runs = sc.replications * max(1, len(sc.layouts))
-            outcome = with_progress(runs, as_json, lambda tick: run_traffic(sc, source=str(scenario), campus=campus, progress=tick))
+            outcome = with_progress(sc.replications, as_json, lambda tick: traffic.run(
+                sc, campus, source=str(scenario), workers=workers, dask=dask, progress=tick))
             files = {"report": lambda d: write_report(outcome, summary, d)}
             show = _print_traffic
         else:
-            from scenarios.run import record, run
+            from scenarios import evacuation
             from viz.report import write_report
 
-            outcome = with_progress(sc.replications, as_json, lambda tick: run(
-                sc, source=str(scenario), workers=workers, dask=dask, progress=tick, record_first=output is not None))
+            outcome = with_progress(sc.replications, as_json, lambda tick: evacuation.run(
+                sc, campus, source=str(scenario), workers=workers, dask=dask, progress=tick))
             files = {"report": lambda d: write_report(outcome, summary, d),
-                     "recording": lambda d: record(outcome, d / "recording.sqlite")}
+                     "recording": lambda d: evacuation.record(outcome, d / "recording.sqlite")}
             show = _print_summary
         summary = outcome.summary()
         written = {}
@@ -113,13 +113,15 @@ def sweep(
     dask: DaskOpt = None,
 ) -> None:
     """Run a scenario for every combination of the varied keys and compare them."""
-    from scenarios.run import parse_vary, sweep as run_sweep
     from scenarios.schema import load_scenario
+    from scenarios.sweep import parse_vary, sweep as run_sweep
 
     with user_errors(f"{scenario}: sweep not run"):
-        if load_scenario(scenario).kind != "evacuation":
+        sc = load_scenario(scenario)
+        if sc.kind != "evacuation":
             fail(f"{scenario}: twin sweep runs evacuation scenarios only; run other kinds with twin run")
-        rows = run_sweep(scenario, parse_vary(vary, str(scenario)), workers=workers, dask=dask)
+        varied = parse_vary(vary, str(scenario))
+        rows = run_sweep(scenario, varied, load(sc.campus), workers=workers, dask=dask)
     if as_json:
         print(json.dumps(rows, indent=2))
         return

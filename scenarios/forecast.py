@@ -13,6 +13,16 @@ through the same ingest path as sensor events (sensor ``twin``, kind
 
 Buildings no sensor counts (no card doors, no cameras) are assumed at
 ``UNMEASURED_SHARE`` of their design occupants, and listed in the forecast.
+
+Ingest does not know about forecasts: ``twin serve`` subscribes a
+:class:`Forecaster` to its ingestor, whose new events it watches for fire
+alarms and through which it stores the forecasts::
+
+    forecaster = Forecaster(ingestor)
+    ingestor.subscribe(forecaster.on_events)
+    ...
+    forecaster.stop()
+    ingestor.close()
 """
 
 from __future__ import annotations
@@ -20,11 +30,10 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from sensors.ingest import Ingestor
-    from twin.state import LiveState
+from twin.state import LiveState
 
 UNMEASURED_SHARE = 1.0
 """Share of design occupants assumed in a building no sensor counts: the cautious choice."""
@@ -60,8 +69,8 @@ def make_forecast(state: LiveState, trigger: dict[str, Any], *, scope: str = "ca
     occ = state.occupancy(now)["buildings"]
     shares: dict[str, float] = {}
     unmeasured = []
-    fires = sorted(state.d["fires"].items(), key=lambda kv: (kv[1]["since"], kv[0]))
-    burning = {v["building"] for _, v in fires} or {f.at[trigger["sensor_id"], "building"]}
+    fires = state.fires()
+    burning = {v["building"] for v in fires} or {f.at[trigger["sensor_id"], "building"]}
     for b in f.index[f["kind"] == "building"]:
         if scope == "building" and b not in burning:
             continue
@@ -71,8 +80,8 @@ def make_forecast(state: LiveState, trigger: dict[str, Any], *, scope: str = "ca
         else:
             shares[b] = unmeasured_share
             unmeasured.append(str(b))
-    origin = fires[0][0] if fires else trigger["sensor_id"]
-    since = fires[0][1]["since"] if fires else now
+    origin = fires[0]["detector"] if fires else trigger["sensor_id"]
+    since = fires[0]["since"] if fires else now
     spread = max(0.0, state.spread_delay - max(0.0, now - since))
     closable = {"room", "corridor", "door", "stair", "gate"}
     origin_node = f.at[origin, "node"] if origin in f.index else None
@@ -97,7 +106,7 @@ def make_forecast(state: LiveState, trigger: dict[str, Any], *, scope: str = "ca
         b = str(b) if isinstance(b, str) else "outdoor"
         routes[b].append({"exit": exit_id, "people": int(n)})
     worst = sorted((s for s in rep.servers if s["max_wait_s"] >= 0.1), key=lambda s: (-s["max_wait_s"], -s["max_queue"], s["id"]))[:10]
-    fire_building = fires[0][1]["building"] if fires else None
+    fire_building = fires[0]["building"] if fires else None
     return {
         "scope": scope,
         "trigger": {"sensor_id": trigger["sensor_id"], "ts": trigger["ts"], "building": fire_building,
@@ -122,11 +131,34 @@ def make_forecast(state: LiveState, trigger: dict[str, Any], *, scope: str = "ca
     }
 
 
-class Forecaster:
-    """Runs forecasts in a background thread, one at a time; triggers arriving meanwhile fold into one rerun."""
+class Feed(Protocol):
+    """What a forecaster needs of the ingest it listens to (``sensors.ingest.Ingestor`` is one)."""
 
-    def __init__(self, ingestor: Ingestor, *, unmeasured_share: float = UNMEASURED_SHARE) -> None:
-        self.ingestor = ingestor
+    lock: Any
+    """Held while the live state changes."""
+    state: LiveState
+    """The live state."""
+
+    def submit(self, raws: Sequence[Any], *, source: str = ..., allow_twin: bool = ...) -> list[Any]:
+        """Store and apply events (here: the twin's own ``forecast`` events)."""
+        ...
+
+
+class Forecaster:
+    """Runs forecasts in a background thread, one at a time; triggers arriving meanwhile fold into one rerun.
+
+    Parameters
+    ----------
+    feed : Feed
+        The ingest it reads the live state of and stores its forecasts
+        through; subscribe :meth:`on_events` to it to forecast on every fire
+        alarm.
+    unmeasured_share : float
+        Share of design occupants assumed where no sensor counts.
+    """
+
+    def __init__(self, feed: Feed, *, unmeasured_share: float = UNMEASURED_SHARE) -> None:
+        self.feed = feed
         self.unmeasured_share = unmeasured_share
         self._cond = threading.Condition()
         self._pending: tuple[dict[str, Any], float] | None = None
@@ -139,6 +171,12 @@ class Forecaster:
         self._idle.set()
         self._thread = threading.Thread(target=self._run, name="twin-forecast", daemon=True)
         self._thread.start()
+
+    def on_events(self, records: list[dict[str, Any]]) -> None:
+        """Ingest listener: a forecast after the first detector in ``fire`` among the new records."""
+        fire = next((r for r in records if r["kind"] == "fire" and r["state"] == "fire"), None)
+        if fire is not None:
+            self.trigger(fire)
 
     def trigger(self, fire: dict[str, Any]) -> None:
         """Ask for a forecast after this fire event (the latest trigger wins)."""
@@ -168,15 +206,12 @@ class Forecaster:
                 fire, t0 = self._pending
                 self._pending = None
             try:
-                with self.ingestor.lock:
-                    import copy
-
-                    view = copy.copy(self.ingestor.state)
-                    view.d = copy.deepcopy(self.ingestor.state.d)
+                with self.feed.lock:
+                    view = self.feed.state.copy()
                 for scope in SCOPES:
                     fc = make_forecast(view, fire, scope=scope, unmeasured_share=self.unmeasured_share)
                     fc["latency_s"] = round(time.perf_counter() - t0, 3)
-                    self.ingestor.submit([{"sensor_id": "twin", "ts": fire["ts"], "kind": "forecast", "forecast": fc}],
+                    self.feed.submit([{"sensor_id": "twin", "ts": fire["ts"], "kind": "forecast", "forecast": fc}],
                                          source="forecast", allow_twin=True)
                     self.latency_s[scope] = time.perf_counter() - t0
                 self.done += 1

@@ -17,8 +17,8 @@ The engine is mesoscopic (SFPE hydraulic model, as in Pathfinder's SFPE mode):
   down, 0.610 m/s up), scaled by their own free speed relative to the mean
   and converted to speed along the flight.
 
-All numbers come from the settings table (``docs/settings.md``); a scenario's
-``[settings]`` table overrides them.
+All numbers come from the settings table (``docs/settings.md``) through
+:func:`twin.settings.value`; a scenario's ``[settings]`` table overrides them.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from twin.settings import default
+from twin.settings import value
 
 
 class Physics:
@@ -44,6 +44,17 @@ class Physics:
         self.a = p("sfpe_a")
         self.d_free = p("density_free")
         self.d_max = p("density_max")
+        self.f_norm = 1 - self.a * self.d_free
+        """SFPE speed at ``density_free`` relative to ``k``: the density factor is ``(1 - a D) / f_norm``."""
+        self.walk_speed_mean = p("walk_speed_mean")
+        self.speed_floor = p("walk_speed_floor")
+        """Lowest free speed a person walks at (m/s), whatever the scenario's distribution draws."""
+        self.density_factor_min = p("density_speed_factor_min")
+        """Lowest speed factor density brings (share of the free speed)."""
+        self.width_min = p("effective_width_min")
+        self.width_unknown = p("width_unknown")
+        self.reroute_interval = p("reroute_interval")
+        self.full_space_penalty = p("reroute_full_space")
         slope = math.hypot(p("stair_tread"), p("stair_riser")) / p("stair_tread")
         self.stair_down = p("stair_speed_down") * slope / p("walk_speed_mean")
         """Speed factor along a flight going down (relative to level free speed)."""
@@ -51,17 +62,17 @@ class Physics:
         """Speed factor along a flight going up."""
 
     def get(self, name: str) -> float:
-        """A setting's value for this scenario (override, else the documented default)."""
-        return float(self.overrides.get(name, default(name)))
+        """A setting's value for this scenario: :func:`twin.settings.value` with the scenario's overrides."""
+        return value(name, self.overrides)
 
     def door_rate(self, width: float) -> float:
         """Flow capacity of a door or opening of clear ``width`` m, persons/s."""
-        return self.get("flow_door") * max(0.1, width - 2 * self.get("boundary_door"))
+        return self.get("flow_door") * max(self.width_min, width - 2 * self.get("boundary_door"))
 
     def stair_rate(self, width: float) -> float:
         """Flow capacity of a stair of clear ``width`` m, persons/s."""
-        return self.get("flow_stair") * max(0.1, width - 2 * self.get("boundary_stair"))
+        return self.get("flow_stair") * max(self.width_min, width - 2 * self.get("boundary_stair"))
 
     def path_rate(self, width: float) -> float:
         """Flow capacity of a corridor, footway or gate of clear ``width`` m, persons/s."""
-        return self.get("flow_corridor") * max(0.1, width - 2 * self.get("boundary_corridor"))
+        return self.get("flow_corridor") * max(self.width_min, width - 2 * self.get("boundary_corridor"))

@@ -1,102 +1,39 @@
-"""The operator's live security map: the page, its static layout and the live view pushed to it.
+"""The live view: what the operator's map draws, built from the live state.
 
-``twin serve`` answers ``GET /`` with :func:`live_page`: the campus map of
-``twin map`` (``viz.campus_map``: the same layers, Leaflet inlined, no tiles)
-framed by a header, an alarm panel and an events strip, with the page's own
-script and style sheet (``viz/static/live.js``, ``live.css``) served by the
-same server, so nothing is fetched from the network. The script reads
-:func:`layout` once (``GET /api/layout``: footprints, sensor positions,
-camera viewsheds) and then draws every :func:`live_view` the server pushes
-over the WebSocket ``/ws``: buildings shaded by occupancy, alarms flashing
-and listed by priority then time, the cameras covering each alarm, offline
-sensors, gate counts, the latest evacuation forecast and the last hour of
-events.
-
-The script builds every text from data with ``textContent`` (never
-``innerHTML``), so a campus or event text is shown as text whatever it holds.
+:class:`Layout` is what the map draws once (``GET /api/layout``): building
+footprints, sensor positions, camera viewsheds and the places alarms point at,
+in WGS 84. :func:`live_view` is what it redraws on every push (``GET
+/api/view`` and every ``/ws`` message): buildings shaded by occupancy, the
+alarm panel by priority then time with the cameras covering each alarm,
+sensor health, blocked parts, gate counts, the latest evacuation forecast (as
+stored in the live state: the view shows forecasts, it never runs one), the
+events strip of the last hour and the newest audit records. :class:`Console`
+holds one server's ingestor, layout and audit trail and renders the view as
+JSON text.
 """
 
 from __future__ import annotations
 
-import html
-import re
+import json
+import time
+from collections import deque
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
-import folium
 import shapely
-from branca.element import Element
-from folium.elements import MacroElement
-from folium.template import Template
 
-from twin.viewshed import camera_viewsheds
+from sensors.ingest import Ingestor
+from twin.audit import AuditLog
 from twin.campus import Campus
+from twin.registry import Registry
 from twin.settings import default
-from viz.campus_map import campus_map, offline_page
+from twin.state import LiveState
+from twin.viewshed import camera_viewsheds
 
-STATIC = Path(__file__).resolve().parent / "static"
-"""The page's own script and style sheet, served at ``/static``."""
-NONCE = "__CT_NONCE__"
-"""Placeholder the server replaces with each response's CSP nonce."""
-CSRF = "__CT_CSRF__"
-"""Placeholder the server replaces with the session's CSRF token."""
 FORECAST_SCOPES = ("campus", "building")
 """Forecast shown on the map: the campus one when there is one, else the building one."""
 AUDIT_SHOWN = 30
 """Audit entries sent with each view (the newest)."""
-
-
-class LiveHandle(MacroElement):
-    """Exposes the folium map and its overlays to ``live.js`` as ``window.ctMap``."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        window.ctMap = {map: {{ this._parent.get_name() }}, control: {{ this.control.get_name() }},
-            overlays: { {%- for name, fg in this.overlays %}{{ name|tojson }}: {{ fg.get_name() }}, {% endfor -%} }};
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, control: Any, overlays: list[tuple[str, Any]]) -> None:
-        super().__init__()
-        self._name = "LiveHandle"
-        self.control = control
-        self.overlays = overlays
-
-
-def live_page(campus: Campus, *, title: str = "Campus Twin — live security map") -> str:
-    """The operator page, with :data:`NONCE` and :data:`CSRF` placeholders for the server to fill per response.
-
-    Parameters
-    ----------
-    campus : Campus
-        The loaded campus.
-    title : str
-        Heading and window title (escaped).
-    """
-    m = campus_map(campus.features, title=title)
-    control = next(c for c in m._children.values() if isinstance(c, folium.LayerControl))
-    groups = [(c.layer_name, c) for c in m._children.values() if isinstance(c, folium.FeatureGroup)]
-    m.add_child(LiveHandle(control, groups))
-    root = m.get_root()
-    root.header.add_child(Element(f'<meta name="ct-csrf" content="{CSRF}">'
-                                  '<link rel="stylesheet" href="/static/live.css">'), name="ct_live_head")
-    heading = html.escape(title)
-    root.html.add_child(Element(
-        f'<header id="ct-head"><h1>{heading}</h1><span id="ct-clock">connecting…</span>'
-        '<span id="ct-conn" class="ct-bad">offline</span><span id="ct-summary"></span>'
-        '<span id="ct-user"></span><button id="ct-logout" type="button">Log out</button></header>'
-        '<aside id="ct-side"><section id="ct-alarms"><h2>Alarms <span id="ct-alarm-count"></span></h2>'
-        '<ol id="ct-alarm-list"></ol><p id="ct-action-msg" role="status"></p></section>'
-        '<section id="ct-forecast"><h2>Evacuation forecast</h2><div id="ct-forecast-body">none yet</div></section>'
-        '<section id="ct-audit"><h2>Audit trail</h2><ol id="ct-audit-list"></ol></section></aside>'
-        '<footer id="ct-strip"><div id="ct-strip-head">Last hour of events</div>'
-        '<svg id="ct-strip-svg" preserveAspectRatio="none"></svg></footer>'
-        '<script src="/static/live.js" defer></script>'), name="ct_live_body")
-    page = offline_page(m)
-    return re.sub(r"<script(?=[\s>])", f'<script nonce="{NONCE}"', page)
 
 
 class Layout:
@@ -110,7 +47,7 @@ class Layout:
         Its sensors.
     """
 
-    def __init__(self, campus: Campus, registry: Any) -> None:
+    def __init__(self, campus: Campus, registry: Registry) -> None:
         self.campus = campus
         self.registry = registry
         self._covering: dict[str, list[str]] = {}
@@ -188,7 +125,7 @@ def _floor(f: Any, fid: str) -> tuple[str, int] | None:
     return (b, int(lv))
 
 
-def live_view(state: Any, layout: Layout, audit: list[dict[str, Any]], now: float) -> dict[str, Any]:
+def live_view(state: LiveState, layout: Layout, audit: list[dict[str, Any]], now: float) -> dict[str, Any]:
     """The live view pushed to the map (``GET /api/view``, and every ``/ws`` message).
 
     Parameters
@@ -209,12 +146,13 @@ def live_view(state: Any, layout: Layout, audit: list[dict[str, Any]], now: floa
     for a in state.panel():
         s = names.get(a["sensor_id"], {})
         panel.append({**a, "name": s.get("name"), "covering": layout.covering(a["sensor_id"])})
-    forecast = next((state.d["forecasts"][s] for s in FORECAST_SCOPES if s in state.d["forecasts"]), None)
+    forecasts = state.forecasts()
+    forecast = next((forecasts[s] for s in FORECAST_SCOPES if s in forecasts), None)
     return {
         "type": "view",
         "now": now,
-        "clock": state.d["clock"],
-        "events_applied": state.d["applied"],
+        "clock": state.clock,
+        "events_applied": state.applied,
         "occupancy": {"on_site": occ["on_site"], "in_buildings": occ["in_buildings"],
                       "buildings": {b: {"count": v["count"], "design": v["design"], "source": v["source"]}
                                     for b, v in occ["buildings"].items()},
@@ -227,3 +165,38 @@ def live_view(state: Any, layout: Layout, audit: list[dict[str, Any]], now: floa
         "strip": state.strip(),
         "audit": audit[-AUDIT_SHOWN:],
     }
+
+
+class Console:
+    """What one server shows its operators: an ingestor's live state, the campus layout, the newest audit records.
+
+    The operator actions stored in ``audit`` are applied to the live state
+    when it is made (a restart keeps acknowledgements and clears).
+
+    Parameters
+    ----------
+    ingestor : Ingestor
+        Store, registry and live state.
+    audit : AuditLog
+        The operator audit trail.
+    """
+
+    def __init__(self, ingestor: Ingestor, audit: AuditLog) -> None:
+        self.ingestor = ingestor
+        self.audit = audit
+        with ingestor.lock:
+            for rec in audit.records():
+                ingestor.state.operator(rec)
+        self.recent: deque[dict[str, Any]] = deque(audit.records(limit=AUDIT_SHOWN), maxlen=AUDIT_SHOWN)
+        """The newest audit records, sent with each view."""
+        self.layout = Layout(ingestor.campus, ingestor.registry)
+
+    def now(self) -> float:
+        """The wall clock (or the latest event's time, when a feed runs ahead of it)."""
+        return max(time.time(), self.ingestor.state.clock or 0.0)
+
+    def render(self) -> str:
+        """The live view now, as compact JSON text."""
+        with self.ingestor.lock:
+            doc = live_view(self.ingestor.state, self.layout, list(self.recent), self.now())
+        return json.dumps(doc, separators=(",", ":"))

@@ -1,0 +1,452 @@
+"""The evacuation engine: SimPy processes on the campus network, mesoscopic, one replication at a time.
+
+Every person is a SimPy process (a plain generator, :meth:`_Run.person`) that
+waits out its pre-movement time, then walks from node to node of the campus
+graph towards an assembly area. Doors, openings, gates, stair flights and
+outdoor paths are flow-limited servers (FIFO, ``rate`` persons/s); spaces
+(rooms, corridors, stair landings and flights, floors, path segments) slow
+people by density and refuse entry above ``density_max``, so queues form at
+bottlenecks and back up into the spaces before them. Blocked parts and a
+spreading fire are closures of nodes (no entry); routes are recomputed when a
+closure happens.
+
+Physics: ``scenarios/evacuation/physics.py``. What is derived from the campus
+once: ``scenarios/evacuation/network.py``. A :class:`Drill` is that network
+plus ``run(i)``, which runs replication ``i`` with its own random stream
+spawned from the scenario's seed, so replications are independent of the
+order and the process they run in (``scenarios.replicate``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict, deque
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import simpy
+
+from scenarios.evacuation.network import Network
+
+RouteKey = tuple[Any, ...]
+"""What a route leads to: ("assembly", targets), ("exits", building) or ("inside", space, targets)."""
+Route = tuple[list[float], list[int], list[int], dict[int, list[tuple[float, int, int]]]]
+"""A route field as lists (distance, next node, next edge per node) and, per node, its steps that lead closer."""
+Move = tuple[int, str, float, float, int, int]
+"""(person, state, t0, t1, from node, to node): one recorded move; state is wait, walk, queue or trapped."""
+
+
+@dataclass
+class Replication:
+    """What one replication produced: per person and per exit (times in seconds)."""
+
+    index: int
+    premovement: np.ndarray
+    """Per person, the pre-movement time drawn (s)."""
+    speed: np.ndarray
+    """Per person, the free walking speed drawn (m/s)."""
+    safe_at: np.ndarray
+    """Per person, when they reached an assembly area (NaN if they did not)."""
+    trapped_at: np.ndarray
+    """Per person, when they found every way out closed (NaN if they did not)."""
+    building_of: list[str]
+    left_building: np.ndarray
+    """Per person, when they left their building (NaN if they did not)."""
+    by_exit: dict[str, int]
+    exit_times: dict[str, list[float]]
+    """Times (s) people passed each building exit."""
+    servers: list[dict[str, Any]]
+    events: int
+    moves: list[Move] | None = None
+    closures: list[tuple[float, str, str]] = field(default_factory=list)
+
+    @property
+    def occupants(self) -> int:
+        """People at the start."""
+        return len(self.safe_at)
+
+    @property
+    def safe_times(self) -> np.ndarray:
+        """Sorted times people reached safety (s)."""
+        return np.sort(self.safe_at[~np.isnan(self.safe_at)])
+
+    @property
+    def trapped(self) -> int:
+        """People with no way out left."""
+        return int((~np.isnan(self.trapped_at)).sum())
+
+    @property
+    def unfinished(self) -> int:
+        """People still on their way when the run stopped at ``max_time``."""
+        return self.occupants - len(self.safe_times) - self.trapped
+
+    @property
+    def evacuation_time(self) -> float:
+        """Time the last person reached safety (s); 0 when nobody moved."""
+        return float(np.nanmax(self.safe_at)) if len(self.safe_times) else 0.0
+
+    @property
+    def max_speed(self) -> float:
+        """The fastest free speed drawn (m/s)."""
+        return float(self.speed.max()) if len(self.speed) else 0.0
+
+    @property
+    def min_premovement(self) -> float:
+        """The shortest pre-movement time drawn (s)."""
+        return float(self.premovement.min()) if len(self.premovement) else 0.0
+
+
+class Drill(Network):
+    """An evacuation scenario prepared on a campus (a :class:`~scenarios.evacuation.network.Network`) that runs replications.
+
+    This is the model :func:`scenarios.replicate.replicate` ships to local
+    processes or Dask workers (campus included). Its ``scenario`` is read at
+    the start of every replication, so a caller may swap in another
+    pre-movement or speed distribution between runs (calibration does).
+    """
+
+    def run(self, index: int, *, record: bool = False) -> Replication:
+        """Run replication ``index``; with ``record`` keep every move for the replay viewer."""
+        return _Run(self, index, record=record).run()
+
+
+class _Run:
+    """One replication: its random draws, the state its SimPy processes share, and the processes.
+
+    The network (``net``) is read only; everything that changes during the
+    replication is here: fresh servers, which nodes are closed, how many
+    people each space holds and who waits to enter it, the route fields
+    (recomputed after every closure, and every ``reroute_interval`` on
+    adaptive routes), and what each person did.
+    """
+
+    def __init__(self, net: Drill, index: int, *, record: bool = False) -> None:
+        sc = net.scenario
+        self.net = net
+        self.index = index
+        self.scenario = sc
+        rng = np.random.default_rng(np.random.SeedSequence(sc.seed).spawn(index + 1)[index])
+        n_people = len(net.start)
+        self.pre: list[float] = np.maximum(sc.premovement.draw(rng, n_people), 0.0).tolist()
+        self.speed: list[float] = np.maximum(sc.speed.draw(rng, n_people), net.phys.speed_floor).tolist()
+        self.start: list[int] = net.start.tolist()
+        self.env = simpy.Environment()
+        self.servers = [s.fresh() for s in net.servers]
+        self.closed = [False] * len(net.names)
+        for i in net.blocked_nodes:
+            self.closed[i] = True
+        self.closed_arr = np.zeros(len(net.names), dtype=bool)
+        """Scratch copy of ``closed`` for route searches."""
+        self.count = [0] * len(net.space_area)
+        """Per space, the people in it now."""
+        for i in self.start:
+            if net.node_space[i] >= 0:
+                self.count[net.node_space[i]] += 1
+        self.waiting: dict[int, deque[simpy.Event]] = defaultdict(deque)
+        """Per space, the people waiting for a place in it, first come first served."""
+        self.heading = [0] * len(net.names)
+        """Per node, the people on their way to it now (adaptive routes see them coming)."""
+        self.adaptive = sc.route == "adaptive"
+        self.nearest_exit = sc.route == "nearest_exit"
+        self.no_choice = [not self.adaptive or net.outdoor[u] or len(net.adj[u]) <= 2 for u in range(len(net.names))]
+        """Nodes where there is no choice to make: outdoors, a room's one door, a passage (or routes are not adaptive)."""
+        self.fields: dict[RouteKey, Route] = {}
+        self.safe_at = [math.nan] * n_people
+        self.left_at = [math.nan] * n_people
+        self.trapped_at = [math.nan] * n_people
+        self.moves: list[Move] | None = [] if record else None
+        self.closures: list[tuple[float, str, str]] = []
+        self.events = 0
+        """SimPy events processed by people (a measure of the work done)."""
+
+    def run(self) -> Replication:
+        """Start the processes, run until everyone is out or ``max_time``, and return what happened."""
+        env, net, sc = self.env, self.net, self.scenario
+        if self.adaptive:
+            env.process(self.reroute())
+        for i in net.blocked_nodes:
+            self.closures.append((0.0, net.names[i], "blocked"))
+        if sc.fire is not None and net.fire_nodes[0]:
+            env.process(self.fire())
+        for p in range(len(self.start)):
+            env.process(self.person(p))
+        env.run(until=sc.max_time)
+        return self.result()
+
+    # -- routes ---------------------------------------------------------------
+
+    def queues(self) -> list[float] | None:
+        """Per edge, the queue ahead of it now as metres of walking (adaptive routing only).
+
+        A door's wait counts half on each of the two edges that meet at it,
+        so a route through it pays it once.
+        """
+        if not self.adaptive:
+            return None
+        net = self.net
+        now, v = self.env.now, net.phys.walk_speed_mean
+        wait = [sv.wait_at(now) * v for sv in self.servers]
+        node_wait = [0.5 * wait[s] if s >= 0 else 0.0 for s in net.node_server]
+        return [(wait[s] if s >= 0 else 0.0) + node_wait[a] + node_wait[b]
+                for s, (a, b) in zip(net.e_server, net.e_ends, strict=True)]
+
+    def route(self, key: RouteKey) -> Route:
+        """Route field for ``key`` under the closures (and queues) of now; kept until the next closure or reroute.
+
+        ("inside", space, targets) is the way out for those caught in a room
+        or corridor that closed around them: that one space is open to them,
+        every other closure holds.
+        """
+        if key not in self.fields:
+            net, closed = self.net, self.closed_arr
+            closed[:] = self.closed
+            if key[0] == "assembly":
+                d, n, e = net.field(list(key[1]), closed, penalty=self.queues())
+            elif key[0] == "inside":
+                closed[net.space_node[key[1]]] = False
+                d, n, e = net.field(list(key[2]), closed, penalty=self.queues())
+            else:
+                inside = net.building_nodes[key[1]]
+                exits = [i for i in inside if net.kind[i] == "door" and net.node_server[i] >= 0
+                         and self.servers[net.node_server[i]].exit]
+                d, n, e = net.field(exits, closed, within=inside, penalty=self.queues())
+            self.fields[key] = (d.tolist(), n.tolist(), e.tolist(), {})
+        return self.fields[key]
+
+    def choose(self, u: int, key: RouteKey, v_free: float) -> tuple[int, int]:
+        """Next node and edge from ``u`` (-1 when no way is left).
+
+        Where there is a choice (adaptive routes, indoors, more than one way
+        on), each step that brings the person closer is priced at its walk
+        time plus the queue at its door, flight or path now, the people
+        already heading there, and a full space behind it; the cheapest wins.
+        """
+        dist, nxt, nedge, steps = self.fields.get(key) or self.route(key)
+        if self.no_choice[u] or key[0] == "inside":
+            return nxt[u], nedge[u]
+        net, closed = self.net, self.closed
+        if u not in steps:  # the steps that bring you closer (no loops), best first when nothing queues
+            here = dist[u]
+            e_space_node = net.e_space_node
+            steps[u] = sorted(
+                (cost + dist[v], v, e) for v, e, cost, _ in net.adj[u]
+                if not closed[v] and dist[v] < here
+                and not (e_space_node[e] >= 0 and closed[e_space_node[e]] and u != e_space_node[e])
+            )
+        node_server, e_server, e_space, cap = net.node_server, net.e_server, net.e_space, net.space_cap
+        servers, heading, count = self.servers, self.heading, self.count
+        best, best_v, best_e = math.inf, -1, -1
+        now = self.env.now
+        for base, v, e in steps[u]:
+            c = base / v_free
+            if c >= best:
+                break  # queues only add: nothing further down can win
+            s = node_server[v] if node_server[v] >= 0 else e_server[e]
+            if s >= 0:  # the queue there now, and the people already on their way to it
+                sv = servers[s]
+                c += heading[v] / sv.rate
+                if now < sv.until:
+                    c += sv.wait_at(now)
+            sp = e_space[e]
+            if sp >= 0 and count[sp] >= cap[sp]:
+                c += 1.0 / servers[s].rate if s >= 0 else net.phys.full_space_penalty
+            if c < best:
+                best, best_v, best_e = c, v, e
+        return best_v, best_e
+
+    # -- people ---------------------------------------------------------------
+
+    def wake(self, sp: int) -> None:
+        """Let the first person waiting for a place in space ``sp`` look again, if there is one."""
+        if self.waiting[sp] and self.count[sp] < self.net.space_cap[sp]:
+            self.waiting[sp].popleft().succeed()
+
+    def step(self, u: int, v: int, e: int, space: int, v_free: float) -> tuple[float, float, float]:
+        """Book the walk from ``u`` along edge ``e`` to ``v``, starting now from ``space``; return (set off, arrive, through).
+
+        One SimPy step covers: waiting for the flight or path ahead, walking
+        the edge (slowed by the density of the space it crosses, and on
+        stairs), and queueing through the door at its end (booked ahead for
+        the arrival time, so the door still serves in arrival order). The
+        person leaves ``space`` for the edge's space when they set off.
+        """
+        net, servers, count = self.net, self.servers, self.count
+        phys = net.phys
+        now = self.env.now
+        sp = net.e_space[e]
+        s = net.e_server[e]
+        t0 = servers[s].reserve(now) if s >= 0 else now
+        if sp != space:
+            if sp >= 0 and net.space_server[sp] >= 0:
+                t0 = servers[net.space_server[sp]].reserve(t0)
+            if space >= 0:
+                count[space] -= 1
+                self.wake(space)
+            if sp >= 0:
+                count[sp] += 1
+        f = 1.0
+        if sp >= 0:
+            dens = count[sp] / net.space_area[sp]
+            if dens > phys.d_free:
+                f = max(phys.density_factor_min, (1 - phys.a * dens) / phys.f_norm)
+        if net.e_stair[e]:
+            f *= phys.stair_down if (net.level[v] or 0) < (net.level[u] or 0) else phys.stair_up
+        t_arrive = t0 + net.e_len[e] / (v_free * f)
+        s = net.node_server[v]
+        t_through = servers[s].reserve(t_arrive) if s >= 0 else t_arrive
+        return t0, t_arrive, t_through
+
+    def outside(self, p: int, u: int, key: RouteKey, v_free: float, t: float) -> float:
+        """Walk person ``p`` from outdoor node ``u`` to the assembly area in one go; return the arrival time (-1: no way).
+
+        Outdoors nothing is decided on the way, so the path servers are
+        booked ahead at the times the person reaches them (first booked,
+        first served) and the walk is one SimPy timeout.
+        """
+        net, servers, moves = self.net, self.servers, self.moves
+        _, nxt, nedge, _ = self.route(key)
+        while not net.is_assembly[u]:
+            v, e = nxt[u], nedge[u]
+            if v < 0:
+                return -1.0
+            s = net.e_server[e]
+            t0 = servers[s].reserve(t) if s >= 0 else t
+            t = t0 + net.e_len[e] / v_free
+            if moves is not None:
+                moves.append((p, "walk", t0, t, u, v))
+            s = net.node_server[v]  # a gate on the way
+            if s >= 0:
+                t = servers[s].reserve(t)
+            u = v
+        return t
+
+    def person(self, p: int) -> Generator[simpy.Event, Any, None]:  # noqa: C901 - one person's way out is one loop
+        """The process of person ``p``: wait out the pre-movement time, then walk node to node to safety.
+
+        Indoors they take one step at a time (:meth:`choose`, :meth:`step`),
+        waiting at the door of a full space; outdoors they walk on to the
+        assembly area in one go (:meth:`outside`). They head for their
+        building's nearest exit first on ``nearest_exit`` routes, and leave a
+        room or corridor that closes around them; with no way left they are
+        trapped.
+        """
+        net, env, moves, closed, count = self.net, self.env, self.moves, self.closed, self.count
+        outdoor, space_node, e_space, cap = net.outdoor, net.space_node, net.e_space, net.space_cap
+        u = self.start[p]
+        v_free = self.speed[p]
+        b = net.building[u]
+        to_assembly: RouteKey = ("assembly", net.assembly_of[b])
+        key = ("exits", b) if self.nearest_exit and b is not None else to_assembly
+        yield env.timeout(self.pre[p])
+        self.events += 1
+        if moves is not None:
+            moves.append((p, "wait", 0.0, self.pre[p], u, u))
+        space = net.node_space[u]
+        token = -1  # the space whose free place woke us; passed on if we do not take it
+        while True:
+            if outdoor[u]:
+                if space >= 0:
+                    count[space] -= 1
+                    self.wake(space)
+                if self.left_at[p] != self.left_at[p]:  # NaN: not out yet
+                    self.left_at[p] = env.now
+                t = self.outside(p, u, to_assembly, v_free, env.now)
+                if t < 0:
+                    break
+                yield env.timeout(t - env.now)
+                self.events += 1
+                self.safe_at[p] = t
+                return
+            v, e = self.choose(u, key, v_free)
+            if v < 0 or (closed[v] and not (key[0] == "inside" and v == space_node[key[1]])):
+                if key[0] == "exits":  # no exit of the building left: head for safety any way
+                    key = to_assembly
+                    continue
+                if key[0] != "inside" and space >= 0 and space_node[space] >= 0 and closed[space_node[space]]:
+                    key = ("inside", space, net.assembly_of[b])  # the space closed around them: they may leave it
+                    continue
+                break
+            sp = e_space[e]
+            if token >= 0 and token != sp:
+                self.wake(token)
+            token = -1
+            if sp >= 0 and sp != space and count[sp] >= cap[sp]:
+                ev = env.event()
+                self.waiting[sp].append(ev)
+                t0 = env.now
+                yield ev
+                self.events += 1
+                token = sp
+                if moves is not None:
+                    moves.append((p, "queue", t0, env.now, u, u))
+                continue
+            now = env.now
+            t0, t_arrive, t_through = self.step(u, v, e, space, v_free)
+            space = sp
+            if self.adaptive:
+                self.heading[v] += 1
+                yield env.timeout(t_through - now)
+                self.heading[v] -= 1
+            else:
+                yield env.timeout(t_through - now)
+            self.events += 1
+            if moves is not None:
+                if t0 > now:
+                    moves.append((p, "queue", now, t0, u, u))
+                moves.append((p, "walk", t0, t_arrive, u, v))
+                if t_through > t_arrive:
+                    moves.append((p, "queue", t_arrive, t_through, v, v))
+            u = v
+            if (key[0] == "exits" and outdoor[u]) or (key[0] == "inside" and space != key[1]):
+                key = to_assembly
+        self.trapped_at[p] = env.now
+        if moves is not None:
+            moves.append((p, "trapped", env.now, env.now, u, u))
+
+    # -- closures -------------------------------------------------------------
+
+    def close(self, nodes: list[int], why: str) -> None:
+        """Close ``nodes`` now: routes are searched again, and everyone waiting to enter a space looks again."""
+        for i in nodes:
+            self.closed[i] = True
+            self.closures.append((self.env.now, self.net.names[i], why))
+        self.fields.clear()
+        for evs in self.waiting.values():
+            while evs:
+                evs.popleft().succeed()
+
+    def fire(self) -> Generator[simpy.Event, Any, None]:
+        """The fire's process: its space closes at ``start``, the spaces next to it after ``spread_delay``."""
+        f = self.scenario.fire  # started only for scenarios with a fire
+        origin, near = self.net.fire_nodes
+        yield self.env.timeout(f.start)  # type: ignore[union-attr]
+        self.close(origin, "fire")
+        yield self.env.timeout(f.spread_delay)  # type: ignore[union-attr]
+        self.close(near, "fire spread")
+
+    def reroute(self) -> Generator[simpy.Event, Any, None]:
+        """Adaptive routes' process: forget the route fields every ``reroute_interval``, so routes see the queues as they grow."""
+        while True:
+            yield self.env.timeout(self.net.phys.reroute_interval)
+            self.fields.clear()
+
+    # -- result ---------------------------------------------------------------
+
+    def result(self) -> Replication:
+        """What this replication produced."""
+        servers, net = self.servers, self.net
+        by_exit = {s.id: s.passed for s in servers if s.exit and s.passed}
+        bott = [
+            {"id": s.id, "kind": s.kind, "max_queue": round(s.max_queue, 1), "max_wait_s": round(s.max_wait, 1),
+             "mean_wait_s": round(s.total_wait / s.passed, 2) if s.passed else 0.0, "passed": s.passed}
+            for s in servers if s.passed
+        ]
+        return Replication(
+            index=self.index, premovement=np.array(self.pre), speed=np.array(self.speed),
+            safe_at=np.array(self.safe_at, dtype=float), trapped_at=np.array(self.trapped_at, dtype=float),
+            building_of=[net.building[i] or "" for i in self.start], left_building=np.array(self.left_at, dtype=float),
+            by_exit=by_exit, exit_times={s.id: s.times for s in servers if s.exit and s.times}, servers=bott,
+            events=self.events, moves=self.moves, closures=self.closures,
+        )

@@ -1,0 +1,368 @@
+"""What the evacuation engine derives from the campus and the scenario, once, before any replication.
+
+A :class:`Network` is the campus graph (outdoor paths contracted through plain
+junctions, :func:`twin.graph.contract_paths`) as integer-indexed arrays: the
+flow-limited :class:`Server` of every door, opening, gate, stair flight,
+corridor and outdoor path; the spaces people stand in (rooms, corridors,
+landings, floors, flights, path segments) with their areas and capacities;
+where people start (each building's occupants shared out over its rooms);
+which nodes are blocked from the start and which a fire closes; and the route
+search every replication uses (:meth:`Network.field`). Nothing here changes
+between replications, so the network is built once and shipped to every
+worker (``scenarios.replicate``).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+
+from scenarios.evacuation.physics import Physics
+from scenarios.schema import Evacuation
+from twin.campus import OCCUPIED, Campus
+from twin.errors import Problem, ScenarioError
+from twin.graph import PATH_EDGES, SERVER_NODES, contract_paths, fire_neighbourhood, node_arrays
+
+HOP = 1e-3
+"""Tie-break added to every hop in route search (s), so routes never pass through a door node for nothing."""
+
+RouteField = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""Per node: the distance to the nearest target (s at unit speed), the next node and the edge to it (-1: none)."""
+
+
+@dataclass
+class Server:
+    """A flow-limited element passed at most ``rate`` persons/s.
+
+    Time is cut into slots of ``1 / rate`` seconds and each passage takes one
+    slot: someone arriving at ``t`` passes in the first free slot from ``t``
+    on. People usually arrive in time order (first come, first served); when
+    a person books ahead (outdoors, see ``scenarios.evacuation.engine``) a
+    later booking for an earlier time still gets the earlier free slot, so
+    booking ahead never holds up people who arrive before. A union-find over
+    slots keeps each booking near O(1).
+    """
+
+    id: str
+    kind: str
+    rate: float
+    exit: bool = False
+    passed: int = 0
+    max_queue: float = 0.0
+    max_wait: float = 0.0
+    total_wait: float = 0.0
+    until: float = 0.0
+    """End of the last booked slot (s): nobody queues for someone arriving later."""
+    times: list[float] | None = None
+    """Passage times (s), kept for exits only (``None`` elsewhere)."""
+    _next: dict[int, int] = field(default_factory=dict, repr=False)
+
+    def fresh(self) -> Server:
+        """The same element with nothing booked, for a new replication (exits keep their passage times)."""
+        return Server(self.id, self.kind, self.rate, self.exit, times=[] if self.exit else None)
+
+    def _free(self, k: int) -> int:
+        """The first free slot at or after slot ``k`` (union-find with path compression)."""
+        nxt = self._next
+        root = k
+        while root in nxt:
+            root = nxt[root]
+        while k in nxt and nxt[k] != root:
+            nxt[k], k = root, nxt[k]
+        return root
+
+    def reserve(self, t: float) -> float:
+        """Book a passage for someone arriving at ``t`` s; return the time they are through.
+
+        A passage takes one slot, ``1 / rate`` s, even for someone alone: N
+        people need N / rate seconds (the SFPE hydraulic model's N / F), so
+        no run beats the flow lower bound.
+        """
+        k = self._free(int(t * self.rate))
+        self._next[k] = k + 1
+        start = max(t, k / self.rate)
+        wait = start - t
+        if wait > 0:
+            queue = wait * self.rate
+            if queue > self.max_queue:
+                self.max_queue = queue
+            if wait > self.max_wait:
+                self.max_wait = wait
+            self.total_wait += wait
+        self.passed += 1
+        end = start + 1 / self.rate
+        if self.times is not None:
+            self.times.append(end)
+        if end > self.until:
+            self.until = end
+        return end
+
+    def wait_at(self, t: float) -> float:
+        """Wait (s) someone arriving at ``t`` would have: the booked slots ahead of them."""
+        if t >= self.until:
+            return 0.0
+        return max(0.0, self._free(int(t * self.rate)) / self.rate - t)
+
+
+class Network:
+    """An evacuation scenario prepared on a campus: graph arrays, servers, spaces, people, closures.
+
+    Nodes, edges, servers and spaces are numbered; the per-node lists are in
+    the order of ``names``, the per-edge lists in the order of ``e_ends``.
+
+    Parameters
+    ----------
+    campus : Campus
+        The loaded campus.
+    scenario : Evacuation
+        The validated scenario.
+    source : str
+        Scenario file name, for error messages.
+
+    Raises
+    ------
+    ScenarioError
+        For feature ids the campus does not have, naming the key.
+    """
+
+    def __init__(self, campus: Campus, scenario: Evacuation, source: str = "scenario") -> None:
+        self.campus = campus
+        self.scenario = scenario
+        self.phys = Physics(scenario.settings)
+        self._check_ids(source)
+        walk = campus.graph if scenario.roads else campus.walk_graph()
+        g = contract_paths(nx.Graph(walk))
+        self.graph = g
+        nodes = node_arrays(g)
+        self.names = nodes.names
+        self.index = nodes.index
+        self.kind = nodes.kind
+        self.level = nodes.level
+        self.building = nodes.building
+        self.outdoor: list[bool] = nodes.outdoor.tolist()
+        self.xy = nodes.xy
+        self._servers_and_spaces()
+        self.assembly = [i for i, k in enumerate(self.kind) if k == "assembly"]
+        self.is_assembly = [k == "assembly" for k in self.kind]
+        self.building_nodes: dict[str, set[int]] = defaultdict(set)
+        """Per building, its nodes (a nearest-exit route stays inside them)."""
+        for i, b in enumerate(self.building):
+            if b is not None:
+                self.building_nodes[b].add(i)
+        self.start = self._people()
+        """Per person, the node they start at."""
+        self.assembly_of = self._assembly_of()
+        """Per building of the people (None outdoors), the assembly areas they head for."""
+        self.blocked_nodes = self._blocked()
+        self.fire_nodes = self._fire_nodes()
+
+    def _servers_and_spaces(self) -> None:
+        """Number the servers (doors, openings, gates, flights, paths, corridors), spaces and edges."""
+        g, nd, idx, phys = self.graph, self.graph.nodes, self.index, self.phys
+        self.servers: list[Server] = []
+        """The flow-limited elements, as built: each replication runs on fresh copies (``Server.fresh``)."""
+        self.node_server = [-1] * len(self.names)
+        for i, n in enumerate(self.names):
+            if self.kind[i] in SERVER_NODES:
+                w = float(nd[n].get("width") or phys.width_unknown)
+                rate = phys.path_rate(w) if self.kind[i] == "gate" else phys.door_rate(w)
+                self.node_server[i] = len(self.servers)
+                self.servers.append(Server(n, self.kind[i], rate, exit=bool(nd[n].get("exit"))))
+        # spaces: node spaces (rooms, corridors, stair landings, floors) and edge spaces (flights, paths)
+        self.space_area: list[float] = []
+        self.space_server: list[int] = []
+        """Per space, the server people pass on entering it (corridors), else -1."""
+        space_of_node: dict[str, int] = {}
+        self.adj: list[list[tuple[int, int, float, float]]] = [[] for _ in self.names]
+        """Per node: (neighbour, edge, cost there, cost back), costs as in ``edge_cost``."""
+        self.e_len: list[float] = []
+        self.e_space: list[int] = []
+        self.e_server: list[int] = []
+        self.e_stair: list[bool] = []
+        self.e_kind: list[str] = []
+        self.e_ends: list[tuple[int, int]] = []
+        for u, v, d in g.edges(data=True):
+            kind = d["kind"]
+            length = float(d["length"])
+            space, server = -1, -1
+            if d.get("space") is not None:
+                s = d["space"]
+                if s not in space_of_node:
+                    space_of_node[s] = len(self.space_area)
+                    # a space's area; an edge shorter than 1 m still holds someone
+                    self.space_area.append(float(nd[s].get("area") or d["width"] * max(length, 1.0)))
+                    # a corridor passes at most its flow capacity, whichever doors people use
+                    self.space_server.append(len(self.servers) if nd[s]["kind"] == "corridor" else -1)
+                    if nd[s]["kind"] == "corridor":
+                        self.servers.append(Server(s, "corridor", phys.path_rate(d["width"])))
+                space = space_of_node[s]
+            elif kind == "stair" or kind in PATH_EDGES:
+                space = len(self.space_area)
+                self.space_area.append(float(d["width"]) * max(length, 1.0))
+                self.space_server.append(-1)  # the edge's own server limits it
+                rate = phys.stair_rate(d["width"]) if kind == "stair" else phys.path_rate(d["width"])
+                server = len(self.servers)
+                self.servers.append(Server(f"{u}~{v}", kind, rate))
+            self.e_len.append(length)
+            self.e_space.append(space)
+            self.e_server.append(server)
+            self.e_stair.append(kind == "stair")
+            self.e_kind.append(kind)
+            self.e_ends.append((idx[u], idx[v]))
+        for e, (a, b) in enumerate(self.e_ends):
+            ab, ba = self.edge_cost(e, a, b), self.edge_cost(e, b, a)
+            self.adj[a].append((b, e, ab, ba))
+            self.adj[b].append((a, e, ba, ab))
+        self.node_space = [space_of_node.get(n, -1) for n in self.names]
+        node_of_space = {sp: idx[n] for n, sp in space_of_node.items()}
+        self.e_space_node = [node_of_space.get(sp, -1) for sp in self.e_space]
+        """Per edge, the node of the space it crosses (-1 outdoors and on flights): closing a space closes its edges."""
+        self.space_node = [node_of_space.get(sp, -1) for sp in range(len(self.space_area))]
+        """Per space, its node (-1 for flights and paths)."""
+        self.space_cap = [max(1.0, a * phys.d_max) for a in self.space_area]
+        """Per space, the most people it holds (at ``density_max``; at least one)."""
+
+    def label(self, server: str) -> str:
+        """A readable name for a server id: a door's id, or the feature of a flight or path."""
+        if "~" not in server:
+            return server
+        u, v = server.split("~", 1)
+        d = self.graph.edges[u, v]
+        if d["kind"] == "stair":
+            lo, hi = sorted((self.graph.nodes[u].get("level") or 0, self.graph.nodes[v].get("level") or 0))
+            return f"{d.get('feature') or d.get('building')} flight L{lo}-L{hi}"
+        return f"{d['feature']} ({u}-{v})" if d.get("feature") else server
+
+    # -- inputs ---------------------------------------------------------------
+
+    def _check_ids(self, source: str) -> None:
+        f = self.campus.features
+        sc = self.scenario
+        problems = []
+        closable = ("door", "stair", "room", "corridor", "gate")
+        for i, fid in enumerate(sc.blocked):
+            if fid not in f.index or f.at[fid, "kind"] not in closable:
+                problems.append(Problem(source, f"{fid!r} is not a door, stair, room, corridor or gate of the campus", field=f"blocked[{i}]"))
+        if sc.fire is not None:
+            o = sc.fire.origin
+            if o not in f.index or f.at[o, "kind"] not in ("room", "corridor", "detector"):
+                problems.append(Problem(source, f"{o!r} is not a room, corridor or detector of the campus", field="fire.origin"))
+        for b, a in sc.assembly.items():
+            if b not in f.index or f.at[b, "kind"] != "building":
+                problems.append(Problem(source, f"{b!r} is not a building of the campus", field=f"assembly.{b}"))
+            if a != "nearest" and (a not in f.index or f.at[a, "kind"] != "assembly"):
+                problems.append(Problem(source, f"{a!r} is not an assembly area of the campus", field=f"assembly.{b}"))
+        for b in sc.occupancy.buildings:
+            if b not in f.index or f.at[b, "kind"] != "building":
+                problems.append(Problem(source, f"{b!r} is not a building of the campus", field=f"occupancy.buildings.{b}"))
+        if problems:
+            raise ScenarioError(problems)
+
+    def _people(self) -> np.ndarray:
+        """Where people start: each building's occupants × its occupancy fraction, shared out over its rooms.
+
+        The building total is rounded once and shared by largest remainder
+        (Hamilton's method), so 24 people asked for in a building of 2,248
+        are 24, however thinly they spread over its rooms.
+        """
+        occ = self.scenario.occupancy
+        blocked = set(self.scenario.blocked)
+        g = self.campus.graph
+        wanted: dict[str | None, list[tuple[int, float]]] = defaultdict(list)
+        for i, n in enumerate(self.names):
+            if self.kind[i] not in OCCUPIED or g.nodes[n].get("feature") in blocked:
+                continue
+            frac = occ.buildings.get(self.building[i], occ.default)
+            wanted[self.building[i]].append((i, g.nodes[n].get("occupants", 0) * frac))
+        per_node: dict[int, int] = {}
+        for nodes in wanted.values():
+            whole = {i: math.floor(x) for i, x in nodes}
+            left = round(sum(x for _, x in nodes)) - sum(whole.values())
+            for i, _ in sorted(nodes, key=lambda ix: (-(ix[1] - whole[ix[0]]), ix[0]))[:max(0, left)]:
+                whole[i] += 1
+            per_node.update(whole)
+        return np.array([i for i in sorted(per_node) for _ in range(per_node[i])], dtype=int)
+
+    def _assembly_of(self) -> dict[str | None, tuple[int, ...]]:
+        """The assembly areas the people of each building head for: the scenario's choice, else all (the nearest wins)."""
+        out: dict[str | None, tuple[int, ...]] = {}
+        for b in {self.building[i] for i in self.start.tolist()}:
+            a = self.scenario.assembly.get(b or "", "nearest")
+            out[b] = tuple(self.assembly) if a == "nearest" else (self.index[a],)
+        return out
+
+    def _blocked(self) -> list[int]:
+        """Nodes closed from the start: those named in ``blocked``, and every landing of a blocked stair."""
+        ids = set(self.scenario.blocked)
+        feature = self.campus.graph.nodes
+        return [i for i, n in enumerate(self.names)
+                if n in ids or (self.kind[i] == "stair" and feature[n].get("feature") in ids)]
+
+    def _fire_nodes(self) -> tuple[list[int], list[int]]:
+        """Nodes the fire closes at its start, and its neighbourhood (:func:`twin.graph.fire_neighbourhood`) after the spread delay."""
+        fire = self.scenario.fire
+        if fire is None:
+            return [], []
+        o = fire.origin
+        if self.campus.features.at[o, "kind"] == "detector":
+            o = self.campus.features.at[o, "node"]
+        if o not in self.index:
+            return [], []
+        return [self.index[o]], sorted(self.index[n] for n in fire_neighbourhood(self.graph, o))
+
+    # -- routes ---------------------------------------------------------------
+
+    def edge_cost(self, e: int, u: int, v: int) -> float:
+        """Free-flow time (s) to walk edge ``e`` from ``u`` to ``v`` at unit free speed."""
+        if self.e_stair[e]:
+            down = (self.level[v] or 0) < (self.level[u] or 0)
+            return self.e_len[e] / (self.phys.stair_down if down else self.phys.stair_up) + HOP
+        return self.e_len[e] + HOP
+
+    def field(self, targets: list[int], closed: np.ndarray, within: set[int] | None = None,
+              penalty: list[float] | None = None) -> RouteField:
+        """Distances (s at unit speed) to the nearest target, the next hop and the edge to it, avoiding closed nodes.
+
+        Parameters
+        ----------
+        targets : list of int
+            Target node indices.
+        closed : bool array
+            Nodes nobody may enter.
+        within : set of int, optional
+            Restrict the search to these nodes (a building's, for nearest exits).
+        penalty : list of float, optional
+            Extra cost per edge (m at unit speed), e.g. the queue ahead of it.
+        """
+        n = len(self.names)
+        dist = np.full(n, np.inf)
+        nxt = np.full(n, -1, dtype=int)
+        nedge = np.full(n, -1, dtype=int)
+        outdoor = self.outdoor
+        space_node = self.e_space_node
+        heap = [(0.0, t) for t in targets if not closed[t]]
+        for _, t in heap:
+            dist[t] = 0.0
+        heapq.heapify(heap)
+        while heap:
+            d, v = heapq.heappop(heap)
+            if d > dist[v]:
+                continue
+            for u, e, _, cost in self.adj[v]:
+                if (within is not None and u not in within) or (outdoor[u] and not outdoor[v]):
+                    continue  # nobody walks back into a building on the way out
+                if space_node[e] >= 0 and closed[space_node[e]] and u != space_node[e]:
+                    continue  # a closed room or corridor closes the walks across it; those in it may leave
+                nd = d + cost + (penalty[e] if penalty is not None else 0.0)
+                if nd < dist[u]:
+                    dist[u] = nd
+                    nxt[u] = v
+                    nedge[u] = e
+                    if not closed[u]:  # a closed node can be left, not crossed
+                        heapq.heappush(heap, (nd, u))
+        return dist, nxt, nedge

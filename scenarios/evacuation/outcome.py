@@ -1,0 +1,202 @@
+"""What an evacuation run adds up to: the ``twin run --json`` summary, the flow lower bound, the recording.
+
+An :class:`Outcome` holds every replication of one scenario and the drill
+they ran on (:class:`~scenarios.evacuation.engine.Drill`: the network, and the
+engine to run a replication again). Viewers and reports read these types and
+never run the engine themselves.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from scenarios.bound import evacuation_lower_bound
+from scenarios.evacuation.engine import Drill, Replication
+from scenarios.evacuation.network import HOP, Network
+from scenarios.schema import Evacuation
+from twin.recording import campus_geometry, write_recording
+
+__all__ = ["Drill", "Network", "Outcome", "Replication", "lower_bound", "record"]
+"""Also the types an outcome is made of (``Drill``, ``Network``, ``Replication``), for readers such as ``viz``."""
+
+
+@dataclass
+class Outcome:
+    """All replications of one scenario, and what they add up to."""
+
+    scenario: Evacuation
+    source: str
+    """The scenario file (or a label), for the summary's name and the recording."""
+    drill: Drill
+    replications: list[Replication]
+    wall_s: float
+    """Wall time of the whole run (s)."""
+
+    @cached_property
+    def lower_bound(self) -> dict[str, Any]:
+        """The quickest-flow lower bound on the evacuation time (s), see :func:`lower_bound`; computed once."""
+        return lower_bound(self.drill, self.replications)
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON document of ``twin run --json``."""
+        reps = self.replications
+        times = np.array([r.evacuation_time for r in reps])
+        occ = reps[0].occupants
+        by_exit: dict[str, float] = defaultdict(float)
+        for r in reps:
+            for k, v in r.by_exit.items():
+                by_exit[k] += v / len(reps)
+        by_building: dict[str, list[float]] = defaultdict(list)
+        for r in reps:
+            left = defaultdict(float)
+            for b, t in zip(r.building_of, r.left_building, strict=True):
+                if b and t == t:
+                    left[b] = max(left[b], float(t))
+            for b, t in left.items():
+                by_building[b].append(t)
+        worst: dict[str, dict[str, Any]] = {}
+        for r in reps:
+            for s in r.servers:
+                w = worst.setdefault(s["id"], {"id": s["id"], "kind": s["kind"], "max_queue": 0.0, "max_wait_s": 0.0,
+                                               "mean_wait_s": 0.0, "passed": 0.0})
+                w["max_queue"] = max(w["max_queue"], s["max_queue"])
+                w["max_wait_s"] = max(w["max_wait_s"], s["max_wait_s"])
+                w["mean_wait_s"] += s["mean_wait_s"] / len(reps)
+                w["passed"] += s["passed"] / len(reps)
+        bottlenecks = sorted((w for w in worst.values() if w["max_wait_s"] >= 0.1),
+                             key=lambda w: (-w["max_wait_s"], -w["max_queue"], w["id"]))[:10]
+        for w in bottlenecks:
+            w["id"] = self.drill.label(w["id"])
+            w["mean_wait_s"] = round(w["mean_wait_s"], 1)
+            w["passed"] = round(w["passed"], 1)
+        bound = self.lower_bound
+        sc = self.scenario
+        return {
+            "scenario": sc.name or Path(self.source).stem,
+            "kind": sc.kind,
+            "campus": str(sc.campus),
+            "campus_digest": self.drill.campus.digest,
+            "seed": sc.seed,
+            "replications": len(reps),
+            "route": sc.route,
+            "occupants": occ,
+            "evacuation_time_s": round(float(times.mean()), 1),
+            "evacuation_time_stats": {
+                "p50": round(float(np.percentile(times, 50)), 1), "p95": round(float(np.percentile(times, 95)), 1),
+                "min": round(float(times.min()), 1), "max": round(float(times.max()), 1),
+            },
+            "safe": round(float(np.mean([len(r.safe_times) for r in reps])), 1),
+            "trapped": round(float(np.mean([r.trapped for r in reps])), 1),
+            "unfinished": round(float(np.mean([r.unfinished for r in reps])), 1),
+            "lower_bound_s": bound["seconds"],
+            "lower_bound": bound,
+            "by_exit": {k: round(v, 1) for k, v in sorted(by_exit.items())},
+            "by_building": {b: round(float(np.mean(ts)), 1) for b, ts in sorted(by_building.items())},
+            "bottlenecks": bottlenecks,
+            "blocked": sorted(sc.blocked),
+            "fire": sc.fire.model_dump() if sc.fire else None,
+            "events_per_replication": round(float(np.mean([r.events for r in reps]))),
+            "wall_s": round(self.wall_s, 3),
+        }
+
+
+def lower_bound(net: Network, reps: Sequence[Replication]) -> dict[str, Any]:
+    """Quickest-flow lower bound on the evacuation time of the drill on ``net`` (s).
+
+    It counts the people who reached safety in every replication (the
+    evacuation time is when the last of them arrived). Every simplification
+    is a relaxation, so the bound stays valid: people
+    move at the fastest free speed drawn in any replication, start at the
+    earliest pre-movement time, may use any assembly area, and are slowed by
+    nothing but the flow capacities of doors, stairs and paths (no density
+    effects, no storage limits, no fire). Blocked parts are left out.
+    """
+    v_max = max((r.max_speed for r in reps), default=1.0)
+    pre = min((r.min_premovement for r in reps), default=0.0)
+    g = nx.DiGraph()
+    blocked = set(net.blocked_nodes)
+
+    def out(i: int) -> Any:
+        return (i, "out") if net.node_server[i] >= 0 else i
+
+    for i, s in enumerate(net.node_server):
+        if s >= 0 and i not in blocked:
+            g.add_edge(i, (i, "out"), transit=0.0, capacity=net.servers[s].rate)
+    for e, (a, b) in enumerate(net.e_ends):
+        if a in blocked or b in blocked:
+            continue
+        s = net.e_server[e]
+        cap = net.servers[s].rate if s >= 0 else math.inf
+        for u, v in ((a, b), (b, a)):
+            g.add_edge(out(u), v, transit=(net.edge_cost(e, u, v) - HOP) / v_max, capacity=cap)
+    # Only people who reached safety in every replication: the evacuation time is the last of them,
+    # and fewer people never need longer, so the bound stays below every replication's time.
+    safe_everywhere = np.logical_and.reduce([~np.isnan(r.safe_at) for r in reps]) if reps else np.ones(len(net.start), bool)
+    supply: dict[int, float] = defaultdict(float)
+    for i in net.start[safe_everywhere].tolist():
+        supply[i] += 1
+    sinks = [i for i in net.assembly if i in g]
+    reach = set()
+    for t in sinks:
+        reach |= nx.ancestors(g, t) | {t}
+    supply = {i: n for i, n in supply.items() if i in reach}
+    if not supply or not sinks:
+        return {"seconds": 0.0, "method": "nobody can reach an assembly area", "free_speed_m_s": v_max, "premovement_s": pre}
+    res = evacuation_lower_bound(g, supply, sinks)
+    return {"seconds": math.floor((pre + res.seconds) * 10) / 10, "method": res.method, "flow_limited_s": round(res.flow_limited_s, 1),
+            "transit_limited_s": round(res.transit_limited_s, 1), "premovement_s": round(pre, 1),
+            "free_speed_m_s": round(v_max, 3)}
+
+
+def record(outcome: Outcome, path: str | Path, index: int = 0) -> Path:
+    """Write replication ``index`` as a recording (``docs/recording.md``).
+
+    A run keeps no moves, so the replication is run again keeping them
+    (``Drill.run(index, record=True)``): it draws from its own random stream,
+    so it is the very replication of the run, move for move. Costs one
+    replication's time.
+    """
+    drill = outcome.drill
+    rep = outcome.replications[index]
+    if rep.moves is None:
+        rep = drill.run(index, record=True)
+    names = drill.names
+    starts = drill.start.tolist()
+    status = np.where(~np.isnan(rep.safe_at), "safe", np.where(~np.isnan(rep.trapped_at), "trapped", "unfinished"))
+    agents = [
+        (a, names[starts[a]], drill.building[starts[a]], float(rep.premovement[a]), float(rep.speed[a]), str(status[a]),
+         None if np.isnan(rep.safe_at[a]) else float(rep.safe_at[a]))
+        for a in range(rep.occupants)
+    ]
+    moves = [(a, st, t0, t1, names[u], names[v]) for a, st, t0, t1, u, v in rep.moves or []]
+    stats = {s["id"]: s for s in rep.servers}
+    servers = [(s.id, s.kind, s.rate, stats.get(s.id, {}).get("passed", 0), stats.get(s.id, {}).get("max_queue", 0.0),
+                stats.get(s.id, {}).get("max_wait_s", 0.0)) for s in drill.servers]
+    events = [(t, why, node, None) for t, node, why in rep.closures]
+    meta = {
+        "kind": "simulation",
+        "scenario": outcome.scenario.model_dump(mode="json"),
+        "scenario_file": outcome.source,
+        "campus": str(outcome.scenario.campus),
+        "campus_digest": drill.campus.digest,
+        "crs": drill.campus.crs.to_string(),
+        "replication": index,
+        "seed": outcome.scenario.seed,
+        "evacuation_time_s": rep.evacuation_time,
+    }
+    graph = drill.graph.copy()  # with the junctions merged paths pass through, so viewers can draw them
+    for *_, d in drill.graph.edges(data=True):
+        for n in d.get("via") or ():
+            if n not in graph:
+                graph.add_node(n, **drill.campus.graph.nodes[n])
+    return write_recording(path, metadata=meta, graph=graph, geometry=campus_geometry(drill.campus), agents=agents,
+                           moves=moves, servers=servers, events=events)

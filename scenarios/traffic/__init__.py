@@ -1,0 +1,69 @@
+"""The traffic engine: pedestrians and vehicles at the gates, on alternative layouts (SimPy).
+
+A ``traffic`` scenario (``docs/traffic.md``) runs one day, or part of one, on
+the campus graph:
+
+* **Vehicles** (cars, buses, deliveries, emergency vehicles) arrive at vehicle
+  gates (Poisson, hourly rates), queue for the barrier (a SimPy resource with
+  one server per lane, lognormal service: plate recognition and the arm) and
+  drive on roads and shared lanes to their destination, park for a dwell
+  time and drive out through the nearest vehicle gate. A queue longer than the
+  street in front of the gate holds (``traffic.approach_length``) spills back
+  onto the street; the run reports for how long.
+* **Car-following** is Newell's (2002) simplified model on directed links (one
+  lane per direction): vehicles leave a link in the order they entered it, a
+  follower no earlier than ``tau + d / v`` after its leader (reaction time
+  ``tau``, jam spacing ``d``, free speed ``v`` = the lower of the speed limit
+  and the vehicle's desired speed), and a link holds at most ``length / d``
+  vehicles: a full link blocks the links upstream of it (spill-back). So no
+  vehicle ever passes another on a lane, by construction.
+* **Pedestrians** arrive at pedestrian gates and follow a timetable of class
+  changes between buildings. They walk the shortest way on footways, shared
+  lanes and crossings; a share (``jaywalk``) also walks on roads. They have
+  priority on crossings: a driver who finds someone on the crossing yields
+  with probability ``compliance`` (waits until it is clear, then needs
+  ``traffic.yield_restart`` s to move off; after ``traffic.yield_patience`` s
+  of a steady stream of people they edge through), else drives through. A pedestrian
+  who reaches the kerb while a vehicle is passing waits for it, then needs
+  ``traffic.ped_restart`` s to step off.
+* **Signals**: a crossing with ``signal = true`` runs a fixed cycle
+  (``traffic.signal_cycle``): people step off only during the walk signal
+  (``traffic.signal_walk``), an all-red clearance follows (the road's width at
+  ``traffic.signal_clear_speed``), and vehicles pass only in the rest of the
+  cycle (no one runs a red light).
+* **Conflicts**: every crossing over a road is a conflict area, and shared
+  lanes (and roads people walk on) are cut into areas of
+  ``traffic.cell_length`` m. A pedestrian and a vehicle whose times in the
+  same area are closer than ``traffic.pet_threshold`` (post-encroachment
+  time, Allen et al. 1978; 0 when they are in it together) make a conflict,
+  counted once per pedestrian, vehicle and crossing or lane, at the area and
+  time of the smallest PET.
+* **Layouts**: the same demand (common random numbers: replication ``i`` uses
+  stream ``i`` of ``SeedSequence(seed).spawn``, split into a demand stream
+  and a behaviour stream) runs on every layout of the scenario, so the
+  layouts are compared side by side.
+* **Closures** of roads at given times: vehicles re-route at the next junction,
+  or wait where they are until the road opens; a vehicle that cannot reach
+  its destination from the gate and never will turns back at the gate. No one
+  vanishes: every vehicle and pedestrian ends the run in a counted state.
+
+The package has the shape every engine shares:
+
+* :mod:`scenarios.traffic.network`: what it derives from the campus (each
+  layout a campus variant, :mod:`twin.variants`; the :class:`Network` of
+  links, walking graphs, conflict areas; pedestrians' routes);
+* :mod:`scenarios.traffic.demand`: the arrivals of one replication;
+* :mod:`scenarios.traffic.engine`: the SimPy processes, the conflict search,
+  the prepared :class:`TrafficModel` and :func:`run`, which runs the
+  replications through :func:`scenarios.replicate.replicate` (serially, on
+  local cores or on a Dask cluster, with identical results);
+* :mod:`scenarios.traffic.outcome`: what a run measured and its summary.
+"""
+
+from __future__ import annotations
+
+from scenarios.traffic.engine import TrafficModel, run
+from scenarios.traffic.network import AS_IS
+from scenarios.traffic.outcome import TrafficOutcome, TrafficReplication
+
+__all__ = ["AS_IS", "TrafficModel", "TrafficOutcome", "TrafficReplication", "run"]

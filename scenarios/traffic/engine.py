@@ -1,0 +1,552 @@
+"""The traffic engine's SimPy processes: vehicles at the barriers and on the lanes, pedestrians, signals, conflicts.
+
+:func:`run_layout` runs one replication of one layout with a given demand;
+:class:`TrafficModel` is the prepared scenario the replication runner
+(:mod:`scenarios.replicate`) ships to workers, and :func:`run` runs every
+replication of every layout. The model behind it is described in
+:mod:`scenarios.traffic`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from scenarios.replicate import replicate
+from scenarios.schema import Traffic
+from scenarios.traffic.demand import Demand, draw_demand
+from scenarios.traffic.network import AS_IS, HOUR, KMH, VEHICLES, Network, Route, layout_campuses
+from scenarios.traffic.outcome import (
+    AT_BARRIER,
+    DRIVING,
+    LEFT,
+    PARKED,
+    QUEUED,
+    STUCK,
+    TURNED_BACK,
+    TrafficOutcome,
+    TrafficReplication,
+)
+from twin.campus import Campus
+from twin.settings import value
+
+
+class _Run:
+    """The mutable state of one run; every process receives it."""
+
+    def __init__(self, net: Network, demand: Demand, rng: np.random.Generator, trace: bool) -> None:
+        sc = net.scenario
+        st = sc.settings
+        self.net, self.d, self.rng = net, demand, rng
+        self.env = simpy.Environment(initial_time=sc.start * HOUR)
+        self.end = sc.end * HOUR
+        self.tau = value("traffic.reaction_time", st)
+        self.jam = value("traffic.jam_spacing", st)
+        self.restart = value("traffic.yield_restart", st)
+        self.ped_restart = value("traffic.ped_restart", st)
+        self.patience = value("traffic.yield_patience", st)
+        self.cycle = value("traffic.signal_cycle", st)
+        self.walk = value("traffic.signal_walk", st)
+        self.clear_speed = value("traffic.signal_clear_speed", st)
+        self.length = {c: value(f"traffic.length.{c}", st) for c in VEHICLES}
+        self.speed = {c: value(f"traffic.speed.{c}", st) * KMH for c in VEHICLES}
+        nl = len(net.link_a)
+        self.count = [0] * nl
+        self.last_entry = [-math.inf] * nl
+        self.last_exit = [-math.inf] * nl
+        self.tail: list[simpy.Event | None] = [None] * nl
+        self.waiters: list[deque[simpy.Event]] = [deque() for _ in range(nl)]
+        self.trace: list[list[tuple[int, float, float]]] | None = [[] for _ in range(nl)] if trace else None
+        self.ped_until = [-math.inf] * net.n_zones
+        self.veh_until = [-math.inf] * net.n_zones
+        self.cuts, self.phases = net.closure_phases()
+        self.phase = 0
+        self.change = self.env.event()
+        n = len(demand.veh_t)
+        self.state = np.full(n, QUEUED, dtype=np.int8)
+        self.veh_delay: list[float] = []
+        self.veh_free: list[float] = []
+        self.emergency: list[float] = []
+        self.yields = self.non_yields = self.forced = 0
+        self.gates = {gt: simpy.Resource(self.env, capacity=max(1, int(net.campus.graph.nodes[gt].get("lanes") or 1)))
+                      for gt in net.vgates}
+        self.queue = {gt: 0 for gt in net.vgates}
+        self.qlog: dict[str, list[tuple[float, int]]] = {gt: [(self.env.now, 0)] for gt in net.vgates}
+        # occupancy intervals: place, t0, t1, who
+        self.p_place: list[np.ndarray] = []
+        self.p_t0: list[np.ndarray] = []
+        self.p_t1: list[np.ndarray] = []
+        self.p_who: list[np.ndarray] = []
+        self.v_place: list[np.ndarray] = []
+        self.v_t0: list[np.ndarray] = []
+        self.v_t1: list[np.ndarray] = []
+        self.v_who: list[np.ndarray] = []
+        self.ped_done: list[tuple[float, float]] = []
+        self.ped_departed = self.ped_walking = self.ped_no_way = 0
+
+    # ---- closures -------------------------------------------------------
+
+    def closures(self):  # noqa: ANN201 - a SimPy process
+        """Switch closure phases at their times; vehicles waiting for a road to open are woken."""
+        for p, t in enumerate(self.cuts[1:], start=1):
+            yield self.env.timeout(t - self.env.now)
+            self.phase = p
+            old, self.change = self.change, self.env.event()
+            old.succeed()
+
+    def next_node(self, node: int, dest: int) -> int:
+        """Next node toward ``dest`` in the current phase (−1: no way now)."""
+        pred, _ = self.net.hops(self.phases[self.phase], self.phase, dest)
+        return int(pred[node]) if pred[node] >= 0 else -1
+
+    def may_open_later(self) -> bool:
+        return self.phase + 1 < len(self.cuts)
+
+    # ---- gates ------------------------------------------------------------
+
+    def log_queue(self, gate: str, delta: int) -> None:
+        self.queue[gate] += delta
+        self.qlog[gate].append((self.env.now, self.queue[gate]))
+
+    # ---- vehicles ---------------------------------------------------------
+
+    def vehicles(self):  # noqa: ANN201
+        d = self.d
+        for k, t in enumerate(d.veh_t.tolist()):
+            yield self.env.timeout(t - self.env.now)
+            self.env.process(self.vehicle(k))
+
+    def vehicle(self, k: int):  # noqa: ANN201
+        """One vehicle: queue at the gate, the barrier, the drive in, the dwell, the drive out."""
+        env, net, d = self.env, self.net, self.d
+        cls = d.veh_class[k]
+        gate = d.veh_gate[k]
+        g0 = net.index[gate]
+        target = d.veh_to[k]
+        dest = net.park[target] if target in net.park else net.index[target]
+        t_arr = env.now
+        self.log_queue(gate, +1)
+        with self.gates[gate].request() as req:
+            yield req
+            self.log_queue(gate, -1)
+            self.state[k] = AT_BARRIER
+            yield env.timeout(float(d.veh_service[k]))
+            while self.next_node(g0, dest) < 0 and g0 != dest:
+                if not self.may_open_later():
+                    self.state[k] = TURNED_BACK
+                    return
+                yield self.change
+            if g0 != dest:
+                first = net.link_of[(g0, self.next_node(g0, dest))]
+                v = self.free_speed(cls, first)
+                yield from self.enter(first, self.tau + self.spacing(cls) / v)
+        free = float(d.veh_service[k])
+        free_drive = 0.0
+        if g0 != dest:  # (a building may have its kerb at the gate)
+            self.state[k] = DRIVING
+            ok, free_drive = yield from self.drive(k, 0, first, dest)
+            if not ok:
+                return
+        self.veh_delay.append(env.now - t_arr - free - free_drive)
+        self.veh_free.append(free + free_drive)
+        if cls == "emergency":
+            self.emergency.append(env.now - t_arr)
+        if target in net.vgates:
+            self.state[k] = LEFT
+            return
+        self.state[k] = PARKED
+        yield env.timeout(float(d.veh_dwell[k]))
+        if net.names[dest] in self.gates:  # parked at a gate: out through it
+            self.state[k] = LEFT
+            return
+        out = self.exit_gate(dest)
+        while out < 0:
+            if not self.may_open_later():
+                return  # no way out, ever: it stays parked
+            yield self.change
+            out = self.exit_gate(dest)
+        t_out = env.now
+        first = net.link_of[(dest, self.next_node(dest, out))]
+        v = self.free_speed(cls, first)
+        yield from self.enter(first, self.tau + self.spacing(cls) / v)
+        self.state[k] = DRIVING
+        ok, free_drive = yield from self.drive(k, 1, first, out)
+        if ok:
+            self.veh_delay.append(env.now - t_out - free_drive)
+            self.veh_free.append(free_drive)
+            self.state[k] = LEFT
+
+    def exit_gate(self, node: int) -> int:
+        """The vehicle gate quickest to reach from ``node`` now (−1: none)."""
+        best, best_t = -1, math.inf
+        for gt in self.net.vgates:
+            gi = self.net.index[gt]
+            _, dist = self.net.hops(self.phases[self.phase], self.phase, gi)
+            if dist[node] < best_t and gi != node:
+                best, best_t = gi, dist[node]
+        return best
+
+    def free_speed(self, cls: str, link: int) -> float:
+        v = self.speed[cls]
+        lim = self.net.link_limit[link]
+        if cls == "emergency" and self.net.link_kind[link] != "shared":
+            lim *= value("traffic.emergency_factor", self.net.scenario.settings)
+        return min(v, lim)
+
+    def spacing(self, cls: str) -> float:
+        return self.jam + self.length[cls] - self.length["car"]
+
+    def enter(self, link: int, h: float):  # noqa: ANN201
+        """Wait for room on ``link`` (storage) and the entry headway ``h`` after the last vehicle in, then take it."""
+        env = self.env
+        storage = self.net.link_storage[link]
+        while True:
+            if self.count[link] >= storage:
+                ev = env.event()
+                self.waiters[link].append(ev)
+                yield ev
+                continue
+            gap = self.last_entry[link] + h - env.now
+            if gap > 1e-9:
+                yield env.timeout(gap)
+                continue
+            break
+        self.count[link] += 1
+        self.last_entry[link] = env.now
+
+    def leave(self, link: int, done: simpy.Event, who: int, t_in: float) -> None:
+        self.count[link] -= 1
+        self.last_exit[link] = self.env.now
+        done.succeed()
+        if self.trace is not None:
+            self.trace[link].append((who, t_in, self.env.now))
+        if self.waiters[link]:
+            self.waiters[link].popleft().succeed()
+
+    def drive(self, k: int, leg: int, link: int, dest: int):  # noqa: ANN201
+        """Drive from the start of ``link`` (already entered) to node ``dest``; returns (arrived, free drive time s)."""
+        env, net, d = self.env, self.net, self.d
+        cls = d.veh_class[k]
+        length = self.length[cls]
+        who = 2 * k + leg
+        free_total = 0.0
+        while True:
+            t_in = env.now
+            leader = self.tail[link]
+            mine = env.event()
+            self.tail[link] = mine
+            v = self.free_speed(cls, link)
+            free = net.link_len[link] / v
+            free_total += free
+            yield env.timeout(free)
+            if leader is not None and not leader.triggered:
+                yield leader
+            gap = self.last_exit[link] + self.tau + self.spacing(cls) / v - env.now
+            if gap > 1e-9:
+                yield env.timeout(gap)
+            b = int(net.link_b[link])
+            z = net.zone_of.get(b, -1)
+            if z >= 0:
+                yield from self.cross(z, who, length, v)
+            if b == dest:
+                self.record_cells(link, who, t_in, v, length)
+                self.leave(link, mine, who, t_in)
+                return True, free_total
+            nxt = self.next_node(b, dest)
+            while nxt < 0:
+                if not self.may_open_later():
+                    self.state[k] = STUCK
+                    return False, free_total
+                yield self.change
+                nxt = self.next_node(b, dest)
+            new = net.link_of[(b, nxt)]
+            yield from self.enter(new, self.tau + self.spacing(cls) / self.free_speed(cls, new))
+            self.record_cells(link, who, t_in, v, length)
+            self.leave(link, mine, who, t_in)
+            link = new
+
+    def record_cells(self, link: int, who: int, t_in: float, v: float, length: float) -> None:
+        """The vehicle's times in the conflict cells of ``link`` (free trajectory; the last cell until it left)."""
+        net = self.net
+        a, b = int(net.link_a[link]), int(net.link_b[link])
+        key, rev = ((a, b), False) if (a, b) in net.edge_cells else ((b, a), True)
+        first, n, elen = net.edge_cells[key]
+        ks = np.arange(n)
+        t0 = t_in + ks * elen / n / v
+        t1 = np.minimum(t_in + ((ks + 1) * elen / n + length) / v, self.env.now + length / v)
+        t1[-1] = max(t1[-1], self.env.now)
+        self.v_place.append(net.n_zones + first + (n - 1 - ks if rev else ks))
+        self.v_t0.append(t0)
+        self.v_t1.append(t1)
+        self.v_who.append(np.full(n, who))
+
+    def cross(self, z: int, who: int, length: float, v: float):  # noqa: ANN201
+        """A vehicle at a crossing: yield to people on it (with probability ``compliance``), then pass.
+
+        A yielding driver waits until the crossing is clear and moves off ``yield_restart`` s later; one who
+        has waited ``yield_patience`` s with people still coming edges through among them.
+        """
+        env = self.env
+        if self.net.zone_signal[z]:  # wait for a green long enough to pass before the next walk signal
+            # a driver stopped at the red moves off the start-up time after the green; the last one through is
+            # clear of the crossing a pedestrian's start-up time before the next walk signal
+            lo = self.walk + self.clearance(z) + self.restart
+            w = self.signal_wait(z, lo, self.cycle - (self.net.zone_cross_width[z] + length) / v - self.ped_restart)
+            if w > 0:
+                yield env.timeout(w)
+        yielding: bool | None = None
+        give_up = env.now + self.patience
+        while True:
+            while self.ped_until[z] > env.now and env.now < give_up:
+                if yielding is None:
+                    yielding = bool(self.rng.random() < self.net.scenario.compliance)
+                    if yielding:
+                        self.yields += 1
+                    else:
+                        self.non_yields += 1
+                if not yielding:
+                    break
+                yield env.timeout(min(self.ped_until[z], give_up) - env.now)
+            if yielding and env.now < give_up:
+                yield env.timeout(self.restart)
+                if self.ped_until[z] > env.now:
+                    continue
+            break
+        if yielding and self.ped_until[z] > env.now:
+            self.forced += 1
+        t1 = env.now + (self.net.zone_cross_width[z] + length) / v
+        self.veh_until[z] = max(self.veh_until[z], t1)
+        self.v_place.append(np.array([z]))
+        self.v_t0.append(np.array([env.now]))
+        self.v_t1.append(np.array([t1]))
+        self.v_who.append(np.array([who]))
+
+    # ---- pedestrians ------------------------------------------------------
+
+    def pedestrians(self):  # noqa: ANN201
+        d = self.d
+        for p, t in enumerate(d.ped_t.tolist()):
+            yield self.env.timeout(t - self.env.now)
+            route = self.net.ped_route(d.ped_from[p], d.ped_to[p], bool(d.ped_jaywalk[p]))
+            self.ped_departed += 1
+            if route is None:
+                self.ped_no_way += 1
+                continue
+            self.env.process(self.pedestrian(p, route))
+
+    def signal_wait(self, z: int, lo: float, hi: float) -> float:
+        """Seconds until the signal of zone ``z`` is in the part [lo, hi) of its cycle (0: it is now)."""
+        phase = self.env.now % self.cycle
+        if lo <= phase < hi:
+            return 0.0
+        return (lo - phase) % self.cycle
+
+    def clearance(self, z: int) -> float:
+        """All-red time of a signalised crossing after the pedestrians' walk (s): the road's width at the clearance speed."""
+        return float(self.net.zone_width[z]) / self.clear_speed
+
+    def pedestrian(self, p: int, route: Route):  # noqa: ANN201
+        """One walk: free speed, waiting at the kerb of a crossing while a vehicle passes (or for the walk signal)."""
+        env, net = self.env, self.net
+        v = float(self.d.ped_speed[p])
+        t_start = env.now
+        self.ped_walking += 1
+        base, at = env.now, 0.0  # the time the walk was at distance `at` with no waiting ahead
+        waited = 0.0
+        done_cells = 0
+        for mid, z in route.zones:
+            half = net.zone_width[z] / 2
+            kerb = max(at, mid - half)
+            done_cells = self._ped_cells(p, route, done_cells, kerb, base, at, v)
+            yield env.timeout(max(0.0, base + (kerb - at) / v - env.now))
+            if self.net.zone_signal[z]:
+                w = self.signal_wait(z, 0.0, self.walk)
+                if w > 0:
+                    waited += w
+                    yield env.timeout(w)
+            if self.veh_until[z] > env.now:  # a vehicle is passing: wait until it is clear, then step off
+                while self.veh_until[z] > env.now:
+                    w = self.veh_until[z] - env.now
+                    waited += w
+                    yield env.timeout(w)
+                waited += self.ped_restart
+                yield env.timeout(self.ped_restart)
+            t1 = env.now + (mid + half - kerb) / v
+            self.ped_until[z] = max(self.ped_until[z], t1)
+            self.p_place.append(np.array([z]))
+            self.p_t0.append(np.array([env.now]))
+            self.p_t1.append(np.array([t1]))
+            self.p_who.append(np.array([p]))
+            base, at = env.now, kerb
+        self._ped_cells(p, route, done_cells, math.inf, base, at, v)
+        yield env.timeout(max(0.0, base + (route.length - at) / v - env.now))
+        self.ped_walking -= 1
+        self.ped_done.append((waited, env.now - t_start))
+
+    def _ped_cells(self, p: int, route: Route, done: int, upto: float, base: float, at: float, v: float) -> int:
+        """Record the cells entered before distance ``upto``; return how many of the route's cells are recorded."""
+        stop = int(np.searchsorted(route.cell_from, upto, side="left")) if np.isfinite(upto) else len(route.cells)
+        if stop > done:
+            sl = slice(done, stop)
+            self.p_place.append(self.net.n_zones + route.cells[sl])
+            self.p_t0.append(base + (route.cell_from[sl] - at) / v)
+            self.p_t1.append(base + (route.cell_to[sl] - at) / v)
+            self.p_who.append(np.full(stop - done, p))
+        return max(done, stop)
+
+
+def find_conflicts(net: Network, ped: tuple[np.ndarray, ...], veh: tuple[np.ndarray, ...], threshold: float) -> np.ndarray:
+    """Pedestrian–vehicle pairs less than ``threshold`` s apart in a conflict area (PET), once per pair and group.
+
+    ``ped`` and ``veh`` are (place, t0, t1, who) arrays. Returns a structured
+    array (t, place, group, pet, ped, veh) at the place of each pair's smallest PET.
+    """
+    dtype = [("t", float), ("place", int), ("group", int), ("pet", float), ("ped", int), ("veh", int)]
+    pp, p0, p1, pw = ped
+    vp, v0, v1, vw = veh
+    if not len(pp) or not len(vp):
+        return np.empty(0, dtype=dtype)
+    span = 1e7
+    order = np.lexsort((v0, vp))
+    vp, v0, v1, vw = vp[order], v0[order], v1[order], vw[order]
+    vkey = vp * span + v0
+    dmax = np.zeros(int(max(pp.max(), vp.max())) + 1)
+    np.maximum.at(dmax, vp, v1 - v0)  # the longest vehicle interval of each place bounds how early a match can start
+    lo = np.searchsorted(vkey, pp * span + p0 - threshold - dmax[pp], side="left")
+    hi = np.searchsorted(vkey, pp * span + p1 + threshold, side="right")
+    cnt = np.maximum(hi - lo, 0)
+    total = int(cnt.sum())
+    if total == 0:
+        return np.empty(0, dtype=dtype)
+    pi = np.repeat(np.arange(len(pp)), cnt)
+    vi = np.repeat(lo - np.cumsum(cnt) + cnt, cnt) + np.arange(total)
+    pet = np.maximum(0.0, np.maximum(v0[vi] - p1[pi], p0[pi] - v1[vi]))
+    m = (pet < threshold) & (vp[vi] == pp[pi])
+    pi, vi, pet = pi[m], vi[m], pet[m]
+    group = net.place_group[pp[pi]]
+    order = np.lexsort((pet, vw[vi], pw[pi], group))
+    pi, vi, pet, group = pi[order], vi[order], pet[order], group[order]
+    key = np.stack([group, pw[pi], vw[vi]], axis=1)
+    first = np.ones(len(key), bool)
+    first[1:] = np.any(key[1:] != key[:-1], axis=1)
+    out = np.empty(int(first.sum()), dtype=dtype)
+    out["t"] = np.maximum(p0[pi], v0[vi])[first]
+    out["place"] = pp[pi][first]
+    out["group"] = group[first]
+    out["pet"] = pet[first]
+    out["ped"] = pw[pi][first]
+    out["veh"] = vw[vi][first]
+    return np.sort(out, order="t")
+
+
+def run_layout(net: Network, demand: Demand, rng: np.random.Generator, *, layout: str = AS_IS,
+               trace: bool = False) -> TrafficReplication:
+    """Run one replication of one layout with the given demand; ``rng`` drives the drivers' choices."""
+    r = _Run(net, demand, rng, trace)
+    env = r.env
+    env.process(r.closures())
+    env.process(r.vehicles())
+    env.process(r.pedestrians())
+    env.run(until=r.end)
+    cat = (lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.empty(0, dt))
+    ped = (cat(r.p_place, int), cat(r.p_t0, float), cat(r.p_t1, float), cat(r.p_who, int))
+    veh = (cat(r.v_place, int), cat(r.v_t0, float), cat(r.v_t1, float), cat(r.v_who, int))
+    conflicts = find_conflicts(net, ped, veh, value("traffic.pet_threshold", net.scenario.settings))
+    done = np.array(r.ped_done).reshape(-1, 2)
+    arrived_veh = int(np.searchsorted(demand.veh_t, r.end, side="left"))
+    queues = {gt: (np.array([t for t, _ in log]), np.array([q for _, q in log])) for gt, log in r.qlog.items()}
+    approach = value("traffic.approach_length", net.scenario.settings)
+    jam = value("traffic.jam_spacing", net.scenario.settings)
+    return TrafficReplication(
+        layout=layout, start=net.scenario.start * HOUR, end=r.end, conflicts=conflicts,
+        ped_departed=r.ped_departed, ped_entered=int(demand.ped_entering[: r.ped_departed].sum()),
+        ped_arrived=len(done), ped_walking=r.ped_walking, ped_no_way=r.ped_no_way,
+        ped_delay=done[:, 0], ped_time=done[:, 1],
+        veh_arrived=arrived_veh, veh_state=r.state[:arrived_veh].copy(),
+        veh_delay=np.array(r.veh_delay), veh_free=np.array(r.veh_free), queues=queues,
+        storage={gt: max(1, int(approach // jam)) for gt in net.vgates}, emergency_trips=np.array(r.emergency),
+        yields=r.yields, non_yields=r.non_yields, forced=r.forced, on_links=int(sum(r.count)), links=r.trace,
+    )
+
+
+@dataclass
+class TrafficModel:
+    """A traffic scenario prepared once for the replication runner: the network of every layout, campus included.
+
+    Replication ``index`` takes stream ``index`` of ``SeedSequence(seed).spawn``
+    and splits it in two: the first draws the demand, the second the drivers'
+    choices. The same demand and the same behaviour stream run on every layout
+    (common random numbers), so the layouts differ only by their layout. The
+    model pickles, so it runs on local processes or a Dask cluster
+    (:func:`scenarios.replicate.replicate`) with results identical to a serial run.
+    """
+
+    scenario: Traffic
+    nets: dict[str, Network]
+    """The network of every layout, by name, in the scenario's order."""
+
+    @classmethod
+    def prepare(cls, scenario: Traffic, campus: Campus, *, source: str = "scenario") -> TrafficModel:
+        """Build every layout's campus (a variant of ``campus``; files relative to ``source``) and its network.
+
+        Raises
+        ------
+        ScenarioError
+            Naming the key of every id or layout change that does not fit the campus.
+        """
+        campuses = layout_campuses(scenario, source, campus)
+        return cls(scenario, {name: Network(c, scenario, source, name) for name, c in campuses.items()})
+
+    def run(self, index: int, *, trace: bool = False) -> dict[str, TrafficReplication]:
+        """Run replication ``index`` on every layout; with ``trace``, each keeps its vehicles' passes per link."""
+        seq = np.random.SeedSequence(self.scenario.seed).spawn(index + 1)[index]
+        demand_seq, behaviour_seq = seq.spawn(2)
+        occupants = next(iter(self.nets.values())).occupants
+        demand = draw_demand(self.scenario, occupants, np.random.default_rng(demand_seq))
+        return {name: run_layout(net, demand, np.random.default_rng(behaviour_seq), layout=name, trace=trace)
+                for name, net in self.nets.items()}
+
+
+def run(
+    scenario: Traffic,
+    campus: Campus,
+    *,
+    source: str = "scenario",
+    workers: int | None = None,
+    dask: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> TrafficOutcome:
+    """Run every replication of every layout of ``scenario`` (the same demand on each layout).
+
+    Parameters
+    ----------
+    scenario : Traffic
+        The scenario.
+    campus : Campus
+        The scenario's campus, already loaded; layouts are variants of it.
+    source : str
+        The scenario file: layout files are relative to it, and problems name it.
+    workers : int, optional
+        Local processes for replications; ``None`` is one per core, 1 runs here.
+    dask : str, optional
+        Address of a Dask distributed scheduler to run the replications on instead.
+    progress : callable, optional
+        Called with the number of replications (each on every layout) finished so far.
+
+    Raises
+    ------
+    ScenarioError
+        Naming the key of every id or layout change that does not fit the campus.
+    """
+    t_start = time.perf_counter()
+    model = TrafficModel.prepare(scenario, campus, source=source)
+    reps = replicate(model, scenario.replications, workers=workers, dask=dask, progress=progress)
+    runs = {name: [r[name] for r in reps] for name in model.nets}
+    emergency = {name: net.emergency_times(net.closure_phases()[1][0]) for name, net in model.nets.items()}
+    return TrafficOutcome(scenario, source, model.nets, runs, time.perf_counter() - t_start, emergency)

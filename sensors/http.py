@@ -1,0 +1,135 @@
+"""Sensor ingest over HTTP: ``POST /api/events`` with a device key, for any FastAPI app to include.
+
+``add_ingest_route(app, ingestor, device_keys=...)`` adds the one route to a
+FastAPI app; ``twin serve``'s app (``viz.live.app``) is built with it. The route needs
+a device key (``Authorization: Bearer KEY``), never an operator login; a device
+key opens nothing else.
+
+The body is a JSON array of events, one JSON object, or NDJSON (one event per
+line). The answer is ``200`` with a result per event (``accepted``,
+``duplicate``, ``rejected`` with ``field`` and ``reason``); valid events in a
+batch are kept whatever their neighbours. ``401`` without a valid key,
+``413`` for a body over ``max_body`` bytes or ``max_batch`` events.
+
+Keys come from a file (``--device-keys``) and/or ``$TWIN_DEVICE_KEYS``
+(:func:`load_device_keys`).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from sensors.events import Outcome
+from sensors.ingest import Ingestor
+
+MAX_BODY = 4 * 1024 * 1024
+"""Largest ``POST /api/events`` body (bytes)."""
+MAX_BATCH = 10_000
+"""Most events in one request."""
+MAX_EVENT = 16 * 1024
+"""Largest single event (bytes of JSON)."""
+PATH = "/api/events"
+"""Where the route is mounted (open without a login: it checks its device key itself)."""
+
+
+def load_device_keys(path: str | Path | None = None, env: str | None = None) -> set[str]:
+    """Device keys from a file (one a line, ``#`` comments, optionally ``name key``) and/or ``TWIN_DEVICE_KEYS``.
+
+    ``TWIN_DEVICE_KEYS`` holds keys separated by commas or whitespace.
+    """
+    keys: set[str] = set()
+    if path is not None:
+        for line in Path(path).read_text().splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line:
+                keys.add(line.split()[-1])
+    env = os.environ.get("TWIN_DEVICE_KEYS", "") if env is None else env
+    keys.update(k for k in env.replace(",", " ").split() if k)
+    return keys
+
+
+def split_body(body: bytes) -> list[Any]:
+    """A request body as raw events: a JSON array, one JSON object, or NDJSON lines (bad lines kept as bytes)."""
+    text = body.decode("utf-8", errors="replace").strip()
+    if not text:
+        return []
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        if len(lines) == 1 and lines[0].lstrip().startswith("["):
+            return [lines[0].encode()]
+        return [_one(ln) for ln in lines]
+    return doc if isinstance(doc, list) else [doc]
+
+
+def _one(line: str) -> Any:
+    if len(line) > MAX_EVENT:
+        return {"__oversized__": len(line)}
+    try:
+        return json.loads(line)
+    except ValueError:
+        return line.encode()  # parse_event says why it is not JSON
+
+
+def add_ingest_route(app: FastAPI, ingestor: Ingestor, *, device_keys: Iterable[str] = (), max_body: int = MAX_BODY,
+                     max_batch: int = MAX_BATCH) -> None:
+    """Add ``POST /api/events`` for ``ingestor`` to ``app``.
+
+    Parameters
+    ----------
+    app : FastAPI
+        The application.
+    ingestor : Ingestor
+        Where accepted events go.
+    device_keys : iterable of str
+        Bearer keys sensors and gateways post with; with none, every post is refused.
+    max_body, max_batch : int
+        Largest body (bytes) and most events in one request (413 beyond).
+    """
+    keys = [k.encode() for k in device_keys]
+
+    def authorised(request: Request) -> bool:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            return False
+        t = token.strip().encode()
+        return any(hmac.compare_digest(t, k) for k in keys)
+
+    async def post_events(request: Request) -> JSONResponse:
+        if not authorised(request):
+            return JSONResponse({"error": "a valid device key is required: Authorization: Bearer KEY"}, status_code=401,
+                                headers={"WWW-Authenticate": "Bearer"})
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > max_body:
+            return JSONResponse({"error": f"body of {int(declared):,} bytes is over the limit of {max_body:,} bytes"}, status_code=413)
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > max_body:
+                return JSONResponse({"error": f"body is over the limit of {max_body:,} bytes"}, status_code=413)
+        raws = split_body(bytes(body))
+        if len(raws) > max_batch:
+            return JSONResponse({"error": f"{len(raws):,} events in one request; the limit is {max_batch:,}"}, status_code=413)
+        outcomes = await run_in_threadpool(submit, ingestor, raws)
+        results = [o.as_dict() for o in outcomes]
+        totals = {s: sum(r["status"] == s for r in results) for s in ("accepted", "duplicate", "rejected")}
+        return JSONResponse({**totals, "results": results})
+
+    app.add_api_route(PATH, post_events, methods=["POST"], summary="Sensor ingest (device key: Authorization: Bearer KEY)")
+
+
+def submit(ingestor: Ingestor, raws: list[Any]) -> list[Outcome]:
+    """Submit split raw events; an oversized NDJSON line is rejected in its place without being parsed."""
+    big = [isinstance(r, dict) and "__oversized__" in r for r in raws]
+    done = iter(ingestor.submit([r for r, b in zip(raws, big, strict=True) if not b], source="HTTP"))
+    return [Outcome("rejected", None, None, f"event over {MAX_EVENT:,} bytes", None) if b else next(done) for b in big]

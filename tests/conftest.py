@@ -60,3 +60,14 @@ def demo() -> Any:
     from twin.campus import load_campus
 
     return load_campus(DEMO)
+
+
+@pytest.fixture(scope="session")
+def dask_scheduler() -> Iterator[str]:
+    """The address of one local Dask cluster (two worker processes) shared by every engine's Dask check.
+
+    Skips when Dask distributed is not installed.
+    """
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        yield cluster.scheduler_address

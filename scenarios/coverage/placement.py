@@ -60,7 +60,7 @@ TIME_LIMIT = 60.0
 def _solve(c: np.ndarray, constraints: list[LinearConstraint], integrality: np.ndarray, ub: np.ndarray) -> tuple[np.ndarray, str]:
     options = {"disp": False, "mip_rel_gap": 0.0, "time_limit": TIME_LIMIT}
     res = milp(c, constraints=constraints, integrality=integrality, bounds=Bounds(np.zeros(len(c)), ub), options=options)
-    if res.x is None and res.status == 4:  # HiGHS can stumble in presolve on tiny, fully reducible models
+    if res.x is None and res.status in (2, 4):  # HiGHS's presolve can stumble on tiny, fully reducible models
         res = milp(c, constraints=constraints, integrality=integrality, bounds=Bounds(np.zeros(len(c)), ub),
                    options={**options, "presolve": False})
     if res.x is None:

@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 OUT    := out
 
-.PHONY: install system-deps demo test bench docs clean
+.PHONY: install system-deps demo test fuzz bench docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ demo: install
 test: install system-deps
 	$(VENV)/bin/pytest -q
 
+# Property tests over every reader of outside input with a larger budget than `make test` (tests/test_fuzz.py).
+fuzz: install
+	TWIN_FUZZ=1 $(VENV)/bin/pytest -q -s tests/test_fuzz.py
+
 bench: install
 	$(PY) benchmarks/bench_load.py
 	$(PY) benchmarks/bench_evacuation.py
@@ -59,6 +63,7 @@ bench: install
 	$(PY) benchmarks/bench_live.py
 	$(PY) benchmarks/bench_alarm.py
 	$(PY) benchmarks/bench_osm.py
+	$(PY) benchmarks/bench_import.py
 
 docs: install
 	$(PY) -m twin.settings > docs/settings.md

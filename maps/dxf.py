@@ -256,6 +256,9 @@ def import_dxf(sources: list[str | Path], mapping: str | Path, out_dir: str | Pa
     paths = [Path(s) for s in sources]
     if not paths:
         raise ImportSourceError([problem(mpath, "no DXF file given")])
+    missing = [problem(p, "no such file") for p in paths if not p.is_file()]
+    if missing:
+        raise ImportSourceError(missing)
     level_of: dict[Path, int] = {}
     for p in paths:
         if isinstance(m.level, int):
@@ -279,8 +282,6 @@ def import_dxf(sources: list[str | Path], mapping: str | Path, out_dir: str | Pa
     labels_at: dict[int, list[tuple[Point, str]]] = defaultdict(list)
     first_scale: float | None = None
     for p in paths:
-        if not p.is_file():
-            raise ImportSourceError([problem(p, "no such file")])
         try:
             doc = ezdxf.readfile(p)
         except (OSError, ezdxf.DXFError) as e:
@@ -345,9 +346,8 @@ def import_dxf(sources: list[str | Path], mapping: str | Path, out_dir: str | Pa
 
     if not room_feats:
         raise ImportSourceError([problem(paths[0], "no closed room outlines on the rooms/corridors layers "
-                                         f"{m.layers.rooms + m.layers.corridors} of the mapping; check the layer names "
-                                         "(twin import-dxf lists what it reads in docs/import.md) and that the outlines are "
-                                         "closed polylines or hatches")])
+                                         f"{m.layers.rooms + m.layers.corridors} of the mapping; check the layer names and that the "
+                                         "outlines are closed polylines or hatches (see docs/import.md, DXF)")])
     levels = sorted(set(level_of.values()))
     lowest = m.lowest_level if m.lowest_level is not None else min(0, levels[0])
     nlevels = m.levels or max(levels[-1] - lowest + 1, 1)
@@ -378,12 +378,12 @@ def import_dxf(sources: list[str | Path], mapping: str | Path, out_dir: str | Pa
 
     rooms_union = {lv: shapely.union_all(gs) for lv, gs in rooms_at.items()}
     leaf_of_arc: set[str] = set()
-    arcs = [(lv, e, scale) for lv, e, _, _, scale in door_items if e.dxftype() == "ARC"]
-    for lv, e, _, _, scale in door_items:  # a LINE from an ARC's centre, as long as its radius, is that door's leaf
+    arcs = [(lv, e) for lv, e, _, _, _ in door_items if e.dxftype() == "ARC"]
+    for lv, e, _, _, _ in door_items:  # a LINE from an ARC's centre, as long as its radius, is that door's leaf
         if e.dxftype() != "LINE":
             continue
         s, t = np.array([e.dxf.start.x, e.dxf.start.y]), np.array([e.dxf.end.x, e.dxf.end.y])
-        for alv, a, _ in arcs:
+        for alv, a in arcs:
             c = np.array([a.dxf.center.x, a.dxf.center.y])
             tol = 0.02 * a.dxf.radius
             if alv == lv and min(np.linalg.norm(s - c), np.linalg.norm(t - c)) <= tol and abs(np.linalg.norm(t - s) - a.dxf.radius) <= tol:

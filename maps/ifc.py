@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 import pyproj
 import shapely
+import shapely.ops
 from shapely.geometry import LineString, Polygon
 from shapely.geometry.base import BaseGeometry
 
@@ -62,6 +63,7 @@ from maps.importing import (
     slug,
     write_plan,
 )
+from twin.settings import default
 
 _SAME_LEVEL = 0.1
 """Storeys whose elevations differ by less than this (m) are one level."""
@@ -173,6 +175,32 @@ def _meshes(m: _Model, wanted: list[Any]) -> None:
             m.meshes[shape.id] = _Mesh(v, fc)
         if not it.next():
             break
+
+
+_BOXED = ("IfcStair", "IfcRamp", "IfcTransportElement")
+"""Classes whose ``BoundingBox`` representation, where the model has one, stands in for their 3D geometry."""
+_BOX_FACES = np.array([[0, 1, 3], [0, 3, 2], [4, 6, 7], [4, 7, 5], [0, 4, 5], [0, 5, 1], [2, 3, 7], [2, 7, 6],
+                       [0, 2, 6], [0, 6, 4], [1, 5, 7], [1, 7, 3]])
+
+
+def _bounding_box(m: _Model, e: Any) -> _Mesh | None:
+    """The element's ``BoundingBox`` representation as a box mesh in world metres, or ``None``."""
+    import ifcopenshell.util.placement as up
+
+    rep = getattr(e, "Representation", None)
+    if rep is None or e.ObjectPlacement is None:
+        return None
+    for r in rep.Representations:
+        if r.RepresentationType != "BoundingBox" or not r.Items:
+            continue
+        b = r.Items[0]
+        c = np.array(list(b.Corner.Coordinates) + [0.0] * (3 - len(b.Corner.Coordinates)), dtype=float)
+        d = np.array([b.XDim, b.YDim, b.ZDim], dtype=float)
+        corners = np.array([[c[0] + i * d[0], c[1] + j * d[1], c[2] + k * d[2], 1.0] for i in (0, 1) for j in (0, 1) for k in (0, 1)])
+        mat = np.asarray(up.get_local_placement(e.ObjectPlacement), dtype=float)
+        world = (mat @ corners.T).T[:, :3] * m.scale
+        return _Mesh(world, _BOX_FACES)
+    return None
 
 
 def _psets(e: Any) -> dict[str, dict[str, Any]]:
@@ -364,7 +392,13 @@ def import_ifc(source: str | Path, out_dir: str | Path, *, at: Georef | None = N
         raise ImportSourceError([problem(path, f"--building names one building, but the model has {len(levels)}; "
                                          "leave it out to name them from the model")])
     georef = _georef(m, at)
-    wanted = [e for t in _GEOMETRY for e in _by_type(f, t)]
+    wanted = []
+    for e in (e for t in _GEOMETRY for e in _by_type(f, t)):
+        box = _bounding_box(m, e) if e.is_a() in _BOXED else None
+        if box is not None:
+            m.meshes[e.id()] = box  # a stair's bounding box is its stairwell: no need to triangulate every tread
+        else:
+            wanted.append(e)
     for d in _by_type(f, "IfcDoor"):
         fills = getattr(d, "FillsVoids", None)
         wanted += [fills[0].RelatingOpeningElement] if fills else [d]
@@ -452,24 +486,28 @@ def _building(m: _Model, plan: Plan, b: Any, groups: list[list[_Storey]], *, bui
                                          label(b))])
     bprops: dict[str, Any] = {"id": bid, "kind": "building", "name": b.LongName or b.Name, "levels": len(groups),
                               "lowest_level": -ground if ground else None, "level_names": names, "level_height": level_height,
+                              "level_elevations": {str(g[0].level): round(g[0].elevation, 3) for g in groups},
                               "use": use, "ref": label(b)}
     plan.add(outline, **bprops)
     if footprint_only:
         return
 
     by_level: dict[int, list[BaseGeometry]] = defaultdict(list)
+    space_of: dict[int, tuple[str, BaseGeometry]] = {}
     for sp, foot, lv in spaces:
         kind, room = room_use(*_texts(sp))
         names_ = [t for t in (sp.Name, sp.LongName) if t]
         want = f"{bid}-" + slug(" ".join(dict.fromkeys(names_)) or sp.GlobalId)
         occ = _psets(sp).get("Pset_SpaceOccupancyRequirements", {}).get("OccupancyNumber")
-        plan.add(foot, id=plan.unique_id(want, sp.GlobalId[:8]), kind=kind, name=" ".join(dict.fromkeys(names_)) or None,
+        fid = plan.unique_id(want, sp.GlobalId[:8])
+        space_of[sp.id()] = (fid, foot)
+        plan.add(foot, id=fid, kind=kind, name=" ".join(dict.fromkeys(names_)) or None,
                  building=bid, level=lv, use=room, occupants=int(occ) if isinstance(occ, (int, float)) and occ >= 0 else None,
                  ref=label(sp))
         by_level[lv].append(foot)
 
     for d in doors:
-        _door(m, plan, d, bid, groups, by_level, outline)
+        _door(m, plan, d, bid, groups, by_level, outline, space_of)
     add_open_connections(plan)
     stairs = [s for s in _by_type(f, "IfcStair") + _by_type(f, "IfcRamp") if in_building(s)]
     loose = [s for s in _by_type(f, "IfcStairFlight") + _by_type(f, "IfcRampFlight")
@@ -479,7 +517,7 @@ def _building(m: _Model, plan: Plan, b: Any, groups: list[list[_Storey]], *, bui
 
 
 def _door(m: _Model, plan: Plan, d: Any, bid: str, groups: list[list[_Storey]], by_level: dict[int, list[BaseGeometry]],
-          outline: BaseGeometry) -> None:
+          outline: BaseGeometry, space_of: dict[int, tuple[str, BaseGeometry]]) -> None:
     import ifcopenshell.util.placement as up
 
     mesh = m.meshes.get(d.id())
@@ -506,7 +544,7 @@ def _door(m: _Model, plan: Plan, d: Any, bid: str, groups: list[list[_Storey]], 
         axis = sides[int(np.argmax(np.hypot(*sides.T)))]
     axis = axis / np.linalg.norm(axis)
     if width is None or width <= 0:
-        width = float(np.abs(np.asarray(foot.exterior.coords if isinstance(foot, Polygon) else [[0, 0]]) @ axis).ptp()) or None
+        width = float(np.ptp(np.asarray(foot.exterior.coords if isinstance(foot, Polygon) else [[0, 0]]) @ axis)) or None
     if not width:
         plan.warn("door has no OverallWidth and no measurable geometry, skipped", label(d))
         return
@@ -515,10 +553,22 @@ def _door(m: _Model, plan: Plan, d: Any, bid: str, groups: list[list[_Storey]], 
     line = seat_opening(line, by_level.get(int(lv or 0), []), outline)
     psets = _psets(d)
     exit_ = True if _is_external_door(d, psets) else None
+    # the spaces the model says the door joins (its space boundaries): seat it between them if geometry did not
+    joins = {space_of[r.RelatingSpace.id()][0]: space_of[r.RelatingSpace.id()][1] for r in getattr(d, "ProvidesBoundaries", None) or ()
+             if getattr(r, "RelatingSpace", None) is not None and r.RelatingSpace.id() in space_of}
+    sides = [g.boundary for g in joins.values()] + ([outline.boundary] if exit_ and len(joins) == 1 else [])
+    mid = line.interpolate(0.5, normalized=True)
+    if len(sides) >= 2 and any(b.distance(mid) > default("door_snap") for b in sides[:2]):
+        pa, pb = shapely.ops.nearest_points(sides[0], sides[1])
+        if pa.distance(pb) <= 2.0:
+            xy = np.asarray(line.coords)
+            n = np.array([-axis[1], axis[0]])
+            target = np.array([(pa.x + pb.x) / 2, (pa.y + pb.y) / 2])
+            line = LineString(xy + float(np.dot(target - np.array([mid.x, mid.y]), n)) * n)
     want = f"{bid}-" + slug(d.Name or d.GlobalId)
     plan.add(line, id=plan.unique_id(want, d.GlobalId[:8]), kind="door", name=d.Name, building=bid, level=int(lv or 0),
              width=round(width, 3), exit=exit_, fire_exit=psets.get("Pset_DoorCommon", {}).get("FireExit") or None,
-             ref=label(d))
+             joins=sorted(joins) or None, ref=label(d))
 
 
 def _stair(m: _Model, plan: Plan, s: Any, bid: str, groups: list[list[_Storey]], by_level: dict[int, list[BaseGeometry]]) -> None:

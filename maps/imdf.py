@@ -75,6 +75,21 @@ _REQUIRED_PROPS = {
     "opening": ("category", "level_id"), "fixture": ("category", "level_id"), "amenity": ("category", "unit_ids"),
     "anchor": ("unit_id",), "occupant": ("name", "category", "anchor_id"),
 }
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _ids(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+
+_TYPES: dict[str, tuple[Any, str]] = {
+    "category": (lambda v: isinstance(v, str), "a string"), "level_id": (lambda v: isinstance(v, str), "a level id (string)"),
+    "unit_id": (lambda v: isinstance(v, str), "a unit id (string)"), "anchor_id": (lambda v: isinstance(v, str), "an anchor id (string)"),
+    "building_ids": (_ids, "a list of building ids"), "unit_ids": (_ids, "a list of unit ids"),
+    "ordinal": (_is_int, "an integer"), "outdoor": (lambda v: isinstance(v, bool), "true or false"),
+}
+"""Types of the properties the importer uses (IMDF 1.0)."""
 OPENING_CATEGORIES = ("automobile", "bicycle", "emergencyexit", "pedestrian", "pedestrian.principal", "pedestrian.transit",
                       "service")
 SKIP = "skip"
@@ -105,6 +120,8 @@ UNIT_KINDS: dict[str, tuple[str, str | None]] = {
 }
 """IMDF unit category → (campus kind, room use). ``restroom*`` units are rooms of use ``storage``; any
 other category not listed is a room of use ``other`` (with a warning). Landings are corridors."""
+_DOOR_TAG = {"pedestrian.principal": "entrance", "emergencyexit": "fire-exit", "service": "service",
+             "pedestrian.transit": "transit", "pedestrian": "door"}
 _VENUE_USE = {"university": "teaching", "college": "teaching", "school": "teaching", "library": "library",
               "residential": "dorm", "hotel": "dorm"}
 
@@ -115,8 +132,7 @@ def _label(v: Any) -> str | None:
         for k in ("en", "en-US", "en-GB"):
             if isinstance(v.get(k), str):
                 return v[k]
-        first = next((t for t in v.values() if isinstance(t, str)), None)
-        return first
+        return next((t for t in v.values() if isinstance(t, str)), None)
     return v if isinstance(v, str) else None
 
 
@@ -230,8 +246,10 @@ def validate(files: dict[str, tuple[str, Any]], archive: str) -> tuple[dict[str,
                 problems.append(problem(label, f"missing required property '{k}' of a {name}", fid, k))
             if bad:
                 continue
-            if name == "level" and (not isinstance(props["ordinal"], int) or isinstance(props["ordinal"], bool)):
-                problems.append(problem(label, f"ordinal must be an integer, got {props['ordinal']!r}", fid, "ordinal"))
+            wrong = [(k, what) for k, (ok, what) in _TYPES.items() if props.get(k) is not None and not ok(props[k])]
+            for k, what in wrong:
+                problems.append(problem(label, f"{k} must be {what}, got {props[k]!r}", fid, k))
+            if wrong:
                 continue
             if name == "opening" and props["category"] not in OPENING_CATEGORIES:
                 problems.append(problem(label, f"unknown opening category {props['category']!r} (one of: "
@@ -348,7 +366,9 @@ def import_imdf(source: str | Path, out_dir: str | Path, *, building_id: str | N
             raise ImportSourceError([problem(label["level"], "building has no indoor level", b["id"])])
         ords = sorted({lv["properties"]["ordinal"] for lv in indoor})
         name = _label(b["properties"].get("name"))
-        bid = building_id or (slug(name) if name else f"B-{b['id'][:8]}")
+        short = _label(b["properties"].get("alt_name"))
+        short = short if short and len(short) <= 12 else None  # an abbreviation makes shorter ids
+        bid = building_id or (slug(short or name) if (short or name) else f"B-{b['id'][:8]}")
         bid = plan.unique_id(bid, b["id"][:8])
         bid_of[b["id"]] = bid
         foot_of[bid] = foot
@@ -434,7 +454,8 @@ def import_imdf(source: str | Path, out_dir: str | Path, *, building_id: str | N
         exit_ = True if cat == "emergencyexit" else False if cat == "service" else None
         access = "card" if p.get("access_control") else None
         name = _label(p.get("name"))
-        plan.add(line, id=plan.unique_id(f"{bid}-{o}-D-{op['id'][:8]}", op["id"][8:13]), kind="door", name=name,
+        tag = slug(name) if name else _DOOR_TAG.get(cat, "door")
+        plan.add(line, id=plan.unique_id(f"{bid}-{o}-{tag}-{op['id'][:6]}", op["id"][6:12]), kind="door", name=name,
                  building=bid, level=o, exit=exit_, access=access, ref=f"imdf opening {op['id']}", imdf_category=cat)
 
     _stairs(plan, feats, landings, spaces_by_level, escalators)

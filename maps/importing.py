@@ -41,13 +41,13 @@ from shapely.geometry.base import BaseGeometry
 from twin.errors import CampusError, InputError, Problem
 from twin.settings import default
 
-CUT_HEIGHT = 1.2
-"""Height (m) above a space's floor at which its footprint is cut (IFC), as a plan drawing cuts at about 1-1.5 m."""
-RING_OFFSET = 4.0
+CUT_HEIGHT = default("import.cut_height")
+"""Height (m) above a space's floor at which its footprint is cut (IFC), as a plan drawing cuts."""
+RING_OFFSET = default("import.walk_offset")
 """Distance (m) of the placeholder footway around an imported building from its outline."""
-ASSEMBLY_DISTANCE = 30.0
-"""Distance (m) of the placeholder assembly area from the building (assembly points are usually 15-50 m away)."""
-AREA_PER_OCCUPANT_GUESS = 2.0
+ASSEMBLY_DISTANCE = default("import.assembly_distance")
+"""Distance (m) of the placeholder assembly area beyond the placeholder footway."""
+AREA_PER_OCCUPANT_GUESS = default("import.area_per_person")
 """Floor area (m²) per person used only to size the placeholder assembly area generously."""
 
 
@@ -266,9 +266,7 @@ def polygonal(geom: BaseGeometry | None, *, min_area: float = 0.05) -> BaseGeome
 
 def fill_holes(geom: BaseGeometry) -> BaseGeometry:
     """The geometry with every interior ring removed."""
-    parts = [Polygon(p.exterior) for p in shapely.get_parts(geom) if isinstance(p, Polygon)]
-    u = shapely.union_all(parts)
-    return u
+    return shapely.union_all([Polygon(p.exterior) for p in shapely.get_parts(geom) if isinstance(p, Polygon)])
 
 
 def outline_of(parts: list[BaseGeometry], *, close: float = 0.3) -> BaseGeometry | None:
@@ -282,8 +280,7 @@ def outline_of(parts: list[BaseGeometry], *, close: float = 0.3) -> BaseGeometry
     return polygonal(fill_holes(u).simplify(0.05), min_area=1.0)
 
 
-def seat_opening(line: LineString, spaces: list[BaseGeometry], outline: BaseGeometry | None, *, wall_max: float = 2.0,
-                 step: float = 0.02) -> LineString:
+def seat_opening(line: LineString, spaces: list[BaseGeometry], outline: BaseGeometry | None, *, wall_max: float = 2.0) -> LineString:
     """Move a door's opening into the middle of its wall when it sits on one face of a wall thicker than ``door_snap``.
 
     The loader wants a door within ``door_snap`` of both its spaces (or of
@@ -303,17 +300,18 @@ def seat_opening(line: LineString, spaces: list[BaseGeometry], outline: BaseGeom
     m = line.interpolate(0.5, normalized=True)
     mid = np.array([m.x, m.y])
     near = [s for s in spaces if s.distance(m) <= wall_max]
-    ts = np.arange(step / 2, wall_max, step)
 
     def first(sign: float) -> float | None:
-        pts = shapely.points(mid + sign * ts[:, None] * n)
-        hit = np.zeros(len(ts), bool)
-        for s in near:
-            hit |= shapely.contains(s, pts)
+        """Distance across the wall to the first point inside a space, or outside the outline."""
+        ray = LineString([mid + sign * 1e-6 * n, mid + sign * wall_max * n])  # not the face the opening is drawn on
+        hits = [d if d > 2e-6 else 0.0 for d in (m.distance(x) for x in (ray.intersection(s) for s in near) if not x.is_empty)]
         if outline is not None:
-            hit |= ~shapely.contains(outline, pts)
-        k = np.flatnonzero(hit)
-        return float(ts[k[0]]) if len(k) else None
+            if not outline.contains(Point(ray.coords[0])):
+                hits.append(0.0)
+            elif ray.intersects(outline.boundary):
+                hits.append(m.distance(ray.intersection(outline.boundary)))
+        hits = [h for h in hits if h <= wall_max]
+        return min(hits) if hits else None
 
     plus, minus = first(1.0), first(-1.0)
     if plus is None or minus is None or (plus <= snap and minus <= snap):
@@ -354,17 +352,18 @@ def host_space(footprint: BaseGeometry, spaces: list[BaseGeometry]) -> BaseGeome
     return best
 
 
-def add_open_connections(plan: Plan, *, allow: Any = None, min_length: float = 0.8, touch: float = 0.05) -> int:
+def add_open_connections(plan: Plan, *, allow: Any = None, min_length: float | None = None, touch: float = 0.05) -> int:
     """Join spaces that share an edge with no wall between them by an opening as wide as the shared edge.
 
     Two spaces of one building level whose outlines lie within ``touch`` of
-    each other along at least ``min_length`` have no wall between them (an
+    each other along at least ``min_length`` (``import.open_edge``) have no wall between them (an
     open-plan kitchen off a hall, a room separation line): people walk
     straight across. Each such edge becomes a door feature with
     ``open = true``, unless a door already sits on it. ``allow(a, b)``
     (features) may restrict which pairs count. Returns the number added.
     """
     snap = default("door_snap")
+    min_length = default("import.open_edge") if min_length is None else min_length
     groups: dict[tuple[Any, Any], list[Feature]] = {}
     for f in plan.of_kind("room", "corridor"):
         groups.setdefault((f.props.get("building"), f.props.get("level")), []).append(f)
@@ -409,6 +408,8 @@ def add_open_connections(plan: Plan, *, allow: Any = None, min_length: float = 0
 def add_outdoor_placeholder(plan: Plan) -> None:
     """A footway around each building and an assembly area with paths to it, so the import can be evacuated on its own.
 
+    The footways are as wide as the building's exits together (at least
+    ``footway_width``), so they do not make a bottleneck of their own.
     The features are marked ``placeholder = true``; ``twin campus merge``
     (or the user) replaces them with the real outdoor network.
     """
@@ -421,8 +422,12 @@ def add_outdoor_placeholder(plan: Plan) -> None:
     floor = sum(f.geometry.area for f in plan.of_kind("room", "corridor"))
     side = max(15.0, math.sqrt(floor / AREA_PER_OCCUPANT_GUESS * default("assembly_area_per_person") * 1.5))
     c = union.centroid
-    exits = [f.geometry.interpolate(0.5, normalized=True) for f in plan.of_kind("door")
-             if f.props.get("exit") is True or union.boundary.distance(f.geometry.interpolate(0.5, normalized=True)) <= default("door_snap")]
+    doors = [f for f in plan.of_kind("door") if f.props.get("exit") is not False and (
+        f.props.get("exit") is True or union.boundary.distance(f.geometry.interpolate(0.5, normalized=True)) <= default("door_snap"))]
+    exits = [f.geometry.interpolate(0.5, normalized=True) for f in doors]
+    # as wide as all exits together, so the placeholder is never narrower than the doors that feed it
+    width = round(max(default("footway_width"), sum(float(f.props.get("width") or f.geometry.length or default("door_width"))
+                                                    for f in doors)), 2)
     v = np.array([0.0, -1.0])
     if exits:
         ex = np.mean([[p.x, p.y] for p in exits], axis=0) - np.array([c.x, c.y])
@@ -439,10 +444,10 @@ def add_outdoor_placeholder(plan: Plan) -> None:
     for k, ring in enumerate(rings):
         wid = plan.unique_id(f"{prefix}-walk{k if len(rings) > 1 else ''}", "placeholder")
         plan.add(LineString(ring.exterior.coords), id=wid, kind="footway", name="Footway around the building (placeholder)",
-                 placeholder=True)
+                 width=width, placeholder=True)
         start = shapely.ops.nearest_points(ring.exterior, target)[0]
         plan.add(LineString([(start.x, start.y), (centre[0], centre[1])]), id=plan.unique_id(f"{wid}-to-assembly", "placeholder"),
-                 kind="footway", name="Path to the assembly area (placeholder)", placeholder=True)
+                 kind="footway", name="Path to the assembly area (placeholder)", width=width, placeholder=True)
 
 
 # -- writing --------------------------------------------------------------------------

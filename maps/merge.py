@@ -17,8 +17,9 @@ Matching, for each interior building (one modelled inside, in id order):
 
 A matched building keeps the base building's id, name and other properties
 (so scenarios and sensors that name it still work), takes the interior's
-footprint (its rooms and doors are drawn against it), storeys, use and
-heights, and loses ``levels_guessed``. The base building's own doors, rooms,
+footprint (its rooms and doors are drawn against it), storeys (``levels``,
+``lowest_level``, ``level_names``, ``level_height``), use and height, and loses
+``levels_guessed``. The base building's own doors, rooms,
 corridors and stairs go; the interior's come in, their ``building`` set to the
 base id, their ids kept unless another feature has them already (then
 ``{base id}/{id}``). Doors that were exits of the interior stay exits
@@ -58,8 +59,10 @@ __all__ = ["MergeError", "MergeSummary", "merge_campus"]
 
 INDOOR_KINDS = ("room", "corridor", "stair", "door")
 """Feature kinds that belong to a building's interior (replaced when an interior is merged in)."""
-BUILDING_KEYS = ("levels", "use", "level_height", "occupants", "height")
-"""Properties a merged building takes from the interior (when the interior sets them)."""
+STOREY_KEYS = ("levels", "lowest_level", "level_names", "level_height", "occupants")
+"""Properties a merged building takes from the interior, or drops when the interior has none (they describe the base's storeys)."""
+BUILDING_KEYS = ("use", "height")
+"""Properties a merged building takes from the interior when the interior sets them."""
 MIN_OVERLAP = 0.5
 """Default smallest footprint intersection over union for a match by overlap."""
 COVERED = 0.5
@@ -372,7 +375,9 @@ def merge_campus(
         props = dict(base_props) if base_props else {"id": target, "kind": "building"}
         props.pop("levels_guessed", None)
         ip = raw[interior]["properties"]
-        for key in BUILDING_KEYS:
+        for key in STOREY_KEYS:
+            props.pop(key, None)
+        for key in (*STOREY_KEYS, *BUILDING_KEYS):
             if ip.get(key) is not None:
                 props[key] = ip[key]
         if not props.get("name") and ip.get("name"):

@@ -3,12 +3,14 @@
 When a detector goes into ``fire`` the twin asks "what if we evacuate now?":
 it builds an evacuation scenario from the live state (people per building as
 counted now, the fire room as the fire origin with the time it has already
-burned taken off its spread delay, every other blocked part closed) and runs
+burned taken off its spread delay, every other blocked part closed, exits
+blocked by hazard findings in force too) and runs
 the evacuation engine once (seed 0, adaptive routes, which steer around
 queues and closed parts). The forecast holds the predicted clearance of the
 campus and of each building, the exits each building should use (the routes
-the engine took around the fire) and the expected bottlenecks. It is stored
-through the same ingest path as sensor events (sensor ``twin``, kind
+the engine took around the fire) and the expected bottlenecks, with the hazard
+findings in force and the rooms they leave with no working detector
+(``scenarios.hazards``). It is stored through the same ingest path as sensor events (sensor ``twin``, kind
 ``forecast``), so the map shows it and a replay of the store reproduces it.
 
 Buildings no sensor counts (no card doors, no cameras) are assumed at
@@ -41,6 +43,11 @@ SCOPES = ("building", "campus")
 """Forecasts made per fire alarm, in order: the burning building first (fast), then the whole campus."""
 MAX_SHARE = 5.0
 """The evacuation engine's most crowded occupancy (5 × design)."""
+REFRESH_S = 30.0
+"""While a fire is on, people counts arriving this long after the last forecast's trigger ask for a new forecast
+(the operator sees it follow the evacuation; a modelling choice: about one campus forecast's time several times over)."""
+COUNT_KINDS = frozenset({"crossing", "count"})
+"""Event kinds that change people counts."""
 
 
 def make_forecast(state: LiveState, trigger: dict[str, Any], *, scope: str = "campus",
@@ -60,6 +67,7 @@ def make_forecast(state: LiveState, trigger: dict[str, Any], *, scope: str = "ca
         Share of design occupants assumed where no sensor counts.
     """
     from scenarios.evacuation import Drill
+    from scenarios.hazards import rooms_without_detector
     from scenarios.schema import parse_scenario
 
     t0 = time.perf_counter()
@@ -69,6 +77,8 @@ def make_forecast(state: LiveState, trigger: dict[str, Any], *, scope: str = "ca
     occ = state.occupancy(now)["buildings"]
     shares: dict[str, float] = {}
     unmeasured = []
+    counted: dict[str, int] = {}
+    assumed: dict[str, int] = {}
     fires = state.fires()
     burning = {v["building"] for v in fires} or {f.at[trigger["sensor_id"], "building"]}
     for b in f.index[f["kind"] == "building"]:
@@ -77,9 +87,11 @@ def make_forecast(state: LiveState, trigger: dict[str, Any], *, scope: str = "ca
         design = int(f.at[b, "occupants"])
         if b in occ:
             shares[b] = min(MAX_SHARE, occ[b]["count"] / design) if design else 0.0
+            counted[str(b)] = int(occ[b]["count"])
         else:
             shares[b] = unmeasured_share
             unmeasured.append(str(b))
+            assumed[str(b)] = round(design * unmeasured_share)
     origin = fires[0]["detector"] if fires else trigger["sensor_id"]
     since = fires[0]["since"] if fires else now
     spread = max(0.0, state.spread_delay - max(0.0, now - since))
@@ -105,8 +117,17 @@ def make_forecast(state: LiveState, trigger: dict[str, Any], *, scope: str = "ca
         b = f.at[exit_id, "building"] if exit_id in f.index and "building" in f.columns else None
         b = str(b) if isinstance(b, str) else "outdoor"
         routes[b].append({"exit": exit_id, "people": int(n)})
-    worst = sorted((s for s in rep.servers if s["max_wait_s"] >= 0.1), key=lambda s: (-s["max_wait_s"], -s["max_queue"], s["id"]))[:10]
     fire_building = fires[0]["building"] if fires else None
+
+    def building_of(server: str) -> str | None:
+        """The building of a door, room or corridor server, or of the first end of a flight or path (``u~v``)."""
+        node = server.split("~", 1)[0]
+        b = campus.graph.nodes[node].get("building") if node in campus.graph else None
+        return str(b) if isinstance(b, str) else None
+
+    # the burning building's own bottlenecks lead, then the campus's worst
+    worst = sorted((s for s in rep.servers if s["max_wait_s"] >= 0.1),
+                   key=lambda s: (building_of(s["id"]) != fire_building, -s["max_wait_s"], -s["max_queue"], s["id"]))[:10]
     return {
         "scope": scope,
         "trigger": {"sensor_id": trigger["sensor_id"], "ts": trigger["ts"], "building": fire_building,
@@ -120,13 +141,21 @@ def make_forecast(state: LiveState, trigger: dict[str, Any], *, scope: str = "ca
         "trapped": int(rep.trapped),
         "trapped_by_building": dict(sorted(trapped.items())),
         "routes": dict(sorted(routes.items())),
-        "bottlenecks": [{"id": drill.label(s["id"]), "kind": s["kind"], "max_queue": round(s["max_queue"], 1),
-                         "max_wait_s": round(s["max_wait_s"], 1), "passed": int(s["passed"])} for s in worst],
+        "bottlenecks": [{"id": drill.label(s["id"]), "kind": s["kind"], "building": building_of(s["id"]),
+                         "max_queue": round(s["max_queue"], 1), "max_wait_s": round(s["max_wait_s"], 1),
+                         "passed": int(s["passed"])} for s in worst],
+        "counted": sum(counted.values()),
+        "assumed": sum(assumed.values()),
+        "assumed_by_building": dict(sorted(assumed.items(), key=lambda kv: -kv[1])),
+        "counted_by_building": dict(sorted(counted.items())),
         "blocked": blocked,
         "fire_origin": origin,
         "spread_delay_s": spread,
         "occupancy_share": {b: round(v, 4) for b, v in sorted(shares.items()) if v},
         "unmeasured": unmeasured,
+        "hazards": [{k: h[k] for k in ("id", "kind", "feature", "building", "status")} for h in state.hazards()],
+        "no_working_detector": sorted(rooms_without_detector(campus, [h["feature"] for h in state.hazards()
+                                                                      if h["kind"] == "detector_fault"])),
         "compute_s": round(time.perf_counter() - t0, 3),
     }
 
@@ -167,20 +196,35 @@ class Forecaster:
         self.latency_s: dict[str, float] = {}
         """Seconds from the alarm's arrival to each forecast stored, by scope (the last run)."""
         self.errors: list[str] = []
+        self._fire: dict[str, Any] | None = None
+        """The fire event of the forecast being kept up to date (None: no fire on)."""
+        self._asked = 0.0
         self._idle = threading.Event()
         self._idle.set()
         self._thread = threading.Thread(target=self._run, name="twin-forecast", daemon=True)
         self._thread.start()
 
     def on_events(self, records: list[dict[str, Any]]) -> None:
-        """Ingest listener: a forecast after the first detector in ``fire`` among the new records."""
+        """Ingest listener: a forecast after the first detector in ``fire`` among the new records; a fresh one when
+        counts change while that fire is on (at most every ``REFRESH_S`` of event time)."""
         fire = next((r for r in records if r["kind"] == "fire" and r["state"] == "fire"), None)
         if fire is not None:
+            self._fire = fire
             self.trigger(fire)
+            return
+        if self._fire is None:
+            return
+        if any(r["kind"] == "fire" and r["sensor_id"] == self._fire["sensor_id"] and r["state"] == "normal" for r in records):
+            self._fire = None  # that detector has restored: nothing more to follow
+            return
+        counts = [r["ts"] for r in records if r["kind"] in COUNT_KINDS]
+        if counts and max(counts) - self._asked >= REFRESH_S:
+            self.trigger({**self._fire, "ts": max(counts)})
 
     def trigger(self, fire: dict[str, Any]) -> None:
         """Ask for a forecast after this fire event (the latest trigger wins)."""
         with self._cond:
+            self._asked = fire["ts"]
             self._pending = (fire, time.perf_counter())
             self._idle.clear()
             self._cond.notify()

@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
 from twin.errors import Problem, ScenarioError
-from twin.settings import SETTINGS, default
+from twin.settings import MAY_BE_ZERO, SETTINGS, default
 
 
 class _Model(BaseModel):
@@ -129,9 +129,9 @@ class Common(_Model):
         if unknown:
             msg = f"unknown setting(s) {unknown}; see docs/settings.md for the names"
             raise ValueError(msg)
-        bad = [k for k, x in v.items() if not x > 0]
+        bad = [k for k, x in v.items() if not (x >= 0 if k in MAY_BE_ZERO else x > 0)]
         if bad:
-            msg = f"setting(s) {bad} must be > 0"
+            msg = f"setting(s) {bad} must be > 0 ({', '.join(sorted(MAY_BE_ZERO))} may be 0)"
             raise ValueError(msg)
         return v
 
@@ -172,6 +172,9 @@ class Evacuation(Walkers):
     max_time: Annotated[float, Field(gt=0)] = 7200.0
     roads: bool = True
     """People may walk on roads (traffic is stopped during an evacuation)."""
+    hazards: str | None = None
+    """Run "as inspected": the event store whose hazard findings in force block or narrow exits
+    (a path relative to this file, or ``"open"`` for the live server's store; ``scenarios.hazards``)."""
 
     @field_validator("occupancy", mode="before")
     @classmethod

@@ -14,8 +14,10 @@ References
 - RiMEA e.V., *Richtlinie für Mikroskopische Entfluchtungsanalysen* (Guideline
   for Microscopic Evacuation Analysis), version 4.1.1, section on test cases
   (tests 1-3: speeds in a corridor and on stairs; 5: reaction (pre-movement)
-  times; 9: a crowd leaving a large room; 10: exit assignment; 12:
-  bottlenecks).
+  times; 9: a crowd leaving a large room; 10: exit assignment; 11: exit
+  choice; 12: bottlenecks). The cases of door and exit choice (9, 11, a
+  two-door room) are in ``scenarios/verify_exits.py``; the case record and
+  the run context every case shares in ``scenarios/verify_base.py``.
 - E. Ronchi, E. D. Kuligowski, P. A. Reneke, R. D. Peacock, D. Nilsson, *The
   Process of Verification and Validation of Building Fire Evacuation Models*,
   NIST Technical Note 1822, 2013 (pre-evacuation time, speed in a corridor,
@@ -41,7 +43,6 @@ import math
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,160 +50,28 @@ import numpy as np
 from scipy import stats
 
 from maps.builder import CampusBuilder
-from scenarios.evacuation import Drill, Outcome, Physics, Replication, run
+from scenarios.evacuation import Physics
 from scenarios.schema import parse_scenario
 from scenarios.traffic.demand import draw_demand
 from scenarios.traffic.engine import run_layout
 from scenarios.traffic.network import Network
+from scenarios.verify_base import (
+    NIST,
+    RIMEA,
+    SEED,
+    SFPE,
+    Case,
+    Context,
+    Sim,
+    above_bound,
+    num,
+    rel,
+    within,
+)
+from scenarios.verify_exits import RUNS, case_rimea9, case_rimea11, case_two_doors
 from twin.campus import load_campus
 from twin.indoor import flight_length
 from twin.settings import default
-
-RIMEA = "RiMEA 4.1.1"
-NIST = "NIST TN 1822 (Ronchi et al. 2013)"
-SFPE = "SFPE Handbook 5th ed. (2016) ch. 64"
-
-SEED = 20240601
-"""The one seed of the suite."""
-
-
-@dataclass
-class Case:
-    """One verification case and its outcome.
-
-    Attributes
-    ----------
-    name : str
-        Short id, e.g. ``rimea-1-corridor``.
-    reference : str
-        Citation of the test or the published number.
-    quantity : str
-        What is compared, with its unit.
-    expected : float or (float, float)
-        The reference value, or the accepted range ``(lo, hi)``.
-    simulated : float
-        What the engine produced, in the unit of ``quantity``.
-    tolerance : str
-        The acceptance rule in words.
-    passed : bool
-        Whether the simulated value meets the rule.
-    detail : str
-        Supporting numbers (hand calculation, other checks made).
-    """
-
-    name: str
-    reference: str
-    quantity: str
-    expected: float | tuple[float, float]
-    simulated: float
-    tolerance: str
-    passed: bool
-    detail: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        """The case as plain JSON values (``expected`` a number or ``[lo, hi]``, an infinite end ``null``)."""
-        d = asdict(self)
-        if isinstance(self.expected, tuple):
-            d["expected"] = [None if math.isinf(x) else x for x in self.expected]
-        d["simulated"] = None if math.isnan(self.simulated) else self.simulated
-        return d
-
-    def expected_text(self) -> str:
-        """``expected`` for a table: a number or ``[lo, hi]``."""
-        if isinstance(self.expected, tuple):
-            lo, hi = self.expected
-            return f"[{_num(lo)}, {_num(hi)}]"
-        return _num(self.expected)
-
-
-def _num(x: float) -> str:
-    if math.isinf(x):
-        return "∞" if x > 0 else "−∞"
-    return f"{x:.4g}" if abs(x) < 1000 else f"{x:.0f}"
-
-
-# -- campuses in code ---------------------------------------------------------------
-
-
-@dataclass
-class Sim:
-    """One scenario run: the outcome, its summary and replication 0 with every move recorded."""
-
-    label: str
-    outcome: Outcome
-    summary: dict[str, Any]
-    rep: Replication
-
-    @property
-    def drill(self) -> Drill:
-        return self.outcome.drill
-
-    @property
-    def evacuation_time(self) -> float:
-        """Time the last person reached safety in replication 0 (s, unrounded)."""
-        return self.rep.evacuation_time
-
-    @property
-    def lower_bound(self) -> float:
-        """``lower_bound_s`` of the run's summary (s)."""
-        return float(self.summary["lower_bound_s"])
-
-    def node(self, name: str) -> int:
-        return self.drill.index[name]
-
-    def walks(self, u: str, v: str) -> list[tuple[int, float, float]]:
-        """(person, t0, t1) of every walk from node ``u`` to node ``v``."""
-        iu, iv = self.node(u), self.node(v)
-        return [(p, t0, t1) for p, st, t0, t1, a, b in self.rep.moves or [] if st == "walk" and a == iu and b == iv]
-
-    def server(self, sid: str) -> dict[str, Any]:
-        """Queue statistics of a server in replication 0 (zeros when nobody waited there)."""
-        for s in self.rep.servers:
-            if s["id"] == sid:
-                return s
-        return {"id": sid, "max_queue": 0.0, "max_wait_s": 0.0, "mean_wait_s": 0.0, "passed": 0}
-
-
-@dataclass
-class Context:
-    """State shared by the cases of one ``run_cases`` call: a temp folder and the runs made so far."""
-
-    folder: Path
-    sims: dict[str, Sim] = field(default_factory=dict)
-
-    def simulate(self, label: str, campus: CampusBuilder, **scenario: Any) -> Sim:
-        """Run ``scenario`` (keys of an evacuation scenario) on ``campus`` once per suite run."""
-        if label in self.sims:
-            return self.sims[label]
-        path = campus.write(self.folder)
-        doc = {"kind": "evacuation", "name": label, "campus": str(path), "seed": SEED, "replications": 1, **scenario}
-        sc = parse_scenario(doc, f"verify:{label}")
-        outcome = run(sc, load_campus(sc.campus), source=f"verify:{label}", workers=1)
-        summary = outcome.summary()
-        rep = outcome.drill.run(0, record=True)
-        sim = Sim(label, outcome, summary, rep)
-        if not math.isclose(rep.evacuation_time, outcome.replications[0].evacuation_time, abs_tol=1e-9):
-            msg = f"{label}: the recorded replication differs from the run"
-            raise RuntimeError(msg)
-        self.sims[label] = sim
-        return sim
-
-
-
-
-def _above_bound(sim: Sim) -> bool:
-    """Whether the simulated evacuation time is not below the run's flow lower bound (within its rounding)."""
-    return sim.evacuation_time >= sim.lower_bound
-
-
-def _within(x: float, expected: float | tuple[float, float]) -> bool:
-    lo, hi = expected if isinstance(expected, tuple) else (expected, expected)
-    return lo <= x <= hi
-
-
-def _rel(expected: float, rel: float) -> tuple[float, float]:
-    return (expected * (1 - rel), expected * (1 + rel))
-
 
 # -- 1. RiMEA test 1 / NIST speed in a corridor -----------------------------------------
 
@@ -226,7 +95,7 @@ def case_rimea1(ctx: Context) -> Case:
     exp = (26.0, 34.0)
     return Case(
         "rimea-1-corridor", f"{RIMEA} test 1; {NIST} speed in a corridor",
-        "time to walk 40 m of a 2 m corridor at 1.33 m/s (s)", exp, t, "RiMEA: 26-34 s", _within(t, exp),
+        "time to walk 40 m of a 2 m corridor at 1.33 m/s (s)", exp, t, "RiMEA: 26-34 s", within(t, exp),
         f"hand value 40 / 1.33 = {40 / 1.33:.2f} s; walks of the 40 m edge found: {len(walks)}",
     )
 
@@ -245,7 +114,7 @@ def case_premovement(ctx: Context) -> Case:
     sim = ctx.simulate("rimea5_premovement", c, premovement={"dist": "uniform", "low": lo, "high": hi})
     pre_end: dict[int, float] = {}
     first_walk: dict[int, float] = {}
-    for p, st, t0, t1, _u, _v in sim.rep.moves or []:
+    for p, st, t0, t1, _u, _v, *_ in sim.rep.moves or []:
         if st == "wait":
             pre_end[p] = t1
         elif st == "walk" and p not in first_walk:
@@ -286,41 +155,9 @@ def case_door_flow(ctx: Context) -> Case:
     return Case(
         "sfpe-door-flow", f"{SFPE} Tables 64.1/64.3; {NIST} maximum flow rates",
         f"flow through a {width:g} m door with {n} people queueing (persons/s)", exp, flow, "±5 %",
-        _within(flow, _rel(exp, 0.05)),
+        within(flow, rel(exp, 0.05)),
         f"hand value 1.32 × ({width:g} − 2 × 0.15) = {exp:.3f} persons/s; {len(times)} passed; "
         f"max queue {q['max_queue']:.0f} persons, max wait {q['max_wait_s']:.0f} s",
-    )
-
-
-# -- 4. RiMEA test 9: a crowd leaves a large room with 4 exits, then 2 -------------------------------
-
-
-def _rimea9(ctx: Context, blocked: list[str]) -> Sim:
-    c = CampusBuilder("rimea9_room")
-    c.area("B", "building", (0, 0, 30, 20), levels=1, use="other")
-    c.area("HALL", "room", (0, 0, 30, 20), building="B", level=0, use="other", occupants=1000)
-    for fid, x, y in (("EXIT_W1", 0, 5), ("EXIT_W2", 0, 15), ("EXIT_E1", 30, 5), ("EXIT_E2", 30, 15)):
-        c.door(fid, (x, y), building="B", level=0, width=1.0)
-        out = x - 5 if x == 0 else x + 5
-        c.line(f"FW_{fid}", "footway", [(x, y), (out, y)])
-    c.area("AA_W", "assembly", (-25, -10, -5, 30))
-    c.area("AA_E", "assembly", (35, -10, 55, 30))
-    label = "rimea9_4_exits" if not blocked else f"rimea9_{4 - len(blocked)}_exits"
-    return ctx.simulate(label, c, route="adaptive", blocked=blocked)
-
-
-def case_rimea9(ctx: Context) -> Case:
-    four = _rimea9(ctx, [])
-    two = _rimea9(ctx, ["EXIT_E1", "EXIT_E2"])
-    ratio = two.evacuation_time / four.evacuation_time
-    exp = (1.6, 2.4)
-    bounds_ok = _above_bound(four) and _above_bound(two)
-    return Case(
-        "rimea-9-exits", f"{RIMEA} test 9",
-        "evacuation time with 2 of 4 exits open ÷ with 4 open (1000 people, 30 m × 20 m room, 1 m exits)",
-        exp, ratio, "ratio in [1.6, 2.4]; both times ≥ the flow lower bound", _within(ratio, exp) and bounds_ok,
-        f"4 exits: {four.evacuation_time:.1f} s (bound {four.lower_bound:.1f} s, by exit {four.rep.by_exit}); "
-        f"2 exits: {two.evacuation_time:.1f} s (bound {two.lower_bound:.1f} s, by exit {two.rep.by_exit})",
     )
 
 
@@ -340,7 +177,7 @@ def case_rimea10(ctx: Context) -> Case:
     sim = ctx.simulate("rimea10_assignment", c, assembly={"BA": "AA_E", "BB": "AA_W"})
     assembly = {i for i in sim.drill.assembly}
     reached: dict[int, int] = {}
-    for p, st, _t0, _t1, _u, v in sim.rep.moves or []:
+    for p, st, _t0, _t1, _u, v, *_ in sim.rep.moves or []:
         if st == "walk" and v in assembly:
             reached[p] = v
     want = {"BA": sim.node("AA_E"), "BB": sim.node("AA_W")}
@@ -380,7 +217,7 @@ def case_rimea12(ctx: Context) -> Case:
     flow = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else math.nan
     qn, qe = sim.server("NARROW"), sim.server("EXIT")
     exp = (0.0, cap * 1.05)
-    ok = _within(flow, exp) and qn["max_wait_s"] >= 30.0 and qe["max_wait_s"] <= 2.0
+    ok = within(flow, exp) and qn["max_wait_s"] >= 30.0 and qe["max_wait_s"] <= 2.0
     return Case(
         "rimea-12-bottleneck", f"{RIMEA} test 12",
         f"flow through the final {wide:g} m exit behind a {narrow:g} m door (persons/s)", exp, flow,
@@ -441,7 +278,7 @@ def case_stairs_down(ctx: Context) -> Case:
     exp, how = _stair_hand(up=False)
     return Case(
         "rimea-3-stairs-down", f"{RIMEA} test 3; {NIST} speed on stairs; Weidmann (1993) 0.694 m/s",
-        "time for one person to walk down 2 storeys of stair (s)", exp, t, "±5 %", _within(t, _rel(exp, 0.05)), how,
+        "time for one person to walk down 2 storeys of stair (s)", exp, t, "±5 %", within(t, rel(exp, 0.05)), how,
     )
 
 
@@ -453,7 +290,7 @@ def case_stairs_up(ctx: Context) -> Case:
     return Case(
         "rimea-2-stairs-up", f"{RIMEA} test 2; {NIST} speed on stairs; Weidmann (1993) 0.610 m/s",
         "time for one person to walk up 2 storeys of stair (s)", exp, t, "±5 %, and slower than down",
-        _within(t, _rel(exp, 0.05)) and t > down, f"{how}; down took {down:.2f} s",
+        within(t, rel(exp, 0.05)) and t > down, f"{how}; down took {down:.2f} s",
     )
 
 
@@ -489,7 +326,7 @@ def case_sfpe_building(ctx: Context) -> Case:
     tail = flight / (v * phys.stair_down) + (landing_to_exit + footway) / v  # the last person's walk after it
     exp = first + flow_time + tail
     t = sim.evacuation_time
-    ok = _within(t, _rel(exp, 0.15)) and _above_bound(sim)
+    ok = within(t, rel(exp, 0.15)) and above_bound(sim)
     return Case(
         "sfpe-hydraulic-building", f"{SFPE} hydraulic model hand calculation",
         f"evacuation time of {floors} storeys × {per_floor} people down one {w_stair:g} m stair (s)", exp, t,
@@ -509,12 +346,12 @@ def case_lower_bound(ctx: Context) -> Case:
     for label, sim in sorted(ctx.sims.items()):
         rows.append((sim.evacuation_time / sim.lower_bound if sim.lower_bound > 0 else math.inf, label, sim))
     worst = min(rows)
-    ok = all(_above_bound(sim) for _, _, sim in rows)
+    ok = all(above_bound(sim) for _, _, sim in rows)
     return Case(
         "lower-bound", "Quickest-flow lower bound (scenarios/bound.py; Ford & Fulkerson 1962)",
         "smallest ratio simulated evacuation time ÷ lower_bound_s over every run of the suite", (1.0, math.inf),
         worst[0], "simulated ≥ lower_bound_s on every run (lower_bound_s is rounded down)", ok,
-        "; ".join(f"{label}: {sim.evacuation_time:.2f} {'≥' if _above_bound(sim) else '<'} {sim.lower_bound:.1f} s"
+        "; ".join(f"{label}: {sim.evacuation_time:.2f} {'≥' if above_bound(sim) else '<'} {sim.lower_bound:.1f} s"
                   for _, label, sim in rows)
         + f"; worst: {worst[1]}",
     )
@@ -551,9 +388,9 @@ def case_lane_capacity(ctx: Context) -> Case:
     newell = 3600.0 / (tau + jam / v)
     return Case(
         "traffic-lane-capacity", f"{HCM}; Newell (2002) capacity 1/(tau + d/v)",
-        "discharge flow of a queue onto one 30 km/h lane (vehicles/h)", _rel(1900.0, 0.10), flow,
+        "discharge flow of a queue onto one 30 km/h lane (vehicles/h)", rel(1900.0, 0.10), flow,
         "HCM ±10 %, and Newell's hand value ±1 %",
-        _within(flow, _rel(1900.0, 0.10)) and _within(flow, _rel(newell, 0.01)),
+        within(flow, rel(1900.0, 0.10)) and within(flow, rel(newell, 0.01)),
         f"hand value 3600 / ({tau:g} + {jam:g} / {v:.2f}) = {newell:,.0f} vehicles/h; {len(t_out)} cars through, "
         f"{len(steady) + 1} timed while the queue discharged",
     )
@@ -563,7 +400,7 @@ _RUNS: tuple[Callable[[Context], Any], ...] = (
     _corridor,
     case_premovement,
     case_door_flow,
-    case_rimea9,
+    *RUNS,
     case_rimea10,
     case_rimea12,
     _stairs,
@@ -576,6 +413,8 @@ _CASES: dict[str, Callable[[Context], Case]] = {
     "sfpe-door-flow": case_door_flow,
     "rimea-9-exits": case_rimea9,
     "rimea-10-assignment": case_rimea10,
+    "two-door-room": case_two_doors,
+    "rimea-11-exit-choice": case_rimea11,
     "rimea-12-bottleneck": case_rimea12,
     "rimea-2-stairs-up": case_stairs_up,
     "rimea-3-stairs-down": case_stairs_down,
@@ -612,7 +451,7 @@ def table(results: Sequence[Case]) -> str:
     """The results as a Markdown table (case, reference, quantity, expected, simulated, tolerance, pass)."""
     lines = ["| case | reference | quantity | expected | simulated | tolerance | pass |", "|---|---|---|---|---|---|---|"]
     for c in results:
-        lines.append(f"| {c.name} | {c.reference} | {c.quantity} | {c.expected_text()} | {_num(c.simulated)} | "
+        lines.append(f"| {c.name} | {c.reference} | {c.quantity} | {c.expected_text()} | {num(c.simulated)} | "
                      f"{c.tolerance} | {'yes' if c.passed else '**NO**'} |")
     return "\n".join(lines)
 

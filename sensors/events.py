@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +33,197 @@ MIN_TS = 946_684_800.0
 """2000-01-01T00:00:00Z: older timestamps are a sensor with an unset clock."""
 MAX_ID = 128
 """Longest sensor id."""
+MAX_EVENT = 16 * 1024
+"""Largest single event (bytes of JSON), in every body shape: a line, an array element, an MQTT payload."""
+MAX_DEPTH = 16
+"""Deepest nesting of objects and arrays in one event (an event is flat; a forecast nests three levels)."""
+MAX_DIGITS = 40
+"""Longest integer literal in an event (a 64-bit ``seq`` has 19 digits)."""
+ECHO_MAX = 200
+"""Longest text echoed back from the input in an answer (a sensor id, a field name, a reason)."""
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A raw event the decoder already refused (too big, too deep, not JSON), in its place in the batch.
+
+    :func:`parse_event` turns it into a problem with ``reason``; ``field`` names
+    what was wrong when it is not the whole event (``topic`` for MQTT).
+    """
+
+    reason: str
+    field: str | None = None
+
+
+class BodyError(ValueError):
+    """A request body or batch message that cannot be split into events at all (HTTP 400)."""
+
+
+def _no_constant(name: str) -> Any:
+    msg = f"{name} is not a JSON number"
+    raise ValueError(msg)
+
+
+def _int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        msg = f"integer of {len(text.lstrip('-')):,} digits (at most {MAX_DIGITS})"
+        raise ValueError(msg)
+    return int(text)
+
+
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]|"')
+"""A JSON string (skipped whole), a bracket, or an unterminated string's opening quote."""
+_SCALAR = re.compile(r'[^\s,\]}]*')
+
+
+def _extent(text: str, start: int) -> tuple[int, int]:
+    """Where the JSON value starting at ``start`` ends, and how deep it nests (no parsing; brackets outside strings).
+
+    Raises
+    ------
+    BodyError
+        When the value is not closed before the end of ``text``.
+    """
+    c = text[start]
+    if c not in "[{":
+        m = _TOKEN.match(text, start) if c == '"' else _SCALAR.match(text, start)
+        if m is None or m.group() == '"':
+            msg = f"unterminated string at character {start}"
+            raise BodyError(msg)
+        return m.end(), 0
+    depth = deepest = 0
+    for m in _TOKEN.finditer(text, start):
+        t = m.group()
+        if t in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif t in "]}":
+            depth -= 1
+            if depth == 0:
+                return m.end(), deepest
+        elif t == '"':
+            break
+    msg = f"the JSON value starting at character {start} is never closed"
+    raise BodyError(msg)
+
+
+def decode_event(text: str | bytes) -> Any:
+    """One event's JSON text as a value, or :class:`Rejected` saying why not; never raises.
+
+    The limits come first (``MAX_EVENT`` bytes, ``MAX_DEPTH`` levels,
+    ``MAX_DIGITS`` digits); ``NaN`` and ``Infinity`` are not JSON and are refused.
+    """
+    if isinstance(text, bytes):
+        if len(text) > MAX_EVENT:
+            return Rejected(f"event of {len(text):,} bytes is over the limit of {MAX_EVENT:,} bytes")
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as e:
+            return Rejected(f"not UTF-8 ({e.reason} at byte {e.start})")
+    elif len(text) > MAX_EVENT // 4 and len(text.encode("utf-8", "surrogatepass")) > MAX_EVENT:
+        return Rejected(f"event over the limit of {MAX_EVENT:,} bytes")
+    text = text.strip()
+    if not text:
+        return Rejected("empty event")
+    try:
+        end, depth = _extent(text, 0)
+    except BodyError as e:
+        return Rejected(f"not valid JSON: {e}")
+    if depth > MAX_DEPTH:
+        return Rejected(f"nested more than {MAX_DEPTH} levels deep")
+    try:
+        return json.loads(text, parse_int=_int, parse_constant=_no_constant)
+    except json.JSONDecodeError as e:
+        return Rejected(f"not valid JSON: {e}")
+    except ValueError as e:  # a number over the limits (_int, _no_constant)
+        return Rejected(str(e))
+
+
+def split_events(data: bytes) -> list[Any]:
+    """A body of events as raw events: a JSON array, one JSON value, or NDJSON (one event a line).
+
+    Each event is decoded on its own (:func:`decode_event`), so an event over
+    a limit or not JSON becomes a :class:`Rejected` in its place and its
+    neighbours are kept.
+
+    Raises
+    ------
+    BodyError
+        When the body cannot be split at all: not UTF-8, an array that is not
+        closed or holds something between its elements, or text in which no
+        line is a JSON value.
+    """
+    try:
+        text = data.decode("utf-8").strip()
+    except UnicodeDecodeError as e:
+        msg = f"the body is not UTF-8 ({e.reason} at byte {e.start})"
+        raise BodyError(msg) from None
+    if not text:
+        return []
+    if text[0] == "[":
+        return _array(text)
+    try:
+        end, _ = _extent(text, 0)
+    except BodyError:
+        end = -1
+    if end == len(text):
+        return [decode_event(text)]
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    raws = [decode_event(ln) for ln in lines]
+    if all(isinstance(r, Rejected) and r.reason.startswith("not valid JSON") for r in raws):
+        why = raws[0].reason if len(raws) == 1 else "no line is a JSON value"
+        msg = f"the body is not JSON, a JSON array or NDJSON ({why})"
+        raise BodyError(msg)
+    return raws
+
+
+def _array(text: str) -> list[Any]:
+    """The elements of a JSON array body, each decoded alone."""
+    out: list[Any] = []
+    i = 1
+    n = len(text)
+    ws = " \t\r\n"
+    while True:
+        while i < n and text[i] in ws:
+            i += 1
+        if i < n and text[i] == "]" and not out:
+            i += 1
+            break
+        if i >= n:
+            msg = "the JSON array is never closed"
+            raise BodyError(msg)
+        end, depth = _extent(text, i)
+        if end == i:
+            msg = f"expected an event at character {i} of the JSON array, found {text[i]!r}"
+            raise BodyError(msg)
+        piece = text[i:end]
+        if depth > MAX_DEPTH:
+            out.append(Rejected(f"nested more than {MAX_DEPTH} levels deep"))
+        elif end - i > MAX_EVENT // 4 and len(piece.encode("utf-8", "surrogatepass")) > MAX_EVENT:
+            out.append(Rejected(f"event over the limit of {MAX_EVENT:,} bytes"))
+        else:
+            out.append(decode_event(piece))
+        i = end
+        while i < n and text[i] in ws:
+            i += 1
+        if i < n and text[i] == ",":
+            i += 1
+            continue
+        if i < n and text[i] == "]":
+            i += 1
+            break
+        msg = f"expected ',' or ']' at character {i} of the JSON array"
+        raise BodyError(msg)
+    if text[i:].strip():
+        msg = f"text after the JSON array, at character {i}"
+        raise BodyError(msg)
+    return out
+
+
+def echo(text: str, limit: int = ECHO_MAX) -> str:
+    """Input text made safe to send back: lone surrogates escaped, at most ``limit`` characters."""
+    safe = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return safe if len(safe) <= limit else safe[: limit - 1] + "…"
 
 
 
@@ -65,7 +257,7 @@ class _Base(BaseModel):
 
     sensor_id: Annotated[str, Field(min_length=1, max_length=MAX_ID, pattern=r"^[A-Za-z0-9_.:\-]+$")]
     ts: float
-    seq: Annotated[int, Field(ge=0, lt=2**63)] | None = None
+    seq: Annotated[int, Field(ge=0, lt=2**63, strict=True)] | None = None
 
     @field_validator("ts", mode="before")
     @classmethod
@@ -80,7 +272,10 @@ class _Base(BaseModel):
         else:
             msg = "expected ISO 8601 text or epoch seconds"
             raise ValueError(msg)
-        if not math.isfinite(t) or t < MIN_TS:
+        if not math.isfinite(t):
+            msg = f"timestamp {v!r} is not a finite number"
+            raise ValueError(msg)
+        if t < MIN_TS:
             msg = f"timestamp {v!r} is before 2000-01-01 (sensor clock not set?)"
             raise ValueError(msg)
         return t
@@ -91,7 +286,7 @@ class Crossing(_Base):
 
     kind: Literal["crossing"]
     direction: Literal["in", "out"]
-    count: Annotated[int, Field(ge=1, le=MAX_CROSSING)] = 1
+    count: Annotated[int, Field(ge=1, le=MAX_CROSSING, strict=True)] = 1
     lane: Literal["pedestrian", "vehicle"] | None = None
 
 
@@ -99,7 +294,7 @@ class Count(_Base):
     """A camera's people count for its zone."""
 
     kind: Literal["count"]
-    count: Annotated[int, Field(ge=0, le=MAX_CAMERA_COUNT)]
+    count: Annotated[int, Field(ge=0, le=MAX_CAMERA_COUNT, strict=True)]
 
 
 class Alert(_Base):
@@ -107,7 +302,7 @@ class Alert(_Base):
 
     kind: Literal["alert"]
     alert: Literal["crowding", "intrusion", "line_crossing"]
-    active: bool = True
+    active: Annotated[bool, Field(strict=True)] = True
 
 
 class Fire(_Base):
@@ -122,14 +317,14 @@ class Intrusion(_Base):
     """An intrusion / infrared alarm; ``active`` false restores it."""
 
     kind: Literal["intrusion"]
-    active: bool = True
+    active: Annotated[bool, Field(strict=True)] = True
 
 
 class Panic(_Base):
     """A one-button (panic) alarm; ``active`` false resets it."""
 
     kind: Literal["panic"]
-    active: bool = True
+    active: Annotated[bool, Field(strict=True)] = True
 
 
 class Heartbeat(_Base):
@@ -153,6 +348,8 @@ _MODELS: dict[str, type[_Base]] = {
     "crossing": Crossing, "count": Count, "alert": Alert, "fire": Fire, "intrusion": Intrusion,
     "panic": Panic, "heartbeat": Heartbeat, "forecast": Forecast,
 }
+FIELDS = frozenset({"topic", *(f for m in _MODELS.values() for f in m.model_fields)})
+"""Every field an event may have (rejection counters are kept per field; other names count as ``unknown_field``)."""
 _DROP = ("card", "card_id")
 """Identity fields a reader may send; dropped before validation, never stored."""
 
@@ -168,9 +365,17 @@ class Outcome:
     field: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready, leaving out what is empty."""
-        return {k: v for k, v in (("status", self.status), ("sensor_id", self.sensor_id), ("seq", self.seq),
-                                  ("field", self.field), ("reason", self.reason)) if v is not None}
+        """JSON-ready, leaving out what is empty; echoed input is made encodable (:func:`echo`)."""
+        doc: dict[str, Any] = {"status": self.status}
+        if self.sensor_id is not None:
+            doc["sensor_id"] = echo(self.sensor_id, MAX_ID)
+        if self.seq is not None:
+            doc["seq"] = self.seq
+        if self.field is not None:
+            doc["field"] = echo(self.field)
+        if self.reason is not None:
+            doc["reason"] = echo(self.reason, 4 * ECHO_MAX)
+        return doc
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -183,7 +388,8 @@ def parse_event(raw: Any, *, source: str = "event", now: float | None = None, al
     Parameters
     ----------
     raw : Any
-        The decoded JSON value (an object when it is right), or the raw bytes of one.
+        The decoded JSON value (an object when it is right), the raw bytes of one
+        (decoded with the limits of :func:`decode_event`), or a :class:`Rejected`.
     source : str
         Where it came from (``HTTP event 3``, ``mqtt campus/CAM-01/count``), for the problems.
     now : float, optional
@@ -197,14 +403,13 @@ def parse_event(raw: Any, *, source: str = "event", now: float | None = None, al
         The event, or every problem found, each naming its field.
     """
     if isinstance(raw, bytes):
-        try:
-            raw = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as e:
-            return [Problem(source, f"not valid JSON: {e}")]
+        raw = decode_event(raw)
+    if isinstance(raw, Rejected):
+        return [Problem(source, raw.reason, field=raw.field)]
     if not isinstance(raw, dict):
         return [Problem(source, f"an event is a JSON object, got {type(raw).__name__}")]
     kind = raw.get("kind")
-    sid = raw.get("sensor_id") if isinstance(raw.get("sensor_id"), str) else None
+    sid = sensor_of(raw)
     if kind is None:
         return [Problem(source, "missing required field", feature=sid, field="kind")]
     kinds = (*SENSOR_KINDS, "forecast") if allow_twin else SENSOR_KINDS
@@ -224,7 +429,7 @@ def parse_event(raw: Any, *, source: str = "event", now: float | None = None, al
             else:
                 msg = err["msg"].removeprefix("Value error, ")
                 if "input" in err and not isinstance(err["input"], dict | list):
-                    msg += f" (got {err['input']!r})"
+                    msg += f" (got {echo(repr(err['input']), 60)})"
             problems.append(Problem(source, msg, feature=sid, field=_field(err["loc"]) or None))
         return problems
     limit = (time.time() if now is None else now) + MAX_FUTURE_S
@@ -232,6 +437,18 @@ def parse_event(raw: Any, *, source: str = "event", now: float | None = None, al
         return [Problem(source, f"timestamp is {ev.ts - limit + MAX_FUTURE_S:.0f} s in the future (more than {MAX_FUTURE_S:.0f} s ahead of the twin's clock)",
                         feature=sid, field="ts")]
     return ev
+
+
+def sensor_of(raw: Any) -> str | None:
+    """The ``sensor_id`` a raw event names, when it is text (for answers about a rejected event)."""
+    sid = raw.get("sensor_id") if isinstance(raw, dict) else None
+    return sid if isinstance(sid, str) else None
+
+
+def seq_of(raw: Any) -> int | None:
+    """The ``seq`` a raw event carries, when it is a valid sequence number."""
+    seq = raw.get("seq") if isinstance(raw, dict) else None
+    return seq if type(seq) is int and 0 <= seq < 2**63 else None
 
 
 def to_record(ev: Event) -> dict[str, Any]:

@@ -8,8 +8,12 @@ key opens nothing else.
 The body is a JSON array of events, one JSON object, or NDJSON (one event per
 line). The answer is ``200`` with a result per event (``accepted``,
 ``duplicate``, ``rejected`` with ``field`` and ``reason``); valid events in a
-batch are kept whatever their neighbours. ``401`` without a valid key,
-``413`` for a body over ``max_body`` bytes or ``max_batch`` events.
+batch are kept whatever their neighbours, and an event over the limits
+(``MAX_EVENT`` bytes, ``MAX_DEPTH`` levels, ``MAX_DIGITS`` digits, in
+``sensors.events``) is rejected in its place. ``400`` for a body that cannot
+be split into events at all, ``401`` without a valid key, ``413`` for a body
+over ``max_body`` bytes or ``max_batch`` events, ``507`` when the store's disk
+is full (nothing of the request is stored).
 
 Keys come from a file (``--device-keys``) and/or ``$TWIN_DEVICE_KEYS``
 (:func:`load_device_keys`).
@@ -28,15 +32,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from sensors.events import Outcome
+from sensors.events import BodyError, echo, split_events
 from sensors.ingest import Ingestor
+from sensors.store import StoreFull
 
 MAX_BODY = 4 * 1024 * 1024
 """Largest ``POST /api/events`` body (bytes)."""
 MAX_BATCH = 10_000
 """Most events in one request."""
-MAX_EVENT = 16 * 1024
-"""Largest single event (bytes of JSON)."""
 PATH = "/api/events"
 """Where the route is mounted (open without a login: it checks its device key itself)."""
 
@@ -58,27 +61,17 @@ def load_device_keys(path: str | Path | None = None, env: str | None = None) -> 
 
 
 def split_body(body: bytes) -> list[Any]:
-    """A request body as raw events: a JSON array, one JSON object, or NDJSON lines (bad lines kept as bytes)."""
-    text = body.decode("utf-8", errors="replace").strip()
-    if not text:
-        return []
-    try:
-        doc = json.loads(text)
-    except ValueError:
-        lines = [ln for ln in text.splitlines() if ln.strip()]
-        if len(lines) == 1 and lines[0].lstrip().startswith("["):
-            return [lines[0].encode()]
-        return [_one(ln) for ln in lines]
-    return doc if isinstance(doc, list) else [doc]
+    """A request body as raw events: a JSON array, one JSON object, or NDJSON lines.
 
+    Each event is decoded alone with the limits of :func:`sensors.events.decode_event`
+    (an event over them is a :class:`~sensors.events.Rejected` in its place).
 
-def _one(line: str) -> Any:
-    if len(line) > MAX_EVENT:
-        return {"__oversized__": len(line)}
-    try:
-        return json.loads(line)
-    except ValueError:
-        return line.encode()  # parse_event says why it is not JSON
+    Raises
+    ------
+    BodyError
+        When the body cannot be split into events at all (answered with 400).
+    """
+    return split_events(body)
 
 
 def add_ingest_route(app: FastAPI, ingestor: Ingestor, *, device_keys: Iterable[str] = (), max_body: int = MAX_BODY,
@@ -117,19 +110,18 @@ def add_ingest_route(app: FastAPI, ingestor: Ingestor, *, device_keys: Iterable[
             body += chunk
             if len(body) > max_body:
                 return JSONResponse({"error": f"body is over the limit of {max_body:,} bytes"}, status_code=413)
-        raws = split_body(bytes(body))
+        try:
+            raws = split_body(bytes(body))
+        except BodyError as e:
+            return JSONResponse({"error": echo(str(e), 400)}, status_code=400)
         if len(raws) > max_batch:
             return JSONResponse({"error": f"{len(raws):,} events in one request; the limit is {max_batch:,}"}, status_code=413)
-        outcomes = await run_in_threadpool(submit, ingestor, raws)
+        try:
+            outcomes = await run_in_threadpool(ingestor.submit, raws, source="HTTP")
+        except StoreFull as e:
+            return JSONResponse({"error": f"{e}; nothing of this request was stored: send it again later"}, status_code=507)
         results = [o.as_dict() for o in outcomes]
         totals = {s: sum(r["status"] == s for r in results) for s in ("accepted", "duplicate", "rejected")}
         return JSONResponse({**totals, "results": results})
 
     app.add_api_route(PATH, post_events, methods=["POST"], summary="Sensor ingest (device key: Authorization: Bearer KEY)")
-
-
-def submit(ingestor: Ingestor, raws: list[Any]) -> list[Outcome]:
-    """Submit split raw events; an oversized NDJSON line is rejected in its place without being parsed."""
-    big = [isinstance(r, dict) and "__oversized__" in r for r in raws]
-    done = iter(ingestor.submit([r for r, b in zip(raws, big, strict=True) if not b], source="HTTP"))
-    return [Outcome("rejected", None, None, f"event over {MAX_EVENT:,} bytes", None) if b else next(done) for b in big]

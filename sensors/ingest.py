@@ -16,12 +16,13 @@ forecaster (``scenarios.forecast``), which stores its forecasts back through
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sensors.events import Outcome, parse_event, to_record
+from sensors.events import FIELDS, Outcome, parse_event, sensor_of, seq_of, to_record
 from sensors.store import EventStore
 from twin.campus import Campus
 from twin.errors import Problem
@@ -32,6 +33,24 @@ log = logging.getLogger("twin.ingest")
 
 Listener = Callable[[list[dict[str, Any]]], None]
 """A subscriber to new events: called with the records a batch added, in store order."""
+
+
+def screen(campus: Campus, registry: Registry | None = None) -> Callable[[dict[str, Any]], str | None]:
+    """The check of stored records before the state applies them (:attr:`sensors.store.EventStore.screen`).
+
+    A record passes when it parses as an event and its sensor is in this
+    campus's registry with that kind; otherwise the answer says why, and the
+    store quarantines the row instead of the state failing on it.
+    """
+    reg = registry or Registry(campus)
+
+    def check(rec: dict[str, Any]) -> str | None:
+        ev = parse_event(rec, source="stored event", now=math.inf, allow_twin=True)
+        if isinstance(ev, list):
+            return "; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in ev)
+        return None if ev.kind == "forecast" else reg.check(ev.sensor_id, ev.kind)
+
+    return check
 
 
 class Ingestor:
@@ -56,6 +75,7 @@ class Ingestor:
         self.registry = Registry(campus)
         self.clock = clock
         kw = {} if spread_delay is None else {"spread_delay": spread_delay}
+        store.screen = screen(campus, self.registry)
         self.lock = threading.RLock()
         """Held while the store and the live state change; hold it to read ``state`` consistently."""
         with self.lock:
@@ -110,11 +130,9 @@ class Ingestor:
             ev = parse_event(raw, source=f"{source} event {n}", now=now, allow_twin=allow_twin)
             if isinstance(ev, list):
                 p: Problem = ev[0]
-                sid = raw.get("sensor_id") if isinstance(raw, dict) and isinstance(raw.get("sensor_id"), str) else None
-                seq = raw.get("seq") if isinstance(raw, dict) and isinstance(raw.get("seq"), int) else None
                 reason = "; ".join(f"field '{q.field}': {q.message}" if q.field else q.message for q in ev)
-                outcomes.append(Outcome("rejected", sid, seq, reason, p.field))
-                key = f"rejected:{p.field or 'body'}"
+                outcomes.append(Outcome("rejected", sensor_of(raw), seq_of(raw), reason, p.field))
+                key = f"rejected:{p.field if p.field in FIELDS else 'body' if p.field is None else 'unknown_field'}"
                 rejected[key] = rejected.get(key, 0) + 1
                 continue
             why = None if ev.kind == "forecast" else self.registry.check(ev.sensor_id, ev.kind)

@@ -21,6 +21,7 @@ alarm would fire again on every reconnect); only availability is.
 from __future__ import annotations
 
 import json
+import logging
 import queue
 import threading
 import time
@@ -28,7 +29,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
+from sensors.events import BodyError, Outcome, Rejected, decode_event, echo, split_events
 from sensors.ingest import Ingestor
+from sensors.store import StoreFull
+
+log = logging.getLogger("twin.mqtt")
 
 ROOT = "campus"
 BATCH_TOPIC = f"{ROOT}/events"
@@ -73,36 +78,32 @@ def topic_of(event: dict[str, Any]) -> str:
 
 
 def decode(topic: str, payload: bytes) -> list[Any]:
-    """Raw events from one MQTT message (the sensor id and kind come from the topic when missing)."""
+    """Raw events from one MQTT message; never raises.
+
+    The sensor id and kind come from the topic when the payload leaves them
+    out. A payload over the limits of :func:`sensors.events.decode_event`,
+    not JSON, or on a topic outside the tree is a :class:`~sensors.events.Rejected`
+    in its place, so it is rejected alone and its batch goes on.
+    """
     if topic == BATCH_TOPIC:
-        text = payload.decode("utf-8", errors="replace").strip()
         try:
-            doc = json.loads(text)
-        except ValueError:
-            out = []
-            for ln in text.splitlines():
-                try:
-                    out.append(json.loads(ln))
-                except ValueError:
-                    out.append(ln.encode())
-            return out
-        return doc if isinstance(doc, list) else [doc]
+            return split_events(payload)
+        except BodyError as e:
+            return [Rejected(str(e))]
     parts = topic.split("/")
     if len(parts) != 3:
-        return [{"__reason__": f"topic {topic!r} is not {ROOT}/<sensor_id>/<kind>"}]
+        return [Rejected(f"topic {echo(topic)!r} is not {ROOT}/<sensor_id>/<kind>", "topic")]
     _, sid, kind = parts
     if kind == "availability":
-        status = payload.decode("utf-8", errors="replace").strip().strip('"').lower()
+        status = payload[:64].decode("utf-8", errors="replace").strip().strip('"').lower()
         return [{"sensor_id": sid, "kind": "heartbeat", "ts": time.time(), "status": status}]
-    try:
-        doc = json.loads(payload)
-    except ValueError:
-        return [payload]  # the ingest path rejects it, saying why
+    doc = decode_event(payload)
     if isinstance(doc, dict):
         doc.setdefault("sensor_id", sid)
         doc.setdefault("kind", kind)
         if doc["sensor_id"] != sid or doc["kind"] != kind:
-            return [{"__reason__": f"payload sensor_id/kind ({doc['sensor_id']}/{doc['kind']}) differ from the topic {topic!r}"}]
+            return [Rejected(f"payload sensor_id/kind ({echo(str(doc['sensor_id']), 80)}/{echo(str(doc['kind']), 20)}) "
+                             f"differ from the topic {echo(topic)!r}", "topic")]
     return [doc]
 
 
@@ -203,29 +204,66 @@ class MqttIngest:
                     break
                 batch.append(nxt)
                 size += len(nxt[3])
-            try:
-                self._commit(batch)
-            except Exception as e:  # noqa: BLE001 - no ack: the broker redelivers; the error is reported
-                self.errors.append(f"{type(e).__name__}: {e}")
-                continue
+            self._commit_safely(batch)
             if self._stop.is_set():
                 return
+
+    def _commit_safely(self, batch: list[tuple[int, int, str, bytes]]) -> None:
+        """Commit a batch; a message that makes the commit fail is retried alone and then rejected alone.
+
+        A full disk is no message's fault: nothing is acknowledged and the
+        batch is tried again every ``retry`` seconds until it is stored.
+        """
+        retry = 1.0
+        while True:
+            try:
+                self._commit(batch)
+                return
+            except StoreFull as e:
+                self._error(f"{e}; {len(batch):,} messages wait unacknowledged, retrying in {retry:.0f} s")
+                if self._stop.wait(retry):
+                    return
+                retry = min(2 * retry, 30.0)
+            except Exception as e:  # noqa: BLE001 - one bad message must not hold up the others: split the batch
+                if len(batch) == 1:
+                    self._reject_alone(batch[0], f"{type(e).__name__}: {e}")
+                    return
+                self._error(f"a batch of {len(batch):,} messages failed ({type(e).__name__}: {e}); committing them one by one")
+                for item in batch:
+                    self._commit_safely([item])
+                return
+
+    def _reject_alone(self, item: tuple[int, int, str, bytes], why: str) -> None:
+        """Count, log, report and acknowledge one message the ingest path could not take."""
+        mid, qos, topic, _payload = item
+        reason = f"message on {topic!r} could not be ingested ({why})"
+        log.error("mqtt: %s", echo(reason, 400))
+        self.ingestor.store.append([], counters={"rejected:error": 1})
+        self.received += 1
+        self.rejected += 1
+        if qos > 0:
+            self.client.ack(mid, qos)
+        self.client.publish(f"{TWIN_TOPIC}/rejected", json.dumps(Outcome("rejected", reason=echo(reason, 400)).as_dict()),
+                            qos=0, retain=False)
+
+    def _error(self, text: str) -> None:
+        log.error("mqtt: %s", text)
+        self.errors.append(text)
+        del self.errors[:-100]
 
     def _commit(self, batch: list[tuple[int, int, str, bytes]]) -> None:
         raws: list[Any] = []
         for _mid, _qos, topic, payload in batch:
             if not topic.startswith(f"{TWIN_TOPIC}/"):
                 raws.extend(decode(topic, payload))
-        pre = [r for r in raws if isinstance(r, dict) and "__reason__" in r]
-        good = [r for r in raws if not (isinstance(r, dict) and "__reason__" in r)]
-        outcomes = self.ingestor.submit(good, source="mqtt", rejected_before={"rejected:topic": len(pre)} if pre else None) \
-            if good or pre else []
+        outcomes = self.ingestor.submit(raws, source="mqtt") if raws else []
         self.received += len(raws)
         self.stored += sum(o.status != "rejected" for o in outcomes)
-        bad = [o.as_dict() for o in outcomes if o.status == "rejected"] + [{"status": "rejected", "reason": r["__reason__"]} for r in pre]
+        bad = [o.as_dict() for o in outcomes if o.status == "rejected"]
         self.rejected += len(bad)
         for mid, qos, _t, _p in batch:  # PUBACK only now, after the commit, in arrival order
             if qos > 0:
                 self.client.ack(mid, qos)
         for b in bad[:100]:
+            log.warning("mqtt: rejected %s", b)
             self.client.publish(f"{TWIN_TOPIC}/rejected", json.dumps(b), qos=0, retain=False)

@@ -7,8 +7,8 @@ dip in the teaching buildings and peak outdoors), dormitory doors busy in the
 evening until the curfew, camera counts every ``interval`` seconds,
 detectors and guard posts heartbeating hourly, a few detector faults and
 cameras going silent, and optionally a fire alarm (pre-alarm, fire, manual
-call point) at a chosen time. Times of day are UTC hours of the event
-timestamps.
+call point) at a chosen time. Times of day are the campus's local hours
+(its ``time_zone``) of the event timestamps.
 
 ``publish`` sends events to ``mqtt://HOST:PORT`` (QoS 1, one topic per
 sensor and kind, or gateway batches on ``campus/events``) or
@@ -18,6 +18,10 @@ original timing scaled by a speed factor.
 
 ``DemoFeed`` submits a synthetic day stamped at the wall clock straight to an
 ingestor, each event when its time comes (``twin serve --demo``).
+
+``synthetic_findings`` fills a hazard ledger (``twin.hazards``) with a
+reproducible year of inspection findings, fixes and verifications (``twin
+hazard simulate``).
 """
 
 from __future__ import annotations
@@ -28,8 +32,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -98,7 +104,8 @@ def synthetic_day(campus: Campus, *, seed: int = 0, start: float | None = None, 
             events.append((float(t), sid, {"sensor_id": sid, "ts": round(float(t0 + t), 3), "kind": kind, **kw}))
 
     steps = np.arange(0.0, duration, interval)
-    hours = ((t0 + steps) % 86_400) / 3600.0
+    offset = datetime.fromtimestamp(t0, ZoneInfo(f.attrs.get("time_zone", "UTC"))).utcoffset()
+    hours = ((t0 + steps + (offset.total_seconds() if offset else 0.0)) % 86_400) / 3600.0  # local hours of day
     scale = interval / 60.0
     gates = [s for s in reg.by_type.get("gate", []) if f.at[s.id, "mode"] != "vehicle"]
     for g in gates:
@@ -400,3 +407,85 @@ class DemoFeed:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+
+
+FINDING_MIX = {"blocked_exit": 0.18, "narrowed": 0.14, "door_not_closing": 0.22, "detector_fault": 0.12,
+               "extinguisher_missing": 0.14, "emergency_lighting": 0.15, "other": 0.05}
+"""Share of each kind among synthetic findings (fire doors that do not close and blocked exits lead, as in the
+campuses' inspection logs)."""
+FINDING_NOTES = {"blocked_exit": "exit wedged shut / blocked by stored goods", "narrowed": "furniture stored in the way",
+                 "door_not_closing": "fire door held open or closer broken", "detector_fault": "detector reports a fault",
+                 "extinguisher_missing": "extinguisher missing from its bracket", "emergency_lighting": "exit sign or emergency light out",
+                 "other": "other hazard"}
+"""The note of each kind of synthetic finding."""
+
+
+def synthetic_findings(ledger: Any, *, year: int, per_month: float = 6.0, seed: int = 0, now: float | None = None) -> int:
+    """Store a reproducible year of inspection findings with their fixes and verifications in ``ledger``.
+
+    Findings arrive as a Poisson process (``per_month`` a month, more in
+    the autumn and spring terms) on the campus's exits, stairs, corridors,
+    doors and detectors, found in working hours by one of four inspectors;
+    time to fix is lognormal (median 6 days, a tail past the due date),
+    verification follows 1-10 days later; 3 % are rejected. Moves that would
+    fall after ``now`` are not made, so the last weeks end open or fixed.
+
+    Parameters
+    ----------
+    ledger : twin.hazards.HazardLedger
+        The ledger to fill (its campus gives the places).
+    year : int
+        Calendar year of the findings (UTC).
+    per_month : float
+        Mean findings per month.
+    seed : int
+        Drives every random choice.
+    now : float, optional
+        The present (epoch s; default the wall clock).
+
+    Returns
+    -------
+    int
+        Findings stored.
+    """
+    from twin.hazards import KIND_PLACES, element_width
+
+    rng = np.random.default_rng(seed)
+    now = time.time() if now is None else now
+    f = ledger.campus.features
+    exits = f[(f["kind"] == "door") & (f["exit"] == True)].index.tolist()
+    places = {k: f[f["kind"].isin(v)].index.tolist() for k, v in KIND_PLACES.items()}
+    places["blocked_exit"] = exits or places["blocked_exit"]
+    anywhere = f[f["kind"].isin(("door", "corridor", "room", "stair"))].index.tolist()
+    kinds = [k for k in FINDING_MIX if places.get(k, anywhere)]
+    weights = np.array([FINDING_MIX[k] for k in kinds])
+    term = np.array([0.6, 1.0, 1.2, 1.1, 1.1, 0.9, 0.6, 0.5, 1.2, 1.3, 1.2, 0.9])  # semester rhythm, mean ~1
+    n = 0
+    for month in range(1, 13):
+        first = datetime(year, month, 1, tzinfo=UTC).timestamp()
+        last = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=UTC).timestamp()
+        for _ in range(rng.poisson(per_month * term[month - 1] / term.mean())):
+            found = first + np.floor(rng.uniform(0, (last - first) / 86_400)) * 86_400 + rng.uniform(8, 17) * 3600
+            if found > now:
+                continue
+            kind = str(rng.choice(kinds, p=weights / weights.sum()))
+            fid = str(rng.choice(places.get(kind, anywhere)))
+            width = None
+            if kind == "narrowed":
+                width = round(float(element_width(ledger.campus, fid)) * rng.uniform(0.35, 0.8), 2)
+            by = f"inspector-{rng.integers(1, 5)}"
+            rec = ledger.add(kind=kind, feature=fid, width=width, note=FINDING_NOTES[kind], by=by, found_at=found)
+            n += 1
+            if rng.random() < 0.03:
+                t = found + rng.uniform(1, 5) * 86_400
+                if t <= now:
+                    ledger.move(rec["id"], "rejected", by="verifier-1", ts=t, note="not a hazard")
+                continue
+            fixed = found + rng.lognormal(np.log(6.0), 1.0) * 86_400
+            if fixed > now:
+                continue
+            ledger.move(rec["id"], "fixed", by="facilities", ts=fixed)
+            verified = fixed + rng.uniform(1, 10) * 86_400
+            if verified <= now:
+                ledger.move(rec["id"], "verified", by="verifier-1", ts=verified)
+    return n

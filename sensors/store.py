@@ -20,13 +20,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator
+import fcntl
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 SCHEMA_VERSION = 1
+log = logging.getLogger("twin.store")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -50,7 +55,21 @@ CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
 
 
 class StoreError(RuntimeError):
-    """A store file that cannot be used (another schema version, another campus)."""
+    """A store file that cannot be used (another schema version, another campus, damaged, in use)."""
+
+
+class StoreFull(StoreError):
+    """The store's disk is full: the batch was rolled back, nothing of it is stored."""
+
+
+def _damaged(path: Path, e: Exception) -> StoreError:
+    msg = (f"{path}: the event store is damaged ({e}). Restore it from a backup, see what can still be read with "
+           f"`twin store check {path}`, or move it aside and start a new store with `twin serve --new-store`")
+    return StoreError(msg)
+
+
+Screen = Callable[[dict[str, Any]], str | None]
+"""Checks a stored record before the state applies it: ``None`` when it is good, else why not."""
 
 
 class EventStore:
@@ -71,16 +90,58 @@ class EventStore:
     """
 
     def __init__(self, path: str | Path, *, campus_digest: str | None = None, campus_path: str | None = None,
-                 synchronous: str = "FULL") -> None:
+                 synchronous: str = "FULL", readonly: bool = False, exclusive: bool = False) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
         if synchronous.upper() not in ("FULL", "NORMAL", "EXTRA"):
             msg = f"synchronous must be FULL, NORMAL or EXTRA, got {synchronous!r}"
             raise ValueError(msg)
-        self.db.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        if self.path.is_file() and self.path.stat().st_size == 0:
+            msg = (f"{self.path}: the file is empty (0 bytes), not an event store; a store is never empty once made, "
+                   "so it was truncated or made by something else: restore it, or start a new store with `twin serve --new-store`")
+            raise StoreError(msg)
+        if readonly and not self.path.is_file():
+            msg = f"{self.path}: no such event store"
+            raise StoreError(msg)
+        self.readonly = readonly
+        self.quarantined: dict[int, str] = {}
+        """Stored rows the state skips, by row id, with why (:meth:`events`; reported by ``twin store check``)."""
+        self.screen: Screen | None = None
+        """A check of each record :meth:`events` yields (the ingestor's: parse and registry)."""
+        self._lock = threading.Lock()
+        self._writer_lock = self._lock_writer() if exclusive else None
+        try:
+            meta = self._open(synchronous.upper(), campus_digest, campus_path)
+        except sqlite3.DatabaseError as e:
+            self._release()
+            raise _failure(self.path, e) from None
+        except BaseException:
+            self._release()
+            raise
+        if int(meta.get("schema_version", SCHEMA_VERSION)) != SCHEMA_VERSION:
+            msg = f"{self.path}: event store schema version {meta['schema_version']}, this twin reads version {SCHEMA_VERSION}"
+            raise StoreError(msg)
+        have = meta.get("campus_digest")
+        if campus_digest and have and have != campus_digest:
+            msg = f"{self.path}: this event store belongs to another campus (digest {have[:12]}…, the campus given is {campus_digest[:12]}…)"
+            raise StoreError(msg)
+        self.campus_digest = have or campus_digest
+        self.campus_path = meta.get("campus") or campus_path
+
+    def _open(self, synchronous: str, campus_digest: str | None, campus_path: str | None) -> dict[str, str]:
+        """Connect, make the schema when new, and read ``meta``."""
+        if self.readonly:
+            uri = self.path.resolve().as_uri()
+            try:  # read-only: no schema changes; on read-only media (no -wal/-shm possible) as an immutable file
+                self.db = sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False, isolation_level=None)
+                self.db.execute("SELECT count(*) FROM meta").fetchone()
+            except sqlite3.OperationalError:
+                self.db = sqlite3.connect(f"{uri}?immutable=1", uri=True, check_same_thread=False, isolation_level=None)
+            with self._lock:
+                return dict(self.db.execute("SELECT key, value FROM meta"))
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute(f"PRAGMA synchronous={synchronous}")
         self.db.execute("PRAGMA busy_timeout=10000")
         with self._lock:
             self.db.executescript(_SCHEMA)
@@ -95,20 +156,35 @@ class EventStore:
                     self.db.execute("INSERT INTO meta VALUES ('campus', ?)", (campus_path,))
                 meta = dict(self.db.execute("SELECT key, value FROM meta"))
             self.db.execute("COMMIT")
-        if int(meta.get("schema_version", SCHEMA_VERSION)) != SCHEMA_VERSION:
-            msg = f"{self.path}: event store schema version {meta['schema_version']}, this twin reads version {SCHEMA_VERSION}"
-            raise StoreError(msg)
-        have = meta.get("campus_digest")
-        if campus_digest and have and have != campus_digest:
-            msg = f"{self.path}: this event store belongs to another campus (digest {have[:12]}…, the campus given is {campus_digest[:12]}…)"
-            raise StoreError(msg)
-        self.campus_digest = have or campus_digest
-        self.campus_path = meta.get("campus") or campus_path
+        return meta
+
+    def _lock_writer(self) -> int:
+        """Hold ``<store>.lock`` (``flock``) for as long as this store is open; refuse when another process holds it."""
+        lock = self.path.with_name(self.path.name + ".lock")
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode("utf-8", "replace").strip() or "another process"
+            os.close(fd)
+            msg = (f"{self.path}: the event store is already being written by {holder}; one twin serve per store "
+                   "(stop that one first, or give this one another --store)")
+            raise StoreError(msg) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} ({' '.join(sys.argv[:2])}), since {time.strftime('%Y-%m-%d %H:%M:%S')}".encode(), 0)
+        return fd
+
+    def _release(self) -> None:
+        if self._writer_lock is not None:
+            os.close(self._writer_lock)  # closing the descriptor releases the flock
+            self._writer_lock = None
 
     def close(self) -> None:
-        """Close the file."""
+        """Close the file (and release the writer's lock)."""
         with self._lock:
             self.db.close()
+        self._release()
 
     def append(self, events: Iterable[dict[str, Any]], *, counters: dict[str, int] | None = None,
                received: float | None = None) -> list[int | None]:
@@ -149,23 +225,32 @@ class EventStore:
                     cur.executemany("INSERT INTO counters VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET n = n + excluded.n",
                                     list(add.items()))
                 cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
+            except BaseException as e:
+                if self.db.in_transaction:
+                    cur.execute("ROLLBACK")
+                if isinstance(e, sqlite3.DatabaseError):
+                    raise _failure(self.path, e) from None
                 raise
         return ids
 
     def count(self, name: str | None = None) -> int:
         """Stored events (or a named counter)."""
-        with self._lock:
-            if name is None:
-                return self.db.execute("SELECT count(*) FROM events").fetchone()[0]
-            row = self.db.execute("SELECT n FROM counters WHERE name = ?", (name,)).fetchone()
-        return row[0] if row else 0
+        if name is None:
+            return self._read("SELECT count(*) FROM events")[0][0]
+        rows = self._read("SELECT n FROM counters WHERE name = ?", (name,))
+        return rows[0][0] if rows else 0
 
     def counters(self) -> dict[str, int]:
         """Every counter: accepted, duplicate, rejected:<why>."""
-        with self._lock:
-            return dict(self.db.execute("SELECT name, n FROM counters ORDER BY name"))
+        return dict(self._read("SELECT name, n FROM counters ORDER BY name"))
+
+    def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
+        """All rows of a query; a damaged file is a :class:`StoreError` naming it and what to do."""
+        try:
+            with self._lock:
+                return self.db.execute(sql, args).fetchall()
+        except sqlite3.DatabaseError as e:
+            raise _failure(self.path, e) from None
 
     def events(self, *, after: tuple[float, int] | None = None, batch: int = 5000) -> Iterator[tuple[int, dict[str, Any]]]:
         """Stored events as ``(id, record)`` in the order the state applies them: by ``(ts, id)``.
@@ -177,16 +262,48 @@ class EventStore:
         """
         pos = after or (float("-inf"), -1)
         while True:
-            with self._lock:
-                rows = self.db.execute("SELECT id, ts, body FROM events WHERE (ts, id) > (?, ?) ORDER BY ts, id LIMIT ?",
-                                       (pos[0], pos[1], batch)).fetchall()
+            try:
+                with self._lock:
+                    rows = self.db.execute("SELECT id, ts, body FROM events WHERE (ts, id) > (?, ?) ORDER BY ts, id LIMIT ?",
+                                           (pos[0], pos[1], batch)).fetchall()
+            except sqlite3.DatabaseError as e:
+                raise _failure(self.path, e) from None
             for i, _ts, body in rows:
-                yield i, json.loads(body)
+                rec = self._good(i, body)
+                if rec is not None:
+                    yield i, rec
             if len(rows) < batch:
                 return
             pos = (rows[-1][1], rows[-1][0])
 
+    def _good(self, i: int, body: Any) -> dict[str, Any] | None:
+        """A stored row's record, or None when it is quarantined (not a record, or refused by :attr:`screen`)."""
+        if i in self.quarantined:
+            return None
+        try:
+            rec = json.loads(body)
+        except (TypeError, ValueError, RecursionError) as e:
+            return self._quarantine(i, f"body is not JSON ({e})")
+        if not isinstance(rec, dict) or not isinstance(rec.get("sensor_id"), str) or not isinstance(rec.get("kind"), str) \
+                or type(rec.get("ts")) not in (int, float):
+            return self._quarantine(i, "body is not an event record (sensor_id, kind and ts)")
+        why = self.screen(rec) if self.screen is not None else None
+        return rec if why is None else self._quarantine(i, why)
+
+    def _quarantine(self, i: int, why: str) -> None:
+        self.quarantined[i] = why
+        log.warning("%s: stored event %d skipped: %s", self.path, i, why)
+
     def keys(self) -> list[tuple[str, int | None]]:
         """Every stored ``(sensor_id, seq)``, in storage order (for checks)."""
-        with self._lock:
-            return self.db.execute("SELECT sensor_id, seq FROM events ORDER BY id").fetchall()
+        return self._read("SELECT sensor_id, seq FROM events ORDER BY id")
+
+
+def _failure(path: Path, e: sqlite3.DatabaseError) -> StoreError:
+    """The store error for an SQLite error: a full disk, a damaged file, or what SQLite said."""
+    code = getattr(e, "sqlite_errorcode", None)
+    if code == sqlite3.SQLITE_FULL:
+        return StoreFull(f"{path}: the disk is full ({e})")
+    if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB) or code is None:
+        return _damaged(path, e)
+    return StoreError(f"{path}: {e}")

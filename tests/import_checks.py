@@ -24,15 +24,13 @@ def run_drill(campus: Path, tmp_path: Path, name: str) -> tuple[Path, dict[str, 
     return tmp_path / "run", json.loads(r.stdout)
 
 
-def check_report(browser: Any, campus: Path, tmp_path: Path, name: str, *, buildings: int) -> Path:
-    """Run the drill, open its report offline in the browser, check it and screenshot it; returns the PNG.
+def check_report(browser: Any, run: Path, tmp_path: Path, name: str, *, buildings: int) -> Path:
+    """Open the drill report in ``run`` offline in the browser, check it and screenshot it; returns the PNG.
 
     The screenshot is also copied into ``$TWIN_SCREENSHOTS`` when that is set, to be looked at.
     """
     from PIL import Image
 
-    run, summary = run_drill(campus, tmp_path, name)
-    assert summary["trapped"] == 0 and summary["safe"] == summary["occupants"] > 0
     seen = open_offline(browser, run / "report.html")
     page = seen.page
     try:

@@ -195,16 +195,16 @@ def test_roles_viewer_reads_operator_acts_admin_lists_users(server):
     assert r.status_code == 200 and r.json()["action"]["user"] == "adam"
 
 
-def test_failed_logins_are_throttled_per_address_and_per_user(server):
+def test_failed_logins_lock_the_name_for_the_address_only(server):
     for _ in range(3):
         r = server.post("/login", json={"username": "olga", "password": "guess-guess-1"}, headers=ORIGIN)
         assert r.status_code == 401 and r.json()["error"] == "wrong user name or password"
     r = server.post("/login", json={"username": "olga", "password": PASSWORDS["olga"]}, headers=ORIGIN)
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 0  # even the right password waits
-    r = server.post("/login", data={"username": "vera", "password": PASSWORDS["vera"]}, headers=ORIGIN)
-    assert r.status_code == 429 and "too many failed logins" in r.text  # the same address, another user
-    r = server.post("/login", json={"username": "nobody", "password": "x" * 12}, headers=ORIGIN)
-    assert r.status_code == 429
+    r = server.post("/login", data={"username": "olga", "password": PASSWORDS["olga"]}, headers=ORIGIN)
+    assert r.status_code == 429 and "too many failed logins" in r.text  # the login page says so too
+    r = server.post("/login", json={"username": "vera", "password": PASSWORDS["vera"]}, headers=ORIGIN)
+    assert r.status_code == 200  # another user on the same shared machine is not locked out (tests/test_hardening.py)
 
 
 def test_sessions_end_when_the_user_is_removed_or_changes_role(users_file, tmp_path):

@@ -178,15 +178,13 @@ def test_optimised_posts_are_placed_and_compared(campus: Campus, line_campus: Pa
     assert s["within_standard"] >= s["scenario_posts_simulated"]["within_standard"]
 
 
-def test_local_processes_and_dask_give_the_serial_numbers(campus: Campus, line_campus: Path) -> None:
+def test_local_processes_and_dask_give_the_serial_numbers(dask_scheduler: str, campus: Campus, line_campus: Path) -> None:
     """Every batch (the layout, the recommended posts, the scenario's own posts) runs through the replication runner."""
-    distributed = pytest.importorskip("distributed")
     sc = scenario(line_campus, hours=12, replications=3, optimise_posts=1, incidents={"per_day": 30},
                   patrols=[{"route": ["KA-A", "KA-B", "P-WEST"], "randomise": True}])
     serial = coverage.run(sc, campus, workers=1)
     pool = coverage.run(sc, campus, workers=2)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        dask = coverage.run(sc, campus, dask=cluster.scheduler_address)
+    dask = coverage.run(sc, campus, dask=dask_scheduler)
     summaries = [o.summary() for o in (serial, pool, dask)]
     for s in summaries:
         s.pop("wall_s")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,14 @@ def fzk(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]
     return out, json.loads(r.stdout)
 
 
+@pytest.fixture(scope="module")
+def drill(fzk: tuple[Path, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """A small evacuation scenario run on the imported campus, with its report."""
+    from tests.import_checks import run_drill
+
+    return run_drill(fzk[0], tmp_path_factory.mktemp("drill"), "FZK-Haus drill")
+
+
 def test_fzk_haus_imports(fzk: tuple[Path, dict[str, Any]]) -> None:
     out, s = fzk
     assert s["counts"] == {"assembly": 1, "building": 1, "corridor": 1, "door": 8, "footway": 2, "room": 6, "stair": 1,
@@ -69,6 +78,8 @@ def test_fzk_haus_imports(fzk: tuple[Path, dict[str, Any]]) -> None:
     assert by["FZK-Haus-Haustuer"]["exit"] is True and by["FZK-Haus-Haustuer"]["width"] == 1.01
     assert by["FZK-Haus-Wendeltreppe"]["levels"] == [0, 1]
     assert by["FZK-Haus-Haustuer"]["ref"] == "IfcDoor 2jTRqchjf7oB0yhQ6462T0 'Haustuer'"
+    assert by["FZK-Haus-Innentuer-1"]["joins"] == ["FZK-Haus-1-Flur", "FZK-Haus-4-Schlafzimmer"]  # its space boundaries
+    assert b["level_elevations"] == {"0": 0.0, "1": 2.7}
     opens = [p for p in by.values() if p.get("open")]
     assert len(opens) == 3  # the open-plan kitchen, living room and hall: no wall between them
 
@@ -87,25 +98,18 @@ def test_fzk_haus_lies_in_karlsruhe_facing_true_north(fzk: tuple[Path, dict[str,
     assert bearing == pytest.approx(40, abs=3)
 
 
-def test_fzk_haus_evacuation_with_report(fzk: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
-    out, _ = fzk
-    sc = tmp_path / "drill.toml"
-    sc.write_text(f'kind = "evacuation"\nname = "FZK-Haus drill"\ncampus = "{out.as_posix()}"\nseed = 1\nreplications = 3\n'
-                  'route = "adaptive"\n')
-    r = twin("run", sc, "-o", tmp_path / "run", "--json")
-    assert r.exit_code == 0, r.output
-    s = json.loads(r.stdout)
+def test_fzk_haus_evacuation_with_report(drill: tuple[Path, dict[str, Any]]) -> None:
+    run, s = drill
     assert s["occupants"] == 20 and s["trapped"] == 0 and s["safe"] == 20
     assert 60 < s["evacuation_time_s"] < 600 and s["lower_bound_s"] <= s["evacuation_time_s"]
-    assert (tmp_path / "run" / "report.html").exists()
+    assert (run / "report.html").exists() and (run / "recording.sqlite").exists()
 
 
 @pytest.mark.browser
-def test_fzk_haus_report_in_a_real_browser(browser: Any, fzk: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+def test_fzk_haus_report_in_a_real_browser(browser: Any, drill: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
     from tests.import_checks import check_report
 
-    out, _ = fzk
-    check_report(browser, out, tmp_path, "FZK-Haus drill", buildings=1)
+    check_report(browser, drill[0], tmp_path, "FZK-Haus drill", buildings=1)
 
 
 def test_footprint_only(tmp_path: Path) -> None:
@@ -238,37 +242,20 @@ def _edited_sample(tmp_path: Path, edit: Any) -> Path:
     return path
 
 
-def _no_georef(f: Any) -> None:
-    for s in f.by_type("IfcSite"):
-        s.RefLatitude = s.RefLongitude = None
-
-
-def _no_spaces(f: Any) -> None:
-    for s in f.by_type("IfcSpace"):
-        for rel in list(s.BoundedBy or ()):
-            f.remove(rel)
-        f.remove(s)
-
-
-def _no_doors(f: Any) -> None:
-    for d in f.by_type("IfcDoor"):
-        f.remove(d)
-
-
 def _no_front_door(f: Any) -> None:
     f.remove(f.by_guid("1Oms875aH3Wg$9l65H2ZGw"))  # Innentuer-1: the bedroom's only door
 
 
 BAD = [
-    ("no georeferencing", _no_georef, "not georeferenced", "pass --at LON,LAT[,ROTATION]"),
-    ("no spaces", _no_spaces, "holds no rooms or corridors (spaces)", "--footprint-only"),
-    ("no doors", _no_doors, "7 spaces but no doors", "export IfcDoor elements"),
+    ("no spaces", {"spaces": False}, "holds no rooms or corridors (spaces)", "--footprint-only"),
+    ("no doors", {"doors": False}, "6 spaces but no doors", "export IfcDoor elements"),
 ]
 
 
-@pytest.mark.parametrize(("name", "edit", "text", "suggestion"), BAD, ids=[b[0] for b in BAD])
-def test_bad_models_are_refused_with_a_suggestion(tmp_path: Path, name: str, edit: Any, text: str, suggestion: str) -> None:
-    path = _edited_sample(tmp_path, edit)
+@pytest.mark.parametrize(("name", "kw", "text", "suggestion"), BAD, ids=[b[0] for b in BAD])
+def test_bad_models_are_refused_with_a_suggestion(tmp_path: Path, name: str, kw: dict[str, bool], text: str,
+                                                  suggestion: str) -> None:
+    path = make_ifc(tmp_path / "lab.ifc", **kw)
     out = tmp_path / "c"
     r = twin("import-ifc", path, "-o", out)
     assert r.exit_code == 2, r.output
@@ -312,9 +299,9 @@ def test_unreadable_input(tmp_path: Path, content: bytes | str | None, args: tup
 
 def test_failed_reimport_keeps_the_previous_campus(fzk: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
     out = tmp_path / "c"
-    assert twin("import-ifc", sample(FZK), "-o", out).exit_code == 0
+    shutil.copytree(fzk[0], out)
     before = (out / "campus.geojson").read_bytes()
-    bad = _edited_sample(tmp_path, _no_doors)
+    bad = make_ifc(tmp_path / "lab.ifc", doors=False)
     assert twin("import-ifc", bad, "-o", out).exit_code == 2
     assert (out / "campus.geojson").read_bytes() == before
     assert [p.name for p in out.iterdir()] == ["campus.geojson"]

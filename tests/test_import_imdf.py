@@ -61,6 +61,14 @@ def imported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     return out, json.loads(r.stdout)
 
 
+@pytest.fixture(scope="module")
+def drill(imported: tuple[Path, dict[str, Any]], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """A small evacuation scenario run on the imported campus, with its report."""
+    from tests.import_checks import run_drill
+
+    return run_drill(imported[0], tmp_path_factory.mktemp("drill"), "Lecture Hall East drill")
+
+
 def test_archive_imports(imported: tuple[Path, dict[str, Any]]) -> None:
     out, s = imported
     assert s["counts"] == {"assembly": 1, "building": 1, "corridor": 11, "door": 34, "footway": 2, "room": 16, "stair": 2,
@@ -77,29 +85,28 @@ def test_what_each_feature_became(imported: tuple[Path, dict[str, Any]]) -> None
     out, _ = imported
     c = load_campus(out)
     f = c.features
-    b = f.loc["Lecture-Hall-East"]
+    b = f.loc["LHE"]
     assert (b["levels"], b["lowest_level"], b["use"]) == (3, -1, "teaching")
     assert b["level_names"] == {"B1": -1, "Basement": -1, "G": 0, "Ground Floor": 0, "L1": 1, "Level 1": 1}
-    assert f.at["Lecture-Hall-East-1-Lecture-theatre-1.01", "use"] == "lecture"
-    assert f.at["Lecture-Hall-East-0-Campus-Cafe", "use"] == "dining"            # named by its occupant
-    assert f.at["Lecture-Hall-East--1-Archive-store", "use"] == "storage"
-    assert f.at["Lecture-Hall-East-0-Men", "use"] == "storage"                   # restroom.male
-    assert f.at["Lecture-Hall-East-0-Entrance-hall", "kind"] == "corridor"       # lobby
+    assert f.at["LHE-1-Lecture-theatre-1.01", "use"] == "lecture"
+    assert f.at["LHE-0-Campus-Cafe", "use"] == "dining"            # named by its occupant
+    assert f.at["LHE--1-Archive-store", "use"] == "storage"
+    assert f.at["LHE-0-Men", "use"] == "storage"                   # restroom.male
+    assert f.at["LHE-0-Entrance-hall", "kind"] == "corridor"       # lobby
     # fixtures are obstacles: the café loses its counter and tables, the theatre its stage
-    assert f.geometry["Lecture-Hall-East-0-Campus-Cafe"].area == pytest.approx(140 - 5.5 - 6.4 - 6.4, abs=0.5)
-    assert f.geometry["Lecture-Hall-East-1-Lecture-theatre-1.01"].area == pytest.approx(240 - 33, abs=0.5)
+    assert f.geometry["LHE-0-Campus-Cafe"].area == pytest.approx(140 - 5.5 - 6.4 - 6.4, abs=0.5)
+    assert f.geometry["LHE-1-Lecture-theatre-1.01"].area == pytest.approx(240 - 33, abs=0.5)
     doors = f[f.kind == "door"]
-    cat = doors.properties.map(lambda p: p["imdf_category"])
+    cat = doors.properties.map(lambda p: p.get("imdf_category"))
     assert doors[cat == "emergencyexit"].exit.tolist() == [True]
     assert doors[cat == "service"].exit.tolist() == [False]
     assert doors[cat == "pedestrian.principal"].exit.tolist() == [True]
     main = doors[cat == "pedestrian.principal"].index[0]
     assert f.at[main, "width"] == pytest.approx(2.4, abs=0.02)                   # the opening's length
-    assert set(doors[doors.access == "card"].index) == {d for d in doors.index if "D-" in d} & set(doors[doors.access == "card"].index)
     assert len(doors[doors.access == "card"]) == 2                                 # keyaccess and cardreader openings
     stairs = f[f.kind == "stair"]
     assert sorted(map(list, stairs.levels)) == [[-1, 0, 1], [-1, 0, 1]]
-    assert c.graph.has_edge("Lecture-Hall-East-Stair-A@-1", "Lecture-Hall-East-Stair-A@0")
+    assert c.graph.has_edge("LHE-Stair-A@-1", "LHE-Stair-A@0")
 
 
 @pytest.mark.parametrize("prefix", ["", "IMDF/"])
@@ -111,21 +118,18 @@ def test_zip_archive_imports_the_same(tmp_path: Path, imported: tuple[Path, dict
     assert json.loads(r.stdout)["counts"] == s["counts"]
 
 
-def test_evacuation_of_the_archive(imported: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
-    from tests.import_checks import run_drill
-
-    out, _ = imported
-    _, s = run_drill(out, tmp_path, "Lecture Hall East drill")
+def test_evacuation_of_the_archive(drill: tuple[Path, dict[str, Any]]) -> None:
+    run, s = drill
     assert s["occupants"] == 420 and s["trapped"] == 0 and s["safe"] == 420
     assert s["lower_bound_s"] <= s["evacuation_time_s"] < 1200
+    assert (run / "report.html").exists()
 
 
 @pytest.mark.browser
-def test_report_in_a_real_browser(browser: Any, imported: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
+def test_report_in_a_real_browser(browser: Any, drill: tuple[Path, dict[str, Any]], tmp_path: Path) -> None:
     from tests.import_checks import check_report
 
-    out, _ = imported
-    check_report(browser, out, tmp_path, "Lecture Hall East drill", buildings=1)
+    check_report(browser, drill[0], tmp_path, "Lecture Hall East drill", buildings=1)
 
 
 def _feature(doc: dict[str, Any], key: str) -> dict[str, Any]:
@@ -163,9 +167,8 @@ BAD: list[tuple[str, dict[str, Callable[[dict[str, Any]], None]], str | None, st
     ("not a feature collection", {"footprint": lambda d: d.update(type="Feature")}, "footprint.geojson",
      "not a GeoJSON FeatureCollection", None),
     ("no openings", {"opening": lambda d: d.update(features=[])}, None, "27 spaces but no doors", None),
-    ("no exit", {"opening": lambda d: d.update(features=[f for f in d["features"] if f["properties"]["category"] == "pedestrian"
-                                                         and abs(json.dumps(f["geometry"]).count("8.416"))])},
-     None, "no room or corridor reaches an exit", None),
+    ("no exit", {"opening": lambda d: [_drop(k)(d) for k in ("o-g-main", "o-g-south", "o-g-fire", "o-g-service-out")]},
+     None, "no room or corridor reaches an exit: an opening on the building footprint", None),
 ]
 
 
@@ -184,15 +187,6 @@ def test_bad_archives_are_refused(tmp_path: Path, name: str, edits: dict[str, An
     if key:
         assert str(uuid.uuid5(NS, key)) in r.output  # the IMDF feature id is named
     assert not (tmp_path / "c").exists()
-
-
-def test_exits_missing_suggests_what_to_add(tmp_path: Path) -> None:
-    def keep_inner(d: dict[str, Any]) -> None:
-        d["features"] = [f for f in d["features"] if f["properties"]["category"] == "pedestrian"
-                         and not any(k in json.dumps(f) for k in ())]
-    archive = copy_archive(tmp_path)
-    r = twin("import-imdf", archive, "-o", tmp_path / "ok")
-    assert r.exit_code == 0
 
 
 @pytest.mark.parametrize(("make", "text"), [
@@ -214,7 +208,7 @@ _VALUES = st.one_of(st.none(), st.integers(-5, 5), st.floats(allow_nan=True), st
                     st.lists(st.text(max_size=4), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(file=st.sampled_from(_FILES), index=st.integers(0, 40), key=st.sampled_from(
     ["category", "level_id", "ordinal", "building_ids", "unit_ids", "outdoor", "name", "access_control", "geometry", "id",
      "feature_type"]), value=_VALUES)

@@ -101,7 +101,7 @@ def test_operator_sees_an_alarm_and_acknowledges_it(browser, site):
     assert "FIRE" in text and XSS in text and HALL in text and "Not acknowledged" in text  # markup shown as text
     assert page.locator('img[src="x"]').count() == 0 and page.locator(".ct-blabel b b").count() == 0
     assert page.locator("path.ct-cam-on").count() == 1  # the camera that watches the detector's door
-    assert "Cameras: CAM1" in text
+    assert "Cameras: Hall 1 west door (CAM1)" in text  # named, as on the campus file
 
     clicked = time.time()
     item.locator("button.ct-ack-btn").click()

@@ -194,3 +194,38 @@ def test_the_documented_example(tmp_path: Path) -> None:
         assert text in r.output, text
     s = load_campus(tmp_path / "merged").summary()
     assert (s["buildings"], s["rooms"], s["corridors"], s["stairs"], s["exits"], s["unreachable"]) == (2, 3, 2, 1, 2, [])
+
+
+def test_merge_an_ifc_import_from_a_cad_tool(tmp_path: Path) -> None:
+    """ArchiCAD's FZK-Haus sample, imported by ``twin import-ifc``, merged into an OSM-like outline 0.8 m off."""
+    pytest.importorskip("ifcopenshell")
+    from shapely import affinity
+    from shapely.geometry import mapping, shape
+
+    from tests.helpers import ROOT
+
+    sample = ROOT.parent / "shared" / "samples" / "AC20-FZK-Haus.ifc"
+    if not sample.exists():
+        pytest.skip(f"sample {sample.name} not found beside the repository")
+    r = CliRunner().invoke(app, ["import-ifc", str(sample), "-o", str(tmp_path / "fzk")])
+    assert r.exit_code == 0, r.output
+    doc = json.loads((tmp_path / "fzk" / "campus.geojson").read_text())
+    fp = shape(next(f for f in doc["features"] if f["properties"]["kind"] == "building")["geometry"])
+    c = fp.centroid
+    outline = affinity.translate(fp, xoff=0.000008, yoff=0.000005)  # about 0.6 m east, 0.6 m north
+    base = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"id": "osm-w42", "kind": "building", "levels_guessed": True}, "geometry": mapping(outline)},
+        {"type": "Feature", "properties": {"id": "osm-w50", "kind": "footway", "noded": True}, "geometry": {
+            "type": "LineString", "coordinates": [[c.x - 0.0004, c.y - 0.00013], [c.x + 0.0004, c.y - 0.00013]]}},
+        {"type": "Feature", "properties": {"id": "osm-w60", "kind": "assembly"}, "geometry": {"type": "Polygon", "coordinates": [[
+            [c.x + 0.0003, c.y - 0.0004], [c.x + 0.0008, c.y - 0.0004], [c.x + 0.0008, c.y - 0.0001], [c.x + 0.0003, c.y - 0.0001],
+            [c.x + 0.0003, c.y - 0.0004]]]}},
+    ]}  # fmt: skip
+    (tmp_path / "osm.geojson").write_text(json.dumps(base))
+    s = merge_campus(tmp_path / "osm.geojson", [tmp_path / "fzk"], tmp_path / "merged")
+    ((m,),) = [s.matched]
+    assert (m.interior, m.base, m.how) == ("FZK-Haus", "osm-w42", "overlap") and m.iou > 0.8
+    assert m.exits == 2 and m.unjoined == 0 and s.unreachable == []
+    summary = load_campus(s.path).summary()
+    assert (summary["rooms"], summary["corridors"], summary["stairs"], summary["levels"]) == (6, 1, 1, [0, 1])
+    assert summary["buildings_levels_guessed"] == [] and summary["unreachable"] == []

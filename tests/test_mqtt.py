@@ -20,7 +20,7 @@ from sensors.ingest import Ingestor
 from sensors.mqtt import MqttIngest
 from sensors.sources import publish, synthetic_day
 from sensors.store import EventStore
-from tests.helpers import DEMO, ROOT
+from tests.helpers import DEMO, ROOT, tiny, write
 
 pytestmark = pytest.mark.mqtt
 
@@ -233,3 +233,91 @@ def test_cli_feed_simulate_publishes_through_mosquitto(broker, demo, tmp_path):
     finally:
         m.stop()
         ing.close()
+
+
+def _own_broker() -> Mosquitto:
+    """A broker for one test that restarts it or must not share it (skips like ``broker`` when mosquitto is missing)."""
+    if mosquitto_binary() is None:
+        msg = f"mosquitto missing: run `{INSTALL}`"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return start_mosquitto()
+
+
+@pytest.fixture(scope="module")
+def tiny_campus(tmp_path_factory):
+    from twin.campus import load_campus
+
+    return load_campus(write(tiny(), tmp_path_factory.mktemp("c") / "tiny.geojson"))
+
+
+def _counts(n: int, t0: float) -> list[dict]:
+    """``n`` camera counts with sequence numbers, stamped from ``t0`` on (no wall clock in the workload)."""
+    return [{"sensor_id": "CAM1", "ts": t0 + i * 0.01, "kind": "count", "count": i % 40, "seq": i} for i in range(n)]
+
+
+def test_one_deeply_nested_message_is_rejected_alone_and_never_blocks_its_batch(tiny_campus, tmp_path):
+    """A burst of 400 good messages with one nested 1,000 levels deep: 400 stored, 1 rejected with its reason, all acknowledged."""
+    import paho.mqtt.client as mqtt
+
+    b = _own_broker()
+    try:
+        ing = Ingestor(tiny_campus, EventStore(tmp_path / "e.sqlite"))
+        m = MqttIngest(ing, b.url, client_id="twin-test-nested")
+        m.start()
+        assert m.wait_connected()
+        events = _counts(400, time.time() - 600)
+        pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="burst")
+        pub.connect("127.0.0.1", b.port)
+        pub.loop_start()
+        infos = [pub.publish("campus/CAM1/count", json.dumps(e), qos=1) for e in events[:200]]
+        infos.append(pub.publish("campus/CAM1/count", "[" * 1000 + "]" * 1000, qos=1))
+        infos += [pub.publish("campus/CAM1/count", json.dumps(e), qos=1) for e in events[200:]]
+        for i in infos:
+            i.wait_for_publish(10)
+        wait_for(lambda: ing.store.count() == 400 and m.rejected == 1, what="400 stored, 1 rejected")
+        assert ing.store.count("rejected:body") == 1 and not m.errors
+        pub.loop_stop()
+        m.stop()
+        ing.close()
+    finally:
+        b.stop()
+
+
+def test_a_broker_restart_mid_stream_stores_every_event_exactly_once(tiny_campus, tmp_path):
+    """The twin stops, the broker (persistence on, as sensors/broker.py configures it) restarts, the twin returns,
+    while 3,000 events stream in: every event stored once."""
+    b = _own_broker()
+    try:
+        ing = Ingestor(tiny_campus, EventStore(tmp_path / "e.sqlite"))
+        m = MqttIngest(ing, b.url, client_id="twin-test-restart")
+        m.start()
+        assert m.wait_connected()
+        events = _counts(3000, time.time() - 3600)
+        from sensors.sources import paced
+
+        result: dict = {}
+        pub = threading.Thread(target=lambda: result.update(publish(paced(events, rate=1500), b.url, timeout=120,
+                                                                    client_id="restart-publisher")))
+        pub.start()
+        wait_for(lambda: ing.store.count() > len(events) // 3, what="a third stored")
+        m.stop()  # the twin goes down: what the broker takes from now on waits in the twin's session queue
+        time.sleep(0.5)
+        b.restart()  # ... which must survive the broker's restart (persistence)
+        at_restart = ing.store.count()
+        m = MqttIngest(ing, b.url, client_id="twin-test-restart")
+        m.start()
+        pub.join(120)
+        wait_for(lambda: ing.store.count() >= len(events), timeout=60, what="every event stored")
+        time.sleep(0.5)  # a redelivery still in flight lands as a duplicate, not a second row
+        keys = ing.store.keys()
+        assert len(keys) == len(set(keys)) == len(events), (len(keys), len(set(keys)))
+        assert result["acknowledged_by_broker"] == len(events)
+        print(f"broker restart: published {len(events):,}, stored {len(keys):,} (restart at {at_restart:,}), duplicates "
+              f"{len(keys) - len(set(keys))}, lost {len(events) - len(set(keys))}, redeliveries dropped "
+              f"{ing.store.count('duplicate')}")
+        m.stop()
+        ing.close()
+    finally:
+        b.stop()

@@ -840,9 +840,24 @@ def test_indoor_mapping_that_cannot_be_used_is_noted(tmp_path: Path) -> None:
     # a three-storey building whose rooms are mapped on two
     partial = INDOOR.replace('"building:levels" v="2"', '"building:levels" v="3"')
     summary, _ = _import(tmp_path, partial, "partial.osm")
-    assert summary.notes[0] == ("osm-w1: its indoor mapping has no room or corridor on level(s) 2 of 0-2; not used "
+    assert summary.notes[0] == ("osm-w1: its indoor mapping has no room or corridor on level(s) 2 of levels 0 to 2; not used "
                                 "(a generated interior instead)")
     bad = INDOOR.replace('<tag k="indoor" v="corridor"/><tag k="level" v="0"/>', '<tag k="indoor" v="corridor"/><tag k="level" v="G"/>')
     summary, _ = _import(tmp_path, bad, "bad.osm")
     assert summary.notes[0] == ("osm-w3: indoor=corridor has level='G', not a level number (use level=0, level=-1 or "
                                 "level=0;1); skipped")
+
+
+def test_indoor_basement(tmp_path: Path) -> None:
+    """A corridor repeated on level -1 and a stair down to it: the building gets ``lowest_level = -1``."""
+    from twin.campus import load_campus
+
+    xml = INDOOR.replace('<tag k="repeat_on" v="1"/></way>\n<way id="4">', '<tag k="repeat_on" v="-1;1"/></way>\n<way id="4">')
+    xml = xml.replace('<tag k="level" v="0;1"/>', '<tag k="level" v="-1;0;1"/>')
+    assert xml.count("-1") == 2
+    summary, f = _import(tmp_path, xml)
+    assert summary.notes == ()
+    assert {k: f["osm-w1"]["properties"].get(k) for k in ("levels", "lowest_level")} == {"levels": 3, "lowest_level": -1}
+    assert f["osm-w3-L-1"]["properties"]["level"] == -1 and f["osm-w4"]["properties"]["levels"] == [-1, 0, 1]
+    s = load_campus(summary.path).summary()
+    assert s["levels"] == [-1, 0, 1] and (s["corridors"], s["rooms"], s["exits"]) == (3, 2, 1) and s["unreachable"] == []

@@ -222,7 +222,7 @@ def test_the_recording_is_all_a_viewer_reads(tmp_path: Path) -> None:
     path = record(run(sc, load_campus(campus), workers=1), tmp_path / "run" / "recording.sqlite")
     campus.unlink()
     rec = Replay(path)
-    assert rec.version == 2 and rec.note is None
+    assert rec.version == 3 and rec.note is None
     assert [(o["kind"], o["id"]) for o in rec.outlines] == [("building", "B1"), ("assembly", "A1")]
     assert shapely.Polygon(rec.outlines[0]["xy"]).equals(shapely.box(X0, Y0, X0 + 20, Y0 + 10))
     assert [(s.id, s.level) for s in rec.shapes if s.kind == "level"] == [("B1/L0", 0), ("B1/L1", 1)]

@@ -199,7 +199,7 @@ def test_sigkill_loses_nothing_acknowledged(tmp_path):
 
 
 def test_synthetic_day_is_realistic_and_reproducible(demo):
-    start = 1_772_323_200.0  # 2026-03-01 00:00 UTC
+    start = 1_772_294_400.0  # 2026-03-01 00:00 local on the demo campus (Asia/Shanghai, UTC+8): the day follows local hours
     a = synthetic_day(demo, seed=3, start=start, interval=600, fire_at=10 * 3600)
     b = synthetic_day(demo, seed=3, start=start, interval=600, fire_at=10 * 3600)
     assert a == b

@@ -8,7 +8,8 @@ kept in each hash so older hashes still verify after the defaults change).
 Roles, each including the ones before it:
 
 - ``viewer``: sees the live map, the state, the alarms and the audit trail;
-- ``operator``: also acknowledges, annotates and clears alarms;
+- ``operator``: also acknowledges, annotates and clears alarms, adds hazard findings and marks them fixed;
+- ``verifier``: also verifies, rejects or reopens hazard findings (``twin.hazards``);
 - ``admin``: also sees the user list (``GET /api/users``) and manages users.
 
 The server's sessions, CSRF tokens and login throttling are the live
@@ -41,7 +42,7 @@ from pathlib import Path
 
 from twin.settings import default
 
-ROLES = ("viewer", "operator", "admin")
+ROLES = ("viewer", "operator", "verifier", "admin")
 """Roles, weakest first; each may do everything the ones before it may."""
 USERS_VERSION = 1
 """Version of the users file format."""
@@ -242,7 +243,15 @@ class Users:
         return self.users[name]
 
     def authenticate(self, name: str, password: str) -> User | None:
-        """The user when ``password`` is theirs, else None (an unknown name costs the same time)."""
+        """The user when ``password`` is theirs, else None (an unknown name costs the same time).
+
+        The file is read again first when it changed on disk, so a user just
+        added logs in and a removed user's password no longer works, without a restart.
+        """
+        try:
+            self.refresh()
+        except UsersFileError:
+            self.users = {}  # an unreadable users file lets nobody in
         u = self.users.get(name)
         if u is None:
             _dummy_verify(password)

@@ -142,7 +142,8 @@ class IndoorBuilder:
                 out += [Space(f"{fid}@{lv}", "stair", fid, r["building"], lv, geom, w) for lv in r["levels"]]
             else:
                 occ = r["occupants"]
-                out.append(Space(fid, r["kind"], fid, r["building"], int(r["level"]), geom, space_width(geom), int(occ)))
+                w = _num(r["width"], space_width(geom))
+                out.append(Space(fid, r["kind"], fid, r["building"], int(r["level"]), geom, w, int(occ)))
         return out
 
     def room_occupants(self) -> None:

@@ -105,8 +105,9 @@ def _layer(v: object) -> int:
 def _shared_vertices(lines: list[_Line]) -> dict[int, list[tuple[float, tuple[float, float], bool]]]:
     """Per noded line, its vertices that another noded line also has: (distance along, xy, is an end).
 
-    A line drawn twice on the same vertices (a road and the sidewalk copied
-    from it) counts once, so the copy does not make every vertex a junction.
+    A line drawn twice on the same vertices, in either direction (a road and
+    the sidewalk copied from it), counts once, so the copy does not make every
+    vertex a junction.
     """
     key = lambda xy: (round(xy[0], 3), round(xy[1], 3))  # noqa: E731  (the _Points key)
     owners: dict[tuple[float, float], set[tuple]] = defaultdict(set)
@@ -115,9 +116,11 @@ def _shared_vertices(lines: list[_Line]) -> dict[int, list[tuple[float, tuple[fl
         if ln.noded:
             coords = list(ln.geom.coords)
             shapes[i] = tuple(key(c) for c in coords)
+            same = min(shapes[i], shapes[i][::-1])
+            last = len(coords) - 1
             ring = coords[:-1] if coords[0] == coords[-1] else coords
-            for n, c in enumerate(ring):
-                owners[key(c)].add((shapes[i], n))  # a way through one node twice counts twice
+            for n, c in enumerate(ring):  # a way through one node twice counts twice
+                owners[key(c)].add((same, n if same == shapes[i] else last - n))
     out: dict[int, list[tuple[float, tuple[float, float], bool]]] = {}
     for i, shape in shapes.items():
         coords = np.asarray(lines[i].geom.coords)

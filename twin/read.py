@@ -83,6 +83,18 @@ def _parse_geojson(doc: Any, src: str) -> tuple[list[dict[str, Any]], list[BaseG
     return props, geoms, crs, name
 
 
+def _time_zone(src: str, name: Any) -> str:
+    """The campus's IANA time zone (the GeoJSON's ``time_zone`` member), checked."""
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+        raise CampusError([Problem(src, f"unknown time zone {name!r}: give an IANA name such as \"Asia/Shanghai\" "
+                                        "or \"Europe/Helsinki\"", field="time_zone")]) from None
+    return str(name)
+
+
 def _read_other(path: Path) -> tuple[list[dict[str, Any]], list[BaseGeometry | None], pyproj.CRS | None]:
     import pyogrio
 
@@ -276,7 +288,9 @@ def read_features(path: str | Path, *, doc: dict[str, Any] | None = None) -> tup
         mapping, for popups). A door drawn as a LineString has its midpoint
         as geometry, the line in ``opening`` and, unless given, its length as
         ``width``. ``attrs["name"]`` is the campus name: the
-        GeoJSON's ``name`` member, else the folder or file name.
+        GeoJSON's ``name`` member, else the folder or file name;
+        ``attrs["time_zone"]`` its IANA time zone (the ``time_zone``
+        member, default ``UTC``).
     warnings : list of Problem
         Suspicious but legal things.
 
@@ -287,8 +301,11 @@ def read_features(path: str | Path, *, doc: dict[str, Any] | None = None) -> tup
     """
     p = resolve_campus_path(path)
     src = str(p)
+    zone = "UTC"
     if doc is not None or p.suffix.lower() in GEOJSON_SUFFIXES:
-        props, geoms, crs, name = _parse_geojson(_read_geojson(p) if doc is None else doc, src)
+        raw = _read_geojson(p) if doc is None else doc
+        props, geoms, crs, name = _parse_geojson(raw, src)
+        zone = _time_zone(src, raw.get("time_zone", zone))
     else:
         props, geoms, crs = _read_other(p)
         name = None
@@ -318,4 +335,5 @@ def read_features(path: str | Path, *, doc: dict[str, Any] | None = None) -> tup
     gdf = _to_metres(src, gdf)
     gdf = _openings(src, gdf)
     gdf.attrs["name"] = name or (p.parent.name if p.name == "campus.geojson" else p.stem)
+    gdf.attrs["time_zone"] = zone
     return gdf, warnings

@@ -38,9 +38,12 @@ from twin.graph import SPACES
 if TYPE_CHECKING:
     from twin.campus import Campus
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Version written. 2 added the ``geometry`` table (version 1 files still open: their buildings are drawn as the
-outline of their nodes, and :attr:`Recording.note` says to record again for the real outlines)."""
+outline of their nodes, and :attr:`Recording.note` says to record again for the real outlines). 3 added people's
+places: ``agents.x, y, level`` (where each person stands at the start) and ``moves.x0, y0, x1, y1, building, level``
+(each move from place to place, on a building level); in older files everyone stands at nodes, as the viewers
+drew them then."""
 
 _SCHEMA = """
 CREATE TABLE metadata (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -51,9 +54,9 @@ CREATE TABLE edges (u TEXT NOT NULL, v TEXT NOT NULL, kind TEXT NOT NULL, length
 CREATE TABLE geometry (id TEXT NOT NULL, kind TEXT NOT NULL, building TEXT, level INTEGER, use TEXT, wkt TEXT NOT NULL);
 CREATE INDEX geometry_level ON geometry (level, building);
 CREATE TABLE agents (id INTEGER PRIMARY KEY, start TEXT NOT NULL, building TEXT, premovement REAL NOT NULL,
-                     speed REAL NOT NULL, outcome TEXT NOT NULL, safe_at REAL);
+                     speed REAL NOT NULL, outcome TEXT NOT NULL, safe_at REAL, x REAL, y REAL, level INTEGER);
 CREATE TABLE moves (agent INTEGER NOT NULL, state TEXT NOT NULL, t0 REAL NOT NULL, t1 REAL NOT NULL,
-                    u TEXT NOT NULL, v TEXT NOT NULL);
+                    u TEXT NOT NULL, v TEXT NOT NULL, x0 REAL, y0 REAL, x1 REAL, y1 REAL, building TEXT, level INTEGER);
 CREATE INDEX moves_time ON moves (t0, t1);
 CREATE INDEX moves_agent ON moves (agent, t0);
 CREATE TABLE servers (id TEXT PRIMARY KEY, kind TEXT NOT NULL, rate REAL NOT NULL, passed INTEGER NOT NULL,
@@ -135,8 +138,9 @@ def write_recording(
     metadata: Mapping[str, Any],
     graph: nx.Graph,
     geometry: Iterable[GeometryRow],
-    agents: Iterable[tuple[int, str, str | None, float, float, str, float | None]],
-    moves: Iterable[tuple[int, str, float, float, str, str]],
+    agents: Iterable[tuple[int, str, str | None, float, float, str, float | None, float | None, float | None, int | None]],
+    moves: Iterable[tuple[int, str, float, float, str, str, float | None, float | None, float | None, float | None,
+                          str | None, int | None]],
     servers: Iterable[tuple[str, str, float, int, float, float]],
     events: Iterable[tuple[float, str, str | None, str | None]],
     exercise: Mapping[str, Iterable[tuple[Any, ...]]] | None = None,
@@ -177,8 +181,8 @@ def write_recording(
         )
         con.executemany("INSERT INTO geometry VALUES (?, ?, ?, ?, ?, ?)",
                         [(*row[:5], _wkt(row[5])) for row in geometry])
-        con.executemany("INSERT INTO agents VALUES (?, ?, ?, ?, ?, ?, ?)", agents)
-        con.executemany("INSERT INTO moves VALUES (?, ?, ?, ?, ?, ?)", moves)
+        con.executemany("INSERT INTO agents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", agents)
+        con.executemany("INSERT INTO moves VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", moves)
         con.executemany("INSERT INTO servers VALUES (?, ?, ?, ?, ?, ?)", servers)
         con.executemany("INSERT INTO events VALUES (?, ?, ?, ?)", events)
         if exercise is not None:
@@ -289,8 +293,16 @@ class Recording:
         What the viewers should say about the file (a version 1 file has no outlines).
     agent_ids, agent_start, agent_building, outcome, safe_at : ndarray
         One per person: id, start node index, building, ``safe``/``trapped``/``unfinished``, time safe (NaN if never).
+    agent_xy : ndarray (n, 2)
+        Each person's place at the start (m); the start node's position in a file before schema 3.
+    placed : bool
+        Whether the file holds people's places (schema 3 on); before, everyone stood at nodes.
     m_agent, m_state, m_t0, m_t1, m_u, m_v : ndarray
         The moves sorted by person and time: person index, state code (:data:`MOVE_STATES`), times, node indices.
+    m_xy0, m_xy1 : ndarray (m, 2)
+        Where each move starts and ends (m); the nodes' positions in a file before schema 3.
+    m_level : ndarray of float
+        The level each move is on (NaN outdoors); the level of its first node in a file before schema 3.
     events : list of (t, kind, target, detail)
         Closures.
     servers : dict of str to dict
@@ -360,15 +372,20 @@ class Recording:
 
     def _load_people(self, con: sqlite3.Connection) -> None:
         index = self.node_index
-        a = con.execute("SELECT id, start, building, outcome, safe_at FROM agents ORDER BY id").fetchall()
+        self.placed = self.version >= 3
+        xy = ", x, y" if self.placed else ", NULL, NULL"
+        a = con.execute(f"SELECT id, start, building, outcome, safe_at{xy} FROM agents ORDER BY id").fetchall()
         self.agent_ids = np.array([r[0] for r in a], dtype=np.int64)
         self.agent_start = np.array([index[r[1]] for r in a], dtype=np.int64)
         self.agent_building = np.array([r[2] for r in a], dtype=object)
         self.outcome = np.array([r[3] for r in a], dtype=object)
         self.safe_at = np.array([np.nan if r[4] is None else r[4] for r in a], dtype=float)
         self.safe_at[self.outcome != "safe"] = np.nan
+        self.agent_xy = self.node_xy[self.agent_start] if not self.placed else np.array(
+            [(r[5], r[6]) for r in a], dtype=float).reshape(-1, 2)
 
-        m = con.execute("SELECT agent, state, t0, t1, u, v FROM moves ORDER BY agent, t0, rowid").fetchall()
+        cols = ", x0, y0, x1, y1, level" if self.placed else ""
+        m = con.execute(f"SELECT agent, state, t0, t1, u, v{cols} FROM moves ORDER BY agent, t0, rowid").fetchall()
         n = len(m)
         agent = np.fromiter((r[0] for r in m), dtype=np.int64, count=n)
         self.m_agent = np.searchsorted(self.agent_ids, agent)
@@ -377,6 +394,13 @@ class Recording:
         self.m_t1 = np.fromiter((r[3] for r in m), dtype=float, count=n)
         self.m_u = np.fromiter((index[r[4]] for r in m), dtype=np.int64, count=n)
         self.m_v = np.fromiter((index[r[5]] for r in m), dtype=np.int64, count=n)
+        if self.placed:
+            xy = np.array([r[6:10] for r in m], dtype=float).reshape(-1, 4)
+            self.m_xy0, self.m_xy1 = xy[:, :2], xy[:, 2:]
+            self.m_level = np.array([np.nan if r[10] is None else r[10] for r in m], dtype=float)
+        else:
+            self.m_xy0, self.m_xy1 = self.node_xy[self.m_u], self.node_xy[self.m_v]
+            self.m_level = self.node_level[self.m_u]
         del m
         self.duration = float(max(self.m_t1.max(initial=0.0), np.nanmax(self.safe_at, initial=0.0)))
         self.buildings = sorted({b for b in self.agent_building if b} | {b for b in self.node_building if b})

@@ -60,6 +60,8 @@ class Building(Feature):
 class Indoor(Feature):
     building: str
     level: Level
+    width: Width | None = None
+    """Clear width (m) where it is less than the footprint's short side (furniture, a narrowing)."""
 
 
 class Room(Indoor):

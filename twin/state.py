@@ -38,6 +38,10 @@ What it holds
   the alarm but blocks nothing (it is pressed by someone leaving, not where
   the fire is).
 - **Forecasts.** The latest evacuation forecast the twin stored, per scope (building, campus).
+- **Hazard findings.** The inspection findings in force (``twin.hazards``), set with
+  :meth:`LiveState.set_hazards` by whoever holds the ledger (they are not sensor
+  events); a ``blocked_exit`` finding is a blocked part like a fire's, so the
+  forecasts route around it.
 """
 
 from __future__ import annotations
@@ -146,6 +150,7 @@ class LiveState:
         for s in self.registry.by_type.get("camera", []):
             self._zones[s.zone or s.id].append(s.id)
         self._near: dict[str, list[str]] = {}
+        self._hazards: list[dict[str, Any]] = []
 
     # -- applying events -----------------------------------------------------
 
@@ -357,6 +362,14 @@ class LiveState:
         """The latest stored evacuation forecast per scope (``building``, ``campus``), in the order first stored."""
         return dict(self._d["forecasts"])
 
+    def set_hazards(self, findings: list[dict[str, Any]]) -> None:
+        """Replace the hazard findings in force (records of ``HazardLedger.findings(in_force=True)``)."""
+        self._hazards = [dict(h) for h in findings]
+
+    def hazards(self) -> list[dict[str, Any]]:
+        """The hazard findings in force, as last set."""
+        return list(self._hazards)
+
     def copy(self) -> LiveState:
         """A copy to read outside the ingestor's lock while events keep arriving (e.g. to run a forecast on)."""
         new = copy.copy(self)
@@ -418,7 +431,7 @@ class LiveState:
                 "gates": {g: {"in": v[0], "out": v[1]} for g, v in sorted(d["gates"].items())}}
 
     def blocked(self, now: float | None = None) -> list[dict[str, Any]]:
-        """Graph nodes blocked by fire at ``now`` (default: the state clock)."""
+        """Graph nodes blocked by fire at ``now`` (default: the state clock), and exits blocked by hazard findings."""
         now = self.now(now)
         out: dict[str, dict[str, Any]] = {}
         for fire in self.fires():
@@ -430,6 +443,10 @@ class LiveState:
             if now is not None and now >= t:
                 for n in self.neighbourhood(node):
                     out.setdefault(n, {"node": n, "since": t, "why": f"fire spread from {node}", "building": fire["building"]})
+        for h in self._hazards:
+            if h["kind"] == "blocked_exit" and h["feature"]:
+                out.setdefault(h["feature"], {"node": h["feature"], "since": h["found_at"], "building": h["building"],
+                                              "why": f"hazard finding {h['id']}: blocked exit", "hazard": h["id"]})
         return list(out.values())
 
     def now(self, now: float | None = None) -> float | None:
@@ -535,6 +552,7 @@ class LiveState:
             "blocked": self.blocked(now),
             "fires": [{"detector": k, **v} for k, v in sorted(d["fires"].items())],
             "forecasts": dict(sorted(d["forecasts"].items())),
+            "hazards": self.hazards(),
         }
 
     # -- building ------------------------------------------------------------

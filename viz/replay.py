@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import shapely
 
 from twin.recording import QUEUED, SAFE, STATE_NAMES, TRAPPED, WAITING, WALKING, Recording
 
@@ -159,6 +160,9 @@ class Replay(Recording):
         if walk.size:
             code = pairs[:, 0] * len(self.node_ids) + pairs[:, 1]
             self.m_poly[walk] = np.searchsorted(code, self.m_u[walk] * len(self.node_ids) + self.m_v[walk])
+            if self.placed:  # people walk straight from place to place, except along a path's junctions
+                bent = np.diff(self._poly_start) > 2
+                self.m_poly[walk[~bent[self.m_poly[walk]]]] = -1
 
         # where the safe stand: a sunflower around their assembly point, in order of arrival
         self._safe_xy = np.full((n, 2), np.nan)
@@ -172,14 +176,15 @@ class Replay(Recording):
             theta = rank * math.pi * (3.0 - math.sqrt(5.0))
             self._safe_xy[safe] = self.node_xy[final] + np.stack([r * np.cos(theta), r * np.sin(theta)], axis=1)
 
-        # where people wait in their room before setting off
+        # where people wait in their room before setting off: their place, or (before schema 3) a sunflower round its node
         order = np.argsort(self.agent_start, kind="stable")
         srt = self.agent_start[order]
         rank = np.arange(n) - np.searchsorted(srt, srt, side="left")
         r = ROOM_SPACING * np.sqrt(rank + 0.5)
         theta = rank * math.pi * (3.0 - math.sqrt(5.0))
         self._start_off = np.zeros((n, 2))
-        self._start_off[order] = np.stack([r * np.cos(theta), r * np.sin(theta)], axis=1)
+        if not self.placed:
+            self._start_off[order] = np.stack([r * np.cos(theta), r * np.sin(theta)], axis=1)
 
         # when each person left their building: the first move from a node outside it
         self.left_at = np.full(n, np.nan)
@@ -196,11 +201,12 @@ class Replay(Recording):
     def at(self, t: float) -> Frame:
         """Everyone's position and state at time ``t`` (s).
 
-        A person is at their start until their first move; during a ``walk``
-        their position is linear along the edge (through its ``via``
-        junctions); while waiting or queued they stand at the node; between
-        moves they stand at the node they reached; from ``safe_at`` on they
-        stand at their assembly area.
+        A person is at their place until their first move; during a move
+        they go straight from its first place to its last (a ``walk`` along
+        an outdoor path follows its ``via`` junctions), so a queued person
+        moves up to the door as the queue drains; between moves they stand
+        where the last one ended; from ``safe_at`` on they stand at their
+        assembly area. In a file before schema 3 places are nodes.
         """
         n = self.n_agents
         t = float(t)
@@ -210,22 +216,22 @@ class Replay(Recording):
         st = np.where(has, self.m_state[i] if i.size and self.m_state.size else WAITING, WAITING).astype(np.int8)
         if not self.m_t0.size:
             node = self.agent_start.copy()
-            xy = self.node_xy[node]
-            return self._frame(t, xy, st, node)
+            return self._frame(t, self.agent_xy + self._start_off, st, node)
         u, v, t0, t1 = self.m_u[i], self.m_v[i], self.m_t0[i], self.m_t1[i]
         active = has & (t < t1)
         trapped = has & (st == TRAPPED)
         between = has & ~active & ~trapped
         node = np.where(has, np.where(between, v, u), self.agent_start)
         st = np.where(between, WALKING, st).astype(np.int8)
-        xy = self.node_xy[node].copy()
-        walking = np.flatnonzero(active & (st == WALKING) & (self.m_poly[i] >= 0))
-        if walking.size:
-            j = i[walking]
-            f = (t - t0[walking]) / np.maximum(t1[walking] - t0[walking], 1e-9)
-            xy[walking] = self._along(self.m_poly[j], np.clip(f, 0.0, 1.0))
-            half = f >= 0.5
-            node[walking[half]] = v[walking[half]]
+        f = np.clip((t - t0) / np.maximum(t1 - t0, 1e-9), 0.0, 1.0)
+        f = np.where(between, 1.0, f)[:, None]
+        xy = np.where(has[:, None], self.m_xy0[i] + f * (self.m_xy1[i] - self.m_xy0[i]), self.agent_xy)
+        walking = np.flatnonzero(active & (st == WALKING))
+        bent = walking[self.m_poly[i[walking]] >= 0]
+        if bent.size:
+            xy[bent] = self._along(self.m_poly[i[bent]], f[bent, 0])
+        half = walking[f[walking, 0] >= 0.5]
+        node[half] = v[half]
         waiting = (st == WAITING) & (node == self.agent_start)
         xy[waiting] += self._start_off[waiting]
         safe = ~np.isnan(self.safe_at) & (t >= self.safe_at)
@@ -410,8 +416,20 @@ PEDPY_VERSION = 2
 """``metadata.version`` of the JuPedSim SQLite trajectory format written."""
 
 
-def write_pedpy(rec: Replay, path: str | Path, *, fps: float = 2.0, t_from: float = 0.0, t_to: float | None = None) -> Path:
+PEDPY_MARGIN = 0.1
+"""Metres the walkable area of a level is grown by in the PedPy export, so a person in an exit door (on the outline) is in it."""
+
+
+def write_pedpy(rec: Replay, path: str | Path, *, fps: float = 2.0, t_from: float = 0.0, t_to: float | None = None,
+                building: str | None = None, level: int | None = None) -> Path:
     """Write the trajectories in JuPedSim's SQLite trajectory format, which PedPy reads.
+
+    With ``building`` and ``level``, only the people on that level of that
+    building at each frame are written, with that level's walkable area
+    (the union of its rooms, corridors and stair landings from the
+    recording's ``geometry`` table, grown by :data:`PEDPY_MARGIN`): what
+    PedPy's densities and flows need. Without them, everyone on one plane
+    with the campus's bounding box as the walkable area.
 
     Tables ``trajectory_data(frame, id, pos_x, pos_y, ori_x, ori_y)`` and
     ``metadata(key, value)`` (``version``, ``fps``); every person who is not
@@ -437,6 +455,17 @@ def write_pedpy(rec: Replay, path: str | Path, *, fps: float = 2.0, t_from: floa
     if fps <= 0 or t_to < t_from:
         msg = f"PedPy export: need fps > 0 and --from ({t_from:g}) not after --to ({t_to:g})"
         raise ValueError(msg)
+    if (building is None) != (level is None):
+        msg = "PedPy export: give --building and --level together (one level of one building), or neither"
+        raise ValueError(msg)
+    area = None
+    if building is not None:
+        area = rec.walkable(level, building)
+        if area.is_empty:
+            have = sorted({(s.building, s.level) for s in rec.shapes if s.kind == "level"}, key=str)
+            msg = (f"PedPy export: the recording has no walkable area for building {building!r} level {level}; "
+                   f"it has {', '.join(f'{b} L{lv}' for b, lv in have) or 'none (schema 1: record it again)'}")
+            raise ValueError(msg)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)
@@ -472,16 +501,22 @@ def write_pedpy(rec: Replay, path: str | Path, *, fps: float = 2.0, t_from: floa
                 ox = np.where(moving, dx / np.where(moving, norm, 1), 0.0)
                 oy = np.where(moving, dy / np.where(moving, norm, 1), 0.0)
             prev = (x, y)
-            keep = np.flatnonzero(fr.state != SAFE)
+            here = fr.state != SAFE
+            if building is not None:
+                here &= (rec.node_building[fr.node] == building) & (fr.level == level)
+            keep = np.flatnonzero(here)
             con.executemany(
                 "INSERT INTO trajectory_data VALUES (?, ?, ?, ?, ?, ?)",
                 zip([k] * keep.size, ids[keep].tolist(), x[keep].tolist(), y[keep].tolist(),
                     ox[keep].tolist(), oy[keep].tolist(), strict=True),
             )
-        minx_w, miny_w, maxx_w, maxy_w = (b - o for b, o in zip(rec.bounds(), (minx, miny, minx, miny), strict=True))
-        pad = 50.0
-        wkt = (f"POLYGON (({minx_w - pad} {miny_w - pad}, {maxx_w + pad} {miny_w - pad}, {maxx_w + pad} {maxy_w + pad}, "
-               f"{minx_w - pad} {maxy_w + pad}, {minx_w - pad} {miny_w - pad}))")
+        if area is not None:
+            wkt = shapely.to_wkt(shapely.transform(area.buffer(PEDPY_MARGIN), lambda c: c - (minx, miny)), rounding_precision=3)
+        else:
+            minx_w, miny_w, maxx_w, maxy_w = (b - o for b, o in zip(rec.bounds(), (minx, miny, minx, miny), strict=True))
+            pad = 50.0
+            wkt = (f"POLYGON (({minx_w - pad} {miny_w - pad}, {maxx_w + pad} {miny_w - pad}, {maxx_w + pad} {maxy_w + pad}, "
+                   f"{minx_w - pad} {maxy_w + pad}, {minx_w - pad} {miny_w - pad}))")
         con.execute("INSERT INTO geometry VALUES (0, ?)", (wkt,))
         con.executemany("INSERT INTO frame_data VALUES (?, 0)", [(k,) for k in frames])
         con.execute("CREATE INDEX frame_id_idx ON trajectory_data(frame, id)")

@@ -51,7 +51,7 @@ LAYOUT_COLOURS = ("#c62828", "#1565c0", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838
 """Colour of each layout in plots, in the scenario's order."""
 KIND_COLOURS = {"shared": "#e65100", "crossing": "#c2185b", "road": "#5d4037"}
 """Colour of a conflict hot spot by the kind of area it is on."""
-KIND_LABELS = {"shared": "a shared lane", "crossing": "a crossing", "road": "a road (people not using crossings)"}
+KIND_LABELS = {"shared": "a crossing point of a shared lane", "crossing": "a crossing", "road": "a road crossed off a crossing"}
 BUILDING = {"color": "#4f5b62", "weight": 1, "fillColor": "#cfd8dc", "fillOpacity": 0.9, "interactive": False}
 PATHS = {"footway": {"color": "#a79d92", "weight": 1.5, "opacity": 1, "interactive": False},
          "road": {"color": "#b9b5ae", "weight": 5, "opacity": 1, "interactive": False},
@@ -139,30 +139,28 @@ def traffic_map(outcome: TrafficOutcome, summary: dict[str, Any]) -> folium.Map:
 
 
 def _spots(outcome: TrafficOutcome, name: str, net: Network, reps_n: int) -> list[tuple[Any, dict[str, Any]]]:
-    """One circle per conflict area of a layout: radius by the conflicts there (per replication), colour by kind."""
-    allc = np.concatenate([r.conflicts for r in outcome.runs[name]])
-    if not len(allc):
-        return []
-    places, counts = np.unique(allc["place"], return_counts=True)
+    """One circle per crossing point of a layout with conflict events: radius by the events there (per replication),
+    colour by kind; the popup gives the serious conflicts, the events, the smallest PET and time to accident."""
+    from scenarios.traffic.outcome import hot_spots
+
     hours = outcome.scenario.end - outcome.scenario.start
-    top = max(counts.max() / reps_n, 1.0)
+    spots = hot_spots(net, [r.conflicts for r in outcome.runs[name]])
+    if not spots:
+        return []
+    top = max(max(h["events"] for h in spots) / reps_n, 1.0)
     out = []
-    for p, c in zip(places.tolist(), counts.tolist(), strict=True):
-        per = c / reps_n
-        kind = str(net.place_kind[p])
-        sel = allc[allc["place"] == p]
-        where = net.group_name[int(net.place_group[p])]
-        label = net.campus.features["name"].get(where) if "name" in net.campus.features else None
-        where = f"{where} ({label})" if isinstance(label, str) and label else where
-        x, y = net.place_xy[p]
-        col = KIND_COLOURS.get(kind, "#d50000")
-        out.append((shapely.Point(x, y), {
+    for h in spots:
+        per, serious = h["events"] / reps_n, h["conflicts"] / reps_n
+        where = f"{h['where']} ({h['name']})" if h["name"] else h["where"]
+        col = KIND_COLOURS.get(h["kind"], "#d50000")
+        out.append((shapely.Point(h["x"], h["y"]), {
             "style": {"radius": SPOT_MIN + (SPOT_MAX - SPOT_MIN) * np.sqrt(per / top), "color": "#ffffff", "weight": 1,
                       "fillColor": col, "fillOpacity": 0.75},
-            "tooltip": esc(f"{where}: {per:.1f} conflicts"),
-            "popup": popup(f"Conflicts on {where} ({name})", [
-                ("kind", kind), ("conflicts per run", f"{per:.1f}"), ("per hour", f"{per / hours:.2f}"),
-                ("smallest PET", _sec(float(sel["pet"].min()))), ("median PET", _sec(float(np.median(sel["pet"]))))])}))
+            "tooltip": esc(f"{where}: {serious:.1f} serious conflicts, {per:.1f} events"),
+            "popup": popup(f"Conflicts at {where} ({name})", [
+                ("kind", h["kind"]), ("serious conflicts per run", f"{serious:.1f}"), ("per hour", f"{serious / hours:.2f}"),
+                ("events per run (PET or collision course)", f"{per:.1f}"), ("smallest PET", _sec(h["min_pet_s"])),
+                ("smallest time to accident", _sec(h["min_tta_s"]))])}))
     return sorted(out, key=lambda it: -it[1]["style"]["radius"])  # small circles on top of large ones
 
 
@@ -170,7 +168,7 @@ def legend_html() -> str:
     """The legend under the map."""
     sym = [(f'<svg width="16" height="16"><circle cx="8" cy="8" r="6" fill="{c}" fill-opacity=".75" stroke="#fff"/></svg>',
             f"conflicts on {KIND_LABELS[k]}") for k, c in KIND_COLOURS.items()]
-    sym[0] = (sym[0][0], sym[0][1] + " (area: conflicts per run)")
+    sym[0] = (sym[0][0], sym[0][1] + " (area: conflict events per run)")
     sym += [(f'<svg width="26" height="10"><line x1="1" y1="5" x2="25" y2="5" stroke="{SHARED["color"]}" stroke-width="6"/></svg>', "shared lane"),
             (f'<svg width="26" height="10"><line x1="1" y1="5" x2="25" y2="5" stroke="{SIGNAL["color"]}" stroke-width="5"/></svg>', "signalised crossing"),
             (f'<svg width="18" height="18"><circle cx="9" cy="9" r="7" fill="{GATE["fillColor"]}" stroke="#fff" stroke-width="2"/></svg>',
@@ -198,12 +196,12 @@ def conflict_figure(outcome: TrafficOutcome, summary: dict[str, Any]) -> Figure:
     for i, (name, reps) in enumerate(outcome.runs.items()):
         hours, total = None, None
         for r in reps:
-            hours, c = hourly_counts(r.conflicts["t"], r.start, r.end)
+            hours, c = hourly_counts(r.conflicts["t"][r.conflicts["serious"]], r.start, r.end)
             total = c if total is None else total + c
         ax.step(np.append(hours, hours[-1] + 1), np.append(total, total[-1]) / len(reps), where="post", color=_colour(i), lw=2,
                 label=f"{name}: {summary['layouts'][name]['conflicts']:g} in all")
     ax.set_xlim(sc.start, sc.end)
-    style_axes(ax, "Conflicts per hour", "hour of the day", "conflicts (per run)")
+    style_axes(ax, "Serious conflicts per hour", "hour of the day", "serious conflicts (per run)")
     ax.set_ylim(bottom=0)
     ax.legend(frameon=False, fontsize=9)
     return fig
@@ -274,6 +272,8 @@ def plots_html(outcome: TrafficOutcome, summary: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------
 
 ROWS = (("conflicts", "conflicts (per run)", "{:,.1f}"), ("conflicts_per_hour", "conflicts per hour", "{:,.2f}"),
+        ("conflict_events", "collision courses, any severity", "{:,.1f}"), ("pet_events", "PET events", "{:,.1f}"),
+        ("passings", "passings on shared lanes", "{:,.1f}"),
         ("ped_delay_s", "pedestrian delay, mean (s)", "{:,.2f}"), ("ped_delay_p95_s", "pedestrian delay, p95 (s)", "{:,.1f}"),
         ("veh_delay_s", "vehicle delay, mean (s)", "{:,.2f}"), ("veh_delay_p95_s", "vehicle delay, p95 (s)", "{:,.1f}"),
         ("gate_queue_mean", "gate queue, mean (vehicles)", "{:,.2f}"), ("gate_queue_p95", "gate queue, p95", "{:,.1f}"),
@@ -327,9 +327,16 @@ def tables_html(summary: dict[str, Any]) -> str:
     for n in names:
         desc = lays[n].get("description") or ""
         parts.append(f"<h3>Hot spots: {esc(n)}</h3>" + (f'<p class="rp-note">{esc(desc)}</p>' if desc else ""))
-        parts.append(table_html(["where", "name", "kind", "conflicts per run", "per hour", "smallest PET (s)"],
-                                [[h["where"], h["name"], h["kind"], f"{h['conflicts']:g}", f"{h['per_hour']:.2f}", f"{h['min_pet_s']:.2f}"]
-                                 for h in lays[n]["hot_spots"]], numeric=(3, 4, 5), table_id=f"tr-hot-{n}"))
+        parts.append(table_html(["where", "name", "kind", "serious conflicts per run", "per hour", "events per run", "smallest PET (s)",
+                                 "smallest TA (s)"],
+                                [[h["where"], h["name"], h["kind"], f"{h['conflicts']:g}", f"{h['per_hour']:.2f}", f"{h['events']:g}",
+                                  f"{h['min_pet_s']:.2f}", _sec(h["min_tta_s"])]
+                                 for h in lays[n]["hot_spots"]], numeric=(3, 4, 5, 6, 7), table_id=f"tr-hot-{n}"))
+        if lays[n]["passings_by_lane"]:
+            parts.append(f"<h3>Passings on shared lanes: {esc(n)}</h3>")
+            parts.append(table_html(["lane", "passings per run", "per hour", "passing speed, mean (km/h)", "lateral clearance (m)"],
+                                    [[lane, f"{q['passings']:g}", f"{q['per_hour']:g}", f"{q['speed_kmh']:g}", f"{q['clearance_min_m']:.2f}"]
+                                     for lane, q in lays[n]["passings_by_lane"].items()], numeric=(1, 2, 3, 4), table_id=f"tr-pass-{n}"))
     parts.append("<h2>Vehicle gates</h2>")
     parts.append(table_html(["layout", "gate", "queue mean", "p95", "max", "street holds", "spilled back (s)"],
                             [[n, gt, f"{q['mean']:.2f}", f"{q['p95']:g}", f"{q['max']:g}", q["storage"], f"{q['spillback_s']:.0f}"]
@@ -351,8 +358,11 @@ def report_page(outcome: TrafficOutcome, summary: dict[str, Any], *, generated: 
     facts = [("campus", summary["campus"]), ("seed", summary["seed"]), ("replications", summary["replications"]),
              ("simulated", f"{_clock(sc.start)}–{_clock(sc.end)}"), ("driver compliance", f"{sc.compliance:g}"),
              ("not using crossings", f"{100 * sc.jaywalk:g} %"), ("PET threshold", f"{summary['pet_threshold_s']:g} s")]
-    note = (f"A conflict: a pedestrian and a vehicle less than {summary['pet_threshold_s']:g} s apart in the same conflict area "
-            "(post-encroachment time, Allen et al. 1978), counted once per person, vehicle and crossing or lane.")
+    note = ("A conflict: a vehicle and a group of people on a collision course in one lane of a crossing point, serious when the "
+            f"time to accident at the conflicting speed needs at least {summary['serious_decel_ms2']:g} m/s² of braking (Swedish "
+            "Traffic Conflict Technique, Hydén 1987); counted once per vehicle, group and crossing point. PET events: pairs less "
+            f"than {summary['pet_threshold_s']:g} s apart in a lane's conflict area (post-encroachment time, Allen et al. 1978). "
+            "Passings: people and vehicles meeting along a shared lane, with passing speed and lateral clearance; not conflicts.")
     return scenario_page(traffic_map(outcome, summary), summary, heading="Traffic report", facts=facts,
                          description=sc.description, key_figures=key_figures_html(summary),
                          map_note="Conflict hot spots and gate queues of each layout; choose the layout in the layer control "
@@ -382,9 +392,9 @@ def summary_tables(summary: dict[str, Any]) -> list[Table]:
     out = [head]
     for n, s in summary["layouts"].items():
         t = Table(title=f"Hot spots: {n}")
-        for h in ("where", "name", "kind", "conflicts", "per hour", "smallest PET s"):
+        for h in ("where", "name", "kind", "serious", "events", "smallest PET s"):
             t.add_column(h, justify="left" if h in ("where", "name", "kind") else "right")
         for h in s["hot_spots"][:5]:
-            t.add_row(h["where"], h["name"], h["kind"], f"{h['conflicts']:g}", f"{h['per_hour']:.2f}", f"{h['min_pet_s']:.2f}")
+            t.add_row(h["where"], h["name"], h["kind"], f"{h['conflicts']:g}", f"{h['events']:g}", f"{h['min_pet_s']:.2f}")
         out.append(t)
     return out

@@ -57,6 +57,8 @@ ORIGIN_LON = 114.3650
 """Longitude of the local origin (the middle of the south gates)."""
 ORIGIN_LAT = 30.5290
 """Latitude of the local origin."""
+TIME_ZONE = "Asia/Shanghai"
+"""The campus's IANA time zone (the origin is in Wuhan, UTC+8): clocks, the synthetic day."""
 OUT = Path(__file__).with_name("campus.geojson")
 """Where the campus file is written by default."""
 
@@ -540,7 +542,7 @@ def build_campus() -> dict[str, Any]:
     add_north_west(c)
     add_south_east(c)
     add_dorm_zone(c)
-    return c.to_geojson(lonlat=True)
+    return {**c.to_geojson(lonlat=True), "time_zone": TIME_ZONE}
 
 
 def write(path: str | Path = OUT) -> Path:

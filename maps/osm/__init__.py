@@ -14,8 +14,9 @@ kind                      from
 ========================  ====================================================
 ``building``              closed ways and multipolygons tagged ``building=*``
                           (not ``no``, ``roof``, ``ruins``, demolished, …);
-                          ``levels`` from ``building:levels``, or the most of
-                          its ``building:part`` areas; with neither, a guess
+                          ``levels`` from ``building:levels`` and its
+                          ``building:part`` areas (the storeys that hold their
+                          floor area on the footprint); with neither, a guess
                           (``height`` ÷ ``storey_height``, else 1 storey) and
                           ``levels_guessed = true``, which ``twin info`` warns
                           about; ``use`` from the tags (see :func:`building_use`)
@@ -86,6 +87,11 @@ the building or line they belong to.
 
 What was left out or guessed, and why, is listed in
 :attr:`ImportSummary.notes`, each note naming the OSM object.
+
+The package: ``tags`` (every tag rule), ``read`` (the one pass over the
+file), ``features`` (candidates to campus features, storeys), ``indoor``
+(rooms, corridors, stairs and doors, checked with the campus loader),
+``write`` (the GeoJSON file).
 """
 
 from __future__ import annotations
@@ -126,7 +132,7 @@ class ImportSummary:
         Wall time of the import.
     levels_guessed : int
         Buildings written with ``levels_guessed`` (no ``building:levels`` on
-        them or their parts).
+        them or their parts: the storeys are a guess).
     not_exits : int
         Entrances that are not exits (service, garage, entry-only, private).
     notes : tuple of str

@@ -68,14 +68,17 @@ def indoor_model(b: Building, points: dict[int, tuple[Point, dict[str, str]]], n
         return False
     flat = [p for p, _, _ in spaces if p["kind"] != "stair"]
     have = {p["level"] for p in flat}
-    top = max([*have, *(lv for p, _, _ in spaces if p["kind"] == "stair" for lv in p["levels"])])
-    levels = max(b.props.get("levels") or 1, top + 1)
-    missing = [lv for lv in range(levels) if lv not in have]
+    every = [*have, *(lv for p, _, _ in spaces if p["kind"] == "stair" for lv in p["levels"])]
+    low, top = min(0, *every), max(every)
+    top = max(top, (b.props.get("levels") or 1) - 1)  # building:levels counts the storeys above ground
+    missing = [lv for lv in range(low, top + 1) if lv not in have]
     if missing:
         notes.append(f"{b.fid}: its indoor mapping has no room or corridor on level(s) "
-                     f"{', '.join(map(str, missing))} of 0-{levels - 1}; not used (a generated interior instead)")
+                     f"{', '.join(map(str, missing))} of levels {low} to {top}; not used (a generated interior instead)")
         return False
-    b.props["levels"] = levels
+    b.props["levels"] = top - low + 1
+    if low < 0:
+        b.props["lowest_level"] = low
     b.indoor = [(p, g) for p, g, _ in spaces]
     for nid, (point, tags) in points.items():
         if not entrance_value(tags):

@@ -1,8 +1,11 @@
 """The evacuation engine: SimPy processes on the campus network, mesoscopic, one replication at a time.
 
 Every person is a SimPy process (a plain generator, :meth:`_Run.person`) that
-waits out its pre-movement time, then walks from node to node of the campus
-graph towards an assembly area. Doors, openings, gates, stair flights and
+stands at a place of their own in their start space (drawn from the
+replication's random stream, :meth:`Network.places`), waits out its
+pre-movement time, chooses a way out of the space from that place
+(:meth:`_Run.first_way`), then walks from node to node of the campus graph
+towards an assembly area. Doors, openings, gates, stair flights and
 outdoor paths are flow-limited servers (FIFO, ``rate`` persons/s); spaces
 (rooms, corridors, stair landings and flights, floors, path segments) slow
 people by density and refuse entry above ``density_max``, so queues form at
@@ -34,8 +37,9 @@ RouteKey = tuple[Any, ...]
 """What a route leads to: ("assembly", targets), ("exits", building) or ("inside", space, targets)."""
 Route = tuple[list[float], list[int], list[int], dict[int, list[tuple[float, int, int]]]]
 """A route field as lists (distance, next node, next edge per node) and, per node, its steps that lead closer."""
-Move = tuple[int, str, float, float, int, int]
-"""(person, state, t0, t1, from node, to node): one recorded move; state is wait, walk, queue or trapped."""
+Move = tuple[int, str, float, float, int, int, float, float, float, float]
+"""(person, state, t0, t1, from node, to node, x0, y0, x1, y1): one recorded move from place (x0, y0) to (x1, y1) (m);
+state is wait, walk, queue or trapped."""
 
 
 @dataclass
@@ -47,6 +51,8 @@ class Replication:
     """Per person, the pre-movement time drawn (s)."""
     speed: np.ndarray
     """Per person, the free walking speed drawn (m/s)."""
+    place: np.ndarray
+    """Per person, their place at the start (m, shape (n, 2))."""
     safe_at: np.ndarray
     """Per person, when they reached an assembly area (NaN if they did not)."""
     trapped_at: np.ndarray
@@ -131,6 +137,9 @@ class _Run:
         n_people = len(net.start)
         self.pre: list[float] = np.maximum(sc.premovement.draw(rng, n_people), 0.0).tolist()
         self.speed: list[float] = np.maximum(sc.speed.draw(rng, n_people), net.phys.speed_floor).tolist()
+        xy, self.walks = net.places(rng)
+        self.place: np.ndarray = xy
+        """Per person, their place in their start space (m)."""
         self.start: list[int] = net.start.tolist()
         self.env = simpy.Environment()
         self.servers = [s.fresh() for s in net.servers]
@@ -151,7 +160,8 @@ class _Run:
         self.adaptive = sc.route == "adaptive"
         self.nearest_exit = sc.route == "nearest_exit"
         self.no_choice = [not self.adaptive or net.outdoor[u] or len(net.adj[u]) <= 2 for u in range(len(net.names))]
-        """Nodes where there is no choice to make: outdoors, a room's one door, a passage (or routes are not adaptive)."""
+        """Nodes where there is no choice to make on the way (outdoors, a passage, or routes are not adaptive);
+        the first choice, out of the start space, is always made (:meth:`first_way`)."""
         self.fields: dict[RouteKey, Route] = {}
         self.safe_at = [math.nan] * n_people
         self.left_at = [math.nan] * n_people
@@ -215,17 +225,63 @@ class _Run:
             self.fields[key] = (d.tolist(), n.tolist(), e.tolist(), {})
         return self.fields[key]
 
-    def choose(self, u: int, key: RouteKey, v_free: float) -> tuple[int, int]:
-        """Next node and edge from ``u`` (-1 when no way is left).
+    def first_way(self, p: int, u: int, key: RouteKey, v_free: float) -> tuple[int, int, float]:
+        """Person ``p``'s way out of their start space ``u`` from their own place: (next node, edge, walk in m); -1 for none.
+
+        Every way on whose route does not come back through the space is
+        priced at the walk from the person's place to it plus the route's
+        length from there (at the person's free speed). On ``shortest``
+        routes that is the shortest walk from where they stand; on
+        ``nearest_exit`` routes the nearest exit of the building from there;
+        on ``adaptive`` routes the people already committed to each door
+        (on their way to it or queueing) are added at its flow, the
+        "locally quickest" rule (Thunderhead Engineering, *Pathfinder
+        Technical Reference*, "locally quickest" door choice), so a crowd
+        spreads over the doors by where people stand and how long each
+        queue is when they set off.
+        """
+        dist, _, nedge, _ = self.fields.get(key) or self.route(key)
+        net, closed = self.net, self.closed
+        adaptive = self.adaptive
+        e_space = net.e_space
+        best, best_v, best_e, best_w = math.inf, -1, -1, 0.0
+        for (v, e), w in zip(net.ways_on[u], self.walks[p], strict=True):
+            if closed[v]:
+                continue
+            on = dist[v]
+            if nedge[v] >= 0 and e_space[nedge[v]] == e_space[e]:  # its route turns back: the best way on from it
+                on = min((cost + dist[x] for x, f, cost, _ in net.adj[v] if e_space[f] != e_space[e] and not closed[x]),
+                         default=math.inf)
+            if on == math.inf:
+                continue
+            c = (w + on) / v_free
+            if adaptive:
+                s = net.node_server[v] if net.node_server[v] >= 0 else net.e_server[e]
+                if s >= 0:
+                    c += self.heading[v] / self.servers[s].rate
+            if c < best:
+                best, best_v, best_e, best_w = c, v, e, w
+        return best_v, best_e, best_w
+
+    def choose(self, u: int, key: RouteKey, v_free: float, behind: int = -1) -> tuple[int, int]:
+        """Next node and edge from ``u`` (-1 when no way is left); ``behind``: the space behind the door ``u`` being passed.
 
         Where there is a choice (adaptive routes, indoors, more than one way
         on), each step that brings the person closer is priced at its walk
         time plus the queue at its door, flight or path now, the people
         already heading there, and a full space behind it; the cheapest wins.
+        Nobody who set out through a door (their route led on out of the
+        space they came from when they chose it) goes back into that space
+        while another way on is open (:meth:`onward`): a queue that grew
+        elsewhere since they chose is not worth going back through it for.
         """
-        dist, nxt, nedge, steps = self.fields.get(key) or self.route(key)
-        if self.no_choice[u] or key[0] == "inside":
+        route = self.fields.get(key) or self.route(key)
+        dist, nxt, nedge, steps = route
+        if key[0] == "inside":
             return nxt[u], nedge[u]
+        if self.no_choice[u]:
+            e = nedge[u]
+            return (nxt[u], e) if behind < 0 or e < 0 or self.net.e_space[e] != behind else self.onward(u, behind, route)
         net, closed = self.net, self.closed
         if u not in steps:  # the steps that bring you closer (no loops), best first when nothing queues
             here = dist[u]
@@ -243,6 +299,8 @@ class _Run:
             c = base / v_free
             if c >= best:
                 break  # queues only add: nothing further down can win
+            if behind >= 0 and e_space[e] == behind:
+                continue
             s = node_server[v] if node_server[v] >= 0 else e_server[e]
             if s >= 0:  # the queue there now, and the people already on their way to it
                 sv = servers[s]
@@ -254,6 +312,16 @@ class _Run:
                 c += 1.0 / servers[s].rate if s >= 0 else net.phys.full_space_penalty
             if c < best:
                 best, best_v, best_e = c, v, e
+        return (best_v, best_e) if best_v >= 0 or behind < 0 else self.onward(u, behind, route)
+
+    def onward(self, u: int, behind: int, route: Route) -> tuple[int, int]:
+        """The best way on from door ``u`` not back into the space ``behind`` it; back only when there is no other."""
+        net, closed = self.net, self.closed
+        dist, nxt, nedge, _ = route
+        best, best_v, best_e = math.inf, nxt[u], nedge[u]
+        for v, e, cost, _ in net.adj[u]:
+            if net.e_space[e] != behind and not closed[v] and cost + dist[v] < best:
+                best, best_v, best_e = cost + dist[v], v, e
         return best_v, best_e
 
     # -- people ---------------------------------------------------------------
@@ -263,8 +331,8 @@ class _Run:
         if self.waiting[sp] and self.count[sp] < self.net.space_cap[sp]:
             self.waiting[sp].popleft().succeed()
 
-    def step(self, u: int, v: int, e: int, space: int, v_free: float) -> tuple[float, float, float]:
-        """Book the walk from ``u`` along edge ``e`` to ``v``, starting now from ``space``; return (set off, arrive, through).
+    def step(self, u: int, v: int, e: int, length: float, space: int, v_free: float) -> tuple[float, float, float]:
+        """Book the walk of ``length`` m from ``u`` along edge ``e`` to ``v``, starting now from ``space``; return (set off, arrive, through).
 
         One SimPy step covers: waiting for the flight or path ahead, walking
         the edge (slowed by the density of the space it crosses, and on
@@ -293,7 +361,7 @@ class _Run:
                 f = max(phys.density_factor_min, (1 - phys.a * dens) / phys.f_norm)
         if net.e_stair[e]:
             f *= phys.stair_down if (net.level[v] or 0) < (net.level[u] or 0) else phys.stair_up
-        t_arrive = t0 + net.e_len[e] / (v_free * f)
+        t_arrive = t0 + length / (v_free * f)
         s = net.node_server[v]
         t_through = servers[s].reserve(t_arrive) if s >= 0 else t_arrive
         return t0, t_arrive, t_through
@@ -315,7 +383,8 @@ class _Run:
             t0 = servers[s].reserve(t) if s >= 0 else t
             t = t0 + net.e_len[e] / v_free
             if moves is not None:
-                moves.append((p, "walk", t0, t, u, v))
+                (x0, y0), (x1, y1) = net.xy[u].tolist(), net.xy[v].tolist()
+                moves.append((p, "walk", t0, t, u, v, x0, y0, x1, y1))
             s = net.node_server[v]  # a gate on the way
             if s >= 0:
                 t = servers[s].reserve(t)
@@ -325,8 +394,9 @@ class _Run:
     def person(self, p: int) -> Generator[simpy.Event, Any, None]:  # noqa: C901 - one person's way out is one loop
         """The process of person ``p``: wait out the pre-movement time, then walk node to node to safety.
 
-        Indoors they take one step at a time (:meth:`choose`, :meth:`step`),
-        waiting at the door of a full space; outdoors they walk on to the
+        Indoors they take one step at a time, the first from their own place
+        (:meth:`first_way`), the next from node to node (:meth:`choose`;
+        :meth:`step` books each), waiting at the door of a full space; outdoors they walk on to the
         assembly area in one go (:meth:`outside`). They head for their
         building's nearest exit first on ``nearest_exit`` routes, and leave a
         room or corridor that closes around them; with no way left they are
@@ -341,10 +411,13 @@ class _Run:
         key = ("exits", b) if self.nearest_exit and b is not None else to_assembly
         yield env.timeout(self.pre[p])
         self.events += 1
+        x, y = self.place[p].tolist()
         if moves is not None:
-            moves.append((p, "wait", 0.0, self.pre[p], u, u))
+            moves.append((p, "wait", 0.0, self.pre[p], u, u, x, y, x, y))
         space = net.node_space[u]
         token = -1  # the space whose free place woke us; passed on if we do not take it
+        first = True  # still in the start space, at their own place
+        passing = False  # at a door they set out to pass (their route went on out of the space they came from)
         while True:
             if outdoor[u]:
                 if space >= 0:
@@ -359,7 +432,11 @@ class _Run:
                 self.events += 1
                 self.safe_at[p] = t
                 return
-            v, e = self.choose(u, key, v_free)
+            if first:
+                v, e, length = self.first_way(p, u, key, v_free)
+            else:
+                v, e = self.choose(u, key, v_free, space if passing else -1)
+                length = net.e_len[e]
             if v < 0 or (closed[v] and not (key[0] == "inside" and v == space_node[key[1]])):
                 if key[0] == "exits":  # no exit of the building left: head for safety any way
                     key = to_assembly
@@ -380,10 +457,14 @@ class _Run:
                 self.events += 1
                 token = sp
                 if moves is not None:
-                    moves.append((p, "queue", t0, env.now, u, u))
+                    moves.append((p, "queue", t0, env.now, u, u, x, y, x, y))
                 continue
             now = env.now
-            t0, t_arrive, t_through = self.step(u, v, e, space, v_free)
+            t0, t_arrive, t_through = self.step(u, v, e, length, space, v_free)
+            if net.node_server[v] >= 0:
+                on = (self.fields.get(key) or self.route(key))[2][v]
+                passing = first or (on >= 0 and e_space[on] != sp)
+            first = False
             space = sp
             if self.adaptive:
                 self.heading[v] += 1
@@ -393,17 +474,52 @@ class _Run:
                 yield env.timeout(t_through - now)
             self.events += 1
             if moves is not None:
-                if t0 > now:
-                    moves.append((p, "queue", now, t0, u, u))
-                moves.append((p, "walk", t0, t_arrive, u, v))
-                if t_through > t_arrive:
-                    moves.append((p, "queue", t_arrive, t_through, v, v))
+                x, y = self.record_step(p, (u, v, e), (x, y), (now, t0, t_arrive, t_through), v_free)
             u = v
             if (key[0] == "exits" and outdoor[u]) or (key[0] == "inside" and space != key[1]):
                 key = to_assembly
         self.trapped_at[p] = env.now
         if moves is not None:
-            moves.append((p, "trapped", env.now, env.now, u, u))
+            moves.append((p, "trapped", env.now, env.now, u, u, x, y, x, y))
+
+    def record_step(self, p: int, way: tuple[int, int, int], at: tuple[float, float],
+                    times: tuple[float, float, float, float], v_free: float) -> tuple[float, float]:
+        """Record one booked step of person ``p`` (recording runs only); return where it ends (m).
+
+        ``way`` is (from node, to node, edge), ``at`` the person's place and
+        ``times`` (now, set off, arrive, through) as :meth:`step` booked them.
+        During a wait to pass onto the flight, path or corridor ahead (set
+        off after now) they edge forward, at most half way and never faster
+        than their free speed. Someone who has to queue at the door ahead walks to their place in
+        its queue, the ``k``-th point of :meth:`Network.queue_places` with
+        ``k`` the people booked ahead of them (at their free speed ``v_free``
+        m/s, so someone near the door who finds a long queue walks back to
+        its end), and moves up to the door as the queue drains: a queue is a
+        crowd filling the space outwards from the door, and nobody jumps.
+        """
+        net, moves = self.net, self.moves
+        u, v, e = way
+        x, y = at
+        now, t0, t_arrive, t_through = times
+        assert moves is not None  # called on recording runs only
+        dx, dy = net.flight_end(v) if net.e_stair[e] else net.xy[v].tolist()
+        if t0 > now:  # the wait to pass onto the flight, path or corridor ahead: edging forward, not stacked on one point
+            f = min(1.0, (t0 - now) * v_free / max(math.hypot(dx - x, dy - y), 1e-9), 0.5)
+            moves.append((p, "queue", now, t0, u, u, x, y, x + f * (dx - x), y + f * (dy - y)))
+            x, y = x + f * (dx - x), y + f * (dy - y)
+        s = net.node_server[v]
+        if t_through - t_arrive > 1e-9 and s >= 0 and net.e_space_node[e] >= 0:
+            ahead = int((t_through - t_arrive) * self.servers[s].rate - 0.5)
+            pts = net.queue_places(v, net.e_space_node[e])
+            qx, qy = pts[min(max(ahead, 0), len(pts) - 1)].tolist()
+            t_queue = min(max(t_arrive, t0 + math.hypot(qx - x, qy - y) / v_free), t_through)
+            moves.append((p, "walk", t0, t_queue, u, v, x, y, qx, qy))
+            moves.append((p, "queue", t_queue, t_through, v, v, qx, qy, dx, dy))
+        else:
+            moves.append((p, "walk", t0, t_arrive, u, v, x, y, dx, dy))
+            if t_through > t_arrive:
+                moves.append((p, "queue", t_arrive, t_through, v, v, dx, dy, dx, dy))
+        return dx, dy
 
     # -- closures -------------------------------------------------------------
 
@@ -444,7 +560,7 @@ class _Run:
             for s in servers if s.passed
         ]
         return Replication(
-            index=self.index, premovement=np.array(self.pre), speed=np.array(self.speed),
+            index=self.index, premovement=np.array(self.pre), speed=np.array(self.speed), place=self.place,
             safe_at=np.array(self.safe_at, dtype=float), trapped_at=np.array(self.trapped_at, dtype=float),
             building_of=[net.building[i] or "" for i in self.start], left_building=np.array(self.left_at, dtype=float),
             by_exit=by_exit, exit_times={s.id: s.times for s in servers if s.exit and s.times}, servers=bott,

@@ -5,7 +5,9 @@ junctions, :func:`twin.graph.contract_paths`) as integer-indexed arrays: the
 flow-limited :class:`Server` of every door, opening, gate, stair flight,
 corridor and outdoor path; the spaces people stand in (rooms, corridors,
 landings, floors, flights, path segments) with their areas and capacities;
-where people start (each building's occupants shared out over its rooms);
+where people start (each building's occupants shared out over its rooms) and
+the ways out of each start space with the geometry to place people in it
+(:meth:`Network.places`);
 which nodes are blocked from the start and which a fire closes; and the route
 search every replication uses (:meth:`Network.field`). Nothing here changes
 between replications, so the network is built once and shipped to every
@@ -21,12 +23,20 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 import numpy as np
+import shapely
+from shapely.geometry.base import BaseGeometry
 
 from scenarios.evacuation.physics import Physics
 from scenarios.schema import Evacuation
 from twin.campus import OCCUPIED, Campus
 from twin.errors import Problem, ScenarioError
-from twin.graph import PATH_EDGES, SERVER_NODES, contract_paths, fire_neighbourhood, node_arrays
+from twin.graph import (
+    PATH_EDGES,
+    SERVER_NODES,
+    contract_paths,
+    fire_neighbourhood,
+    node_arrays,
+)
 
 HOP = 1e-3
 """Tie-break added to every hop in route search (s), so routes never pass through a door node for nothing."""
@@ -156,6 +166,11 @@ class Network:
                 self.building_nodes[b].add(i)
         self.start = self._people()
         """Per person, the node they start at."""
+        self.space_geom = self._space_geometry()
+        """Per node of a space people stand in (room, corridor, floor, stair landing), its polygon (m)."""
+        self._queue_places: dict[tuple[int, int], np.ndarray] = {}
+        self.ways_on = self._ways_on()
+        """Per start node, the ways out of its space: (next node, edge) pairs, in the order of :meth:`places`' distances."""
         self.assembly_of = self._assembly_of()
         """Per building of the people (None outdoors), the assembly areas they head for."""
         self.blocked_nodes = self._blocked()
@@ -288,6 +303,104 @@ class Network:
             per_node.update(whole)
         return np.array([i for i in sorted(per_node) for _ in range(per_node[i])], dtype=int)
 
+    def _space_geometry(self) -> dict[int, BaseGeometry]:
+        """The polygon of every node space: a room's or corridor's feature, a landing's stair, a generated floor's footprint."""
+        geom = self.campus.features.geometry
+        nd = self.graph.nodes
+        out: dict[int, BaseGeometry] = {}
+        for i, n in enumerate(self.names):
+            fid = nd[n].get("feature")
+            if self.node_space[i] >= 0 and fid in geom.index:
+                out[i] = geom[fid]
+        return out
+
+    def _ways_on(self) -> dict[int, list[tuple[int, int]]]:
+        """Per start node, its ways on: every neighbour (a door of the room, a corridor's doors and stairs)."""
+        return {u: [(v, e) for v, e, _, _ in self.adj[u]] for u in set(self.start.tolist())}
+
+    def places(self, rng: np.random.Generator) -> tuple[np.ndarray, list[list[float]]]:
+        """Where each person stands at the start, and their walk (m) to each of their space's ways on.
+
+        A place is drawn uniformly over the polygon of the person's start
+        space (room, corridor or generated floor), by rejection from its
+        bounding box, from ``rng``: the same seed and replication give the
+        same places. The walk to a way on (:attr:`ways_on`) is the straight
+        line where it stays inside the space (always, in a convex room);
+        where it does not (an L-shaped corridor), it is the walk through the
+        space's node, the point the building graph joins all its doors at:
+        the space's navigation graph is a star around that node.
+
+        Returns
+        -------
+        xy : ndarray (n, 2)
+            Places (m), one row per person in the order of :attr:`start`.
+        walks : list of list of float
+            Per person, the walk (m) to each of ``ways_on[start]``, in that order.
+        """
+        start = self.start
+        xy = self.xy[start].astype(float)
+        walks: list[list[float]] = [[] for _ in range(len(start))]
+        if not len(start):
+            return xy.reshape(0, 2), walks
+        order = np.argsort(start, kind="stable")
+        nodes, first = np.unique(start[order], return_index=True)
+        for u, who in zip(nodes.tolist(), np.split(order, first[1:]), strict=True):
+            ways = self.ways_on[u]
+            poly = self.space_geom.get(u)
+            if poly is not None and poly.area > 0:
+                xy[who] = _sample(poly, len(who), rng)
+            ends = self.xy[[v for v, _ in ways]]
+            d = np.hypot(xy[who, None, 0] - ends[None, :, 0], xy[who, None, 1] - ends[None, :, 1])
+            if poly is not None and poly.area < shapely.convex_hull(poly).area - 1e-6:
+                lines = shapely.linestrings(np.stack([np.repeat(xy[who], len(ways), axis=0),
+                                                      np.tile(ends, (len(who), 1))], axis=1))
+                inside = shapely.covers(poly.buffer(1e-6), lines).reshape(d.shape)
+                hub = np.hypot(*(xy[who] - self.xy[u]).T)[:, None] + np.array([self.e_len[e] for _, e in ways])[None, :]
+                d = np.where(inside, d, hub)
+            for k, row in zip(who.tolist(), d.tolist(), strict=True):
+                walks[k] = row
+        return xy, walks
+
+    def queue_places(self, door: int, space: int) -> np.ndarray:
+        """Where people queue for ``door`` in the space of node ``space``: points filling it outwards from the door (m).
+
+        The points are a square grid at the spacing of ``density_max``
+        (``1 / sqrt(density_max)`` m, 0.73 m at 1.88 persons/m²) over the
+        space's polygon, nearest the door first: the ``k``-th person in the
+        queue stands at point ``k``. Computed once per door and space.
+        """
+        key = (door, space)
+        if key not in self._queue_places:
+            poly = self.space_geom.get(space)
+            dx, dy = self.xy[door]
+            if poly is None or poly.area <= 0:
+                pts = np.array([[dx, dy]])
+            else:
+                step = 1.0 / math.sqrt(self.phys.d_max)
+                minx, miny, maxx, maxy = poly.bounds
+                gx, gy = np.meshgrid(np.arange(minx + step / 2, maxx, step), np.arange(miny + step / 2, maxy, step))
+                pts = np.column_stack([gx.ravel(), gy.ravel()])
+                pts = pts[shapely.contains_xy(poly, pts[:, 0], pts[:, 1])]
+                if not len(pts):
+                    pts = np.array([[dx, dy]])
+                pts = pts[np.argsort(np.hypot(pts[:, 0] - dx, pts[:, 1] - dy), kind="stable")]
+            self._queue_places[key] = pts
+        return self._queue_places[key]
+
+    def flight_end(self, landing: int) -> tuple[float, float]:
+        """Where a flight arrives at stair landing node ``landing`` (m): one end of the stair's long axis, the other
+        end on the next level (a switchback), so people on a flight are drawn along it, not on the landing's node."""
+        poly = self.space_geom.get(landing)
+        if poly is None or poly.area <= 0:
+            return tuple(self.xy[landing].tolist())  # type: ignore[return-value]
+        ring = np.asarray(shapely.minimum_rotated_rectangle(poly).exterior.coords)[:4]
+        sides = [(ring[k] + ring[(k + 1) % 4]) / 2 for k in range(4)]
+        a, b = (sides[0], sides[2]) if np.hypot(*(ring[1] - ring[0])) < np.hypot(*(ring[2] - ring[1])) else (sides[1], sides[3])
+        end = a if (self.level[landing] or 0) % 2 == 0 else b
+        c = np.asarray(poly.centroid.coords[0])
+        x, y = (end + (c - end) * min(1.0, 0.5 / max(float(np.hypot(*(c - end))), 1e-9))).tolist()
+        return x, y
+
     def _assembly_of(self) -> dict[str | None, tuple[int, ...]]:
         """The assembly areas the people of each building head for: the scenario's choice, else all (the nearest wins)."""
         out: dict[str | None, tuple[int, ...]] = {}
@@ -366,3 +479,15 @@ class Network:
                     if not closed[u]:  # a closed node can be left, not crossed
                         heapq.heappush(heap, (nd, u))
         return dist, nxt, nedge
+
+
+def _sample(poly: BaseGeometry, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` points drawn uniformly over ``poly`` (m), by rejection from its bounding box."""
+    minx, miny, maxx, maxy = poly.bounds
+    shapely.prepare(poly)
+    out = np.empty((0, 2))
+    while len(out) < n:
+        k = max(8, int(1.3 * (n - len(out)) * (maxx - minx) * (maxy - miny) / poly.area))
+        pts = np.column_stack([rng.uniform(minx, maxx, k), rng.uniform(miny, maxy, k)])
+        out = np.concatenate([out, pts[shapely.contains_xy(poly, pts[:, 0], pts[:, 1])]])
+    return out[:n]

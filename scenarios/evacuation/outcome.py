@@ -172,12 +172,16 @@ def record(outcome: Outcome, path: str | Path, index: int = 0) -> Path:
     names = drill.names
     starts = drill.start.tolist()
     status = np.where(~np.isnan(rep.safe_at), "safe", np.where(~np.isnan(rep.trapped_at), "trapped", "unfinished"))
+    level = drill.level
+    place = rep.place.tolist()
     agents = [
         (a, names[starts[a]], drill.building[starts[a]], float(rep.premovement[a]), float(rep.speed[a]), str(status[a]),
-         None if np.isnan(rep.safe_at[a]) else float(rep.safe_at[a]))
+         None if np.isnan(rep.safe_at[a]) else float(rep.safe_at[a]), *place[a], level[starts[a]])
         for a in range(rep.occupants)
     ]
-    moves = [(a, st, t0, t1, names[u], names[v]) for a, st, t0, t1, u, v in rep.moves or []]
+    # a move is on the level of the node it starts from (a flight: its lower or upper landing), outdoors on none
+    moves = [(a, st, t0, t1, names[u], names[v], x0, y0, x1, y1, drill.building[u], level[u])
+             for a, st, t0, t1, u, v, x0, y0, x1, y1 in rep.moves or []]
     stats = {s["id"]: s for s in rep.servers}
     servers = [(s.id, s.kind, s.rate, stats.get(s.id, {}).get("passed", 0), stats.get(s.id, {}).get("max_queue", 0.0),
                 stats.get(s.id, {}).get("max_wait_s", 0.0)) for s in drill.servers]

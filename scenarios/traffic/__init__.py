@@ -53,8 +53,9 @@ The package has the shape every engine shares:
   layout a campus variant, :mod:`twin.variants`; the :class:`Network` of
   links, walking graphs, conflict areas; pedestrians' routes);
 * :mod:`scenarios.traffic.demand`: the arrivals of one replication;
-* :mod:`scenarios.traffic.engine`: the SimPy processes, the conflict search,
-  the prepared :class:`TrafficModel` and :func:`run`, which runs the
+* :mod:`scenarios.traffic.conflicts`: conflict events and passings, measured
+  from the times people and vehicles spend in the conflict areas and lanes;
+* :mod:`scenarios.traffic.engine`: the SimPy processes, the prepared :class:`TrafficModel` and :func:`run`, which runs the
   replications through :func:`scenarios.replicate.replicate` (serially, on
   local cores or on a Dask cluster, with identical results);
 * :mod:`scenarios.traffic.outcome`: what a run measured and its summary.

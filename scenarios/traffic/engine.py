@@ -20,8 +20,17 @@ import simpy
 
 from scenarios.replicate import replicate
 from scenarios.schema import Traffic
+from scenarios.traffic.conflicts import find_conflicts, find_passings
 from scenarios.traffic.demand import Demand, draw_demand
-from scenarios.traffic.network import AS_IS, HOUR, KMH, VEHICLES, Network, Route, layout_campuses
+from scenarios.traffic.network import (
+    AS_IS,
+    HOUR,
+    KMH,
+    VEHICLES,
+    Network,
+    Route,
+    layout_campuses,
+)
 from scenarios.traffic.outcome import (
     AT_BARRIER,
     DRIVING,
@@ -65,6 +74,23 @@ class _Run:
         self.trace: list[list[tuple[int, float, float]]] | None = [[] for _ in range(nl)] if trace else None
         self.ped_until = [-math.inf] * net.n_zones
         self.veh_until = [-math.inf] * net.n_zones
+        self.on_crossing: list[deque[tuple[float, float]]] = [deque() for _ in range(net.n_zones)]
+        """Per zone: (step-on, step-off) times of the people on it or about to step off it."""
+        self.approach: list[deque[list]] = [deque() for _ in range(nl)]
+        """Per link into a zone: [vehicle, time it reaches the zone at free speed (s), speed (m/s)], first in first."""
+        self.zone_event = [self.env.event() for _ in range(net.n_zones)]
+        """Per zone: succeeds when a vehicle has passed it (people waiting at the kerb look again)."""
+        self.decisions: dict[tuple[int, int], bool] = {}
+        """(vehicle, zone) -> whether its driver gives way there (drawn once)."""
+        self.reaction = value("traffic.brake_reaction", st)
+        self.decel = value("traffic.brake_decel", st)
+        self.accel = value("traffic.accel", st)
+        self.ped_start = value("traffic.ped_start_time", st)
+        self.ped_red = value("traffic.ped_red_violation", st)
+        self.driver_red = value("traffic.driver_red_violation", st)
+        self.move_up = math.sqrt(2 * self.jam * (1 / self.accel + 1 / value("traffic.stop_decel", st)))
+        """Seconds the barrier's place is taken after a stop: pulling away and the next vehicle pulling up one jam
+        spacing from standstill to standstill (accelerating at ``traffic.accel``, braking at ``traffic.stop_decel``)."""
         self.cuts, self.phases = net.closure_phases()
         self.phase = 0
         self.change = self.env.event()
@@ -73,20 +99,18 @@ class _Run:
         self.veh_delay: list[float] = []
         self.veh_free: list[float] = []
         self.emergency: list[float] = []
-        self.yields = self.non_yields = self.forced = 0
+        self.yields = self.non_yields = self.forced = self.no_stop = 0
         self.gates = {gt: simpy.Resource(self.env, capacity=max(1, int(net.campus.graph.nodes[gt].get("lanes") or 1)))
                       for gt in net.vgates}
         self.queue = {gt: 0 for gt in net.vgates}
         self.qlog: dict[str, list[tuple[float, int]]] = {gt: [(self.env.now, 0)] for gt in net.vgates}
-        # occupancy intervals: place, t0, t1, who
-        self.p_place: list[np.ndarray] = []
-        self.p_t0: list[np.ndarray] = []
-        self.p_t1: list[np.ndarray] = []
-        self.p_who: list[np.ndarray] = []
-        self.v_place: list[np.ndarray] = []
-        self.v_t0: list[np.ndarray] = []
-        self.v_t1: list[np.ndarray] = []
-        self.v_who: list[np.ndarray] = []
+        # times in the conflict areas: people per zone (zone, t0, t1, who) and per lane (place, t0, t1, zone record),
+        # vehicles per lane (place, t0, t1, who, conflicting speed, edging through); on lane edges (edge, t0, t1, direction, who)
+        self.pz: list[tuple[int, float, float, int]] = []
+        self.pl: list[tuple[int, float, float, int]] = []
+        self.vl: list[tuple[int, float, float, int, float, float]] = []
+        self.pe: list[tuple[int, float, float, int, int]] = []
+        self.ve: list[tuple[int, float, float, int, int]] = []
         self.ped_done: list[tuple[float, float]] = []
         self.ped_departed = self.ped_walking = self.ped_no_way = 0
 
@@ -136,7 +160,7 @@ class _Run:
             yield req
             self.log_queue(gate, -1)
             self.state[k] = AT_BARRIER
-            yield env.timeout(float(d.veh_service[k]))
+            yield env.timeout(float(d.veh_service[k]) + self.move_up)
             while self.next_node(g0, dest) < 0 and g0 != dest:
                 if not self.may_open_later():
                     self.state[k] = TURNED_BACK
@@ -146,7 +170,7 @@ class _Run:
                 first = net.link_of[(g0, self.next_node(g0, dest))]
                 v = self.free_speed(cls, first)
                 yield from self.enter(first, self.tau + self.spacing(cls) / v)
-        free = float(d.veh_service[k])
+        free = float(d.veh_service[k]) + self.move_up
         free_drive = 0.0
         if g0 != dest:  # (a building may have its kerb at the gate)
             self.state[k] = DRIVING
@@ -244,18 +268,20 @@ class _Run:
             v = self.free_speed(cls, link)
             free = net.link_len[link] / v
             free_total += free
+            b = int(net.link_b[link])
+            z = net.zone_of.get(b, -1)
+            if z >= 0:
+                self.approach[link].append([who, env.now + free, v])
             yield env.timeout(free)
             if leader is not None and not leader.triggered:
                 yield leader
             gap = self.last_exit[link] + self.tau + self.spacing(cls) / v - env.now
             if gap > 1e-9:
                 yield env.timeout(gap)
-            b = int(net.link_b[link])
-            z = net.zone_of.get(b, -1)
             if z >= 0:
-                yield from self.cross(z, who, length, v)
+                yield from self.cross(z, link, who, length, v, env.now > t_in + free + 1e-6)
             if b == dest:
-                self.record_cells(link, who, t_in, v, length)
+                self.record_edge(link, who, t_in)
                 self.leave(link, mine, who, t_in)
                 return True, free_total
             nxt = self.next_node(b, dest)
@@ -267,65 +293,85 @@ class _Run:
                 nxt = self.next_node(b, dest)
             new = net.link_of[(b, nxt)]
             yield from self.enter(new, self.tau + self.spacing(cls) / self.free_speed(cls, new))
-            self.record_cells(link, who, t_in, v, length)
+            self.record_edge(link, who, t_in)
             self.leave(link, mine, who, t_in)
             link = new
 
-    def record_cells(self, link: int, who: int, t_in: float, v: float, length: float) -> None:
-        """The vehicle's times in the conflict cells of ``link`` (free trajectory; the last cell until it left)."""
+    def record_edge(self, link: int, who: int, t_in: float) -> None:
+        """The vehicle's time on the lane edge of ``link`` (front at its start to front at its end), for passings."""
         net = self.net
         a, b = int(net.link_a[link]), int(net.link_b[link])
-        key, rev = ((a, b), False) if (a, b) in net.edge_cells else ((b, a), True)
-        first, n, elen = net.edge_cells[key]
-        ks = np.arange(n)
-        t0 = t_in + ks * elen / n / v
-        t1 = np.minimum(t_in + ((ks + 1) * elen / n + length) / v, self.env.now + length / v)
-        t1[-1] = max(t1[-1], self.env.now)
-        self.v_place.append(net.n_zones + first + (n - 1 - ks if rev else ks))
-        self.v_t0.append(t0)
-        self.v_t1.append(t1)
-        self.v_who.append(np.full(n, who))
+        e = net.lane_edge.get((a, b), -1)
+        self.ve.append((e, t_in, self.env.now, 1, who) if e >= 0 else (net.lane_edge[(b, a)], t_in, self.env.now, -1, who))
 
-    def cross(self, z: int, who: int, length: float, v: float):  # noqa: ANN201
-        """A vehicle at a crossing: yield to people on it (with probability ``compliance``), then pass.
+    def first_on(self, z: int) -> float:
+        """When the first of the people now on crossing point ``z`` stepped on (inf: nobody is on it)."""
+        q = self.on_crossing[z]
+        while q and q[0][1] <= self.env.now:
+            q.popleft()
+        return min((t for t, _ in q), default=math.inf)
 
-        A yielding driver waits until the crossing is clear and moves off ``yield_restart`` s later; one who
-        has waited ``yield_patience`` s with people still coming edges through among them.
+    def gives_way(self, who: int, z: int) -> bool:
+        """Whether the driver of ``who`` gives way to people at ``z``: with probability ``compliance`` where people have
+        priority (marked crossings, shared lanes, signals), never at an unmarked crossing point of a road. Drawn once."""
+        key = (who, z)
+        if key not in self.decisions:
+            net = self.net
+            self.decisions[key] = bool(net.zone_priority[z] or net.zone_signal[z]) and bool(self.rng.random() < net.scenario.compliance)
+        return self.decisions[key]
+
+    def stopping_time(self, v: float) -> float:
+        """Seconds of notice a driver at speed ``v`` (m/s) needs to stop: reaction plus braking at ``traffic.brake_decel``."""
+        return self.reaction + v / (2 * self.decel)
+
+    def cross(self, z: int, link: int, who: int, length: float, v: float, held: bool):  # noqa: ANN201
+        """A vehicle at crossing point ``z``: the signal, then give way to people on it, then pass.
+
+        A driver gives way (:meth:`gives_way`) only where they can stop: they saw the first person now on the
+        crossing step on at least :meth:`stopping_time` before reaching it (or had stopped already). One who gives
+        way waits until the crossing is clear and moves off ``yield_restart`` s later; after ``yield_patience`` s
+        of people still coming they edge through. ``held``: the vehicle came to the crossing late (queued behind
+        another), so it arrives slowly.
         """
-        env = self.env
-        if self.net.zone_signal[z]:  # wait for a green long enough to pass before the next walk signal
+        env, net = self.env, self.net
+        stopped = held
+        if net.zone_signal[z] and self.rng.random() >= self.driver_red:  # wait for a green long enough to pass
             # a driver stopped at the red moves off the start-up time after the green; the last one through is
             # clear of the crossing a pedestrian's start-up time before the next walk signal
             lo = self.walk + self.clearance(z) + self.restart
-            w = self.signal_wait(z, lo, self.cycle - (self.net.zone_cross_width[z] + length) / v - self.ped_restart)
+            w = self.signal_wait(z, lo, self.cycle - (net.zone_cross_width[z] + length) / v - self.ped_restart)
             if w > 0:
+                stopped = True
                 yield env.timeout(w)
-        yielding: bool | None = None
         give_up = env.now + self.patience
-        while True:
-            while self.ped_until[z] > env.now and env.now < give_up:
-                if yielding is None:
-                    yielding = bool(self.rng.random() < self.net.scenario.compliance)
-                    if yielding:
-                        self.yields += 1
-                    else:
-                        self.non_yields += 1
-                if not yielding:
-                    break
-                yield env.timeout(min(self.ped_until[z], give_up) - env.now)
-            if yielding and env.now < give_up:
+        yielded = False
+        while self.ped_until[z] > env.now and env.now < give_up:
+            if not self.gives_way(who, z):
+                self.non_yields += 1
+                break
+            if not stopped and env.now - self.first_on(z) < self.stopping_time(v):
+                self.no_stop += 1  # too close to stop when they stepped on
+                break
+            stopped = yielded = True
+            yield env.timeout(min(self.ped_until[z], give_up) - env.now)
+            if env.now < give_up:
                 yield env.timeout(self.restart)
-                if self.ped_until[z] > env.now:
-                    continue
-            break
-        if yielding and self.ped_until[z] > env.now:
-            self.forced += 1
-        t1 = env.now + (self.net.zone_cross_width[z] + length) / v
+        if yielded:
+            self.yields += 1
+            if self.ped_until[z] > env.now:
+                self.forced += 1
+        speed = min(v, math.sqrt(2 * self.accel * max(float(net.zone_cross_width[z]), 1.0))) if stopped else v
+        t1 = env.now + (net.zone_cross_width[z] + length) / v
         self.veh_until[z] = max(self.veh_until[z], t1)
-        self.v_place.append(np.array([z]))
-        self.v_t0.append(np.array([env.now]))
-        self.v_t1.append(np.array([t1]))
-        self.v_who.append(np.array([who]))
+        q = self.approach[link]
+        for i, rec in enumerate(q):
+            if rec[0] == who:
+                del q[i]
+                break
+        creep = yielded and self.ped_until[z] > env.now  # edging through people still crossing, at their pace
+        self.vl.append((net.place_of_link[link], env.now, t1, who, speed, float(creep)))
+        old, self.zone_event[z] = self.zone_event[z], env.event()
+        old.succeed()
 
     # ---- pedestrians ------------------------------------------------------
 
@@ -352,97 +398,83 @@ class _Run:
         return float(self.net.zone_width[z]) / self.clear_speed
 
     def pedestrian(self, p: int, route: Route):  # noqa: ANN201
-        """One walk: free speed, waiting at the kerb of a crossing while a vehicle passes (or for the walk signal)."""
+        """One walk: free speed, waiting at the kerb of each crossing point (:meth:`kerb`), then over it."""
         env, net = self.env, self.net
         v = float(self.d.ped_speed[p])
         t_start = env.now
         self.ped_walking += 1
         base, at = env.now, 0.0  # the time the walk was at distance `at` with no waiting ahead
         waited = 0.0
-        done_cells = 0
-        for mid, z in route.zones:
+        done = 0
+        for mid, z, side in route.zones:
             half = net.zone_width[z] / 2
             kerb = max(at, mid - half)
-            done_cells = self._ped_cells(p, route, done_cells, kerb, base, at, v)
+            done = self._ped_edges(p, route, done, kerb, base, at, v)
             yield env.timeout(max(0.0, base + (kerb - at) / v - env.now))
-            if self.net.zone_signal[z]:
-                w = self.signal_wait(z, 0.0, self.walk)
-                if w > 0:
-                    waited += w
-                    yield env.timeout(w)
-            if self.veh_until[z] > env.now:  # a vehicle is passing: wait until it is clear, then step off
-                while self.veh_until[z] > env.now:
-                    w = self.veh_until[z] - env.now
-                    waited += w
-                    yield env.timeout(w)
-                waited += self.ped_restart
-                yield env.timeout(self.ped_restart)
+            t_kerb = env.now
+            yield from self.kerb(z, v)
+            waited += env.now - t_kerb
             t1 = env.now + (mid + half - kerb) / v
             self.ped_until[z] = max(self.ped_until[z], t1)
-            self.p_place.append(np.array([z]))
-            self.p_t0.append(np.array([env.now]))
-            self.p_t1.append(np.array([t1]))
-            self.p_who.append(np.array([p]))
+            self.on_crossing[z].append((env.now, t1))
+            rec = len(self.pz)
+            self.pz.append((z, env.now, t1, p))
+            for place in net.zone_places[z].tolist():
+                lo, hi = net.lane_band(place, side)
+                self.pl.append((place, env.now + lo / v, env.now + hi / v, rec))
             base, at = env.now, kerb
-        self._ped_cells(p, route, done_cells, math.inf, base, at, v)
+        self._ped_edges(p, route, done, math.inf, base, at, v)
         yield env.timeout(max(0.0, base + (route.length - at) / v - env.now))
         self.ped_walking -= 1
         self.ped_done.append((waited, env.now - t_start))
 
-    def _ped_cells(self, p: int, route: Route, done: int, upto: float, base: float, at: float, v: float) -> int:
-        """Record the cells entered before distance ``upto``; return how many of the route's cells are recorded."""
-        stop = int(np.searchsorted(route.cell_from, upto, side="left")) if np.isfinite(upto) else len(route.cells)
-        if stop > done:
-            sl = slice(done, stop)
-            self.p_place.append(self.net.n_zones + route.cells[sl])
-            self.p_t0.append(base + (route.cell_from[sl] - at) / v)
-            self.p_t1.append(base + (route.cell_to[sl] - at) / v)
-            self.p_who.append(np.full(stop - done, p))
+    def kerb(self, z: int, v: float):  # noqa: ANN201
+        """A pedestrian (walking at ``v`` m/s) at the kerb of crossing point ``z`` waits until they may step off.
+
+        At a signal they wait for the walk signal (a share ``ped_red_violation`` cross on red at a gap instead).
+        Elsewhere they step off at a gap (HCM 2010 ch. 19): when no vehicle will reach the crossing within the
+        critical gap ``t_c = W / v + t_s`` (``W`` the road's width, ``t_s`` = ``traffic.ped_start_time``), or when
+        every vehicle that would gives way and can still stop. They never step in front of a vehicle passing.
+        """
+        env, net = self.env, self.net
+        if net.zone_signal[z] and self.rng.random() >= self.ped_red:
+            w = self.signal_wait(z, 0.0, self.walk)
+            if w > 0:
+                yield env.timeout(w)
+            while self.veh_until[z] > env.now:
+                yield env.timeout(self.veh_until[z] - env.now)
+            return
+        t_c = float(net.zone_width[z]) / v + self.ped_start
+        while True:
+            if self.veh_until[z] > env.now:
+                yield env.timeout(self.veh_until[z] - env.now)
+                continue
+            if net.zone_signal[z] and self.signal_wait(z, 0.0, self.walk) == 0.0:
+                return  # the walk signal came while they waited
+            if not any(self._blocks(z, k, t_c) for k in net.place_link[net.zone_places[z]].tolist()):
+                return
+            yield self.zone_event[z]
+
+    def _blocks(self, z: int, link: int, t_c: float) -> bool:
+        """Whether the first vehicle coming along ``link`` keeps a walker with critical gap ``t_c`` at the kerb of ``z``."""
+        q = self.approach[link]
+        if not q:
+            return False
+        who, eta, v = q[0]
+        t = eta - self.env.now
+        if t >= t_c:
+            return False
+        green = self.net.zone_signal[z] and self.signal_wait(z, 0.0, self.walk) > 0.0  # it has a green: no giving way
+        stops = (t <= 0 or t >= self.stopping_time(v)) and not green and self.gives_way(who, z)  # t <= 0: it is standing
+        return not stops
+
+    def _ped_edges(self, p: int, route: Route, done: int, upto: float, base: float, at: float, v: float) -> int:
+        """Record the lane edges entered before distance ``upto``; return how many of the route's lane edges are recorded."""
+        stop = int(np.searchsorted(route.edge_from, upto, side="left")) if np.isfinite(upto) else len(route.edges)
+        for i in range(done, stop):
+            self.pe.append((int(route.edges[i]), base + (route.edge_from[i] - at) / v, base + (route.edge_to[i] - at) / v,
+                            int(route.edge_dir[i]), p))
         return max(done, stop)
-
-
-def find_conflicts(net: Network, ped: tuple[np.ndarray, ...], veh: tuple[np.ndarray, ...], threshold: float) -> np.ndarray:
-    """Pedestrian–vehicle pairs less than ``threshold`` s apart in a conflict area (PET), once per pair and group.
-
-    ``ped`` and ``veh`` are (place, t0, t1, who) arrays. Returns a structured
-    array (t, place, group, pet, ped, veh) at the place of each pair's smallest PET.
-    """
-    dtype = [("t", float), ("place", int), ("group", int), ("pet", float), ("ped", int), ("veh", int)]
-    pp, p0, p1, pw = ped
-    vp, v0, v1, vw = veh
-    if not len(pp) or not len(vp):
-        return np.empty(0, dtype=dtype)
-    span = 1e7
-    order = np.lexsort((v0, vp))
-    vp, v0, v1, vw = vp[order], v0[order], v1[order], vw[order]
-    vkey = vp * span + v0
-    dmax = np.zeros(int(max(pp.max(), vp.max())) + 1)
-    np.maximum.at(dmax, vp, v1 - v0)  # the longest vehicle interval of each place bounds how early a match can start
-    lo = np.searchsorted(vkey, pp * span + p0 - threshold - dmax[pp], side="left")
-    hi = np.searchsorted(vkey, pp * span + p1 + threshold, side="right")
-    cnt = np.maximum(hi - lo, 0)
-    total = int(cnt.sum())
-    if total == 0:
-        return np.empty(0, dtype=dtype)
-    pi = np.repeat(np.arange(len(pp)), cnt)
-    vi = np.repeat(lo - np.cumsum(cnt) + cnt, cnt) + np.arange(total)
-    pet = np.maximum(0.0, np.maximum(v0[vi] - p1[pi], p0[pi] - v1[vi]))
-    m = (pet < threshold) & (vp[vi] == pp[pi])
-    pi, vi, pet = pi[m], vi[m], pet[m]
-    group = net.place_group[pp[pi]]
-    order = np.lexsort((pet, vw[vi], pw[pi], group))
-    pi, vi, pet, group = pi[order], vi[order], pet[order], group[order]
-    key = np.stack([group, pw[pi], vw[vi]], axis=1)
-    first = np.ones(len(key), bool)
-    first[1:] = np.any(key[1:] != key[:-1], axis=1)
-    out = np.empty(int(first.sum()), dtype=dtype)
-    out["t"] = np.maximum(p0[pi], v0[vi])[first]
-    out["place"] = pp[pi][first]
-    out["group"] = group[first]
-    out["pet"] = pet[first]
-    out["ped"] = pw[pi][first]
-    out["veh"] = vw[vi][first]
-    return np.sort(out, order="t")
 
 
 def run_layout(net: Network, demand: Demand, rng: np.random.Generator, *, layout: str = AS_IS,
@@ -454,24 +486,26 @@ def run_layout(net: Network, demand: Demand, rng: np.random.Generator, *, layout
     env.process(r.vehicles())
     env.process(r.pedestrians())
     env.run(until=r.end)
-    cat = (lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.empty(0, dt))
-    ped = (cat(r.p_place, int), cat(r.p_t0, float), cat(r.p_t1, float), cat(r.p_who, int))
-    veh = (cat(r.v_place, int), cat(r.v_t0, float), cat(r.v_t1, float), cat(r.v_who, int))
-    conflicts = find_conflicts(net, ped, veh, value("traffic.pet_threshold", net.scenario.settings))
+    st = net.scenario.settings
+    conflicts = find_conflicts(net, np.array(r.pz), np.array(r.pl), np.array(r.vl), pet_threshold=value("traffic.pet_threshold", st),
+                               reaction=r.reaction, serious_decel=value("traffic.serious_decel", st), window=r.ped_start)
+    width = {c: value(f"traffic.width.{c}", st) for c in VEHICLES}
+    trip_width = np.repeat([width[c] for c in demand.veh_class], 2) if demand.veh_class else np.empty(0)
+    passings = find_passings(net, np.array(r.pe), np.array(r.ve), trip_width, value("traffic.ped_width", st))
     done = np.array(r.ped_done).reshape(-1, 2)
     arrived_veh = int(np.searchsorted(demand.veh_t, r.end, side="left"))
     queues = {gt: (np.array([t for t, _ in log]), np.array([q for _, q in log])) for gt, log in r.qlog.items()}
     approach = value("traffic.approach_length", net.scenario.settings)
     jam = value("traffic.jam_spacing", net.scenario.settings)
     return TrafficReplication(
-        layout=layout, start=net.scenario.start * HOUR, end=r.end, conflicts=conflicts,
+        layout=layout, start=net.scenario.start * HOUR, end=r.end, conflicts=conflicts, passings=passings,
         ped_departed=r.ped_departed, ped_entered=int(demand.ped_entering[: r.ped_departed].sum()),
         ped_arrived=len(done), ped_walking=r.ped_walking, ped_no_way=r.ped_no_way,
         ped_delay=done[:, 0], ped_time=done[:, 1],
         veh_arrived=arrived_veh, veh_state=r.state[:arrived_veh].copy(),
         veh_delay=np.array(r.veh_delay), veh_free=np.array(r.veh_free), queues=queues,
         storage={gt: max(1, int(approach // jam)) for gt in net.vgates}, emergency_trips=np.array(r.emergency),
-        yields=r.yields, non_yields=r.non_yields, forced=r.forced, on_links=int(sum(r.count)), links=r.trace,
+        yields=r.yields, non_yields=r.non_yields, forced=r.forced, no_stop=r.no_stop, on_links=int(sum(r.count)), links=r.trace,
     )
 
 

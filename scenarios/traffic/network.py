@@ -3,8 +3,9 @@
 Each layout of a scenario is a campus variant (:mod:`twin.variants`); its
 :class:`Network` numbers the outdoor nodes and doors, builds the directed
 driving links (one lane per direction), the walking graphs (with and without
-roads), the conflict areas (crossing zones and cells of shared lanes and
-roads), and checks every id the scenario names against them.
+roads), the conflict areas (where walks cross lanes: one per lane coming
+into a crossing point) and the lane edges people walk along (where they pass
+vehicles), and checks every id the scenario names against them.
 """
 
 from __future__ import annotations
@@ -56,17 +57,20 @@ def layout_campuses(scenario: Traffic, source: str, base: Campus | None = None) 
 
 @dataclass
 class Route:
-    """A pedestrian's way: length (m), the crossings on it and the conflict cells it walks through."""
+    """A pedestrian's way: length (m), the conflict areas it crosses and the lane edges it walks along."""
 
     length: float
-    zones: list[tuple[float, int]]
-    """(distance of the crossing's middle along the way (m), zone index), in order."""
-    cells: np.ndarray
-    """Cell index of every cell walked through, in order."""
-    cell_from: np.ndarray
-    """Distance (m) along the way where each cell is entered."""
-    cell_to: np.ndarray
-    """Distance (m) along the way where each cell is left."""
+    zones: list[tuple[float, int, int]]
+    """(distance of the crossing point along the way (m), zone index, side), in order: the side is the node the
+    walker comes from, or ``-1 - node`` for the node they go to (they start on the other side of it)."""
+    edges: np.ndarray
+    """Lane edge index (``Network.lane_edges``) of every shared lane or road edge walked along, in order."""
+    edge_from: np.ndarray
+    """Distance (m) along the way where each lane edge is entered."""
+    edge_to: np.ndarray
+    """Distance (m) along the way where each lane edge is left."""
+    edge_dir: np.ndarray
+    """+1 where the way walks the lane edge from its first node to its second, −1 the other way."""
 
 
 class Network:
@@ -74,8 +78,12 @@ class Network:
 
     Nodes are numbered; vehicles move on directed ``links`` (one lane per
     direction; a one-way road has one link), people on the undirected walking
-    graph. Conflict areas are ``zones`` (where a crossing meets a road: one per
-    such node) and ``cells`` (pieces of shared lanes and roads).
+    graph. Conflict areas are where pedestrian and vehicle paths cross: the
+    ``zones`` (a node where a crossing meets a road or shared lane, marked; or
+    a node of a shared lane or road that a walk crosses from one footway to
+    another, unmarked), each cut into one conflict area per lane coming into it
+    (the *places*). Shared lanes and roads people walk along are ``lane_edges``:
+    there people and vehicles pass each other (passings), they do not cross.
     """
 
     def __init__(self, campus: Campus, scenario: Traffic, source: str = "scenario", layout: str = AS_IS) -> None:
@@ -83,7 +91,6 @@ class Network:
         self.scenario = scenario
         st = scenario.settings
         g = campus.graph
-        self.cell_len = value("traffic.cell_length", st)
         nodes = node_arrays(g)
         keep = [i for i, kind in enumerate(nodes.kind) if nodes.outdoor[i] or kind == "door"]  # outdoors, and the doors
         names = [nodes.names[i] for i in keep]
@@ -91,59 +98,114 @@ class Network:
         self.index = {n: i for i, n in enumerate(names)}
         self.xy = nodes.xy[keep]
         ix = self.index
-        # conflict cells on shared lanes and roads: edge -> (first cell, number of cells)
-        self.edge_cells: dict[tuple[int, int], tuple[int, int, float]] = {}
-        cell_xy, cell_edge, cell_kind = [], [], []
-        self.edge_names: list[str] = []
+        # lane edges (shared lanes and roads), where people walking along meet vehicles: edge -> (index, length)
+        self.lane_edge: dict[tuple[int, int], int] = {}
+        self.lane_edge_len: list[float] = []
+        self.lane_edge_width: list[float] = []
+        self.lane_edge_kind: list[str] = []
+        self.lane_edge_feature: list[str] = []
         for u, v, d in g.edges(data=True):
             if d["kind"] not in DRIVABLE or u not in ix or v not in ix:
                 continue
-            n = max(1, math.ceil(d["length"] / self.cell_len - 1e-9))
-            self.edge_cells[(ix[u], ix[v])] = (len(cell_xy), n, d["length"])
-            geom = d.get("geometry") or shapely.LineString([self.xy[ix[u]], self.xy[ix[v]]])
-            for k in range(n):
-                p = geom.interpolate((k + 0.5) / n, normalized=True)
-                cell_xy.append((p.x, p.y))
-                cell_edge.append(len(self.edge_names))
-                cell_kind.append(d["kind"])
-            self.edge_names.append(str(d.get("feature", f"{u}-{v}")))
-        # crossing zones: nodes where a crossing meets a road or shared lane
-        zone_nodes, zone_w, zone_cw = [], [], []
+            self.lane_edge[(ix[u], ix[v])] = len(self.lane_edge_len)
+            self.lane_edge_len.append(float(d["length"]))
+            self.lane_edge_width.append(float(d["width"]))
+            self.lane_edge_kind.append(d["kind"])
+            self.lane_edge_feature.append(str(d.get("feature", f"{u}-{v}")))
+        self.lane_features = sorted(set(self.lane_edge_feature))
+        """The shared lanes and roads by feature id: passings are counted once per feature."""
+        self.lane_group = [self.lane_features.index(f) for f in self.lane_edge_feature]
+        # zones: a crossing meets a road or shared lane (marked), or a lane node joins two or more footways (unmarked)
+        zone_nodes, zone_w, zone_cw, zone_kind = [], [], [], []
         for n in names:
             if g.nodes[n]["level"] is not None:
                 continue
             kinds = [(g.edges[n, m]["kind"], g.edges[n, m]) for m in g[n]]
             cross = [d for k, d in kinds if k == "crossing"]
             road = [d for k, d in kinds if k in DRIVABLE]
-            if cross and road:
+            foot = [d for k, d in kinds if k in WALK and k not in DRIVABLE]
+            if road and (cross or len(foot) >= 2):
                 zone_nodes.append(ix[n])
                 zone_w.append(max(d["width"] for d in road))
-                zone_cw.append(max(d["width"] for d in cross))
+                zone_cw.append(max(d["width"] for d in (cross or foot)))
+                zone_kind.append("crossing" if cross else ("shared" if any(d["kind"] == "shared" for d in road) else "road"))
         self.zone_node = np.array(zone_nodes, dtype=int)
         self.zone_width = np.array(zone_w, dtype=float)
+        """Width of the road at each zone (m): the crossing's length."""
         self.zone_cross_width = np.array(zone_cw, dtype=float)
+        self.zone_kind = np.array(zone_kind, dtype=object)
+        """``crossing`` (marked: drivers give way), ``shared`` (a shared lane: people have priority) or ``road`` (unmarked)."""
+        self.zone_priority = self.zone_kind != "road"
         self.zone_of = {n: z for z, n in enumerate(zone_nodes)}
         self.n_zones = len(zone_nodes)
         flags = campus.features["signal"].items() if "signal" in campus.features else ()
         signals = {str(fid) for fid, v in flags if v in (True, 1, "true")}
         self.zone_signal = np.array([any(str(g.edges[self.names[n], m].get("feature")) in signals for m in g[self.names[n]]
                                          if g.edges[self.names[n], m]["kind"] == "crossing") for n in zone_nodes], dtype=bool)
-        # places: zones first, then cells; groups: one per zone, one per lane edge
-        self.place_xy = np.vstack([self.xy[self.zone_node].reshape(-1, 2), np.array(cell_xy).reshape(-1, 2)])
-        self.place_group = np.concatenate([np.arange(self.n_zones), self.n_zones + np.array(cell_edge, dtype=int)])
-        self.place_kind = np.array(["crossing"] * self.n_zones + cell_kind, dtype=object)
-        self.group_name = [self._zone_name(int(z)) for z in zone_nodes] + self.edge_names
+        self.group_name = [self._zone_name(int(z)) for z in zone_nodes]
         # walking graphs (with and without roads), and the length of every step on them
         self.road_penalty = value("traffic.road_walk_penalty", st)
         self.walk, self.walk_road = self._walk_csr(g, road=False), self._walk_csr(g, road=True)
         self.step_len = {(ix[u], ix[v]): float(d["length"]) for u, v, d in g.edges(data=True) if u in ix and v in ix}
         self.step_len |= {(q, p): x for (p, q), x in self.step_len.items()}
-        # driving links
+        self.step_kind = {(ix[u], ix[v]): d["kind"] for u, v, d in g.edges(data=True) if u in ix and v in ix}
+        self.step_kind |= {(q, p): x for (p, q), x in self.step_kind.items()}
+        # driving links, and the lane places of the zones (one per link coming into a zone)
         self._build_links(g)
+        self._build_places()
         self._check_and_access(source, layout)
         self._ped_routes: dict[tuple[str, str, bool], Route | None] = {}
         self._trees: dict[tuple[str, bool], tuple[np.ndarray, np.ndarray]] = {}
         self._hops: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+
+    def _build_places(self) -> None:
+        """One conflict area (place) per lane coming into a zone: its zone, link, and its band across the road.
+
+        A two-way road's lane is the half of the road on the driver's right (right-hand traffic), a one-way
+        road's the whole road; ``place_lat`` is the lane's middle as a lateral offset from the road's
+        centre line (m, positive to the driver's left) and ``place_half`` its half width (m).
+        """
+        zone_links: dict[int, list[int]] = defaultdict(list)
+        for k, b in enumerate(self.link_b.tolist()):
+            if b in self.zone_of:
+                zone_links[self.zone_of[b]].append(k)
+        two_way = {(a, b) for a, b in zip(self.link_a.tolist(), self.link_b.tolist(), strict=True)}
+        zone, link, lat, half, unit = [], [], [], [], []
+        self.place_of_link: dict[int, int] = {}
+        for z in range(self.n_zones):
+            w = float(self.zone_width[z])
+            for k in zone_links.get(z, []):
+                a, b = int(self.link_a[k]), int(self.link_b[k])
+                d = self.xy[b] - self.xy[a]
+                d = d / max(float(np.hypot(*d)), 1e-9)
+                both = (b, a) in two_way
+                self.place_of_link[k] = len(zone)
+                zone.append(z)
+                link.append(k)
+                lat.append(-(w / 4) if both else 0.0)  # right-hand traffic
+                half.append(w / 4 if both else w / 2)
+                unit.append(d)
+        self.place_zone = np.array(zone, dtype=int)
+        self.place_link = np.array(link, dtype=int)
+        self.place_lat = np.array(lat, dtype=float)
+        self.place_half = np.array(half, dtype=float)
+        self.place_dir = np.array(unit, dtype=float).reshape(-1, 2)
+        self.zone_places = [np.flatnonzero(self.place_zone == z) for z in range(self.n_zones)]
+        # what viewers read: a place's group is its zone, drawn at the zone's node
+        self.place_group = self.place_zone
+        self.place_xy = self.xy[self.zone_node[self.place_zone]].reshape(-1, 2) if len(zone) else np.empty((0, 2))
+        self.place_kind = self.zone_kind[self.place_zone] if len(zone) else np.empty(0, dtype=object)
+
+    def lane_band(self, place: int, side: int) -> tuple[float, float]:
+        """Distances (m) from the kerb, along the crossing, where a walker from ``side`` (:attr:`Route.zones`) enters and leaves the lane of ``place``."""
+        z = int(self.place_zone[place])
+        node = self.xy[self.zone_node[z]]
+        d = self.place_dir[place]
+        p = (self.xy[side] - node) if side >= 0 else (node - self.xy[-1 - side])
+        left = float(d[0] * p[1] - d[1] * p[0]) > 0  # the walker starts on the driver's left
+        w = float(self.zone_width[z])
+        lo, hi = self.place_lat[place] - self.place_half[place], self.place_lat[place] + self.place_half[place]
+        return (w / 2 - hi, w / 2 - lo) if left else (w / 2 + lo, w / 2 + hi)
 
     def _zone_name(self, node: int) -> str:
         g = self.campus.graph
@@ -270,27 +332,27 @@ class Network:
         path = [s]
         while pred[path[-1]] >= 0:
             path.append(int(pred[path[-1]]))
-        g = self.campus.graph
-        on_crossing = [g.edges[self.names[p], self.names[q]]["kind"] == "crossing" for p, q in zip(path[:-1], path[1:], strict=True)]
-        zones, cells, c_from, c_to = [], [], [], []
+        zones, edges, e_from, e_to, e_dir = [], [], [], [], []
+        kind = [self.step_kind[(p, q)] for p, q in zip(path[:-1], path[1:], strict=True)]
         at = 0.0
         for i, n in enumerate(path):
-            if n in self.zone_of and ((i > 0 and on_crossing[i - 1]) or (i < len(on_crossing) and on_crossing[i])):
-                zones.append((at, self.zone_of[n]))
+            if n in self.zone_of and 0 < i < len(path) - 1:
+                a, b = kind[i - 1], kind[i]
+                if "crossing" in (a, b) or (a not in DRIVABLE and b not in DRIVABLE):
+                    # the side the walker starts from: the node before, or (stepping onto a crossing from the road) the far side
+                    zones.append((at, self.zone_of[n], path[i - 1] if a == "crossing" or b != "crossing" else -1 - path[i + 1]))
             if i + 1 == len(path):
                 break
             p, q = n, path[i + 1]
             length = self.step_len[(p, q)]
-            key, rev = ((p, q), False) if (p, q) in self.edge_cells else ((q, p), True)
-            if key in self.edge_cells:
-                first, n, _ = self.edge_cells[key]
-                ks = np.arange(n)
-                cells.append(first + (n - 1 - ks if rev else ks))
-                c_from.append(at + ks * length / n)
-                c_to.append(at + (ks + 1) * length / n)
+            e = self.lane_edge.get((p, q), self.lane_edge.get((q, p), -1))
+            if e >= 0:
+                edges.append(e)
+                e_from.append(at)
+                e_to.append(at + length)
+                e_dir.append(1 if (p, q) in self.lane_edge else -1)
             at += length
-        cat = (lambda xs, dt: np.concatenate(xs) if xs else np.empty(0, dt))
-        return Route(at, zones, cat(cells, int), cat(c_from, float), cat(c_to, float))
+        return Route(at, zones, np.array(edges, int), np.array(e_from, float), np.array(e_to, float), np.array(e_dir, int))
 
     # ---- vehicles ------------------------------------------------------
 

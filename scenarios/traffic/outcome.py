@@ -39,7 +39,9 @@ class TrafficReplication:
     start: float
     end: float
     conflicts: np.ndarray
-    """Structured: t, place, group, pet, ped, veh."""
+    """Conflict events (``scenarios.traffic.conflicts.CONFLICT``): t, place, group, pet, tta, speed, serious, ped, peds, veh."""
+    passings: np.ndarray
+    """Passings on shared lanes and roads (``scenarios.traffic.conflicts.PASSING``): t, group, edge, speed, clearance, ped, veh."""
     ped_departed: int
     ped_entered: int
     ped_arrived: int
@@ -63,6 +65,8 @@ class TrafficReplication:
     non_yields: int
     forced: int
     """Drivers who yielded but, out of patience, edged through people still crossing."""
+    no_stop: int
+    """Drivers who would have given way but were too close to stop when people stepped on."""
     on_links: int = 0
     """Vehicles on the road links at the end (driving, queued on a link, or stuck at a closure)."""
     links: list[list[tuple[int, float, float]]] | None = None
@@ -105,13 +109,22 @@ class TrafficOutcome:
         net = self.nets[name]
         hours = (self.scenario.end - self.scenario.start)
         n = len(reps)
-        conflicts = [len(r.conflicts) for r in reps]
+        conflicts = [int(r.conflicts["serious"].sum()) for r in reps]
         by_kind: dict[str, float] = defaultdict(float)
         for r in reps:
-            for kind, cnt in zip(*np.unique(net.place_kind[r.conflicts["place"]].astype(str), return_counts=True), strict=True):
-                by_kind[str(kind)] += cnt / n
+            serious = r.conflicts[r.conflicts["serious"]]
+            for kind, cnt in zip(*np.unique(net.place_kind[serious["place"]].astype(str), return_counts=True), strict=True):
+                by_kind[str(kind)] += int(cnt) / n
         hot = [{**{k: v for k, v in h.items() if k != "places"}, "conflicts": round(h["conflicts"] / n, 1),
-                "per_hour": round(h["conflicts"] / n / hours, 2)} for h in hot_spots(net, [r.conflicts for r in reps])[:10]]
+                "events": round(h["events"] / n, 1), "per_hour": round(h["conflicts"] / n / hours, 2)}
+               for h in hot_spots(net, [r.conflicts for r in reps])[:10]]
+        lanes = {}
+        allp = np.concatenate([r.passings for r in reps]) if reps else np.empty(0)
+        for gi in np.unique(allp["group"]).tolist() if len(allp) else []:
+            sel = allp[allp["group"] == gi]
+            lanes[net.lane_features[gi]] = {"passings": round(len(sel) / n, 1), "per_hour": round(len(sel) / n / hours, 1),
+                                            "speed_kmh": round(float(sel["speed"].mean()) * 3.6, 1),
+                                            "clearance_min_m": round(float(sel["clearance"].min()), 2)}
         gates = {}
         for gt in net.vgates:
             st = [queue_stats(*r.queues[gt], r.start, r.end) for r in reps]
@@ -131,6 +144,10 @@ class TrafficOutcome:
         return {
             "conflicts": round(total_c, 1),
             "conflicts_per_hour": round(total_c / hours, 2),
+            "conflict_events": round(_mean([int(np.isfinite(r.conflicts["tta"]).sum()) for r in reps]), 1),
+            "pet_events": round(_mean([len(r.conflicts) for r in reps]), 1),
+            "passings": round(_mean([len(r.passings) for r in reps]), 1),
+            "passings_by_lane": lanes,
             "conflicts_by_kind": {k: round(v, 1) for k, v in sorted(by_kind.items())},
             "conflicts_per_replication": conflicts,
             "hot_spots": hot,
@@ -157,6 +174,7 @@ class TrafficOutcome:
             "drivers_yielded": round(_mean([r.yields for r in reps]), 1),
             "drivers_did_not_yield": round(_mean([r.non_yields for r in reps]), 1),
             "drivers_forced_through": round(_mean([r.forced for r in reps]), 1),
+            "drivers_could_not_stop": round(_mean([r.no_stop for r in reps]), 1),
         }
 
     def summary(self) -> dict[str, Any]:
@@ -176,6 +194,7 @@ class TrafficOutcome:
             "compliance": sc.compliance,
             "jaywalk": sc.jaywalk,
             "pet_threshold_s": value("traffic.pet_threshold", sc.settings),
+            "serious_decel_ms2": value("traffic.serious_decel", sc.settings),
             "layouts": {name: {"description": (sc.layouts[name].description if name in sc.layouts else ""),
                                "campus_digest": self.nets[name].campus.digest, **self.layout_summary(name)}
                         for name in self.runs},
@@ -184,26 +203,27 @@ class TrafficOutcome:
 
 
 def hot_spots(net: Network, conflicts: Sequence[np.ndarray]) -> list[dict[str, Any]]:
-    """Conflicts summed over runs by place (a crossing, or a shared lane or road feature), most first.
+    """Conflict events summed over runs by crossing point, most serious conflicts first.
 
-    Each entry: ``where`` (feature id), ``name`` (the feature's), ``kind``, ``conflicts`` (total), ``min_pet_s``, and ``x``, ``y``
-    (metres, the mean of the conflicts' areas) and ``places`` (the area indices, for maps).
+    Each entry: ``where`` (feature id), ``name`` (the feature's), ``kind``, ``conflicts`` (serious, total),
+    ``events`` (all events, total), ``min_pet_s``, ``min_tta_s`` (None without a collision course), and ``x``,
+    ``y`` (metres) and ``places`` (the lane areas' indices, for maps).
     """
     allc = np.concatenate(conflicts) if len(conflicts) else np.empty(0)
-    out = []
+    out: list[dict[str, Any]] = []
     if not len(allc):
         return out
-    names = np.array(net.group_name, dtype=object)[allc["group"]]
-    for name in np.unique(names):
-        sel = allc[names == name]
-        places = np.unique(sel["place"])
-        x, y = net.place_xy[sel["place"]].mean(axis=0)
+    for z in np.unique(allc["group"]).tolist():
+        sel = allc[allc["group"] == z]
+        name = net.group_name[z]
+        x, y = net.xy[net.zone_node[z]]
         label = net.campus.features["name"].get(str(name)) if "name" in net.campus.features else None
-        out.append({"where": str(name), "name": label if isinstance(label, str) else "", "kind": str(net.place_kind[places[0]]),
-                    "conflicts": int(len(sel)),
-                    "min_pet_s": round(float(sel["pet"].min()), 2), "x": round(float(x), 1), "y": round(float(y), 1),
-                    "places": places.tolist()})
-    return sorted(out, key=lambda h: (-h["conflicts"], h["where"]))
+        tta = sel["tta"][np.isfinite(sel["tta"])]
+        out.append({"where": str(name), "name": label if isinstance(label, str) else "", "kind": str(net.zone_kind[z]),
+                    "conflicts": int(sel["serious"].sum()), "events": len(sel),
+                    "min_pet_s": round(float(sel["pet"].min()), 2), "min_tta_s": round(float(tta.min()), 2) if len(tta) else None,
+                    "x": round(float(x), 1), "y": round(float(y), 1), "places": np.unique(sel["place"]).tolist()})
+    return sorted(out, key=lambda h: (-h["conflicts"], -h["events"], h["where"]))
 
 
 def hourly_counts(times: np.ndarray, start: float, end: float) -> tuple[np.ndarray, np.ndarray]:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from twin.errors import InputError
 
@@ -39,7 +40,7 @@ def user_errors(what: str) -> Iterator[None]:
         yield
     except InputError as e:
         for p in e.problems:
-            err.print(f"[bold red]error:[/] {p}", highlight=False, soft_wrap=True, markup=True)
+            err.print(f"[bold red]error:[/] {escape(str(p))}", highlight=False, soft_wrap=True, markup=True)  # user text is not markup
         n = len(e.problems)
         fail(f"{what} ({n} problem{'s' if n != 1 else ''})")
     except ModuleNotFoundError as e:

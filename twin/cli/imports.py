@@ -34,7 +34,7 @@ def import_ifc(
     from maps.ifc import import_ifc as run_import
     from maps.importing import parse_at
 
-    with user_errors(f"{source}: not imported"):
+    with user_errors(f"{source}: not imported"), _busy(f"importing {source.name} …", as_json):
         georef = parse_at(at) if at else None
         summary = run_import(source, output, at=georef, building_id=building, use=use, outdoor=not no_outdoor,
                              footprint_only=footprint_only)
@@ -52,7 +52,7 @@ def import_imdf(
     """Import an Apple IMDF indoor map (levels, units, openings, fixtures) into a campus folder."""
     from maps.imdf import import_imdf as run_import
 
-    with user_errors(f"{archive}: not imported"):
+    with user_errors(f"{archive}: not imported"), _busy(f"importing {archive.name} …", as_json):
         summary = run_import(archive, output, building_id=building, escalators=escalators, outdoor=not no_outdoor)
     _report(archive, summary, as_json)
 
@@ -67,9 +67,16 @@ def import_dxf(
     """Import CAD floor plans (DXF) into a campus folder, with a mapping file naming the layers."""
     from maps.dxf import import_dxf as run_import
 
-    with user_errors(f"{', '.join(map(str, sources))}: not imported"):
+    with user_errors(f"{', '.join(map(str, sources))}: not imported"), _busy("importing the plans …", as_json):
         summary = run_import(sources, mapping, output, outdoor=not no_outdoor)
     _report(sources[0], summary, as_json)
+
+
+def _busy(label: str, quiet: bool):  # noqa: ANN202 - a context manager
+    """A spinner on stderr while an import runs (none for --json)."""
+    from contextlib import nullcontext
+
+    return nullcontext() if quiet else err.status(label)
 
 
 def _report(source: Path, s: ImportSummary, as_json: bool) -> None:

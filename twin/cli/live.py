@@ -32,16 +32,25 @@ KeyOpt = Annotated[str | None, typer.Option("--key", help="Device key for http:/
 BatchOpt = Annotated[int, typer.Option("--batch", help="Events per message (MQTT: >1 sends gateway batches on campus/events) or per HTTP request.")]
 
 
-def _store(path: Path, campus: Any = None):  # noqa: ANN202 - sensors.store.EventStore
+def _store(path: Path, campus: Any = None, *, readonly: bool = False, exclusive: bool = False):  # noqa: ANN202 - sensors.store.EventStore
     from sensors.store import EventStore, StoreError
 
     try:
         return EventStore(path, campus_digest=campus.digest if campus else None,
-                          campus_path=str(campus.source) if campus else None)
+                          campus_path=str(campus.source) if campus else None, readonly=readonly, exclusive=exclusive)
     except StoreError as e:
         fail(str(e))
-    except Exception as e:  # noqa: BLE001 - sqlite3 errors: not a store file, unreadable
-        fail(f"{path}: cannot open the event store ({e})")
+    except OSError as e:
+        fail(f"{path}: cannot open the event store ({e.strerror or e})")
+
+
+def _set_aside(path: Path) -> None:
+    """Move a store (and its -wal and -shm files) aside as ``NAME.set-aside-TIME``, never deleting it."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if p.exists():
+            p.rename(p.with_name(f"{p.name}.set-aside-{stamp}"))
+    err.print(f"--new-store: the old store is kept as {path.name}.set-aside-{stamp}; starting a new one at {path}", highlight=False)
 
 
 def serve(
@@ -57,6 +66,9 @@ def serve(
     demo: Annotated[bool, typer.Option("--demo", help="Also run a synthetic feed in process (the hour before now at once, then live), so the map moves with nothing else running.")] = False,
     fire_at: Annotated[float | None, typer.Option("--fire-at", help="With --demo: a fire alarm this many seconds after the start (default 60; negative: none).")] = 60.0,
     seed: Annotated[int, typer.Option("--seed", help="With --demo: the seed of the synthetic feed.")] = 0,
+    new_store: Annotated[bool, typer.Option("--new-store", help="Move the store file aside (kept, never deleted) and start a new, empty store: for a damaged or empty store file.")] = False,
+    trusted_proxy: Annotated[list[str] | None, typer.Option("--trusted-proxy", help="Address of a reverse proxy whose X-Forwarded-For is believed (repeat for several; also $TWIN_TRUSTED_PROXIES). None by default: the connecting address is the client.")] = None,
+    procedures: Annotated[Path | None, typer.Option("--procedures", help="The site's alarm procedures (TOML: [kinds] and [buildings.ID]; docs/live-map.md), shown in the alarm cards.")] = None,
 ) -> None:
     """Run the ingest service, the live state API and the operator's live map (HTTP, and MQTT with --mqtt)."""
     import uvicorn
@@ -65,6 +77,7 @@ def serve(
     from sensors.http import load_device_keys
     from sensors.ingest import Ingestor
     from sensors.sources import DemoFeed
+    from sensors.store import StoreError
     from twin.auth import Users, UsersFileError
     from viz.live.app import create_app
 
@@ -77,12 +90,30 @@ def serve(
                   "so the map and every read are closed; ingest and the bare health probe still work "
                   "(twin user add NAME --role operator --users FILE)", highlight=False)
     c = load(campus)
+    texts = None
+    if procedures is not None:
+        from viz.live.procedures import ProceduresError, load_procedures
+
+        try:
+            texts = load_procedures(procedures, set(c.features.index[c.features["kind"] == "building"]))
+        except ProceduresError as e:
+            fail(f"--procedures {e}")
     if device_keys is not None and not device_keys.is_file():
         fail(f"--device-keys {device_keys}: no such file")
     keys = load_device_keys(device_keys)
     adapter = None
-    st = _store(store, c)
-    ing = Ingestor(c, st)
+    if new_store and store.exists():
+        _set_aside(store)
+    st = _store(store, c, exclusive=True)
+    try:
+        ing = Ingestor(c, st)
+    except StoreError as e:
+        st.close()
+        fail(str(e))
+    if st.quarantined:
+        err.print(f"[yellow]warning:[/] {store}: {len(st.quarantined):,} stored events cannot be applied and are skipped "
+                  f"(quarantined; `twin store check {store}` lists them), e.g. event {next(iter(st.quarantined))}: "
+                  f"{next(iter(st.quarantined.values()))}", highlight=False)
     forecaster = Forecaster(ing) if forecast else None
     if forecaster is not None:
         ing.subscribe(forecaster.on_events)
@@ -100,9 +131,11 @@ def serve(
     err.print(f"twin serve: {c.source} ({len(ing.registry)} sensors), store {store} ({st.count():,} events), "
               f"http://{host}:{port}" + (f", MQTT {mqtt}" if mqtt else ""), highlight=False)
     feed_ = DemoFeed(ing, seed=seed, fire_after=fire_at if fire_at is not None and fire_at >= 0 else None) if demo else None
-    app_ = create_app(ing, users=accounts, device_keys=keys, mqtt=adapter, demo=feed_)
-    try:
-        uvicorn.run(app_, host=host, port=port, log_level="warning")
+    proxies = [*(trusted_proxy or ()), *os.environ.get("TWIN_TRUSTED_PROXIES", "").replace(",", " ").split()]
+    app_ = create_app(ing, users=accounts, device_keys=keys, mqtt=adapter, demo=feed_, trusted_proxies=proxies,
+                      procedures=texts)
+    try:  # proxy_headers off: the app itself believes X-Forwarded-For only from --trusted-proxy addresses
+        uvicorn.run(app_, host=host, port=port, log_level="warning", proxy_headers=False)
     finally:
         if forecaster is not None:
             forecaster.stop()
@@ -118,9 +151,11 @@ def state(
     """Rebuild the live state by replaying the event store, and print it."""
     from twin.state import LiveState
 
+    from sensors.store import StoreError
+
     if not store.is_file():
         fail(f"--store {store}: no such file")
-    st = _store(store)
+    st = _store(store, readonly=True)
     where = campus or (Path(st.campus_path) if st.campus_path else None)
     if where is None:
         fail(f"{store}: the store does not say which campus it belongs to; pass --campus")
@@ -129,7 +164,16 @@ def state(
         fail(f"{store}: the store belongs to another campus than {where} (digests differ)")
     from twin.audit import AuditLog
 
-    live = LiveState.replay(c, st)
+    from sensors.ingest import screen
+
+    st.screen = screen(c)
+    try:
+        live = LiveState.replay(c, st)
+    except StoreError as e:
+        fail(str(e))
+    if st.quarantined:
+        err.print(f"[yellow]warning:[/] {len(st.quarantined):,} stored events skipped (`twin store check {store}` lists them)",
+                  highlight=False)
     trail = AuditLog(store, readonly=True)
     for rec in trail.records():  # acknowledgements and clears, as the live panel shows them
         live.operator(rec)
@@ -166,6 +210,48 @@ def state(
         out.print(f"forecast ({scope}): evacuation {fc['evacuation_time_s']:.0f} s for {fc['occupants']:,} people"
                   + (f"; {fc['building']} clears in {fc['building_clearance_s']:.0f} s" if fc.get("building") else "")
                   + (f"; worst bottleneck {fc['bottlenecks'][0]['id']}" if fc["bottlenecks"] else ""))
+
+
+store_app = typer.Typer(help="The event store file: check it for damage and for events the state cannot apply.", no_args_is_help=True)
+
+
+@store_app.command("check")
+def store_check(
+    store: Annotated[Path, typer.Argument(help="The event store (SQLite).")],
+    campus: Annotated[Path | None, typer.Option("--campus", help="Check sensors against this campus (default: the one the store was made for).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
+) -> None:
+    """Check an event store read-only: SQLite's integrity check, then every stored event; exit 1 when anything is wrong."""
+    import sqlite3
+
+    from sensors.ingest import screen
+    from sensors.store import StoreError
+
+    if not store.is_file():
+        fail(f"{store}: no such file")
+    st = _store(store, readonly=True)
+    where = campus or (Path(st.campus_path) if st.campus_path else None)
+    if where is not None and where.exists():
+        st.screen = screen(load(where))
+    try:
+        integrity = [r[0] for r in st.db.execute("PRAGMA integrity_check(20)").fetchall()]
+        n = sum(1 for _ in st.events())
+    except (sqlite3.DatabaseError, StoreError) as e:
+        fail(f"{store}: damaged, not every event can be read ({e}); restore it from a backup, or "
+             "move it aside with `twin serve --new-store`", code=1)
+    doc = {"store": str(store), "integrity": integrity, "events": n, "checked_against": str(where) if st.screen else None,
+           "quarantined": [{"id": i, "reason": r} for i, r in sorted(st.quarantined.items())]}
+    ok = integrity == ["ok"] and not st.quarantined
+    if as_json:
+        print(json.dumps(doc, indent=2))
+    else:
+        out.print(f"{store}: SQLite integrity {'ok' if integrity == ['ok'] else '; '.join(integrity)}; "
+                  f"{n:,} events apply" + (f" (sensors checked against {where})" if st.screen else " (no campus: sensors not checked)"),
+                  highlight=False)
+        for q in doc["quarantined"]:
+            out.print(f"  event {q['id']} skipped: {q['reason']}", highlight=False)
+    if not ok:
+        raise typer.Exit(1)
 
 
 def _when(ts: float | None) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from twin.cli import campus, imports, live, replay, scenarios
+from twin.cli import campus, hazard, imports, live, replay, scenarios
 
 app = typer.Typer(
     help="Campus Twin: a digital twin of a university campus and a drill planner built on it.",
@@ -33,6 +33,8 @@ app.command()(live.serve)
 app.command()(live.state)
 app.add_typer(live.feed, name="feed")
 app.add_typer(live.user, name="user")
+app.add_typer(live.store_app, name="store")
+app.add_typer(hazard.hazard, name="hazard")
 app.command()(replay.replay)
 app.command()(replay.exercise)
 app.command()(replay.compare)

@@ -23,6 +23,8 @@ def replay(
     html: Annotated[Path | None, typer.Option("--html", help="Write a self-contained browser replay (HTML, works offline).")] = None,
     pedpy: Annotated[Path | None, typer.Option("--pedpy", help="Write the trajectories as a JuPedSim/PedPy SQLite file.")] = None,
     pedpy_fps: Annotated[float, typer.Option("--pedpy-fps", help="PedPy export: frames per simulated second (a campus drill at 1 fps is ~7 million rows).", min=0.01)] = 2.0,
+    building: Annotated[str | None, typer.Option("--building", help="PedPy export: only this building (with --level), with its level's walkable area.")] = None,
+    level: Annotated[int | None, typer.Option("--level", help="PedPy export: only this level (with --building).")] = None,
     size: Annotated[str, typer.Option("--size", help="Window or frame size WxH (px).")] = "1280x800",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document of what was written.")] = False,
 ) -> None:
@@ -83,7 +85,7 @@ def replay(
         from viz.replay import write_pedpy
 
         try:
-            p = write_pedpy(rec, pedpy, fps=pedpy_fps, t_from=t_from or 0.0, t_to=t_to)
+            p = write_pedpy(rec, pedpy, fps=pedpy_fps, t_from=t_from or 0.0, t_to=t_to, building=building, level=level)
         except ValueError as e:
             fail(str(e))
         result["pedpy"] = str(p)

@@ -43,14 +43,18 @@ def run_(
             show = _print_traffic
         else:
             from scenarios import evacuation
+            from scenarios.hazards import as_inspected
             from viz.report import write_report
 
+            inspected = as_inspected(sc, campus, source=str(scenario))
             outcome = with_progress(sc.replications, as_json, lambda tick: evacuation.run(
-                sc, campus, source=str(scenario), workers=workers, dask=dask, progress=tick))
+                inspected.scenario, inspected.campus, source=str(scenario), workers=workers, dask=dask, progress=tick))
             files = {"report": lambda d: write_report(outcome, summary, d),
                      "recording": lambda d: evacuation.record(outcome, d / "recording.sqlite")}
             show = _print_summary
         summary = outcome.summary()
+        if sc.kind == "evacuation" and sc.hazards is not None:
+            summary["hazards"] = inspected.table()
         written = {}
         if output is not None:
             try:
@@ -97,6 +101,14 @@ def _print_summary(s: dict) -> None:
         for w in s["bottlenecks"]:
             b.add_row(w["id"], w["kind"], f"{w['max_queue']:.0f}", f"{w['max_wait_s']:.0f}", f"{w['mean_wait_s']:.0f}", f"{w['passed']:.0f}")
         out.print(b)
+    if s.get("hazards"):
+        h = Table(title=f"As inspected: hazard findings in force in {s['hazards']['store']}")
+        for col in ("finding", "kind", "where", "status", "due", "effect on the drill"):
+            h.add_column(col, overflow="fold")
+        for f in s["hazards"]["findings"]:
+            h.add_row(str(f["id"]), f["kind"], f["feature"] or f["building"] or "-", f["status"],
+                      f"[bold red]{f['due']} overdue[/]" if f["overdue"] else f["due"], f["effect"])
+        out.print(h)
     c = Table(title="Clearance by building")
     c.add_column("building")
     c.add_column("last out s", justify="right")

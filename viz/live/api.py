@@ -25,8 +25,9 @@ The routes find the server's parts in ``app.state``: ``console``
 
 from __future__ import annotations
 
-import time
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, FastAPI, Request, WebSocket
 from fastapi.responses import JSONResponse, Response
@@ -95,7 +96,7 @@ def act(request: Request, alarm_id: str, action: str, s: Session, since: float |
                                  "alarm": a}, status_code=409)
         if action == "ack" and a["ack"] is not None:
             return JSONResponse({"error": f"alarm {alarm_id!r} was already acknowledged by {a['ack']['user']} "
-                                          f"at {_hms(a['ack']['ts'])}", "alarm": a}, status_code=409)
+                                          f"at {local_time(a['ack']['ts'], c.time_zone)}", "alarm": a}, status_code=409)
         if action == "clear" and a["active"]:
             return JSONResponse({"error": f"alarm {alarm_id!r} cannot be cleared: its source is still active. "
                                           "Acknowledge it; clear it once its sensor restores.", "alarm": a}, status_code=409)
@@ -108,8 +109,9 @@ def act(request: Request, alarm_id: str, action: str, s: Session, since: float |
     return JSONResponse({"ok": True, "action": rec, "alarm": after})
 
 
-def _hms(ts: float) -> str:
-    return time.strftime("%H:%M:%S UTC", time.gmtime(ts))
+def local_time(ts: float, zone: str) -> str:
+    """``ts`` (epoch s) as the campus's local time, with its zone (``14:02:10 CST``)."""
+    return datetime.fromtimestamp(ts, ZoneInfo(zone)).strftime("%H:%M:%S %Z")
 
 
 def ack(request: Request, alarm_id: str, body: AlarmAction | None = None,
@@ -130,7 +132,11 @@ def clear(request: Request, alarm_id: str, body: AlarmAction | None = None,
 
 
 def get_audit(request: Request, limit: int = 500, alarm: str | None = None) -> JSONResponse:
-    return JSONResponse({"audit": _console(request).audit.records(limit=max(1, min(limit, 100_000)), alarm=alarm)})
+    c = _console(request)
+    records = c.audit.records(limit=max(1, min(limit, 100_000)), alarm=alarm)
+    for r in records:  # each record's time also in the campus's zone, ISO 8601 with the offset
+        r["local_time"] = datetime.fromtimestamp(r["ts"], ZoneInfo(c.time_zone)).isoformat(timespec="seconds")
+    return JSONResponse({"audit": records, "time_zone": c.time_zone})
 
 
 # -- state, sensors, forecasts, health ----------------------------------------------

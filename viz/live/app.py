@@ -32,15 +32,17 @@ from sensors.http import MAX_BATCH, MAX_BODY, add_ingest_route
 from sensors.ingest import Ingestor
 from twin.audit import AuditLog
 from twin.auth import Users
-from viz.live import api, pages, security
+from viz.live import api, hazards, pages, security
 from viz.live.hub import LiveHub
+from viz.live.procedures import Procedures
 from viz.live.security import Gate, Sessions, Throttle
 from viz.live.view import Console
 
 
 def create_app(ingestor: Ingestor, *, users: Users | str | Path, device_keys: Iterable[str] = (), max_body: int = MAX_BODY,
                max_batch: int = MAX_BATCH, mqtt: Any = None, audit: AuditLog | None = None,
-               demo: Any = None, throttle: Throttle | None = None) -> FastAPI:
+               demo: Any = None, throttle: Throttle | None = None, procedures: Procedures | None = None,
+               trusted_proxies: Iterable[str] = ()) -> FastAPI:
     """The FastAPI application for one ingestor.
 
     Parameters
@@ -62,10 +64,15 @@ def create_app(ingestor: Ingestor, *, users: Users | str | Path, device_keys: It
         A synthetic feed (``sensors.sources.DemoFeed``) started and stopped with the app.
     throttle : Throttle, optional
         Failed-login throttling (default: the ``auth.login_*`` settings).
+    trusted_proxies : iterable of str
+        Addresses of reverse proxies whose ``X-Forwarded-For`` names the client
+        (``twin serve --trusted-proxy``); none by default.
+    procedures : Procedures, optional
+        The site's alarm procedures (``viz.live.procedures``), shown in the alarm cards.
     """
     users = users if isinstance(users, Users) else Users(users)
     sessions = Sessions(users)
-    console = Console(ingestor, audit or AuditLog(ingestor.store.path))
+    console = Console(ingestor, audit or AuditLog(ingestor.store.path), procedures)
     hub = LiveHub(console.render)
     ingestor.subscribe(hub.on_events)
 
@@ -94,11 +101,13 @@ def create_app(ingestor: Ingestor, *, users: Users | str | Path, device_keys: It
     app.state.users = users
     app.state.sessions = sessions
     app.state.throttle = throttle or Throttle()
+    app.state.trusted_proxies = frozenset(trusted_proxies)
     app.state.mqtt = mqtt
     app.add_middleware(Gate, sessions=sessions)
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
     security.add_routes(app)
     pages.add_routes(app)
     api.add_routes(app)
+    hazards.add_routes(app)
     add_ingest_route(app, ingestor, device_keys=device_keys, max_body=max_body, max_batch=max_batch)
     return app

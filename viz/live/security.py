@@ -6,8 +6,13 @@ Operators log in with a name and password from the users file
 and sent as the ``HttpOnly``, ``SameSite=Strict`` cookie :data:`COOKIE`
 (``Secure`` over HTTPS). A session ends after ``auth.session_idle`` seconds
 without a request, on logout, or within a second of its user being removed,
-changing role or changing password in the users file. Failed logins are
-throttled per client address and per user name (``auth.login_*``).
+changing role or changing password in the users file; a user added to the
+file can log in at once (each login reads the file when it changed). Failed
+logins are throttled per user name and client address together
+(:class:`Throttle`, ``auth.login_*``), and the client address comes from
+``X-Forwarded-For`` only behind a trusted proxy (:func:`client_address`).
+Password checks run on threads of their own (:data:`LOGIN_THREADS`), so a
+burst of logins never holds up the other routes.
 
 :class:`Gate` (ASGI middleware) closes every route and the WebSocket to
 requests without a live session, except :data:`PUBLIC`. A state-changing
@@ -17,7 +22,7 @@ handshake is checked for the origin too. Route handlers check roles with
 ``Depends(needs("operator"))``.
 
 Routes: ``GET /login``, ``POST /login`` (form or JSON), ``POST /logout``,
-``GET /api/session``, ``GET /api/users`` (admin).
+``GET /api/session``, ``GET /api/users`` and ``POST /api/users/{name}/unlock`` (admin).
 """
 
 from __future__ import annotations
@@ -33,9 +38,10 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs, quote
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 
 from twin.auth import User, Users, UsersFileError, role_at_least
@@ -52,7 +58,12 @@ PUBLIC = frozenset({("GET", "/login"), ("POST", "/login"), ("GET", "/api/health"
 LOGIN_BODY_MAX = 4096
 """Largest login request body (bytes)."""
 KEYS_KEPT = 10_000
-"""Throttled keys (addresses, user names) kept before expired ones are swept out."""
+"""Throttled (user name, address) pairs kept before expired ones are swept out."""
+LOGIN_THREADS = 2
+"""Password checks run at once, each on a thread of its own (scrypt: 16 MiB and about 0.25 s each), never on the
+threads that serve the other routes."""
+LOGIN_QUEUE = 32
+"""Logins waiting for a password check before more are refused with 429."""
 
 
 # -- sessions and throttling -----------------------------------------------------
@@ -132,52 +143,95 @@ class Sessions:
 
 
 class Throttle:
-    """Failed-login counting per key (client address, user name) over a sliding window.
+    """Failed logins counted per user name *and* client address, with an exponential lock-out of that pair only.
+
+    After ``limit`` failures of one name from one address within ``window``
+    seconds, that name is locked for that address for ``lock`` seconds,
+    doubling with every further failure up to ``lock_max``. The same user from
+    another address, and every other user from the same (shared control-room)
+    address, can still log in, so wrong passwords cannot lock everyone out.
+    A good login, or an admin's unlock (``POST /api/users/{name}/unlock``),
+    forgets the name's failures.
 
     Parameters
     ----------
     limit : int
-        Failures allowed within ``window`` seconds; the next attempt is refused.
+        Failures allowed before the pair is locked.
     window : float
-        Seconds a failure counts for.
+        Seconds a failure counts for (s).
+    lock, lock_max : float
+        First and longest lock-out (s).
     """
 
-    def __init__(self, *, limit: int | None = None, window: float | None = None) -> None:
+    def __init__(self, *, limit: int | None = None, window: float | None = None, lock: float | None = None,
+                 lock_max: float | None = None) -> None:
         self.limit = int(default("auth.login_failures") if limit is None else limit)
         self.window = float(default("auth.login_window") if window is None else window)
-        self._fails: dict[str, deque[float]] = defaultdict(deque)
+        self.lock = float(default("auth.login_lock") if lock is None else lock)
+        self.lock_max = float(default("auth.login_lock_max") if lock_max is None else lock_max)
+        self._fails: dict[tuple[str, str], deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
 
-    def retry_after(self, *keys: str) -> float:
-        """Seconds until an attempt for these keys is allowed again (0: allowed now)."""
+    def retry_after(self, user: str, address: str) -> float:
+        """Seconds until ``user`` may try again from ``address`` (0: now)."""
         now = time.time()
-        wait = 0.0
         with self._lock:
-            for k in keys:
-                q = self._fails.get(k)
-                if not q:
-                    continue
-                while q and now - q[0] > self.window:
-                    q.popleft()
-                if len(q) >= self.limit:
-                    wait = max(wait, q[0] + self.window - now)
-        return wait
+            q = self._fails.get((user, address))
+            if not q:
+                return 0.0
+            while q and now - q[0] > max(self.window, self._lockout(len(q))):
+                q.popleft()
+            if len(q) < self.limit:
+                return 0.0
+            return max(0.0, q[-1] + self._lockout(len(q)) - now)
 
-    def fail(self, *keys: str) -> None:
-        """Count one failure against each key (keys whose failures have all expired are forgotten)."""
+    def _lockout(self, failures: int) -> float:
+        """The lock after ``failures`` failures: ``lock`` at ``limit``, doubling after, at most ``lock_max``."""
+        if failures < self.limit:
+            return 0.0
+        return min(self.lock * 2.0 ** min(failures - self.limit, 30), self.lock_max)
+
+    def fail(self, user: str, address: str) -> None:
+        """Count one failure of ``user`` from ``address`` (pairs whose failures have all expired are forgotten)."""
         now = time.time()
         with self._lock:
-            for k in keys:
-                self._fails[k].append(now)
-            if len(self._fails) > KEYS_KEPT:  # many user names tried: drop the ones that no longer count
-                for k in [k for k, q in self._fails.items() if not q or now - q[-1] > self.window]:
+            self._fails[(user, address)].append(now)
+            if len(self._fails) > KEYS_KEPT:  # many names or addresses tried: drop the ones that no longer count
+                for k in [k for k, q in self._fails.items()
+                          if not q or now - q[-1] > max(self.window, self._lockout(len(q)))]:
                     del self._fails[k]
 
-    def succeed(self, *keys: str) -> None:
-        """Forget the failures of these keys (a good login)."""
+    def succeed(self, user: str, address: str) -> None:
+        """Forget the failures of ``user`` from ``address`` (a good login)."""
         with self._lock:
-            for k in keys:
-                self._fails.pop(k, None)
+            self._fails.pop((user, address), None)
+
+    def unlock(self, user: str) -> int:
+        """Forget every failure of ``user`` from every address (an admin's unlock); how many addresses were locked."""
+        with self._lock:
+            pairs = [k for k in self._fails if k[0] == user]
+            locked = sum(len(self._fails[k]) >= self.limit for k in pairs)
+            for k in pairs:
+                del self._fails[k]
+        return locked
+
+
+def client_address(request: Request) -> str:
+    """The client's address: the connecting peer, or, when the peer is a trusted proxy, the last untrusted ``X-Forwarded-For`` hop.
+
+    Trusted proxies are ``app.state.trusted_proxies`` (``twin serve
+    --trusted-proxy``); without any, ``X-Forwarded-For`` is ignored, so a
+    client cannot choose its own address.
+    """
+    peer = request.client.host if request.client else "?"
+    trusted: frozenset[str] = getattr(request.app.state, "trusted_proxies", frozenset())
+    if peer not in trusted:
+        return peer
+    hops = [h.strip() for h in ",".join(request.headers.getlist("x-forwarded-for")).split(",") if h.strip()]
+    for hop in reversed(hops):
+        if hop not in trusted:
+            return hop[:64]
+    return peer
 
 
 # -- the gate ----------------------------------------------------------------------
@@ -326,26 +380,33 @@ async def post_login(request: Request) -> Response:
     name, password, nxt = form.get("username", ""), form.get("password", ""), safe_next(form.get("next", "/"))
     state = request.app.state
     throttle: Throttle = state.throttle
-    client = request.client.host if request.client else "?"
-    wait = throttle.retry_after(f"ip:{client}", f"user:{name}")
+    client = client_address(request)
+    wait = throttle.retry_after(name, client)
     if wait > 0:
-        msg = f"too many failed logins: try again in {wait:.0f} s"
-        headers = {"Retry-After": str(int(wait) + 1)}
-        if as_json:
-            return JSONResponse({"error": msg}, status_code=429, headers=headers)
-        return static_html(login_page(error=msg, next_path=nxt), status_code=429, headers=headers)
-    user = await run_in_threadpool(state.users.authenticate, name, password) if name and password else None
+        return _refused(f"too many failed logins for {name!r} from this address: try again in {wait:.0f} s (or ask an admin to unlock)",
+                        429, wait, as_json=as_json, nxt=nxt)
+    if getattr(state, "login_limiter", None) is None:  # made here: it belongs to the running event loop
+        state.login_limiter = anyio.CapacityLimiter(LOGIN_THREADS)
+    limiter: anyio.CapacityLimiter = state.login_limiter
+    if limiter.statistics().tasks_waiting >= LOGIN_QUEUE:
+        return _refused("too many logins at once: try again in a few seconds", 429, 2.0, as_json=as_json, nxt=nxt)
+    user = await anyio.to_thread.run_sync(state.users.authenticate, name, password, limiter=limiter) if name and password else None
     if user is None:
-        throttle.fail(f"ip:{client}", f"user:{name}")
-        msg = "wrong user name or password"
-        if as_json:
-            return JSONResponse({"error": msg}, status_code=401)
-        return static_html(login_page(error=msg, next_path=nxt), status_code=401)
-    throttle.succeed(f"user:{name}")
+        throttle.fail(name, client)
+        return _refused("wrong user name or password", 401, None, as_json=as_json, nxt=nxt)
+    throttle.succeed(name, client)
     s = state.sessions.create(user)
     resp: Response = JSONResponse(s.as_dict()) if as_json else RedirectResponse(nxt, status_code=303)
     resp.set_cookie(COOKIE, s.token, httponly=True, samesite="strict", secure=request.url.scheme == "https", path="/")
     return resp
+
+
+def _refused(msg: str, status: int, wait: float | None, *, as_json: bool, nxt: str) -> Response:
+    """A refused login, as JSON or as the login page with the message."""
+    headers = {"Retry-After": str(int(wait) + 1)} if wait is not None else None
+    if as_json:
+        return JSONResponse({"error": msg}, status_code=status, headers=headers)
+    return static_html(login_page(error=msg, next_path=nxt), status_code=status, headers=headers)
 
 
 def _login_form(body: bytes, *, as_json: bool) -> dict[str, str]:
@@ -377,6 +438,11 @@ def get_users(request: Request, s: Session = Depends(needs("admin"))) -> JSONRes
                                    for u in sorted(users.users.values(), key=lambda u: u.name)]})
 
 
+def post_unlock(name: str, request: Request, s: Session = Depends(needs("admin"))) -> JSONResponse:  # noqa: B008 - FastAPI dependency
+    locked = request.app.state.throttle.unlock(name)
+    return JSONResponse({"user": name, "unlocked_addresses": locked})
+
+
 def add_routes(app: FastAPI) -> None:
     """The login routes: ``GET /login``, ``POST /login``, ``POST /logout``, ``GET /api/session``, ``GET /api/users``."""
     app.add_api_route("/login", get_login, methods=["GET"], response_class=HTMLResponse, summary="The login form")
@@ -388,3 +454,5 @@ def add_routes(app: FastAPI) -> None:
     app.add_api_route("/api/session", get_session, methods=["GET"],
                       summary="Who is logged in, their role and the CSRF token for state changes")
     app.add_api_route("/api/users", get_users, methods=["GET"], summary="The users and their roles (admin; never the hashes)")
+    app.add_api_route("/api/users/{name}/unlock", post_unlock, methods=["POST"],
+                      summary="Forget a user's failed logins from every address (admin): ends a lock-out")

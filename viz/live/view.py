@@ -29,6 +29,7 @@ from twin.registry import Registry
 from twin.settings import default
 from twin.state import LiveState
 from twin.viewshed import camera_viewsheds
+from viz.live.procedures import Procedures
 
 FORECAST_SCOPES = ("campus", "building")
 """Forecast shown on the map: the campus one when there is one, else the building one."""
@@ -72,15 +73,24 @@ class Layout:
             p = g if g.geom_type == "Point" else g.representative_point()
             return [round(p.y, 7), round(p.x, 7)]
 
+        def shape(fid: str) -> dict[str, Any]:
+            return shapely.geometry.mapping(shapely.set_precision(wgs[fid], 1e-7))
+
         buildings = {}
         for b in f.index[f["kind"] == "building"]:
-            buildings[b] = {"name": name(b), "design": int(f.at[b, "occupants"]), "at": at(wgs[b]),
-                            "geometry": shapely.geometry.mapping(shapely.set_precision(wgs[b], 1e-7))}
+            low = int(f.at[b, "lowest_level"]) if "lowest_level" in f and f.at[b, "lowest_level"] == f.at[b, "lowest_level"] else 0
+            buildings[b] = {"name": name(b), "design": int(f.at[b, "occupants"]), "at": at(wgs[b]), "geometry": shape(b),
+                            "levels": list(range(low, low + int(f.at[b, "levels"])))}
+        rooms = {}
+        for r in f.index[f["kind"].isin(["room", "corridor"])]:
+            rooms[r] = {"name": name(r), "kind": f.at[r, "kind"], "building": f.at[r, "building"], "level": int(f.at[r, "level"]),
+                        "design": int(f.at[r, "occupants"]) if f.at[r, "occupants"] == f.at[r, "occupants"] else 0,
+                        "at": at(wgs[r]), "geometry": shape(r)}
         sensors = {}
         for sid, s in self.registry.sensors.items():
             if sid in wgs.index:
                 sensors[sid] = {"type": s.type, "name": name(sid), "building": s.building, "level": s.level,
-                                "at": at(wgs[sid])}
+                                "node": s.node, "at": at(wgs[sid])}
         cams = {}
         if self._viewsheds is not None:
             vs = self._viewsheds.to_crs(4326)
@@ -88,8 +98,9 @@ class Layout:
                 if not g.is_empty:
                     cams[cid] = shapely.geometry.mapping(shapely.set_precision(g, 1e-7))
         places = {fid: at(wgs[fid]) for fid in f.index[f["kind"].isin(["door", "gate", "stair", "room", "corridor", "assembly"])]}
-        return {"campus": str(self.campus.source), "buildings": buildings, "sensors": sensors, "viewsheds": cams,
-                "places": places}
+        return {"campus": str(self.campus.source), "time_zone": f.attrs.get("time_zone", "UTC"), "buildings": buildings,
+                "rooms": rooms, "sensors": sensors,
+                "viewsheds": cams, "places": places}
 
     def covering(self, sensor_id: str) -> list[str]:
         """Cameras that see the feature of ``sensor_id`` or near it (``live.camera_reach``).
@@ -125,7 +136,8 @@ def _floor(f: Any, fid: str) -> tuple[str, int] | None:
     return (b, int(lv))
 
 
-def live_view(state: LiveState, layout: Layout, audit: list[dict[str, Any]], now: float) -> dict[str, Any]:
+def live_view(state: LiveState, layout: Layout, audit: list[dict[str, Any]], now: float,
+              procedures: Procedures | None = None) -> dict[str, Any]:
     """The live view pushed to the map (``GET /api/view``, and every ``/ws`` message).
 
     Parameters
@@ -138,23 +150,30 @@ def live_view(state: LiveState, layout: Layout, audit: list[dict[str, Any]], now
         The newest audit records.
     now : float
         Wall clock the state is read at (epoch s).
+    procedures : Procedures, optional
+        The site's procedure texts, shown with each alarm.
     """
+    procedures = procedures or Procedures()
     occ = state.occupancy(now)
     health = state.health(now)
     names = layout.doc["sensors"]
     panel = []
     for a in state.panel():
         s = names.get(a["sensor_id"], {})
-        panel.append({**a, "name": s.get("name"), "covering": layout.covering(a["sensor_id"])})
+        panel.append({**a, "name": s.get("name"), "covering": layout.covering(a["sensor_id"]),
+                      "procedure": procedures.for_alarm(a["kind"], a.get("building"))})
     forecasts = state.forecasts()
     forecast = next((forecasts[s] for s in FORECAST_SCOPES if s in forecasts), None)
+    fires = state.fires()
+    # a fire newer than the forecast shown: one is being computed (twin serve --forecast)
+    updating = bool(fires) and (forecast is None or forecast["trigger"]["ts"] < max(f["since"] for f in fires))
     return {
         "type": "view",
         "now": now,
         "clock": state.clock,
         "events_applied": state.applied,
         "occupancy": {"on_site": occ["on_site"], "in_buildings": occ["in_buildings"],
-                      "buildings": {b: {"count": v["count"], "design": v["design"], "source": v["source"]}
+                      "buildings": {b: {"count": v["count"], "design": v["design"], "source": v["source"], "levels": v["levels"]}
                                     for b, v in occ["buildings"].items()},
                       "gates": occ["gates"]},
         "alarms": panel,
@@ -162,6 +181,7 @@ def live_view(state: LiveState, layout: Layout, audit: list[dict[str, Any]], now
         "problems": health["problems"],
         "blocked": [b["node"] for b in state.blocked(now)],
         "forecast": forecast,
+        "forecast_updating": updating,
         "strip": state.strip(),
         "audit": audit[-AUDIT_SHOWN:],
     }
@@ -179,17 +199,22 @@ class Console:
         Store, registry and live state.
     audit : AuditLog
         The operator audit trail.
+    procedures : Procedures, optional
+        The site's procedure texts per alarm kind and building.
     """
 
-    def __init__(self, ingestor: Ingestor, audit: AuditLog) -> None:
+    def __init__(self, ingestor: Ingestor, audit: AuditLog, procedures: Procedures | None = None) -> None:
         self.ingestor = ingestor
         self.audit = audit
+        self.procedures = procedures or Procedures()
         with ingestor.lock:
             for rec in audit.records():
                 ingestor.state.operator(rec)
         self.recent: deque[dict[str, Any]] = deque(audit.records(limit=AUDIT_SHOWN), maxlen=AUDIT_SHOWN)
         """The newest audit records, sent with each view."""
         self.layout = Layout(ingestor.campus, ingestor.registry)
+        self.time_zone: str = ingestor.campus.features.attrs.get("time_zone", "UTC")
+        """The campus's IANA time zone: every time the console shows is local, with the zone."""
 
     def now(self) -> float:
         """The wall clock (or the latest event's time, when a feed runs ahead of it)."""
@@ -198,5 +223,5 @@ class Console:
     def render(self) -> str:
         """The live view now, as compact JSON text."""
         with self.ingestor.lock:
-            doc = live_view(self.ingestor.state, self.layout, list(self.recent), self.now())
+            doc = live_view(self.ingestor.state, self.layout, list(self.recent), self.now(), self.procedures)
         return json.dumps(doc, separators=(",", ":"))

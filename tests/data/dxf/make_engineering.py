@@ -9,7 +9,7 @@ arc and a leaf line; double doors with two arcs), stairs as a closed outline
 with tread lines, room labels as texts, and windows, furniture and
 dimensions that the importer must ignore. No freely licensed DXF floor plan
 was found, so this one is written with ezdxf; the output is committed and
-``eng.toml`` is its mapping.
+``eng.toml`` is its mapping. Running it again rewrites them identically but for the timestamps and GUIDs in the DXF header.
 """
 
 from __future__ import annotations
@@ -72,10 +72,10 @@ def _plan(level: int):
     north = [(EXT, 9850), (14000, W - EXT)]
     names_s = ["0.01 SEMINAR", "0.02 SEMINAR", "0.03 OFFICE"] if level == 0 else ["1.01 LECTURE HALL", "1.03 OFFICE"]
     names_n = ["0.05 WC", "0.06 LAB"] if level == 0 else ["1.05 LIBRARY", "1.06 LAB"]
-    for (x0, x1), name in zip(south, names_s):
+    for (x0, x1), name in zip(south, names_s, strict=True):
         _rect(msp, x0, EXT, x1, CY0 - INT, "A-AREA")
         msp.add_text(name, height=250, dxfattribs={"layer": "A-AREA-IDEN", "insert": ((x0 + x1) / 2 - 1000, 3000)})
-    for (x0, x1), name in zip(north, names_n):
+    for (x0, x1), name in zip(north, names_n, strict=True):
         _rect(msp, x0, CY1 + INT, x1, D - EXT, "A-AREA")
         msp.add_text(name, height=250, dxfattribs={"layer": "A-AREA-IDEN", "insert": ((x0 + x1) / 2 - 1000, 11000)})
     msp.add_text(f"CORRIDOR {level}", height=250, dxfattribs={"layer": "A-AREA-IDEN", "insert": (5000, 6900)})

@@ -1,0 +1,104 @@
+"""The hazard panel of the live console in a real headless Chromium: roles add, fix and verify findings; the wrong ones are refused."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sensors.broker import free_port
+from sensors.ingest import Ingestor
+from sensors.store import EventStore
+from tests.helpers import tiny, write
+from tests.test_live_browser import log_in, run
+from twin.auth import Users
+from twin.campus import load_campus
+from twin.hazards import HazardLedger
+from viz.live.app import create_app
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A live server on the tiny campus with a viewer, an operator and a verifier, and one overdue finding."""
+    d = tmp_path_factory.mktemp("hz")
+    campus = load_campus(write(tiny(), d / "campus.geojson"))
+    users = Users(d / "users.json")
+    for name, role in (("vic", "viewer"), ("olga", "operator"), ("vera", "verifier")):
+        users.add(name, role, f"{name}-password-1")
+    store = EventStore(d / "e.sqlite", campus_digest=campus.digest)
+    HazardLedger(store.path, campus).add(feature="D0c", kind="door_not_closing", note="lecture-room fire door held open",
+                                         by="olga", found_at=time.time() - 45 * 86_400)  # due 30 days after: overdue
+    ing = Ingestor(campus, store)
+    app = create_app(ing, users=users)
+    server, th = run(app, free_port())
+    yield {"base": f"http://127.0.0.1:{server.config.port}", "ing": ing}
+    server.should_exit = True
+    th.join(10)
+    ing.close()
+
+
+def test_roles_add_fix_and_verify_a_finding_on_the_console(browser: Any, site: Any, tmp_path: Path) -> None:
+    ing = site["ing"]
+    ctx, page = log_in(browser, site, "olga", "olga-password-1")
+    page.locator("#ct-hz-list .ct-hz-overdue", has_text="fire door held open").wait_for(timeout=30_000)
+    assert "OVERDUE" in page.locator(".ct-hz-overdue").text_content()
+    # an operator adds a blocked exit: stored, on the map, on the live state (the exit shows closed)
+    page.locator("#ct-hz-add summary").click()
+    page.fill("#ct-hz-feature", "EXIT-W")
+    page.select_option("#ct-hz-kind", "blocked_exit")
+    page.fill("#ct-hz-note", "chairs stacked against the exit")
+    page.click("#ct-hz-submit")
+    item = page.locator("#ct-hz-list .ct-hz-item", has_text="chairs stacked")
+    item.wait_for(timeout=30_000)
+    assert page.locator(".ct-hz-marker").count() == 2
+    assert "2 in force · 1 overdue" in page.locator("#ct-hz-count").text_content()
+    assert [b["node"] for b in ing.state.blocked()] == ["EXIT-W"]
+    assert page.locator(".ct-hz-tip").text_content() == "EXIT-W closed"  # the exit shown closed on the map
+    # a bad finding is refused with the field named, and nothing is stored
+    page.fill("#ct-hz-feature", "EXIT-W")
+    page.select_option("#ct-hz-kind", "narrowed")
+    page.fill("#ct-hz-width", "5")
+    page.fill("#ct-hz-note", "boxes")
+    page.click("#ct-hz-submit")
+    page.locator("#ct-hz-msg.ct-hz-bad", has_text="width: width 5 m is not narrower than 'EXIT-W'").wait_for(timeout=30_000)
+    item.click()  # flies to the place and opens its popup
+    page.locator(".ct-hz-pop", has_text="chairs stacked").wait_for(timeout=30_000)
+    for w, h in ((1440, 900), (1920, 1080)):  # laptop and control room, to look at
+        page.set_viewport_size({"width": w, "height": h})
+        page.wait_for_timeout(800)  # let Leaflet redraw after the resize (a picture to look at, not a timing check)
+        page.screenshot(path=str(tmp_path / f"hazards-console-{w}.png"))
+    print(f"screenshots: {tmp_path}")
+    # the operator fixes it but may not verify it
+    item.locator("button[data-act=fix]").click()
+    item.locator(".ct-hz-status", has_text="fixed").wait_for(timeout=30_000)
+    assert item.locator("button[data-act=verify]").count() == 0
+    fid = page.request.get(site["base"] + "/api/hazards").json()["findings"][-1]["id"]
+    csrf = page.locator('meta[name="ct-csrf"]').get_attribute("content")
+    r = page.request.post(f"{site['base']}/api/hazards/{fid}/verify", data={},
+                          headers={"X-CSRF-Token": csrf, "Origin": site["base"]})
+    assert r.status == 403 and "verifier" in r.json()["detail"]
+    ctx.close()
+    # a viewer sees the panel but has no buttons and is refused by the API
+    ctx, page = log_in(browser, site, "vic", "vic-password-1")
+    page.locator("#ct-hz-list .ct-hz-item", has_text="chairs stacked").wait_for(timeout=30_000)
+    assert page.locator("#ct-hz-add").is_hidden() and page.locator(".ct-hz-act").count() == 0
+    csrf = page.locator('meta[name="ct-csrf"]').get_attribute("content")
+    r = page.request.post(site["base"] + "/api/hazards", data={"feature": "D0a", "kind": "other", "note": "x"},
+                          headers={"X-CSRF-Token": csrf, "Origin": site["base"]})
+    assert r.status == 403
+    ctx.close()
+    # the verifier verifies it: closed, off the live state and the map
+    ctx, page = log_in(browser, site, "vera", "vera-password-1")
+    item = page.locator("#ct-hz-list .ct-hz-item", has_text="chairs stacked")
+    item.locator("button[data-act=verify]").click()
+    item.locator(".ct-hz-status", has_text="verified").wait_for(timeout=30_000)
+    assert ing.state.blocked() == [] and page.locator(".ct-hz-marker").count() == 1
+    moves = page.request.get(site["base"] + "/api/hazards").json()["findings"][-1]["moves"]
+    assert [(m["status"], m["by"], m["role"]) for m in moves] == [("open", "olga", "operator"), ("fixed", "olga", "operator"),
+                                                                  ("verified", "vera", "verifier")]
+    assert page.errors == [] and page.dialogs == []
+    ctx.close()

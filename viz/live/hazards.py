@@ -1,0 +1,144 @@
+"""The live console's hazard panel: the ledger's API, and the findings in force applied to the live state.
+
+Routes (behind the login, ``viz.live.security``; roles as for alarms, with
+the ``verifier`` between operator and admin):
+
+- ``GET /api/hazards``: every finding in force, and those closed in the last
+  ``CLOSED_SHOWN_DAYS`` days, with their place in WGS 84, age and overdue
+  flag, and the caller's user and role (viewer);
+- ``POST /api/hazards``: add a finding (operator); body :class:`NewFinding`;
+- ``POST /api/hazards/{id}/fix`` (operator), ``/verify``, ``/reject``,
+  ``/reopen`` (verifier): move it; body :class:`Move`.
+
+Every change is committed to the ledger (``twin.hazards``, in the event
+store's file) before the answer; then the findings in force are set on the
+live state (a blocked exit shows closed on the map and the forecasts route
+around it) and the view is pushed. A bad finding answers 422 with the
+problems, each naming its field; a role too weak 403; an unknown finding 404.
+The panel itself is ``static/hazards.js`` and ``static/hazards.css``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from pyproj import Transformer
+from starlette.concurrency import run_in_threadpool
+
+from twin.hazards import KINDS, NOTE_MAX, HazardError, HazardLedger
+from viz.live.security import Session, needs
+
+CLOSED_SHOWN_DAYS = 7
+"""Verified or rejected findings stay in the panel's list this many days (greyed)."""
+MOVES = {"fix": "fixed", "verify": "verified", "reject": "rejected", "reopen": "open"}
+"""Route word → status it moves a finding to."""
+
+
+class NewFinding(BaseModel):
+    """Body of ``POST /api/hazards`` (who found it is the logged-in user)."""
+
+    feature: str = Field(min_length=1, max_length=200, description="The campus feature it is on (door, stair, corridor, …).")
+    kind: str = Field(description=f"One of: {', '.join(KINDS)}.")
+    note: str = Field(max_length=NOTE_MAX, description="What was found.")
+    width: float | None = Field(None, description="narrowed: the remaining clear width (m).")
+    due: str | None = Field(None, max_length=10, description="Due date YYYY-MM-DD (default: hazards.due_days from today).")
+
+
+class Move(BaseModel):
+    """Body of ``POST /api/hazards/{id}/fix|verify|reject|reopen``."""
+
+    note: str | None = Field(None, max_length=NOTE_MAX, description="What was done.")
+
+
+class HazardDesk:
+    """One server's ledger, its places in WGS 84, and the hook that applies the findings in force to the live state."""
+
+    def __init__(self, app: FastAPI) -> None:
+        ing = app.state.ingestor
+        self.ingestor = ing
+        self.hub = app.state.hub
+        self.ledger = HazardLedger(ing.store.path, ing.campus)
+        crs = ing.campus.features.crs
+        self._to_wgs = Transformer.from_crs(crs, 4326, always_xy=True) if crs is not None and not crs.is_geographic else None
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Set the findings in force on the live state and push the view."""
+        found = self.ledger.findings(in_force=True)
+        with self.ingestor.lock:
+            self.ingestor.state.set_hazards(found)
+        self.hub.poke()
+
+    def at(self, f: dict[str, Any]) -> list[float] | None:
+        """A finding's place as ``[lat, lon]``."""
+        if f["x"] is None:
+            return None
+        lon, lat = self._to_wgs.transform(f["x"], f["y"]) if self._to_wgs else (f["x"], f["y"])
+        return [round(lat, 7), round(lon, 7)]
+
+    def listing(self) -> list[dict[str, Any]]:
+        """The findings the panel shows: in force, and closed in the last ``CLOSED_SHOWN_DAYS`` days."""
+        since = time.time() - CLOSED_SHOWN_DAYS * 86_400
+        keep = [f for f in self.ledger.findings() if f["in_force"] or (f["closed_at"] or 0) >= since]
+        return [{k: v for k, v in f.items() if k not in ("x", "y", "campus")} | {"at": self.at(f)} for f in keep]
+
+
+def _desk(request: Request) -> HazardDesk:
+    return request.app.state.hazards
+
+
+def _refused(e: HazardError) -> JSONResponse:
+    problems = [{"field": p.field, "message": p.message} for p in e.problems]
+    fields = {p.field for p in e.problems}
+    status = 403 if fields == {"role"} else 404 if fields == {"id"} else 409 if fields == {"status"} else 422
+    return JSONResponse({"error": "; ".join(f"{p['field']}: {p['message']}" for p in problems), "problems": problems},
+                        status_code=status)
+
+
+def get_hazards(request: Request, s: Session = Depends(needs("viewer"))) -> JSONResponse:  # noqa: B008 - FastAPI dependency
+    """The findings for the panel and the map, and who is asking."""
+    return JSONResponse({"user": s.user, "role": s.role, "kinds": list(KINDS), "findings": _desk(request).listing()})
+
+
+async def post_hazard(request: Request, body: NewFinding, s: Session = Depends(needs("operator"))) -> JSONResponse:  # noqa: B008
+    """Add a finding; it is stored before the answer."""
+    desk = _desk(request)
+    try:
+        f = await run_in_threadpool(desk.ledger.add, feature=body.feature, kind=body.kind, note=body.note, width=body.width,
+                                    due=body.due, by=s.user, role=s.role)
+    except HazardError as e:
+        return _refused(e)
+    await run_in_threadpool(desk.refresh)
+    return JSONResponse({"finding": f}, status_code=201)
+
+
+def _move_route(word: str, status: str, role: str) -> Any:
+    async def move(request: Request, finding: int, body: Move | None = None,
+                   s: Session = Depends(needs(role))) -> JSONResponse:  # noqa: B008 - FastAPI dependency
+        desk = _desk(request)
+        try:
+            f = await run_in_threadpool(desk.ledger.move, finding, status, by=s.user, role=s.role,
+                                        note=body.note if body else None)
+        except HazardError as e:
+            return _refused(e)
+        await run_in_threadpool(desk.refresh)
+        return JSONResponse({"finding": f})
+
+    move.__name__ = f"post_hazard_{word}"
+    move.__doc__ = f"Move a finding to {status} ({role})."
+    return move
+
+
+def add_routes(app: FastAPI) -> None:
+    """The hazard routes, and the ledger opened on the server's store (the findings in force applied at once)."""
+    app.state.hazards = HazardDesk(app)
+    app.add_api_route("/api/hazards", get_hazards, methods=["GET"], summary="Hazard findings for the panel")
+    app.add_api_route("/api/hazards", post_hazard, methods=["POST"], summary="Add a hazard finding (operator)")
+    for word, status in MOVES.items():
+        role = "operator" if status == "fixed" else "verifier"
+        app.add_api_route(f"/api/hazards/{{finding}}/{word}", _move_route(word, status, role), methods=["POST"],
+                          summary=f"Move a finding to {status} ({role})")

@@ -135,6 +135,11 @@ def actual_exits(recording: str | Path, campus: Campus, *, alarm_s: float | None
     if alarm is None:
         msg = f"{recording}: no fire alarm in the recording, so the drill's start is unknown: give --alarm SECONDS"
         raise RecordingError(msg)
+    span = float(meta.get("duration_s") or 0.0)
+    if not 0 <= alarm <= span:
+        msg = (f"{recording}: the alarm at {alarm:g} s is outside the recording, which holds 0 … {span:g} s "
+               f"({meta.get('from')} … {meta.get('to')})")
+        raise RecordingError(msg)
     doors = exits_of(campus)
     acc: dict[str, list[tuple[float, int]]] = defaultdict(list)
     for t, sid, _building, direction, count in rec.crossings:

@@ -36,6 +36,12 @@ def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+def store_span(store: EventStore) -> str:
+    """The stored events' true span as words (the earliest and the latest event in the whole store)."""
+    span = store.span()
+    return "the store is empty" if span is None else f"the store holds events from {_iso(span[0])} to {_iso(span[1])}"
+
+
 def _store_file(path: Path) -> None:
     """Refuse what is not an event store before opening it for writing (opening creates tables)."""
     if not path.is_file():
@@ -114,7 +120,6 @@ def record_exercise(store: str | Path, campus: Campus, path: str | Path, *, t_fr
         open_alarms: dict[str, tuple[Any, ...]] = {}
         alarms: list[tuple[Any, ...]] = []
         closures: dict[str, tuple[float, str, str, None]] = {}
-        first_ts = last_ts = None
         samples = [t_from + k * every for k in range(int((t_to - t_from) // every) + 1)]
         if samples[-1] < t_to:
             samples.append(t_to)
@@ -140,8 +145,6 @@ def record_exercise(store: str | Path, campus: Campus, path: str | Path, *, t_fr
 
         for eid, rec in st.events():
             ts = rec["ts"]
-            first_ts = ts if first_ts is None else first_ts
-            last_ts = ts
             if ts > t_to:
                 break
             while k < len(samples) and samples[k] < ts:
@@ -154,8 +157,7 @@ def record_exercise(store: str | Path, campus: Campus, path: str | Path, *, t_fr
                                     s.node if s else None, json.dumps(rec, separators=(",", ":"))))
                 diff_alarms(ts)
         if not sensor_rows:
-            held = f"the store holds events from {_iso(first_ts)} to {_iso(last_ts)}" if first_ts is not None else "the store is empty"
-            msg = f"{store}: no events between {_iso(t_from)} and {_iso(t_to)} ({held})"
+            msg = f"{store}: no events between {_iso(t_from)} and {_iso(t_to)} ({store_span(st)})"
             raise RecordingError(msg)
         while k < len(samples):
             sample(samples[k])

@@ -240,6 +240,11 @@ class EventStore:
         rows = self._read("SELECT n FROM counters WHERE name = ?", (name,))
         return rows[0][0] if rows else 0
 
+    def span(self) -> tuple[float, float] | None:
+        """Times (epoch s) of the earliest and the latest stored event, or ``None`` for an empty store."""
+        lo, hi = self._read("SELECT min(ts), max(ts) FROM events")[0]
+        return None if lo is None else (float(lo), float(hi))
+
     def counters(self) -> dict[str, int]:
         """Every counter: accepted, duplicate, rejected:<why>."""
         return dict(self._read("SELECT name, n FROM counters ORDER BY name"))

@@ -119,7 +119,11 @@ def test_exercise_cli_errors(site: dict[str, Path], tmp_path: Path) -> None:
     bad = runner.invoke(app, [*args, "--from", "2026-03-01T01:10:00Z", "--to", "2026-03-01T01:00:00Z"])
     assert bad.exit_code == 2 and "must be after --from" in bad.output
     bad = runner.invoke(app, [*args, "--from", "2026-03-02T00:00:00Z", "--to", "2026-03-02T01:00:00Z"])
-    assert bad.exit_code == 2 and "no events between" in bad.output and "the store holds events from 2026-03-01T00:10:00Z" in bad.output
+    span = "the store holds events from 2026-03-01T00:10:00Z to 2026-03-01T01:"
+    assert bad.exit_code == 2 and "no events between" in bad.output and span in bad.output
+    # a window before every event names the store's whole span too (the scan used to stop at the first event)
+    bad = runner.invoke(app, [*args, "--from", "2026-02-28T00:00:00Z", "--to", "2026-02-28T01:00:00Z"])
+    assert bad.exit_code == 2 and span in bad.output and "to 2026-03-01T00:10:00Z" not in bad.output
     other = write(five_halls(congested=2, free=0), tmp_path / "other.geojson")
     bad = runner.invoke(app, ["exercise", str(site["store"]), "--campus", str(other), "--from", "2026-03-01T00:59:00Z",
                               "--to", "2026-03-01T01:10:00Z", "-o", str(tmp_path / "x.sqlite")])
@@ -232,8 +236,12 @@ def test_compare_cli_errors(site: dict[str, Path], exercise: Path, tmp_path: Pat
     bad = runner.invoke(app, ["compare", str(exercise), str(plan)])
     assert bad.exit_code == 2 and "sed" in bad.output and "unknown key" in bad.output
     plan.write_text(f'kind = "evacuation"\ncampus = "{site["campus"]}"\n')
-    bad = runner.invoke(app, ["compare", str(exercise), str(plan), "--alarm", "900", "-o", str(tmp_path / "o")])
+    bad = runner.invoke(app, ["compare", str(exercise), str(plan), "--alarm", "770", "-o", str(tmp_path / "o")])
     assert bad.exit_code == 2 and "no 'out' crossings at building exits after the alarm" in bad.output
+    bad = runner.invoke(app, ["compare", str(exercise), str(plan), "--alarm", "900", "-o", str(tmp_path / "o")])
+    assert bad.exit_code == 2 and "outside the recording, which holds 0 … 780 s" in bad.output
+    bad = runner.invoke(app, ["replay", str(exercise), "--export", str(tmp_path / "f"), "--from", "900"])
+    assert bad.exit_code == 2 and "outside the recording, which holds 0 … 780 s" in bad.output
     newer = newer_recording(exercise, tmp_path / "newer.sqlite", version=4)
     for cmd in (["compare", str(newer), str(plan)], ["replay", str(newer), "--html", str(tmp_path / "n.html")]):
         bad = runner.invoke(app, cmd)

@@ -23,8 +23,8 @@ def replay(
     html: Annotated[Path | None, typer.Option("--html", help="Write a self-contained browser replay (HTML, works offline).")] = None,
     pedpy: Annotated[Path | None, typer.Option("--pedpy", help="Write the trajectories as a JuPedSim/PedPy SQLite file.")] = None,
     pedpy_fps: Annotated[float, typer.Option("--pedpy-fps", help="PedPy export: frames per simulated second (a campus drill at 1 fps is ~7 million rows).", min=0.01)] = 2.0,
-    building: Annotated[str | None, typer.Option("--building", help="PedPy export: only this building (with --level), with its level's walkable area.")] = None,
-    level: Annotated[int | None, typer.Option("--level", help="PedPy export: only this level (with --building).")] = None,
+    building: Annotated[str | None, typer.Option("--building", help="Zoom to this building (window, --export, --html); --pedpy: only this building (with --level), with its level's walkable area.")] = None,
+    level: Annotated[int | None, typer.Option("--level", help="Show this level: its rooms, corridors, stairs, doors and people (window, --export, --html); --pedpy: only this level (with --building).")] = None,
     size: Annotated[str, typer.Option("--size", help="Window or frame size WxH (px).")] = "1280x800",
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document of what was written.")] = False,
 ) -> None:
@@ -53,8 +53,14 @@ def replay(
         rec = Replay(recording)
     except RecordingError as e:
         fail(str(e))
+    if t_from is not None and t_from > rec.duration:
+        fail(f"--from {t_from:g} s is outside the recording, which holds 0 … {rec.duration:g} s")
     if rec.is_exercise and pedpy is not None:
         fail(f"{recording}: a recorded exercise holds counts per building, not trajectories; --pedpy needs a simulated run")
+    try:
+        rec.focus(building, level)
+    except ValueError as e:
+        fail(f"{recording}: {e}")
     if rec.note:
         err.print(f"note: {rec.note}", highlight=False, markup=False)
     result: dict[str, object] = {"recording": str(recording), "kind": "exercise" if rec.is_exercise else "simulation",
@@ -64,7 +70,7 @@ def replay(
 
         try:
             done = export_frames(rec, export, fps=fps, speed=speed or 32.0, t_from=t_from or 0.0, t_to=t_to,
-                                 size=(w, h), gif=not no_gif)
+                                 size=(w, h), gif=not no_gif, building=building, level=level)
         except ValueError as e:
             fail(str(e))
         frames = done["frames"]
@@ -77,7 +83,7 @@ def replay(
     if html is not None:
         from viz.replay_html import write_replay_html
 
-        page = write_replay_html(rec, html)
+        page = write_replay_html(rec, html, building=building, level=level)
         result["html"] = str(page)
         if not as_json:
             out.print(f"browser replay: {page} ({page.stat().st_size / 1e6:.1f} MB, works offline)", highlight=False)
@@ -98,7 +104,7 @@ def replay(
         return
     from viz.replay_app import ReplayApp
 
-    ReplayApp(rec, size=(w, h), speed=speed or 1.0).run()
+    ReplayApp(rec, size=(w, h), speed=speed or 1.0, building=building, level=level).run()
 
 
 def exercise(

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import shapely
 
+from twin.settings import default
 from twin.viewshed import camera_coverage, camera_viewsheds, sector, viewshed
 
 R = 10.0
@@ -124,3 +125,45 @@ def test_demo_cameras_are_occluded_by_buildings(demo) -> None:  # noqa: ANN001
     overlap = np.array([v.intersection(built).area for v in views.to_numpy()])
     assert (overlap[outdoor] < 1e-6).all()
     assert all(not v.is_empty for v in views.to_numpy())
+
+
+def ray_area(x: float, y: float, heading: float, fov: float, range_: float, occluders: list[shapely.Geometry],
+             n: int = 7200) -> float:
+    """The area seen, by brute force: ``n`` rays across the view, each stopped at the first building it meets.
+
+    Area = sum of r² dθ / 2 over the rays (independent of the shadow polygons :func:`viewshed` builds).
+    """
+    fov_r = math.radians(fov)
+    ang = math.radians(heading) + fov_r * ((np.arange(n) + 0.5) / n - 0.5)
+    ends = np.column_stack([x + range_ * np.sin(ang), y + range_ * np.cos(ang)])
+    rays = shapely.linestrings(np.stack([np.tile([x, y], (n, 1)), ends], axis=1))
+    walls = shapely.union_all([shapely.boundary(o) for o in occluders])
+    hit = shapely.intersection(rays, walls)
+    r = np.full(n, range_)
+    for i, h in enumerate(hit):
+        if not h.is_empty:
+            r[i] = min(range_, shapely.distance(shapely.Point(x, y), h))
+    return float((r**2).sum() * fov_r / n / 2)
+
+
+def test_a_facade_camera_on_an_l_shaped_building_sees_what_a_ray_test_sees() -> None:
+    """A camera drawn on the inner wall of an L's long wing, looking into the L: the short wing hides most of it."""
+    ell = shapely.Polygon([(0, 0), (40, 0), (40, 10), (10, 10), (10, 40), (0, 40)])
+    x, y, heading, fov, rng = 10.0, 25.0, 135.0, 90.0, 30.0  # on the east face of the long (north) wing, looking south-east
+    v = viewshed(x, y, heading, fov, rng, [ell])
+    off = default("camera_wall_offset")
+    rays = ray_area(x + off, y, heading, fov, rng, [ell])
+    print(f"viewshed {v.area:.1f} m², ray test {rays:.1f} m², open sector {math.pi * rng**2 / 4:.1f} m²")
+    assert v.area == pytest.approx(rays, rel=0.02)
+    assert v.area < 0.8 * math.pi * rng**2 / 4  # its own building does hide part of the view
+    assert v.intersection(ell).area < 1e-6
+    # it stands off its wall, not in it: points just in front of the wall are seen, the far side of the short wing not
+    assert seen(v, (x + off + 1, y - 1), (25, -5)) == [True, False]
+
+
+def test_a_camera_at_a_corner_stands_off_the_wall_it_looks_away_from() -> None:
+    block = shapely.box(0, 0, 10, 10)
+    for heading, expect in ((90.0, (10.3, 10.0)), (0.0, (10.0, 10.3))):
+        v = viewshed(10, 10, heading, 60, R, [block], wall_offset=0.3)
+        cx, cy = shapely.get_coordinates(v.exterior)[0]  # the sector starts at the camera
+        assert (cx, cy) == pytest.approx(expect)

@@ -4,7 +4,9 @@ A camera sees a sector: from its point, ``fov`` degrees wide around its
 ``heading`` (clockwise from north), out to its ``range`` (m). Buildings are
 opaque: every edge of every building outline casts a shadow, away from the
 camera, that hides whatever lies behind it, and the buildings themselves are
-not seen from outside. An indoor camera (one with ``building``) sees only
+not seen from outside. A camera drawn on a façade (on or inside a building
+outline) stands ``camera_wall_offset`` m out from its wall, and its own
+building occludes it like any other (:func:`off_the_wall`). An indoor camera (one with ``building``) sees only
 inside its own building, in plan (the floors of a building share one
 footprint; inner walls are not modelled as occluders).
 
@@ -99,7 +101,8 @@ def shadows(x: float, y: float, range_: float, occluders: Any) -> np.ndarray:
 
 
 def viewshed(
-    x: float, y: float, heading: float, fov: float, range_: float, occluders: Any = (), *, inside: BaseGeometry | None = None
+    x: float, y: float, heading: float, fov: float, range_: float, occluders: Any = (), *, inside: BaseGeometry | None = None,
+    wall_offset: float | None = None,
 ) -> BaseGeometry:
     """What a camera sees: its sector less the buildings and everything behind them.
 
@@ -118,25 +121,64 @@ def viewshed(
     inside : Polygon, optional
         For an indoor camera: its building; the view is that building's part of
         the sector, and ``occluders`` are ignored.
+    wall_offset : float, optional
+        A camera drawn on or inside a building outline stands this far out from
+        its wall (m; default the ``camera_wall_offset`` setting), see
+        :func:`off_the_wall`; its own building then occludes it like any other.
 
     Returns
     -------
     Polygon or MultiPolygon
         The area seen (possibly empty).
     """
-    sec = sector(x, y, heading, fov, range_)
     if inside is not None:
-        return shapely.intersection(sec, inside)
+        return shapely.intersection(sector(x, y, heading, fov, range_), inside)
+    if wall_offset is None:
+        wall_offset = default("camera_wall_offset")
     occ = np.asarray(occluders, dtype=object)
+    x, y = off_the_wall(x, y, heading, occ, wall_offset)
+    sec = sector(x, y, heading, fov, range_)
     if len(occ):
         occ = occ[shapely.intersects(occ, sec)]
     if len(occ) == 0:
         return sec
-    p = shapely.Point(x, y)
-    mounted = shapely.covers(occ, p)  # a camera on (or in) a building: that building hides nothing in front of it
-    shade = shadows(x, y, range_, occ[~mounted])
-    hidden = shapely.union_all(np.concatenate([shade, occ]))
+    hidden = shapely.union_all(np.concatenate([shadows(x, y, range_, occ), occ]))
     return shapely.make_valid(shapely.difference(sec, hidden))
+
+
+def off_the_wall(x: float, y: float, heading: float, occluders: Any, offset: float) -> tuple[float, float]:
+    """Where a camera mounted on a façade really stands: ``offset`` m out from its wall.
+
+    A camera drawn on (or inside) a building outline is moved to the nearest
+    point of that outline and then ``offset`` m out along the wall's outward
+    normal; at a corner, along the normal of the wall that faces most nearly
+    where the camera looks (``heading``, degrees clockwise from north). A
+    camera clear of every building stays where it is. From there its own
+    building occludes its view like any other (a wing of an L-shaped building
+    hides what lies behind it).
+    """
+    occ = np.asarray(occluders, dtype=object)
+    p = shapely.Point(x, y)
+    on = np.flatnonzero(shapely.covers(occ, p)) if len(occ) else []
+    if not len(on):
+        return x, y
+    ring = shapely.boundary(occ[on[0]])
+    coords, idx = shapely.get_coordinates(shapely.get_parts(ring), return_index=True)
+    same = idx[1:] == idx[:-1]
+    a, b = coords[:-1][same], coords[1:][same]
+    ab = b - a
+    seg2 = np.maximum((ab**2).sum(axis=1), 1e-18)
+    t = np.clip((((x, y) - a) * ab).sum(axis=1) / seg2, 0.0, 1.0)
+    foot = a + t[:, None] * ab
+    d = np.hypot(*(foot - (x, y)).T)
+    near = np.flatnonzero(d <= d.min() + 1e-6)
+    normal = np.column_stack([ab[near, 1], -ab[near, 0]]) / np.sqrt(seg2[near])[:, None]
+    probe = foot[near] + normal * 1e-3
+    normal = np.where(shapely.contains_xy(occ[on[0]], probe[:, 0], probe[:, 1])[:, None], -normal, normal)
+    look = np.array([math.sin(math.radians(heading)), math.cos(math.radians(heading))])
+    k = int(np.argmax(normal @ look))
+    out = foot[near[k]] + normal[k] * offset
+    return float(out[0]), float(out[1])
 
 
 def _col(df: pd.DataFrame, name: str, fill: float) -> np.ndarray:

@@ -1,5 +1,7 @@
-"""Property tests (hypothesis) over everything that reads sensor input: the event parser, the body splitter, the MQTT decoder
-and the ingest route in process. None may raise, answer 500 or send an answer that cannot be encoded.
+"""Property tests (hypothesis) over every reader of outside input: the campus loader, the scenario loader, the event
+parser, the body splitter, the MQTT decoder and the ingest route in process. A loader either loads or raises its
+``InputError`` (each problem naming the file); the others never raise, answer 500 or send an answer that cannot be
+encoded. The schema-driven fuzz of the whole HTTP API is ``tests/test_api_schema.py``.
 
 ``make test`` runs a bounded number of inputs per target; ``make fuzz`` sets ``TWIN_FUZZ=1`` for a larger budget and
 prints inputs tried and crashes per target.
@@ -7,10 +9,13 @@ prints inputs tried and crashes per target.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import time
+import tomllib
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,9 +25,11 @@ from hypothesis import strategies as st
 from sensors.events import BodyError, Outcome, Rejected, parse_event, split_events
 from sensors.ingest import Ingestor
 from sensors.mqtt import decode
+from scenarios.schema import load_scenario
 from sensors.store import EventStore
-from tests.helpers import tiny, write
+from tests.helpers import ROOT, TINY, tiny, write
 from twin.campus import load_campus
+from twin.errors import InputError
 from viz.live.app import create_app
 
 FUZZ = os.environ.get("TWIN_FUZZ") == "1"
@@ -42,6 +49,49 @@ pieces = st.sampled_from(['{"sensor_id":"CAM1","ts":1772352000,"kind":"count","c
 bodies = st.binary(max_size=300) | st.lists(pieces, max_size=12).map(lambda xs: "".join(xs).encode("utf-8", "surrogatepass"))
 
 
+TINY_DOC = tiny()
+PROPS = ["id", "kind", "building", "level", "levels", "use", "occupants", "width", "exit", "heading", "fov", "range",
+         "type", "zone", "name", "capacity", "lanes", "speed_limit", "snapshot_url", "stream_url"]
+KINDS = ["building", "room", "corridor", "door", "stair", "footway", "road", "shared", "crossing", "gate", "assembly",
+         "camera", "detector", "post", "key_area", "nonsense"]
+numbers = st.floats() | st.integers(-10**12, 10**12) | st.sampled_from([1e11, -1e11, float("nan"), float("inf")])
+positions = st.lists(numbers, min_size=0, max_size=3)
+geometries = st.none() | json_values | st.fixed_dictionaries({
+    "type": st.sampled_from(["Point", "LineString", "Polygon", "MultiPolygon", "GeometryCollection", "Circle", "", 7]),
+    "coordinates": positions | st.lists(positions, max_size=4) | st.lists(st.lists(positions, max_size=5), max_size=2)})
+campus_edits = st.lists(st.tuples(st.integers(0, len(TINY_DOC["features"]) - 1),
+                                  st.sampled_from(PROPS) | st.just("geometry") | st.text(max_size=6),
+                                  scalars | st.sampled_from(KINDS) | st.lists(st.sampled_from(KINDS), max_size=2)
+                                  | json_values | geometries), min_size=1, max_size=4)
+top_edits = st.sampled_from([{}, {"crs": None}, {"crs": {"type": "name", "properties": None}},
+                             {"crs": {"type": "name", "properties": {"name": "EPSG:4326"}}}, {"crs": "nonsense"},
+                             {"features": None}, {"type": "Feature"}, {"crs": {"type": "name", "properties": {"name": "EPSG:99999"}}}])
+SCENARIO = tomllib.loads((ROOT / "scenarios" / "demo" / "tb1-stair-fire.toml").read_text())
+SC_KEYS = [*SCENARIO, "occupancy.default", "occupancy.buildings", "fire.origin", "fire.start", "fire.spread_delay",
+           "premovement.mean", "premovement.sd", "premovement.dist", "settings", "walls", "nonsense"]
+toml_values = st.none() | st.booleans() | st.integers(-10**20, 10**20) | st.floats() | st.text(max_size=12) | st.lists(
+    st.integers() | st.text(max_size=6) | st.floats(), max_size=3) | st.dictionaries(st.text(max_size=6), st.floats() | st.text(max_size=6), max_size=3)
+
+
+def toml_text(doc: dict[str, object]) -> str:
+    """A TOML document from a table (inline tables; ``nan``/``inf`` as TOML writes them); ``None`` leaves the key out."""
+    def value(v: object) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, float):
+            return "nan" if v != v else ("inf" if v == float("inf") else "-inf" if v == float("-inf") else repr(v))
+        if isinstance(v, int):
+            return str(v)
+        if isinstance(v, str):
+            return json.dumps(v)
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v if x is not None) + "]"
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{json.dumps(str(k))} = {value(x)}" for k, x in v.items() if x is not None) + "}"
+        return '""'
+    return "\n".join(f"{json.dumps(k)} = {value(v)}" for k, v in doc.items() if v is not None)
+
+
 def encodable(doc: object) -> None:
     json.dumps(doc, ensure_ascii=False, allow_nan=False).encode("utf-8")
 
@@ -53,6 +103,46 @@ def client(tmp_path_factory):
     with TestClient(create_app(ing, users=None, device_keys=[KEY])) as c:
         yield c
     ing.close()
+
+
+@BUDGET
+@given(edits=campus_edits, top=top_edits)
+def test_the_campus_loader_loads_or_names_the_problem(edits, top):
+    """The documented example with a few properties, geometries or the CRS changed to anything JSON holds."""
+    TRIED["campus loader"] += 1
+    doc = {**copy.deepcopy(TINY_DOC), **top}
+    for i, key, v in edits:
+        feat = doc["features"][i] if isinstance(doc.get("features"), list) else {}
+        if key == "geometry":
+            feat["geometry"] = v
+        elif isinstance(feat.get("properties"), dict):
+            feat["properties"][key] = v
+    try:
+        load_campus(TINY, doc=doc)
+    except InputError as e:
+        assert e.problems and all(p.source and p.message for p in e.problems)
+
+
+@BUDGET
+@given(edits=st.dictionaries(st.sampled_from(SC_KEYS), toml_values, min_size=1, max_size=4), raw=st.text(max_size=40))
+def test_the_scenario_loader_loads_or_names_the_problem(tmp_path_factory, edits, raw):
+    """A demo scenario with keys set to anything TOML holds (``nan``, ``inf``, huge integers, wrong tables), and junk text."""
+    TRIED["scenario loader"] += 1
+    doc = copy.deepcopy(SCENARIO)
+    doc["campus"] = str(ROOT / "maps" / "demo")
+    for key, v in edits.items():
+        head, _, tail = key.partition(".")
+        if tail and isinstance(doc.get(head), dict):
+            doc[head][tail] = v
+        else:
+            doc[head] = v
+    path = tmp_path_factory.mktemp("sc") / "s.toml"
+    for text in (toml_text(doc), raw, toml_text(doc) + "\n" + raw):
+        Path(path).write_text(text, encoding="utf-8", errors="surrogatepass")
+        try:
+            load_scenario(path)
+        except InputError as e:
+            assert e.problems and all(p.source and p.message for p in e.problems)
 
 
 @BUDGET

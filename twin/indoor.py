@@ -116,6 +116,9 @@ class IndoorBuilder:
         indoor = self.f[self.f.kind.isin(("room", "corridor", "door", "stair", "camera", "detector"))]
         for fid, row in indoor.iterrows():
             b = row["building"]
+            if (not isinstance(b, str) or not b) and row["kind"] not in ("camera", "detector"):
+                self._err(f"a {row['kind']} must name its building (got {b!r})", fid, "building")
+                continue
             if not isinstance(b, str) or not b:
                 continue  # outdoor camera/detector
             if b not in span:

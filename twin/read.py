@@ -55,7 +55,13 @@ def _parse_geojson(doc: Any, src: str) -> tuple[list[dict[str, Any]], list[BaseG
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"), list):
         raise CampusError([Problem(src, "not a GeoJSON FeatureCollection (expected {\"type\": \"FeatureCollection\", \"features\": [...]})")])
     crs = pyproj.CRS.from_epsg(4326)
-    named = (doc.get("crs") or {}).get("properties", {}).get("name") if isinstance(doc.get("crs"), dict) else None
+    crs_doc = doc.get("crs")
+    if crs_doc is not None and not (isinstance(crs_doc, dict) and isinstance(crs_doc.get("properties"), dict)):
+        raise CampusError([Problem(src, 'crs must be {"type": "name", "properties": {"name": "EPSG:…"}}, '
+                                        f"got {json.dumps(crs_doc)[:80]}", field="crs")])
+    named = crs_doc["properties"].get("name") if crs_doc is not None else None
+    if named is not None and not isinstance(named, str):
+        raise CampusError([Problem(src, f"crs name must be text such as \"EPSG:32650\", got {named!r}", field="crs")])
     if named:
         try:
             crs = pyproj.CRS.from_user_input(named)
@@ -74,7 +80,7 @@ def _parse_geojson(doc: Any, src: str) -> tuple[list[dict[str, Any]], list[BaseG
         g = f.get("geometry") if isinstance(f, dict) else None
         try:
             geoms.append(shapely.geometry.shape(g) if g else None)
-        except (ValueError, TypeError, AttributeError, KeyError, shapely.errors.GEOSException) as e:
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError, shapely.errors.ShapelyError) as e:
             problems.append(Problem(src, f"unreadable geometry: {e}", feature=str(p.get("id", f"#{i}")), field="geometry"))
             geoms.append(None)
     if problems:
@@ -191,8 +197,8 @@ def _validate(src: str, props: list[dict[str, Any]], geoms: list[BaseGeometry | 
         if kind in (None, ""):
             problems.append(Problem(src, "missing required property 'kind'", feature=fid, field="kind"))
             continue
-        if kind not in KINDS:
-            problems.append(Problem(src, f"unknown kind '{kind}' (expected one of: {', '.join(KINDS)})", feature=fid, field="kind"))
+        if not isinstance(kind, str) or kind not in KINDS:
+            problems.append(Problem(src, f"unknown kind {kind!r} (expected one of: {', '.join(KINDS)})", feature=fid, field="kind"))
             continue
         model, gtype = KINDS[kind]
         try:

@@ -4,7 +4,7 @@ When a detector goes into ``fire`` the twin asks "what if we evacuate now?":
 it builds an evacuation scenario from the live state (people per building as
 counted now, the fire room as the fire origin with the time it has already
 burned taken off its spread delay, every other blocked part closed, exits
-blocked by hazard findings in force too) and runs
+blocked by hazard findings in force too, narrowed ones at the width left) and runs
 the evacuation engine once (seed 0, adaptive routes, which steer around
 queues and closed parts). The forecast holds the predicted clearance of the
 campus and of each building, the exits each building should use (the routes
@@ -54,6 +54,9 @@ def make_forecast(state: LiveState, trigger: dict[str, Any], *, scope: str = "ca
                   unmeasured_share: float = UNMEASURED_SHARE) -> dict[str, Any]:
     """Run the evacuation engine on the live state and return the forecast document.
 
+    The same as ``run_forecast(state.campus, forecast_inputs(state, trigger, ...))``;
+    the :class:`Forecaster` runs the two halves in two processes.
+
     Parameters
     ----------
     state : LiveState
@@ -66,10 +69,17 @@ def make_forecast(state: LiveState, trigger: dict[str, Any], *, scope: str = "ca
     unmeasured_share : float
         Share of design occupants assumed where no sensor counts.
     """
-    from scenarios.evacuation import Drill
-    from scenarios.hazards import rooms_without_detector
-    from scenarios.schema import parse_scenario
+    return run_forecast(state.campus, forecast_inputs(state, trigger, scope=scope, unmeasured_share=unmeasured_share))
 
+
+def forecast_inputs(state: LiveState, trigger: dict[str, Any], *, scope: str = "campus",
+                    unmeasured_share: float = UNMEASURED_SHARE) -> dict[str, Any]:
+    """What a forecast needs of the live state, as plain data (milliseconds; sent to the forecast worker).
+
+    Parameters are those of :func:`make_forecast`. Returns the scenario
+    document (``scenario``) and the counted and assumed people by building,
+    the fires, the trigger and the hazards in force.
+    """
     t0 = time.perf_counter()
     campus = state.campus
     f = campus.features
@@ -102,6 +112,34 @@ def make_forecast(state: LiveState, trigger: dict[str, Any], *, scope: str = "ca
     doc = {"kind": "evacuation", "campus": str(campus.source), "name": f"{scope} forecast: fire at {origin}", "seed": 0,
            "route": "adaptive", "occupancy": {"default": 0.0, "buildings": shares}, "blocked": blocked,
            "fire": {"origin": origin, "start": 0, "spread_delay": spread}}
+    hazards = state.hazards()
+    return {"scope": scope, "scenario": doc, "trigger": {k: trigger[k] for k in ("sensor_id", "ts")},
+            "fire_building": fires[0]["building"] if fires else None, "origin_node": origin_node, "shares": shares,
+            "counted": counted, "assumed": assumed, "unmeasured": unmeasured,
+            "hazards": [{k: h[k] for k in ("id", "kind", "feature", "building", "status")} for h in hazards],
+            "faulty_detectors": [h["feature"] for h in hazards if h["kind"] == "detector_fault"],
+            "read_s": time.perf_counter() - t0}
+
+
+def run_forecast(campus: Campus, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Run the evacuation engine once for :func:`forecast_inputs` and return the forecast document.
+
+    Parameters
+    ----------
+    campus : Campus
+        The campus the live state is of.
+    inputs : dict
+        From :func:`forecast_inputs`.
+    """
+    from scenarios.evacuation import Drill
+    from scenarios.hazards import rooms_without_detector
+    from scenarios.schema import parse_scenario
+
+    t0 = time.perf_counter()
+    f = campus.features
+    doc, scope = inputs["scenario"], inputs["scope"]
+    origin, blocked, spread, origin_node = doc["fire"]["origin"], doc["blocked"], doc["fire"]["spread_delay"], inputs["origin_node"]
+    counted, assumed, shares = inputs["counted"], inputs["assumed"], inputs["shares"]
     sc = parse_scenario(doc, "forecast")
     drill = Drill(campus, sc, source="forecast")
     rep = drill.run(0)
@@ -117,7 +155,7 @@ def make_forecast(state: LiveState, trigger: dict[str, Any], *, scope: str = "ca
         b = f.at[exit_id, "building"] if exit_id in f.index and "building" in f.columns else None
         b = str(b) if isinstance(b, str) else "outdoor"
         routes[b].append({"exit": exit_id, "people": int(n)})
-    fire_building = fires[0]["building"] if fires else None
+    fire_building = inputs["fire_building"]
 
     def building_of(server: str) -> str | None:
         """The building of a door, room or corridor server, or of the first end of a flight or path (``u~v``)."""
@@ -130,8 +168,7 @@ def make_forecast(state: LiveState, trigger: dict[str, Any], *, scope: str = "ca
                    key=lambda s: (building_of(s["id"]) != fire_building, -s["max_wait_s"], -s["max_queue"], s["id"]))[:10]
     return {
         "scope": scope,
-        "trigger": {"sensor_id": trigger["sensor_id"], "ts": trigger["ts"], "building": fire_building,
-                    "node": origin_node},
+        "trigger": {**inputs["trigger"], "building": fire_building, "node": origin_node},
         "evacuation_time_s": round(rep.evacuation_time, 1),
         "building": fire_building,
         "building_clearance_s": round(clearance.get(fire_building, 0.0), 1) if fire_building else None,
@@ -153,7 +190,7 @@ def make_forecast(state: LiveState, trigger: dict[str, Any], *, scope: str = "ca
         "spread_delay_s": spread,
         "occupancy_share": {b: round(v, 4) for b, v in sorted(shares.items()) if v},
         "unmeasured": unmeasured,
-        "hazards": [{k: h[k] for k in ("id", "kind", "feature", "building", "status")} for h in state.hazards()],
+        "hazards": [{k: h[k] for k in ("id", "kind", "feature", "building", "status", "width")} for h in state.hazards()],
         "no_working_detector": sorted(rooms_without_detector(campus, [h["feature"] for h in state.hazards()
                                                                       if h["kind"] == "detector_fault"])),
         "compute_s": round(time.perf_counter() - t0, 3),

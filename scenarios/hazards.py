@@ -21,6 +21,7 @@ or ``"open"`` for the store of the server that runs it (the live forecast).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,8 @@ from twin.variants import campus_variant
 
 LIVE_STORE = "open"
 """The ``hazards`` value that means: the findings of the store the server runs on."""
+NARROWED_KEPT = 4
+"""Campus variants with narrowed elements kept for the live forecasts (each about as large as the campus)."""
 
 
 @dataclass
@@ -141,6 +144,33 @@ def apply_findings(scenario: Any, campus: Campus, findings: list[dict[str, Any]]
     return Inspected(sc, variant, rows, store)
 
 
+_narrowed: dict[tuple[str, tuple[tuple[str, float], ...]], Campus] = {}
+_narrowed_lock = threading.Lock()
+
+
+def narrowed_campus(campus: Campus, findings: list[dict[str, Any]]) -> Campus:
+    """``campus`` with the elements of the ``narrowed`` findings among ``findings`` set to the width left (m).
+
+    The live forecasts' campus: a campus variant takes seconds to build (the
+    file is read again), so the last few are kept by campus and widths, and the
+    console builds one as soon as a narrowed finding is stored
+    (``viz.live.hazards``), before any alarm asks for it. Thread-safe: a forecast
+    asking while that build runs waits for it instead of building it twice.
+    """
+    widths = tuple(sorted({(r["feature"], float(r["width"])) for r in findings
+                           if r["kind"] == "narrowed" and r["feature"] and r["width"] is not None}))
+    if not widths:
+        return campus
+    key = (campus.digest, widths)
+    with _narrowed_lock:
+        if key not in _narrowed:
+            while len(_narrowed) >= NARROWED_KEPT:
+                _narrowed.pop(next(iter(_narrowed)))
+            _narrowed[key] = campus_variant(campus, {"set": {fid: {"width": w} for fid, w in widths}},
+                                            source=str(campus.source), key="hazards")
+        return _narrowed[key]
+
+
 def rooms_without_detector(campus: Campus, faulty: list[str]) -> dict[str, list[str]]:
     """Rooms that have detectors, all of them in ``faulty``: room id → its faulty detectors.
 
@@ -163,4 +193,4 @@ def rooms_without_detector(campus: Campus, faulty: list[str]) -> dict[str, list[
     return out
 
 
-__all__ = ["LIVE_STORE", "Inspected", "apply_findings", "as_inspected", "rooms_without_detector"]
+__all__ = ["LIVE_STORE", "Inspected", "apply_findings", "as_inspected", "narrowed_campus", "rooms_without_detector"]

@@ -275,7 +275,34 @@ def test_live_state_and_forecast_follow_the_findings_in_force(tmp_path: Path, de
     state.set_hazards(led.findings(in_force=True))
     assert [b["node"] for b in state.blocked()] == ["TB1-L0-X2"] and len(state.snapshot()["hazards"]) == 2
     fire = {"sensor_id": "TB1-L2-SD01", "ts": 1_772_323_200.0, "kind": "fire", "state": "fire"}
-    state.apply(1, fire)
+    door = next((s.id for s in state.registry.by_type.get("door", []) if s.building == "TB1"), None)
+    if door:  # TB1 counted at its doors (else assumed full): 400 people in it
+        state.apply(1, {"sensor_id": door, "ts": fire["ts"] - 60, "kind": "crossing", "direction": "in", "count": 400})
+    state.apply(2, fire)
     fc = make_forecast(state, fire, scope="building")
-    assert "TB1-L0-X2" in fc["blocked"] and all(r["exit"] != "TB1-L0-X2" for r in fc["routes"]["TB1"])
+    assert fc["occupants"] > 0 and "TB1-L0-X2" in fc["blocked"] and all(r["exit"] != "TB1-L0-X2" for r in fc["routes"]["TB1"])
     assert fc["no_working_detector"] == sorted(dark) and {h["kind"] for h in fc["hazards"]} == {"blocked_exit", "detector_fault"}
+
+
+def test_a_narrowed_exit_slows_the_live_forecast(tmp_path: Path, campus: Any) -> None:
+    from scenarios.forecast import make_forecast
+    from scenarios.hazards import narrowed_campus
+    from twin.state import LiveState
+
+    fire = {"sensor_id": "SD-R0a", "ts": 1_772_323_200.0, "kind": "fire", "state": "fire"}
+    times = {}
+    for width in (None, 0.3):
+        led = HazardLedger(tmp_path / f"{width}.sqlite", campus)
+        for exit_id in ("EXIT-E", "EXIT-W"):
+            if width is not None:
+                led.add(feature=exit_id, kind="narrowed", width=width, note="crates", by="olga")
+        state = LiveState(campus)
+        state.set_hazards(led.findings(in_force=True))
+        state.apply(1, fire)
+        fc = make_forecast(state, fire, scope="building")
+        times[width] = fc["evacuation_time_s"]
+    assert {h["width"] for h in fc["hazards"]} == {0.3}
+    assert times[0.3] > 2 * times[None]  # the same people through two 0.3 m exits instead of 1.2 m ones (829 s vs 279 s)
+    again = narrowed_campus(campus, state.hazards())
+    assert again is narrowed_campus(campus, list(reversed(state.hazards())))  # built once, kept
+    assert again.features.at["EXIT-E", "width"] == 0.3 and narrowed_campus(campus, []) is campus

@@ -13,13 +13,15 @@ the ``verifier`` between operator and admin):
 Every change is committed to the ledger (``twin.hazards``, in the event
 store's file) before the answer; then the findings in force are set on the
 live state (a blocked exit shows closed on the map and the forecasts route
-around it) and the view is pushed. A bad finding answers 422 with the
+around it; a narrowed one is as wide in the forecasts as the width left) and
+the view is pushed. A bad finding answers 422 with the
 problems, each naming its field; a role too weak 403; an unknown finding 404.
 The panel itself is ``static/hazards.js`` and ``static/hazards.css``.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -29,6 +31,7 @@ from pydantic import BaseModel, Field
 from pyproj import Transformer
 from starlette.concurrency import run_in_threadpool
 
+from scenarios.hazards import narrowed_campus
 from twin.hazards import KINDS, NOTE_MAX, HazardError, HazardLedger
 from viz.live.security import Session, needs
 
@@ -67,11 +70,14 @@ class HazardDesk:
         self.refresh()
 
     def refresh(self) -> None:
-        """Set the findings in force on the live state and push the view."""
+        """Set the findings in force on the live state and push the view; build the narrowed campus of the forecasts."""
         found = self.ledger.findings(in_force=True)
         with self.ingestor.lock:
             self.ingestor.state.set_hazards(found)
         self.hub.poke()
+        if any(f["kind"] == "narrowed" for f in found):  # seconds of work: ready before an alarm asks for it
+            threading.Thread(target=narrowed_campus, args=(self.ingestor.campus, found), name="twin-hazards-narrowed",
+                             daemon=True).start()
 
     def at(self, f: dict[str, Any]) -> list[float] | None:
         """A finding's place as ``[lat, lon]``."""

@@ -108,8 +108,12 @@ class Mosquitto:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def start_mosquitto(binary: str | None = None, *, timeout: float = 10.0) -> Mosquitto:
+def start_mosquitto(binary: str | None = None, *, timeout: float = 10.0, listeners: str = "") -> Mosquitto:
     """Start mosquitto on a free loopback port with its own config; wait until it accepts connections.
+
+    ``listeners`` is more config, appended after the main listener (e.g. a TLS
+    listener with its own ``allow_anonymous`` and ``password_file``); with it,
+    ``per_listener_settings`` is on, so the main listener stays anonymous.
 
     Raises
     ------
@@ -125,7 +129,8 @@ def start_mosquitto(binary: str | None = None, *, timeout: float = 10.0) -> Mosq
     folder = Path(tempfile.mkdtemp(prefix="twin-mosquitto-"))
     for _ in range(5):
         port = free_port()
-        (folder / "mosquitto.conf").write_text(CONFIG.format(port=port, folder=folder, autosave=AUTOSAVE_S, user=getpass.getuser()))
+        conf = CONFIG.format(port=port, folder=folder, autosave=AUTOSAVE_S, user=getpass.getuser())
+        (folder / "mosquitto.conf").write_text(f"per_listener_settings true\n{conf}{listeners}" if listeners else conf)
         proc = _launch(exe, folder)
         if _wait_up(proc, port, time.monotonic() + timeout):
             return Mosquitto(port, proc, folder, exe)

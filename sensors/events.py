@@ -258,6 +258,8 @@ class _Base(BaseModel):
     sensor_id: Annotated[str, Field(min_length=1, max_length=MAX_ID, pattern=r"^[A-Za-z0-9_.:\-]+$")]
     ts: float
     seq: Annotated[int, Field(ge=0, lt=2**63, strict=True)] | None = None
+    stamped: Literal["receipt"] | None = None
+    """``receipt``: the sensor sent no ``ts``; the adapter stamped the event with the twin's clock when it arrived."""
 
     @field_validator("ts", mode="before")
     @classmethod

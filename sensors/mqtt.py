@@ -22,12 +22,15 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import urlparse
+from collections.abc import Sequence
+from typing import Any, Protocol
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlparse
 
 from sensors.events import BodyError, Outcome, Rejected, decode_event, echo, split_events
 from sensors.ingest import Ingestor
@@ -45,31 +48,109 @@ MAX_BATCH_BYTES = 256 * 1024
 """Most payload bytes committed in one transaction (about 2,500 events): keeps an alarm's wait behind a batch short."""
 
 
+SESSION_EXPIRY_S = 30 * 24 * 3600
+"""MQTT 5: how long the broker keeps the twin's session while it is away (as ``persistent_client_expiration 30d``)."""
+PASSWORD_ENV = "TWIN_MQTT_PASSWORD"
+"""The broker password when the URL names a user but no password (keeps it out of the process list)."""
+_QUERY = {"ca": "ca_file", "cert": "cert_file", "key": "key_file", "version": "version"}
+
+
 @dataclass(frozen=True)
 class Broker:
-    """Where the broker is: ``mqtt://[user:password@]HOST:PORT``."""
+    """Where the broker is and how to reach it.
+
+    ``mqtt://[user[:password]@]HOST[:PORT]`` (port 1883) or
+    ``mqtts://…`` (TLS, port 8883), with optional query parameters:
+    ``ca=FILE`` (the CA that signed the broker's certificate; default: the
+    system's CAs), ``cert=FILE`` and ``key=FILE`` (a client certificate, for
+    brokers that require one) and ``version=5`` (MQTT 5; default 3.1.1).
+    A user without a password in the URL takes ``$TWIN_MQTT_PASSWORD``.
+    """
 
     host: str
     port: int = 1883
     username: str | None = None
     password: str | None = None
+    tls: bool = False
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    version: str = "3.1.1"
 
     @classmethod
     def parse(cls, url: str) -> Broker:
-        """Parse ``mqtt://HOST:PORT``; raises ``ValueError`` naming what is wrong."""
+        """Parse a broker URL; raises ``ValueError`` naming what is wrong."""
         u = urlparse(url if "://" in url else f"mqtt://{url}")
-        if u.scheme != "mqtt":
-            msg = f"broker URL {url!r}: the scheme must be mqtt:// (TLS brokers are not supported yet)"
+        if u.scheme not in ("mqtt", "mqtts"):
+            msg = f"broker URL {url!r}: the scheme must be mqtt:// or mqtts:// (TLS)"
             raise ValueError(msg)
         if not u.hostname:
             msg = f"broker URL {url!r}: no host, expected mqtt://HOST:PORT"
             raise ValueError(msg)
         try:
-            port = u.port or 1883
+            port = u.port or (8883 if u.scheme == "mqtts" else 1883)
         except ValueError:
             msg = f"broker URL {url!r}: the port must be a number"
             raise ValueError(msg) from None
-        return cls(u.hostname, port, u.username, u.password)
+        opts: dict[str, str] = {}
+        for name, value in parse_qsl(u.query, keep_blank_values=True):
+            if name not in _QUERY:
+                msg = f"broker URL {url!r}: unknown parameter {name!r} (expected: {', '.join(_QUERY)})"
+                raise ValueError(msg)
+            opts[_QUERY[name]] = value
+        for field in ("ca_file", "cert_file", "key_file"):
+            if field in opts and not Path(opts[field]).is_file():
+                msg = f"broker URL {url!r}: {field.removesuffix('_file')}={opts[field]!r} is not a file"
+                raise ValueError(msg)
+        if ("cert_file" in opts) != ("key_file" in opts):
+            msg = f"broker URL {url!r}: a client certificate needs both cert= and key="
+            raise ValueError(msg)
+        if opts.keys() & {"ca_file", "cert_file"} and u.scheme != "mqtts":
+            msg = f"broker URL {url!r}: ca=, cert= and key= need mqtts://"
+            raise ValueError(msg)
+        if opts.get("version", "3.1.1") not in ("3.1.1", "5"):
+            msg = f"broker URL {url!r}: version={opts['version']!r}, expected 3.1.1 or 5"
+            raise ValueError(msg)
+        password = u.password if u.password is not None or not u.username else os.environ.get(PASSWORD_ENV)
+        return cls(u.hostname, port, unquote(u.username) if u.username else None,
+                   unquote(password) if password else None, u.scheme == "mqtts", **opts)
+
+    @property
+    def address(self) -> str:
+        """``mqtt[s]://HOST:PORT`` (no credentials: for logs and status)."""
+        return f"mqtt{'s' if self.tls else ''}://{self.host}:{self.port}"
+
+    def client(self, client_id: str, *, persistent: bool = False, manual_ack: bool = False) -> Any:
+        """A paho client for this broker: protocol, TLS and credentials set; not connected.
+
+        ``persistent`` asks the broker to keep the session (3.1.1: ``clean_session``
+        false; MQTT 5: ``clean_start`` false when connecting, see :meth:`connect`).
+        """
+        import paho.mqtt.client as mqtt
+
+        if self.version == "5":
+            c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5,
+                            manual_ack=manual_ack)
+        else:
+            c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=not persistent,
+                            protocol=mqtt.MQTTv311, manual_ack=manual_ack)
+        if self.tls:
+            c.tls_set(ca_certs=self.ca_file, certfile=self.cert_file, keyfile=self.key_file)
+        if self.username:
+            c.username_pw_set(self.username, self.password)
+        return c
+
+    def connect(self, client: Any, *, persistent: bool = False, asynchronous: bool = True) -> None:
+        """Connect ``client`` (made by :meth:`client`); MQTT 5 asks for a session that outlives the connection."""
+        kw: dict[str, Any] = {"keepalive": 30}
+        if self.version == "5":
+            from paho.mqtt.packettypes import PacketTypes
+            from paho.mqtt.properties import Properties
+
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = SESSION_EXPIRY_S if persistent else 0
+            kw.update(clean_start=not persistent, properties=props)
+        (client.connect_async if asynchronous else client.connect)(self.host, self.port, **kw)
 
 
 def topic_of(event: dict[str, Any]) -> str:
@@ -77,14 +158,33 @@ def topic_of(event: dict[str, Any]) -> str:
     return f"{ROOT}/{event['sensor_id']}/{event['kind']}"
 
 
-def decode(topic: str, payload: bytes) -> list[Any]:
+def availability(sensor_id: str, payload: bytes, now: float) -> dict[str, Any]:
+    """A heartbeat from an availability message, stamped on receipt.
+
+    Takes the plain form (``online`` / ``offline``, Home Assistant's default
+    ``payload_available`` / ``payload_not_available``) and Zigbee2MQTT's JSON
+    form (``{"state": "online"}``). Anything else is left for the schema to
+    reject by its ``status`` field.
+    """
+    text = payload[:256].decode("utf-8", errors="replace").strip()
+    if text.startswith("{"):
+        doc = decode_event(text)
+        text = doc.get("state") if isinstance(doc, dict) and isinstance(doc.get("state"), str) else text
+    return {"sensor_id": sensor_id, "kind": "heartbeat", "ts": now, "stamped": "receipt",
+            "status": echo(text.strip().strip('"').lower(), 40)}
+
+
+def decode(topic: str, payload: bytes, now: float | None = None) -> list[Any]:
     """Raw events from one MQTT message; never raises.
 
     The sensor id and kind come from the topic when the payload leaves them
-    out. A payload over the limits of :func:`sensors.events.decode_event`,
+    out; an event without ``ts`` is stamped with ``now`` (the twin's clock on
+    receipt, default the wall clock) and marked ``"stamped": "receipt"``.
+    A payload over the limits of :func:`sensors.events.decode_event`,
     not JSON, or on a topic outside the tree is a :class:`~sensors.events.Rejected`
     in its place, so it is rejected alone and its batch goes on.
     """
+    now = time.time() if now is None else now
     if topic == BATCH_TOPIC:
         try:
             return split_events(payload)
@@ -94,17 +194,30 @@ def decode(topic: str, payload: bytes) -> list[Any]:
     if len(parts) != 3:
         return [Rejected(f"topic {echo(topic)!r} is not {ROOT}/<sensor_id>/<kind>", "topic")]
     _, sid, kind = parts
-    if kind == "availability":
-        status = payload[:64].decode("utf-8", errors="replace").strip().strip('"').lower()
-        return [{"sensor_id": sid, "kind": "heartbeat", "ts": time.time(), "status": status}]
+    if kind == "availability":  # an empty message clears the retained one: no news
+        return [availability(sid, payload, now)] if payload.strip() else []
     doc = decode_event(payload)
     if isinstance(doc, dict):
         doc.setdefault("sensor_id", sid)
         doc.setdefault("kind", kind)
+        if "ts" not in doc:
+            doc.update(ts=now, stamped="receipt")
         if doc["sensor_id"] != sid or doc["kind"] != kind:
             return [Rejected(f"payload sensor_id/kind ({echo(str(doc['sensor_id']), 80)}/{echo(str(doc['kind']), 20)}) "
                              f"differ from the topic {echo(topic)!r}", "topic")]
     return [doc]
+
+
+class TopicAdapter(Protocol):
+    """Another system's topics turned into our events (e.g. :class:`sensors.adapters.frigate.Frigate`)."""
+
+    def subscriptions(self) -> list[str]:
+        """Topic filters to subscribe to (QoS 1)."""
+        ...
+
+    def decode(self, topic: str, payload: bytes, now: float) -> list[Any] | None:
+        """Raw events from one message on its topics (``[]``: ignored on purpose), or ``None`` when not its topic."""
+        ...
 
 
 class MqttIngest:
@@ -115,20 +228,19 @@ class MqttIngest:
     ingestor : Ingestor
         Where events go.
     broker : Broker | str
-        The broker (``mqtt://HOST:PORT``).
+        The broker (``mqtt[s]://HOST:PORT``, see :class:`Broker`).
     client_id : str
         Fixed, so the broker keeps this subscriber's session across restarts.
+    adapters : sequence of TopicAdapter
+        Other systems' topics to take as well (Frigate), tried before the campus tree.
     """
 
-    def __init__(self, ingestor: Ingestor, broker: Broker | str, *, client_id: str = CLIENT_ID) -> None:
-        import paho.mqtt.client as mqtt
-
+    def __init__(self, ingestor: Ingestor, broker: Broker | str, *, client_id: str = CLIENT_ID,
+                 adapters: Sequence[TopicAdapter] = ()) -> None:
         self.ingestor = ingestor
         self.broker = Broker.parse(broker) if isinstance(broker, str) else broker
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False,
-                                  protocol=mqtt.MQTTv311, manual_ack=True)
-        if self.broker.username:
-            self.client.username_pw_set(self.broker.username, self.broker.password)
+        self.adapters = tuple(adapters)
+        self.client = self.broker.client(client_id, persistent=True, manual_ack=True)
         self.client.will_set(f"{TWIN_TOPIC}/availability", "offline", qos=1, retain=True)
         self.client.max_queued_messages_set(0)
         self.client.on_connect = self._on_connect
@@ -147,7 +259,7 @@ class MqttIngest:
         """Connect (retrying in the background) and start consuming."""
         self._writer.start()
         self.client.reconnect_delay_set(0.2, 5)
-        self.client.connect_async(self.broker.host, self.broker.port, keepalive=30)
+        self.broker.connect(self.client, persistent=True)
         self.client.loop_start()
 
     def stop(self) -> None:
@@ -162,7 +274,7 @@ class MqttIngest:
 
     def status(self) -> dict[str, Any]:
         """Connection and counters."""
-        return {"broker": f"{self.broker.host}:{self.broker.port}", "connected": self.connected.is_set(),
+        return {"broker": self.broker.address, "protocol": self.broker.version, "connected": self.connected.is_set(),
                 "received": self.received, "stored": self.stored, "rejected": self.rejected}
 
     def wait_connected(self, timeout: float = 10.0) -> bool:
@@ -175,7 +287,7 @@ class MqttIngest:
         if rc.is_failure:
             self.errors.append(f"connect refused: {rc}")
             return
-        client.subscribe([(f"{ROOT}/+/+", 1), (BATCH_TOPIC, 1)])
+        client.subscribe([(f"{ROOT}/+/+", 1), (BATCH_TOPIC, 1), *((t, 1) for a in self.adapters for t in a.subscriptions())])
         client.publish(f"{TWIN_TOPIC}/availability", "online", qos=1, retain=True)
         self.connected.set()
 
@@ -253,9 +365,17 @@ class MqttIngest:
 
     def _commit(self, batch: list[tuple[int, int, str, bytes]]) -> None:
         raws: list[Any] = []
+        now = self.ingestor.clock()
         for _mid, _qos, topic, payload in batch:
-            if not topic.startswith(f"{TWIN_TOPIC}/"):
-                raws.extend(decode(topic, payload))
+            if topic.startswith(f"{TWIN_TOPIC}/"):
+                continue
+            for a in self.adapters:
+                got = a.decode(topic, payload, now)
+                if got is not None:
+                    raws.extend(got)
+                    break
+            else:
+                raws.extend(decode(topic, payload, now))
         outcomes = self.ingestor.submit(raws, source="mqtt") if raws else []
         self.received += len(raws)
         self.stored += sum(o.status != "rejected" for o in outcomes)

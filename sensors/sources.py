@@ -272,28 +272,24 @@ def publish(events: Iterable[Any], to: str, *, key: str | None = None, batch: in
     timeout : float
         Seconds to wait for the broker's acknowledgements at the end.
     """
-    if to.startswith("mqtt://"):
+    if to.startswith(("mqtt://", "mqtts://")):
         return _publish_mqtt(events, to, batch=batch, timeout=timeout, client_id=client_id)
     if to.startswith(("http://", "https://")):
         return _publish_http(events, to, key=key, batch=max(1, batch) if batch > 1 else 500)
-    msg = f"--to {to!r}: expected mqtt://HOST:PORT or http://HOST:PORT"
+    msg = f"--to {to!r}: expected mqtt[s]://HOST:PORT or http://HOST:PORT"
     raise ValueError(msg)
 
 
 def _publish_mqtt(events: Iterable[Any], to: str, *, batch: int, timeout: float, client_id: str | None) -> dict[str, Any]:
-    import paho.mqtt.client as mqtt
-
     from sensors.mqtt import BATCH_TOPIC, Broker, topic_of
 
     b = Broker.parse(to)
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or "", clean_session=True, protocol=mqtt.MQTTv311)
-    if b.username:
-        c.username_pw_set(b.username, b.password)
+    c = b.client(client_id or "")
     c.max_inflight_messages_set(1000)
     c.max_queued_messages_set(0)
     acked = [0]
     c.on_publish = lambda *a: acked.__setitem__(0, acked[0] + 1)
-    c.connect(b.host, b.port, keepalive=30)
+    b.connect(c, asynchronous=False)
     c.loop_start()
     sent = messages = 0
     t = time.perf_counter()

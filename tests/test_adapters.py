@@ -1,0 +1,285 @@
+"""Feeds other systems speak, through a real Mosquitto: Frigate NVR counts, Zigbee2MQTT / Home Assistant availability,
+payloads without ``ts``, publishing back with Home Assistant discovery, and MQTT over TLS (and MQTT 5).
+
+One broker for the module, with two extra TLS listeners (a certificate authority, server and client certificates
+made here with the openssl command line): one that asks for a username and password, one that asks for a client
+certificate. Every message is in the documented format of the system it stands for.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sensors.adapters.frigate import Frigate
+from sensors.adapters.zigbee import Zigbee2Mqtt
+from sensors.broker import INSTALL, Mosquitto, free_port, mosquitto_binary, start_mosquitto
+from sensors.ingest import Ingestor
+from sensors.mqtt import Broker, MqttIngest
+from sensors.store import EventStore
+from tests.helpers import add, feature, point, tiny, write
+
+pytestmark = pytest.mark.mqtt
+
+T0 = 1_780_000_000.0
+"""The twin's clock in these tests (epoch s): events stamped on receipt carry exactly this."""
+
+
+def wait_for(cond, timeout: float = 20.0, what: str = "condition") -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def make_certs(folder: Path) -> dict[str, Path]:
+    """A CA, a server certificate for 127.0.0.1 and a client certificate, all signed by the CA (P-256 keys)."""
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    (folder / "ca.ext").write_text("basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n"
+                                   "subjectKeyIdentifier=hash\n")
+    _openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=twin test CA",
+             "-extensions", "v3_ca", "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=folder)
+    for name, usage, san in (("server", "serverAuth", "subjectAltName=IP:127.0.0.1\n"), ("client", "clientAuth", "")):
+        (folder / f"{name}.ext").write_text(f"basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+                                            f"extendedKeyUsage={usage}\nsubjectKeyIdentifier=hash\n"
+                                            f"authorityKeyIdentifier=keyid\n{san}")
+        _openssl("req", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN=twin test {name}", cwd=folder)
+        _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+                 "-out", f"{name}.pem", "-days", "2", "-extfile", f"{name}.ext", cwd=folder)
+    return {n: folder / n for n in ("ca.pem", "server.pem", "server.key", "client.pem", "client.key")}
+
+
+class Site:
+    """The module's broker, its TLS ports and files."""
+
+    def __init__(self, broker: Mosquitto, certs: dict[str, Path], tls_password: int, tls_cert: int) -> None:
+        self.broker, self.certs, self.tls_password, self.tls_cert = broker, certs, tls_password, tls_cert
+
+    @property
+    def url(self) -> str:
+        return self.broker.url
+
+    def client(self, client_id: str = "") -> Any:
+        """A plain MQTT 3.1.1 client of a device, connected, its loop running."""
+        b = Broker.parse(self.url)
+        c = b.client(client_id)
+        b.connect(c, asynchronous=False)
+        c.loop_start()
+        return c
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Iterator[Site]:
+    """Mosquitto with its plain listener, a TLS listener with a password file and one that requires a client certificate."""
+    if mosquitto_binary() is None or shutil.which("openssl") is None:
+        msg = f"mosquitto or openssl missing: run `{INSTALL} openssl`"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(msg)
+        pytest.skip(msg)
+    folder = tmp_path_factory.mktemp("tls")
+    certs = make_certs(folder)
+    subprocess.run(["mosquitto_passwd", "-b", "-c", str(folder / "passwd"), "twin", "s3cret"], check=True, capture_output=True)
+    folder.joinpath("passwd").chmod(0o600)
+    tls = f"cafile {certs['ca.pem']}\ncertfile {certs['server.pem']}\nkeyfile {certs['server.key']}\n"
+    p1, p2 = free_port(), free_port()
+    broker = start_mosquitto(listeners=(
+        f"listener {p1} 127.0.0.1\n{tls}allow_anonymous false\npassword_file {folder / 'passwd'}\n"
+        f"listener {p2} 127.0.0.1\n{tls}require_certificate true\nallow_anonymous true\n"))
+    try:
+        yield Site(broker, certs, p1, p2)
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="module")
+def campus(tmp_path_factory):
+    """The tiny campus; CAM1 (outdoors) counts Frigate camera ``hall_west``, CAM2 (room R0a) its zone ``hall/stairs``."""
+    from twin.campus import load_campus
+
+    doc = tiny()
+    feature(doc, "CAM1")["properties"]["frigate"] = "hall_west"
+    add(doc, point(4, 8), id="CAM2", kind="camera", heading=0, fov=90, range=10, building="B1", level=0, frigate="hall/stairs")
+    return load_campus(write(doc, tmp_path_factory.mktemp("c") / "campus.geojson"))
+
+
+def stored(ing: Ingestor) -> list[dict[str, Any]]:
+    """Every stored event record, in store order."""
+    return [r for _, r in ing.store.events()]
+
+
+def test_frigate_person_counts_become_camera_counts_and_nothing_else_is_read(site, campus, tmp_path):
+    ing = Ingestor(campus, EventStore(tmp_path / "e.sqlite"), clock=lambda: T0)
+    frigate = Frigate.from_campus(campus)
+    assert frigate is not None and frigate.sources == {"hall_west": ["CAM1"], "hall/stairs": ["CAM2"]}
+    m = MqttIngest(ing, site.url, client_id="twin-test-frigate", adapters=[frigate])
+    m.start()
+    nvr = site.client("frigate")
+    try:
+        assert m.wait_connected()  # a wait, not a speed limit
+        face = {"type": "face", "id": "1607123955.475377-mxklsc", "name": "Alice Example", "score": 0.93,
+                "camera": "hall_west", "timestamp": T0}
+        event = {"type": "new", "before": {}, "after": {"id": "1607123955.475377-mxklsc", "camera": "hall_west",
+                                                        "label": "person", "sub_label": ["Alice Example", 0.93],
+                                                        "current_zones": ["stairs"]}}
+        for topic, payload, retain in [
+            ("frigate/available", "online", True),
+            ("frigate/events", json.dumps(event), False),  # identity (sub_label): never subscribed
+            ("frigate/tracked_object_update", json.dumps(face), False),  # face recognition: never subscribed
+            ("frigate/hall_west/person/snapshot", b"\xff\xd8\xff\xe0 a JPEG of a person", True),  # never subscribed
+            ("frigate/hall_west/person", "3", False),
+            ("frigate/hall/stairs/person", "5", False),
+            ("frigate/hall_west/car", "1", False),  # not people: never subscribed
+            ("frigate/parking/person", "2", False),  # a Frigate camera no campus camera names: ignored
+            ("frigate/hall/stairs/person", "lots", False),  # rejected, naming the field
+            ("frigate/hall_west/person", "4", False),
+        ]:
+            nvr.publish(topic, payload, qos=1, retain=retain).wait_for_publish(5)
+        wait_for(lambda: m.received >= 6, what="Frigate messages")  # 2 heartbeats, 3 counts, 1 rejected
+        zones = ing.snapshot()["occupancy"]["zones"]
+        assert sorted(zones.values()) == [4, 5]
+        assert ing.state.status("CAM1") == ing.state.status("CAM2") == "ok"
+        assert m.rejected == 1 and ing.store.count("rejected:count") == 1
+        assert frigate.status()["unmapped"] == ["parking"]
+        rows = stored(ing)
+        assert {r["kind"] for r in rows} == {"count", "heartbeat"} and len(rows) == 5
+        assert all(r["stamped"] == "receipt" and r["ts"] == T0 for r in rows)
+        nvr.publish("frigate/available", "offline", qos=1, retain=True).wait_for_publish(5)
+        wait_for(lambda: ing.state.status("CAM1") == ing.state.status("CAM2") == "offline", what="Frigate offline")
+        assert ing.snapshot()["occupancy"]["zones"] == {}  # an offline camera's last count no longer counts
+        data = ing.store.path.read_bytes() + Path(f"{ing.store.path}-wal").read_bytes()
+        assert b"Alice" not in data and b"JPEG" not in data and b"\xff\xd8" not in data
+    finally:
+        nvr.publish("frigate/available", "", qos=1, retain=True).wait_for_publish(5)  # clear the retained messages
+        nvr.publish("frigate/hall_west/person/snapshot", "", qos=1, retain=True).wait_for_publish(5)
+        nvr.disconnect()
+        nvr.loop_stop()
+        m.stop()
+        ing.close()
+
+
+def test_zigbee2mqtt_and_home_assistant_availability_and_payloads_without_ts(site, campus, tmp_path):
+    ing = Ingestor(campus, EventStore(tmp_path / "e.sqlite"), clock=lambda: T0)
+    m = MqttIngest(ing, site.url, client_id="twin-test-z2m", adapters=[Zigbee2Mqtt(ing.registry.sensors)])
+    m.start()
+    dev = site.client("zigbee2mqtt")
+    try:
+        assert m.wait_connected()  # a wait, not a speed limit
+        for topic, payload in [
+            ("zigbee2mqtt/SD-R0a/availability", '{"state":"online"}'),  # Zigbee2MQTT's JSON form
+            ("zigbee2mqtt/kitchen_lamp/availability", '{"state":"online"}'),  # not a campus sensor: ignored
+            ("campus/CAM1/availability", "offline"),  # Home Assistant's plain form on the twin's own tree
+            ("campus/SD-R0a/fire", '{"state": "fire", "panel_zone": "B1-L0"}'),  # no ts: stamped on receipt
+            ("campus/CAM2/count", '{"count": 7, "ts": 1779999990}'),  # its own ts is kept
+            ("campus/CAM2/availability", '{"state": "sleeping"}'),  # rejected by the status field
+            ("campus/CAM1/availability", '{"state": "online"}'),
+        ]:
+            dev.publish(topic, payload, qos=1).wait_for_publish(5)
+        wait_for(lambda: m.received >= 6, what="availability and events")
+        assert ing.state.status("CAM1") == "ok"
+        assert [a["kind"] for a in ing.state.alarms()] == ["fire"]
+        recs = {(r["sensor_id"], r["kind"]): r for r in stored(ing)}
+        assert recs[("SD-R0a", "fire")]["ts"] == T0 and recs[("SD-R0a", "fire")]["stamped"] == "receipt"
+        assert recs[("CAM2", "count")]["ts"] == 1779999990 and "stamped" not in recs[("CAM2", "count")]
+        assert recs[("SD-R0a", "heartbeat")]["stamped"] == "receipt"
+        assert len(stored(ing)) == 5  # SD-R0a heartbeat, CAM1 offline, fire, count, CAM1 online; no lamp
+        assert m.rejected == 1 and ing.store.count("rejected:status") == 1
+    finally:
+        dev.disconnect()
+        dev.loop_stop()
+        m.stop()
+        ing.close()
+
+
+class Watcher:
+    """A client that records every message on some topics: (topic, JSON or text, retained flag)."""
+
+    def __init__(self, site: Site, *topics: str) -> None:
+        self.seen: list[tuple[str, Any, bool]] = []
+        self.client = site.client()
+        self.client.on_message = lambda c, u, msg: self.seen.append((msg.topic, _load(msg.payload), msg.retain))
+        for t in topics:
+            self.client.subscribe(t, qos=1)
+
+    def last(self, topic: str) -> Any:
+        return next((p for t, p, _ in reversed(self.seen) if t == topic), None)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def _load(payload: bytes) -> Any:
+    try:
+        return json.loads(payload)
+    except ValueError:
+        return payload.decode()
+
+
+def test_publishing_back_alarms_occupancy_forecasts_and_home_assistant_discovery(site, campus, tmp_path):
+    from scenarios.forecast import Forecaster
+    from sensors.adapters.publish import MqttPublisher
+
+    ing = Ingestor(campus, EventStore(tmp_path / "e.sqlite"))
+    forecaster = Forecaster(ing)
+    ing.subscribe(forecaster.on_events)
+    pub = MqttPublisher(ing, site.url, client_id="twin-test-publish", interval=0.05)
+    ing.subscribe(pub.on_events)
+    live = Watcher(site, "campus/twin/#", "homeassistant/#")
+    pub.start()
+    late = None
+    try:
+        assert pub.wait_connected()  # a wait, not a speed limit
+        t = time.time() - 60
+        ing.submit([{"sensor_id": "CAM2", "ts": t, "kind": "count", "count": 7}])
+        wait_for(lambda: (live.last("campus/twin/occupancy/B1") or {}).get("count") == 7, what="B1 occupancy")
+        ing.submit([{"sensor_id": "SD-R0a", "ts": t + 1, "kind": "fire", "state": "fire", "panel_zone": "B1-L0"}])
+        wait_for(lambda: live.last("campus/twin/forecast/campus") is not None, what="the campus forecast")
+        ing.submit([{"sensor_id": "SD-R0a", "ts": t + 2, "kind": "fire", "state": "normal"}])
+        wait_for(lambda: sum(tp == "campus/twin/alarm" for tp, _, _ in live.seen) == 2, what="alarm start and end")
+        alarms = [p for tp, p, _ in live.seen if tp == "campus/twin/alarm"]
+        assert [(a["event_type"], a["sensor_id"], a["building"]) for a in alarms] == [("fire", "SD-R0a", "B1"),
+                                                                                    ("restored", "SD-R0a", "B1")]
+        with ing.lock:
+            stored_forecast = ing.state.snapshot()["forecasts"]["campus"]
+        summary = live.last("campus/twin/forecast/campus")
+        assert summary["evacuation_time_s"] == stored_forecast["evacuation_time_s"] > 0
+        assert summary["counted"] == stored_forecast["counted"] and summary["trigger"]["sensor_id"] == "SD-R0a"
+        # a subscriber arriving now (Home Assistant starting) gets the retained state and discovery, never an old alarm
+        late = Watcher(site, "campus/twin/#", "homeassistant/#")
+        wait_for(lambda: any(tp == "campus/twin/forecast/campus" for tp, _, _ in late.seen), what="retained state")
+        retained = {tp: p for tp, p, r in late.seen if r}
+        assert "campus/twin/alarm" not in {tp for tp, _, _ in late.seen}
+        assert retained["campus/twin/occupancy/B1"]["count"] == 7 and retained["campus/twin/publisher"] == "online"
+        configs = {tp: p for tp, p in retained.items() if tp.startswith("homeassistant/")}
+        node = f"campus_twin_{campus.digest[:8]}"
+        b1 = configs[f"homeassistant/sensor/{node}/B1_occupancy/config"]
+        assert b1["name"] == "Hall 1 occupancy" and b1["state_topic"] == "campus/twin/occupancy/B1"
+        assert b1["value_template"] == "{{ value_json.count }}" and b1["availability_topic"] == "campus/twin/publisher"
+        event = configs[f"homeassistant/event/{node}/alarm/config"]
+        assert event["state_topic"] == "campus/twin/alarm" and {"fire", "restored"} <= set(event["event_types"])
+        assert len({c["unique_id"] for c in configs.values()}) == len(configs) == 5  # on site, B1, 2 forecasts, alarm
+        for c in configs.values():  # each entity's state is on a topic the twin publishes
+            assert c["state_topic"] in {tp for tp, _, _ in live.seen}, c["state_topic"]
+        pub.stop()
+        wait_for(lambda: live.last("campus/twin/publisher") == "offline", what="the publisher's offline")
+    finally:
+        pub.stop()
+        forecaster.stop()
+        live.close()
+        if late is not None:
+            late.close()
+        ing.close()

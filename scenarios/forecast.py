@@ -29,12 +29,15 @@ alarms and through which it stores the forecasts::
 
 from __future__ import annotations
 
+import multiprocessing as mp
+import signal
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from twin.campus import Campus
 from twin.state import LiveState
 
 UNMEASURED_SHARE = 1.0
@@ -116,7 +119,7 @@ def forecast_inputs(state: LiveState, trigger: dict[str, Any], *, scope: str = "
     return {"scope": scope, "scenario": doc, "trigger": {k: trigger[k] for k in ("sensor_id", "ts")},
             "fire_building": fires[0]["building"] if fires else None, "origin_node": origin_node, "shares": shares,
             "counted": counted, "assumed": assumed, "unmeasured": unmeasured,
-            "hazards": [{k: h[k] for k in ("id", "kind", "feature", "building", "status")} for h in hazards],
+            "hazards": [{k: h[k] for k in ("id", "kind", "feature", "building", "status", "width")} for h in hazards],
             "faulty_detectors": [h["feature"] for h in hazards if h["kind"] == "detector_fault"],
             "read_s": time.perf_counter() - t0}
 
@@ -189,11 +192,10 @@ def run_forecast(campus: Campus, inputs: dict[str, Any]) -> dict[str, Any]:
         "fire_origin": origin,
         "spread_delay_s": spread,
         "occupancy_share": {b: round(v, 4) for b, v in sorted(shares.items()) if v},
-        "unmeasured": unmeasured,
-        "hazards": [{k: h[k] for k in ("id", "kind", "feature", "building", "status", "width")} for h in state.hazards()],
-        "no_working_detector": sorted(rooms_without_detector(campus, [h["feature"] for h in state.hazards()
-                                                                      if h["kind"] == "detector_fault"])),
-        "compute_s": round(time.perf_counter() - t0, 3),
+        "unmeasured": inputs["unmeasured"],
+        "hazards": inputs["hazards"],
+        "no_working_detector": sorted(rooms_without_detector(campus, inputs["faulty_detectors"])),
+        "compute_s": round(time.perf_counter() - t0 + inputs["read_s"], 3),
     }
 
 
@@ -210,8 +212,90 @@ class Feed(Protocol):
         ...
 
 
+class ForecastWorker:
+    """One process that runs :func:`run_forecast` for the serving process, so a forecast never holds its GIL.
+
+    The process is forked at construction (where the platform forks; spawned
+    otherwise) and keeps the campus it was given, so each request carries only
+    :func:`forecast_inputs` (kilobytes) and each answer one forecast document.
+    Construct it before the server's other threads start.
+
+    Parameters
+    ----------
+    campus : Campus
+        The campus the forecasts are of.
+    """
+
+    def __init__(self, campus: Campus) -> None:
+        self.campus = campus
+        ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+        self._conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=_serve_forecasts, args=(campus, child), name="twin-forecast-worker", daemon=True)
+        self.process.start()
+        child.close()
+
+    def run(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """The forecast for ``inputs`` (blocks this thread, not the process).
+
+        Raises
+        ------
+        ForecastError
+            When the forecast failed in the worker (its reason), or the worker died (its exit code).
+        """
+        try:
+            self._conn.send(inputs)
+            ok, doc = self._conn.recv()
+        except (EOFError, OSError):
+            self.process.join(timeout=1)
+            msg = f"the forecast worker (pid {self.process.pid}) died (exit code {self.process.exitcode})"
+            raise ForecastError(msg) from None
+        if not ok:
+            raise ForecastError(doc)
+        return doc
+
+    @property
+    def alive(self) -> bool:
+        """Whether the worker process is running."""
+        return self.process.is_alive()
+
+    def close(self) -> None:
+        """End the worker (a forecast it is running is dropped)."""
+        self.process.terminate()
+        self.process.join(timeout=5)
+        self._conn.close()
+
+
+class ForecastError(RuntimeError):
+    """A forecast that failed in the worker, with the reason."""
+
+
+def _serve_forecasts(campus: Campus, conn: Any) -> None:
+    """The worker's loop: inputs in, ``(True, forecast)`` or ``(False, reason)`` out, until the pipe closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle; it ends this process
+    import scenarios.evacuation  # noqa: F401 - imported once, before the first alarm
+    import scenarios.hazards  # noqa: F401
+
+    while True:
+        try:
+            inputs = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            conn.send((True, run_forecast(campus, inputs)))
+        except Exception as e:  # noqa: BLE001 - reported to the server, which lists it in Forecaster.errors
+            conn.send((False, f"{type(e).__name__}: {e}"))
+
+
 class Forecaster:
-    """Runs forecasts in a background thread, one at a time; triggers arriving meanwhile fold into one rerun.
+    """Runs forecasts in a worker process, one at a time; triggers arriving meanwhile fold into one rerun.
+
+    A thread of the serving process reads the live state under the ingest lock
+    (:func:`forecast_inputs`, milliseconds), hands it to a
+    :class:`ForecastWorker` and stores each forecast it gets back; the engine
+    itself never runs in the serving process, so ingest and the console's
+    pushes keep their pace during a forecast. While one runs, newer triggers
+    replace older ones: only the latest runs next, the superseded are counted
+    in ``dropped``.
 
     Parameters
     ----------
@@ -230,6 +314,8 @@ class Forecaster:
         self._pending: tuple[dict[str, Any], float] | None = None
         self._stop = False
         self.done = 0
+        self.dropped = 0
+        """Triggers superseded by a newer one before their forecast started."""
         self.latency_s: dict[str, float] = {}
         """Seconds from the alarm's arrival to each forecast stored, by scope (the last run)."""
         self.errors: list[str] = []
@@ -238,6 +324,7 @@ class Forecaster:
         self._asked = 0.0
         self._idle = threading.Event()
         self._idle.set()
+        self.worker = ForecastWorker(feed.state.campus)
         self._thread = threading.Thread(target=self._run, name="twin-forecast", daemon=True)
         self._thread.start()
 
@@ -262,6 +349,7 @@ class Forecaster:
         """Ask for a forecast after this fire event (the latest trigger wins)."""
         with self._cond:
             self._asked = fire["ts"]
+            self.dropped += self._pending is not None
             self._pending = (fire, time.perf_counter())
             self._idle.clear()
             self._cond.notify()
@@ -271,10 +359,11 @@ class Forecaster:
         return self._idle.wait(timeout)
 
     def stop(self) -> None:
-        """Stop the thread (a forecast that is running finishes first)."""
+        """Stop the thread and end the worker (a forecast that is running is dropped)."""
         with self._cond:
             self._stop = True
             self._cond.notify()
+        self.worker.close()
         self._thread.join(timeout=30)
 
     def _run(self) -> None:
@@ -287,16 +376,21 @@ class Forecaster:
                 fire, t0 = self._pending
                 self._pending = None
             try:
-                with self.feed.lock:
-                    view = self.feed.state.copy()
-                for scope in SCOPES:
-                    fc = make_forecast(view, fire, scope=scope, unmeasured_share=self.unmeasured_share)
+                with self.feed.lock:  # both scopes read the same moment of the live state
+                    asks = [forecast_inputs(self.feed.state, fire, scope=scope, unmeasured_share=self.unmeasured_share)
+                            for scope in SCOPES]
+                for scope, inputs in zip(SCOPES, asks, strict=True):
+                    if not self.worker.alive:  # it died (reported below, at the time): a new one for this forecast
+                        self.worker = ForecastWorker(self.feed.state.campus)
+                    fc = self.worker.run(inputs)
                     fc["latency_s"] = round(time.perf_counter() - t0, 3)
                     self.feed.submit([{"sensor_id": "twin", "ts": fire["ts"], "kind": "forecast", "forecast": fc}],
                                          source="forecast", allow_twin=True)
                     self.latency_s[scope] = time.perf_counter() - t0
                 self.done += 1
             except Exception as e:  # noqa: BLE001 - a failed forecast must not stop the service; it is reported
+                if self._stop:
+                    return
                 self.errors.append(f"{type(e).__name__}: {e}")
             with self._cond:
                 if self._pending is None:

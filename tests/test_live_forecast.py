@@ -1,0 +1,105 @@
+"""Forecasts off the serving process: the engine runs in a worker process, superseded triggers are dropped, a dead
+worker is replaced, and the console says "forecast updating" until the newer fire's forecast is in."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from scenarios.forecast import Forecaster, make_forecast
+from sensors.ingest import Ingestor
+from sensors.store import EventStore
+from tests.helpers import tiny, write
+from twin.audit import AuditLog
+from twin.campus import load_campus
+from viz.live.view import Console
+
+T0 = 1_772_352_000.0
+"""2026-03-01 08:00 UTC: the events' clock."""
+
+
+@pytest.fixture(scope="module")
+def campus(tmp_path_factory):
+    return load_campus(write(tiny(), tmp_path_factory.mktemp("c") / "tiny.geojson"))
+
+
+@pytest.fixture
+def live(campus, tmp_path):
+    ing = Ingestor(campus, EventStore(tmp_path / "e.sqlite"))
+    forecaster = Forecaster(ing, unmeasured_share=0.2)
+    ing.subscribe(forecaster.on_events)
+    yield ing, forecaster
+    forecaster.stop()
+    ing.close()
+
+
+def fire(ts: float) -> dict:
+    return {"sensor_id": "SD-R0a", "ts": ts, "kind": "fire", "state": "fire"}
+
+
+def stored(ing: Ingestor) -> list[dict]:
+    return [r["forecast"] for _, r in ing.store.events() if r["kind"] == "forecast"]
+
+
+def same(a: dict, b: dict) -> bool:
+    """Two forecast documents equal but for their timings."""
+    drop = {"compute_s", "latency_s"}
+    return {k: v for k, v in a.items() if k not in drop} == {k: v for k, v in b.items() if k not in drop}
+
+
+def test_the_forecast_runs_in_a_worker_process_and_matches_one_run_in_process(live):
+    ing, forecaster = live
+    assert forecaster.worker.process.pid != os.getpid() and forecaster.worker.alive
+    ing.submit([{"sensor_id": "CAM1", "ts": T0 - 5, "kind": "count", "count": 4}, fire(T0)])
+    assert forecaster.wait(60) and not forecaster.errors
+    docs = stored(ing)
+    assert [d["scope"] for d in docs] == ["building", "campus"] and docs[0]["trigger"]["ts"] == T0
+    with ing.lock:
+        here = make_forecast(ing.state, fire(T0), scope="campus", unmeasured_share=0.2)
+    assert same(docs[1], here) and here["occupants"] > 0
+
+
+def test_triggers_superseded_while_one_runs_are_dropped(live):
+    ing, forecaster = live
+    with ing.lock:  # the forecaster's thread takes the first trigger, then waits for the live state
+        forecaster.trigger(fire(T0))
+        deadline = time.monotonic() + 10
+        while forecaster._pending is not None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        forecaster.trigger(fire(T0 + 10))
+        forecaster.trigger(fire(T0 + 20))  # supersedes T0 + 10 before it started
+    assert forecaster.wait(60) and not forecaster.errors
+    assert forecaster.dropped == 1 and forecaster.done == 2
+    assert [(d["scope"], d["trigger"]["ts"]) for d in stored(ing)] == [
+        ("building", T0), ("campus", T0), ("building", T0 + 20), ("campus", T0 + 20)]
+
+
+def test_a_dead_worker_is_replaced_for_the_next_forecast(live):
+    ing, forecaster = live
+    old = forecaster.worker.process.pid
+    os.kill(old, signal.SIGKILL)
+    forecaster.worker.process.join(5)
+    forecaster.trigger(fire(T0))
+    assert forecaster.wait(60) and not forecaster.errors
+    assert forecaster.worker.process.pid != old and len(stored(ing)) == 2
+
+
+def test_the_console_says_forecast_updating_until_the_newer_fires_forecast_is_in(live):
+    ing, forecaster = live
+    console = Console(ing, AuditLog(ing.store.path))
+    ing.submit([fire(T0)])
+    assert forecaster.wait(60)
+    assert '"forecast_updating":false' in console.render()
+    os.kill(forecaster.worker.process.pid, signal.SIGSTOP)  # the worker is busy (here: stopped) ...
+    try:
+        ing.submit([{**fire(T0 + 30), "state": "normal"}])
+        ing.submit([fire(T0 + 60)])  # ... when the detector goes into fire again
+        assert '"forecast_updating":true' in console.render()  # ingest and the view are not held up
+    finally:
+        os.kill(forecaster.worker.process.pid, signal.SIGCONT)
+    assert forecaster.wait(60) and not forecaster.errors
+    view = console.render()
+    assert '"forecast_updating":false' in view and stored(ing)[-1]["trigger"]["ts"] == T0 + 60

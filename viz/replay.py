@@ -37,8 +37,8 @@ import shapely
 
 from twin.recording import QUEUED, SAFE, STATE_NAMES, TRAPPED, WAITING, WALKING, Recording
 
-__all__ = ["QUEUED", "SAFE", "SPEEDS", "STATE_NAMES", "TRAPPED", "WAITING", "WALKING", "Frame", "Playback", "Replay",
-           "View", "write_pedpy"]
+__all__ = ["BADGE_PX", "QUEUED", "SAFE", "SPEEDS", "STATE_NAMES", "TRAPPED", "WAITING", "WALKING", "Frame", "Playback", "Replay",
+           "View", "building_geometry", "write_pedpy"]
 
 # --------------------------------------------------------------------------
 # Frames
@@ -51,6 +51,14 @@ SEEK_STEP = 10.0
 SAFE_SPACING = 0.75
 """Spacing (m) of people drawn at an assembly area: they are laid out in a sunflower
 around its point in order of arrival, about 1.8 persons/m², so a crowd shows its size."""
+INSIDE_SAMPLES = 120
+"""Times at which :meth:`Replay.inside_by_level` counts who is still inside (evenly over the run)."""
+FLOOR_KINDS = ("corridor", "room", "stair")
+"""``geometry`` kinds drawn as a level's floor plan, in drawing order."""
+BADGE_PX = 90
+"""A building narrower than this on screen (px) shows its people inside and queued as a label, not dots (both viewers)."""
+QUEUE_LABEL_MIN = 10
+"""A door with this many people or more queued for it is labelled with the number (both viewers; recordings with places)."""
 ROOM_SPACING = 0.6
 """Spacing (m) of people drawn waiting in their start room (a sunflower around its node),
 so a full room shows as a patch rather than one dot."""
@@ -94,6 +102,20 @@ class Frame:
         out["outside"] = int(np.count_nonzero(moving & ~indoors))
         out["total"] = int(self.state.size)
         return out
+
+
+def building_geometry(outlines: list[dict[str, Any]]) -> tuple[dict[str, tuple[float, float]], dict[str, tuple[float, float, float]]]:
+    """Per building: a point inside its footprint (m) and ``(top y, bottom y, width)`` (m), to place labels."""
+    centre: dict[str, tuple[float, float]] = {}
+    extent: dict[str, tuple[float, float, float]] = {}
+    for o in outlines:
+        if o["kind"] == "building" and len(o["xy"]) >= 3 and o["id"] not in centre:
+            c = shapely.Polygon(o["xy"]).representative_point()
+            centre[o["id"]] = (c.x, c.y)
+            xs, ys = o["xy"][:, 0], o["xy"][:, 1]
+            extent[o["id"]] = (float(ys.max()), float(ys.min()), float(xs.max() - xs.min()))
+    return centre, extent
+
 
 
 class Replay(Recording):
@@ -271,6 +293,93 @@ class Replay(Recording):
         }
 
 
+    # -- per building and level ---------------------------------------------
+
+    def _building_codes(self) -> np.ndarray:
+        """Index into :attr:`buildings` of each node's building (-1 outdoors); cached."""
+        if getattr(self, "_node_b", None) is None:
+            pos = {b: i for i, b in enumerate(self.buildings)}
+            self._node_b = np.array([pos.get(b, -1) if b else -1 for b in self.node_building], dtype=np.int64)
+        return self._node_b
+
+    def heads(self, frame: Frame) -> dict[str, tuple[int, int]]:
+        """Per building with anyone in it at a frame: ``(people still inside, of them queued)``.
+
+        What a building shows at campus zoom instead of its dots: the trapped are inside, the safe are not.
+        """
+        nb = len(self.buildings)
+        b = self._building_codes()[frame.node]
+        inside = (b >= 0) & (frame.state != SAFE)
+        n = np.bincount(b[inside], minlength=nb)
+        q = np.bincount(b[inside & (frame.state == QUEUED)], minlength=nb)
+        return {self.buildings[i]: (int(n[i]), int(q[i])) for i in np.flatnonzero(n)}
+
+    def inside_by_level(self, samples: int = INSIDE_SAMPLES) -> tuple[np.ndarray, dict[str, dict[int, np.ndarray]]]:
+        """People still inside each building, per level, over the run (cached).
+
+        Returns the sample times (s, ``samples`` evenly from 0 to the end)
+        and, per building that anyone was in, per level, the people on that
+        level at each time (not yet safe; the trapped stay inside). What a
+        click on a building shows.
+        """
+        cached = getattr(self, "_inside", None)
+        if cached is not None and cached[0].size == samples:
+            return cached
+        times = np.linspace(0.0, self.duration, max(2, samples))
+        levels = self.levels
+        nl = max(1, len(levels))
+        nb = len(self.buildings)
+        lev_of = np.full(len(self.node_ids), -1, dtype=np.int64)
+        known = ~np.isnan(self.node_level)
+        lev_of[known] = np.searchsorted(np.array(levels, dtype=float), self.node_level[known])
+        codes = self._building_codes()
+        counts = np.zeros((times.size, nb * nl), dtype=np.int64)
+        for k, t in enumerate(times):
+            fr = self.at(float(t))
+            b, lv = codes[fr.node], lev_of[fr.node]
+            sel = (b >= 0) & (lv >= 0) & (fr.state != SAFE)
+            counts[k] = np.bincount(b[sel] * nl + lv[sel], minlength=nb * nl)
+        out: dict[str, dict[int, np.ndarray]] = {}
+        for i, bname in enumerate(self.buildings):
+            block = counts[:, i * nl:(i + 1) * nl]
+            used = [j for j in range(nl) if block[:, j].any()]
+            if used:
+                out[bname] = {levels[j]: block[:, j] for j in used}
+        self._inside = (times, out)
+        return self._inside
+
+    def focus(self, building: str | None, level: int | None) -> tuple[float, float, float, float] | None:
+        """Check a ``--building`` / ``--level`` choice and return the bounds to zoom to (m; None: the whole campus).
+
+        Raises
+        ------
+        ValueError
+            A building the recording does not have, or a level none of its buildings (or that building) has;
+            the message lists what it has.
+        """
+        if building is not None and building not in self.buildings:
+            have = ", ".join(self.buildings[:12]) + (" …" if len(self.buildings) > 12 else "")
+            msg = f"--building {building!r}: the recording has no such building; it has {have or 'none'}"
+            raise ValueError(msg)
+        if level is not None:
+            mine = self.node_level[self.node_building == building] if building is not None else self.node_level
+            have_lv = sorted({int(v) for v in mine[~np.isnan(mine)]})
+            if level not in have_lv:
+                where = f"building {building}" if building is not None else "the recording"
+                msg = f"--level {level}: {where} has no level {level}; it has {', '.join(map(str, have_lv)) or 'none'}"
+                raise ValueError(msg)
+        if building is None:
+            return None
+        rings = [o["xy"] for o in self.outlines if o["kind"] == "building" and o["id"] == building]
+        pts = np.concatenate(rings) if rings else self.node_xy[self.node_building == building]
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
+
+    def floor(self, level: int) -> list[Any]:
+        """The rooms, corridors and stairs of one level of every building (:class:`twin.recording.Shape`), to draw."""
+        return [s for s in self.shapes if s.level == level and s.kind in FLOOR_KINDS]
+
+
 # --------------------------------------------------------------------------
 # The clock
 # --------------------------------------------------------------------------
@@ -406,6 +515,17 @@ class View:
         else:
             k = self.levels.index(self.level) if self.level in self.levels else -1
             self.level = self.levels[k + 1] if k + 1 < len(self.levels) else None
+
+    def prev_level(self) -> None:
+        """Cycle the other way: all levels → highest → … → lowest → all levels."""
+        if not self.levels:
+            self.level = None
+            return
+        if self.level is None:
+            self.level = self.levels[-1]
+        else:
+            k = self.levels.index(self.level) if self.level in self.levels else len(self.levels)
+            self.level = self.levels[k - 1] if k > 0 else None
 
 
 # --------------------------------------------------------------------------

@@ -37,15 +37,26 @@ from viz.replay import (
     TRAPPED,
     WAITING,
     WALKING,
+    QUEUE_LABEL_MIN,
     Frame,
     Playback,
     Replay,
     View,
+    building_geometry,
 )
 
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 import pygame  # noqa: E402 - after the prompt is hidden
+
+from viz.replay_floor import (  # noqa: E402 - imports pygame
+    LevelSelector,
+    draw_floor,
+    draw_heads,
+    draw_inside,
+    hidden_people,
+    small_buildings,
+)
 
 # --------------------------------------------------------------------------
 # Look
@@ -86,6 +97,10 @@ MAX_ALARMS_LISTED = 6
 PX_PER_QUEUED = 0.5
 """Height of a door-queue bar per queued person (px), capped at :data:`MAX_BAR`."""
 MAX_BAR = 80
+SIDE_PANEL = 390
+"""Width (px) of a selected building's numbers and chart, and the level buttons, at the right edge."""
+TOP_PANEL = 100
+"""Height (px) of the clock panel at the top."""
 KEYS_HELP = (
     ("space", "pause / play"),
     ("Left / Right", f"seek -/+{SEEK_STEP:g} s"),
@@ -93,9 +108,10 @@ KEYS_HELP = (
     ("Home / End", "start / end"),
     ("wheel, + / -", "zoom"),
     ("drag", "pan"),
-    ("f", "fit the campus"),
-    ("l", "next level (all, 0, 1 ... all)"),
-    ("click", "a building's numbers"),
+    ("f", "fit the campus (or the --building)"),
+    ("l / PgUp / PgDn", "next / higher / lower level"),
+    ("0 ... 9", "show that level"),
+    ("click", "a building: numbers, inside per level"),
     ("?", "show / hide the keys"),
     ("Esc / q", "quit"),
 )
@@ -120,18 +136,24 @@ class ReplayApp:
         Building and assembly outlines; default the recording's (:attr:`twin.recording.Recording.outlines`).
     note : str, optional
         Shown at the bottom; default the recording's note (e.g. an old file without outlines).
+    building, level : optional
+        Zoom to this building and show this level (``--building``, ``--level``); checked by
+        :meth:`viz.replay.Replay.focus` (ValueError naming what the recording has).
     """
 
     def __init__(self, rec: Replay, *, size: tuple[int, int] = (1280, 800), speed: float = 1.0,
-                 outlines: list[dict[str, Any]] | None = None, note: str | None = None) -> None:
+                 outlines: list[dict[str, Any]] | None = None, note: str | None = None,
+                 building: str | None = None, level: int | None = None) -> None:
         self.rec = rec
         self.playback = Playback(rec.duration, speed=speed)
-        self.view = View(size, levels=rec.levels)
+        self.view = View(size, levels=rec.levels, level=level)
         self.note = rec.note if note is None else note
         self.outlines = rec.outlines if outlines is None else outlines
-        self.view.fit(self.bounds())
+        self.focus = rec.focus(building, level)
+        self.fit()
+        self.selector = LevelSelector(rec.levels)
         self.show_help = False
-        self.selected: str | None = None
+        self.selected: str | None = building
         self.running = True
         self._drag: tuple[int, int] | None = None
         self._dragged = 0.0
@@ -142,21 +164,25 @@ class ReplayApp:
         self.font = pygame.font.Font(None, 20)
         self.big = pygame.font.Font(None, 28)
         self.frame: Frame = rec.at(0.0)
+        self._centre, self._extent = building_geometry(self.outlines)
+        """Per building: a point inside it, and top and bottom y and width (m) of its outline, to place its label."""
         if rec.is_exercise:
-            import shapely
             from matplotlib import colormaps
 
             cmap = colormaps[OCCUPANCY_CMAP]
             self._shade = [tuple(int(255 * c) for c in cmap(0.06 + 0.84 * k / 255)[:3]) for k in range(256)]
-            self._centre: dict[str, tuple[float, float]] = {}
-            self._extent: dict[str, tuple[float, float, float]] = {}
-            """Per building: top and bottom y and width (m) of its outline, to place its label."""
-            for o in self.outlines:
-                if o["kind"] == "building" and len(o["xy"]) >= 3 and o["id"] not in self._centre:
-                    c = shapely.Polygon(o["xy"]).representative_point()
-                    self._centre[o["id"]] = (c.x, c.y)
-                    xs, ys = o["xy"][:, 0], o["xy"][:, 1]
-                    self._extent[o["id"]] = (float(ys.max()), float(ys.min()), float(xs.max() - xs.min()))
+
+    def fit(self) -> None:
+        """Fit the campus, or the ``building`` chosen, left of its numbers panel (:data:`SIDE_PANEL` px) and under the clock."""
+        v = self.view
+        if self.focus is None:
+            v.fit(self.bounds())
+            return
+        w, h = v.size
+        v.size = (max(w - SIDE_PANEL, w // 2), max(h - 2 * TOP_PANEL, h // 2))
+        v.fit(self.focus)
+        v.size = (w, h)
+        v.cx += (w - max(w - SIDE_PANEL, w // 2)) / 2 / v.scale
 
     def bounds(self) -> tuple[float, float, float, float]:
         """``(minx, miny, maxx, maxy)`` (m) of the recording's nodes and the outlines drawn."""
@@ -191,10 +217,14 @@ class ReplayApp:
                 pb.home()
             elif key == pygame.K_END:
                 pb.end()
-            elif key == pygame.K_l:
+            elif key == pygame.K_l or key == pygame.K_PAGEUP:
                 view.next_level()
+            elif key == pygame.K_PAGEDOWN:
+                view.prev_level()
+            elif char.isdigit() and int(char) in view.levels:
+                view.level = int(char)
             elif key == pygame.K_f:
-                view.fit(self.bounds())
+                self.fit()
             elif key in (pygame.K_PLUS, pygame.K_EQUALS, pygame.K_KP_PLUS):
                 view.zoom(1.25)
             elif key in (pygame.K_MINUS, pygame.K_KP_MINUS):
@@ -219,9 +249,13 @@ class ReplayApp:
             self._drag = None
 
     def click(self, pos: tuple[int, int]) -> str | None:
-        """Select the building under a pixel (or clear the selection); returns its id."""
+        """Choose a level on the level selector, or select the building under a pixel (or clear it); returns the building."""
         import shapely
 
+        on, lv = self.selector.hit(pos)
+        if on:
+            self.view.level = lv
+            return self.selected
         wx, wy = self.view.to_world(*pos)
         pt = shapely.Point(wx, wy)
         self.selected = None
@@ -261,9 +295,12 @@ class ReplayApp:
                 pygame.draw.polygon(bg, fill, pts)
                 pygame.draw.polygon(bg, BUILDING_EDGE, pts, 1)
         rec = self.rec
+        plan = v.level is not None and bool(rec.floor(v.level))
+        if plan:
+            draw_floor(bg, v, rec, v.level)
         for xy, kind, level in zip(rec.edges, rec.edge_kind, rec.edge_level, strict=True):
             indoor = not math.isnan(level)
-            if indoor and v.level is not None and level != v.level:
+            if indoor and (plan or (v.level is not None and level != v.level)):
                 continue
             px, py = v.to_screen(xy[:, 0], xy[:, 1])
             pts = np.stack([px, py], axis=1).tolist()
@@ -297,18 +334,28 @@ class ReplayApp:
         if rec.is_exercise:
             self._hud(surface, fr)
             return
-        draw_dots(surface, v, fr)
-        # door queues as bars
-        q = np.flatnonzero(fr.queues > 0)
-        if q.size:
-            if v.level is not None:
-                lv = rec.node_level[q]
-                q = q[np.isnan(lv) | (lv == v.level)]
-            sx, sy = v.to_screen(rec.node_xy[q, 0], rec.node_xy[q, 1])
-            for x, y, n in zip(sx.tolist(), sy.tolist(), fr.queues[q].tolist(), strict=True):
-                h = min(MAX_BAR, max(2.0, n * PX_PER_QUEUED))
-                pygame.draw.rect(surface, QUEUE_BAR, pygame.Rect(int(x) + 4, int(y - h), 5, int(h)))
-                pygame.draw.rect(surface, TEXT, pygame.Rect(int(x) + 4, int(y - h), 5, int(h)), 1)
+        badged = small_buildings(v, self._extent)
+        draw_dots(surface, v, fr, hide=hidden_people(rec, fr, badged))
+        draw_heads(surface, v, rec, fr, self.font, badged, self._centre)
+        # door queues: a bar per door before schema 3 (the queue stood on the door); with places, the crowd is
+        # drawn and each door with QUEUE_LABEL_MIN or more waiting is labelled with how many
+        q = np.flatnonzero(fr.queues >= (QUEUE_LABEL_MIN if rec.placed else 1))
+        if v.level is not None:
+            lv = rec.node_level[q]
+            q = q[np.isnan(lv) | (lv == v.level)]
+        q = q[~np.isin(rec.node_building[q], list(badged))] if badged else q
+        sx, sy = v.to_screen(rec.node_xy[q, 0], rec.node_xy[q, 1])
+        for x, y, n in zip(sx.tolist(), sy.tolist(), fr.queues[q].tolist(), strict=True):
+            if rec.placed:
+                label = self.font.render(f"{n:,} queued", True, QUEUE_BAR)
+                box = label.get_rect(bottomleft=(int(x) + 6, int(y) - 4))
+                pygame.draw.rect(surface, PANEL, box.inflate(6, 2))
+                pygame.draw.rect(surface, QUEUE_BAR, box.inflate(6, 2), 1)
+                surface.blit(label, box)
+                continue
+            h = min(MAX_BAR, max(2.0, n * PX_PER_QUEUED))
+            pygame.draw.rect(surface, QUEUE_BAR, pygame.Rect(int(x) + 4, int(y - h), 5, int(h)))
+            pygame.draw.rect(surface, TEXT, pygame.Rect(int(x) + 4, int(y - h), 5, int(h)), 1)
         self._hud(surface, fr)
 
     def _draw_exercise(self, surface: pygame.Surface, t: float) -> None:
@@ -375,7 +422,10 @@ class ReplayApp:
             rows = [f"building {self.selected}", f"occupants {nums['occupants']:,}", f"still inside {nums['inside_now']:,}",
                     f"left {nums['left']:,}", f"safe {nums['safe']:,}", f"trapped {nums['trapped']:,}",
                     "clearance " + ("—" if nums["clearance_s"] is None else _fmt_time(nums["clearance_s"]))]
-            self._box(surface, rows, (w - 230, 8))
+            self._box(surface, rows, (w - 300 - 70, 8), width=300)
+            draw_inside(surface, rec, self.selected, fr.t, (w - 300 - 70, 8 + 16 + (self.font.get_linesize() + 2) * len(rows) + 6),
+                        self.font)
+        self.selector.draw(surface, self.font, v.level)
         if self.show_help:
             self._box(surface, ["keys", *(k for k, _ in KEYS_HELP)], (w // 2 - 190, h // 2 - 130), width=380,
                       second=["", *(what for _, what in KEYS_HELP)])
@@ -485,18 +535,22 @@ class ReplayApp:
             pygame.display.quit()
 
 
-def draw_dots(surface: pygame.Surface, view: View, fr: Frame, radius: int | None = None) -> int:
-    """Draw everyone as a dot in their state's colour; returns how many were drawn.
+def draw_dots(surface: pygame.Surface, view: View, fr: Frame, radius: int | None = None,
+              hide: np.ndarray | None = None) -> int:
+    """Draw everyone (but those ``hide`` marks) as a dot in their state's colour; returns how many were drawn.
 
+    The dot grows with the zoom (a quarter metre, 1 to 4 px), so a queue shows as a crowd.
     One vectorised write per colour and pixel offset into ``pygame.surfarray.pixels3d``:
     no per-person Python call.
     """
     w, h = surface.get_size()
     px, py = view.to_screen(fr.x, fr.y)
     keep = np.isfinite(px) & np.isfinite(py)
+    if hide is not None:
+        keep &= ~hide
     if view.level is not None:
         keep &= np.isnan(fr.level) | (fr.level == view.level)
-    r = radius if radius is not None else (1 if view.scale < 1.5 else 2)
+    r = radius if radius is not None else int(min(4, max(1, 0.25 * view.scale)))
     xi = np.floor(np.where(keep, px, -1e6)).astype(np.int64)
     yi = np.floor(np.where(keep, py, -1e6)).astype(np.int64)
     keep &= (xi >= r) & (xi < w - r) & (yi >= r) & (yi < h - r)
@@ -536,12 +590,16 @@ def export_frames(
     outlines: list[dict[str, Any]] | None = None,
     note: str | None = None,
     progress: Callable[[int, int], None] | None = None,
+    building: str | None = None,
+    level: int | None = None,
 ) -> dict[str, Any]:
     """Render the replay to PNG frames (and an animated GIF) with no window.
 
     A frame is drawn every ``speed / fps`` simulated seconds from ``t_from``
     to ``t_to`` (default the end), and always at ``t_to`` itself, so the
-    last frame is the end of the run; the GIF plays at ``fps``.
+    last frame is the end of the run; the GIF plays at ``fps``. ``building``
+    zooms to one building (its still-inside chart shown), ``level`` shows one
+    level's floor plan and people (ValueError for ones the recording lacks).
 
     Returns
     -------
@@ -566,7 +624,8 @@ def export_frames(
     pygame.font.init()
     from viz.replay import SPEEDS
 
-    app = ReplayApp(rec, size=size, speed=speed if speed in SPEEDS else 1.0, outlines=outlines, note=note)
+    app = ReplayApp(rec, size=size, speed=speed if speed in SPEEDS else 1.0, outlines=outlines, note=note,
+                    building=building, level=level)
     surface = pygame.Surface(size)
     paths: list[Path] = []
     images = []

@@ -37,7 +37,7 @@ from pyproj import Transformer
 
 from viz.styles import BACKGROUND, USE_COLOURS
 from viz.offline import offline_map, offline_page
-from viz.replay import SPEEDS, STATE_NAMES, Replay
+from viz.replay import BADGE_PX, FLOOR_KINDS, QUEUE_LABEL_MIN, SPEEDS, STATE_NAMES, Replay, building_geometry
 
 STATE_CSS = {"waiting": "#787882", "walking": "#1965c0", "queued": "#e67800", "safe": "#2e8c3c", "trapped": "#d50000"}
 """Dot colour of each state (as in the pygame viewer)."""
@@ -115,6 +115,38 @@ def _exercise_payload(rec: Replay, outlines: list[dict[str, Any]]) -> dict[str, 
     }
 
 
+def _floors(rec: Replay, ll: Callable[[np.ndarray], np.ndarray]) -> dict[str, Any]:
+    """Per level: its rooms, corridors and stairs (polygons) and doors (points, exits marked), GeoJSON in degrees."""
+    import shapely
+
+    floors: dict[str, Any] = {}
+    for lv in rec.levels:
+        features = []
+        for shape in sorted(rec.floor(lv), key=lambda s: FLOOR_KINDS.index(s.kind)):
+            for part in shapely.get_parts(shape.geom):
+                if part.geom_type != "Polygon":
+                    continue
+                ring = ll(np.asarray(part.exterior.coords)[:, :2])[:, ::-1].tolist()
+                features.append({"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
+                                 "properties": {"kind": shape.kind, "id": shape.id, "building": shape.building}})
+        doors = np.flatnonzero((rec.node_kind == "door") & (rec.node_level == lv))
+        for i, (la, lo) in zip(doors.tolist(), ll(rec.node_xy[doors]).tolist(), strict=True):
+            features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lo, la]},
+                             "properties": {"kind": "exit" if rec.node_ids[i] in rec.exit_nodes else "door", "id": rec.node_ids[i]}})
+        floors[str(lv)] = {"type": "FeatureCollection", "features": features}
+    return floors
+
+
+def _buildings(rec: Replay, outlines: list[dict[str, Any]], ll: Callable[[np.ndarray], np.ndarray]) -> dict[str, Any]:
+    """Per building: a point inside it (degrees) for its head-count label, and who is still inside per level over time."""
+    centre, _ = building_geometry(outlines)
+    names = rec.buildings
+    at = [ll(np.array([centre[b]]))[0].tolist() if b in centre else None for b in names]
+    times, per = rec.inside_by_level()
+    return {"names": names, "centre": at, "insideT": np.round(times, 1).tolist(),
+            "inside": {b: {str(lv): c.tolist() for lv, c in levels.items()} for b, levels in per.items()}}
+
+
 def _payload(rec: Replay, outlines: list[dict[str, Any]]) -> dict[str, Any]:
     """Everything the page needs, positions in degrees relative to a reference point."""
     ll = _to_latlon(rec)
@@ -133,7 +165,7 @@ def _payload(rec: Replay, outlines: list[dict[str, Any]]) -> dict[str, Any]:
 
     n = rec.n_agents
     safe_xy = np.where(np.isnan(rec._safe_xy), rec.node_xy[rec.agent_start], rec._safe_xy)
-    wait_xy = rec.node_xy[rec.agent_start] + rec._start_off
+    wait_xy = rec.agent_xy + rec._start_off
     counts = {b: int((rec.agent_building == b).sum()) for b in rec.buildings}
     return {
         "ref": ref.tolist(),
@@ -153,12 +185,20 @@ def _payload(rec: Replay, outlines: list[dict[str, Any]]) -> dict[str, Any]:
         "t0": _b64(rec.m_t0.astype(np.float32)),
         "t1": _b64(rec.m_t1.astype(np.float32)),
         "u": _b64(rec.m_u.astype(np.int32)),
+        "xy0": _b64(rel(ll(rec.m_xy0)) if rec.m_t0.size else np.empty(0, np.float32)),
+        "xy1": _b64(rel(ll(rec.m_xy1)) if rec.m_t0.size else np.empty(0, np.float32)),
         "v": _b64(rec.m_v.astype(np.int32)),
         "poly": _b64(rec.m_poly.astype(np.int32)),
         "state": _b64(rec.m_state.astype(np.uint8)),
         "events": [{"t": t, "kind": k, "target": tgt, "node": rec.node(tgt)} for t, k, tgt, _ in rec.events if tgt in rec.node_index],
         "map": _map_features(rec, outlines, ll),
         "buildingCounts": counts,
+        "nodeB": _b64(rec._building_codes().astype(np.int16)),
+        "floors": _floors(rec, ll),
+        "b": _buildings(rec, outlines, ll),
+        "placed": rec.placed,
+        "badgePx": BADGE_PX,
+        "queueLabel": QUEUE_LABEL_MIN,
         "levels": rec.levels,
         "states": list(STATE_NAMES),
         "colours": [STATE_CSS[s] for s in STATE_NAMES],
@@ -212,10 +252,12 @@ _SCRIPT = r"""
       polyStart = dec(D.polyStart, Int32Array), first = dec(D.first, Int32Array), last = dec(D.last, Int32Array),
       start = dec(D.start, Int32Array), safeAt = dec(D.safeAt, Float64Array), safePos = dec(D.safePos, Float32Array),
       waitPos = dec(D.waitPos, Float32Array), T0 = dec(D.t0, Float32Array), T1 = dec(D.t1, Float32Array),
-      U = dec(D.u, Int32Array), V = dec(D.v, Int32Array), POLY = dec(D.poly, Int32Array), ST = dec(D.state, Uint8Array);
-  var N = D.n, ref = D.ref, nNodes = nodes.length / 2;
+      U = dec(D.u, Int32Array), V = dec(D.v, Int32Array), XY0 = dec(D.xy0, Float32Array), XY1 = dec(D.xy1, Float32Array), POLY = dec(D.poly, Int32Array), ST = dec(D.state, Uint8Array),
+      nodeB = dec(D.nodeB, Int16Array), nodeLevel = dec(D.nodeLevel, Int16Array);
+  var N = D.n, ref = D.ref, nNodes = nodes.length / 2, B = D.b.names, nB = B.length, OUT = -999;
   var WAITING = 0, WALKING = 1, QUEUED = 2, SAFE = 3, TRAPPED = 4;
-  var lat = new Float64Array(N), lon = new Float64Array(N), st = new Uint8Array(N), queues = new Int32Array(nNodes);
+  var lat = new Float64Array(N), lon = new Float64Array(N), st = new Uint8Array(N), nd = new Int32Array(N), queues = new Int32Array(nNodes);
+  var view = {level: D.level, selected: D.focus}, bLayers = {}, floorLayer = null, badged = new Uint8Array(nB);
 
   L.geoJSON(D.map, {
     style: function (f) {
@@ -224,37 +266,84 @@ _SCRIPT = r"""
       if (p.kind === "assembly") return {color: "#2e7d32", weight: 2, dashArray: "6 4", fillColor: "#81c784", fillOpacity: 0.4};
       return {color: p.path === "road" ? "#8a8d90" : p.path === "shared" ? "#ef7d00" : "#9a8a7c", weight: p.path === "road" ? 4 : 2, opacity: 0.9};
     },
-    onEachFeature: function (f, layer) { if (f.properties.id) layer.bindTooltip(txt(f.properties.kind + " " + f.properties.id + (D.buildingCounts[f.properties.id] !== undefined ? ": " + D.buildingCounts[f.properties.id] + " people" : ""))); }
+    onEachFeature: function (f, layer) {
+      var p = f.properties;
+      if (p.id) layer.bindTooltip(txt(p.kind + " " + p.id + (D.buildingCounts[p.id] !== undefined ? ": " + D.buildingCounts[p.id] + " people" : "")));
+      if (p.kind === "building") { (bLayers[p.id] = bLayers[p.id] || []).push(layer); layer.on("click", function () { select(p.id); }); }
+    }
   }).addTo(map);
+
+  // one level's floor plan: rooms, corridors, stairs, doors (exits green)
+  var FLOOR = {room: "#fcfbf7", corridor: "#e5e4dc", stair: "#cdb48c"};
+  function setLevel(lv) {
+    view.level = (lv === null || lv === "" || D.levels.indexOf(+lv) < 0) ? null : +lv;
+    if (floorLayer) { map.removeLayer(floorLayer); floorLayer = null; }
+    if (view.level !== null && D.floors[view.level]) {
+      floorLayer = L.geoJSON(D.floors[view.level], {
+        style: function (f) { var k = f.properties.kind; return {color: "#787d82", weight: 1, fillColor: FLOOR[k], fillOpacity: 1, dashArray: k === "stair" ? "2 3" : null}; },
+        pointToLayer: function (f, at) { var exit = f.properties.kind === "exit"; return L.circleMarker(at, {radius: 3, weight: 1, color: exit ? "#2e7d32" : "#3c3c3c", fillColor: exit ? "#2e7d32" : "#3c3c3c", fillOpacity: 1}); },
+        onEachFeature: function (f, layer) { layer.bindTooltip(txt(f.properties.kind + " " + f.properties.id)); }
+      }).addTo(map);
+    }
+    levelSel.value = view.level === null ? "" : String(view.level);
+    draw();
+  }
+  function stepLevel(d) {
+    var opts = [null].concat(D.levels), k = opts.indexOf(view.level) + d;
+    setLevel(opts[(k + opts.length) % opts.length]);
+  }
+
+  // a clicked building: its people still inside per level over the run
+  var chart = document.getElementById("ct-inside"), chartCanvas = document.getElementById("ct-inside-plot");
+  var LEVEL_COLOURS = ["#1965c0", "#e67800", "#2e8c3c", "#963caa", "#d50000", "#5a5a5a", "#0096aa", "#aa7828"];
+  function select(b) { view.selected = (b && D.b.inside[b]) ? b : null; chart.style.display = view.selected ? "block" : "none"; drawChart(); }
+  function drawChart() {
+    if (!view.selected) return;
+    var per = D.b.inside[view.selected], T = D.b.insideT, ctx = chartCanvas.getContext("2d"), W = chartCanvas.width, H = chartCanvas.height;
+    var px = 34, pw = W - 110, ph = H - 30, top = 1, lvls = Object.keys(per).sort(function (a, b) { return a - b; });
+    lvls.forEach(function (lv) { per[lv].forEach(function (c) { if (c > top) top = c; }); });
+    var k = 0; while (k + 1 < T.length && T[k + 1] <= clock.t) k++;
+    ctx.clearRect(0, 0, W, H); ctx.strokeStyle = "#4f5b62"; ctx.lineWidth = 1; ctx.strokeRect(px, 4, pw, ph);
+    ctx.fillStyle = "#222"; ctx.font = "11px system-ui, sans-serif"; ctx.fillText(top.toLocaleString("en"), 2, 12); ctx.fillText("0", 22, ph + 4);
+    ctx.fillText("0 … " + Math.ceil(D.duration / 60) + " min", px, ph + 18);
+    lvls.forEach(function (lv, j) {
+      ctx.strokeStyle = ctx.fillStyle = LEVEL_COLOURS[j % LEVEL_COLOURS.length]; ctx.lineWidth = 2; ctx.beginPath();
+      per[lv].forEach(function (c, i) { var x = px + pw * T[i] / D.duration, y = 4 + ph - ph * c / top; if (i) ctx.lineTo(x, y); else ctx.moveTo(x, y); });
+      ctx.stroke(); ctx.fillText("L" + lv + " " + per[lv][k].toLocaleString("en"), px + pw + 8, 16 + 14 * j);
+    });
+    var cx = px + pw * Math.min(1, clock.t / D.duration); ctx.strokeStyle = "#222"; ctx.lineWidth = 1; ctx.beginPath(); ctx.moveTo(cx, 4); ctx.lineTo(cx, 4 + ph); ctx.stroke();
+    document.getElementById("ct-inside-title").textContent = view.selected + ": still inside per level";
+  }
 
   // positions at time t, as viz.replay.Replay.at
   function compute(t) {
     queues.fill(0);
     for (var a = 0; a < N; a++) {
-      var lo = first[a], hi = last[a], node = start[a], s = WAITING, la = undefined, lo_ = undefined;
+      var lo = first[a], hi = last[a], node = start[a], s = WAITING, la, lo_;
       if (hi < lo || T0[lo] > t) { la = waitPos[2 * a]; lo_ = waitPos[2 * a + 1]; }
       else {
         while (lo < hi) { var mid = (lo + hi + 1) >> 1; if (T0[mid] <= t) lo = mid; else hi = mid - 1; }
-        var i = lo; s = ST[i];
-        if (s === TRAPPED) { node = U[i]; }
-        else if (t < T1[i]) {
-          node = U[i];
-          if (s === WALKING && POLY[i] >= 0) {
-            var f = (t - T0[i]) / Math.max(T1[i] - T0[i], 1e-9), p = POLY[i], k = polyStart[p], end = polyStart[p + 1] - 2;
+        var i = lo, active = t < T1[i], f = 1;
+        s = ST[i];
+        if (s !== TRAPPED && !active) { node = V[i]; s = WALKING; }
+        else { node = U[i]; f = Math.min(1, Math.max(0, (t - T0[i]) / Math.max(T1[i] - T0[i], 1e-9))); }
+        // straight from the move's first place to its last; an outdoor walk along its path's junctions
+        la = XY0[2 * i] + f * (XY1[2 * i] - XY0[2 * i]); lo_ = XY0[2 * i + 1] + f * (XY1[2 * i + 1] - XY0[2 * i + 1]);
+        if (s === WALKING && active) {
+          if (POLY[i] >= 0) {
+            var p = POLY[i], k = polyStart[p], end = polyStart[p + 1] - 2;
             while (k < end && polyShare[k + 1] <= f) k++;
             var span = Math.max(polyShare[k + 1] - polyShare[k], 1e-9), w = Math.min(1, Math.max(0, (f - polyShare[k]) / span));
             la = polyPts[2 * k] + w * (polyPts[2 * k + 2] - polyPts[2 * k]);
             lo_ = polyPts[2 * k + 1] + w * (polyPts[2 * k + 3] - polyPts[2 * k + 1]);
           }
-        } else { node = V[i]; s = WALKING; }
-        if (la === undefined) {
-          if (s === WAITING && node === start[a]) { la = waitPos[2 * a]; lo_ = waitPos[2 * a + 1]; }
-          else { la = nodes[2 * node]; lo_ = nodes[2 * node + 1]; }
+          if (f >= 0.5) node = V[i];
         }
+        if (s === WAITING && node === start[a]) { la = waitPos[2 * a]; lo_ = waitPos[2 * a + 1]; }
         if (s === QUEUED) queues[node]++;
       }
       if (t >= safeAt[a]) { s = SAFE; la = safePos[2 * a]; lo_ = safePos[2 * a + 1]; }
-      lat[a] = ref[0] + la; lon[a] = ref[1] + lo_; st[a] = s;
+      lat[a] = ref[0] + la; lon[a] = ref[1] + lo_; st[a] = s; nd[a] = node;
     }
   }
 
@@ -269,7 +358,14 @@ _SCRIPT = r"""
     if (canvas.width !== size.x || canvas.height !== size.y) { canvas.width = size.x; canvas.height = size.y; }
     ctx.clearRect(0, 0, size.x, size.y);
     var p0 = map.latLngToContainerPoint([ref[0], ref[1]]), p1 = map.latLngToContainerPoint([ref[0] + 0.01, ref[1] + 0.01]);
-    var kx = (p1.x - p0.x) / 0.01, ky = (p1.y - p0.y) / 0.01, r = map.getZoom() >= 18 ? 2 : 1.2;
+    var kx = (p1.x - p0.x) / 0.01, ky = (p1.y - p0.y) / 0.01, r = Math.min(4, Math.max(1.2, 0.25 * Math.abs(ky) / 111320));  // a quarter metre, 1.2 to 4 px
+    // at campus zoom a building narrower than badgePx shows its people inside and queued, not their dots
+    var inside = new Int32Array(nB), queued = new Int32Array(nB);
+    for (var j = 0; j < nB; j++) {
+      var ls = bLayers[B[j]]; badged[j] = 0;
+      if (ls) { var bb = ls[0].getBounds(), w = map.latLngToContainerPoint(bb.getNorthEast()).x - map.latLngToContainerPoint(bb.getSouthWest()).x; badged[j] = w < D.badgePx ? 1 : 0; }
+    }
+    for (var a = 0; a < N; a++) { var bj = nodeB[nd[a]]; if (bj >= 0 && st[a] !== SAFE) { inside[bj]++; if (st[a] === QUEUED) queued[bj]++; } }
     var order = [SAFE, WAITING, WALKING, QUEUED, TRAPPED];
     for (var o = 0; o < order.length; o++) {
       var code = order[o];
@@ -277,20 +373,41 @@ _SCRIPT = r"""
       ctx.beginPath();
       for (var a = 0; a < N; a++) {
         if (st[a] !== code) continue;
+        var lvA = nodeLevel[nd[a]];
+        if (lvA !== OUT && code !== SAFE && (badged[nodeB[nd[a]]] || (view.level !== null && lvA !== view.level))) continue;
         var x = p0.x + (lon[a] - ref[1]) * kx, y = p0.y + (lat[a] - ref[0]) * ky;
         ctx.moveTo(x + r, y); ctx.arc(x, y, r, 0, 6.2832);
       }
       ctx.fill();
     }
-    ctx.fillStyle = "#e67800"; ctx.strokeStyle = "#222"; ctx.lineWidth = 0.5;
+    ctx.fillStyle = "#e67800"; ctx.strokeStyle = "#222"; ctx.lineWidth = 0.5; ctx.font = "600 12px system-ui, sans-serif";
     for (var q = 0; q < nNodes; q++) {
-      if (!queues[q]) continue;
-      var qx = p0.x + nodes[2 * q + 1] * kx, qy = p0.y + nodes[2 * q] * ky, h = Math.min(80, Math.max(2, queues[q] * 0.5));
+      if (queues[q] < (D.placed ? D.queueLabel : 1) || (nodeB[q] >= 0 && badged[nodeB[q]])) continue;
+      if (view.level !== null && nodeLevel[q] !== OUT && nodeLevel[q] !== view.level) continue;
+      var qx = p0.x + nodes[2 * q + 1] * kx, qy = p0.y + nodes[2 * q] * ky;
+      if (D.placed) {  // the crowd is drawn; the door says how many wait for it
+        var qt = queues[q].toLocaleString("en") + " queued", qw = ctx.measureText(qt).width + 6;
+        ctx.fillStyle = "#fff"; ctx.fillRect(qx + 6, qy - 20, qw, 16); ctx.strokeStyle = "#e67800"; ctx.strokeRect(qx + 6, qy - 20, qw, 16);
+        ctx.fillStyle = "#e67800"; ctx.fillText(qt, qx + 9, qy - 8); continue;
+      }
+      var h = Math.min(80, Math.max(2, queues[q] * 0.5));
       ctx.fillRect(qx + 4, qy - h, 5, h); ctx.strokeRect(qx + 4, qy - h, 5, h);
     }
+    ctx.font = "600 12px system-ui, sans-serif";
+    for (var j = 0; j < nB; j++) {
+      if (!badged[j] || !inside[j] || !D.b.centre[j]) continue;
+      var c = map.latLngToContainerPoint(D.b.centre[j]), t1 = B[j] + " " + inside[j].toLocaleString("en"), t2 = queued[j] ? "queued " + queued[j].toLocaleString("en") : "";
+      var bw = Math.max(ctx.measureText(t1).width, ctx.measureText(t2).width) + 8, bh = t2 ? 32 : 18;
+      ctx.fillStyle = "#fff"; ctx.fillRect(c.x - bw / 2, c.y - bh / 2, bw, bh);
+      ctx.strokeStyle = queued[j] ? "#e67800" : "#4f5b62"; ctx.lineWidth = queued[j] ? 2 : 1; ctx.strokeRect(c.x - bw / 2, c.y - bh / 2, bw, bh);
+      ctx.fillStyle = "#1e1e1e"; ctx.fillText(t1, c.x - bw / 2 + 4, c.y - bh / 2 + 13);
+      if (t2) { ctx.fillStyle = "#e67800"; ctx.fillText(t2, c.x - bw / 2 + 4, c.y - bh / 2 + 27); }
+    }
+    badges = []; for (var j = 0; j < nB; j++) if (badged[j] && inside[j]) badges.push({building: B[j], inside: inside[j], queued: queued[j]});
     ctx.strokeStyle = "#d50000"; ctx.lineWidth = 2;
     D.events.forEach(function (e) {
-      if (e.t > clock.t) return;
+      if (e.t > clock.t || (nodeB[e.node] >= 0 && badged[nodeB[e.node]])) return;
+      if (view.level !== null && nodeLevel[e.node] !== OUT && nodeLevel[e.node] !== view.level) return;
       var ex = p0.x + nodes[2 * e.node + 1] * kx, ey = p0.y + nodes[2 * e.node] * ky;
       ctx.beginPath(); ctx.arc(ex, ey, 7, 0, 6.2832); ctx.moveTo(ex - 5, ey - 5); ctx.lineTo(ex + 5, ey + 5); ctx.moveTo(ex - 5, ey + 5); ctx.lineTo(ex + 5, ey - 5); ctx.stroke();
     });
@@ -306,9 +423,28 @@ _SCRIPT = r"""
     slider.value = clock.t;
     label.textContent = fmt(clock.t) + " / " + fmt(D.duration);
     draw();
+    drawChart();
   }
+  var badges = [], levelSel = document.getElementById("ct-level");
+  [null].concat(D.levels).forEach(function (lv) { var o = document.createElement("option"); o.value = lv === null ? "" : lv; o.textContent = lv === null ? "all levels" : "level " + lv; levelSel.appendChild(o); });
+  levelSel.addEventListener("change", function () { setLevel(levelSel.value); });
+  document.getElementById("ct-inside-close").addEventListener("click", function () { select(null); });
+  document.addEventListener("keydown", function (e) {
+    if (e.target && e.target.tagName === "SELECT") return;
+    var used = true;
+    if (e.key === "l" || e.key === "PageUp") stepLevel(1);
+    else if (e.key === "PageDown") stepLevel(-1);
+    else if (/^[0-9]$/.test(e.key) && D.levels.indexOf(+e.key) >= 0) setLevel(+e.key);
+    else used = false;
+    if (used) { e.preventDefault(); e.stopPropagation(); }
+  }, true);
   map.on("move zoom resize viewreset", draw);
-  window.ctReplay = {show: show, clock: clock, counts: function () { var c = {}; D.states.forEach(function (n) { c[n] = 0; }); for (var a = 0; a < N; a++) c[D.states[st[a]]]++; return c; }};
+  window.ctReplay = {show: show, clock: clock, setLevel: setLevel, select: select, view: view,
+    badges: function () { return badges; },
+    drawn: function () { var n = 0; for (var a = 0; a < N; a++) { var lvA = nodeLevel[nd[a]]; if (!(lvA !== OUT && st[a] !== SAFE && (badged[nodeB[nd[a]]] || (view.level !== null && lvA !== view.level)))) n++; } return n; },
+    counts: function () { var c = {}; D.states.forEach(function (n) { c[n] = 0; }); for (var a = 0; a < N; a++) c[D.states[st[a]]]++; return c; }};
+  setLevel(view.level);
+  select(view.selected);
   show(0);
   requestAnimationFrame(frame);
 })();
@@ -407,12 +543,16 @@ html, body { background: %(bg)s; }
 .leaflet-bottom.leaflet-left { bottom: 64px; }
 .ct-label span { display: inline-block; transform: translate(-50%%, 3px); background: rgba(255,255,255,.9); padding: 0 4px;
   border-radius: 3px; font: 600 12px/1.3 system-ui, sans-serif; white-space: nowrap; }
+#ct-inside { display: none; position: absolute; z-index: 1000; top: 10px; right: 10px; background: rgba(255,255,255,.96);
+  border: 1px solid #4f5b62; border-radius: 4px; padding: 6px 8px; font: 13px/1.4 system-ui, sans-serif; }
+#ct-inside canvas { display: block; margin-top: 4px; }
+#ct-inside-close { float: right; border: 0; background: none; font-size: 16px; cursor: pointer; }
 #ct-alarm-list { margin: 0; padding-left: 18px; color: #d50000; font-size: 12px; }
 """
 
 
 def write_replay_html(rec: Replay, path: str | Path, *, outlines: list[dict[str, Any]] | None = None,
-                      title: str | None = None) -> Path:
+                      title: str | None = None, building: str | None = None, level: int | None = None) -> Path:
     """Write the browser replay of a recording as one offline HTML file.
 
     Parameters
@@ -424,6 +564,9 @@ def write_replay_html(rec: Replay, path: str | Path, *, outlines: list[dict[str,
         Building and assembly outlines; default the recording's (:attr:`twin.recording.Recording.outlines`).
     title : str, optional
         Heading; by default the scenario's name.
+    building, level : optional
+        Open zoomed to this building (its still-inside chart shown) and showing this level's floor plan
+        (ValueError, from :meth:`viz.replay.Replay.focus`, for ones the recording lacks).
 
     Returns
     -------
@@ -432,12 +575,15 @@ def write_replay_html(rec: Replay, path: str | Path, *, outlines: list[dict[str,
     """
     exercise = rec.is_exercise
     outlines = rec.outlines if outlines is None else outlines
-    data = _exercise_payload(rec, outlines) if exercise else _payload(rec, outlines)
+    focus = rec.focus(building, level)
+    data = _exercise_payload(rec, outlines) if exercise else {**_payload(rec, outlines), "level": level, "focus": building}
     named = f"Exercise {rec.meta.get('from')} … {rec.meta.get('to')}" if exercise else (rec.meta.get("scenario") or {}).get("name")
     heading = title or named or rec.path.name
     m = offline_map()
     xy = np.concatenate([rec.node_xy] + [o["xy"][:, :2] for o in outlines])
     (minx, miny), (maxx, maxy) = xy.min(axis=0), xy.max(axis=0)
+    if focus is not None:
+        minx, miny, maxx, maxy = focus
     to_ll = Transformer.from_crs(rec.meta["crs"], "EPSG:4326", always_xy=True)
     (lon0, lon1), (lat0, lat1) = to_ll.transform([minx, maxx], [miny, maxy])
     m.fit_bounds([[lat0, lon0], [lat1, lon1]], padding=(20, 20))
@@ -460,7 +606,11 @@ def write_replay_html(rec: Replay, path: str | Path, *, outlines: list[dict[str,
         '<button id="ct-play" type="button">▶ play</button><select id="ct-speed" title="speed"></select>'
         '<input id="ct-time" type="range" min="0" step="0.1" value="0" aria-label="time">'
         f'<span id="ct-clock">00:00.0</span>{counts}'
-        '<span id="ct-keys">space play/pause · ←/→ 10 s · ↑/↓ speed · Home/End</span></div>'
+        + ("" if exercise else '<select id="ct-level" title="level shown (l, PgUp/PgDn, 0–9)" aria-label="level"></select>')
+        + '<span id="ct-keys">space play/pause · ←/→ 10 s · ↑/↓ speed · Home/End'
+        + ("" if exercise else " · l level · click a building") + '</span></div>'
+        + ("" if exercise else '<div id="ct-inside"><button id="ct-inside-close" type="button" aria-label="close">×</button>'
+           '<b id="ct-inside-title"></b><canvas id="ct-inside-plot" width="330" height="170"></canvas></div>')
     ), name="ct_panel")
     page = offline_page(m)
     out = Path(path)

@@ -17,14 +17,17 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
 import pygame  # noqa: E402
 
+import tests.test_replay as base  # noqa: E402
 from tests.helpers import open_offline  # noqa: E402
-from tests.test_replay import rec, rec_path  # noqa: E402, F401 - the module's recording fixtures
 from twin.cli import app  # noqa: E402
 from viz.replay import BADGE_PX, QUEUED, SAFE, TRAPPED, WAITING, WALKING, Replay  # noqa: E402
 from viz.replay_app import STATE_COLOURS, ReplayApp, draw_dots  # noqa: E402
 from viz.replay_floor import FLOOR_FILL, FLOOR_EDGE, hidden_people, small_buildings  # noqa: E402
 
 runner = CliRunner()
+rec_path = base.rec_path
+rec = base.rec
+"""tests/test_replay.py's recording of the tiny example, and its Replay."""
 
 
 def test_inside_by_level_counts_who_is_still_inside(rec: Replay) -> None:

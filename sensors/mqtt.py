@@ -246,6 +246,8 @@ class MqttIngest:
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.on_disconnect = self._on_disconnect
+        self.client.on_connect_fail = lambda client, userdata: self._error(
+            f"cannot connect to {self.broker.address} (address, port, TLS certificates?); retrying")
         self._q: queue.Queue[Any] = queue.Queue()
         self._stop = threading.Event()
         self._writer = threading.Thread(target=self._write_loop, name="twin-mqtt-writer", daemon=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import time
 from collections.abc import Iterator
@@ -283,3 +284,74 @@ def test_publishing_back_alarms_occupancy_forecasts_and_home_assistant_discovery
         if late is not None:
             late.close()
         ing.close()
+
+
+def _counts(n: int, t0: float, sensor: str = "CAM2") -> list[dict[str, Any]]:
+    return [{"sensor_id": sensor, "ts": t0 + i, "kind": "count", "count": i, "seq": i} for i in range(n)]
+
+
+def _refused(url: str) -> str:
+    """How the broker at ``url`` turns a client away: the TLS error, ``disconnected`` before any CONNACK, or ``connected``."""
+    b = Broker.parse(url)
+    c = b.client("twin-test-refused")
+    seen: list[str] = []
+    c.on_connect = lambda *a: seen.append("connected")
+    c.on_disconnect = lambda *a: seen.append("disconnected")
+    try:
+        b.connect(c, asynchronous=False)
+    except ssl.SSLError as e:
+        return str(e)
+    end = time.monotonic() + 10
+    while not seen and time.monotonic() < end:
+        c.loop(timeout=0.05)
+    return seen[0] if seen else "no answer"
+
+
+def test_mqtts_with_password_and_mqtt5_session_and_with_a_client_certificate(site, campus, tmp_path):
+    from sensors.sources import publish
+
+    ca, cert, key = site.certs["ca.pem"], site.certs["client.pem"], site.certs["client.key"]
+    password_url = f"mqtts://twin:s3cret@127.0.0.1:{site.tls_password}?ca={ca}&version=5"
+    cert_url = f"mqtts://127.0.0.1:{site.tls_cert}?ca={ca}&cert={cert}&key={key}"
+    ing = Ingestor(campus, EventStore(tmp_path / "e.sqlite"))
+    t = time.time() - 600
+    try:
+        m = MqttIngest(ing, password_url, client_id="twin-test-tls5")
+        m.start()
+        assert m.wait_connected() and m.status()["protocol"] == "5"  # a wait, not a speed limit
+        m.stop()  # MQTT 5: the session (subscription and queue) outlives the connection
+        assert publish(_counts(20, t), cert_url, client_id="tls-camera")["acknowledged_by_broker"] == 20
+        m = MqttIngest(ing, password_url, client_id="twin-test-tls5")
+        m.start()
+        wait_for(lambda: ing.store.count() == 20, what="events queued while the twin was away")
+        m.stop()
+        assert sorted(k for k in ing.store.keys()) == [("CAM2", i) for i in range(20)]
+        m = MqttIngest(ing, f"mqtts://twin:wrong@127.0.0.1:{site.tls_password}?ca={ca}", client_id="twin-test-refused")
+        m.start()
+        wait_for(lambda: m.errors, what="the refusal")
+        assert "Not authorized" in m.errors[0] and not m.connected.is_set()
+        m.stop()
+        assert _refused(f"mqtts://127.0.0.1:{site.tls_cert}?ca={ca}") == "disconnected"  # no client certificate
+        assert "CERTIFICATE_VERIFY_FAILED" in _refused(f"mqtts://twin:s3cret@127.0.0.1:{site.tls_password}?ca={cert}")  # not the CA
+    finally:
+        ing.close()
+
+
+@pytest.mark.parametrize(("url", "problem"), [
+    ("http://127.0.0.1:1883", "the scheme must be mqtt:// or mqtts://"),
+    ("mqtt://127.0.0.1:1883?ca=/etc/hostname", "need mqtts://"),
+    ("mqtts://127.0.0.1?ca=/nonexistent.pem", "ca='/nonexistent.pem' is not a file"),
+    ("mqtts://127.0.0.1?cert=/etc/hostname", "needs both cert= and key="),
+    ("mqtts://127.0.0.1?version=4", "expected 3.1.1 or 5"),
+    ("mqtts://127.0.0.1?insecure=1", "unknown parameter 'insecure'"),
+])
+def test_a_broker_url_that_cannot_work_is_refused_naming_the_part(url, problem):
+    with pytest.raises(ValueError, match=problem.replace("?", r"\?").replace(".", r"\.").replace("(", r"\(")):
+        Broker.parse(url)
+
+
+def test_broker_url_defaults_and_the_password_from_the_environment(monkeypatch):
+    monkeypatch.setenv("TWIN_MQTT_PASSWORD", "from-env")
+    b = Broker.parse("mqtts://ops@broker.campus.example")
+    assert (b.host, b.port, b.tls, b.username, b.password, b.version) == ("broker.campus.example", 8883, True, "ops", "from-env", "3.1.1")
+    assert Broker.parse("mqtt://u:p%40ss@h").password == "p@ss" and Broker.parse("h").port == 1883

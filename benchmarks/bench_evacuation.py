@@ -1,79 +1,177 @@
-"""Benchmark: the campus-wide drill at 2k, 5k, 20k and 50k occupants (target: 20,000 under 2 s per replication).
+"""Benchmark: the campus-wide drill from 2,000 to 200,000 occupants (targets: 20,000 under 1.5 s, 200,000 under 15 s).
 
-Run with ``make bench``. For each population: wall time of one replication on
-one core (median of a few), simulation events per second, peak Python memory
-of the run (tracemalloc), and the growth of wall time with occupants (the
-exponent of a log-log fit; N log N over this range is about 1.1). The flow
-lower bound is timed separately: it is computed once per scenario, not per
-replication. Machines here are shared and noisy: read medians and ratios.
+Run with ``make bench`` (or ``python benchmarks/bench_evacuation.py --sizes
+2000,20000 --repeats 5 --routes adaptive --json out/bench/evacuation.json``).
+What it measures, and how:
+
+* **one fresh process per size and route** (``--child``), so one size's heap,
+  caches and imports never help or hurt the next; the sizes run one after
+  another (``-j 1``) and each replication runs in that one process on one core
+  (``Drill.run``, no workers);
+* **the demo's own occupancy**: ``scenarios/demo/campus-drill.toml`` as written
+  (design occupancy, dorms at 0.1 by day), every factor scaled alike so the
+  campus holds the size asked for;
+* **at least 5 repeats** (replications 0, 1, …): the minimum (the machine's
+  best) and the median, the load average before and after (the machine is
+  shared: a load above the core count means the figures are slow);
+* **peak RSS** of the process (``getrusage``: the real memory, interpreter
+  and campus included) and how much of it the setup (campus, graphs,
+  prepared network) took before the first run;
+* **the lower bound timed separately**: computed once per scenario, not per
+  replication;
+* **runs that stop at ``max_time`` with people still moving** are flagged in
+  the table (``!``), in a warning block after it and in the JSON (``unfinished``,
+  ``hit_max_time``): their wall time is not the time to evacuate everyone.
+
+Growth is the exponent of a log-log fit of the median wall time; N log N over
+2k..200k is about N^1.2.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import math
+import os
+import resource
 import statistics
+import subprocess
 import sys
 import time
-import tracemalloc
 from pathlib import Path
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT))
 from bench_load import _machine  # noqa: E402
 
-from scenarios.evacuation import Drill, lower_bound  # noqa: E402
-from scenarios.schema import load_scenario  # noqa: E402
-from twin.campus import load_campus  # noqa: E402
-
 SCENARIO = ROOT / "scenarios" / "demo" / "campus-drill.toml"
-POPULATIONS = (2_000, 5_000, 20_000, 50_000)
-TARGET_S = 2.0
+SIZES = (2_000, 5_000, 20_000, 50_000, 200_000)
+ROUTES = ("shortest", "adaptive")
+TARGETS_S = {20_000: 1.5, 200_000: 15.0}
+"""Wall seconds per replication on one core (docs/architecture.md quality bars; BRIEF.md)."""
+REPEATS = 5
 
 
-def main(repeats: int = 3) -> None:
-    """Time the demo campus drill at each population, for shortest and adaptive routes."""
+def _rss_mb() -> float:
+    """Peak resident set size of this process so far (MB; Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child(size: int, route: str, repeats: int) -> dict[str, object]:
+    """Run in a fresh process: prepare the drill at ``size`` occupants on ``route``, time ``repeats`` replications."""
+    from scenarios.evacuation import Drill, lower_bound
+    from scenarios.schema import load_scenario
+    from twin.campus import load_campus
+
+    load_before = os.getloadavg()[0]
+    t = time.perf_counter()
     base = load_scenario(SCENARIO)
     campus = load_campus(base.campus)
-    design = campus.design_occupants
-    print(f"machine: {_machine()}")
-    print(f"scenario: {SCENARIO.relative_to(ROOT)} on a campus of {design:,} design occupants; one core, {repeats} runs each")
-    for route in ("shortest", "adaptive"):
-        rows = []
-        for n in POPULATIONS:
-            sc = base.model_copy(update={"route": route, "occupancy": base.occupancy.model_copy(update={"default": n / design, "buildings": {}})})
-            drill = Drill(campus, sc)
-            walls, events = [], 0
-            for i in range(repeats):
-                t = time.perf_counter()
-                rep = drill.run(i)
-                walls.append(time.perf_counter() - t)
-                events = rep.events
-            tracemalloc.start()
-            drill.run(0)
-            peak = tracemalloc.get_traced_memory()[1]
-            tracemalloc.stop()
-            wall = statistics.median(walls)
-            rows.append((len(drill.start), wall, events, peak, rep.evacuation_time))
-        print(f"\nroute = {route}")
-        print(f"{'occupants':>10} {'wall s':>8} {'events':>9} {'events/s':>10} {'peak MB':>8} {'evac. time s':>13}")
-        for n, wall, ev, peak, t in rows:
-            print(f"{n:>10,} {wall:>8.3f} {ev:>9,} {ev / wall:>10,.0f} {peak / 2**20:>8.1f} {t:>13.0f}")
-        ns = np.array([r[0] for r in rows], dtype=float)
-        ws = np.array([r[1] for r in rows])
-        slope = np.polyfit(np.log(ns), np.log(ws), 1)[0]
-        nlogn = math.log(ns[-1] * math.log(ns[-1]) / (ns[0] * math.log(ns[0]))) / math.log(ns[-1] / ns[0])
-        w20 = float(np.interp(20_000, ns, ws))
-        print(f"growth: wall ~ N^{slope:.2f} (N log N over this range ~ N^{nlogn:.2f}) -> {'OK' if slope <= nlogn + 0.1 else 'WORSE than N log N'}")
-        print(f"20,000 occupants: {w20:.2f} s per replication = {w20 / TARGET_S:.2f} x the {TARGET_S:.0f} s target -> {'MET' if w20 < TARGET_S else 'MISSED'}")
-    sc = base.model_copy(update={"occupancy": base.occupancy.model_copy(update={"default": 20_000 / design, "buildings": {}})})
-    drill = Drill(campus, sc)
-    rep = drill.run(0)
+    at_design = len(Drill(campus, base.model_copy(update={"route": route})).start)
+    k = size / at_design
+    occ = base.occupancy
+    scaled = occ.model_copy(update={"default": occ.default * k, "buildings": {b: f * k for b, f in occ.buildings.items()}})
+    drill = Drill(campus, base.model_copy(update={"route": route, "occupancy": scaled}))
+    setup_s = time.perf_counter() - t
+    setup_rss = _rss_mb()
+    walls, reps = [], []
+    for i in range(repeats):
+        t = time.perf_counter()
+        rep = drill.run(i)
+        walls.append(time.perf_counter() - t)
+        reps.append(rep)
     t = time.perf_counter()
-    b = lower_bound(drill, [rep])
-    print(f"\nflow lower bound at 20,000 occupants: {b['seconds']:.0f} s simulated-time bound, computed in {time.perf_counter() - t:.2f} s wall ({b['method']})")
+    bound = lower_bound(drill, reps[:1])
+    bound_s = time.perf_counter() - t
+    unfinished = [r.unfinished for r in reps]
+    return {
+        "size": size, "route": route, "occupants": len(drill.start), "scale": k, "repeats": repeats,
+        "wall_min_s": min(walls), "wall_median_s": statistics.median(walls), "walls_s": walls,
+        "events": int(statistics.median(r.events for r in reps)),
+        "evacuation_time_s": statistics.median(r.evacuation_time for r in reps),
+        "unfinished": unfinished, "max_time_s": drill.scenario.max_time,
+        "hit_max_time": any(n > 0 for n in unfinished),
+        "peak_rss_mb": _rss_mb(), "setup_rss_mb": setup_rss, "setup_s": setup_s,
+        "lower_bound_s": bound["seconds"], "lower_bound_wall_s": bound_s,
+        "load_before": load_before, "load_after": os.getloadavg()[0],
+    }
+
+
+def _spawn(size: int, route: str, repeats: int) -> dict[str, object]:
+    cmd = [sys.executable, __file__, "--child", str(size), route, "--repeats", str(repeats)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
+    if done.returncode or not lines:
+        msg = f"{size} occupants, {route}: the child process failed ({done.returncode})\n{done.stderr[-2000:]}"
+        raise RuntimeError(msg)
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+def main(sizes: tuple[int, ...] = SIZES, routes: tuple[str, ...] = ROUTES, repeats: int = REPEATS,
+         json_path: Path | None = None) -> list[dict[str, object]]:
+    """Time every size and route in its own process; print the tables and warnings; write the JSON."""
+    print(f"machine: {_machine()}")
+    print(f"scenario: {SCENARIO.relative_to(ROOT)} with its own occupancy factors scaled to each size; one fresh process "
+          f"per size and route, one after another (-j 1), one core; {repeats} replications each")
+    rows = []
+    for route in routes:
+        print(f"\nroute = {route}")
+        print(f"{'occupants':>10} {'min s':>8} {'median s':>9} {'events':>10} {'events/s':>10} {'peak RSS MB':>12} "
+              f"{'evac. s':>8} {'unfinished':>11} {'load':>10}")
+        mine = []
+        for n in sizes:
+            r = _spawn(n, route, repeats)
+            mine.append(r)
+            flag = "!" if r["hit_max_time"] else " "
+            unf = max(r["unfinished"])  # type: ignore[type-var]
+            print(f"{r['occupants']:>10,} {r['wall_min_s']:>8.2f} {r['wall_median_s']:>9.2f} {r['events']:>10,} "
+                  f"{r['events'] / r['wall_median_s']:>10,.0f} {r['peak_rss_mb']:>12,.0f} {r['evacuation_time_s']:>8.0f} "
+                  f"{unf:>10,}{flag} {r['load_before']:>4.1f}→{r['load_after']:<4.1f}", flush=True)
+        rows += mine
+        if len(mine) >= 2:
+            ns = [math.log(r["occupants"]) for r in mine]  # type: ignore[arg-type]
+            ws = [math.log(r["wall_median_s"]) for r in mine]  # type: ignore[arg-type]
+            mx, my = statistics.fmean(ns), statistics.fmean(ws)
+            slope = sum((x - mx) * (y - my) for x, y in zip(ns, ws, strict=True)) / sum((x - mx) ** 2 for x in ns)
+            n0, n1 = mine[0]["occupants"], mine[-1]["occupants"]
+            nlogn = math.log(n1 * math.log(n1) / (n0 * math.log(n0))) / math.log(n1 / n0)  # type: ignore[operator, arg-type]
+            print(f"growth: wall ~ N^{slope:.2f} (N log N over this range ~ N^{nlogn:.2f}) -> "
+                  f"{'OK' if slope <= nlogn + 0.05 else 'WORSE than N log N'}")
+        for r in mine:
+            target = TARGETS_S.get(r["size"])  # type: ignore[arg-type]
+            if target:
+                w = r["wall_median_s"]
+                print(f"{r['size']:,} occupants ({route}): median {w:.2f} s per replication = {w / target:.2f} x the "  # type: ignore[operator]
+                      f"{target:g} s target -> {'MET' if w < target else 'MISSED'}")  # type: ignore[operator]
+        r = mine[-1]
+        print(f"setup (campus, graphs, network) at {r['occupants']:,}: {r['setup_s']:.1f} s, {r['setup_rss_mb']:,.0f} MB RSS "
+              f"before the first run; lower bound computed once in {r['lower_bound_wall_s']:.2f} s "
+              f"({r['lower_bound_s']:.0f} s simulated)")
+    stuck = [r for r in rows if r["hit_max_time"]]
+    if stuck:
+        print("\n!!! RUNS STOPPED AT max_time WITH PEOPLE STILL MOVING: their wall time is not a whole evacuation")
+        for r in stuck:
+            print(f"!!!   {r['occupants']:,} occupants, {r['route']}: {', '.join(f'{u:,}' for u in r['unfinished'])} "  # type: ignore[attr-defined]
+                  f"still moving at max_time = {r['max_time_s']:g} s (replications 0..{r['repeats'] - 1})")  # type: ignore[operator]
+    if json_path is not None:
+        json_path.parent.mkdir(parents=True, exist_ok=True)
+        json_path.write_text(json.dumps({"machine": _machine(), "scenario": str(SCENARIO.relative_to(ROOT)),
+                                         "runs": rows, "hit_max_time": [f"{r['occupants']} {r['route']}" for r in stuck]},
+                                        indent=2))
+        print(f"\nJSON: {json_path}")
+    return rows
 
 
 if __name__ == "__main__":
-    main()
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    ap.add_argument("--sizes", default=",".join(map(str, SIZES)), help="occupants, comma-separated")
+    ap.add_argument("--routes", default=",".join(ROUTES))
+    ap.add_argument("--repeats", type=int, default=REPEATS, help="replications per size (at least 5 for the figures)")
+    ap.add_argument("--json", type=Path, default=ROOT / "out" / "bench" / "evacuation.json")
+    ap.add_argument("--child", nargs=2, metavar=("SIZE", "ROUTE"), help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.child:
+        print("RESULT " + json.dumps(child(int(a.child[0]), a.child[1], a.repeats)))
+    else:
+        main(tuple(int(s) for s in a.sizes.split(",")), tuple(a.routes.split(",")), a.repeats, a.json)

@@ -355,3 +355,17 @@ def test_broker_url_defaults_and_the_password_from_the_environment(monkeypatch):
     b = Broker.parse("mqtts://ops@broker.campus.example")
     assert (b.host, b.port, b.tls, b.username, b.password, b.version) == ("broker.campus.example", 8883, True, "ops", "from-env", "3.1.1")
     assert Broker.parse("mqtt://u:p%40ss@h").password == "p@ss" and Broker.parse("h").port == 1883
+
+
+def test_serve_refuses_a_bad_frigate_property_and_publish_without_a_broker(tmp_path):
+    from typer.testing import CliRunner
+
+    from twin.cli import app
+
+    doc = tiny()
+    feature(doc, "CAM1")["properties"]["frigate"] = "hall west/#"
+    bad = write(doc, tmp_path / "campus.geojson")
+    r = CliRunner().invoke(app, ["serve", str(bad), "--store", str(tmp_path / "e.sqlite"), "--mqtt", "mqtt://127.0.0.1:1"])
+    assert r.exit_code == 2 and "CAM1" in r.output and "frigate" in r.output, r.output
+    r = CliRunner().invoke(app, ["serve", str(bad), "--store", str(tmp_path / "e.sqlite"), "--publish"])
+    assert r.exit_code == 2 and "--publish needs --mqtt" in r.output, r.output

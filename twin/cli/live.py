@@ -58,7 +58,10 @@ def serve(
     store: StoreOpt,
     port: Annotated[int, typer.Option("--port", help="HTTP port.")] = 8000,
     host: Annotated[str, typer.Option("--host", help="Address to listen on (loopback by default).")] = "127.0.0.1",
-    mqtt: Annotated[str | None, typer.Option("--mqtt", help="Also ingest from this broker: mqtt://HOST:PORT")] = None,
+    mqtt: Annotated[str | None, typer.Option("--mqtt", help="Also ingest from this broker: mqtt://HOST:PORT or mqtts://[USER@]HOST:PORT?ca=FILE[&cert=FILE&key=FILE][&version=5] (password: $TWIN_MQTT_PASSWORD); Frigate counts and Zigbee2MQTT availability too (docs/sensors.md).")] = None,
+    publish: Annotated[bool, typer.Option("--publish/--no-publish", help="With --mqtt: publish alarms, occupancy and forecasts back to the broker, with Home Assistant discovery (docs/sensors.md).")] = False,
+    frigate_prefix: Annotated[str, typer.Option("--frigate-prefix", help="With --mqtt: Frigate's topic_prefix (cameras name their Frigate source with the `frigate` property).")] = "frigate",
+    zigbee_prefix: Annotated[str, typer.Option("--zigbee-prefix", help="With --mqtt: Zigbee2MQTT's base_topic (devices named as campus sensors give their availability).")] = "zigbee2mqtt",
     device_keys: Annotated[Path | None, typer.Option("--device-keys", help="File of device keys, one a line (also $TWIN_DEVICE_KEYS).")] = None,
     forecast: Annotated[bool, typer.Option("--forecast/--no-forecast", help="Run an evacuation forecast on every fire alarm.")] = True,
     client_id: Annotated[str, typer.Option("--client-id", help="MQTT client id (fixed: the broker keeps its session).")] = "campus-twin-ingest",
@@ -101,7 +104,21 @@ def serve(
     if device_keys is not None and not device_keys.is_file():
         fail(f"--device-keys {device_keys}: no such file")
     keys = load_device_keys(device_keys)
-    adapter = None
+    adapter = publisher = broker = None
+    if publish and not mqtt:
+        fail("--publish needs --mqtt (the broker to publish to)")
+    if mqtt:  # checked before the store is opened
+        from sensors.adapters import topic_adapters
+        from sensors.mqtt import Broker
+        from twin.errors import CampusError
+
+        try:
+            broker = Broker.parse(mqtt)
+            adapters = topic_adapters(c, frigate_prefix=frigate_prefix, zigbee_prefix=zigbee_prefix)
+        except CampusError as e:  # a camera's frigate property
+            fail(str(e))
+        except ValueError as e:
+            fail(f"--mqtt: {e}")
     if new_store and store.exists():
         _set_aside(store)
     st = _store(store, c, exclusive=True)
@@ -117,19 +134,22 @@ def serve(
     forecaster = Forecaster(ing) if forecast else None
     if forecaster is not None:
         ing.subscribe(forecaster.on_events)
-    if mqtt:
-        from sensors.mqtt import Broker, MqttIngest
+    if broker is not None:
+        from sensors.mqtt import MqttIngest
 
-        try:
-            Broker.parse(mqtt)
-        except ValueError as e:
-            fail(f"--mqtt: {e}")
-        adapter = MqttIngest(ing, mqtt, client_id=client_id)
+        adapter = MqttIngest(ing, broker, client_id=client_id, adapters=adapters)
+        if publish:
+            from sensors.adapters.publish import MqttPublisher
+
+            publisher = MqttPublisher(ing, broker, client_id=f"{client_id}-publish")
+            ing.subscribe(publisher.on_events)
+            publisher.start()
     if not keys:
         err.print("[yellow]warning:[/] no device keys (--device-keys FILE or $TWIN_DEVICE_KEYS): POST /api/events refuses every request",
                   highlight=False)
     err.print(f"twin serve: {c.source} ({len(ing.registry)} sensors), store {store} ({st.count():,} events), "
-              f"http://{host}:{port}" + (f", MQTT {mqtt}" if mqtt else ""), highlight=False)
+              f"http://{host}:{port}" + (f", MQTT {adapter.broker.address}" if adapter else "")
+              + (" (publishing back)" if publisher else ""), highlight=False)
     feed_ = DemoFeed(ing, seed=seed, fire_after=fire_at if fire_at is not None and fire_at >= 0 else None) if demo else None
     proxies = [*(trusted_proxy or ()), *os.environ.get("TWIN_TRUSTED_PROXIES", "").replace(",", " ").split()]
     app_ = create_app(ing, users=accounts, device_keys=keys, mqtt=adapter, demo=feed_, trusted_proxies=proxies,
@@ -137,6 +157,8 @@ def serve(
     try:  # proxy_headers off: the app itself believes X-Forwarded-For only from --trusted-proxy addresses
         uvicorn.run(app_, host=host, port=port, log_level="warning", proxy_headers=False)
     finally:
+        if publisher is not None:
+            publisher.stop()
         if forecaster is not None:
             forecaster.stop()
         ing.close()

@@ -43,8 +43,10 @@ demo: install
 	@echo "  live map:          $(VENV)/bin/twin user add me --role operator --users $(OUT)/users.json"
 	@echo "                     $(VENV)/bin/twin serve maps/demo --store $(OUT)/live.sqlite --users $(OUT)/users.json --demo   # then http://127.0.0.1:8000/"
 
+# Two or more workers (pytest-xdist), a test file per worker: the browser, broker and
+# subprocess waits of one file overlap another's work, even on a 2-core machine.
 test: install system-deps
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n auto --maxprocesses 4 --dist loadfile
 
 # Property tests over every reader of outside input with a larger budget than `make test` (tests/test_fuzz.py).
 fuzz: install

@@ -135,10 +135,11 @@ def run_forecast(campus: Campus, inputs: dict[str, Any]) -> dict[str, Any]:
         From :func:`forecast_inputs`.
     """
     from scenarios.evacuation import Drill
-    from scenarios.hazards import rooms_without_detector
+    from scenarios.hazards import narrowed_campus, rooms_without_detector
     from scenarios.schema import parse_scenario
 
     t0 = time.perf_counter()
+    campus = narrowed_campus(campus, inputs["hazards"])  # narrowed findings in force: the width left (built once, kept)
     f = campus.features
     doc, scope = inputs["scenario"], inputs["scope"]
     origin, blocked, spread, origin_node = doc["fire"]["origin"], doc["blocked"], doc["fire"]["spread_delay"], inputs["origin_node"]

@@ -151,11 +151,11 @@ _narrowed_lock = threading.Lock()
 def narrowed_campus(campus: Campus, findings: list[dict[str, Any]]) -> Campus:
     """``campus`` with the elements of the ``narrowed`` findings among ``findings`` set to the width left (m).
 
-    The live forecasts' campus: a campus variant takes seconds to build (the
-    file is read again), so the last few are kept by campus and widths, and the
-    console builds one as soon as a narrowed finding is stored
-    (``viz.live.hazards``), before any alarm asks for it. Thread-safe: a forecast
-    asking while that build runs waits for it instead of building it twice.
+    The live forecasts' campus (``scenarios.forecast.run_forecast``, in the
+    forecast worker process). A campus variant takes seconds to build (the
+    file is read again), so the last ``NARROWED_KEPT`` are kept by campus and
+    widths: only the first forecast after a narrowed finding changes pays for
+    it. Thread-safe: a second caller waits for a build under way.
     """
     widths = tuple(sorted({(r["feature"], float(r["width"])) for r in findings
                            if r["kind"] == "narrowed" and r["feature"] and r["width"] is not None}))

@@ -12,8 +12,8 @@ from sensors.broker import free_port
 from sensors.ingest import Ingestor
 from sensors.store import EventStore
 from tests.helpers import tiny, write
+from tests.test_hazards_rounds import quick_users
 from tests.test_live_browser import log_in, run
-from twin.auth import Users
 from twin.campus import load_campus
 from twin.hazards import HazardLedger
 from viz.live.app import create_app
@@ -26,9 +26,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """A live server on the tiny campus with a viewer, an operator and a verifier, and one overdue finding."""
     d = tmp_path_factory.mktemp("hz")
     campus = load_campus(write(tiny(), d / "campus.geojson"))
-    users = Users(d / "users.json")
-    for name, role in (("vic", "viewer"), ("olga", "operator"), ("vera", "verifier")):
-        users.add(name, role, f"{name}-password-1")
+    users = quick_users(d / "users.json", {"vic": "viewer", "olga": "operator", "vera": "verifier"})
     store = EventStore(d / "e.sqlite", campus_digest=campus.digest)
     HazardLedger(store.path, campus).add(feature="D0c", kind="door_not_closing", note="lecture-room fire door held open",
                                          by="olga", found_at=time.time() - 45 * 86_400)  # due 30 days after: overdue

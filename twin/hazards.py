@@ -50,6 +50,7 @@ import math
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -262,7 +263,7 @@ class HazardLedger:
     def add(self, *, kind: str, note: str, by: str, feature: str | None = None, width: float | None = None,
             due: str | dt.date | None = None, at: tuple[float, float] | None = None, building: str | None = None,
             level: int | None = None, found_at: float | None = None, role: str = "operator",
-            photo: bytes | None = None) -> dict[str, Any]:
+            photo: bytes | None = None, then: Callable[[sqlite3.Cursor, int], None] | None = None) -> dict[str, Any]:
         """Store a new finding (status ``open``) and return it, after the commit.
 
         Parameters
@@ -289,6 +290,10 @@ class HazardLedger:
             The role of whoever stores it (at least ``operator``).
         photo : bytes, optional
             A JPEG or PNG photo of the place.
+        then : callable, optional
+            Called with the cursor and the new finding's id inside the same transaction (an inspection
+            round records its check with it, ``twin.hazard_rounds``): what it writes is committed with
+            the finding, and if it raises, neither is.
 
         Raises
         ------
@@ -331,6 +336,8 @@ class HazardLedger:
                 if saved is not None:
                     cur.execute("INSERT INTO hazard_photos(finding, file, sha256, by, ts) VALUES (?, ?, ?, ?, ?)",
                                 (fid, saved[0], saved[1], by, now))
+                if then is not None:
+                    then(cur, fid)
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")

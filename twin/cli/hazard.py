@@ -1,4 +1,5 @@
-"""Hazard-ledger commands: ``twin hazard add|list|fix|verify|reject|reopen|report|simulate``.
+"""Hazard-ledger commands: ``twin hazard add|list|fix|verify|reject|reopen|report|simulate`` and
+``twin hazard round start|mark|show|schedule`` (inspection rounds).
 
 Thin: parse, call ``twin.hazards`` (the ledger in the event store's file)
 and ``viz.hazard_report``, print. The campus is the one the store was made
@@ -215,6 +216,117 @@ def simulate(
     out.print(f"{n} synthetic findings of {year} stored in {store}")
 
 
+rounds = typer.Typer(help="Inspection rounds: a building's checklist (exits, stairs, detectors, call points, "
+                          "extinguishers), each item marked ok or raised as a finding; due monthly.", no_args_is_help=True)
+
+
+def _rounds(store: Path, campus: Path | None, *, readonly: bool = False):  # -> twin.hazard_rounds.Rounds
+    from twin.hazard_rounds import Rounds
+
+    return Rounds(_ledger(store, campus, readonly=readonly))
+
+
+def _print_round(r: dict) -> None:
+    t = Table(title=f"Round {r['id']} of {r['building']}, {r['date']} by {r['started_by']}: "
+                    f"{r['marked']} of {len(r['items'])} marked, {r['findings']} finding(s)"
+                    + ("" if r["complete"] else " (not complete)"))
+    for col in ("level", "item", "check", "result", "by"):
+        t.add_column(col)
+    for i in r["items"]:
+        res = {"ok": "[green]ok[/]", "finding": f"[bold red]finding {i['finding']}[/]"}.get(i["result"], "-")
+        t.add_row("all" if i["level"] is None else str(i["level"]), i["feature"], i["what"], res, i["by"] or "")
+    out.print(t)
+
+
+@rounds.command("start")
+def round_start(
+    store: StoreOpt,
+    building: Annotated[str, typer.Option("--building", help="The building to inspect (its id in the campus).")],
+    by: ByOpt,
+    campus: CampusOpt = None,
+    users: UsersOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Start an inspection round of a building and print its checklist (operator)."""
+    role = _role(users, by) or "operator"
+    rs = _rounds(store, campus)
+    with user_errors(f"{store}: round not started"):
+        r = rs.start(building, by=by, role=role)
+    if as_json:
+        print(json.dumps(r, indent=2))
+        return
+    _print_round(r)
+
+
+@rounds.command("mark")
+def round_mark(
+    round_id: Annotated[int, typer.Argument(help="The round's id (twin hazard round schedule).")],
+    store: StoreOpt,
+    feature: Annotated[str, typer.Option("--feature", help="The checklist item.")],
+    by: ByOpt,
+    ok: Annotated[bool, typer.Option("--ok", help="Nothing wrong.")] = False,
+    kind: Annotated[str | None, typer.Option("--kind", help="Or raise a finding of this kind on the item.")] = None,
+    note: Annotated[str, typer.Option("--note", help="What was found (needed with --kind).")] = "",
+    width: Annotated[float | None, typer.Option("--width", help="narrowed: the remaining clear width (m).")] = None,
+    due: Annotated[str | None, typer.Option("--due", help="The finding's due date YYYY-MM-DD.")] = None,
+    campus: CampusOpt = None,
+    users: UsersOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Mark one item of a round ok, or raise a finding on it (operator)."""
+    if ok == (kind is not None):
+        fail("give --ok or --kind (one of them)")
+    role = _role(users, by) or "operator"
+    rs = _rounds(store, campus)
+    with user_errors(f"{store}: item not marked"):
+        r = rs.mark(round_id, feature, by=by, role=role, kind=kind, note=note, width=width, due=due)
+    if as_json:
+        print(json.dumps(r, indent=2))
+        return
+    item = next(i for i in r["items"] if i["feature"] == feature)
+    what = "ok" if item["result"] == "ok" else f"finding {item['finding']} ({kind})"
+    out.print(f"round {r['id']}: {feature} {what}; {r['marked']} of {len(r['items'])} marked")
+
+
+@rounds.command("show")
+def round_show(
+    round_id: Annotated[int, typer.Argument(help="The round's id.")],
+    store: StoreOpt,
+    campus: CampusOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """A round's checklist and what each item was marked."""
+    rs = _rounds(store, campus, readonly=True)
+    with user_errors(f"{store}: no round to show"):
+        r = rs.get(round_id)
+    if as_json:
+        print(json.dumps(r, indent=2))
+        return
+    _print_round(r)
+
+
+@rounds.command("schedule")
+def round_schedule(
+    store: StoreOpt,
+    campus: CampusOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Every building's last round and when the next is due (hazards.round_days; overdue in red)."""
+    rows = _rounds(store, campus, readonly=True).schedule()
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    t = Table(title=f"Inspection rounds in {store}")
+    for col in ("building", "items", "last round", "findings", "next due"):
+        t.add_column(col)
+    for r in rows:
+        last = "never" if r["last_round"] is None else (
+            f"{r['last_round']} on {r['last_date']}" + ("" if r["last_complete"] else " (not complete)"))
+        due = f"[bold red]{r['due']} overdue[/]" if r["overdue"] else r["due"]
+        t.add_row(r["building"], str(r["items"]), last, "-" if r["last_findings"] is None else str(r["last_findings"]), due)
+    out.print(t)
+
+
 def _point(f: dict) -> str:
     return f"({f['x']:.1f}, {f['y']:.1f}) {f['building'] or ''} L{f['level']}"
 
@@ -230,3 +342,4 @@ def _days(d: float | None) -> str:
 for _name, _cmd in (("add", add), ("list", list_), ("fix", fix), ("verify", verify), ("reject", reject),
                     ("reopen", reopen), ("report", report), ("simulate", simulate)):
     hazard.command(_name)(_cmd)
+hazard.add_typer(rounds, name="round")

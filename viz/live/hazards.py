@@ -8,7 +8,12 @@ the ``verifier`` between operator and admin):
   flag, and the caller's user and role (viewer);
 - ``POST /api/hazards``: add a finding (operator); body :class:`NewFinding`;
 - ``POST /api/hazards/{id}/fix`` (operator), ``/verify``, ``/reject``,
-  ``/reopen`` (verifier): move it; body :class:`Move`.
+  ``/reopen`` (verifier): move it; body :class:`Move`;
+- inspection rounds (``twin.hazard_rounds``): ``GET /api/hazards/rounds``
+  (the schedule, viewer), ``POST /api/hazards/rounds`` (start one, operator;
+  body :class:`NewRound`), ``GET /api/hazards/rounds/{id}`` (its checklist),
+  ``POST /api/hazards/rounds/{id}/mark`` (an item ok or a finding raised on
+  it, operator; body :class:`Mark`).
 
 Every change is committed to the ledger (``twin.hazards``, in the event
 store's file) before the answer; then the findings in force are set on the
@@ -21,7 +26,6 @@ The panel itself is ``static/hazards.js`` and ``static/hazards.css``.
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
@@ -31,7 +35,7 @@ from pydantic import BaseModel, Field
 from pyproj import Transformer
 from starlette.concurrency import run_in_threadpool
 
-from scenarios.hazards import narrowed_campus
+from twin.hazard_rounds import Rounds
 from twin.hazards import KINDS, NOTE_MAX, HazardError, HazardLedger
 from viz.live.security import Session, needs
 
@@ -57,6 +61,22 @@ class Move(BaseModel):
     note: str | None = Field(None, max_length=NOTE_MAX, description="What was done.")
 
 
+class NewRound(BaseModel):
+    """Body of ``POST /api/hazards/rounds``."""
+
+    building: str = Field(min_length=1, max_length=200, description="The building to inspect.")
+
+
+class Mark(BaseModel):
+    """Body of ``POST /api/hazards/rounds/{id}/mark``: an item ok, or a finding raised on it (with ``kind``)."""
+
+    feature: str = Field(min_length=1, max_length=200, description="The checklist item.")
+    kind: str | None = Field(None, description="Raise a finding of this kind on it (absent: the item is ok).")
+    note: str = Field("", max_length=NOTE_MAX, description="What was found.")
+    width: float | None = Field(None, description="narrowed: the remaining clear width (m).")
+    due: str | None = Field(None, max_length=10, description="The finding's due date YYYY-MM-DD.")
+
+
 class HazardDesk:
     """One server's ledger, its places in WGS 84, and the hook that applies the findings in force to the live state."""
 
@@ -65,19 +85,17 @@ class HazardDesk:
         self.ingestor = ing
         self.hub = app.state.hub
         self.ledger = HazardLedger(ing.store.path, ing.campus)
+        self.rounds = Rounds(self.ledger)
         crs = ing.campus.features.crs
         self._to_wgs = Transformer.from_crs(crs, 4326, always_xy=True) if crs is not None and not crs.is_geographic else None
         self.refresh()
 
     def refresh(self) -> None:
-        """Set the findings in force on the live state and push the view; build the narrowed campus of the forecasts."""
+        """Set the findings in force on the live state and push the view."""
         found = self.ledger.findings(in_force=True)
         with self.ingestor.lock:
             self.ingestor.state.set_hazards(found)
         self.hub.poke()
-        if any(f["kind"] == "narrowed" for f in found):  # seconds of work: ready before an alarm asks for it
-            threading.Thread(target=narrowed_campus, args=(self.ingestor.campus, found), name="twin-hazards-narrowed",
-                             daemon=True).start()
 
     def at(self, f: dict[str, Any]) -> list[float] | None:
         """A finding's place as ``[lat, lon]``."""
@@ -97,10 +115,11 @@ def _desk(request: Request) -> HazardDesk:
     return request.app.state.hazards
 
 
-def _refused(e: HazardError) -> JSONResponse:
+def _refused(e: HazardError, *, missing: str = "id") -> JSONResponse:
+    """The answer to a refused change: 403 role, 404 unknown ``missing`` (finding or round), 409 status, else 422."""
     problems = [{"field": p.field, "message": p.message} for p in e.problems]
     fields = {p.field for p in e.problems}
-    status = 403 if fields == {"role"} else 404 if fields == {"id"} else 409 if fields == {"status"} else 422
+    status = 403 if fields == {"role"} else 404 if fields == {missing} else 409 if fields == {"status"} else 422
     return JSONResponse({"error": "; ".join(f"{p['field']}: {p['message']}" for p in problems), "problems": problems},
                         status_code=status)
 
@@ -139,11 +158,52 @@ def _move_route(word: str, status: str, role: str) -> Any:
     return move
 
 
+def get_rounds(request: Request, s: Session = Depends(needs("viewer"))) -> JSONResponse:  # noqa: B008
+    """Every building's inspection schedule (last round, next due, overdue)."""
+    return JSONResponse({"rounds": _desk(request).rounds.schedule()})
+
+
+def get_round(request: Request, round_id: int, s: Session = Depends(needs("viewer"))) -> JSONResponse:  # noqa: B008
+    """One round's checklist and marks."""
+    try:
+        return JSONResponse({"round": _desk(request).rounds.get(round_id)})
+    except HazardError as e:
+        return _refused(e, missing="round")
+
+
+async def post_round(request: Request, body: NewRound, s: Session = Depends(needs("operator"))) -> JSONResponse:  # noqa: B008
+    """Start an inspection round of a building (operator)."""
+    try:
+        r = await run_in_threadpool(_desk(request).rounds.start, body.building, by=s.user, role=s.role)
+    except HazardError as e:
+        return _refused(e)
+    return JSONResponse({"round": r}, status_code=201)
+
+
+async def post_mark(request: Request, round_id: int, body: Mark,
+                    s: Session = Depends(needs("operator"))) -> JSONResponse:  # noqa: B008
+    """Mark a round's item ok, or raise a finding on it (operator); a finding is applied to the live state."""
+    desk = _desk(request)
+    try:
+        r = await run_in_threadpool(desk.rounds.mark, round_id, body.feature, by=s.user, role=s.role, kind=body.kind,
+                                    note=body.note, width=body.width, due=body.due)
+    except HazardError as e:
+        return _refused(e, missing="round")
+    if body.kind is not None:
+        await run_in_threadpool(desk.refresh)
+    return JSONResponse({"round": r})
+
+
 def add_routes(app: FastAPI) -> None:
     """The hazard routes, and the ledger opened on the server's store (the findings in force applied at once)."""
     app.state.hazards = HazardDesk(app)
     app.add_api_route("/api/hazards", get_hazards, methods=["GET"], summary="Hazard findings for the panel")
     app.add_api_route("/api/hazards", post_hazard, methods=["POST"], summary="Add a hazard finding (operator)")
+    app.add_api_route("/api/hazards/rounds", get_rounds, methods=["GET"], summary="Inspection schedule per building")
+    app.add_api_route("/api/hazards/rounds", post_round, methods=["POST"], summary="Start an inspection round (operator)")
+    app.add_api_route("/api/hazards/rounds/{round_id}", get_round, methods=["GET"], summary="An inspection round")
+    app.add_api_route("/api/hazards/rounds/{round_id}/mark", post_mark, methods=["POST"],
+                      summary="Mark a round's item ok or raise a finding on it (operator)")
     for word, status in MOVES.items():
         role = "operator" if status == "fixed" else "verifier"
         app.add_api_route(f"/api/hazards/{{finding}}/{word}", _move_route(word, status, role), methods=["POST"],

@@ -4,7 +4,10 @@
  * days, overdue in red), puts a marker on the map for each (a blocked exit
  * labelled closed, a narrowed one with its width left), flies to one
  * when it is clicked, and lets an operator add and fix findings and a
- * verifier verify, reject or reopen them (GET/POST /api/hazards). Every text
+ * verifier verify, reject or reopen them (GET/POST /api/hazards). Under
+ * "Inspection rounds": each building's next round (overdue in red); an
+ * operator starts or continues one and marks each checklist item OK or raises
+ * a finding on it (/api/hazards/rounds). Every text
  * from the ledger or the campus is set with textContent, never innerHTML.
  */
 (function () {
@@ -205,13 +208,106 @@
     }).then(draw).catch(function (e) { say(e.message, true); });
   }
 
+  // -- inspection rounds: the schedule per building, a round's checklist marked ok or raised as a finding --------
+  var rounds = el("details", "ct-hz-rounds");
+  rounds.id = "ct-hz-rounds";
+  var rsum = el("summary", null, "Inspection rounds");
+  rounds.appendChild(rsum);
+  var sched = el("ol", "ct-hz-sched");
+  sched.id = "ct-hz-sched";
+  var check = el("div", "ct-hz-check");
+  check.id = "ct-hz-check";
+  rounds.appendChild(sched);
+  rounds.appendChild(check);
+  box.insertBefore(rounds, form);
+
+  function showRound(r) {
+    while (check.firstChild) { check.removeChild(check.firstChild); }
+    check.appendChild(el("h3", null, "Round " + r.id + " · " + r.building + " · " + r.marked + " of " + r.items.length +
+                                     " checked" + (r.findings ? " · " + r.findings + " finding(s)" : "")));
+    var ol = el("ol");
+    r.items.forEach(function (i) {
+      var li = el("li", "ct-hz-ci" + (i.result ? " ct-hz-ci-" + i.result : ""));
+      li.dataset.feature = i.feature;
+      li.appendChild(el("span", "ct-hz-ci-what", (i.level === null ? "all levels" : "L" + i.level) + " · " + i.feature + ": " + i.what));
+      if (i.result) {
+        li.appendChild(el("span", "ct-hz-ci-res", i.result === "ok" ? "ok" : "finding " + i.finding));
+      } else if (may("operator")) {
+        var ok = el("button", "ct-hz-act", "OK");
+        ok.type = "button"; ok.dataset.act = "ok";
+        var bad = el("button", "ct-hz-act", "Finding");
+        bad.type = "button"; bad.dataset.act = "finding";
+        li.appendChild(ok); li.appendChild(bad);
+        ok.addEventListener("click", function () { mark(r.id, {feature: i.feature}); });
+        bad.addEventListener("click", function () {
+          if (li.querySelector("select")) { return; }
+          var k = el("select");
+          Object.keys(KIND).forEach(function (x) { var o = el("option", null, KIND[x]); o.value = x; k.appendChild(o); });
+          var n = el("input"); n.placeholder = "what was found";
+          var go = el("button", "ct-hz-act", "Raise");
+          go.type = "button"; go.dataset.act = "raise";
+          go.addEventListener("click", function () { mark(r.id, {feature: i.feature, kind: k.value, note: n.value}); });
+          li.appendChild(k); li.appendChild(n); li.appendChild(go);
+        });
+      }
+      ol.appendChild(li);
+    });
+    check.appendChild(ol);
+  }
+
+  function mark(id, body) {
+    post("/api/hazards/rounds/" + id + "/mark", body).then(function (d) {
+      showRound(d.round);
+      if (body.kind) { load(); }
+      loadRounds();
+    }).catch(function (e) { say(e.message, true); });
+  }
+
+  function openRound(id) {
+    fetch("/api/hazards/rounds/" + id, {credentials: "same-origin"}).then(function (r) { return r.json(); })
+      .then(function (d) { showRound(d.round); }).catch(function (e) { say(e.message, true); });
+  }
+
+  function drawRounds(data) {
+    while (sched.firstChild) { sched.removeChild(sched.firstChild); }
+    var late = data.rounds.filter(function (b) { return b.overdue; }).length;
+    rsum.textContent = "Inspection rounds" + (late ? " · " + late + " overdue" : "");
+    data.rounds.forEach(function (b) {
+      var li = el("li", "ct-hz-sb" + (b.overdue ? " ct-hz-overdue" : ""));
+      li.appendChild(el("b", null, b.building));
+      li.appendChild(el("span", "ct-hz-meta", b.last_round === null ? "never inspected" :
+        "last " + b.last_date + (b.last_complete ? "" : " (not complete)")));
+      li.appendChild(el("span", b.overdue ? "ct-hz-late" : "ct-hz-meta", "due " + b.due + (b.overdue ? " · OVERDUE" : "")));
+      if (b.last_round !== null && !b.last_complete) {
+        var cont = el("button", "ct-hz-act", may("operator") ? "Continue" : "Show");
+        cont.type = "button"; cont.dataset.act = "continue";
+        cont.addEventListener("click", function () { openRound(b.last_round); });
+        li.appendChild(cont);
+      } else if (may("operator")) {
+        var start = el("button", "ct-hz-act", "Start round");
+        start.type = "button"; start.dataset.act = "start";
+        start.addEventListener("click", function () {
+          post("/api/hazards/rounds", {building: b.building}).then(function (d) { showRound(d.round); loadRounds(); })
+            .catch(function (e) { say(e.message, true); });
+        });
+        li.appendChild(start);
+      }
+      sched.appendChild(li);
+    });
+  }
+
+  function loadRounds() {
+    return fetch("/api/hazards/rounds", {credentials: "same-origin"}).then(function (r) { return r.json(); })
+      .then(drawRounds).catch(function (e) { say(e.message, true); });
+  }
+
   fetch("/api/layout", {credentials: "same-origin"}).then(function (r) { return r.ok ? r.json() : {places: {}}; })
     .then(function (lay) {
       Object.keys(lay.places || {}).concat(Object.keys(lay.sensors || {})).sort().forEach(function (p) {
         var o = el("option"); o.value = p; places.appendChild(o);
       });
     }).catch(function () { /* the list is a help only */ });
-  load();
+  load().then(loadRounds);
   setInterval(load, 15000);
   window.ctHazards = {reload: load};
 }());

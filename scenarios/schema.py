@@ -166,6 +166,9 @@ class Evacuation(Walkers):
     premovement: Quantity = Field(default_factory=lambda: Distribution(
         dist="lognormal", mean=default("premovement_mean"), sd=default("premovement_sd")))
     route: Literal["shortest", "nearest_exit", "adaptive"] = "shortest"
+    capacity: Literal["design", "measured"] = "design"
+    """Door, stair and path capacities: SFPE design flows (what codes accept) or measured bottleneck flows
+    (``scenarios.evacuation.physics``; docs/scenarios.md says why design is the default)."""
     blocked: list[str] = []
     fire: Fire | None = None
     assembly: dict[str, str] = {}

@@ -153,6 +153,8 @@ class _Run:
         for i in self.start:
             if net.node_space[i] >= 0:
                 self.count[net.node_space[i]] += 1
+        self.walking = [0] * len(net.space_area)
+        """Per space, the people in it who are walking (out of pre-movement): the density that slows people."""
         self.waiting: dict[int, deque[simpy.Event]] = defaultdict(deque)
         """Per space, the people waiting for a place in it, first come first served."""
         self.heading = [0] * len(net.names)
@@ -340,7 +342,7 @@ class _Run:
         the arrival time, so the door still serves in arrival order). The
         person leaves ``space`` for the edge's space when they set off.
         """
-        net, servers, count = self.net, self.servers, self.count
+        net, servers, count, walking = self.net, self.servers, self.count, self.walking
         phys = net.phys
         now = self.env.now
         sp = net.e_space[e]
@@ -351,17 +353,14 @@ class _Run:
                 t0 = servers[net.space_server[sp]].reserve(t0)
             if space >= 0:
                 count[space] -= 1
+                walking[space] -= 1
                 self.wake(space)
             if sp >= 0:
                 count[sp] += 1
-        f = 1.0
-        if sp >= 0:
-            dens = count[sp] / net.space_area[sp]
-            if dens > phys.d_free:
-                f = max(phys.density_factor_min, (1 - phys.a * dens) / phys.f_norm)
-        if net.e_stair[e]:
-            f *= phys.stair_down if (net.level[v] or 0) < (net.level[u] or 0) else phys.stair_up
-        t_arrive = t0 + length / (v_free * f)
+                walking[sp] += 1
+        stair = ((net.level[v] or 0) > (net.level[u] or 0)) * 2 - 1 if net.e_stair[e] else 0
+        speed = phys.speed(v_free, walking[sp] / net.space_area[sp] if sp >= 0 else 0.0, stair)
+        t_arrive = t0 + length / speed
         s = net.node_server[v]
         t_through = servers[s].reserve(t_arrive) if s >= 0 else t_arrive
         return t0, t_arrive, t_through
@@ -415,6 +414,8 @@ class _Run:
         if moves is not None:
             moves.append((p, "wait", 0.0, self.pre[p], u, u, x, y, x, y))
         space = net.node_space[u]
+        if space >= 0:
+            self.walking[space] += 1
         token = -1  # the space whose free place woke us; passed on if we do not take it
         first = True  # still in the start space, at their own place
         passing = False  # at a door they set out to pass (their route went on out of the space they came from)
@@ -422,6 +423,7 @@ class _Run:
             if outdoor[u]:
                 if space >= 0:
                     count[space] -= 1
+                    self.walking[space] -= 1
                     self.wake(space)
                 if self.left_at[p] != self.left_at[p]:  # NaN: not out yet
                     self.left_at[p] = env.now

@@ -26,7 +26,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from scenarios.evacuation.physics import Physics
+from scenarios.evacuation.physics import CAPACITIES, Capacity, Physics
 from scenarios.schema import Evacuation
 from twin.campus import OCCUPIED, Campus
 from twin.errors import Problem, ScenarioError
@@ -143,7 +143,9 @@ class Network:
     def __init__(self, campus: Campus, scenario: Evacuation, source: str = "scenario") -> None:
         self.campus = campus
         self.scenario = scenario
-        self.phys = Physics(scenario.settings)
+        self.phys = Physics(scenario.settings, scenario.capacity)
+        self.by_capacity = {m: Physics(scenario.settings, m) for m in CAPACITIES}
+        """The physics of each capacity mode (the flow lower bound uses the measured one whatever the scenario's)."""
         self._check_ids(source)
         walk = campus.graph if scenario.roads else campus.walk_graph()
         g = contract_paths(nx.Graph(walk))
@@ -173,6 +175,7 @@ class Network:
         """Per start node, the ways out of its space: (next node, edge) pairs, in the order of :meth:`places`' distances."""
         self.assembly_of = self._assembly_of()
         """Per building of the people (None outdoors), the assembly areas they head for."""
+        self._stair_directions()
         self.blocked_nodes = self._blocked()
         self.fire_nodes = self._fire_nodes()
 
@@ -181,6 +184,8 @@ class Network:
         g, nd, idx, phys = self.graph, self.graph.nodes, self.index, self.phys
         self.servers: list[Server] = []
         """The flow-limited elements, as built: each replication runs on fresh copies (``Server.fresh``)."""
+        self.server_width: list[float] = []
+        """Per server, its clear width (m)."""
         self.node_server = [-1] * len(self.names)
         for i, n in enumerate(self.names):
             if self.kind[i] in SERVER_NODES:
@@ -188,6 +193,7 @@ class Network:
                 rate = phys.path_rate(w) if self.kind[i] == "gate" else phys.door_rate(w)
                 self.node_server[i] = len(self.servers)
                 self.servers.append(Server(n, self.kind[i], rate, exit=bool(nd[n].get("exit"))))
+                self.server_width.append(w)
         # spaces: node spaces (rooms, corridors, stair landings, floors) and edge spaces (flights, paths)
         self.space_area: list[float] = []
         self.space_server: list[int] = []
@@ -215,6 +221,7 @@ class Network:
                     self.space_server.append(len(self.servers) if nd[s]["kind"] == "corridor" else -1)
                     if nd[s]["kind"] == "corridor":
                         self.servers.append(Server(s, "corridor", phys.path_rate(d["width"])))
+                        self.server_width.append(float(d["width"]))
                 space = space_of_node[s]
             elif kind == "stair" or kind in PATH_EDGES:
                 space = len(self.space_area)
@@ -223,6 +230,7 @@ class Network:
                 rate = phys.stair_rate(d["width"]) if kind == "stair" else phys.path_rate(d["width"])
                 server = len(self.servers)
                 self.servers.append(Server(f"{u}~{v}", kind, rate))
+                self.server_width.append(float(d["width"]))
             self.e_len.append(length)
             self.e_space.append(space)
             self.e_server.append(server)
@@ -241,6 +249,39 @@ class Network:
         """Per space, its node (-1 for flights and paths)."""
         self.space_cap = [max(1.0, a * phys.d_max) for a in self.space_area]
         """Per space, the most people it holds (at ``density_max``; at least one)."""
+
+    def rates(self, capacity: Capacity) -> list[float]:
+        """Per server, its flow capacity (persons/s) in capacity mode ``capacity`` (flights in the direction people take)."""
+        phys = self.by_capacity[capacity]
+        out = []
+        for s, w in zip(self.servers, self.server_width, strict=True):
+            if s.kind == "stair":
+                out.append(phys.stair_rate(w, up=s.id in self.flights_up))
+            elif s.kind in ("gate", "corridor", *PATH_EDGES):
+                out.append(phys.path_rate(w))
+            else:
+                out.append(phys.door_rate(w))
+        return out
+
+    def _stair_directions(self) -> None:
+        """Set each flight's capacity for the direction people take on it: up where its upper landing is nearer safety.
+
+        Decided once, on the free-flow routes to every assembly area with
+        nothing closed; a flight's capacity going up is its capacity going
+        down times ``Physics.stair_up_flow``.
+        """
+        dist = self.field(self.assembly, np.zeros(len(self.names), dtype=bool))[0]
+        self.flights_up: set[str] = set()
+        """Flights people take upwards (their server ids)."""
+        for e, (a, b) in enumerate(self.e_ends):
+            s = self.e_server[e]
+            if not self.e_stair[e] or s < 0:
+                continue
+            lo, hi = (a, b) if (self.level[a] or 0) < (self.level[b] or 0) else (b, a)
+            if dist[hi] < dist[lo]:
+                self.flights_up.add(self.servers[s].id)
+        for s, rate in zip(self.servers, self.rates(self.scenario.capacity), strict=True):
+            s.rate = rate
 
     def label(self, server: str) -> str:
         """A readable name for a server id: a door's id, or the feature of a flight or path."""

@@ -22,10 +22,11 @@ import numpy as np
 from scenarios.bound import evacuation_lower_bound
 from scenarios.evacuation.engine import Drill, Replication
 from scenarios.evacuation.network import HOP, Network
+from scenarios.evacuation.physics import Capacity
 from scenarios.schema import Evacuation
 from twin.recording import campus_geometry, write_recording
 
-__all__ = ["Drill", "Network", "Outcome", "Replication", "lower_bound", "record"]
+__all__ = ["Drill", "Network", "Outcome", "Replication", "design_estimate", "lower_bound", "record"]
 """Also the types an outcome is made of (``Drill``, ``Network``, ``Replication``), for readers such as ``viz``."""
 
 
@@ -45,6 +46,11 @@ class Outcome:
     def lower_bound(self) -> dict[str, Any]:
         """The quickest-flow lower bound on the evacuation time (s), see :func:`lower_bound`; computed once."""
         return lower_bound(self.drill, self.replications)
+
+    @cached_property
+    def design_estimate(self) -> dict[str, Any]:
+        """The design-capacity hydraulic estimate of the evacuation time (s), see :func:`design_estimate`; computed once."""
+        return design_estimate(self.drill, self.replications)
 
     def summary(self) -> dict[str, Any]:
         """The JSON document of ``twin run --json``."""
@@ -97,8 +103,11 @@ class Outcome:
             "safe": round(float(np.mean([len(r.safe_times) for r in reps])), 1),
             "trapped": round(float(np.mean([r.trapped for r in reps])), 1),
             "unfinished": round(float(np.mean([r.unfinished for r in reps])), 1),
+            "capacity": sc.capacity,
             "lower_bound_s": bound["seconds"],
             "lower_bound": bound,
+            "design_estimate_s": self.design_estimate["seconds"],
+            "design_estimate": self.design_estimate,
             "by_exit": {k: round(v, 1) for k, v in sorted(by_exit.items())},
             "by_building": {b: round(float(np.mean(ts)), 1) for b, ts in sorted(by_building.items())},
             "bottlenecks": bottlenecks,
@@ -110,18 +119,43 @@ class Outcome:
 
 
 def lower_bound(net: Network, reps: Sequence[Replication]) -> dict[str, Any]:
-    """Quickest-flow lower bound on the evacuation time of the drill on ``net`` (s).
+    """Quickest-flow lower bound on the evacuation time of the drill on ``net`` (s): no real crowd beats it.
 
-    It counts the people who reached safety in every replication (the
-    evacuation time is when the last of them arrived). Every simplification
-    is a relaxation, so the bound stays valid: people
-    move at the fastest free speed drawn in any replication, start at the
-    earliest pre-movement time, may use any assembly area, and are slowed by
-    nothing but the flow capacities of doors, stairs and paths (no density
-    effects, no storage limits, no fire). Blocked parts are left out.
+    It is computed on the *measured* capacities (bottleneck flows from
+    experiments, clear widths), whatever the scenario's capacity mode, so it
+    bounds people, not only this engine. It counts the people who reached
+    safety in every replication (the evacuation time is when the last of
+    them arrived). Every simplification is a relaxation, so the bound stays
+    valid: people move at the fastest free speed drawn in any replication,
+    start at the earliest pre-movement time, may use any assembly area, and
+    are slowed by nothing but the flow capacities of doors, stairs and paths
+    (no density effects, no storage limits, no fire). Blocked parts are left out.
     """
     v_max = max((r.max_speed for r in reps), default=1.0)
     pre = min((r.min_premovement for r in reps), default=0.0)
+    out = _quickest(net, reps, "measured", v_max, pre)
+    out["label"] = "flow lower bound: measured capacities, fastest free speed, earliest pre-movement"
+    return out
+
+
+def design_estimate(net: Network, reps: Sequence[Replication]) -> dict[str, Any]:
+    """The design-capacity hydraulic estimate (s): SFPE capacities, everyone at the mean free speed after the median pre-movement.
+
+    The hand calculation of the SFPE hydraulic model done exactly on the
+    network (a quickest flow on the design capacities), as a fire engineer
+    would estimate the evacuation time for a code submission. Not a bound:
+    it ignores the spread of pre-movement and speeds, density and storage.
+    """
+    speed = float(np.mean([r.speed.mean() for r in reps])) if reps else net.phys.walk_speed_mean
+    pre = float(np.median(np.concatenate([r.premovement for r in reps]))) if reps else 0.0
+    out = _quickest(net, reps, "design", speed, pre)
+    out["label"] = "design hydraulic estimate: SFPE capacities, mean free speed, median pre-movement"
+    return out
+
+
+def _quickest(net: Network, reps: Sequence[Replication], capacity: Capacity, speed: float, pre: float) -> dict[str, Any]:
+    """Pre-movement ``pre`` s plus the quickest flow of the people safe in every replication, on ``capacity`` capacities at ``speed`` m/s."""
+    rates = net.rates(capacity)
     g = nx.DiGraph()
     blocked = set(net.blocked_nodes)
 
@@ -130,14 +164,14 @@ def lower_bound(net: Network, reps: Sequence[Replication]) -> dict[str, Any]:
 
     for i, s in enumerate(net.node_server):
         if s >= 0 and i not in blocked:
-            g.add_edge(i, (i, "out"), transit=0.0, capacity=net.servers[s].rate)
+            g.add_edge(i, (i, "out"), transit=0.0, capacity=rates[s])
     for e, (a, b) in enumerate(net.e_ends):
         if a in blocked or b in blocked:
             continue
         s = net.e_server[e]
-        cap = net.servers[s].rate if s >= 0 else math.inf
+        cap = rates[s] if s >= 0 else math.inf
         for u, v in ((a, b), (b, a)):
-            g.add_edge(out(u), v, transit=(net.edge_cost(e, u, v) - HOP) / v_max, capacity=cap)
+            g.add_edge(out(u), v, transit=(net.edge_cost(e, u, v) - HOP) / speed, capacity=cap)
     # Only people who reached safety in every replication: the evacuation time is the last of them,
     # and fewer people never need longer, so the bound stays below every replication's time.
     safe_everywhere = np.logical_and.reduce([~np.isnan(r.safe_at) for r in reps]) if reps else np.ones(len(net.start), bool)
@@ -149,12 +183,12 @@ def lower_bound(net: Network, reps: Sequence[Replication]) -> dict[str, Any]:
     for t in sinks:
         reach |= nx.ancestors(g, t) | {t}
     supply = {i: n for i, n in supply.items() if i in reach}
+    base = {"capacity": capacity, "premovement_s": round(pre, 1), "free_speed_m_s": round(speed, 3)}
     if not supply or not sinks:
-        return {"seconds": 0.0, "method": "nobody can reach an assembly area", "free_speed_m_s": v_max, "premovement_s": pre}
+        return {"seconds": 0.0, "method": "nobody can reach an assembly area", **base}
     res = evacuation_lower_bound(g, supply, sinks)
     return {"seconds": math.floor((pre + res.seconds) * 10) / 10, "method": res.method, "flow_limited_s": round(res.flow_limited_s, 1),
-            "transit_limited_s": round(res.transit_limited_s, 1), "premovement_s": round(pre, 1),
-            "free_speed_m_s": round(v_max, 3)}
+            "transit_limited_s": round(res.transit_limited_s, 1), **base}
 
 
 def record(outcome: Outcome, path: str | Path, index: int = 0) -> Path:

@@ -357,7 +357,7 @@ def test_broker_url_defaults_and_the_password_from_the_environment(monkeypatch):
     assert Broker.parse("mqtt://u:p%40ss@h").password == "p@ss" and Broker.parse("h").port == 1883
 
 
-def test_serve_refuses_a_bad_frigate_property_and_publish_without_a_broker(tmp_path):
+def test_serve_refuses_a_bad_frigate_property_publish_without_a_broker_and_a_bad_bacnet_mapping(tmp_path):
     from typer.testing import CliRunner
 
     from twin.cli import app
@@ -369,3 +369,7 @@ def test_serve_refuses_a_bad_frigate_property_and_publish_without_a_broker(tmp_p
     assert r.exit_code == 2 and "CAM1" in r.output and "frigate" in r.output, r.output
     r = CliRunner().invoke(app, ["serve", str(bad), "--store", str(tmp_path / "e.sqlite"), "--publish"])
     assert r.exit_code == 2 and "--publish needs --mqtt" in r.output, r.output
+    panel = tmp_path / "panel.toml"
+    panel.write_text('[device]\naddress = "10.0.0.5"\n[[objects]]\nobject = "life-safety-point,1"\ndetector = "CAM1"\n')
+    r = CliRunner().invoke(app, ["serve", str(tmp_path / "campus.geojson"), "--store", str(tmp_path / "e.sqlite"), "--bacnet", str(panel)])
+    assert r.exit_code == 2 and "objects[0].detector: 'CAM1' is not a detector" in r.output, r.output

@@ -61,6 +61,7 @@ def serve(
     mqtt: Annotated[str | None, typer.Option("--mqtt", help="Also ingest from this broker: mqtt://HOST:PORT or mqtts://[USER@]HOST:PORT?ca=FILE[&cert=FILE&key=FILE][&version=5] (password: $TWIN_MQTT_PASSWORD); Frigate counts and Zigbee2MQTT availability too (docs/sensors.md).")] = None,
     publish: Annotated[bool, typer.Option("--publish/--no-publish", help="With --mqtt: publish alarms, occupancy and forecasts back to the broker, with Home Assistant discovery (docs/sensors.md).")] = False,
     frigate_prefix: Annotated[str, typer.Option("--frigate-prefix", help="With --mqtt: Frigate's topic_prefix (cameras name their Frigate source with the `frigate` property).")] = "frigate",
+    bacnet: Annotated[Path | None, typer.Option("--bacnet", help="Read a fire panel's life-safety points and zones over BACnet/IP (subscribed, change of value), mapped to detectors by this TOML file (docs/sensors.md).")] = None,
     zigbee_prefix: Annotated[str, typer.Option("--zigbee-prefix", help="With --mqtt: Zigbee2MQTT's base_topic (devices named as campus sensors give their availability).")] = "zigbee2mqtt",
     device_keys: Annotated[Path | None, typer.Option("--device-keys", help="File of device keys, one a line (also $TWIN_DEVICE_KEYS).")] = None,
     forecast: Annotated[bool, typer.Option("--forecast/--no-forecast", help="Run an evacuation forecast on every fire alarm.")] = True,
@@ -119,6 +120,15 @@ def serve(
             fail(str(e))
         except ValueError as e:
             fail(f"--mqtt: {e}")
+    panel = None
+    if bacnet is not None:
+        from sensors.adapters.bacnet import MappingError, load_mapping
+        from twin.registry import Registry
+
+        try:
+            panel = load_mapping(bacnet, {s.id for s in Registry(c).sensors.values() if s.type == "detector"})
+        except MappingError as e:
+            fail(f"--bacnet {e}")
     if new_store and store.exists():
         _set_aside(store)
     st = _store(store, c, exclusive=True)
@@ -144,12 +154,19 @@ def serve(
             publisher = MqttPublisher(ing, broker, client_id=f"{client_id}-publish")
             ing.subscribe(publisher.on_events)
             publisher.start()
+    bacnet_feed = None
+    if panel is not None:
+        from sensors.adapters.bacnet import BacnetFeed
+
+        bacnet_feed = BacnetFeed(ing, panel)
+        bacnet_feed.start()
     if not keys:
         err.print("[yellow]warning:[/] no device keys (--device-keys FILE or $TWIN_DEVICE_KEYS): POST /api/events refuses every request",
                   highlight=False)
     err.print(f"twin serve: {c.source} ({len(ing.registry)} sensors), store {store} ({st.count():,} events), "
               f"http://{host}:{port}" + (f", MQTT {adapter.broker.address}" if adapter else "")
-              + (" (publishing back)" if publisher else ""), highlight=False)
+              + (" (publishing back)" if publisher else "")
+              + (f", BACnet panel {panel.address} ({len(panel.points)} objects)" if panel else ""), highlight=False)
     feed_ = DemoFeed(ing, seed=seed, fire_after=fire_at if fire_at is not None and fire_at >= 0 else None) if demo else None
     proxies = [*(trusted_proxy or ()), *os.environ.get("TWIN_TRUSTED_PROXIES", "").replace(",", " ").split()]
     app_ = create_app(ing, users=accounts, device_keys=keys, mqtt=adapter, demo=feed_, trusted_proxies=proxies,
@@ -157,6 +174,8 @@ def serve(
     try:  # proxy_headers off: the app itself believes X-Forwarded-For only from --trusted-proxy addresses
         uvicorn.run(app_, host=host, port=port, log_level="warning", proxy_headers=False)
     finally:
+        if bacnet_feed is not None:
+            bacnet_feed.stop()
         if publisher is not None:
             publisher.stop()
         if forecaster is not None:

@@ -2,8 +2,9 @@
 
 Topics (the tree follows Frigate's and Zigbee2MQTT's conventions)::
 
-    campus/<sensor_id>/<kind>        one event (JSON object); sensor_id and kind may be left out of the payload
-    campus/<sensor_id>/availability  "online" / "offline", retained, the sensor's last will
+    campus/<sensor_id>/<kind>        one event (JSON object); sensor_id and kind may be left out of the payload,
+                                     and ts too (stamped on receipt, marked "stamped": "receipt")
+    campus/<sensor_id>/availability  "online" / "offline" or {"state": "online"}, retained, the sensor's last will
     campus/events                    a gateway's batch: a JSON array or NDJSON of full events
     campus/twin/availability         the twin's own "online" / "offline" (retained, last will)
     campus/twin/rejected             why a message was rejected (JSON, never retained)
@@ -16,6 +17,11 @@ the store, in the order the messages came. A crash before the commit means no
 PUBACK, so the broker delivers the message again, and ``(sensor_id, seq)``
 makes the second copy a duplicate. Alarms are never retained (a retained
 alarm would fire again on every reconnect); only availability is.
+
+Other systems' topics come in through :class:`TopicAdapter` objects
+(``sensors.adapters``: Frigate, Zigbee2MQTT). :class:`Broker` reads
+``mqtts://`` URLs (CA file, client certificate, username and password) and
+``version=5`` (MQTT 5, the session kept by a session expiry interval).
 """
 
 from __future__ import annotations

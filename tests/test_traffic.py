@@ -203,6 +203,9 @@ def test_a_group_of_ten_and_one_vehicle_is_one_event(avenue: Path, campus: Campu
     pet = find_conflicts(net, ped_zone, ped_lane, np.array([[place, after + 0.5, after + 1.5, 9, speed, 0]]), **kw)
     assert len(pet) == 1 and pet[0]["pet"] == pytest.approx(0.5) and not np.isfinite(pet[0]["tta"])
     assert len(find_conflicts(net, ped_zone, ped_lane, np.array([[place, after + 1.5, after + 2.5, 9, speed, 0]]), **kw)) == 0
+    # a person stepping into the lane the instant the car leaves it: PET 0, but never in it together (no collision course)
+    touch = find_conflicts(net, ped_zone[:1], np.array([[place, 105.0, 108.0, 0]]), np.array([[place, 104.0, 105.0, 9, speed, 0]]), **kw)
+    assert len(touch) == 1 and touch[0]["pet"] == 0 and not np.isfinite(touch[0]["tta"]) and not touch[0]["serious"]
     # two groups: people stepping on more than the window after the first are the next road user
     assert platoons(np.zeros(4, int), np.array([0.0, 1.0, 2.9, 3.5]), 3.0).tolist() == [0, 0, 0, 1]
 
@@ -211,7 +214,9 @@ def test_pedestrian_delay_with_no_yielding_is_in_the_hcm_band(avenue: Path, camp
     """Nobody gives way at X1: people wait for a gap of t_c = W / S_p + t_s, as HCM 2010 ch. 19 has them do."""
     cars = [{"gate": "GV", "per_hour": 250, "to": ["B-N"], "dwell": 30}]
     sc = scenario(avenue, vehicles=cars, pedestrians=[{"gate": "GP", "per_hour": 60, "to": ["B-E"]}], compliance=0.0, jaywalk=0,
-                  settings={"traffic.service.car": 1.0}, end="10:00")
+                  settings={"traffic.service.car": 0.1, "traffic.accel": 50.0, "traffic.stop_decel": 50.0}, end="10:00")
+    # a barrier that hardly holds a car (HCM assumes random arrivals at the crossing; a real barrier's stop and
+    # move-up space the cars out, and a platoon at the move-up headway is one long blocked stretch for a walker)
     net, demand, rep = run_one(sc, campus)
     z = int(np.flatnonzero(net.zone_kind == "crossing")[0])
     # every car passes the crossing twice, in and out (Poisson, as HCM assumes): vehicles per second both ways
@@ -434,8 +439,8 @@ def test_the_documented_example_runs_on_the_demo_campus() -> None:
     assert sep.zone_signal.sum() == 1  # X-SEP-1
 
 
-GOLDEN = {"conflicts": 2.0, "conflict_events": 33.5, "pet_events": 67.5, "passings": 2364.5, "conflicts_by_kind": {"crossing": 2.0},
-          "ped_delay_s": 1.2, "veh_delay_s": 29.5, "gate_queue_max": 7.0, "emergency_access_s": 39.0, "vehicles": 211.5, "walks": 910.5}
+GOLDEN = {"conflicts": 1.0, "conflict_events": 1.0, "pet_events": 64.5, "passings": 2379.0, "conflicts_by_kind": {"crossing": 1.0},
+          "ped_delay_s": 1.14, "veh_delay_s": 28.03, "gate_queue_max": 7.0, "emergency_access_s": 39.0, "vehicles": 211.5, "walks": 910.5}
 """Figures of the golden run on the avenue (seed 3, 08:00-09:00, 2 replications); update only for a deliberate model change."""
 
 

@@ -35,6 +35,11 @@ PASSING = [("t", float), ("group", int), ("edge", int), ("speed", float), ("clea
 passing speed (m/s, relative), ``clearance`` the lateral clearance (m) between the vehicle's side and the person."""
 
 
+OVERLAP_MIN = 1e-6
+"""A person and a vehicle are on a collision course when their times in a conflict area overlap by more than this (s):
+one stepping in the instant the other leaves has a post-encroachment time of 0, not a collision course."""
+
+
 def _pairs(key_a: np.ndarray, a0: np.ndarray, a1: np.ndarray, key_b: np.ndarray, b0: np.ndarray, b1: np.ndarray,
            slack: float) -> tuple[np.ndarray, np.ndarray]:
     """Index pairs (i, j) with ``key_a[i] == key_b[j]`` whose intervals [a0, a1] and [b0, b1] come within ``slack`` s.
@@ -77,7 +82,7 @@ def find_conflicts(net: Network, ped_zone: np.ndarray, ped_lane: np.ndarray, veh
 
     ``ped_zone`` is (zone, t0, t1, who) per crossing, ``ped_lane`` (place, t0, t1, crossing) per lane crossed,
     ``veh_lane`` (place, t0, t1, who, speed, edging) per vehicle pass. A person and a vehicle in the same lane's
-    conflict area at overlapping times are on a collision course (unless the driver was edging through people
+    conflict area at overlapping times (not merely touching) are on a collision course (unless the driver was edging through people
     still crossing after giving way, at their pace, which is a PET event only): the time to accident (Hydén 1987) is the notice the one
     who came second had, less a driver's ``reaction``; the conflicting speed is theirs; the conflict is *serious*
     when stopping in that time needs a deceleration of at least ``serious_decel`` (speed / (2 TA)). Pairs apart by
@@ -94,7 +99,8 @@ def find_conflicts(net: Network, ped_zone: np.ndarray, ped_lane: np.ndarray, veh
     pet = np.maximum(0.0, np.maximum(v0 - p1, p0 - v1))
     keep = pet < pet_threshold
     i, j, pet, p0, v0 = i[keep], j[keep], pet[keep], p0[keep], v0[keep]
-    course = (pet <= 0.0) & (vl[j, 5] == 0)
+    overlap = np.minimum(p1[keep], v1[keep]) - np.maximum(p0, v0)
+    course = (overlap > OVERLAP_MIN) & (vl[j, 5] == 0)  # in the area together; merely touching is PET = 0
     rec = pl[i, 3].astype(int)
     walker_first = p0 < v0
     tta = np.where(course, np.where(walker_first, np.maximum(v0 - p0 - reaction, 0.0), p0 - v0), np.inf)

@@ -251,7 +251,7 @@ def test_report_counts_the_closed_loop(tmp_path: Path, campus: Any) -> None:
     files = write_report(s, tmp_path / "rep")
     page = files["report"].read_text()
     assert "4 found · 3 fixed" in page and "<script" not in page
-    assert files["monthly"].read_text().splitlines()[1] == "2025-01,4,3,3,1,0"
+    assert files["monthly"].read_text().splitlines()[1] == "2025-01,4,3,3,1,0,4.0,8.8"  # fixes of 2, 4 and 10 days
     res = CliRunner().invoke(cli, ["hazard", "report", "--store", str(led.path), "-o", str(tmp_path / "r2"), "--from", "2025-01-01",
                                    "--to", "2025-03-31", "--json", "--campus", str(campus.source)])
     assert res.exit_code == 0, res.output

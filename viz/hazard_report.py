@@ -3,8 +3,9 @@
 :func:`hazard_summary` computes, from the findings of a ledger
 (``twin.hazards.HazardLedger.findings``) over a window of days:
 
-- per month: findings found, fixed and verified in the month, and those in
-  force (open or fixed, not yet verified) and overdue at the month's end;
+- per month: findings found, fixed and verified in the month, those in
+  force (open or fixed, not yet verified) and overdue at the month's end, and
+  the time to fix (median, p90) of the month's fixes;
 - the closed-loop figures: found, fixed, verified, rejected and still open
   in the window; time to fix (found → fixed, days: median and p90) and
   time to close (found → verified);
@@ -111,13 +112,15 @@ def hazard_summary(findings: list[dict[str, Any]], *, start: dt.date | None = No
         lo, hi = max(_ts(m), _ts(start)), min(_ts(nxt), end_ts)
         mine = [f for f in window if f["found_at"] < hi]
         at = [(f, _status_at(f, hi)) for f in mine]
-        fixed = [t for f in window if (t := _first(f, "fixed")) is not None and lo <= t < hi]
+        fixed = [(t - f["found_at"]) / DAY for f in window if (t := _first(f, "fixed")) is not None and lo <= t < hi]
         ver = [t for f in window if (t := _first(f, "verified")) is not None and lo <= t < hi]
+        med, p90 = _stats(fixed)
         monthly.append({"month": m.strftime("%Y-%m"), "found": sum(lo <= f["found_at"] < hi for f in window),
                         "fixed": len(fixed), "verified": len(ver),
                         "in_force_at_end": sum(s in ("open", "fixed") for _, s in at),
                         "overdue_at_end": sum(s in ("open", "fixed") and _date(hi - 1) > dt.date.fromisoformat(f["due"])
-                                              for f, s in at)})
+                                              for f, s in at),
+                        "fix_days_median": med, "fix_days_p90": p90})
     by_b: dict[str, list[dict[str, Any]]] = defaultdict(list)
     by_k: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for f in window:
@@ -170,18 +173,33 @@ def _plots(s: dict[str, Any]) -> str:
     hist = png_data_uri(fig)
     fig = figure(4.6, 3.6)
     ax = fig.add_subplot()
-    bs = s["by_building"]
-    names = list(bs)
-    y = np.arange(len(names))
-    ax.barh(y, [bs[b]["found"] for b in names], color=FOUND, alpha=0.35, label="found")
-    ax.barh(y, [bs[b]["open"] for b in names], color=IN_FORCE, label="in force")
-    ax.barh(y, [bs[b]["overdue"] for b in names], color=OVERDUE, label="overdue")
-    ax.set_yticks(y, names, fontsize=9)
-    ax.invert_yaxis()
-    style_axes(ax, "By building", "findings", "")
-    fig.legend(fontsize=9, frameon=False, loc="outside lower center", ncols=3)
+    for key, name, ls in (("fix_days_median", "median", "-"), ("fix_days_p90", "p90", "--")):
+        ax.plot(x, [np.nan if m[key] is None else m[key] for m in s["monthly"]], color=FIXED, linestyle=ls, marker="o",
+                label=f"{name} of the month's fixes")
+    ax.set_xticks(x, [m[5:] if months[0][:4] == months[-1][:4] else m[2:] for m in months], fontsize=9)
+    style_axes(ax, "Time to fix, month by month", "month", "days", from_zero=True)
+    ax.legend(fontsize=9, frameon=False)
+    trend = png_data_uri(fig)
     return out + (f'<div class="rp-two"><div class="rp-plot"><img alt="time to fix" src="{hist}"></div>'
-                  f'<div class="rp-plot"><img alt="by building" src="{png_data_uri(fig)}"></div></div>')
+                  f'<div class="rp-plot"><img alt="time to fix by month" src="{trend}"></div>'
+                  f'<div class="rp-plot"><img alt="by building" src="{_bars(s["by_building"], "By building")}"></div>'
+                  f'<div class="rp-plot"><img alt="by kind" src="{_bars(s["by_kind"], "By kind")}"></div></div>')
+
+
+def _bars(groups: dict[str, dict[str, Any]], title: str) -> str:
+    """Found, in force and overdue findings per group (building or kind), as a PNG data URI."""
+    fig = figure(4.6, 3.6)
+    ax = fig.add_subplot()
+    names = list(groups)
+    y = np.arange(len(names))
+    ax.barh(y, [groups[b]["found"] for b in names], color=FOUND, alpha=0.35, label="found")
+    ax.barh(y, [groups[b]["open"] for b in names], color=IN_FORCE, label="in force")
+    ax.barh(y, [groups[b]["overdue"] for b in names], color=OVERDUE, label="overdue")
+    ax.set_yticks(y, [n.replace("_", " ") for n in names], fontsize=9)
+    ax.invert_yaxis()
+    style_axes(ax, title, "findings", "")
+    fig.legend(fontsize=9, frameon=False, loc="outside lower center", ncols=3)
+    return png_data_uri(fig)
 
 
 def _group_rows(groups: dict[str, dict[str, Any]]) -> list[list[Any]]:
@@ -204,9 +222,10 @@ def report_page(s: dict[str, Any], *, generated: dt.datetime | None = None) -> s
         card("time to fix", _days(t["fix_days_median"]), f"median; p90 {_days(t['fix_days_p90'])}"),
         card("time to close", _days(t["close_days_median"]), f"found → verified; p90 {_days(t['close_days_p90'])}"),
     ))
-    monthly = table_html(["month", "found", "fixed", "verified", "in force at end", "overdue at end"],
-                         [[m["month"], m["found"], m["fixed"], m["verified"], m["in_force_at_end"], m["overdue_at_end"]]
-                          for m in s["monthly"]], numeric=range(1, 6), table_id="monthly")
+    monthly = table_html(["month", "found", "fixed", "verified", "in force at end", "overdue at end", "fix median", "fix p90"],
+                         [[m["month"], m["found"], m["fixed"], m["verified"], m["in_force_at_end"], m["overdue_at_end"],
+                           _days(m["fix_days_median"]), _days(m["fix_days_p90"])]
+                          for m in s["monthly"]], numeric=range(1, 8), table_id="monthly")
     overdue = [r for r in s["findings"] if r["status"] in ("open", "fixed") and r["due"] < s["to"]]
     stamp = (generated or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!doctype html>

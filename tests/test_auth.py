@@ -183,7 +183,7 @@ def test_roles_viewer_reads_operator_acts_admin_lists_users(server):
     assert server.get("/api/state").status_code == 200 and server.get("/api/audit").status_code == 200
     for action in ("ack", "clear", "note"):
         r = server.post(f"/api/alarms/SD-R0a:fire/{action}", json={"text": "x"}, headers={**ORIGIN, "X-CSRF-Token": s["csrf"]})
-        assert r.status_code == 403 and "viewer" in r.json()["detail"]
+        assert r.status_code == 403 and "viewer" in r.json()["error"]
     assert server.get("/api/users").status_code == 403
     s = login(server, "olga")
     assert server.get("/api/users").status_code == 403

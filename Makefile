@@ -48,9 +48,10 @@ demo: install
 test: install system-deps
 	$(VENV)/bin/pytest -q -n auto --maxprocesses 4 --dist loadfile
 
-# Property tests over every reader of outside input with a larger budget than `make test` (tests/test_fuzz.py).
+# Property tests over every reader of outside input and the schema-driven API fuzz, with a larger budget than
+# `make test` (tests/test_fuzz.py, tests/test_api_schema.py).
 fuzz: install
-	TWIN_FUZZ=1 $(VENV)/bin/pytest -q -s tests/test_fuzz.py
+	TWIN_FUZZ=1 $(VENV)/bin/pytest -q -s -p no:warnings tests/test_fuzz.py tests/test_api_schema.py
 
 bench: install
 	$(PY) benchmarks/bench_load.py

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from viz.replay_debrief import Debrief
 from viz.replay import (
     QUEUED,
     SAFE,
@@ -49,7 +50,12 @@ os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
 import pygame  # noqa: E402 - after the prompt is hidden
 
+from viz.replay_exercise import draw_exercise, hud_exercise  # noqa: E402 - imports pygame
 from viz.replay_floor import (  # noqa: E402 - imports pygame
+    BUILDING_EDGE,
+    CLOSED,
+    PANEL,
+    TEXT,
     LevelSelector,
     draw_floor,
     draw_heads,
@@ -57,6 +63,7 @@ from viz.replay_floor import (  # noqa: E402 - imports pygame
     hidden_people,
     small_buildings,
 )
+from viz.replay_floor import fmt_time as _fmt_time  # noqa: E402
 
 # --------------------------------------------------------------------------
 # Look
@@ -76,24 +83,16 @@ USE_COLOURS = {
     "admin": (196, 178, 168), "dorm": (238, 162, 189), "sports": (227, 214, 112), "other": (201, 209, 214),
 }
 """Building fill by ``use`` (the campus map's colours)."""
-BUILDING_EDGE = (79, 91, 98)
 ASSEMBLY_FILL = (190, 226, 192)
 ASSEMBLY_EDGE = (46, 125, 50)
 PATH_COLOURS = {"road": (150, 150, 150), "shared": (239, 125, 0)}
 PATH_COLOUR = (150, 135, 120)
 INDOOR_COLOUR = (205, 205, 200)
-CLOSED = (213, 0, 0)
 QUEUE_BAR = (230, 120, 0)
-PANEL = (255, 255, 255)
-TEXT = (30, 30, 30)
 OCCUPANCY_CMAP = "Blues"
 """Shade of a building in a recorded exercise by its people ÷ design occupants (light: empty, dark: full)."""
 NOT_COUNTED = (222, 224, 226)
 """Fill of a building nobody counts in a recorded exercise (no card doors, no cameras)."""
-ALARM_RING = 11
-"""Radius (px) of the ring marking an alarm that is on (recorded exercises)."""
-MAX_ALARMS_LISTED = 6
-"""Alarms listed in the corner of the window (highest priority first)."""
 PX_PER_QUEUED = 0.5
 """Height of a door-queue bar per queued person (px), capped at :data:`MAX_BAR`."""
 MAX_BAR = 80
@@ -115,11 +114,11 @@ KEYS_HELP = (
     ("?", "show / hide the keys"),
     ("Esc / q", "quit"),
 )
-
-
-def _fmt_time(t: float) -> str:
-    m, s = divmod(max(t, 0.0), 60)
-    return f"{int(m):02d}:{s:04.1f}"
+EXERCISE_KEYS = (
+    ("[ / ]", "previous / next marker (pauses)"),
+    ("click the bar", "jump to that time"),
+)
+"""More keys of a recorded exercise's debrief."""
 
 
 class ReplayApp:
@@ -164,6 +163,8 @@ class ReplayApp:
         self.font = pygame.font.Font(None, 20)
         self.big = pygame.font.Font(None, 28)
         self.frame: Frame = rec.at(0.0)
+        self.debrief = Debrief(rec) if rec.is_exercise else None
+        """Operator actions, forecasts and counts per floor of a recorded exercise (None for a simulated run)."""
         self._centre, self._extent = building_geometry(self.outlines)
         """Per building: a point inside it, and top and bottom y and width (m) of its outline, to place its label."""
         if rec.is_exercise:
@@ -223,6 +224,11 @@ class ReplayApp:
                 view.prev_level()
             elif char.isdigit() and int(char) in view.levels:
                 view.level = int(char)
+            elif key in (pygame.K_RIGHTBRACKET, pygame.K_LEFTBRACKET) and self.debrief:
+                jump = (self.debrief.next_marker if key == pygame.K_RIGHTBRACKET else self.debrief.prev_marker)(pb.t)
+                if jump is not None:
+                    pb.t = jump
+                    pb.paused = True
             elif key == pygame.K_f:
                 self.fit()
             elif key in (pygame.K_PLUS, pygame.K_EQUALS, pygame.K_KP_PLUS):
@@ -244,7 +250,10 @@ class ReplayApp:
             view.pan(dx, dy)
             self._dragged += abs(dx) + abs(dy)
         elif event.type == pygame.MOUSEBUTTONUP and event.button == 1:
-            if self._drag is not None and self._dragged < 4:
+            w, h = view.size
+            if self._drag is not None and self._dragged < 4 and event.pos[1] >= h - 24 and w > 16:
+                pb.t = min(pb.duration, max(0.0, (event.pos[0] - 8) / (w - 16) * pb.duration))  # on the timeline
+            elif self._drag is not None and self._dragged < 4:
                 self.click(event.pos)
             self._drag = None
 
@@ -320,7 +329,7 @@ class ReplayApp:
         surface.blit(self._background(surface), (0, 0))
         rec = self.rec
         if rec.is_exercise:
-            self._draw_exercise(surface, fr.t)
+            draw_exercise(self, surface, fr.t)
         # closures
         for _t, _kind, target in rec.closures_at(fr.t):
             i = rec.node(target)
@@ -358,48 +367,9 @@ class ReplayApp:
             pygame.draw.rect(surface, TEXT, pygame.Rect(int(x) + 4, int(y - h), 5, int(h)), 1)
         self._hud(surface, fr)
 
-    def _draw_exercise(self, surface: pygame.Surface, t: float) -> None:
-        """Buildings shaded and labelled by the people in them, alarms that are on ringed in red."""
-        rec, v = self.rec, self.view
-        occ = rec.occupancy_at(t)
-        for o in self.outlines:
-            if o["kind"] != "building" or o["id"] not in occ:
-                continue
-            design = max(1, rec.design.get(o["id"]) or 1)
-            k = int(255 * min(1.0, occ[o["id"]] / design))
-            px, py = v.to_screen(o["xy"][:, 0], o["xy"][:, 1])
-            pts = np.stack([px, py], axis=1).tolist()
-            if len(pts) >= 3:
-                pygame.draw.polygon(surface, self._shade[k], pts)
-                pygame.draw.polygon(surface, BUILDING_EDGE, pts, 2 if o["id"] == self.selected else 1)
-        ringed = set()
-        for a in rec.alarms_at(t):
-            if a["node"] is None or a["node"] not in rec.node_index:
-                continue
-            i = rec.node(a["node"])
-            x, y = v.to_screen(rec.node_xy[i, 0], rec.node_xy[i, 1])
-            pygame.draw.circle(surface, CLOSED, (float(x), float(y)), ALARM_RING, 3)
-            pygame.draw.circle(surface, CLOSED, (float(x), float(y)), 4)
-            ringed.add(a["building"])
-        for b, n in occ.items():
-            if b not in self._centre:
-                continue
-            x, y = v.to_screen(*self._centre[b])
-            label = self.font.render(f"{b} {n:,}", True, TEXT)
-            lw, lh = label.get_size()
-            top, bottom, width = self._extent[b]
-            inside = (top - bottom) * v.scale > 2.2 * lh and width * v.scale > lw + 8
-            if inside:
-                box = label.get_rect(center=(int(x), int(y) + (ALARM_RING + 12 if b in ringed else 0)))
-            else:  # a small building: the label goes under it, so its shade shows
-                _, by = v.to_screen(self._centre[b][0], bottom)
-                box = label.get_rect(midtop=(int(x), int(by) + 2))
-            pygame.draw.rect(surface, PANEL, box.inflate(6, 2))
-            surface.blit(label, box)
-
     def _hud(self, surface: pygame.Surface, fr: Frame) -> None:
         if self.rec.is_exercise:
-            self._hud_exercise(surface, fr.t)
+            hud_exercise(self, surface, fr.t)
             return
         pb, v, rec = self.playback, self.view, self.rec
         w, h = surface.get_size()
@@ -416,7 +386,7 @@ class ReplayApp:
             label = self.font.render(f"{name} {c[name]:,}", True, TEXT)
             surface.blit(label, (x + 14, y))
             x += label.get_width() + 26
-        self._timeline(surface, fr.t, [et for et, *_ in rec.events])
+        self._timeline(surface, fr.t, [(et, CLOSED) for et, *_ in rec.events])
         if self.selected:
             nums = rec.building_numbers(self.selected, fr)
             rows = [f"building {self.selected}", f"occupants {nums['occupants']:,}", f"still inside {nums['inside_now']:,}",
@@ -426,52 +396,15 @@ class ReplayApp:
             draw_inside(surface, rec, self.selected, fr.t, (w - 300 - 70, 8 + 16 + (self.font.get_linesize() + 2) * len(rows) + 6),
                         self.font)
         self.selector.draw(surface, self.font, v.level)
+        self.help(surface)
+
+    def help(self, surface: pygame.Surface) -> None:
+        """The keys, in a box in the middle, when asked for (``?``)."""
         if self.show_help:
-            self._box(surface, ["keys", *(k for k, _ in KEYS_HELP)], (w // 2 - 190, h // 2 - 130), width=380,
-                      second=["", *(what for _, what in KEYS_HELP)])
-
-    def _hud_exercise(self, surface: pygame.Surface, t: float) -> None:
-        """Clock (and wall-clock time of the drill), people in buildings and out since the alarm, the alarms on."""
-        from datetime import UTC, datetime
-
-        pb, rec = self.playback, self.rec
-        w, h = surface.get_size()
-        occ = rec.occupancy_at(t)
-        design = sum(rec.design.get(b, 0) for b in occ)
-        alarms = rec.alarms_at(t)
-        wall = datetime.fromtimestamp(rec.meta["t0_epoch"] + t, UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if rec.meta.get("t0_epoch") else ""
-        since = "" if rec.alarm_s is None else (f"   alarm + {_fmt_time(t - rec.alarm_s)}" if t >= rec.alarm_s else "   before the alarm")
-        lines = [
-            (self.big, f"t = {_fmt_time(t)}  / {_fmt_time(rec.duration)}   x{pb.speed:g}  {'paused' if pb.paused else 'playing'}"),
-            (self.font, f"recorded exercise   {wall}{since}   shade: people / design    ? for keys"),
-            (self.font, f"in counted buildings {sum(occ.values()):,} (design {design:,})   out since the alarm "
-                        f"{sum(rec.out_since_alarm(t).values()):,}   alarms on {len(alarms)}"),
-        ]
-        self._panel(surface, lines, 560)
-        if alarms:
-            def since(a: dict[str, Any]) -> str:
-                if rec.meta.get("t0_epoch"):
-                    return datetime.fromtimestamp(rec.meta["t0_epoch"] + a["t0"], UTC).strftime("%H:%M:%S UTC")
-                return f"t = {_fmt_time(max(a['t0'], 0.0))}"
-
-            rows = [f"alarms on ({len(alarms)})"] + [
-                f"{a['kind']}  {a['sensor_id'] or ''}  {a['building'] or ''}  since {since(a)}" for a in alarms[:MAX_ALARMS_LISTED]]
-            if len(alarms) > MAX_ALARMS_LISTED:
-                rows.append(f"… and {len(alarms) - MAX_ALARMS_LISTED} more")
-            self._box(surface, rows, (8, h - 40 - (16 + (self.font.get_linesize() + 2) * len(rows))), width=380)
-        self._timeline(surface, t, [max(a["t0"], 0.0) for a in rec.alarms])
-        if self.selected:
-            n = rec.exercise_numbers(self.selected, t)
-            rows = [f"building {self.selected}",
-                    "people now " + ("not counted" if n["people"] is None else f"{n['people']:,}"),
-                    f"design {n['design'] or 0:,}",
-                    "at the alarm " + ("—" if n["at_alarm"] is None else f"{n['at_alarm']:,}"),
-                    f"out since alarm {n['out_since_alarm']:,}",
-                    "alarms " + (", ".join(n["alarms"]) or "none")]
-            self._box(surface, rows, (w - 250, 8), width=240)
-        if self.show_help:
-            self._box(surface, ["keys", *(k for k, _ in KEYS_HELP)], (w // 2 - 190, h // 2 - 130), width=380,
-                      second=["", *(what for _, what in KEYS_HELP)])
+            w, h = surface.get_size()
+            keys = KEYS_HELP + (EXERCISE_KEYS if self.debrief else ())
+            self._box(surface, ["keys", *(k for k, _ in keys)], (w // 2 - 190, h // 2 - 150), width=380,
+                      second=["", *(what for _, what in keys)])
 
     def _panel(self, surface: pygame.Surface, lines: list[tuple[pygame.font.Font, str]], width: int, extra: int = 0) -> int:
         """The clock panel at the top left: ``lines`` of (font, text), ``extra`` pixels below them; returns that row's y."""
@@ -484,17 +417,18 @@ class ReplayApp:
             y += font.get_linesize() + 2
         return y
 
-    def _timeline(self, surface: pygame.Surface, t: float, ticks: list[float]) -> None:
-        """The bar at the bottom: played up to ``t`` s, a red tick at each of ``ticks`` (closures, alarms; s); the note above."""
+    def _timeline(self, surface: pygame.Surface, t: float, ticks: list[tuple[float, tuple[int, int, int]]]) -> None:
+        """The bar at the bottom: played up to ``t`` s, a tick at each of ``ticks`` (time s, colour: closures, alarms,
+        operator actions, forecasts); the note above."""
         w, h = surface.get_size()
         duration = self.rec.duration
         bar = pygame.Rect(8, h - 16, w - 16, 8)
         pygame.draw.rect(surface, PANEL, bar)
         done = int(bar.width * (t / duration if duration else 1.0))
         pygame.draw.rect(surface, STATE_COLOURS[WALKING], pygame.Rect(bar.x, bar.y, done, bar.height))
-        for et in ticks:
+        for et, colour in ticks:
             ex = bar.x + int(bar.width * min(et / duration, 1.0)) if duration else bar.x
-            pygame.draw.line(surface, CLOSED, (ex, bar.y - 3), (ex, bar.bottom + 2), 2)
+            pygame.draw.line(surface, colour, (ex, bar.y - 3), (ex, bar.bottom + 2), 2)
         pygame.draw.rect(surface, BUILDING_EDGE, bar, 1)
         if self.note:
             surface.blit(self.font.render(self.note, True, CLOSED), (16, h - 36))

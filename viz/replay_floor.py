@@ -35,10 +35,18 @@ LEVEL_COLOURS = [(25, 101, 192), (230, 120, 0), (46, 140, 60), (150, 60, 170), (
                  (0, 150, 170), (170, 120, 40)]
 """Line colour of each level in the still-inside chart (cycled)."""
 PANEL = (255, 255, 255)
-EDGE = (79, 91, 98)
+BUILDING_EDGE = EDGE = (79, 91, 98)
 TEXT = (30, 30, 30)
+CLOSED = (213, 0, 0)
+"""Closures, alarms, the trapped (both the window's modules)."""
 QUEUE = (230, 120, 0)
 SELECTED = (25, 101, 192)
+
+
+def fmt_time(t: float) -> str:
+    """``mm:ss.s`` of a time (s; negative shown as 0)."""
+    m, s = divmod(max(t, 0.0), 60)
+    return f"{int(m):02d}:{s:04.1f}"
 
 
 def _rings(geom: Any) -> list[np.ndarray]:

@@ -37,6 +37,7 @@ from pyproj import Transformer
 
 from viz.styles import BACKGROUND, USE_COLOURS
 from viz.offline import offline_map, offline_page
+from viz.replay_debrief import MARKER_CSS, Debrief, forecast_rows
 from viz.replay import BADGE_PX, FLOOR_KINDS, QUEUE_LABEL_MIN, SPEEDS, STATE_NAMES, Replay, building_geometry
 
 STATE_CSS = {"waiting": "#787882", "walking": "#1965c0", "queued": "#e67800", "safe": "#2e8c3c", "trapped": "#d50000"}
@@ -110,6 +111,7 @@ def _exercise_payload(rec: Replay, outlines: list[dict[str, Any]]) -> dict[str, 
         "outN": out_n.tolist(),
         "alarms": alarms,
         "shades": [to_hex(cmap(0.06 + 0.84 * k / 255)) for k in range(256)],
+        "debrief": _debrief_payload(rec),
         "map": _map_features(rec, outlines, ll, set(rec.occ_buildings)),
         "speeds": list(SPEEDS),
     }
@@ -145,6 +147,17 @@ def _buildings(rec: Replay, outlines: list[dict[str, Any]], ll: Callable[[np.nda
     times, per = rec.inside_by_level()
     return {"names": names, "centre": at, "insideT": np.round(times, 1).tolist(),
             "inside": {b: {str(lv): c.tolist() for lv, c in levels.items()} for b, levels in per.items()}}
+
+
+def _debrief_payload(rec: Replay) -> dict[str, Any]:
+    """The debrief of an exercise: timeline markers, forecasts (when made, their lines), camera counts per floor."""
+    deb = Debrief(rec)
+    return {
+        "markers": [{"t": m.t, "kind": m.kind, "text": m.text(), "colour": MARKER_CSS[m.kind]} for m in deb.markers],
+        "forecasts": [[t, forecast_rows(doc)] for t, doc in deb.forecasts],
+        "floors": deb.floor_series(),
+        "missing": deb.missing,
+    }
 
 
 def _payload(rec: Replay, outlines: list[dict[str, Any]]) -> dict[str, Any]:
@@ -479,7 +492,8 @@ _EXERCISE_SCRIPT = r"""
     var i = idx(t), inside = 0, out = 0, on = [];
     D.buildings.forEach(function (b, j) {
       var n = D.occ.length ? D.occ[i][j] : 0, share = Math.min(1, n / Math.max(1, D.design[j]));
-      (layers[b] || []).forEach(function (l) { l.setStyle({fillColor: D.shades[Math.round(255 * share)]}); l.bindTooltip(txt("building " + b + ": " + n + " people (design " + D.design[j] + ")")); });
+      var fl = floors(b, t), per = Object.keys(fl).sort(function (x, y) { return y - x; }).map(function (lv) { return "L" + lv + " " + fl[lv]; }).join(", ");
+      (layers[b] || []).forEach(function (l) { l.setStyle({fillColor: D.shades[Math.round(255 * share)]}); l.bindTooltip(txt("building " + b + ": " + n + " people (design " + D.design[j] + ")" + (per ? "; cameras per level: " + per : ""))); });
       labels[b].getElement().replaceChildren(txt(b + " " + n.toLocaleString("en")));
       inside += n;
     });
@@ -494,6 +508,47 @@ _EXERCISE_SCRIPT = r"""
     now = {in_buildings: inside, out_since_alarm: out, alarms: on.length, list: on};
   }
 /*CONTROLS*/
+  // the debrief: markers on the strip above the slider, the latest forecast made, the operator log, counts per floor
+  var DB = D.debrief, strip = document.getElementById("ct-strip"), logBox = document.getElementById("ct-log"), fcBox = document.getElementById("ct-forecast");
+  function wall(t) { return D.t0 === null ? "t = " + fmt(Math.max(0, t)) : new Date((D.t0 + t) * 1000).toISOString().substr(11, 8); }
+  DB.markers.forEach(function (m) {
+    var b = document.createElement("button"); b.type = "button"; b.className = "ct-marker"; b.dataset.kind = m.kind;
+    b.style.left = (100 * Math.min(1, m.t / Math.max(D.duration, 1e-9))) + "%"; b.style.background = m.colour;
+    b.title = wall(m.t) + " " + m.text; b.setAttribute("aria-label", b.title);
+    b.addEventListener("click", function () { setPlaying(false); show(m.t); }); strip.appendChild(b);
+  });
+  function jump(d) {
+    var ts = DB.markers.map(function (m) { return m.t; }), k;
+    if (d > 0) { for (k = 0; k < ts.length && ts[k] <= clock.t + 1e-6; k++); if (k < ts.length) { setPlaying(false); show(ts[k]); } }
+    else { for (k = ts.length - 1; k >= 0 && ts[k] >= clock.t - 1e-6; k--); if (k >= 0) { setPlaying(false); show(ts[k]); } }
+  }
+  document.addEventListener("keydown", function (e) {
+    if (e.key === "]") { jump(1); e.preventDefault(); } else if (e.key === "[") { jump(-1); e.preventDefault(); }
+  }, true);
+  function floors(b, t) {
+    // per level: each camera's last count at or before t, summed over the level's cameras
+    var out = {}, per = DB.floors[b] || {};
+    Object.keys(per).forEach(function (lv) {
+      var total = 0, seen = false;
+      per[lv].forEach(function (steps) {
+        var c = null; for (var k = 0; k < steps.length && steps[k][0] <= t; k++) c = steps[k][1];
+        if (c !== null) { total += c; seen = true; }
+      });
+      if (seen) out[lv] = total;
+    });
+    return out;
+  }
+  function debrief(t) {
+    var fc = null; DB.forecasts.forEach(function (f) { if (f[0] <= t) fc = f; });
+    fcBox.replaceChildren(); fcBox.style.display = fc ? "block" : "none";
+    if (fc) { var h = document.createElement("b"); h.textContent = "forecast made " + wall(fc[0]); fcBox.appendChild(h);
+      fc[1].forEach(function (r) { var d = document.createElement("div"); d.textContent = r; fcBox.appendChild(d); }); }
+    var shown = DB.markers.filter(function (m) { return m.t <= t; }).slice(-7).reverse();
+    logBox.replaceChildren.apply(logBox, shown.map(function (m) {
+      var li = document.createElement("li"), dot = document.createElement("span");
+      dot.className = "ct-dot"; dot.style.background = m.colour; li.appendChild(dot); li.appendChild(txt(wall(m.t) + "  " + m.text)); return li; }));
+    if (!shown.length) logBox.replaceChildren(txt("nothing yet"));
+  }
   function since(a) { return D.t0 === null ? "t = " + fmt(Math.max(0, a.t0)) : new Date((D.t0 + a.t0) * 1000).toISOString().substr(11, 8) + " UTC"; }
   function show(t) {
     clock.t = Math.min(D.duration, Math.max(0, t));
@@ -510,8 +565,11 @@ _EXERCISE_SCRIPT = r"""
     if (corner) corner.style.bottom = (document.getElementById("ct-panel").offsetHeight + 16) + "px";
     slider.value = clock.t;
     label.textContent = fmt(clock.t) + " / " + fmt(D.duration) + (D.alarm === null ? "" : clock.t >= D.alarm ? "  (alarm + " + fmt(clock.t - D.alarm) + ")" : "  (before the alarm)");
+    debrief(clock.t);
   }
-  window.ctReplay = {show: show, clock: clock, counts: function () { return {in_buildings: now.in_buildings, out_since_alarm: now.out_since_alarm, alarms: now.alarms}; }};
+  if (DB.missing.length) document.getElementById("ct-missing").textContent = "This recording holds no " + DB.missing.join(", no ") + ".";
+  window.ctReplay = {show: show, clock: clock, floors: function (b) { return floors(b, clock.t); },
+    counts: function () { return {in_buildings: now.in_buildings, out_since_alarm: now.out_since_alarm, alarms: now.alarms}; }};
   show(0);
   requestAnimationFrame(frame);
 })();
@@ -547,6 +605,18 @@ html, body { background: %(bg)s; }
   border: 1px solid #4f5b62; border-radius: 4px; padding: 6px 8px; font: 13px/1.4 system-ui, sans-serif; }
 #ct-inside canvas { display: block; margin-top: 4px; }
 #ct-inside-close { float: right; border: 0; background: none; font-size: 16px; cursor: pointer; }
+#ct-timeline { flex: 1 1 300px; display: flex; flex-direction: column; }
+#ct-timeline #ct-time { flex: none; width: 100%%; margin: 0; }
+#ct-strip { position: relative; height: 14px; margin: 0 8px; }
+.ct-marker { position: absolute; top: 1px; width: 8px; height: 12px; margin-left: -4px; padding: 0; border: 1px solid #fff;
+  border-radius: 2px; cursor: pointer; }
+.ct-marker:hover, .ct-marker:focus { outline: 2px solid #222; z-index: 1; }
+#ct-debrief { position: absolute; z-index: 1000; top: 10px; right: 10px; width: 430px; max-width: 45vw; background: rgba(255,255,255,.96);
+  border: 1px solid #4f5b62; border-radius: 4px; padding: 6px 10px; font: 13px/1.4 system-ui, sans-serif; }
+#ct-forecast { display: none; border: 2px solid #1965c0; border-radius: 4px; padding: 4px 8px; margin-bottom: 6px; }
+#ct-log { margin: 2px 0 0; padding-left: 0; list-style: none; }
+#ct-log li { margin: 1px 0; }
+#ct-missing { color: #666; font-size: 12px; }
 #ct-alarm-list { margin: 0; padding-left: 18px; color: #d50000; font-size: 12px; }
 """
 
@@ -604,12 +674,16 @@ def write_replay_html(rec: Replay, path: str | Path, *, outlines: list[dict[str,
     root.html.add_child(Element(
         f'<div id="ct-panel"><h1>{html.escape(str(heading))}</h1>'
         '<button id="ct-play" type="button">▶ play</button><select id="ct-speed" title="speed"></select>'
-        '<input id="ct-time" type="range" min="0" step="0.1" value="0" aria-label="time">'
-        f'<span id="ct-clock">00:00.0</span>{counts}'
+        + ('<div id="ct-timeline"><div id="ct-strip" aria-label="markers: alarms, operator actions, forecasts"></div>'
+           '<input id="ct-time" type="range" min="0" step="0.1" value="0" aria-label="time"></div>' if exercise else
+           '<input id="ct-time" type="range" min="0" step="0.1" value="0" aria-label="time">')
+        + f'<span id="ct-clock">00:00.0</span>{counts}'
         + ("" if exercise else '<select id="ct-level" title="level shown (l, PgUp/PgDn, 0–9)" aria-label="level"></select>')
         + '<span id="ct-keys">space play/pause · ←/→ 10 s · ↑/↓ speed · Home/End'
-        + ("" if exercise else " · l level · click a building") + '</span></div>'
-        + ("" if exercise else '<div id="ct-inside"><button id="ct-inside-close" type="button" aria-label="close">×</button>'
+        + (" · [ / ] markers" if exercise else " · l level · click a building") + '</span></div>'
+        + ('<div id="ct-debrief"><div id="ct-forecast"></div><b>operator log</b><ol id="ct-log"></ol>'
+           '<div id="ct-missing"></div></div>' if exercise else
+           '<div id="ct-inside"><button id="ct-inside-close" type="button" aria-label="close">×</button>'
            '<b id="ct-inside-title"></b><canvas id="ct-inside-plot" width="330" height="170"></canvas></div>')
     ), name="ct_panel")
     page = offline_page(m)

@@ -276,7 +276,7 @@
       var li = el("li", "ct-hz-sb" + (b.overdue ? " ct-hz-overdue" : ""));
       li.appendChild(el("b", null, b.building));
       li.appendChild(el("span", "ct-hz-meta", b.last_round === null ? "never inspected" :
-        "last " + b.last_date + (b.last_complete ? "" : " (not complete)")));
+        "last " + b.last_date + (b.last_complete ? "" : ", not complete")));
       li.appendChild(el("span", b.overdue ? "ct-hz-late" : "ct-hz-meta", "due " + b.due + (b.overdue ? " · OVERDUE" : "")));
       if (b.last_round !== null && !b.last_complete) {
         var cont = el("button", "ct-hz-act", may("operator") ? "Continue" : "Show");
@@ -284,7 +284,7 @@
         cont.addEventListener("click", function () { openRound(b.last_round); });
         li.appendChild(cont);
       } else if (may("operator")) {
-        var start = el("button", "ct-hz-act", "Start round");
+        var start = el("button", "ct-hz-act", "Start");
         start.type = "button"; start.dataset.act = "start";
         start.addEventListener("click", function () {
           post("/api/hazards/rounds", {building: b.building}).then(function (d) { showRound(d.round); loadRounds(); })

@@ -23,13 +23,14 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """A live server on the tiny campus with a viewer, an operator and a verifier, and one overdue finding."""
+    """A live server on the tiny campus with a viewer, an operator and a verifier, an overdue finding and a detector in fault."""
     d = tmp_path_factory.mktemp("hz")
     campus = load_campus(write(tiny(), d / "campus.geojson"))
     users = quick_users(d / "users.json", {"vic": "viewer", "olga": "operator", "vera": "verifier"})
     store = EventStore(d / "e.sqlite", campus_digest=campus.digest)
     HazardLedger(store.path, campus).add(feature="D0c", kind="door_not_closing", note="lecture-room fire door held open",
                                          by="olga", found_at=time.time() - 45 * 86_400)  # due 30 days after: overdue
+    HazardLedger(store.path, campus).add(feature="SD-R0a", kind="detector_fault", note="fault light on", by="olga")
     ing = Ingestor(campus, store)
     app = create_app(ing, users=users)
     server, th = run(app, free_port())
@@ -52,8 +53,9 @@ def test_roles_add_fix_and_verify_a_finding_on_the_console(browser: Any, site: A
     page.click("#ct-hz-submit")
     item = page.locator("#ct-hz-list .ct-hz-item", has_text="chairs stacked")
     item.wait_for(timeout=30_000)
-    assert page.locator(".ct-hz-marker").count() == 2
-    assert "2 in force · 1 overdue" in page.locator("#ct-hz-count").text_content()
+    assert page.locator(".ct-hz-marker").count() == 3
+    assert "3 in force · 1 overdue" in page.locator("#ct-hz-count").text_content()
+    assert page.locator("#ct-hz-dark").text_content().startswith("No working detector in R0a")
     assert [b["node"] for b in ing.state.blocked()] == ["EXIT-W"]
     assert page.locator(".ct-hz-tip").text_content() == "EXIT-W closed"  # the exit shown closed on the map
     # a bad finding is refused with the field named, and nothing is stored
@@ -96,7 +98,7 @@ def test_roles_add_fix_and_verify_a_finding_on_the_console(browser: Any, site: A
     item = page.locator("#ct-hz-list .ct-hz-item", has_text="chairs stacked")
     item.locator("button[data-act=verify]").click()
     item.locator(".ct-hz-status", has_text="verified").wait_for(timeout=30_000)
-    assert ing.state.blocked() == [] and page.locator(".ct-hz-marker").count() == 1
+    assert ing.state.blocked() == [] and page.locator(".ct-hz-marker").count() == 2
     moves = page.request.get(site["base"] + "/api/hazards").json()["findings"][-1]["moves"]
     assert [(m["status"], m["by"], m["role"]) for m in moves] == [("open", "olga", "operator"), ("fixed", "olga", "operator"),
                                                                   ("verified", "vera", "verifier")]

@@ -139,5 +139,8 @@ def test_console_round_routes_and_roles(tmp_path: Path, campus: Any) -> None:
             assert c.post(f"/api/hazards/rounds/{rid}/mark", json={"feature": "EXIT-W"}, headers=h).status_code == 422
             assert c.post("/api/hazards/rounds/99/mark", json={"feature": "S1"}, headers=h).status_code == 404
             assert c.get(f"/api/hazards/rounds/{rid}").json()["round"]["marked"] == 1
+            c.post(f"/api/hazards/rounds/{rid}/mark", json={"feature": "SD-R0a", "kind": "detector_fault", "note": "fault"},
+                   headers=h)
+            assert c.get("/api/hazards").json()["no_working_detector"] == ["R0a"]  # the panel says where no alarm can come from
     finally:
         ing.close()

@@ -5,7 +5,8 @@ the ``verifier`` between operator and admin):
 
 - ``GET /api/hazards``: every finding in force, and those closed in the last
   ``CLOSED_SHOWN_DAYS`` days, with their place in WGS 84, age and overdue
-  flag, and the caller's user and role (viewer);
+  flag, the rooms whose detectors are all in fault (``no_working_detector``),
+  and the caller's user and role (viewer);
 - ``POST /api/hazards``: add a finding (operator); body :class:`NewFinding`;
 - ``POST /api/hazards/{id}/fix`` (operator), ``/verify``, ``/reject``,
   ``/reopen`` (verifier): move it; body :class:`Move`;
@@ -35,6 +36,7 @@ from pydantic import BaseModel, Field
 from pyproj import Transformer
 from starlette.concurrency import run_in_threadpool
 
+from scenarios.hazards import rooms_without_detector
 from twin.hazard_rounds import Rounds
 from twin.hazards import KINDS, NOTE_MAX, HazardError, HazardLedger
 from viz.live.security import Session, needs
@@ -126,7 +128,11 @@ def _refused(e: HazardError, *, missing: str = "id") -> JSONResponse:
 
 def get_hazards(request: Request, s: Session = Depends(needs("viewer"))) -> JSONResponse:  # noqa: B008 - FastAPI dependency
     """The findings for the panel and the map, and who is asking."""
-    return JSONResponse({"user": s.user, "role": s.role, "kinds": list(KINDS), "findings": _desk(request).listing()})
+    desk = _desk(request)
+    found = desk.listing()
+    faulty = [f["feature"] for f in found if f["in_force"] and f["kind"] == "detector_fault" and f["feature"]]
+    return JSONResponse({"user": s.user, "role": s.role, "kinds": list(KINDS), "findings": found,
+                         "no_working_detector": sorted(rooms_without_detector(desk.ingestor.campus, faulty))})
 
 
 async def post_hazard(request: Request, body: NewFinding, s: Session = Depends(needs("operator"))) -> JSONResponse:  # noqa: B008

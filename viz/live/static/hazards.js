@@ -46,7 +46,11 @@
   var msg = el("p", "ct-hz-msg");
   msg.id = "ct-hz-msg";
   msg.setAttribute("role", "status");
+  var dark = el("p", "ct-hz-dark");
+  dark.id = "ct-hz-dark";
+  dark.hidden = true;
   box.appendChild(head);
+  box.appendChild(dark);
   box.appendChild(list);
   box.appendChild(msg);
   var alarms = document.getElementById("ct-alarms");
@@ -199,6 +203,9 @@
       list.appendChild(g);
     });
     if (!data.findings.length) { list.appendChild(el("li", "ct-hz-none", "no findings in force")); }
+    dark.textContent = data.no_working_detector.length ?
+      "No working detector in " + data.no_working_detector.join(", ") + ": a fire there raises no alarm" : "";
+    dark.hidden = !data.no_working_detector.length;
   }
 
   function load() {

@@ -135,6 +135,11 @@ class Camera(Feature):
     range: Width | None = None
     building: str | None = None
     level: Level | None = None
+    snapshot_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/\S*)?$", max_length=2000)] | None = None
+    """A JPEG snapshot of the camera now (HTTP or HTTPS); the live console's server fetches it, so browsers need no
+    access to the camera network."""
+    stream_url: Annotated[str, Field(pattern=r"^(https?|rtsps?)://[^\s/]+(/\S*)?$", max_length=2000)] | None = None
+    """The camera's live stream (HTTP(S) or RTSP, e.g. the NVR's viewer), linked from the console."""
 
 
 class Detector(Feature):

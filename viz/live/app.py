@@ -32,7 +32,7 @@ from sensors.http import MAX_BATCH, MAX_BODY, add_ingest_route
 from sensors.ingest import Ingestor
 from twin.audit import AuditLog
 from twin.auth import Users
-from viz.live import api, hazards, openapi, pages, security
+from viz.live import api, cameras, hazards, openapi, pages, security
 from viz.live.hub import LiveHub
 from viz.live.procedures import Procedures
 from viz.live.security import Gate, Sessions, Throttle
@@ -108,6 +108,7 @@ def create_app(ingestor: Ingestor, *, users: Users | str | Path, device_keys: It
     security.add_routes(app)
     pages.add_routes(app)
     api.add_routes(app)
+    cameras.add_routes(app)
     hazards.add_routes(app)
     add_ingest_route(app, ingestor, device_keys=device_keys, max_body=max_body, max_batch=max_batch)
     openapi.describe(app)

@@ -2,7 +2,8 @@
 
 :class:`Layout` is what the map draws once (``GET /api/layout``): building
 footprints, sensor positions, camera viewsheds and the places alarms point at,
-in WGS 84. :func:`live_view` is what it redraws on every push (``GET
+in WGS 84, with each camera's snapshot route and stream link (``viz.live.cameras``). :func:`live_view` is what it
+redraws on every push (``GET
 /api/view`` and every ``/ws`` message): buildings shaded by occupancy, the
 alarm panel by priority then time with the cameras covering each alarm,
 sensor health, blocked parts, gate counts, the latest evacuation forecast (as
@@ -29,6 +30,7 @@ from twin.registry import Registry
 from twin.settings import default
 from twin.state import LiveState
 from twin.viewshed import camera_viewsheds
+from viz.live.cameras import camera_links
 from viz.live.procedures import Procedures
 
 FORECAST_SCOPES = ("campus", "building")
@@ -100,7 +102,7 @@ class Layout:
         places = {fid: at(wgs[fid]) for fid in f.index[f["kind"].isin(["door", "gate", "stair", "room", "corridor", "assembly"])]}
         return {"campus": str(self.campus.source), "time_zone": f.attrs.get("time_zone", "UTC"), "buildings": buildings,
                 "rooms": rooms, "sensors": sensors,
-                "viewsheds": cams, "places": places}
+                "viewsheds": cams, "places": places, "cameras": camera_links(self.campus)}
 
     def covering(self, sensor_id: str) -> list[str]:
         """Cameras that see the feature of ``sensor_id`` or near it (``live.camera_reach``).

@@ -297,11 +297,47 @@
       }
       var s = layout.sensors[c];
       if (s) {
-        L.circleMarker(s.at, {pane: "live-points", radius: 7, color: "#f57f17", weight: 3, fillColor: "#7b1fa2", fillOpacity: 1,
+        var cm = L.circleMarker(s.at, {pane: "live-points", radius: 7, color: "#f57f17", weight: 3, fillColor: "#7b1fa2", fillOpacity: 1,
           className: "ct-cam-on"}).bindTooltip(el("span", null, "camera " + sensorName(c) + " covers the alarm")).addTo(layers.cameras);
+        if ((layout.cameras || {})[c]) {  // its popup: the snapshot now (fetched when it opens) and the stream link
+          cm.bindPopup(function () { return cameraBox(c); }, {minWidth: 260, className: "ct-cam-popup"});
+        }
       }
     });
   }
+
+  // -- camera snapshots (through this server: GET /api/cameras/ID/snapshot, never cached) and stream links ----------
+  var SNAPSHOT_EVERY_S = 10;
+  function snapshotSrc(c) { return layout.cameras[c].snapshot + "?t=" + Date.now(); }
+  function cameraBox(c) {
+    var links = layout.cameras[c], box = el("figure", "ct-camera");
+    box.dataset.camera = c;
+    if (links.snapshot) {
+      var img = el("img", "ct-snap");
+      img.alt = "snapshot of camera " + sensorName(c);
+      img.addEventListener("error", function () { box.classList.add("ct-snap-failed"); });
+      img.addEventListener("load", function () { box.classList.remove("ct-snap-failed"); });
+      img.src = snapshotSrc(c);
+      box.appendChild(img);
+      box.appendChild(el("div", "ct-snap-missing", "snapshot unavailable (camera not answering)"));
+    }
+    var cap = el("figcaption", null, "Camera " + sensorName(c) + (links.snapshot ? " · snapshot every " + SNAPSHOT_EVERY_S + " s" : ""));
+    if (links.stream) {
+      var a = el("a", "ct-stream", "Open live stream");
+      a.href = links.stream;
+      a.target = "_blank";
+      a.rel = "noopener noreferrer";
+      cap.appendChild(document.createTextNode(" · "));
+      cap.appendChild(a);
+    }
+    box.appendChild(cap);
+    return box;
+  }
+  setInterval(function () {
+    document.querySelectorAll("figure.ct-camera img.ct-snap").forEach(function (img) {
+      img.src = snapshotSrc(img.parentNode.dataset.camera);
+    });
+  }, SNAPSHOT_EVERY_S * 1000);
 
   function card(id) { return document.querySelector('#ct-alarm-list li[data-key="' + CSS.escape(id) + '"]'); }
   function select(id, fly) {
@@ -361,7 +397,11 @@
       when.appendChild(age);
       li.appendChild(when);
       li.appendChild(el("div", "ct-ack", a.ack ? "Acknowledged by " + a.ack.user + " at " + hms(a.ack.ts) : "Not acknowledged"));
-      if (a.covering && a.covering.length) { li.appendChild(el("div", "ct-cams", "Cameras: " + a.covering.map(sensorName).join(", "))); }
+      if (a.covering && a.covering.length) {
+        li.appendChild(el("div", "ct-cams", "Cameras: " + a.covering.map(sensorName).join(", ")));
+        var shot = a.covering.filter(function (c) { return (layout.cameras || {})[c]; })[0];  // the first camera with links
+        if (shot) { li.appendChild(cameraBox(shot)); }
+      }
       (a.procedure || []).forEach(function (p, i) {
         var box = el("details", "ct-procedure");
         if (i === 0 && a.active) { box.open = true; }

@@ -225,6 +225,10 @@ class TopicAdapter(Protocol):
         """Raw events from one message on its topics (``[]``: ignored on purpose), or ``None`` when not its topic."""
         ...
 
+    def status(self) -> dict[str, Any]:
+        """What the adapter reads and what it saw (JSON-ready)."""
+        ...
+
 
 class MqttIngest:
     """Feeds an ``Ingestor`` from an MQTT broker.
@@ -283,7 +287,8 @@ class MqttIngest:
     def status(self) -> dict[str, Any]:
         """Connection and counters."""
         return {"broker": self.broker.address, "protocol": self.broker.version, "connected": self.connected.is_set(),
-                "received": self.received, "stored": self.stored, "rejected": self.rejected}
+                "received": self.received, "stored": self.stored, "rejected": self.rejected, "errors": self.errors[-5:],
+                "adapters": [a.status() for a in self.adapters]}
 
     def wait_connected(self, timeout: float = 10.0) -> bool:
         """Wait until subscribed."""

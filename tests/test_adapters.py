@@ -154,7 +154,7 @@ def test_frigate_person_counts_become_camera_counts_and_nothing_else_is_read(sit
         assert sorted(zones.values()) == [4, 5]
         assert ing.state.status("CAM1") == ing.state.status("CAM2") == "ok"
         assert m.rejected == 1 and ing.store.count("rejected:count") == 1
-        assert frigate.status()["unmapped"] == ["parking"]
+        assert m.status()["adapters"] == [{"frigate": "frigate", "sources": 2, "unmapped": ["parking"]}]
         rows = stored(ing)
         assert {r["kind"] for r in rows} == {"count", "heartbeat"} and len(rows) == 5
         assert all(r["stamped"] == "receipt" and r["ts"] == T0 for r in rows)
@@ -231,12 +231,10 @@ def _load(payload: bytes) -> Any:
 
 
 def test_publishing_back_alarms_occupancy_forecasts_and_home_assistant_discovery(site, campus, tmp_path):
-    from scenarios.forecast import Forecaster
+    from scenarios.forecast import make_forecast
     from sensors.adapters.publish import MqttPublisher
 
     ing = Ingestor(campus, EventStore(tmp_path / "e.sqlite"))
-    forecaster = Forecaster(ing)
-    ing.subscribe(forecaster.on_events)
     pub = MqttPublisher(ing, site.url, client_id="twin-test-publish", interval=0.05)
     ing.subscribe(pub.on_events)
     live = Watcher(site, "campus/twin/#", "homeassistant/#")
@@ -247,7 +245,13 @@ def test_publishing_back_alarms_occupancy_forecasts_and_home_assistant_discovery
         t = time.time() - 60
         ing.submit([{"sensor_id": "CAM2", "ts": t, "kind": "count", "count": 7}])
         wait_for(lambda: (live.last("campus/twin/occupancy/B1") or {}).get("count") == 7, what="B1 occupancy")
-        ing.submit([{"sensor_id": "SD-R0a", "ts": t + 1, "kind": "fire", "state": "fire", "panel_zone": "B1-L0"}])
+        fire = {"sensor_id": "SD-R0a", "ts": t + 1, "kind": "fire", "state": "fire", "panel_zone": "B1-L0"}
+        ing.submit([fire])
+        for scope in ("building", "campus"):  # the forecasts twin serve's forecaster makes and stores on this alarm
+            with ing.lock:
+                forecast = make_forecast(ing.state, fire, scope=scope)
+            ing.submit([{"sensor_id": "twin", "ts": t + 1, "kind": "forecast", "forecast": forecast}], source="forecast",
+                       allow_twin=True)
         wait_for(lambda: live.last("campus/twin/forecast/campus") is not None, what="the campus forecast")
         ing.submit([{"sensor_id": "SD-R0a", "ts": t + 2, "kind": "fire", "state": "normal"}])
         wait_for(lambda: sum(tp == "campus/twin/alarm" for tp, _, _ in live.seen) == 2, what="alarm start and end")
@@ -279,7 +283,6 @@ def test_publishing_back_alarms_occupancy_forecasts_and_home_assistant_discovery
         wait_for(lambda: live.last("campus/twin/publisher") == "offline", what="the publisher's offline")
     finally:
         pub.stop()
-        forecaster.stop()
         live.close()
         if late is not None:
             late.close()

@@ -129,4 +129,4 @@ class Frigate:
 
     def status(self) -> dict[str, Any]:
         """Mapped sources and the Frigate names seen that no camera maps."""
-        return {"prefix": self.prefix, "sources": len(self.sources), "unmapped": sorted(self.unmapped)}
+        return {"frigate": self.prefix, "sources": len(self.sources), "unmapped": sorted(self.unmapped)}

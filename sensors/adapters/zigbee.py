@@ -50,3 +50,7 @@ class Zigbee2Mqtt:
         if len(parts) != 3 or parts[0] != self.prefix or parts[2] != "availability":
             return None
         return [availability(parts[1], payload, now)] if parts[1] in self.sensors and payload.strip() else []
+
+    def status(self) -> dict[str, Any]:
+        """The base topic and how many sensors it may name."""
+        return {"zigbee2mqtt": self.prefix, "sensors": len(self.sensors)}

@@ -260,6 +260,8 @@ class Coverage(Common):
     """Guard posts used (default: every post of the campus)."""
     optimise_posts: Annotated[int, Field(ge=1)] | None = None
     """Place this many posts by maximal covering instead (the guards of ``posts`` are shared among them)."""
+    pin_posts: list[str] = []
+    """Posts every placement keeps (the gates, say): the optimised and the recommended posts include them."""
     patrols: list[Patrol] = []
     incidents: Incidents = Incidents()
     hours: Annotated[float, Field(gt=0, le=24 * 366)] = 24.0

@@ -15,6 +15,7 @@ import shapely
 from tests.helpers import TINY, add, empty, line, open_offline, point, rect, write
 from twin.campus import load_campus
 from twin.read import read_features
+from twin.settings import default
 from twin.viewshed import camera_viewsheds
 from viz.campus_map import campus_map, door_is_exit, popup_html, write_map
 from viz.styles import LAYERS
@@ -140,7 +141,7 @@ def test_doors_on_the_outline_are_exits(features: gpd.GeoDataFrame) -> None:
 def test_camera_wedge_is_a_sector_clockwise_from_north(heading: float, fov: float) -> None:
     r = 20.0
     cams = gpd.GeoDataFrame(
-        {"kind": ["camera"], "heading": [heading], "fov": [fov], "range": [r], "building": [None]},
+        {"kind": ["camera"], "heading": [heading], "fov": [fov], "range": [r], "pixels": [20000], "building": [None]},
         geometry=[shapely.Point(500000, 3377000)],
         crs=32650,
     )
@@ -154,10 +155,12 @@ def test_camera_wedge_is_a_sector_clockwise_from_north(heading: float, fov: floa
         assert wedge.contains(ahead) and not wedge.contains(behind)
 
 
-def test_camera_range_defaults_to_the_setting() -> None:
+def test_camera_range_defaults_to_the_site_density() -> None:
+    """No range, no pixels: a 1080p camera, as far as it keeps the site's density (IEC 62676-4 'observe')."""
     cams = gpd.GeoDataFrame({"kind": ["camera"], "heading": [0], "fov": [360], "range": [None], "building": [None]},
                             geometry=[shapely.Point(0, 0)], crs=32650)
-    assert camera_viewsheds(cams).iloc[0].area == pytest.approx(math.pi * 30**2, rel=0.02)
+    r = default("camera_pixels") / (default("camera_density") * 2 * math.pi)  # a panoramic image over the full circle
+    assert camera_viewsheds(cams).iloc[0].area == pytest.approx(math.pi * r**2, rel=0.02)
 
 
 def test_loaded_campus_maps(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ import pytest
 import shapely
 
 from twin.settings import default
-from twin.viewshed import camera_coverage, camera_viewsheds, sector, viewshed
+from twin.viewshed import camera_coverage, camera_table, camera_viewsheds, density_range, sector, viewshed
 
 R = 10.0
 QUARTER = math.pi * R**2 / 4
@@ -87,7 +87,7 @@ def test_sector_is_a_disc_at_360() -> None:
 def _campus(features: list[tuple[str, str, shapely.Geometry, dict]]) -> gpd.GeoDataFrame:
     rows = [{"id": i, "kind": k, "geometry": g, **p} for i, k, g, p in features]
     df = gpd.GeoDataFrame(rows, geometry="geometry", crs=32650).set_index("id", drop=False)
-    for col in ("heading", "fov", "range", "building", "category"):
+    for col in ("heading", "fov", "range", "building", "category", "density", "pixels"):
         if col not in df:
             df[col] = None
     return df
@@ -167,3 +167,28 @@ def test_a_camera_at_a_corner_stands_off_the_wall_it_looks_away_from() -> None:
         v = viewshed(10, 10, heading, 60, R, [block], wall_offset=0.3)
         cx, cy = shapely.get_coordinates(v.exterior)[0]  # the sector starts at the camera
         assert (cx, cy) == pytest.approx(expect)
+
+
+def test_range_follows_pixels_lens_and_the_iec_densities() -> None:
+    """A 1080p camera with a 60° lens: recognise (125 px/m) to 13.3 m; at 30 m it has 55 px/m, which is detect."""
+    assert float(density_range(1920, 60, 125.0)) == pytest.approx(1920 / (2 * 125 * math.tan(math.radians(30))), rel=1e-9)
+    assert float(density_range(1920, 60, 125.0)) == pytest.approx(13.3, abs=0.05)
+    assert float(density_range(1920, 60, 250.0)) == pytest.approx(13.3 / 2, abs=0.05)  # identify: half as far
+    f = _campus([
+        ("KA", "key_area", shapely.box(-20, 0, 20, 40), {"category": "finance"}),
+        ("KA-ID", "key_area", shapely.box(-20, 0, 20, 40), {"category": "finance", "density": "identify"}),
+        ("C", "camera", shapely.Point(0, 0), {"heading": 0, "fov": 60, "range": 30, "pixels": 1920}),
+    ])
+    table = camera_table(f)["C"]
+    assert table["range_m"] == {"detect": 66.5, "observe": 26.6, "recognise": 13.3, "identify": 6.7}
+    assert table["at_given_range"]["px_per_m"] == pytest.approx(55.4, abs=0.05)
+    assert table["at_given_range"]["level"] == "detect"
+    cov = camera_coverage(f, step=0.5)
+    # the site asks for observe (26.6 m, under the given 30 m); the second area asks for identify (6.7 m)
+    wedge = math.pi / 6  # a 60° sector is r² × this
+    assert cov.areas["KA"].seen_share * 1600 == pytest.approx(26.6**2 * wedge, rel=0.01)
+    assert cov.areas["KA-ID"].seen_share * 1600 == pytest.approx(6.65**2 * wedge, rel=0.02)
+    assert cov.areas["KA-ID"].as_dict()["level"] == "identify"
+    with pytest.raises(ValueError, match="'sharp'"):
+        camera_coverage(_campus([("K", "key_area", shapely.box(0, 0, 1, 1), {"density": "sharp"}),
+                                 ("C", "camera", shapely.Point(0, 0), {"heading": 0, "fov": 60})]))

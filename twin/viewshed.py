@@ -1,7 +1,11 @@
 """Camera viewsheds and what they cover: key areas, blind spots, the footway network.
 
 A camera sees a sector: from its point, ``fov`` degrees wide around its
-``heading`` (clockwise from north), out to its ``range`` (m). Buildings are
+``heading`` (clockwise from north), out to its range (m): as far as its image
+keeps the pixel density the site asks for (IEC 62676-4:2014: detect 25,
+observe 62.5, recognise 125, identify 250 px/m), from its ``pixels`` across
+and its lens's ``fov`` (:func:`density_range`), and no further than a
+``range`` the campus file gives (:func:`camera_ranges`). Buildings are
 opaque: every edge of every building outline casts a shadow, away from the
 camera, that hides whatever lies behind it, and the buildings themselves are
 not seen from outside. A camera drawn on a façade (on or inside a building
@@ -21,6 +25,7 @@ Everything is in the campus's metric CRS (metres, m²).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +35,7 @@ import pandas as pd
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from twin.settings import default
+from twin.settings import default, value
 
 ARC_STEP_DEG = 1.0
 """Angular step of a sector's arc (degrees)."""
@@ -44,6 +49,51 @@ OPEN_GROUND_MIN = 1.0
 """Blind-spot pieces smaller than this are dropped (m²): slivers along walls."""
 PATH_KINDS = ("footway", "crossing", "shared")
 """Line kinds whose length seen is the footway network's coverage."""
+DENSITY_LEVELS = ("detect", "observe", "recognise", "identify")
+"""The IEC 62676-4 levels a site or a key area may ask for (their px/m are the ``camera_density.*`` settings)."""
+
+
+def density_of(asked: Any = None, settings: Mapping[str, float] | None = None) -> float:
+    """The pixel density (px/m) a site or key area asks for: a level name, a number of px/m, or nothing (the
+    ``camera_density`` setting)."""
+    if asked is None or (isinstance(asked, float) and math.isnan(asked)):
+        return value("camera_density", settings)
+    if isinstance(asked, str):
+        key = asked.strip().lower().replace("recognize", "recognise")
+        if key not in DENSITY_LEVELS:
+            try:
+                return density_of(float(key), settings)
+            except ValueError:
+                msg = f"a camera density is one of {', '.join(DENSITY_LEVELS)} or px/m, not {asked!r}"
+                raise ValueError(msg) from None
+        return value(f"camera_density.{key}", settings)
+    d = float(asked)
+    if not d > 0:
+        msg = f"a camera density must be positive (px/m), not {asked!r}"
+        raise ValueError(msg)
+    return d
+
+
+def level_name(density: float, settings: Mapping[str, float] | None = None) -> str:
+    """The IEC 62676-4 level a density reaches (``"below detect"`` under the lowest)."""
+    reached = [lv for lv in DENSITY_LEVELS if density >= value(f"camera_density.{lv}", settings) - 1e-9]
+    return reached[-1] if reached else "below detect"
+
+
+def density_range(pixels: Any, fov: Any, density: float) -> np.ndarray:
+    """How far a camera keeps ``density`` px/m (m): where its ``pixels`` across span the scene's width.
+
+    The scene is ``2 d tan(fov / 2)`` wide at distance ``d`` for a lens under 180°, so
+    ``d = pixels / (2 density tan(fov / 2))``; a panoramic (≥ 180°) image spreads its pixels over the arc,
+    ``d = pixels / (density fov)`` (fov in radians). IEC 62676-4:2014 defines the densities per metre of
+    scene width at the target.
+    """
+    px = np.asarray(pixels, float)
+    f = np.radians(np.asarray(fov, float))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        flat = px / (2 * density * np.tan(np.minimum(f, math.radians(179.9)) / 2))
+        arc = px / (density * f)
+    return np.where(f < math.pi, flat, arc)
 
 
 def sector(x: float, y: float, heading: float, fov: float, range_: float) -> shapely.Polygon:
@@ -187,8 +237,18 @@ def _col(df: pd.DataFrame, name: str, fill: float) -> np.ndarray:
     return pd.to_numeric(df[name], errors="coerce").fillna(fill).to_numpy(float)
 
 
-def camera_viewsheds(features: gpd.GeoDataFrame, cameras: gpd.GeoDataFrame | None = None) -> gpd.GeoSeries:
-    """The viewshed of every camera of a campus, occluded by its buildings.
+def camera_ranges(cams: gpd.GeoDataFrame, density: float, settings: Mapping[str, float] | None = None) -> np.ndarray:
+    """Each camera's range (m) at ``density`` px/m: from its ``pixels`` (default ``camera_pixels``) and ``fov``
+    (:func:`density_range`), no further than a ``range`` the campus file gives (where the site says the view ends:
+    a mast's line of sight, the reach of its infrared light)."""
+    pixels = _col(cams, "pixels", value("camera_pixels", settings))
+    reach = density_range(pixels, _col(cams, "fov", 360.0), density)
+    return np.minimum(reach, _col(cams, "range", np.inf))
+
+
+def camera_viewsheds(features: gpd.GeoDataFrame, cameras: gpd.GeoDataFrame | None = None, *, density: float | None = None,
+                     settings: Mapping[str, float] | None = None) -> gpd.GeoSeries:
+    """The viewshed of every camera of a campus, occluded by its buildings, out to its range at a pixel density.
 
     Parameters
     ----------
@@ -196,7 +256,12 @@ def camera_viewsheds(features: gpd.GeoDataFrame, cameras: gpd.GeoDataFrame | Non
         The campus feature table (``Campus.features``), in metres.
     cameras : GeoDataFrame, optional
         Cameras to use instead of the campus's (same columns: ``heading``,
-        ``fov``, ``range``, optional ``building``).
+        ``fov``, optional ``pixels``, ``range`` and ``building``).
+    density : float, optional
+        Pixel density the view must keep (px/m; default the ``camera_density``
+        setting, IEC 62676-4 'observe'); see :func:`camera_ranges`.
+    settings : mapping, optional
+        A scenario's overrides of the documented defaults.
 
     Returns
     -------
@@ -208,14 +273,35 @@ def camera_viewsheds(features: gpd.GeoDataFrame, cameras: gpd.GeoDataFrame | Non
     occ = buildings.to_numpy()
     heading = _col(cams, "heading", 0.0)
     fov = _col(cams, "fov", 360.0)
-    rng = _col(cams, "range", default("camera_range"))
+    rng = camera_ranges(cams, density_of(density, settings), settings)
+    offset = value("camera_wall_offset", settings)
     bld = cams["building"] if "building" in cams else pd.Series(None, index=cams.index, dtype=object)
     out = []
     for i, (fid, geom) in enumerate(cams.geometry.items()):
         b = bld.get(fid)
         inside = buildings.get(b) if isinstance(b, str) else None
-        out.append(viewshed(geom.x, geom.y, heading[i], fov[i], rng[i], occ, inside=inside))
+        out.append(viewshed(geom.x, geom.y, heading[i], fov[i], rng[i], occ, inside=inside, wall_offset=offset))
     return gpd.GeoSeries(out, index=cams.index, crs=features.crs)
+
+
+def camera_table(features: gpd.GeoDataFrame, settings: Mapping[str, float] | None = None) -> dict[str, dict[str, Any]]:
+    """Per camera: its pixels and lens, its range at each IEC 62676-4 level, and the level it keeps at the range the
+    campus file gives (JSON-friendly)."""
+    cams = features[features["kind"] == "camera"]
+    pixels = _col(cams, "pixels", value("camera_pixels", settings))
+    fov = _col(cams, "fov", 360.0)
+    given = _col(cams, "range", np.nan)
+    ranges = {lv: density_range(pixels, fov, value(f"camera_density.{lv}", settings)) for lv in DENSITY_LEVELS}
+    out = {}
+    for i, fid in enumerate(cams.index):
+        row: dict[str, Any] = {"pixels": int(pixels[i]), "fov": float(fov[i]),
+                               "range_m": {lv: round(float(ranges[lv][i]), 1) for lv in DENSITY_LEVELS}}
+        if np.isfinite(given[i]):
+            at = float(density_range(pixels[i], fov[i], 1.0)) / given[i]  # px/m at the given range
+            row["given_range_m"] = float(given[i])
+            row["at_given_range"] = {"px_per_m": round(at, 1), "level": level_name(at, settings)}
+        out[str(fid)] = row
+    return out
 
 
 def grid_points(area: BaseGeometry, step: float = GRID_STEP) -> np.ndarray:
@@ -265,6 +351,8 @@ class AreaCoverage:
     """Open ground no camera sees."""
     unwatched_buildings: list[str]
     """Buildings in the area with no indoor camera."""
+    density: float = 0.0
+    """Pixel density the area asks for (px/m): everything above is seen at least this sharp."""
     blind_spots: BaseGeometry = field(repr=False, default_factory=shapely.Polygon)
     """Open ground no camera sees (polygons)."""
 
@@ -275,7 +363,7 @@ class AreaCoverage:
             "open_ground_m2": round(self.open_ground_m2, 1), "open_seen_share": round(self.open_seen_share, 4),
             "seen_by": {k: round(v, 4) for k, v in self.seen_by.items()}, "cameras": self.cameras,
             "blind_m2": round(self.blind_m2, 1), "blind_spots": int(len(shapely.get_parts(self.blind_spots))),
-            "unwatched_buildings": self.unwatched_buildings,
+            "unwatched_buildings": self.unwatched_buildings, "density_px_m": self.density, "level": level_name(self.density),
         }
 
 
@@ -284,9 +372,12 @@ class CameraCoverage:
     """What a set of cameras covers on a campus."""
 
     views: gpd.GeoSeries
+    """The viewsheds at the site's density (``camera_density``)."""
     areas: dict[str, AreaCoverage]
     footway_m: float
     footway_seen_m: float
+    cameras: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per camera, its ranges at the IEC 62676-4 levels (:func:`camera_table`)."""
 
     @property
     def footway_share(self) -> float:
@@ -300,23 +391,34 @@ class CameraCoverage:
             "footway_share": round(self.footway_share, 4),
             "footway_m": round(self.footway_m, 1),
             "key_areas": {k: a.as_dict() for k, a in self.areas.items()},
+            "camera_ranges": self.cameras,
         }
 
 
-def camera_coverage(features: gpd.GeoDataFrame, views: gpd.GeoSeries | None = None, *, step: float = GRID_STEP) -> CameraCoverage:
-    """Per key area the share seen and by how many cameras, its blind spots, and the footway network seen.
+def camera_coverage(features: gpd.GeoDataFrame, views: gpd.GeoSeries | None = None, *, step: float = GRID_STEP,
+                    settings: Mapping[str, float] | None = None) -> CameraCoverage:
+    """Per key area the share seen, at the pixel density it asks for, and by how many cameras; its blind spots;
+    the footway network seen.
 
     Parameters
     ----------
     features : GeoDataFrame
-        The campus feature table, in metres.
+        The campus feature table, in metres. A key area's ``density`` (an IEC
+        62676-4 level name or px/m) is what it asks of the cameras; without one,
+        the ``camera_density`` setting.
     views : GeoSeries, optional
-        Viewsheds (default: :func:`camera_viewsheds` of the campus's cameras).
+        Viewsheds at the site's density (default: :func:`camera_viewsheds` of
+        the campus's cameras). Key areas that ask for another density are
+        measured on the campus's cameras at theirs.
     step : float
         Grid spacing for the counts of cameras (m).
+    settings : mapping, optional
+        A scenario's overrides of the documented defaults.
     """
+    site = density_of(None, settings)
     if views is None:
-        views = camera_viewsheds(features)
+        views = camera_viewsheds(features, density=site, settings=settings)
+    at_density = {site: views}
     nonempty = [v for v in views.to_numpy() if v is not None and not v.is_empty]
     seen = shapely.union_all(nonempty) if nonempty else shapely.Polygon()
     shapely.prepare(seen)
@@ -328,16 +430,26 @@ def camera_coverage(features: gpd.GeoDataFrame, views: gpd.GeoSeries | None = No
     areas: dict[str, AreaCoverage] = {}
     for fid, row in features[features["kind"] == "key_area"].iterrows():
         geom = row.geometry
+        try:
+            asked = density_of(row.get("density"), settings)
+        except ValueError as e:
+            msg = f"key area {fid!r}, density: {e}"
+            raise ValueError(msg) from None
+        if asked not in at_density:
+            at_density[asked] = camera_viewsheds(features, density=asked, settings=settings)
+        area_views = at_density[asked]
+        nonempty_a = [v for v in area_views.to_numpy() if v is not None and not v.is_empty]
+        seen_a = shapely.union_all(nonempty_a) if nonempty_a else shapely.Polygon()
         pts = grid_points(geom, step)
-        counts = seen_counts(pts, [views[c] for c in views.index if views[c].intersects(geom)])
+        counts = seen_counts(pts, [area_views[c] for c in area_views.index if area_views[c].intersects(geom)])
         n = max(len(pts), 1)
         seen_by = {"0": float((counts == 0).sum() / n), "1": float((counts == 1).sum() / n),
                    "2": float((counts == 2).sum() / n), "3+": float((counts >= 3).sum() / n)}
         open_ground = shapely.difference(geom, built)
-        blind = shapely.difference(open_ground, seen)
+        blind = shapely.difference(open_ground, seen_a)
         parts = [p for p in shapely.get_parts(blind) if p.area >= OPEN_GROUND_MIN]
         blind = shapely.union_all(parts) if parts else shapely.Polygon()
-        seen_area = shapely.intersection(geom, seen).area
+        seen_area = shapely.intersection(geom, seen_a).area
         in_area = buildings[buildings.intersects(geom) & (buildings.intersection(geom).area > 0.5 * buildings.area)]
         areas[str(fid)] = AreaCoverage(
             id=str(fid),
@@ -347,12 +459,15 @@ def camera_coverage(features: gpd.GeoDataFrame, views: gpd.GeoSeries | None = No
             open_ground_m2=float(open_ground.area),
             open_seen_share=float(1 - blind.area / open_ground.area) if open_ground.area else 1.0,
             seen_by=seen_by,
-            cameras=sorted(str(c) for c in views.index if views[c].intersects(geom) and views[c].intersection(geom).area > 0),
+            cameras=sorted(str(c) for c in area_views.index
+                           if area_views[c].intersects(geom) and area_views[c].intersection(geom).area > 0),
             blind_m2=float(blind.area),
             unwatched_buildings=sorted(str(b) for b in in_area.index if b not in indoor_cams),
+            density=asked,
             blind_spots=blind,
         )
     paths = features.geometry[features["kind"].isin(PATH_KINDS)].to_numpy()
     total = float(shapely.length(paths).sum()) if len(paths) else 0.0
     seen_len = float(shapely.length(shapely.intersection(paths, seen)).sum()) if len(paths) else 0.0
-    return CameraCoverage(views=views, areas=areas, footway_m=total, footway_seen_m=seen_len)
+    return CameraCoverage(views=views, areas=areas, footway_m=total, footway_seen_m=seen_len,
+                          cameras=camera_table(features, settings))

@@ -8,12 +8,15 @@ guard posts, patrols and cameras:
 2. **How fast a guard gets there.** Incidents arrive in the key areas (Poisson,
    weighted by each area's risk and an hourly profile, or a given list). The
    nearest free guard on duty, at a post or on patrol, is dispatched: after
-   ``dispatch_delay`` s they run on the campus graph at ``guard_run_speed``
-   (stairs slower), handle the incident, then walk back to their post or
-   rejoin their patrol, and can be sent again on the way. Response time =
-   waiting for a free guard + dispatch delay + running time.
+   ``call_handling`` (the control room) and ``guard_turnout`` (leaving the
+   post) they run on the campus graph at ``guard_run_speed`` (stairs slower),
+   handle the incident, then walk back to their post or rejoin their patrol,
+   and can be sent again on the way. Response time = waiting for a free
+   guard + call handling + turnout + running time.
 3. **Where the next post or camera should go**: maximal covering of the key
-   areas' incident weight by ``k`` posts within the response standard, set
+   areas' incident weight by ``k`` posts within the response standard (the
+   posts a scenario pins among them; at a tighter standard when one post
+   alone reaches everything, and the summary says so), set
    covering for the fewest posts that reach every key area, and the cameras to
    add that see the most of the blind spots. The recommended posts are then
    checked in the simulation with the same incidents (common random numbers).
@@ -42,7 +45,7 @@ from scenarios.coverage.outcome import CoverageOutcome
 from scenarios.replicate import Job, replicate
 from scenarios.schema import Coverage
 from twin.campus import Campus
-from twin.viewshed import camera_coverage, camera_viewsheds
+from twin.viewshed import camera_coverage
 
 
 def runs(scenario: Coverage) -> int:
@@ -55,13 +58,12 @@ def recommend(model: CoverageModel) -> tuple[PostAdvice, Layout]:
     """The recommended posts (maximal covering with ``recommend_posts`` posts, by default as many as in use) and
     their layout: the layout's guards shared among them, the layout's patrols."""
     sc = model.scenario
-    k = sc.recommend_posts or max(len(model.layout.posts), 1)
+    k = max(sc.recommend_posts or len(model.layout.posts), len(sc.pin_posts), 1)
     cands = model.problem.candidates
     current = [cands.index(n) for _, n, _ in model.scenario_posts if n in cands]
     same = model.optimised is not None and k == sc.optimise_posts
-    advice = advise_posts(model.problem, k, current, model.optimised if same else None)
-    guards = sum(s for _, _, s in model.layout.posts)
-    return advice, Layout(model.staffed(advice.best.chosen, guards), model.layout.patrols)
+    advice = advise_posts(model.problem, k, current, model.optimised if same else None, model.pinned())
+    return advice, model.placed(advice.best.chosen)
 
 
 def run(
@@ -105,7 +107,7 @@ def run(
         own = Layout(model.scenario_posts, model.layout.patrols)
         jobs += [(i, {"layout": own}) for i in range(n)]
     done = replicate(model, jobs, workers=workers, dask=dask, progress=progress)
-    cams = camera_coverage(campus.features, camera_viewsheds(campus.features))
+    cams = camera_coverage(campus.features, settings=scenario.settings)
     new = recommend_cameras(campus, model.net, scenario, cams, scenario.new_cameras)
     return CoverageOutcome(scenario, source, model, done[:n], cams, advice, recommended, new, done[n:2 * n], done[2 * n:],
                            time.perf_counter() - t0)

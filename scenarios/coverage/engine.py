@@ -27,7 +27,7 @@ import numpy as np
 import shapely
 import simpy
 
-from scenarios.coverage.network import GuardNetwork, best_posts, key_area_nodes, post_problem, risk_weights
+from scenarios.coverage.network import GuardNetwork, best_posts, key_area_nodes, post_problem, response_delay, risk_weights
 from scenarios.schema import Coverage
 from twin.campus import Campus
 from twin.errors import Problem, ScenarioError
@@ -66,6 +66,8 @@ class Guard:
     busy_s: float = 0.0
     staff: int = 1
     """Guards of this post (its ``staff``)."""
+    duty: tuple[int, ...] = ()
+    """Per shift, how many of this post's guards are on duty (empty: as the shift's ``posts`` say)."""
     proc: Any = None
 
 
@@ -109,13 +111,17 @@ class Layout:
     """(post id, node index, guards)."""
     patrols: list[tuple[int, list[int], bool]]
     """(guards, stops (node indices), randomise)."""
+    shift_staff: list[dict[str, int]] | None = None
+    """Per shift of the scenario, guards on duty at each post (posts placed by the optimiser, which the shifts'
+    ``posts`` cannot name); ``None``: as the shifts say."""
 
     def guards(self) -> list[Guard]:
         """One :class:`Guard` per guard of the layout, the guards of one patrol spread evenly around its loop."""
         out: list[Guard] = []
         for pid, node, staff in self.posts:
+            duty = tuple(d.get(pid, 0) for d in self.shift_staff) if self.shift_staff is not None else ()
             for r in range(staff):
-                out.append(Guard(f"{pid}#{r + 1}", "post", node, pid, r, at=node, staff=staff))
+                out.append(Guard(f"{pid}#{r + 1}", "post", node, pid, r, at=node, staff=staff, duty=duty))
         rank = 0
         for k, (n, stops, rand) in enumerate(self.patrols):
             for r in range(n):
@@ -157,11 +163,11 @@ class CoverageModel:
         self.area_at = {i: a for a, idx in self.nodes.items() for i in idx}
         """Key area of each incident node (patrol passes)."""
         self.risk = risk_weights(campus, scenario)
-        self._check(source)
         self.problem = post_problem(campus, self.net, scenario, self.nodes)
+        self._check(source)
         self.scenario_posts = self._scenario_posts()
         self.layout = self._layout()
-        self.delay = value("dispatch_delay", scenario.settings)
+        self.delay = response_delay(scenario.settings)
         self.tail = value("incident_tail", scenario.settings)
 
     # ---- ids and layout
@@ -186,6 +192,11 @@ class CoverageModel:
                      for k in sc.incidents.risk if k not in self.nodes and k not in cats and f"risk.{k}" not in SETTINGS]
         problems += [Problem(source, f"{p!r} is not a guard post of the campus", field=f"shifts[{i}].posts.{p}")
                      for i, s in enumerate(sc.shifts) for p in s.posts if p not in posts]
+        problems += [Problem(source, f"{p!r} is not a guard post of the campus with a graph node", field=f"pin_posts[{i}]")
+                     for i, p in enumerate(sc.pin_posts) if p not in self.problem.labels]
+        if sc.optimise_posts and len(sc.pin_posts) > sc.optimise_posts:
+            problems.append(Problem(source, f"{len(sc.pin_posts)} posts pinned but only {sc.optimise_posts} placed",
+                                    field="pin_posts"))
         if problems:
             raise ScenarioError(problems)
 
@@ -233,26 +244,41 @@ class CoverageModel:
         return f"at {kinds[i]} {name}" if d[i] < 0.5 else f"{d[i]:.0f} m from {kinds[i]} {name}"
 
     def staffed(self, chosen: Sequence[int], guards: int) -> list[tuple[str, int, int]]:
-        """Posts at candidates ``chosen`` sharing ``guards`` guards: one each, the rest to the posts reaching the most weight."""
+        """Posts at candidates ``chosen`` sharing ``guards`` guards, one at a time in turn, starting with the posts that
+        reach the most weight (so one each first when there are enough)."""
         cover = self.problem.cover
         reach = [float(self.problem.weights[cover[:, j]].sum()) for j in chosen]
         order = sorted(range(len(chosen)), key=lambda i: -reach[i])
-        staff = [1] * len(chosen)
-        for extra in range(max(guards - len(chosen), 0)):
-            staff[order[extra % len(order)]] += 1
+        staff = [0] * len(chosen)
+        for g in range(guards if order else 0):
+            staff[order[g % len(order)]] += 1
         return [(self.problem.labels[j], int(self.problem.candidates[j]), s) for j, s in zip(chosen, staff, strict=True)]
+
+    def shift_totals(self) -> list[int]:
+        """Post guards on duty in each shift with the scenario's own posts: what a compared layout has too."""
+        return [sum(min(s.posts.get(pid, staff), staff) for pid, _, staff in self.scenario_posts) for s in self.scenario.shifts]
+
+    def placed(self, chosen: Sequence[int]) -> Layout:
+        """The layout with posts at candidates ``chosen``: the scenario's guards shared among them, in every shift as
+        many on duty as at the scenario's own posts, and the scenario's patrols."""
+        posts = self.staffed(chosen, sum(s for _, _, s in self.scenario_posts))
+        shifts = [{pid: n for pid, _, n in self.staffed(chosen, total)} for total in self.shift_totals()]
+        return Layout([p for p in posts if p[2] > 0], self.patrols, shifts if self.scenario.shifts else None)
+
+    def pinned(self) -> list[int]:
+        """Candidate indices of the posts the scenario pins (``pin_posts``): every placement keeps them."""
+        labels = self.problem.labels
+        return [labels.index(p) for p in self.scenario.pin_posts]
 
     def _layout(self) -> Layout:
         sc = self.scenario
+        self.patrols = self._patrols()
         if sc.optimise_posts:
-            guards = sum(s for _, _, s in self.scenario_posts)
-            sol = best_posts(self.problem, sc.optimise_posts)
+            sol = best_posts(self.problem, sc.optimise_posts, fixed=self.pinned())
             self.optimised = sol
-            posts = self.staffed(sol.chosen, guards)
-        else:
-            self.optimised = None
-            posts = self.scenario_posts
-        return Layout(posts, self._patrols())
+            return self.placed(sol.chosen)
+        self.optimised = None
+        return Layout(self.scenario_posts, self.patrols)
 
     def _patrols(self) -> list[tuple[int, list[int], bool]]:
         out = []
@@ -292,12 +318,12 @@ class CoverageModel:
         if not shifts:
             return True
         hour = (self.scenario.start_hour + t / 3600.0) % 24
-        for s in shifts:
+        for i, s in enumerate(shifts):
             inside = s.start <= hour < s.end if s.start <= s.end else (hour >= s.start or hour < s.end)
             if not inside:
                 continue
             if g.kind == "post":
-                return g.rank < s.posts.get(g.group, g.staff)
+                return g.rank < (g.duty[i] if g.duty else s.posts.get(g.group, g.staff))
             return s.patrols is None or g.rank < s.patrols
         return False
 

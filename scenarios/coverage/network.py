@@ -32,7 +32,7 @@ from scenarios.schema import Coverage
 from twin.campus import Campus
 from twin.graph import node_arrays
 from twin.settings import SETTINGS, value
-from twin.viewshed import CameraCoverage, camera_viewsheds, grid_points, seen_counts
+from twin.viewshed import CameraCoverage, camera_viewsheds, density_of, density_range, grid_points, seen_counts
 
 CAMERA_GRID = 4.0
 """Spacing of the blind-spot sample points that proposed cameras are scored on (m; a resolution, not a behaviour)."""
@@ -191,14 +191,35 @@ def post_problem(campus: Campus, net: GuardNetwork, scenario: Coverage, nodes: d
             continue
         cands.append(i)
         labels[i] = net.names[i]
-    delay = value("dispatch_delay", scenario.settings)
-    times = net.run_time[np.ix_(cands, demand)].T + delay
+    times = net.run_time[np.ix_(cands, demand)].T + response_delay(scenario.settings)
     return PostProblem(demand, np.asarray(w), cands, [labels[c] for c in cands], times, scenario.standard)
 
 
-def best_posts(problem: PostProblem, k: int) -> CoverSolution:
-    """The ``k`` posts that reach the most incident weight within the standard; ties: reached twice, then quickest on average."""
-    return max_cover(problem.cover, problem.weights, k, times=problem.times)
+def response_delay(settings: dict[str, float] | None = None) -> float:
+    """Seconds from an alarm to a guard setting off: call handling plus turnout (s)."""
+    return value("call_handling", settings) + value("guard_turnout", settings)
+
+
+def best_posts(problem: PostProblem, k: int, fixed: Sequence[int] = ()) -> CoverSolution:
+    """The ``k`` posts (``fixed`` among them) that reach the most incident weight within the standard; ties: reached
+    twice, then quickest on average.
+
+    When one post alone reaches every incident place within the standard, covering at that standard decides
+    nothing (every choice covers everything, twice): the posts are then placed by maximal covering at the tightest
+    standard (whole seconds) at which no single post does, and the solution's ``method`` says so. Its covered and
+    backup shares are at the scenario's standard.
+    """
+    cover, method = problem.cover, "maximal covering"
+    if cover.size and cover.all(axis=0).any():
+        tight = math.ceil(float(problem.times.max(axis=0).min())) - 1.0
+        cover = problem.times <= tight
+        best = problem.labels[int(np.argmin(problem.times.max(axis=0)))]
+        method = (f"maximal covering at a tighter {tight:.0f} s standard: one post ({best}) reaches every incident place "
+                  f"within the {problem.standard:.0f} s standard, so covering at it decides nothing")
+    sol = max_cover(cover, problem.weights, k, fixed=fixed, times=problem.times)
+    sol.covered, sol.backup = coverage_of(problem.cover, problem.weights, sol.chosen)
+    sol.method = method
+    return sol
 
 
 @dataclass
@@ -224,10 +245,12 @@ class PostAdvice:
     """Demand points no candidate reaches within the standard."""
 
 
-def advise_posts(problem: PostProblem, k: int, current: Sequence[int], sol: CoverSolution | None = None) -> PostAdvice:
-    """Maximal covering with ``k`` posts (``sol`` when already solved) and set covering, beside the posts ``current``."""
+def advise_posts(problem: PostProblem, k: int, current: Sequence[int], sol: CoverSolution | None = None,
+                 fixed: Sequence[int] = ()) -> PostAdvice:
+    """Maximal covering with ``k`` posts, ``fixed`` among them (``sol`` when already solved), and set covering,
+    beside the posts ``current``."""
     cover = problem.cover
-    sol = sol or best_posts(problem, k)
+    sol = sol or best_posts(problem, k, fixed)
     cur = coverage_of(cover, problem.weights, current)
     sc, uncoverable = set_cover(cover)
     return PostAdvice(k, sol, list(current), cur[0], cur[1], mean_time(problem.times, problem.weights, sol.chosen),
@@ -299,11 +322,12 @@ def recommend_cameras(campus: Campus, net: GuardNetwork, scenario: Coverage, cov
     if len(points) == 0:
         return empty
     fov = value("camera_fov", scenario.settings)
-    rng = value("camera_range", scenario.settings)
+    density = density_of(None, scenario.settings)
+    rng = float(density_range(value("camera_pixels", scenario.settings), fov, density))
     cands = camera_candidates(campus, net, fov, rng, scenario.settings)
     if cands.empty:
         return empty
-    views = camera_viewsheds(campus.features, cands)
+    views = camera_viewsheds(campus.features, cands, density=density, settings=scenario.settings)
     cover = np.zeros((len(points), len(cands)), dtype=bool)
     for j, v in enumerate(views.to_numpy()):
         if not v.is_empty:

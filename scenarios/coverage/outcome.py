@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from twin.viewshed import density_of, level_name
+
 if TYPE_CHECKING:
     import geopandas as gpd
 
@@ -90,6 +92,7 @@ def posts_summary(problem: PostProblem, advice: PostAdvice) -> dict[str, Any]:
         "mean_response_s": _finite(advice.mean_response),
         "current_mean_response_s": _finite(advice.current_mean_response),
         "status": sol.status,
+        "method": sol.method,
         "set_cover": {
             "posts_needed": len(sc.chosen),
             "posts": [problem.labels[j] for j in sc.chosen],
@@ -206,6 +209,8 @@ class CoverageOutcome:
             "camera_coverage": {a: c.as_dict() for a, c in self.cameras.areas.items()},
             "footway_seen_share": round(self.cameras.footway_share, 4),
             "cameras": int(len(self.cameras.views)),
+            "camera_density": {"px_per_m": density_of(None, sc.settings), "level": level_name(density_of(None, sc.settings))},
+            "camera_ranges": self.cameras.cameras,
             "recommended_posts": self.recommended_posts(),
             "recommended_cameras": cameras_summary(self.new_cameras),
             "events_per_replication": round(float(np.mean([r.events for r in reps]))) if reps else 0,

@@ -42,6 +42,8 @@ class CoverSolution:
     """Weight covered at least twice."""
     status: str
     """Solver status (``optimal`` or the solver's message)."""
+    method: str = "maximal covering"
+    """How the choice was made, as the summary states it."""
 
 
 def coverage_of(cover: np.ndarray, weights: np.ndarray, chosen: Sequence[int]) -> tuple[float, float]:

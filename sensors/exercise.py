@@ -5,8 +5,11 @@ which replays the live state over the stored events and writes what it saw
 through :func:`twin.recording.write_recording` as an ``exercise`` recording
 (``docs/recording.md``): every event in the window, the occupancy of every
 counted building over time, the alarms with when they started and cleared,
-the fire closures, and the campus's graph and building geometry, so the
-viewers need nothing else. Counts, states and alarms only, never identities.
+the fire closures, the operators' actions on the alarms (the store's audit
+trail: who acknowledged, noted and cleared what, when) and the forecasts the
+twin made, and the campus's graph and building geometry, so the viewers need
+nothing else. Counts, states and alarms only, never identities of the people
+counted (operators are named: the audit trail is the record of who acted).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import networkx as nx
 
 from sensors.store import EventStore, StoreError
+from twin.audit import AuditLog
 from twin.graph import contract_paths
 from twin.recording import RecordingError, campus_geometry, write_recording
 from twin.settings import default
@@ -34,6 +38,24 @@ ALARM_KINDS = ("fire", "pre_alarm")
 
 def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _forecast_row(rec: dict[str, Any], t_from: float) -> tuple[Any, ...]:
+    """A ``forecasts`` row: made at its trigger's time plus the time it took (``latency_s``), times from ``t_from``."""
+    fc = rec["forecast"]
+    made = rec["ts"] + float(fc.get("latency_s") or 0.0)
+    return (made - t_from, rec["ts"] - t_from, str(fc.get("scope", "campus")), fc.get("building"),
+            fc.get("evacuation_time_s"), fc.get("building_clearance_s"), json.dumps(fc, separators=(",", ":")))
+
+
+def _operator_actions(store: Path, t_from: float, t_to: float) -> list[tuple[Any, ...]]:
+    """The audit trail's acknowledgements, notes and clears taken in the window (``twin.audit``), times from ``t_from``."""
+    log = AuditLog(store, readonly=True)
+    try:
+        return [(r["ts"] - t_from, r["alarm"], r["since"] - t_from, r["action"], r["user"], r["role"], r["note"])
+                for r in log.records() if t_from <= r["ts"] <= t_to]
+    finally:
+        log.close()
 
 
 def store_span(store: EventStore) -> str:
@@ -120,6 +142,7 @@ def record_exercise(store: str | Path, campus: Campus, path: str | Path, *, t_fr
         open_alarms: dict[str, tuple[Any, ...]] = {}
         alarms: list[tuple[Any, ...]] = []
         closures: dict[str, tuple[float, str, str, None]] = {}
+        forecasts: list[tuple[Any, ...]] = []
         samples = [t_from + k * every for k in range(int((t_to - t_from) // every) + 1)]
         if samples[-1] < t_to:
             samples.append(t_to)
@@ -151,6 +174,8 @@ def record_exercise(store: str | Path, campus: Campus, path: str | Path, *, t_fr
                 sample(samples[k])
                 k += 1
             live.apply(eid, rec)
+            if rec["kind"] == "forecast" and ts >= t_from:
+                forecasts.append(_forecast_row(rec, t_from))
             if ts >= t_from:
                 s = reg.get(rec["sensor_id"])
                 sensor_rows.append((ts - t_from, rec["sensor_id"], rec["kind"], s.building if s else None,
@@ -166,6 +191,7 @@ def record_exercise(store: str | Path, campus: Campus, path: str | Path, *, t_fr
         alarms += [(*a, None) for a in open_alarms.values()]
     finally:
         st.close()
+    actions = _operator_actions(store, t_from, t_to)
     alarm_at = min((a[6] for a in alarms if a[1] in ALARM_KINDS and a[6] >= 0), default=None)
     graph = contract_paths(nx.Graph(campus.graph))
     for *_, d in list(graph.edges(data=True)):
@@ -190,7 +216,9 @@ def record_exercise(store: str | Path, campus: Campus, path: str | Path, *, t_fr
     }
     write_recording(path, metadata=meta, graph=graph, geometry=campus_geometry(campus), agents=[], moves=[], servers=[],
                     events=sorted(closures.values(), key=lambda e: (e[0], e[2])),
-                    exercise={"sensor_events": sensor_rows, "occupancy": occupancy, "alarms": alarms})
+                    exercise={"sensor_events": sensor_rows, "occupancy": occupancy, "alarms": alarms,
+                              "operator_actions": actions, "forecasts": forecasts})
     return {"path": str(path), "events": len(sensor_rows), "from": meta["from"], "to": meta["to"],
             "duration_s": meta["duration_s"], "alarm_s": alarm_at, "alarms": len(alarms),
+            "operator_actions": len(actions), "forecasts": len(forecasts),
             "buildings": sorted({r[1] for r in occupancy})}

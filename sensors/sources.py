@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from sensors.drill import RETURN_S, DrillModel, DrillPlay, Emit, drill_events
 from sensors.ingest import Ingestor
 from twin.campus import Campus
 from twin.registry import Registry
@@ -56,6 +57,32 @@ def _profile_out(h: float) -> float:
     return 35 * math.exp(-((h - 17.5) ** 2) / 0.8) + 10 * math.exp(-((h - 12.0) ** 2) / 0.8) + 3 * (7 <= h <= 22) + 0.3
 
 
+def _presence(use: str, h: float) -> float:
+    """Share of a building's design occupants inside at hour ``h``: dorms full at night, empty by day; the canteen at
+    meals; others by the classes."""
+    if use == "dorm":
+        if h < 7 or h >= CURFEW_H:
+            return 0.9
+        if h < 10:
+            return 0.9 - 0.7 * (h - 7) / 3
+        if h < 17:
+            return 0.2
+        return 0.2 + 0.7 * (h - 17) / (CURFEW_H - 17)
+    if use == "canteen":  # meals: lunch 11:30-13:00 and dinner 17:30-19:00 fill it, a trickle in between
+        return 0.8 if 11.5 <= h < 13 else 0.6 if 17.5 <= h < 19 else 0.1 if 7 <= h < 21 else 0.0
+    return _class_fill(h) if use == "teaching" else 0.5 * _class_fill(h)
+
+
+def _split(n: int, parts: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` people shared at random among ``parts`` doors."""
+    return rng.multinomial(n, np.full(parts, 1.0 / parts)) if n else np.zeros(parts, dtype=int)
+
+
+def _tallies(n: int, most: int = 500) -> list[int]:
+    """``n`` people as door tallies of at most ``most`` each (the event schema's largest count)."""
+    return [most] * (n // most) + ([n % most] if n % most else [])
+
+
 def _class_fill(h: float) -> float:
     """Share of a teaching building's design occupants present: classes 8-18 h, a dip at each change (xx:50-xx:00)."""
     if h < 7.5 or h > 21:
@@ -67,7 +94,8 @@ def _class_fill(h: float) -> float:
 
 def synthetic_day(campus: Campus, *, seed: int = 0, start: float | None = None, duration: float = 86_400.0,
                   interval: float = 60.0, fire_at: float | None = None, fire_detector: str | None = None,
-                  registry: Registry | None = None) -> list[dict[str, Any]]:
+                  registry: Registry | None = None, drill: DrillModel | None = None, drill_scope: str = "building",
+                  tally: float = 10.0, return_after: float = 600.0) -> list[dict[str, Any]]:
     """A day (or ``duration`` seconds) of sensor events on ``campus``, sorted by time.
 
     Parameters
@@ -85,6 +113,15 @@ def synthetic_day(campus: Campus, *, seed: int = 0, start: float | None = None, 
     fire_detector : str, optional
         The detector that goes first (default: a smoke detector on level 2 of
         the first teaching building).
+    drill : callable, optional
+        With ``fire_at``: the drill model (``sensors.drill``) that says how the
+        people in the alarmed buildings leave; their door counters and level
+        cameras then report the drill (tallies every ``tally`` s), and the
+        buildings' usual comings and goings stop until everyone is back in,
+        ``return_after`` s after the last person left. Without it the alarm
+        sounds and nobody moves.
+    drill_scope : str
+        ``building``: the fire detector's building is alarmed; ``campus``: every building.
 
     Returns
     -------
@@ -111,25 +148,27 @@ def synthetic_day(campus: Campus, *, seed: int = 0, start: float | None = None, 
     for g in gates:
         for t, h in zip(steps, hours, strict=True):
             for direction, lam in (("in", _profile_in(h)), ("out", _profile_out(h))):
-                n = int(rng.poisson(lam * scale / max(1, len(gates)) * 2))
-                while n > 0:
-                    c = min(n, 500)
+                for c in _tallies(int(rng.poisson(lam * scale / max(1, len(gates)) * 2))):
                     add(t + rng.uniform(0, interval), g.id, "crossing", direction=direction, count=c)
-                    n -= c
     doors = reg.by_type.get("door", [])
-    per_b = {b: sum(1 for d in doors if d.building == b) for b in reg.card_buildings}
+    by_b: dict[str, list[str]] = {}
     for d in doors:
-        # residents leave in the morning (7-10 h) and come back in the evening until the curfew (17-23 h):
-        # about 70 % of the design occupants each way, shared by the building's card doors, plus lunch trips
-        res = 0.7 * design[d.building] / per_b[d.building]
-        for t, h in zip(steps, hours, strict=True):
-            lunch = 0.1 * res / 180.0 if 11 <= h < 14 else 0.0
-            lam_out = (res / 180.0 if 7 <= h < 10 else 0.0) + lunch + (0.002 if h >= CURFEW_H or h < 6 else 0.02)
-            lam_in = (res / 360.0 if 17 <= h < CURFEW_H else 0.0) + lunch + (0.01 if h >= CURFEW_H or h < 6 else 0.02)
-            for direction, lam in (("in", lam_in * scale), ("out", lam_out * scale)):
-                n = int(rng.poisson(lam))
-                if n:
-                    add(t + rng.uniform(0, interval), d.id, "crossing", direction=direction, count=min(n, 500))
+        if d.building in design:
+            by_b.setdefault(d.building, []).append(d.id)
+    for b, ids in by_b.items():
+        # the counted doors see the building's expected presence change, plus a turnover of ~1 % a minute;
+        # the balance when the feed starts is one opening tally
+        expect = design[b] * np.array([_presence(use[b], h) for h in hours])
+        for k, n in enumerate(_split(round(float(expect[0])), len(ids), rng)):
+            for c in _tallies(int(n)):
+                add(0.0, ids[k], "crossing", direction="in", count=c)
+        turnover = 0.01 * scale * expect
+        change = np.diff(np.concatenate([expect, expect[-1:]]))
+        for t, lam_in, lam_out in zip(steps, np.maximum(change, 0) + turnover, np.maximum(-change, 0) + turnover, strict=True):
+            for direction, lam in (("in", lam_in), ("out", lam_out)):
+                for k, n in enumerate(_split(int(rng.poisson(lam)), len(ids), rng)):
+                    for c in _tallies(int(n)):
+                        add(t + rng.uniform(0, interval), ids[k], "crossing", direction=direction, count=c)
     cams = reg.by_type.get("camera", [])
     silent = {c.id: float(rng.uniform(0.3, 0.9) * duration) for c in rng.choice(cams, size=min(2, len(cams)), replace=False)} if cams else {}
     levels_of = {b: int(f.at[b, "levels"]) if f.at[b, "levels"] == f.at[b, "levels"] else 1 for b in design}
@@ -165,6 +204,11 @@ def synthetic_day(campus: Campus, *, seed: int = 0, start: float | None = None, 
         mcp = [d for d in dets if d.building == s.building and d.level == s.level and d.detector == "manual_call_point"]
         if mcp:
             add(fire_at + 30, mcp[0].id, "fire", state="fire")
+        if drill is not None:
+            clear = _play_drill(events, add, drill, reg, alarm_s=fire_at + 20, design=design, tally=tally, interval=interval,
+                                return_after=return_after, buildings={s.building} if drill_scope == "building" else set(design))
+            for sid in [first, *(m.id for m in mcp[:1])]:  # the panel is reset at the all-clear
+                add(clear, sid, "fire", state="normal")
     events.sort(key=lambda e: (e[0], e[1]))
     seq: dict[str, int] = {}
     out = []
@@ -173,6 +217,37 @@ def synthetic_day(campus: Campus, *, seed: int = 0, start: float | None = None, 
         ev["seq"] = seq[sid]
         out.append(ev)
     return out
+
+
+def _play_drill(events: list[tuple[float, str, dict[str, Any]]], add: Emit, drill: DrillModel, reg: Registry, *,
+                alarm_s: float, design: dict[str, int], tally: float, interval: float, return_after: float,
+                buildings: set[str | None]) -> float:
+    """Replace the alarmed buildings' door and level-camera events around the alarm with the drill's (``sensors.drill``);
+    return the all-clear (s from the start).
+
+    The people in each building at the alarm are its counted doors' balance then (what the site believes); a
+    building without counted doors holds its cameras' latest counts.
+    """
+    alarmed = {b for b in buildings if b in design}
+    sensors = {s.id for s in reg.sensors.values() if s.building in alarmed and s.type in ("door", "camera")}
+    balance: dict[str, int] = dict.fromkeys(alarmed, 0)
+    seen: dict[str, int] = {}
+    for t, sid, ev in events:
+        if t < alarm_s and sid in sensors:
+            b = reg.sensors[sid].building
+            if ev["kind"] == "crossing":
+                balance[b] += ev["count"] if ev["direction"] == "in" else -ev["count"]
+            elif ev["kind"] == "count":
+                seen[sid] = ev["count"]
+    cams: dict[str, int] = {}
+    for sid, n in seen.items():
+        cams[reg.sensors[sid].building] = cams.get(reg.sensors[sid].building, 0) + n
+    people = {b: max(balance[b], cams.get(b, 0)) for b in sorted(alarmed)}
+    play = DrillPlay(*drill({b: n for b, n in people.items() if n > 0}))
+    t1 = alarm_s + play.end_s + return_after + RETURN_S
+    events[:] = [e for e in events if not (e[1] in sensors and alarm_s <= e[0] < t1 and e[2]["kind"] in ("crossing", "count"))]
+    drill_events(play, reg, add, alarm_s=alarm_s, buildings=alarmed, tally=tally, interval=interval, return_after=return_after)
+    return alarm_s + play.end_s + return_after
 
 
 def _default_fire_detector(reg: Registry, f: Any) -> str:
@@ -358,11 +433,14 @@ class DemoFeed:
         Seconds of events before the start, and after it.
     tick : float
         Seconds between sends.
+    drill : callable, optional
+        The drill model (``sensors.drill``): with it, the alarmed building evacuates, counted at its doors and cameras.
     """
 
     def __init__(self, ingestor: Ingestor, *, seed: int = 0, fire_after: float | None = 60.0,
-                 backfill: float = 3600.0, span: float = 8 * 3600.0, tick: float = 0.25) -> None:
+                 backfill: float = 3600.0, span: float = 8 * 3600.0, tick: float = 0.25, drill: DrillModel | None = None) -> None:
         self.ingestor = ingestor
+        self.drill = drill
         self.seed = seed
         self.fire_after = fire_after
         self.backfill = backfill
@@ -378,7 +456,7 @@ class DemoFeed:
         t0 = time.time()
         fire = None if self.fire_after is None else self.backfill + self.fire_after
         events = synthetic_day(self.ingestor.campus, seed=self.seed, start=t0 - self.backfill, duration=self.backfill + self.span,
-                               fire_at=fire, registry=self.ingestor.registry)
+                               fire_at=fire, registry=self.ingestor.registry, drill=self.drill)
         with self.ingestor.lock:
             after = self.ingestor.state.clock or 0.0
         self._events = deque({k: v for k, v in ev.items() if k != "seq"} for ev in events if ev["ts"] > after)

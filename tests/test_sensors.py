@@ -103,7 +103,7 @@ def test_registry_links_every_sensor_to_the_graph(demo):
     reg = Registry(demo)
     f = demo.features
     assert reg.summary() == {"camera": int((f.kind == "camera").sum()), "detector": int((f.kind == "detector").sum()),
-                             "door": int(((f.kind == "door") & (f["access"] == "card")).sum()), "gate": 3,
+                             "door": int(((f.kind == "door") & ((f["access"] == "card") | (f["counter"] == True))).sum()), "gate": 3,  # noqa: E712
                              "key_area": int((f.kind == "key_area").sum()), "post": int((f.kind == "post").sum())}
     for s in reg.sensors.values():
         if s.type in ("camera", "detector", "door", "gate", "post"):
@@ -111,7 +111,10 @@ def test_registry_links_every_sensor_to_the_graph(demo):
     cam = reg.get("CAM-11")
     assert (cam.building, cam.level, cam.zone) == ("TB1", 0, "TB1-L0")
     assert reg.get("TB1-L0-SD01").node == "TB1-L0-R01"
-    assert reg.card_buildings == [f"DORM{i}" for i in range(1, 7)]
+    # every building exit of the demo campus has a people counter (the dorms' entrances are card doors too)
+    exits = f[(f.kind == "door") & (f["exit"] == True)]  # noqa: E712
+    assert {s.id for s in reg.by_type["door"]} == set(exits.index)
+    assert reg.card_buildings == sorted(f.index[f.kind == "building"])
 
 
 def test_registry_rejects_unknown_sensors_and_wrong_kinds(demo):

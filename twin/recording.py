@@ -73,8 +73,13 @@ CREATE TABLE occupancy (t REAL NOT NULL, building TEXT NOT NULL, count INTEGER N
 CREATE INDEX occupancy_time ON occupancy (t);
 CREATE TABLE alarms (id TEXT NOT NULL, kind TEXT NOT NULL, priority INTEGER NOT NULL, sensor_id TEXT, building TEXT,
                      node TEXT, t0 REAL NOT NULL, t1 REAL);
+CREATE TABLE operator_actions (t REAL NOT NULL, alarm TEXT NOT NULL, alarm_t0 REAL NOT NULL, action TEXT NOT NULL,
+                               user TEXT NOT NULL, role TEXT NOT NULL, note TEXT);
+CREATE TABLE forecasts (t REAL NOT NULL, trigger_t REAL NOT NULL, scope TEXT NOT NULL, building TEXT,
+                        evacuation_time_s REAL, building_clearance_s REAL, body TEXT NOT NULL);
 """
-"""Tables only an ``exercise`` recording has (a file without them is a simulation)."""
+"""Tables only an ``exercise`` recording has (a file without them is a simulation). ``operator_actions`` and
+``forecasts`` came later within schema 3: a file without them reads as an exercise with no actions and no forecasts."""
 
 GEOMETRY_KINDS = ("building", "level", "room", "corridor", "stair", "assembly")
 """``geometry.kind``: a building's footprint, the walkable area of one of its levels, the spaces of a level, an assembly area."""
@@ -159,7 +164,8 @@ def write_recording(
     agents, moves, servers, events
         Rows of the tables of the same names (times in s, rates in persons/s).
     exercise : mapping, optional
-        For an ``exercise``: rows of ``sensor_events``, ``occupancy`` and ``alarms`` (see ``docs/recording.md``).
+        For an ``exercise``: rows of ``sensor_events``, ``occupancy``, ``alarms``, ``operator_actions`` and
+        ``forecasts`` (see ``docs/recording.md``).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -190,6 +196,8 @@ def write_recording(
             con.executemany("INSERT INTO sensor_events VALUES (?, ?, ?, ?, ?, ?)", exercise.get("sensor_events", ()))
             con.executemany("INSERT INTO occupancy VALUES (?, ?, ?, ?, ?)", exercise.get("occupancy", ()))
             con.executemany("INSERT INTO alarms VALUES (?, ?, ?, ?, ?, ?, ?, ?)", exercise.get("alarms", ()))
+            con.executemany("INSERT INTO operator_actions VALUES (?, ?, ?, ?, ?, ?, ?)", exercise.get("operator_actions", ()))
+            con.executemany("INSERT INTO forecasts VALUES (?, ?, ?, ?, ?, ?, ?)", exercise.get("forecasts", ()))
         con.commit()
     finally:
         con.close()
@@ -477,6 +485,20 @@ class Recording:
              "t0": r[6], "t1": r[7]}
             for r in con.execute("SELECT id, kind, priority, sensor_id, building, node, t0, t1 FROM alarms ORDER BY t0, id")
         ]
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        self.actions: list[dict[str, Any]] = [
+            {"t": r[0], "alarm": r[1], "alarm_t0": r[2], "action": r[3], "user": r[4], "role": r[5], "note": r[6]}
+            for r in (con.execute("SELECT t, alarm, alarm_t0, action, user, role, note FROM operator_actions ORDER BY t, rowid")
+                      if "operator_actions" in tables else ())
+        ]
+        """The operators' acknowledgements, notes and clears (who, when, on which alarm instance), oldest first."""
+        self.forecasts: list[dict[str, Any]] = [
+            {"t": r[0], "trigger_t": r[1], "scope": r[2], "building": r[3], "evacuation_time_s": r[4],
+             "building_clearance_s": r[5], "forecast": json.loads(r[6])}
+            for r in (con.execute("SELECT t, trigger_t, scope, building, evacuation_time_s, building_clearance_s, body "
+                                  "FROM forecasts ORDER BY t, rowid") if "forecasts" in tables else ())
+        ]
+        """Every forecast the twin made during the window, at the time it was made (``t``), oldest first."""
         self.crossings: list[tuple[float, str, str | None, str | None, int]] = []
         """Every door count in the window: ``(t, sensor_id, building, direction, count)``."""
         for t, sid, building, body in con.execute(
@@ -504,6 +526,15 @@ class Recording:
         """Alarms on at ``t``, highest priority first, then oldest."""
         on = [a for a in self.alarms if a["t0"] <= t and (a["t1"] is None or t < a["t1"])]
         return sorted(on, key=lambda a: (a["priority"], a["t0"], a["id"]))
+
+    def forecast_at(self, t: float, scope: str | None = None) -> dict[str, Any] | None:
+        """The latest forecast made at or before ``t`` (of ``scope``, ``building`` or ``campus``, when given), or None."""
+        made = [f for f in self.forecasts if f["t"] <= t and (scope is None or f["scope"] == scope)]
+        return made[-1] if made else None
+
+    def actions_until(self, t: float) -> list[dict[str, Any]]:
+        """The operators' actions taken at or before ``t``, oldest first."""
+        return [a for a in self.actions if a["t"] <= t]
 
     def out_since_alarm(self, t: float) -> dict[str, int]:
         """People counted out of each building's exits between the alarm and ``t``."""

@@ -73,6 +73,11 @@ def _s(v: Any) -> str | None:
     return str(v)
 
 
+def _flag(v: Any) -> bool:
+    """A true boolean property (missing, NaN and false are false)."""
+    return v is not None and v == v and bool(v)
+
+
 def _i(v: Any) -> int | None:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return None
@@ -86,7 +91,8 @@ class Registry:
     ----------
     campus : Campus
         The loaded campus; sensors are its cameras, gates, card doors
-        (``access = "card"``), detectors, guard posts and key areas.
+        (``access = "card"``) and people counters at doors (``counter = true``),
+        detectors, guard posts and key areas.
     """
 
     def __init__(self, campus: Campus) -> None:
@@ -95,7 +101,8 @@ class Registry:
         self.sensors: dict[str, Sensor] = {}
         for fid, row in f.iterrows():
             kind = row["kind"]
-            if kind == "door" and _s(row["access"] if "access" in cols else None) != "card":
+            if kind == "door" and _s(row["access"] if "access" in cols else None) != "card" \
+                    and not ("counter" in cols and _flag(row["counter"])):
                 continue
             if kind not in KINDS_BY_TYPE:
                 continue
@@ -113,7 +120,7 @@ class Registry:
         for s in self.sensors.values():
             self.by_type.setdefault(s.type, []).append(s)
         self.card_buildings = sorted({s.building for s in self.by_type.get("door", []) if s.building})
-        """Buildings whose occupancy is counted at card doors."""
+        """Buildings whose occupancy is counted at doors (card readers or people counters)."""
 
     def __len__(self) -> int:
         return len(self.sensors)

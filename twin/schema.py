@@ -79,6 +79,8 @@ class Door(Feature):
     width: Width | None = None
     exit: bool | None = None
     access: str | None = None
+    counter: bool | None = None
+    """A people counter at the door (overhead or beam sensor) reports ``crossing`` events, as a card reader does."""
 
 
 _RANGE = re.compile(r"^\s*(-?\d+)\s*-\s*(-?\d+)\s*$")

@@ -417,7 +417,7 @@ class LiveState:
                     levels[s.building][str(s.level)] = levels[s.building].get(str(s.level), 0) + n
         buildings = {}
         for b, design in self._design.items():
-            if b in self.registry.card_buildings:
+            if b in self.registry.card_buildings and (b in d["doors"] or b in cam_b):  # counters never heard from: unmeasured
                 count, source = max(d["doors"].get(b, 0), cam_b.get(b, 0)), "doors"
             elif b in cam_b:
                 count, source = cam_b[b], "cameras"

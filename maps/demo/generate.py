@@ -32,7 +32,9 @@ interior from their footprint, levels and use.
 Egress: six assembly areas, each next to the buildings it serves and entered
 from several sides; spine footways 6 m, other walks 3-4 m; several ways from
 every building cluster to its assembly area, with zebra crossings wherever a
-walk meets a road. Dorms have two card-access entrances and two emergency
+walk meets a road. Every building exit has a people counter (``counter =
+true``: in and out crossings, as the campuses count people at doors). Dorms
+have two card-access entrances and two emergency
 exits each; the canteen and the library have five exits, the sports hall
 three, the clinic two. Features added for the egress network number apart
 from the older ones (``FW-TG-NN``, ``X-WL-NN``, ``CAM-EX-NN``, ...), so the
@@ -190,7 +192,7 @@ def generated_building(
         p = outline_point(box, d.side, d.frac)
         what = f"emergency exit {d.side}" if d.emergency else f"entrance {k}"
         did = c.point(f"{bid}-D{k}", "door", p, building=bid, level=0, width=d.width, exit=True,
-                      access=None if d.emergency else access, name=f"{name} {what}")
+                      access=None if d.emergency else access, counter=True, name=f"{name} {what}")
         door_stub(c, did, p, d.side, d.to, f"Path to {name} {what}", width=d.path_width)
         door_camera(c, p, d.side, f"{name} {what}", prefix="CAM-EX" if d.new else "CAM")
         pts.append(p)
@@ -282,7 +284,7 @@ def teaching_building(
     for k, (p, side, to) in enumerate(
         [((x0, ym), "W", x_w), ((x1, ym), "E", x_e), ((xm, y0), "S", y_s)], start=1
     ):
-        did = c.point(f"{bid}-L0-X{k}", "door", p, building=bid, level=0, width=1.8, exit=True,
+        did = c.point(f"{bid}-L0-X{k}", "door", p, building=bid, level=0, width=1.8, exit=True, counter=True,
                       name=f"{name} exit {side}")
         door_stub(c, did, p, side, to, f"Path to {name} exit {side}")
         door_camera(c, p, side, f"{name} exit {side}")

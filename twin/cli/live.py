@@ -167,7 +167,12 @@ def serve(
               f"http://{host}:{port}" + (f", MQTT {adapter.broker.address}" if adapter else "")
               + (" (publishing back)" if publisher else "")
               + (f", BACnet panel {panel.address} ({len(panel.points)} objects)" if panel else ""), highlight=False)
-    feed_ = DemoFeed(ing, seed=seed, fire_after=fire_at if fire_at is not None and fire_at >= 0 else None) if demo else None
+    feed_ = None
+    if demo:
+        from scenarios.feed_drill import engine_drill
+
+        feed_ = DemoFeed(ing, seed=seed, fire_after=fire_at if fire_at is not None and fire_at >= 0 else None,
+                         drill=engine_drill(c, seed=seed))
     proxies = [*(trusted_proxy or ()), *os.environ.get("TWIN_TRUSTED_PROXIES", "").replace(",", " ").split()]
     app_ = create_app(ing, users=accounts, device_keys=keys, mqtt=adapter, demo=feed_, trusted_proxies=proxies,
                       procedures=texts)
@@ -319,32 +324,117 @@ def simulate(
     campus: CampusArg,
     to: ToOpt = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the events to this NDJSON file instead of (or as well as) sending them.")] = None,
+    store: Annotated[Path | None, typer.Option("--store", help="Store the events in this event store (created when missing) through ingest, as they would arrive live, with a forecast on the fire alarm.")] = None,
     rate: Annotated[float | None, typer.Option("--rate", help="Events per second (default: as fast as the receiver takes them).")] = None,
     duration: Annotated[float, typer.Option("--duration", help="Seconds of campus time to simulate (a day by default), ending now.")] = 86_400.0,
+    start: Annotated[str | None, typer.Option("--start", help="Start of the simulated span (ISO 8601 with offset, or epoch s); default --duration before now.")] = None,
     fire_at: Annotated[float | None, typer.Option("--fire-at", help="A fire alarm this many seconds into the simulated span.")] = None,
+    fire_detector: Annotated[str | None, typer.Option("--fire-detector", help="The detector that raises the alarm (default: a smoke detector on level 2 of the first teaching building).")] = None,
+    drill: Annotated[str, typer.Option("--drill", help="With --fire-at: who evacuates: 'building' (the alarmed building), 'campus' (everyone) or 'none'.")] = "building",
+    premovement: Annotated[str, typer.Option("--drill-premovement", help="The drill's lognormal pre-movement MEAN,SD (s).")] = "90,40",
+    flow_door: Annotated[float, typer.Option("--drill-flow-door", help="The drill's door flow (persons/s/m).", min=0.05)] = 1.1,
+    operator: Annotated[str | None, typer.Option("--operator", help="With --store: this operator acknowledges the fire alarm, notes the building empty and clears it after the all-clear (the audit trail).")] = None,
     seed: Annotated[int, typer.Option("--seed", help="One seed drives every draw.")] = 0,
     interval: Annotated[float, typer.Option("--interval", help="Seconds between camera counts and gate tallies.")] = 60.0,
     key: KeyOpt = None,
     batch: BatchOpt = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document of what was made.")] = False,
 ) -> None:
-    """Generate a realistic day of sensor events on a campus and publish it (MQTT or HTTP) at a chosen rate."""
+    """Generate a realistic day of sensor events on a campus (with a fire drill at --fire-at) and publish or store it."""
+    from sensors.events import parse_time
     from sensors.sources import paced, synthetic_day, write_ndjson
 
-    if to is None and output is None:
-        fail("give --to mqtt://HOST:PORT or http://HOST:PORT, or -o FILE.ndjson")
+    if to is None and output is None and store is None:
+        fail("give --to mqtt://HOST:PORT or http://HOST:PORT, -o FILE.ndjson, or --store FILE.sqlite")
     if duration <= 0 or interval <= 0:
         fail("--duration and --interval must be positive")
     if fire_at is not None and not 0 <= fire_at < duration:
         fail(f"--fire-at {fire_at:g} is outside the simulated span 0 … {duration:g} s")
+    if drill not in ("building", "campus", "none"):
+        fail(f"--drill {drill!r}: choose building, campus or none")
+    try:
+        mean, sd = (float(v) for v in premovement.split(","))
+    except ValueError:
+        fail(f"--drill-premovement {premovement!r}: expected MEAN,SD in seconds, e.g. 90,40")
+    if not (mean > 0 and sd > 0):
+        fail(f"--drill-premovement {premovement!r}: the mean and sd must be > 0 s")
+    if operator is not None and store is None:
+        fail("--operator goes with --store (the actions go into the store's audit trail)")
+    try:
+        t0 = None if start is None else parse_time(start, "--start")
+    except ValueError as e:
+        fail(str(e))
     c = load(campus)
-    events = synthetic_day(c, seed=seed, duration=duration, interval=interval, fire_at=fire_at)
+    f = c.features
+    if fire_detector is not None and (fire_detector not in f.index or f.at[fire_detector, "kind"] != "detector"):
+        fail(f"--fire-detector {fire_detector!r}: not a detector of {campus}")
+    model = truth = None
+    if fire_at is not None and drill != "none":
+        from scenarios.feed_drill import DrillTruth, engine_drill
+
+        truth = DrillTruth(premovement_mean=mean, premovement_sd=sd, flow_door=flow_door)
+        model = engine_drill(c, truth, seed=seed)
+    events = synthetic_day(c, seed=seed, start=t0, duration=duration, interval=interval, fire_at=fire_at, drill=model,
+                           drill_scope=drill, fire_detector=fire_detector)
     err.print(f"{len(events):,} events over {duration:,.0f} s of campus time", highlight=False)
+    result: dict[str, Any] = {"events": len(events), "from": events[0]["ts"] if events else None,
+                              "to": events[-1]["ts"] if events else None, "drill": None if truth is None else {"scope": drill, **truth.as_dict()}}
     if output is not None:
         write_ndjson(events, output)
-        out.print(f"events written to {output}")
+        result["output"] = str(output)
+    if store is not None:
+        result["store"] = _feed_store(c, store, events, operator, whole_campus=drill == "campus")
     if to is not None:
-        res = _send(paced(events, rate=rate), to, key, batch)
-        out.print(json.dumps(res))
+        result["sent"] = _send(paced(events, rate=rate), to, key, batch)
+    if as_json:
+        print(json.dumps(result, indent=2))
+        return
+    if output is not None:
+        out.print(f"events written to {output}")
+    if store is not None:
+        s = result["store"]
+        out.print(f"{s['stored']:,} events stored in {store}; " + (f"fire alarm {s['alarm']['id']} in {s['alarm']['building']}, "
+                  f"{s['forecasts']} forecasts, {len(s['actions'])} operator actions" if s["alarm"] else "no fire alarm"), highlight=False)
+        for b, n in s["counted_out"].items():
+            out.print(f"  {b}: {n:,} people counted out at its doors after the alarm", highlight=False)
+    if to is not None:
+        out.print(json.dumps(result["sent"]))
+
+
+def _feed_store(c: Any, store: Path, events: list[dict[str, Any]], operator: str | None, *, whole_campus: bool) -> dict[str, Any]:
+    """Store a synthetic feed through ingest with the forecaster listening (as ``twin serve`` wires it); what was stored,
+    with the people counted out of the alarmed building (every building for a campus drill) until the all-clear."""
+    from scenarios.forecast import Forecaster
+    from sensors.drill import feed_store
+    from sensors.ingest import Ingestor
+    from sensors.store import StoreError
+
+    st = _store(store, c, exclusive=True)
+    try:
+        ing = Ingestor(c, st)
+    except StoreError as e:
+        st.close()
+        fail(str(e))
+    forecaster = Forecaster(ing)
+    ing.subscribe(forecaster.on_events)
+    try:
+        done = feed_store(ing, events, settle=forecaster.wait, operator=operator)
+        forecaster.wait()
+    finally:
+        forecaster.stop()
+        ing.close()
+    alarm = done["alarm"]
+    counted: dict[str, int] = {}
+    if alarm is not None:
+        clear = next((e["ts"] for e in events if e["sensor_id"] == alarm["sensor_id"] and e["kind"] == "fire"
+                      and e["state"] == "normal" and e["ts"] > alarm["ts"]), float("inf"))
+        for e in events:
+            s = ing.registry.get(e["sensor_id"])
+            if alarm["ts"] <= e["ts"] < clear and e["kind"] == "crossing" and e["direction"] == "out" and s and s.type == "door" \
+                    and (whole_campus or s.building == alarm["building"]):
+                counted[s.building] = counted.get(s.building, 0) + e["count"]
+    return {"stored": done["stored"], "alarm": alarm, "actions": [{k: a[k] for k in ("ts", "user", "action", "note")} for a in done["actions"]],
+            "forecasts": forecaster.done, "forecast_errors": forecaster.errors, "counted_out": dict(sorted(counted.items()))}
 
 
 @feed.command("replay")

@@ -232,7 +232,7 @@ def test_synthetic_year_is_reproducible(tmp_path: Path, demo: Any) -> None:
 def test_report_counts_the_closed_loop(tmp_path: Path, campus: Any) -> None:
     import datetime as dt
 
-    from viz.hazard_report import hazard_summary, write_report
+    from viz.hazard_report import hazard_summary
 
     led = HazardLedger(tmp_path / "s.sqlite", campus)
     jan = dt.datetime(2025, 1, 6, 10, tzinfo=dt.UTC).timestamp()
@@ -248,14 +248,16 @@ def test_report_counts_the_closed_loop(tmp_path: Path, campus: Any) -> None:
     assert [(m["month"], m["found"], m["fixed"], m["in_force_at_end"], m["overdue_at_end"]) for m in s["monthly"]] == [
         ("2025-01", 4, 3, 1, 0), ("2025-02", 0, 0, 1, 1), ("2025-03", 0, 0, 1, 1)]
     assert s["by_building"]["B1"]["found"] == 4
-    files = write_report(s, tmp_path / "rep")
-    page = files["report"].read_text()
-    assert "4 found · 3 fixed" in page and "<script" not in page
-    assert files["monthly"].read_text().splitlines()[1] == "2025-01,4,3,3,1,0,4.0,8.8"  # fixes of 2, 4 and 10 days
     res = CliRunner().invoke(cli, ["hazard", "report", "--store", str(led.path), "-o", str(tmp_path / "r2"), "--from", "2025-01-01",
                                    "--to", "2025-03-31", "--json", "--campus", str(campus.source)])
     assert res.exit_code == 0, res.output
-    assert json.loads(res.stdout)["totals"]["found"] == 4
+    doc = json.loads(res.stdout)
+    assert doc["totals"] == t  # the command reports what hazard_summary computes
+    files = {k: Path(v) for k, v in doc["files"].items()}
+    page = files["report"].read_text()
+    assert "4 found · 3 fixed" in page and "<script" not in page and page.count("data:image/png") == 5
+    assert files["monthly"].read_text().splitlines()[1] == "2025-01,4,3,3,1,0,4.0,8.8"  # fixes of 2, 4 and 10 days
+    assert files["by_kind"].read_text().splitlines()[1].startswith("door_not_closing,4,3,3,0,1,1,4.0,")
     bad = CliRunner().invoke(cli, ["hazard", "report", "--store", str(led.path), "-o", str(tmp_path / "r3"), "--from", "Jan",
                                    "--campus", str(campus.source)])
     assert bad.exit_code == 2 and "key '--from'" in bad.stderr and "YYYY-MM-DD" in bad.stderr

@@ -24,6 +24,7 @@ from twin.cli.console import fail, load, out, user_errors
 from twin.cli.live import _store
 
 if TYPE_CHECKING:
+    from twin.hazard_rounds import Rounds
     from twin.hazards import HazardLedger
 
 hazard = typer.Typer(help="The hazard ledger: inspection findings, their fixes and verification, the closed-loop report.",
@@ -220,13 +221,15 @@ rounds = typer.Typer(help="Inspection rounds: a building's checklist (exits, sta
                           "extinguishers), each item marked ok or raised as a finding; due monthly.", no_args_is_help=True)
 
 
-def _rounds(store: Path, campus: Path | None, *, readonly: bool = False):  # -> twin.hazard_rounds.Rounds
+def _rounds(store: Path, campus: Path | None, *, readonly: bool = False) -> Rounds:
+    """The inspection rounds of ``store``'s ledger (see :func:`_ledger`)."""
     from twin.hazard_rounds import Rounds
 
     return Rounds(_ledger(store, campus, readonly=readonly))
 
 
 def _print_round(r: dict) -> None:
+    """A round's checklist as a table: each item's level, id, what to check and its mark."""
     t = Table(title=f"Round {r['id']} of {r['building']}, {r['date']} by {r['started_by']}: "
                     f"{r['marked']} of {len(r['items'])} marked, {r['findings']} finding(s)"
                     + ("" if r["complete"] else " (not complete)"))

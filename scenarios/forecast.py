@@ -29,6 +29,7 @@ alarms and through which it stores the forecasts::
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing as mp
 import signal
 import threading
@@ -273,8 +274,8 @@ class ForecastError(RuntimeError):
 def _serve_forecasts(campus: Campus, conn: Any) -> None:
     """The worker's loop: inputs in, ``(True, forecast)`` or ``(False, reason)`` out, until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle; it ends this process
-    import scenarios.evacuation  # noqa: F401 - imported once, before the first alarm
-    import scenarios.hazards  # noqa: F401
+    for module in ("scenarios.evacuation", "scenarios.hazards", "scenarios.schema"):  # imported once, before the first alarm
+        importlib.import_module(module)
 
     while True:
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 import time
 import tomllib
@@ -22,10 +23,10 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from scenarios.schema import load_scenario
 from sensors.events import BodyError, Outcome, Rejected, parse_event, split_events
 from sensors.ingest import Ingestor
 from sensors.mqtt import decode
-from scenarios.schema import load_scenario
 from sensors.store import EventStore
 from tests.helpers import ROOT, TINY, tiny, write
 from twin.campus import load_campus
@@ -79,7 +80,7 @@ def toml_text(doc: dict[str, object]) -> str:
         if isinstance(v, bool):
             return "true" if v else "false"
         if isinstance(v, float):
-            return "nan" if v != v else ("inf" if v == float("inf") else "-inf" if v == float("-inf") else repr(v))
+            return "nan" if math.isnan(v) else ("inf" if v == float("inf") else "-inf" if v == float("-inf") else repr(v))
         if isinstance(v, int):
             return str(v)
         if isinstance(v, str):

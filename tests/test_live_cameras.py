@@ -45,7 +45,7 @@ SHOT = jpeg((200, 40, 40))
 class Cameras(BaseHTTPRequestHandler):
     """``/cam1.jpg`` a JPEG, ``/broken`` 500, ``/text`` a text page, ``/slow`` a JPEG after 1 s."""
 
-    def do_GET(self) -> None:  # noqa: N802 - the handler's name in http.server
+    def do_GET(self) -> None:
         if self.path == "/slow":
             time.sleep(1.0)
         if self.path == "/broken":

@@ -20,6 +20,7 @@ from twin.hazard_rounds import Rounds, checklist
 from twin.hazards import HazardError, HazardLedger
 
 DAY = 86_400.0
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
 
 
 def quick_users(path: Path, roles: dict[str, str]) -> Any:
@@ -111,7 +112,7 @@ def test_cli_round_start_mark_show_schedule(tmp_path: Path, campus_file: Path) -
     assert "not complete" in r.invoke(cli, ["hazard", "round", "schedule", "--store", s]).stdout
 
 
-def test_console_round_routes_and_roles(tmp_path: Path, campus: Any) -> None:
+def test_console_rounds_photos_and_roles(tmp_path: Path, campus: Any) -> None:
     from sensors.ingest import Ingestor
     from sensors.store import EventStore
     from viz.live.app import create_app
@@ -129,6 +130,7 @@ def test_console_round_routes_and_roles(tmp_path: Path, campus: Any) -> None:
             h = log_in("vic")
             assert c.get("/api/hazards/rounds").json()["rounds"][0]["building"] == "B1"
             assert c.post("/api/hazards/rounds", json={"building": "B1"}, headers=h).status_code == 403
+            assert c.post("/api/hazards/1/photo", content=PNG, headers=h).status_code == 403
             h = log_in("olga")
             assert c.post("/api/hazards/rounds", json={"building": "NOPE"}, headers=h).json()["problems"][0]["field"] == "building"
             rid = c.post("/api/hazards/rounds", json={"building": "B1"}, headers=h).json()["round"]["id"]
@@ -142,5 +144,16 @@ def test_console_round_routes_and_roles(tmp_path: Path, campus: Any) -> None:
             c.post(f"/api/hazards/rounds/{rid}/mark", json={"feature": "SD-R0a", "kind": "detector_fault", "note": "fault"},
                    headers=h)
             assert c.get("/api/hazards").json()["no_working_detector"] == ["R0a"]  # the panel says where no alarm can come from
+            # a photo of the place: stored beside the store, named by its content, served to the panel
+            fid = c.get(f"/api/hazards/rounds/{rid}").json()["round"]["items"][1]["finding"]
+            res = c.post(f"/api/hazards/{fid}/photo", content=PNG, headers=h | {"Content-Type": "image/png"})
+            assert res.status_code == 201, res.text
+            name = res.json()["finding"]["photos"][0]
+            got = c.get(f"/api/hazards/photos/{name}")
+            assert got.content == PNG and got.headers["content-type"] == "image/png"
+            bad = c.post(f"/api/hazards/{fid}/photo", content=b"GIF89a", headers=h)
+            assert bad.status_code == 422 and bad.json()["problems"][0]["field"] == "photo"
+            assert c.post("/api/hazards/99/photo", content=PNG, headers=h).status_code == 404
+            assert c.get("/api/hazards/photos/..%2F..%2Fusers.json").status_code == 404
     finally:
         ing.close()

@@ -47,6 +47,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+import re
 import sqlite3
 import threading
 import time
@@ -86,6 +87,7 @@ PHOTO_MAX = 8 * 1024 * 1024
 """Largest photo accepted (bytes)."""
 NOTE_MAX = 2000
 """Longest note (characters)."""
+_PHOTO_NAME = re.compile(r"[0-9a-f]{64}\.(jpg|png)")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS hazard_findings(
@@ -403,6 +405,37 @@ class HazardLedger:
                 cur.execute("ROLLBACK")
                 raise
         return self.get(int(finding))
+
+    def add_photo(self, finding: int, data: bytes, *, by: str, role: str = "operator",
+                  ts: float | None = None) -> dict[str, Any]:
+        """Store a JPEG or PNG photo of a finding's place (never of people) and return the finding, after the commit.
+
+        Raises
+        ------
+        HazardError
+            For a role weaker than operator, an unknown finding, or a file that is not a JPEG or PNG photo
+            within :data:`PHOTO_MAX`; nothing is written.
+        """
+        self._writable()
+        self._role(role, "operator", "add a photo")
+        self.get(finding)  # an unknown finding is refused, naming the id
+        ext, why = _photo_type(data)
+        if why:
+            raise HazardError([Problem(str(self.path), why, field="photo")])
+        name, sha = self._save_photo(data, ext)
+        with self._lock:
+            self.db.execute("INSERT INTO hazard_photos(finding, file, sha256, by, ts) VALUES (?, ?, ?, ?, ?)",
+                            (int(finding), name, sha, by, time.time() if ts is None else float(ts)))
+        return self.get(finding)
+
+    def photo(self, name: str) -> tuple[bytes, str] | None:
+        """A stored photo's bytes and media type by its file name (``<sha256>.jpg|png``); None if there is none."""
+        if not _PHOTO_NAME.fullmatch(name):
+            return None
+        path = self.photos / name
+        if not path.is_file():
+            return None
+        return path.read_bytes(), "image/png" if name.endswith(".png") else "image/jpeg"
 
     def _writable(self) -> None:
         if self.readonly:

@@ -10,6 +10,9 @@ the ``verifier`` between operator and admin):
 - ``POST /api/hazards``: add a finding (operator); body :class:`NewFinding`;
 - ``POST /api/hazards/{id}/fix`` (operator), ``/verify``, ``/reject``,
   ``/reopen`` (verifier): move it; body :class:`Move`;
+- ``POST /api/hazards/{id}/photo`` (operator; the body is the JPEG or PNG
+  file, of the place, never of people) and ``GET /api/hazards/photos/{name}``
+  (viewer; the names are in each finding's ``photos``);
 - inspection rounds (``twin.hazard_rounds``): ``GET /api/hazards/rounds``
   (the schedule, viewer), ``POST /api/hazards/rounds`` (start one, operator;
   body :class:`NewRound`), ``GET /api/hazards/rounds/{id}`` (its checklist),
@@ -31,14 +34,14 @@ import time
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from pyproj import Transformer
 from starlette.concurrency import run_in_threadpool
 
 from scenarios.hazards import rooms_without_detector
 from twin.hazard_rounds import Rounds
-from twin.hazards import KINDS, NOTE_MAX, HazardError, HazardLedger
+from twin.hazards import KINDS, NOTE_MAX, PHOTO_MAX, HazardError, HazardLedger
 from viz.live.security import Session, needs
 
 CLOSED_SHOWN_DAYS = 7
@@ -164,6 +167,26 @@ def _move_route(word: str, status: str, role: str) -> Any:
     return move
 
 
+async def post_photo(request: Request, finding: int, s: Session = Depends(needs("operator"))) -> JSONResponse:  # noqa: B008
+    """Add a photo of a finding's place (the body: the JPEG or PNG file; never of people)."""
+    if int(request.headers.get("content-length") or 0) > PHOTO_MAX:
+        return JSONResponse({"error": f"photo: larger than {PHOTO_MAX // (1024 * 1024)} MB"}, status_code=413)
+    data = await request.body()
+    try:
+        f = await run_in_threadpool(_desk(request).ledger.add_photo, finding, data, by=s.user, role=s.role)
+    except HazardError as e:
+        return _refused(e)
+    return JSONResponse({"finding": f}, status_code=201)
+
+
+def get_photo(request: Request, name: str, s: Session = Depends(needs("viewer"))) -> Response:  # noqa: B008
+    """A stored photo by its file name (``<sha256>.jpg|png``), as the list gives it."""
+    got = _desk(request).ledger.photo(name)
+    if got is None:
+        return JSONResponse({"error": f"no photo {name!r}"}, status_code=404)
+    return Response(got[0], media_type=got[1], headers={"Cache-Control": "private, max-age=86400"})
+
+
 def get_rounds(request: Request, s: Session = Depends(needs("viewer"))) -> JSONResponse:  # noqa: B008
     """Every building's inspection schedule (last round, next due, overdue)."""
     return JSONResponse({"rounds": _desk(request).rounds.schedule()})
@@ -205,6 +228,9 @@ def add_routes(app: FastAPI) -> None:
     app.state.hazards = HazardDesk(app)
     app.add_api_route("/api/hazards", get_hazards, methods=["GET"], summary="Hazard findings for the panel")
     app.add_api_route("/api/hazards", post_hazard, methods=["POST"], summary="Add a hazard finding (operator)")
+    app.add_api_route("/api/hazards/{finding}/photo", post_photo, methods=["POST"],
+                      summary="Add a photo of a finding's place (operator)")
+    app.add_api_route("/api/hazards/photos/{name}", get_photo, methods=["GET"], summary="A finding's photo")
     app.add_api_route("/api/hazards/rounds", get_rounds, methods=["GET"], summary="Inspection schedule per building")
     app.add_api_route("/api/hazards/rounds", post_round, methods=["POST"], summary="Start an inspection round (operator)")
     app.add_api_route("/api/hazards/rounds/{round_id}", get_round, methods=["GET"], summary="An inspection round")

@@ -130,6 +130,27 @@
     return b;
   }
 
+  function photoButton(f) {  // a photo of the place (never of people), JPEG or PNG, sent as the request body
+    var label = el("label", "ct-hz-act ct-hz-photo-add", "Photo" + (f.photos && f.photos.length ? " (" + f.photos.length + ")" : ""));
+    var input = el("input");
+    input.type = "file";
+    input.accept = "image/jpeg,image/png";
+    input.hidden = true;
+    label.appendChild(input);
+    label.title = "A photo of the place, never of people";
+    label.addEventListener("click", function (ev) { ev.stopPropagation(); });
+    input.addEventListener("change", function () {
+      if (!input.files.length) { return; }
+      fetch("/api/hazards/" + f.id + "/photo", {method: "POST", credentials: "same-origin",
+                                               headers: {"X-CSRF-Token": csrf, "Content-Type": input.files[0].type},
+                                               body: input.files[0]})
+        .then(function (r) { return r.json().then(function (d) { if (!r.ok) { throw new Error(d.error || r.status); } return d; }); })
+        .then(function () { say("photo added to finding " + f.id); load(); })
+        .catch(function (e) { say(e.message, true); });
+    });
+    return label;
+  }
+
   function where(f) { return f.feature || ((f.building || "") + " level " + f.level); }
   function days(n) { return n === 1 ? "1 day" : n + " days"; }
 
@@ -147,6 +168,12 @@
     d.appendChild(el("div", null, "found by " + f.found_by + ", " + days(f.age_days) + " ago"));
     d.appendChild(el("div", f.overdue ? "ct-hz-late" : null, "due " + f.due + (f.overdue ? " (overdue)" : "")));
     d.appendChild(el("div", "ct-hz-note", f.note));
+    (f.photos || []).forEach(function (name) {
+      var img = el("img", "ct-hz-photo");
+      img.src = "/api/hazards/photos/" + encodeURIComponent(name);
+      img.alt = "photo of the place";
+      d.appendChild(img);
+    });
     return d;
   }
 
@@ -181,6 +208,7 @@
         if (f.status === "open" && may("operator")) { acts.appendChild(act(f, "fix", "Fixed")); }
         if (f.status === "fixed" && may("verifier")) { acts.appendChild(act(f, "verify", "Verify")); acts.appendChild(act(f, "reopen", "Reopen")); }
         if (f.in_force && may("verifier")) { acts.appendChild(act(f, "reject", "Reject")); }
+        if (f.in_force && may("operator")) { acts.appendChild(photoButton(f)); }
         if (acts.firstChild) { li.appendChild(acts); }
         li.addEventListener("click", function () { fly(f); });
         li.addEventListener("keydown", function (e) { if (e.key === "Enter") { fly(f); } });

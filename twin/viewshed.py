@@ -297,7 +297,7 @@ def camera_table(features: gpd.GeoDataFrame, settings: Mapping[str, float] | Non
         row: dict[str, Any] = {"pixels": int(pixels[i]), "fov": float(fov[i]),
                                "range_m": {lv: round(float(ranges[lv][i]), 1) for lv in DENSITY_LEVELS}}
         if np.isfinite(given[i]):
-            at = float(density_range(pixels[i], fov[i], 1.0)) / given[i]  # px/m at the given range
+            at = float(density_range(pixels[i], fov[i], 1.0)) / float(given[i])  # px/m at the given range
             row["given_range_m"] = float(given[i])
             row["at_given_range"] = {"px_per_m": round(at, 1), "level": level_name(at, settings)}
         out[str(fid)] = row

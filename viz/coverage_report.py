@@ -344,13 +344,13 @@ def key_area_rows(summary: dict[str, Any]) -> list[list[str]]:
         c = summary["camera_coverage"].get(a, {})
         p = summary["patrol_passes"].get(a, {})
         rows.append([a, c.get("category", ""), f"{r['incidents']:g}", _sec(t["p50"]), _sec(t["p90"]), _sec(t["p95"]), _sec(t["max"]),
-                     _pct(r["within_standard"]), f"{p.get('per_hour', 0):.2f}", _pct(c.get("seen_share")),
+                     _pct(r["within_standard"]), f"{p.get('per_hour', 0):.2f}", c.get("level", ""), _pct(c.get("seen_share")),
                      _pct(c.get("open_seen_share")), f"{c.get('blind_m2', 0):,.0f}", str(len(c.get("cameras", [])))])
     return rows
 
 
 KEY_AREA_HEADERS = ["key area", "category", "incidents", "p50", "p90", "p95", "max", "within standard",
-                    "patrol passes / h", "seen", "open ground seen", "blind m²", "cameras"]
+                    "patrol passes / h", "asks", "seen", "open ground seen", "blind m²", "cameras"]
 
 
 def key_figures_html(summary: dict[str, Any]) -> str:
@@ -366,11 +366,17 @@ def key_figures_html(summary: dict[str, Any]) -> str:
         card("Incidents", f"{summary['incidents']:g}", f"per replication of {summary['hours']:g} h; unanswered {summary['unanswered']:g}"),
         card("Guards", str(guards), f"{len(summary['posts'])} posts, {summary['patrol_guards']} on patrol; "
               f"busy {100 * summary['utilisation_mean']:.1f} % of duty"),
-        card("Footways seen", _pct(summary["footway_seen_share"]), f"{summary['cameras']} cameras"),
+        card("Footways seen", _pct(summary["footway_seen_share"]), f"{summary['cameras']} cameras, at {_density(summary)}"),
         card(f"Recommended {rec['k']} posts", _pct(sim.get("within_standard")),
               f"within standard in the simulation, p90 {_sec((sim.get('response_time_s') or {}).get('p90'))}", tone="good"),
     ]
     return f'<section class="rp-figures" id="rp-figures">{"".join(cards)}</section>'
+
+
+def _density(summary: dict[str, Any]) -> str:
+    """The pixel density the site asks of its cameras, as text."""
+    d = summary.get("camera_density") or {}
+    return f"{d.get('level', '')} ({d.get('px_per_m', 0):g} px/m)"
 
 
 def _own_posts(summary: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -383,7 +389,7 @@ def _own_posts(summary: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 def tables_html(summary: dict[str, Any]) -> str:
     """The tables: key areas, recommended posts, recommended cameras."""
     rec = summary["recommended_posts"]
-    ka = table_html(KEY_AREA_HEADERS, key_area_rows(summary), numeric=range(2, 13), table_id="cv-key-areas")
+    ka = table_html(KEY_AREA_HEADERS, key_area_rows(summary), numeric=(2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13), table_id="cv-key-areas")
     own = _own_posts(summary)
     posts = table_html(["", own[0], f"recommended ({rec['k']} posts)"], [
         ["incident weight within the standard", _pct(rec["current_covered_share"]), _pct(rec["covered_share"])],
@@ -400,11 +406,20 @@ def tables_html(summary: dict[str, Any]) -> str:
                       [[c["id"], f"{c['x']:.1f}", f"{c['y']:.1f}", f"{c['heading']:.0f}°", f"{c['fov']:.0f}°", f"{c['range']:.0f} m",
                         c["key_area"], f"{c['gain_m2']:,.0f}"] for c in summary["recommended_cameras"]],
                       numeric=(1, 2, 3, 4, 5, 7), table_id="cv-cameras")
-    return (f"<h2>Key areas</h2>{ka}<h2>Recommended posts</h2><p class=rp-note>Maximal covering ({esc(rec['objective'])}), "
+    levels = ("detect", "observe", "recognise", "identify")
+    ranges = table_html(["camera", "pixels", "lens", *[f"{lv} (m)" for lv in levels], "range given", "there"],
+                        [[cid, f"{c['pixels']:,}", f"{c['fov']:.0f}°", *[f"{c['range_m'][lv]:.1f}" for lv in levels],
+                          f"{c['given_range_m']:.0f} m" if "given_range_m" in c else "",
+                          f"{c['at_given_range']['px_per_m']:.0f} px/m, {c['at_given_range']['level']}" if "at_given_range" in c else ""]
+                         for cid, c in summary.get("camera_ranges", {}).items()], numeric=range(1, 8), table_id="cv-ranges")
+    return (f"<h2>Key areas</h2>{ka}<h2>Recommended posts</h2><p class=rp-note>{esc(rec['method']).capitalize()} "
+            f"({esc(rec['objective'])}), "
             f"solved exactly by HiGHS over {rec['candidates']} candidate sites and {rec['demand_points']} incident places. "
             f"Set covering: {sc['posts_needed']} post(s) reach every key area within the standard "
             f"({esc(', '.join(sc['posts']))}).</p>{posts}<h3>The recommended sites</h3>{sites}"
-            f"<h2>Recommended cameras</h2>{cams}")
+            f"<h2>Recommended cameras</h2>{cams}<h2>Camera ranges</h2><p class=rp-note>How far each camera keeps the IEC "
+            f"62676-4 pixel densities (detect 25, observe 62.5, recognise 125, identify 250 px/m) with its pixels and lens; the "
+            f"site asks for {esc(_density(summary))}, and a range the campus file gives caps it.</p>{ranges}")
 
 
 def scenario_page(m: folium.Map, summary: dict[str, Any], *, heading: str, facts: list[tuple[str, Any]], description: str,
@@ -454,8 +469,8 @@ def summary_tables(summary: dict[str, Any]) -> list[Table]:
     head.add_row("within standard", f"{_pct(summary['within_standard'])} (standard {summary['standard_s']:.0f} s)")
     head.add_row("guards", f"{sum(p['guards'] for p in summary['posts'])} at {len(summary['posts'])} posts, "
                  f"{summary['patrol_guards']} on patrol; busy {100 * summary['utilisation_mean']:.1f} %")
-    head.add_row("footways seen", _pct(summary["footway_seen_share"]))
-    head.add_row(f"recommended {rec['k']} posts", f"{', '.join(rec['posts'])}")
+    head.add_row("footways seen", f"{_pct(summary['footway_seen_share'])} at {_density(summary)}")
+    head.add_row(f"recommended {rec['k']} posts", f"{', '.join(rec['posts'])} ({rec['method']})")
     own = _own_posts(summary)
     head.add_row(f"  covered ({own[0]} / recommended)", f"{_pct(rec['current_covered_share'])} / {_pct(rec['covered_share'])}; "
                  f"mean {_sec(rec['current_mean_response_s'])} / {_sec(rec['mean_response_s'])}")
@@ -464,9 +479,9 @@ def summary_tables(summary: dict[str, Any]) -> list[Table]:
     head.add_row("set covering", f"{rec['set_cover']['posts_needed']} post(s): {', '.join(rec['set_cover']['posts'])}")
     head.add_row("wall time", f"{summary['wall_s']:.2f} s")
     ka = Table(title="Key areas (response time; patrol passes per hour; share seen by cameras)")
-    keep = (0, 2, 3, 4, 5, 7, 8, 9, 11)
+    keep = (0, 2, 3, 4, 5, 7, 8, 9, 10, 12)
     for i in keep:
-        ka.add_column(("key area", "", "incidents", "p50", "p90", "p95", "", "in std", "passes/h", "seen", "", "blind m²")[i],
+        ka.add_column(("key area", "", "incidents", "p50", "p90", "p95", "", "in std", "passes/h", "asks", "seen", "", "blind m²")[i],
                       justify="left" if i == 0 else "right")
     for row in key_area_rows(summary):
         ka.add_row(*(row[i] for i in keep))

@@ -5,7 +5,9 @@ the campus graph:
 
 * **Vehicles** (cars, buses, deliveries, emergency vehicles) arrive at vehicle
   gates (Poisson, hourly rates), queue for the barrier (a SimPy resource with
-  one server per lane, lognormal service: plate recognition and the arm) and
+  one server per lane: a stop of lognormal duration, or fixed with
+  ``traffic.service_cv = 0``, plus the move-up of the next vehicle, as a SUMO
+  stop's duration) and
   drive on roads and shared lanes to their destination, park for a dwell
   time and drive out through the nearest vehicle gate. A queue longer than the
   street in front of the gate holds (``traffic.approach_length``) spills back
@@ -19,25 +21,27 @@ the campus graph:
   vehicle ever passes another on a lane, by construction.
 * **Pedestrians** arrive at pedestrian gates and follow a timetable of class
   changes between buildings. They walk the shortest way on footways, shared
-  lanes and crossings; a share (``jaywalk``) also walks on roads. They have
-  priority on crossings: a driver who finds someone on the crossing yields
-  with probability ``compliance`` (waits until it is clear, then needs
-  ``traffic.yield_restart`` s to move off; after ``traffic.yield_patience`` s
-  of a steady stream of people they edge through), else drives through. A pedestrian
-  who reaches the kerb while a vehicle is passing waits for it, then needs
-  ``traffic.ped_restart`` s to step off.
+  lanes and crossings; a share (``jaywalk``) also walks on roads. At the kerb
+  they wait for a gap of at least the HCM critical gap ``t_c = W / S_p + t_s``
+  (HCM 2010 ch. 19), or step off in front of drivers who give way and can still
+  stop. A driver gives way (probability ``compliance``) only with notice of a
+  reaction plus braking distance (``traffic.brake_reaction``,
+  ``traffic.brake_decel``); one who gave way moves off ``traffic.yield_restart``
+  s after the crossing clears, or edges through after ``traffic.yield_patience``
+  s of a steady stream of people.
 * **Signals**: a crossing with ``signal = true`` runs a fixed cycle
-  (``traffic.signal_cycle``): people step off only during the walk signal
-  (``traffic.signal_walk``), an all-red clearance follows (the road's width at
-  ``traffic.signal_clear_speed``), and vehicles pass only in the rest of the
-  cycle (no one runs a red light).
-* **Conflicts**: every crossing over a road is a conflict area, and shared
-  lanes (and roads people walk on) are cut into areas of
-  ``traffic.cell_length`` m. A pedestrian and a vehicle whose times in the
-  same area are closer than ``traffic.pet_threshold`` (post-encroachment
-  time, Allen et al. 1978; 0 when they are in it together) make a conflict,
-  counted once per pedestrian, vehicle and crossing or lane, at the area and
-  time of the smallest PET.
+  (``traffic.signal_cycle``): people step off during the walk signal
+  (``traffic.signal_walk``), an all-red clearance follows, and vehicles pass
+  in the rest of the cycle; shares of drivers and pedestrians cross on red
+  (``traffic.driver_red_violation``, ``traffic.ped_red_violation``).
+* **Conflicts** (:mod:`scenarios.traffic.conflicts`): at crossing points, lane
+  by lane, a vehicle and a group of people in the same conflict area at the
+  same time are a conflict event graded by time to accident against the
+  conflicting speed (Hydén 1987; Laureshyn & Várhelyi 2018); pairs apart by
+  less than ``traffic.pet_threshold`` (post-encroachment time, Allen et al.
+  1978) are PET events. Once per vehicle, group and crossing point. On shared
+  lanes people and vehicles going along the lane *pass* each other: passings
+  with passing speed and lateral clearance, not conflicts.
 * **Layouts**: the same demand (common random numbers: replication ``i`` uses
   stream ``i`` of ``SeedSequence(seed).spawn``, split into a demand stream
   and a behaviour stream) runs on every layout of the scenario, so the

@@ -32,13 +32,20 @@ import os
 import queue
 import threading
 import time
-from dataclasses import dataclass
 from collections.abc import Sequence
-from typing import Any, Protocol
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote, urlparse
 
-from sensors.events import BodyError, Outcome, Rejected, decode_event, echo, split_events
+from sensors.events import (
+    BodyError,
+    Outcome,
+    Rejected,
+    decode_event,
+    echo,
+    split_events,
+)
 from sensors.ingest import Ingestor
 from sensors.store import StoreFull
 
@@ -364,8 +371,8 @@ class MqttIngest:
         reason = f"message on {topic!r} could not be ingested ({why})"
         log.error("mqtt: %s", echo(reason, 400))
         self.ingestor.store.append([], counters={"rejected:error": 1})
-        self.received += 1
         self.rejected += 1
+        self.received += 1
         if qos > 0:
             self.client.ack(mid, qos)
         self.client.publish(f"{TWIN_TOPIC}/rejected", json.dumps(Outcome("rejected", reason=echo(reason, 400)).as_dict()),
@@ -390,10 +397,10 @@ class MqttIngest:
             else:
                 raws.extend(decode(topic, payload, now))
         outcomes = self.ingestor.submit(raws, source="mqtt") if raws else []
-        self.received += len(raws)
         self.stored += sum(o.status != "rejected" for o in outcomes)
         bad = [o.as_dict() for o in outcomes if o.status == "rejected"]
         self.rejected += len(bad)
+        self.received += len(raws)  # last: a reader that sees a message received sees its outcome counted
         for mid, qos, _t, _p in batch:  # PUBACK only now, after the commit, in arrival order
             if qos > 0:
                 self.client.ack(mid, qos)

@@ -192,7 +192,7 @@ def detector_state(present_value: str, flags: list[int]) -> str | None:
     fault flag is ``fault``; otherwise the present value says.
     """
     state = STATES.get(present_value)
-    in_alarm, fault, _overridden, out_of_service = (list(flags) + [0, 0, 0, 0])[:4]
+    _in_alarm, fault, _overridden, out_of_service = (list(flags) + [0, 0, 0, 0])[:4]
     if state in ("fire", "pre_alarm"):
         return state
     if out_of_service:

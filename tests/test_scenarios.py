@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -130,7 +131,7 @@ def test_local_processes_and_dask_give_the_serial_numbers(dask_scheduler: str, t
 @pytest.mark.parametrize("route", ["shortest", "nearest_exit", "adaptive"])
 def test_nobody_is_lost_and_the_bound_holds(route: str) -> None:
     s = _run(_tiny_scenario(route=route, replications=2), workers=1).summary()
-    assert s["safe"] + s["trapped"] + s["unfinished"] == s["occupants"] == 130
+    assert s["safe"] + s["trapped"] + s["incapacitated"] + s["unfinished"] == s["occupants"] == 130
     assert s["trapped"] == 0
     assert s["evacuation_time_stats"]["min"] >= s["lower_bound_s"] > 0
 
@@ -143,23 +144,29 @@ def test_occupants_in_equal_occupants_out(occupancy: float, seed: int, fire: boo
     sc = _tiny_scenario(occupancy=occupancy, seed=seed, blocked=blocked, replications=1, **extra)
     drill = Drill(load_campus(TINY), sc)
     r = drill.run(0)
-    assert len(r.safe_times) + r.trapped + r.unfinished == r.occupants == len(drill.start)
+    assert len(r.safe_times) + r.trapped + r.incapacitated + r.unfinished == r.occupants == len(drill.start)
     assert r.unfinished == 0
 
 
 def test_fire_spread_closes_the_corridor() -> None:
-    """Every room of the tiny campus opens onto corridor C0, next to the fire room R0c: once the fire
-    spreads there before people set off, nobody gets out; if it spreads after they are out, nobody is trapped."""
+    """Every room of the tiny campus opens onto corridor C0, next to the fire room R0c: once smoke makes it
+    untenable before people set off, only some of the fire room's people (who react at once) get out, the rest
+    are trapped or incapacitated (those left in the fire room first); if it spreads after they are out, nobody is trapped."""
 
-    def drill(spread: float) -> object:
+    def drill(spread: float) -> Any:
         sc = _tiny_scenario(premovement=60, replications=1, fire={"origin": "R0c", "start": 0, "spread_delay": spread})
-        return Drill(load_campus(TINY), sc).run(0)
+        d = Drill(load_campus(TINY), sc)
+        return d, d.run(0)
 
-    early = drill(10)
-    assert early.trapped == 130 and len(early.safe_times) == 0
+    d, early = drill(10)
+    origin = d.index["R0c"]
+    safe = ~np.isnan(early.safe_at)
+    assert 0 < safe.sum() < (d.start == origin).sum() and (d.start[safe] == origin).all()
+    assert early.trapped + early.incapacitated + safe.sum() == 130 and early.exposed == 130
+    assert early.incapacitated_in is not None and "R0c" in early.incapacitated_in
     assert ("C0" in {n for _, n, why in early.closures if why == "fire spread"})
-    late = drill(1000)
-    assert late.trapped == 0 and len(late.safe_times) == 130
+    _, late = drill(1000)
+    assert late.trapped == late.incapacitated == 0 and len(late.safe_times) == 130
     assert all(r != "R0c" for r in late.by_exit)
 
 
@@ -277,4 +284,4 @@ def test_people_in_a_corridor_when_fire_closes_it_walk_out(route: str, demo) -> 
     trapped = set(np.flatnonzero(np.isfinite(r.trapped_at)).tolist())
     assert in_corridor and trapped, "the case needs people in the corridor and people caught in rooms"
     assert not in_corridor & trapped
-    assert len(r.safe_times) + r.trapped == r.occupants
+    assert len(r.safe_times) + r.trapped + r.incapacitated == r.occupants

@@ -39,7 +39,7 @@ Route = tuple[list[float], list[int], list[int], dict[int, list[tuple[float, int
 """A route field as lists (distance, next node, next edge per node) and, per node, its steps that lead closer."""
 Move = tuple[int, str, float, float, int, int, float, float, float, float]
 """(person, state, t0, t1, from node, to node, x0, y0, x1, y1): one recorded move from place (x0, y0) to (x1, y1) (m);
-state is wait, walk, queue or trapped."""
+state is wait, walk, queue, trapped or incapacitated."""
 
 
 @dataclass
@@ -48,7 +48,7 @@ class Replication:
 
     index: int
     premovement: np.ndarray
-    """Per person, the pre-movement time drawn (s)."""
+    """Per person, the pre-movement time (s): as drawn, cut by the fire's cues (room of origin, smoke reaching them)."""
     speed: np.ndarray
     """Per person, the free walking speed drawn (m/s)."""
     place: np.ndarray
@@ -67,6 +67,12 @@ class Replication:
     events: int
     moves: list[Move] | None = None
     closures: list[tuple[float, str, str]] = field(default_factory=list)
+    dose: np.ndarray | None = None
+    """Per person, the fractional effective dose accrued (ISO 13571; 1 = incapacitated); None without a fire."""
+    incapacitated_at: np.ndarray | None = None
+    """Per person, when their dose reached 1 (s; NaN if it did not); None without a fire."""
+    incapacitated_in: list[str] | None = None
+    """Per person, the space (node id) where they were incapacitated ("" if they were not); None without a fire."""
 
     @property
     def occupants(self) -> int:
@@ -84,9 +90,19 @@ class Replication:
         return int((~np.isnan(self.trapped_at)).sum())
 
     @property
+    def incapacitated(self) -> int:
+        """People whose smoke dose reached 1 (never counted safe, nor trapped)."""
+        return 0 if self.incapacitated_at is None else int((~np.isnan(self.incapacitated_at)).sum())
+
+    @property
+    def exposed(self) -> int:
+        """People who spent any time in a smoke-logged space (dose above 0)."""
+        return 0 if self.dose is None else int((self.dose > 0).sum())
+
+    @property
     def unfinished(self) -> int:
         """People still on their way when the run stopped at ``max_time``."""
-        return self.occupants - len(self.safe_times) - self.trapped
+        return self.occupants - len(self.safe_times) - self.trapped - self.incapacitated
 
     @property
     def evacuation_time(self) -> float:
@@ -135,7 +151,12 @@ class _Run:
         self.scenario = sc
         rng = np.random.default_rng(np.random.SeedSequence(sc.seed).spawn(index + 1)[index])
         n_people = len(net.start)
-        self.pre: list[float] = np.maximum(sc.premovement.draw(rng, n_people), 0.0).tolist()
+        pre = np.maximum(sc.premovement.draw(rng, n_people), 0.0)
+        if net.fire_origin >= 0:  # the room of origin reacts at once; smoke reaching a space is a cue to leave it
+            pre = np.where(net.start == net.fire_origin, pre * net.phys.get("fire_origin_premovement"), pre)
+            smoke = np.array([net.space_smoke_at[s] if s >= 0 else np.inf for s in net.node_space])
+            pre = np.minimum(pre, smoke[net.start]) if len(pre) else pre
+        self.pre: list[float] = pre.tolist()
         self.speed: list[float] = np.maximum(sc.speed.draw(rng, n_people), net.phys.speed_floor).tolist()
         xy, self.walks = net.places(rng)
         self.place: np.ndarray = xy
@@ -168,6 +189,11 @@ class _Run:
         self.safe_at = [math.nan] * n_people
         self.left_at = [math.nan] * n_people
         self.trapped_at = [math.nan] * n_people
+        self.smoky = net.fire_origin >= 0
+        self.dose = [0.0] * n_people
+        """Per person, the fractional effective dose accrued so far (ISO 13571)."""
+        self.incap_at = [math.nan] * n_people
+        self.incap_in = [""] * n_people
         self.moves: list[Move] | None = [] if record else None
         self.closures: list[tuple[float, str, str]] = []
         self.events = 0
@@ -180,7 +206,7 @@ class _Run:
             env.process(self.reroute())
         for i in net.blocked_nodes:
             self.closures.append((0.0, net.names[i], "blocked"))
-        if sc.fire is not None and net.fire_nodes[0]:
+        if net.smoke_closures:
             env.process(self.fire())
         for p in range(len(self.start)):
             env.process(self.person(p))
@@ -414,6 +440,8 @@ class _Run:
         if moves is not None:
             moves.append((p, "wait", 0.0, self.pre[p], u, u, x, y, x, y))
         space = net.node_space[u]
+        if self.smoky and self.exposed(p, u, space, 0.0, env.now):
+            return
         if space >= 0:
             self.walking[space] += 1
         token = -1  # the space whose free place woke us; passed on if we do not take it
@@ -460,6 +488,8 @@ class _Run:
                 token = sp
                 if moves is not None:
                     moves.append((p, "queue", t0, env.now, u, u, x, y, x, y))
+                if self.smoky and self.exposed(p, u, space, t0, env.now):
+                    return
                 continue
             now = env.now
             t0, t_arrive, t_through = self.step(u, v, e, length, space, v_free)
@@ -467,7 +497,7 @@ class _Run:
                 on = (self.fields.get(key) or self.route(key))[2][v]
                 passing = first or (on >= 0 and e_space[on] != sp)
             first = False
-            space = sp
+            behind, space = space, sp
             if self.adaptive:
                 self.heading[v] += 1
                 yield env.timeout(t_through - now)
@@ -477,12 +507,46 @@ class _Run:
             self.events += 1
             if moves is not None:
                 x, y = self.record_step(p, (u, v, e), (x, y), (now, t0, t_arrive, t_through), v_free)
+            if self.smoky and (self.exposed(p, u, behind, now, t0) or self.exposed(p, v, sp, t0, t_through)):
+                return
             u = v
             if (key[0] == "exits" and outdoor[u]) or (key[0] == "inside" and space != key[1]):
                 key = to_assembly
+        if self.smoky and space >= 0 and net.space_fed_rate[space] > 0:  # trapped in smoke: they stay, and the dose goes on
+            if self.exposed(p, u, space, env.now, self.scenario.max_time):
+                return
         self.trapped_at[p] = env.now
         if moves is not None:
             moves.append((p, "trapped", env.now, env.now, u, u, x, y, x, y))
+
+    def exposed(self, p: int, u: int, space: int, t0: float, t1: float) -> bool:
+        """Add person ``p``'s dose for being in ``space`` from ``t0`` to ``t1`` s; True when it reaches 1 (they are incapacitated).
+
+        The dose accrues at the space's rate once smoke has reached it
+        (``Network.space_fed_rate``, ``space_smoke_at``). Someone
+        incapacitated stays where they are (still counted in the space) and
+        is recorded with the time the dose reached 1 and the space (or, on a
+        flight, the node ``u`` they were heading for or leaving).
+        """
+        net = self.net
+        if space < 0 or t1 <= t0 or net.space_fed_rate[space] <= 0:
+            return False
+        rate = float(net.space_fed_rate[space])
+        a = max(t0, float(net.space_smoke_at[space]))
+        if a >= t1:
+            return False
+        if self.dose[p] + rate * (t1 - a) < 1.0:
+            self.dose[p] += rate * (t1 - a)
+            return False
+        t = a + (1.0 - self.dose[p]) / rate
+        self.dose[p] = 1.0
+        self.incap_at[p] = t
+        node = net.space_node[space]
+        self.incap_in[p] = net.names[node if node >= 0 else u]
+        if self.moves is not None:
+            x, y = net.xy[node if node >= 0 else u].tolist()
+            self.moves.append((p, "incapacitated", t, t, u, u, x, y, x, y))
+        return True
 
     def record_step(self, p: int, way: tuple[int, int, int], at: tuple[float, float],
                     times: tuple[float, float, float, float], v_free: float) -> tuple[float, float]:
@@ -536,13 +600,11 @@ class _Run:
                 evs.popleft().succeed()
 
     def fire(self) -> Generator[simpy.Event, Any, None]:
-        """The fire's process: its space closes at ``start``, the spaces next to it after ``spread_delay``."""
-        f = self.scenario.fire  # started only for scenarios with a fire
-        origin, near = self.net.fire_nodes
-        yield self.env.timeout(f.start)  # type: ignore[union-attr]
-        self.close(origin, "fire")
-        yield self.env.timeout(f.spread_delay)  # type: ignore[union-attr]
-        self.close(near, "fire spread")
+        """The fire's process: each untenable space closes when smoke reaches it (``Network.smoke_closures``)."""
+        for t, i, why in self.net.smoke_closures:
+            if t > self.env.now:
+                yield self.env.timeout(t - self.env.now)
+            self.close([i], why)
 
     def reroute(self) -> Generator[simpy.Event, Any, None]:
         """Adaptive routes' process: forget the route fields every ``reroute_interval``, so routes see the queues as they grow."""
@@ -567,4 +629,7 @@ class _Run:
             building_of=[net.building[i] or "" for i in self.start], left_building=np.array(self.left_at, dtype=float),
             by_exit=by_exit, exit_times={s.id: s.times for s in servers if s.exit and s.times}, servers=bott,
             events=self.events, moves=self.moves, closures=self.closures,
+            dose=np.array(self.dose) if self.smoky else None,
+            incapacitated_at=np.array(self.incap_at, dtype=float) if self.smoky else None,
+            incapacitated_in=self.incap_in if self.smoky else None,
         )

@@ -177,7 +177,7 @@ class Network:
         """Per building of the people (None outdoors), the assembly areas they head for."""
         self._stair_directions()
         self.blocked_nodes = self._blocked()
-        self.fire_nodes = self._fire_nodes()
+        self._smoke()
 
     def _servers_and_spaces(self) -> None:
         """Number the servers (doors, openings, gates, flights, paths, corridors), spaces and edges."""
@@ -457,17 +457,72 @@ class Network:
         return [i for i, n in enumerate(self.names)
                 if n in ids or (self.kind[i] == "stair" and feature[n].get("feature") in ids)]
 
-    def _fire_nodes(self) -> tuple[list[int], list[int]]:
-        """Nodes the fire closes at its start, and its neighbourhood (:func:`twin.graph.fire_neighbourhood`) after the spread delay."""
-        fire = self.scenario.fire
+    def _smoke(self) -> None:
+        """Where and when smoke spreads from the fire, and how much dose each space gives (the fire's tenability model).
+
+        The room of origin is smoke-logged at the fire's ``start``; smoke then
+        spreads ring by ring through doors and openings
+        (:func:`twin.graph.fire_neighbourhood`, the rule the live map uses):
+        ring ``k`` is smoke-logged ``k × spread_delay`` s after the start,
+        with CO at ``fire_co_ppm × smoke_dilution^k`` and a temperature
+        excess over ambient of ``(fire_temperature − ambient) ×
+        smoke_dilution^k`` at head height. A space is untenable, and closes at
+        its smoke time, where those conditions give a dose of
+        ``tenability_fed`` within ``tenability_time`` (ISO 13571); smoke
+        stops spreading where a ring's dose rate falls below 1 % of that. A
+        flight takes the worse of its two landings. Sets
+        :attr:`fire_nodes`, :attr:`smoke_closures`, :attr:`space_smoke_at`,
+        :attr:`space_fed_rate` and :attr:`fire_origin`.
+        """
+        n_sp = len(self.space_area)
+        self.space_smoke_at = np.full(n_sp, np.inf)
+        """Per space, when smoke reaches it (s; inf: never)."""
+        self.space_fed_rate = np.zeros(n_sp)
+        """Per space, the dose a person accrues there per second once it is smoke-logged (1/s)."""
+        self.smoke_closures: list[tuple[float, int, str]] = []
+        """The untenable spaces' nodes and when they close (s, node, why), in time order."""
+        self.fire_nodes: tuple[list[int], list[int]] = ([], [])
+        """Nodes closed at the fire's start (its room) and at ``start + spread_delay`` (the untenable first ring)."""
+        self.fire_origin = -1
+        """The node of the room of fire origin (-1: no fire)."""
+        fire, phys = self.scenario.fire, self.phys
         if fire is None:
-            return [], []
+            return
         o = fire.origin
         if self.campus.features.at[o, "kind"] == "detector":
             o = self.campus.features.at[o, "node"]
         if o not in self.index:
-            return [], []
-        return [self.index[o]], sorted(self.index[n] for n in fire_neighbourhood(self.graph, o))
+            return
+        self.fire_origin = self.index[o]
+        amb, dil = phys.get("ambient_temperature"), phys.get("smoke_dilution")
+        limit = phys.get("tenability_fed") / phys.get("tenability_time")
+        node_at, node_rate = {}, {}
+        ring, seen, k = [o], {o}, 0
+        while ring:
+            rate = phys.fed_rate(phys.get("fire_co_ppm") * dil**k, amb + (phys.get("fire_temperature") - amb) * dil**k)
+            if rate < 0.01 * limit:
+                break
+            t = fire.start + k * fire.spread_delay
+            for n in sorted(ring):
+                i = self.index[n]
+                node_at[i], node_rate[i] = t, rate
+                if rate >= limit:
+                    self.smoke_closures.append((t, i, "fire" if k == 0 else "fire spread"))
+            nxt = {m for n in ring for m in fire_neighbourhood(self.graph, n)} - seen
+            seen |= nxt
+            ring, k = sorted(nxt), k + 1
+        for i, t in node_at.items():
+            sp = self.node_space[i]
+            if sp >= 0:
+                self.space_smoke_at[sp], self.space_fed_rate[sp] = t, node_rate[i]
+        for e, (a, b) in enumerate(self.e_ends):  # flights and other edge spaces: the worse end
+            sp = self.e_space[e]
+            if sp >= 0 and self.e_space_node[e] < 0 and (a in node_at or b in node_at):
+                ends = [x for x in (a, b) if x in node_at]
+                self.space_smoke_at[sp] = min(node_at[x] for x in ends)
+                self.space_fed_rate[sp] = max(node_rate[x] for x in ends)
+        self.fire_nodes = ([i for t, i, why in self.smoke_closures if why == "fire"],
+                           [i for t, i, why in self.smoke_closures if why == "fire spread" and t == fire.start + fire.spread_delay])
 
     # -- routes ---------------------------------------------------------------
 

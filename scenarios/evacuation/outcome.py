@@ -52,6 +52,29 @@ class Outcome:
         """The design-capacity hydraulic estimate of the evacuation time (s), see :func:`design_estimate`; computed once."""
         return design_estimate(self.drill, self.replications)
 
+    def fire_summary(self) -> dict[str, Any]:
+        """The fire's toll, means over replications: ``exposed`` (any smoke dose), ``incapacitated`` (dose 1, never safe),
+        where (space → people) and when (s), and the spaces smoke made untenable (node → s); zeros without a fire."""
+        reps, drill = self.replications, self.drill
+        n = len(reps)
+        where: dict[str, float] = defaultdict(float)
+        when = np.concatenate([r.incapacitated_at[~np.isnan(r.incapacitated_at)] for r in reps if r.incapacitated_at is not None]
+                              or [np.zeros(0)])
+        for r in reps:
+            for s in r.incapacitated_in or ():
+                if s:
+                    where[s] += 1 / n
+        doses = np.concatenate([r.dose for r in reps if r.dose is not None] or [np.zeros(0)])
+        return {
+            "exposed": round(float(np.mean([r.exposed for r in reps])), 1),
+            "incapacitated": round(float(np.mean([r.incapacitated for r in reps])), 1),
+            "incapacitated_where": {k: round(v, 1) for k, v in sorted(where.items(), key=lambda kv: (-kv[1], kv[0]))},
+            "incapacitated_when_s": {"first": round(float(when.min()), 1), "p50": round(float(np.median(when)), 1),
+                                     "last": round(float(when.max()), 1)} if len(when) else None,
+            "max_dose": round(float(doses.max()), 3) if len(doses) else 0.0,
+            "untenable": {drill.names[i]: round(t, 1) for t, i, _ in drill.smoke_closures},
+        }
+
     def summary(self) -> dict[str, Any]:
         """The JSON document of ``twin run --json``."""
         reps = self.replications
@@ -102,6 +125,7 @@ class Outcome:
             },
             "safe": round(float(np.mean([len(r.safe_times) for r in reps])), 1),
             "trapped": round(float(np.mean([r.trapped for r in reps])), 1),
+            **self.fire_summary(),
             "unfinished": round(float(np.mean([r.unfinished for r in reps])), 1),
             "capacity": sc.capacity,
             "lower_bound_s": bound["seconds"],
@@ -205,7 +229,9 @@ def record(outcome: Outcome, path: str | Path, index: int = 0) -> Path:
         rep = drill.run(index, record=True)
     names = drill.names
     starts = drill.start.tolist()
-    status = np.where(~np.isnan(rep.safe_at), "safe", np.where(~np.isnan(rep.trapped_at), "trapped", "unfinished"))
+    incap = rep.incapacitated_at if rep.incapacitated_at is not None else np.full(rep.occupants, np.nan)
+    status = np.where(~np.isnan(rep.safe_at), "safe", np.where(~np.isnan(rep.trapped_at), "trapped",
+                      np.where(~np.isnan(incap), "incapacitated", "unfinished")))
     level = drill.level
     place = rep.place.tolist()
     agents = [
@@ -214,7 +240,9 @@ def record(outcome: Outcome, path: str | Path, index: int = 0) -> Path:
         for a in range(rep.occupants)
     ]
     # a move is on the level of the node it starts from (a flight: its lower or upper landing), outdoors on none
-    moves = [(a, st, t0, t1, names[u], names[v], x0, y0, x1, y1, drill.building[u], level[u])
+    # the recording schema has no state for the incapacitated: viewers show them stopped as the trapped (red);
+    # the agents table's outcome says which they are
+    moves = [(a, "trapped" if st == "incapacitated" else st, t0, t1, names[u], names[v], x0, y0, x1, y1, drill.building[u], level[u])
              for a, st, t0, t1, u, v, x0, y0, x1, y1 in rep.moves or []]
     stats = {s["id"]: s for s in rep.servers}
     servers = [(s.id, s.kind, s.rate, stats.get(s.id, {}).get("passed", 0), stats.get(s.id, {}).get("max_queue", 0.0),

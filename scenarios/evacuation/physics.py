@@ -41,6 +41,13 @@ converted to speed along the flight; going up, the crowd speed ``k (1 - a D)``
 and a flight's flow capacity are scaled by the same ratio (0.88: at the same
 density, flow is density times speed).
 
+Fire tenability (:meth:`Physics.fed_rate`): a person in a smoke-logged
+space accrues a fractional effective dose in the form of ISO 13571:2012 and
+Purser (SFPE Handbook, 5th ed. 2016, ch. 63): asphyxiant gases as carbon
+monoxide, ``C_CO / 35,000`` per minute (C in ppm), plus convected heat,
+``1 / (5 × 10^7 T^-3.4)`` per minute (T in °C); at a dose of 1 they are
+incapacitated. How smoke spreads: ``scenarios/evacuation/network.py``.
+
 All numbers come from the settings table (``docs/settings.md``) through
 :func:`twin.settings.value`; a scenario's ``[settings]`` table overrides them.
 """
@@ -101,6 +108,20 @@ class Physics:
         """Speed factor along a flight going up."""
         self.stair_up_flow = p("stair_speed_up") / p("stair_speed_down")
         """A flight's capacity going up as a share of its capacity going down (same density, slower walk)."""
+
+    def fed_rate(self, co_ppm: float, temperature: float) -> float:
+        """Fractional effective dose accrued per second (1/s) in ``co_ppm`` ppm of CO at ``temperature`` °C.
+
+        ISO 13571:2012 / Purser: ``C_CO / K_CO`` per minute with K_CO =
+        35,000 ppm·min, plus ``1 / t_Iconv`` per minute with ``t_Iconv = a
+        T^-b`` min (a = 5 × 10^7, b = 3.4); no heat dose at or below the
+        ambient temperature.
+        """
+        gas = co_ppm / self.get("fed_co_dose")
+        heat = 0.0
+        if temperature > self.get("ambient_temperature"):
+            heat = 1.0 / (self.get("fed_heat_a") * temperature ** -self.get("fed_heat_b"))
+        return (gas + heat) / 60.0
 
     def get(self, name: str) -> float:
         """A setting's value for this scenario: :func:`twin.settings.value` with the scenario's overrides."""

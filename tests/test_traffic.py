@@ -363,7 +363,7 @@ def test_cli_json_and_bad_input(avenue: Path, tmp_path: Path) -> None:
     assert s["layouts"]["closed"]["emergency_access_s"] > s["layouts"]["mixed"]["emergency_access_s"]  # round the loop
     r = CliRunner().invoke(app, ["run", str(f), "-o", str(tmp_path / "out")])
     assert r.exit_code == 0, r.output
-    assert "conflicts (per run)" in r.output and "Hot spots: closed" in r.output
+    assert "serious conflicts (per run)" in r.output and "Hot spots: closed" in r.output
     page = (tmp_path / "out" / "report.html").read_text()
     assert 'id="tr-compare"' in page and "Traffic report" in page
     f.write_text(f'kind = "traffic"\ncampus = "{avenue}"\n[[vehicles]]\ngate = "NOPE"\nper_hour = 1\n')
@@ -420,7 +420,7 @@ def test_demo_report_in_a_real_browser(browser: Any, demo_morning: tuple[Traffic
         for img in ("tr-plot-conflicts", "tr-plot-queue", "tr-plot-delay"):
             assert page.eval_on_selector(f"#{img}", "i => i.complete && i.naturalWidth > 0")
         rows = page.locator("#tr-compare tbody tr").all_inner_texts()
-        assert any(r.startswith("conflicts (per run)") for r in rows)
+        assert any(r.startswith("serious conflicts (per run)") for r in rows)
         assert page.locator("#tr-hot-mixed tbody tr").first.inner_text().startswith("X-")
     finally:
         page.close()

@@ -407,7 +407,7 @@ def tables_html(summary: dict[str, Any]) -> str:
                         c["key_area"], f"{c['gain_m2']:,.0f}"] for c in summary["recommended_cameras"]],
                       numeric=(1, 2, 3, 4, 5, 7), table_id="cv-cameras")
     levels = ("detect", "observe", "recognise", "identify")
-    ranges = table_html(["camera", "pixels", "lens", *[f"{lv} (m)" for lv in levels], "range given", "there"],
+    ranges = table_html(["camera", "pixels", "lens", *[f"{lv} (m)" for lv in levels], "range given", "density there"],
                         [[cid, f"{c['pixels']:,}", f"{c['fov']:.0f}°", *[f"{c['range_m'][lv]:.1f}" for lv in levels],
                           f"{c['given_range_m']:.0f} m" if "given_range_m" in c else "",
                           f"{c['at_given_range']['px_per_m']:.0f} px/m, {c['at_given_range']['level']}" if "at_given_range" in c else ""]
@@ -419,7 +419,8 @@ def tables_html(summary: dict[str, Any]) -> str:
             f"({esc(', '.join(sc['posts']))}).</p>{posts}<h3>The recommended sites</h3>{sites}"
             f"<h2>Recommended cameras</h2>{cams}<h2>Camera ranges</h2><p class=rp-note>How far each camera keeps the IEC "
             f"62676-4 pixel densities (detect 25, observe 62.5, recognise 125, identify 250 px/m) with its pixels and lens; the "
-            f"site asks for {esc(_density(summary))}, and a range the campus file gives caps it.</p>{ranges}")
+            f"site asks for {esc(_density(summary))}, and a range the campus file gives caps it.</p>"
+            f"<details id=cv-ranges-box><summary>{len(summary.get('camera_ranges', {}))} cameras</summary>{ranges}</details>")
 
 
 def scenario_page(m: folium.Map, summary: dict[str, Any], *, heading: str, facts: list[tuple[str, Any]], description: str,

@@ -271,7 +271,7 @@ def plots_html(outcome: TrafficOutcome, summary: dict[str, Any]) -> str:
 # Tables and the page
 # --------------------------------------------------------------------------
 
-ROWS = (("conflicts", "conflicts (per run)", "{:,.1f}"), ("conflicts_per_hour", "conflicts per hour", "{:,.2f}"),
+ROWS = (("conflicts", "serious conflicts (per run)", "{:,.1f}"), ("conflicts_per_hour", "serious conflicts per hour", "{:,.2f}"),
         ("conflict_events", "collision courses, any severity", "{:,.1f}"), ("pet_events", "PET events", "{:,.1f}"),
         ("passings", "passings on shared lanes", "{:,.1f}"),
         ("ped_delay_s", "pedestrian delay, mean (s)", "{:,.2f}"), ("ped_delay_p95_s", "pedestrian delay, p95 (s)", "{:,.1f}"),
@@ -310,7 +310,7 @@ def key_figures_html(summary: dict[str, Any]) -> str:
         s = lays[n]
         detail = f"{s['conflicts_per_hour']:g} per hour" + (f" · {_change(s['conflicts'], ref['conflicts'], '{:,.0f}')} vs {names[0]}" if i else "")
         tone = "main" if i == 0 else ("good" if s["conflicts"] < ref["conflicts"] else "bad")
-        cards.append(card(f"Conflicts: {n}", f"{s['conflicts']:,.0f}", detail, tone=tone))
+        cards.append(card(f"Serious conflicts: {n}", f"{s['conflicts']:,.1f}", detail, tone=tone))
     for key, label in (("ped_delay_s", "Pedestrian delay"), ("veh_delay_s", "Vehicle delay"), ("emergency_access_s", "Emergency access")):
         cards.append(card(label, " / ".join(f"{lays[n][key]:.1f}" for n in names) + " s", " / ".join(names)))
     cards.append(card("Gate queue max", " / ".join(f"{lays[n]['gate_queue_max']:g}" for n in names),

@@ -281,6 +281,7 @@ def test_publishing_back_alarms_occupancy_forecasts_and_home_assistant_discovery
         node = f"campus_twin_{campus.digest[:8]}"
         b1 = configs[f"homeassistant/sensor/{node}/B1_occupancy/config"]
         assert b1["name"] == "Hall 1 occupancy" and b1["state_topic"] == "campus/twin/occupancy/B1"
+        assert b1["device"]["name"] == f"Campus Twin: {campus.features.attrs['name']}"
         assert b1["value_template"] == "{{ value_json.count }}" and b1["availability_topic"] == "campus/twin/publisher"
         event = configs[f"homeassistant/event/{node}/alarm/config"]
         assert event["state_topic"] == "campus/twin/alarm" and {"fire", "restored"} <= set(event["event_types"])

@@ -172,20 +172,22 @@ class MqttPublisher:
         with self.ingestor.lock:
             occ = self.ingestor.state.occupancy()
             ts = self.ingestor.state.now()
-        self._retain(OCCUPANCY_TOPIC, {"on_site": occ["on_site"], "in_buildings": occ["in_buildings"]}, ts=ts)
+        stamp = {"ts": ts}  # the state clock (event time; None before the first event)
+        self._retain(OCCUPANCY_TOPIC, {"on_site": occ["on_site"], "in_buildings": occ["in_buildings"]}, stamp=stamp)
         for b, v in occ["buildings"].items():
-            self._retain(f"{OCCUPANCY_TOPIC}/{_slug(b)}", {"building": b, **{k: v[k] for k in ("count", "design", "source")}}, ts=ts)
+            self._retain(f"{OCCUPANCY_TOPIC}/{_slug(b)}", {"building": b, **{k: v[k] for k in ("count", "design", "source")}},
+                         stamp=stamp)
 
     # -- publishing -----------------------------------------------------------------
 
-    def _retain(self, topic: str, doc: dict[str, Any], *, ts: float | None = None) -> None:
-        """Publish ``doc`` retained when it differs from what was last published there (``ts`` aside)."""
+    def _retain(self, topic: str, doc: dict[str, Any], *, stamp: dict[str, Any] | None = None) -> None:
+        """Publish ``doc`` (with ``stamp`` added) retained when ``doc`` differs from what was last published there."""
         key = json.dumps(doc, sort_keys=True, default=str)
         with self._lock:
             if self._sent.get(topic) == key:
                 return
             self._sent[topic] = key
-        self._send(topic, doc if ts is None else {**doc, "ts": ts}, retain=True)
+        self._send(topic, {**doc, **(stamp or {})}, retain=True)
 
     def _send(self, topic: str, doc: dict[str, Any], *, retain: bool) -> None:
         self.client.publish(topic, json.dumps(doc, default=str), qos=1, retain=retain)
@@ -211,7 +213,8 @@ class MqttPublisher:
         """Home Assistant discovery topic → config, for every entity the twin publishes."""
         campus = self.ingestor.campus
         f = campus.features
-        device = {"identifiers": [self.node], "name": f"Campus Twin {campus.source.stem}", "manufacturer": "Campus Twin",
+        name = campus.features.attrs.get("name") or campus.source.stem
+        device = {"identifiers": [self.node], "name": f"Campus Twin: {name}", "manufacturer": "Campus Twin",
                   "model": "campus digital twin"}
         common = {"availability_topic": STATUS_TOPIC, "device": device, "origin": {"name": "Campus Twin"}}
         out: dict[str, dict[str, Any]] = {}

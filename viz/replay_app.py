@@ -166,6 +166,10 @@ class ReplayApp:
         self.debrief = Debrief(rec) if rec.is_exercise else None
         """Operator actions, forecasts and counts per floor of a recorded exercise (None for a simulated run)."""
         self._centre, self._extent = building_geometry(self.outlines)
+        self._edge_box = np.array([(*xy.min(axis=0), *xy.max(axis=0)) for xy in rec.edges], dtype=float).reshape(-1, 4)
+        """Per edge: ``(minx, miny, maxx, maxy)`` (m), to leave out what is off screen."""
+        self._building_box = {o["id"]: (*o["xy"].min(axis=0), *o["xy"].max(axis=0)) for o in self.outlines
+                              if o["kind"] == "building"}
         """Per building: a point inside it, and top and bottom y and width (m) of its outline, to place its label."""
         if rec.is_exercise:
             from matplotlib import colormaps
@@ -307,10 +311,9 @@ class ReplayApp:
         plan = v.level is not None and bool(rec.floor(v.level))
         if plan:
             draw_floor(bg, v, rec, v.level)
-        for xy, kind, level in zip(rec.edges, rec.edge_kind, rec.edge_level, strict=True):
-            indoor = not math.isnan(level)
-            if indoor and (plan or (v.level is not None and level != v.level)):
-                continue
+        for e in np.flatnonzero(self._edges_to_draw(plan)).tolist():
+            xy, kind = rec.edges[e], rec.edge_kind[e]
+            indoor = not math.isnan(rec.edge_level[e])
             px, py = v.to_screen(xy[:, 0], xy[:, 1])
             pts = np.stack([px, py], axis=1).tolist()
             if indoor:
@@ -320,6 +323,28 @@ class ReplayApp:
                 pygame.draw.lines(bg, PATH_COLOURS.get(kind, PATH_COLOUR), False, pts, width)
         self._bg, self._bg_key = bg, key
         return bg
+
+    def _edges_to_draw(self, plan: bool) -> np.ndarray:
+        """Which of the recording's edges the background draws (bool per edge).
+
+        Those on screen, and of indoor edges only those of the level shown (none where its plan is drawn) and
+        none in a building that shows its head count instead of dots: panning and zooming redraw the
+        background every frame, and most of a campus's edges are indoors.
+        """
+        v, rec = self.view, self.rec
+        w, h = v.size
+        (x0, y1), (x1, y0) = v.to_world(0, 0), v.to_world(w, h)
+        box = self._edge_box
+        keep = (box[:, 2] >= x0) & (box[:, 0] <= x1) & (box[:, 3] >= y0) & (box[:, 1] <= y1)
+        indoor = ~np.isnan(rec.edge_level)
+        if plan:
+            return keep & ~indoor
+        if v.level is not None:
+            keep &= ~indoor | (rec.edge_level == v.level)
+        for b in small_buildings(v, self._extent):
+            bx0, by0, bx1, by1 = self._building_box[b]
+            keep &= ~(indoor & (box[:, 0] >= bx0) & (box[:, 2] <= bx1) & (box[:, 1] >= by0) & (box[:, 3] <= by1))
+        return keep
 
     def draw(self, surface: pygame.Surface, frame: Frame | None = None) -> None:
         """Draw a frame (default: the current one) onto ``surface``."""

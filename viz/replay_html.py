@@ -269,6 +269,7 @@ _SCRIPT = r"""
       nodeB = dec(D.nodeB, Int16Array), nodeLevel = dec(D.nodeLevel, Int16Array);
   var N = D.n, ref = D.ref, nNodes = nodes.length / 2, B = D.b.names, nB = B.length, OUT = -999;
   var WAITING = 0, WALKING = 1, QUEUED = 2, SAFE = 3, TRAPPED = 4;
+  var EPS = 1e-3;  // s: move times travel as float32 (about 0.5 ms apart at 7,200 s), so a move starting at t starts by t + EPS
   var lat = new Float64Array(N), lon = new Float64Array(N), st = new Uint8Array(N), nd = new Int32Array(N), queues = new Int32Array(nNodes);
   var view = {level: D.level, selected: D.focus}, bLayers = {}, floorLayer = null, badged = new Uint8Array(nB);
 
@@ -333,10 +334,10 @@ _SCRIPT = r"""
     queues.fill(0);
     for (var a = 0; a < N; a++) {
       var lo = first[a], hi = last[a], node = start[a], s = WAITING, la, lo_;
-      if (hi < lo || T0[lo] > t) { la = waitPos[2 * a]; lo_ = waitPos[2 * a + 1]; }
+      if (hi < lo || T0[lo] > t + EPS) { la = waitPos[2 * a]; lo_ = waitPos[2 * a + 1]; }
       else {
-        while (lo < hi) { var mid = (lo + hi + 1) >> 1; if (T0[mid] <= t) lo = mid; else hi = mid - 1; }
-        var i = lo, active = t < T1[i], f = 1;
+        while (lo < hi) { var mid = (lo + hi + 1) >> 1; if (T0[mid] <= t + EPS) lo = mid; else hi = mid - 1; }
+        var i = lo, active = t < T1[i] - EPS, f = 1;
         s = ST[i];
         if (s !== TRAPPED && !active) { node = V[i]; s = WALKING; }
         else { node = U[i]; f = Math.min(1, Math.max(0, (t - T0[i]) / Math.max(T1[i] - T0[i], 1e-9))); }

@@ -385,3 +385,26 @@ def test_serve_refuses_a_bad_frigate_property_publish_without_a_broker_and_a_bad
     panel.write_text('[device]\naddress = "10.0.0.5"\n[[objects]]\nobject = "life-safety-point,1"\ndetector = "CAM1"\n')
     r = CliRunner().invoke(app, ["serve", str(tmp_path / "campus.geojson"), "--store", str(tmp_path / "e.sqlite"), "--bacnet", str(panel)])
     assert r.exit_code == 2 and "objects[0].detector: 'CAM1' is not a detector" in r.output, r.output
+
+
+def test_the_frigate_and_zigbee2mqtt_decoders_never_raise():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from sensors.events import parse_event
+
+    frigate = Frigate({"hall_west": ["CAM1"], "hall/stairs": ["CAM2"]})
+    zigbee = Zigbee2Mqtt({"SD-R0a"})
+    topics = st.sampled_from(["frigate/available", "frigate/hall_west/person", "frigate/hall/stairs/person", "frigate/x/person",
+                              "zigbee2mqtt/SD-R0a/availability", "zigbee2mqtt/lamp/availability", "frigate"]) | st.text(max_size=30)
+    payloads = st.binary(max_size=64) | st.sampled_from([b"3", b"-1", b"99999999", b'{"state": 5}', b'{"state":"online"}', b""])
+
+    @settings(max_examples=60, deadline=None, database=None)
+    @given(topic=topics, payload=payloads)
+    def check(topic: str, payload: bytes) -> None:
+        for adapter in (frigate, zigbee):
+            for r in adapter.decode(topic, payload, T0) or []:
+                got = parse_event(r, now=T0)
+                assert not isinstance(got, list) or all(p.message for p in got)
+
+    check()

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
 
+from tests.helpers import add, empty, point, rect, write
+from twin.campus import load_campus
+from twin.errors import CampusError
 from twin.settings import default
 from twin.viewshed import camera_coverage, camera_table, camera_viewsheds, density_range, sector, viewshed
 
@@ -192,3 +196,19 @@ def test_range_follows_pixels_lens_and_the_iec_densities() -> None:
     with pytest.raises(ValueError, match="'sharp'"):
         camera_coverage(_campus([("K", "key_area", shapely.box(0, 0, 1, 1), {"density": "sharp"}),
                                  ("C", "camera", shapely.Point(0, 0), {"heading": 0, "fov": 60})]))
+
+
+def test_a_campus_file_states_pixels_and_densities_or_is_told_why_not(tmp_path: Path) -> None:
+    doc = empty()
+    add(doc, rect(0, 0, 40, 40), id="KA", kind="key_area", category="finance", density="identify")
+    add(doc, point(0, 0), id="C", kind="camera", heading=45, fov=60, pixels=3840)
+    add(doc, rect(50, 50, 60, 60), id="B", kind="building")
+    cov = camera_coverage(load_campus(write(doc, tmp_path / "ok.geojson")).features)
+    assert cov.areas["KA"].density == default("camera_density.identify")
+    assert cov.cameras["C"]["range_m"]["identify"] == pytest.approx(3840 / (2 * 250 * math.tan(math.radians(30))), abs=0.05)
+    for fid, key, bad in (("KA", "density", "sharp"), ("C", "pixels", 0)):
+        broken = empty()
+        broken["features"] = [dict(f, properties=dict(f["properties"])) for f in doc["features"]]
+        next(f for f in broken["features"] if f["properties"]["id"] == fid)["properties"][key] = bad
+        with pytest.raises(CampusError, match=key):
+            load_campus(write(broken, tmp_path / f"bad-{key}.geojson"))

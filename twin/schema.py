@@ -135,6 +135,8 @@ class Camera(Feature):
     heading: float
     fov: Annotated[float, Field(gt=0, le=360)]
     range: Width | None = None
+    pixels: int | None = Field(None, ge=1)
+    """Horizontal resolution (px): with ``fov``, how far the camera keeps a pixel density (``twin/viewshed.py``)."""
     building: str | None = None
     level: Level | None = None
     snapshot_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+(/\S*)?$", max_length=2000)] | None = None
@@ -158,6 +160,8 @@ class Post(Feature):
 class KeyArea(Feature):
     category: Literal["finance", "lab", "library", "dorm", "construction", "other"] = "other"
     closed: bool = False
+    density: Literal["detect", "observe", "recognise", "identify"] | Annotated[float, Field(gt=0)] | None = None
+    """The IEC 62676-4 level (or px/m) the cameras must keep over it; default the ``camera_density`` setting."""
 
 
 POLYGON, LINE, POINT, OPENING = "polygon", "line", "point", "opening"

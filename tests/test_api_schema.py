@@ -120,6 +120,16 @@ def test_the_document_names_its_security_bodies_models_and_refusals(served):
     assert {"401", "403", "413", "422", "429", "507"} <= codes
 
 
+def test_an_id_too_large_for_the_store_is_a_422_not_a_500(served):
+    """Found by this fuzz (make fuzz): an integer id over 2**63 reached SQLite in the hazard routes and answered 500."""
+    app, cookie, csrf = served
+    c = TestClient(app, cookies={"twin_session": cookie})  # the fixture's client runs the app's lifespan
+    for method, path in (("GET", "/api/hazards/rounds/99999999999999999999"),
+                         ("POST", "/api/hazards/99999999999999999999/verify")):
+        r = c.request(method, path, json={} if method == "POST" else None, headers={"Origin": ORIGIN, "X-CSRF-Token": csrf})
+        assert r.status_code == 422 and "too large" in r.json()["error"], (path, r.text)
+
+
 def test_zz_report():
     """Cases tried per operation (failures are failures above)."""
     slow = ", ".join(f"{k} {v:.1f} s" for k, v in sorted(SPENT.items(), key=lambda kv: -kv[1])[:4])

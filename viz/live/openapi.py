@@ -9,8 +9,9 @@ of them, or NDJSON), the response models, and the refusals each route can
 answer: 400, 401, 403, 404, 409, 413, 422, 429 and 507. Every refusal is the
 :data:`ERROR` shape, ``{"error": "why"}``: :func:`add_error_handlers` makes
 FastAPI's own 422 and ``HTTPException`` answers take it too, with the
-problems named by field, and a full disk under an audit or hazard write a
-507 rather than a 500.
+problems named by field, a number too large for the store (an id of 2**64)
+a 422, and a full disk under an audit or hazard write a 507 rather than a
+500.
 
 ``tests/test_api_schema.py`` fuzzes the API from this document (schemathesis).
 """
@@ -149,7 +150,8 @@ def _complete(path: str, method: str, op: dict[str, Any]) -> None:
 
 
 def add_error_handlers(app: FastAPI) -> None:
-    """Every refusal as ``{"error": ...}``: FastAPI's 422 (problems by field), ``HTTPException``, a full disk (507)."""
+    """Every refusal as ``{"error": ...}``: FastAPI's 422 (problems by field), ``HTTPException``, a number too large for
+    SQLite (422), a full disk (507)."""
 
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         problems = [{"field": echo(".".join(str(x) for x in e.get("loc", ()) if x != "body") or "body"),
@@ -166,6 +168,11 @@ def add_error_handlers(app: FastAPI) -> None:
                                           "send it again"}, status_code=507)
         return JSONResponse({"error": f"the store cannot be written now ({exc}); try again"}, status_code=503)
 
+    async def too_large(request: Request, exc: OverflowError) -> JSONResponse:
+        return JSONResponse({"error": f"a number in the request is too large to be an id or a count ({echo(str(exc))})"},
+                            status_code=422)
+
     app.add_exception_handler(RequestValidationError, invalid)  # type: ignore[arg-type]
+    app.add_exception_handler(OverflowError, too_large)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, refused)  # type: ignore[arg-type]
     app.add_exception_handler(sqlite3.OperationalError, disk)  # type: ignore[arg-type]

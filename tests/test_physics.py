@@ -109,3 +109,32 @@ def test_density_counts_only_people_walking(room: Path) -> None:
     _, _, t0, t1, _, _, x0, y0, *_ = walk
     dx, dy = drill.xy[exit_node]
     assert t1 - t0 == pytest.approx(math.hypot(dx - x0, dy - y0) / 1.2, rel=1e-6)  # free speed: alone among walkers
+
+
+def _tower(tmp: Path, exit_level: int) -> Path:
+    """A 4-level building, one 1.2 m stair, 100 people on each of levels 1-3, its exit on ``exit_level``."""
+    c = CampusBuilder(f"tower_{exit_level}")
+    c.area("B", "building", (0, 0, 24, 10), levels=4, use="other")
+    c.area("S", "stair", (20, 0, 24, 10), building="B", levels="0-3", width=1.2)
+    for lv in range(4):
+        c.area(f"R{lv}", "room", (0, 0, 20, 10), building="B", level=lv, use="other", occupants=100 if lv else 0)
+        c.door(f"D{lv}", (20, 5), building="B", level=lv, width=1.2, exit=False)
+    c.door("EXIT", (0, 5), building="B", level=exit_level, width=1.2)
+    c.line("FW", "footway", [(0, 5), (-5, 5)])
+    c.area("AA", "assembly", (-25, -5, -5, 15))
+    return c.write(tmp)
+
+
+def test_landings_store_on_their_own_area_and_flights_pass_by_direction(tmp_path: Path) -> None:
+    for exit_level, up in ((0, False), (3, True)):
+        out = _run(_tower(tmp_path, exit_level), premovement=0)
+        d = out.drill
+        landing = d.node_space[d.index["S@1"]]
+        assert d.space_area[landing] == pytest.approx(1.2 * 2.4)  # stair width x two 1.2 m landings, not the 40 m² core
+        assert d.space_cap[landing] == pytest.approx(1.2 * 2.4 * 1.88)
+        flights = [s for s in d.servers if s.kind == "stair"]
+        assert len(flights) == 3 and all((s.id in d.flights_up) == up for s in flights)
+        want = d.phys.stair_rate(1.2, up=up)
+        assert all(s.rate == pytest.approx(want) for s in flights)
+        through = 200 if up else 300  # down: levels 1-3 through the last flight; up: levels 1-2 through the top one
+        assert out.summary()["evacuation_time_s"] >= through / want

@@ -247,6 +247,11 @@ class Network:
         """Per edge, the node of the space it crosses (-1 outdoors and on flights): closing a space closes its edges."""
         self.space_node = [node_of_space.get(sp, -1) for sp in range(len(self.space_area))]
         """Per space, its node (-1 for flights and paths)."""
+        for i, sp in enumerate(self.node_space):  # a landing stores people on its own area, not the stair's footprint
+            if sp >= 0 and self.kind[i] == "stair":
+                w = max((float(g.edges[n, m]["width"]) for n, m in g.edges(self.names[i]) if g.edges[n, m]["kind"] == "stair"),
+                        default=phys.get("stair_width"))
+                self.space_area[sp] = min(self.space_area[sp], w * phys.get("stair_landing"))
         self.space_cap = [max(1.0, a * phys.d_max) for a in self.space_area]
         """Per space, the most people it holds (at ``density_max``; at least one)."""
 

@@ -161,9 +161,17 @@ def test_frigate_person_counts_become_camera_counts_and_nothing_else_is_read(sit
         assert ing.state.status("CAM1") == ing.state.status("CAM2") == "ok"
         assert m.rejected == 1 and ing.store.count("rejected:count") == 1
         assert m.status()["adapters"] == [{"frigate": "frigate", "sources": 2, "unmapped": ["parking"]}]
+        assert "frigate/stats" in frigate.subscriptions() and not any("event" in t or "snapshot" in t for t in frigate.subscriptions())
         rows = stored(ing)
         assert {r["kind"] for r in rows} == {"count", "heartbeat"} and len(rows) == 5
         assert all(r["stamped"] == "receipt" and r["ts"] == T0 for r in rows)
+        # Frigate's stats (every stats_interval): camera hall_west delivers no frames, camera hall does
+        stats = {"cameras": {"hall_west": {"camera_fps": 0.0, "process_fps": 0.0, "detection_fps": 0.0, "skipped_fps": 0.0},
+                             "hall": {"camera_fps": 5.1, "process_fps": 5.1, "detection_fps": 1.2, "skipped_fps": 0.0}},
+                 "detectors": {"cpu": {"inference_speed": 42.5}}, "service": {"uptime": 3600, "version": "0.14.1"}}
+        nvr.publish("frigate/stats", json.dumps(stats), qos=1).wait_for_publish(5)
+        wait_for(lambda: ing.state.status("CAM1") == "offline", what="a camera with no frames")
+        assert ing.state.status("CAM2") == "ok" and sorted(ing.snapshot()["occupancy"]["zones"].values()) == [5]
         nvr.publish("frigate/available", "offline", qos=1, retain=True).wait_for_publish(5)
         wait_for(lambda: ing.state.status("CAM1") == ing.state.status("CAM2") == "offline", what="Frigate offline")
         assert ing.snapshot()["occupancy"]["zones"] == {}  # an offline camera's last count no longer counts
@@ -395,9 +403,10 @@ def test_the_frigate_and_zigbee2mqtt_decoders_never_raise():
 
     frigate = Frigate({"hall_west": ["CAM1"], "hall/stairs": ["CAM2"]})
     zigbee = Zigbee2Mqtt({"SD-R0a"})
-    topics = st.sampled_from(["frigate/available", "frigate/hall_west/person", "frigate/hall/stairs/person", "frigate/x/person",
+    topics = st.sampled_from(["frigate/available", "frigate/stats", "frigate/hall_west/person", "frigate/hall/stairs/person", "frigate/x/person",
                               "zigbee2mqtt/SD-R0a/availability", "zigbee2mqtt/lamp/availability", "frigate"]) | st.text(max_size=30)
-    payloads = st.binary(max_size=64) | st.sampled_from([b"3", b"-1", b"99999999", b'{"state": 5}', b'{"state":"online"}', b""])
+    payloads = st.binary(max_size=64) | st.sampled_from([b"3", b"-1", b"99999999", b'{"state": 5}', b'{"state":"online"}', b"",
+                                                         b'{"cameras": {"hall": {"camera_fps": true}}}', b'{"hall": 3}', b"[1]"])
 
     @settings(max_examples=60, deadline=None, database=None)
     @given(topic=topics, payload=payloads)

@@ -214,13 +214,21 @@ class Feed(Protocol):
         ...
 
 
+ENGINE_MODULES = ("scenarios.forecast", "scenarios.evacuation", "scenarios.hazards", "scenarios.schema")
+"""What a forecast worker runs: imported before the first alarm."""
+
+
 class ForecastWorker:
     """One process that runs :func:`run_forecast` for the serving process, so a forecast never holds its GIL.
 
-    The process is forked at construction (where the platform forks; spawned
-    otherwise) and keeps the campus it was given, so each request carries only
-    :func:`forecast_inputs` (kilobytes) and each answer one forecast document.
-    Construct it before the server's other threads start.
+    The process starts at construction from a fork server (``multiprocessing``
+    ``forkserver``: a clean process holding the engine's modules, never a fork
+    of the serving process, whose threads, open files and store lock it must
+    not inherit; spawned where there is no fork server), receives the campus
+    once (pickled, under a megabyte for the demo campus) and keeps it, so each
+    request carries only :func:`forecast_inputs` (kilobytes) and each answer
+    one forecast document. It ends when the serving process closes its pipe
+    or dies.
 
     Parameters
     ----------
@@ -230,7 +238,11 @@ class ForecastWorker:
 
     def __init__(self, campus: Campus) -> None:
         self.campus = campus
-        ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+        if "forkserver" in mp.get_all_start_methods():
+            ctx = mp.get_context("forkserver")
+            ctx.set_forkserver_preload(list(ENGINE_MODULES))  # imported once in the fork server, for every worker
+        else:
+            ctx = mp.get_context("spawn")
         self._conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_serve_forecasts, args=(campus, child), name="twin-forecast-worker", daemon=True)
         self.process.start()
@@ -274,7 +286,7 @@ class ForecastError(RuntimeError):
 def _serve_forecasts(campus: Campus, conn: Any) -> None:
     """The worker's loop: inputs in, ``(True, forecast)`` or ``(False, reason)`` out, until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle; it ends this process
-    for module in ("scenarios.evacuation", "scenarios.hazards", "scenarios.schema"):  # imported once, before the first alarm
+    for module in ENGINE_MODULES:  # before the first alarm (already there from a fork server)
         importlib.import_module(module)
 
     while True:

@@ -1,5 +1,6 @@
-"""Forecasts off the serving process: the engine runs in a worker process, superseded triggers are dropped, a dead
-worker is replaced, and the console says "forecast updating" until the newer fire's forecast is in."""
+"""Forecasts off the serving process: the engine runs in a clean worker process (none of the server's files, so never
+its store lock), superseded triggers are dropped, a dead worker is replaced, and the console says "forecast updating"
+until the newer fire's forecast is in."""
 
 from __future__ import annotations
 
@@ -52,7 +53,11 @@ def same(a: dict, b: dict) -> bool:
 
 def test_the_forecast_runs_in_a_worker_process_and_matches_one_run_in_process(live):
     ing, forecaster = live
-    assert forecaster.worker.process.pid != os.getpid() and forecaster.worker.alive
+    pid = forecaster.worker.process.pid
+    assert pid != os.getpid() and forecaster.worker.alive
+    # a clean process: none of the server's files, so never the store or its one-writer lock
+    opened = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")] if os.path.isdir("/proc") else []
+    assert not [f for f in opened if str(ing.store.path.parent) in f]
     ing.submit([{"sensor_id": "CAM1", "ts": T0 - 5, "kind": "count", "count": 4}, fire(T0)])
     assert forecaster.wait(60) and not forecaster.errors
     docs = stored(ing)

@@ -379,17 +379,21 @@ class ReplayApp:
             q = q[np.isnan(lv) | (lv == v.level)]
         q = q[~np.isin(rec.node_building[q], list(badged))] if badged else q
         sx, sy = v.to_screen(rec.node_xy[q, 0], rec.node_xy[q, 1])
-        for x, y, n in zip(sx.tolist(), sy.tolist(), fr.queues[q].tolist(), strict=True):
-            if rec.placed:
+        if rec.placed:  # one label per place on screen: with every level shown, the doors above each other add up
+            at: dict[tuple[int, int], int] = {}
+            for x, y, n in zip(sx.tolist(), sy.tolist(), fr.queues[q].tolist(), strict=True):
+                at[(int(x), int(y))] = at.get((int(x), int(y)), 0) + n
+            for (x, y), n in at.items():
                 label = self.font.render(f"{n:,} queued", True, QUEUE_BAR)
-                box = label.get_rect(bottomleft=(int(x) + 6, int(y) - 4))
+                box = label.get_rect(bottomleft=(x + 6, y - 4))
                 pygame.draw.rect(surface, PANEL, box.inflate(6, 2))
                 pygame.draw.rect(surface, QUEUE_BAR, box.inflate(6, 2), 1)
                 surface.blit(label, box)
-                continue
-            h = min(MAX_BAR, max(2.0, n * PX_PER_QUEUED))
-            pygame.draw.rect(surface, QUEUE_BAR, pygame.Rect(int(x) + 4, int(y - h), 5, int(h)))
-            pygame.draw.rect(surface, TEXT, pygame.Rect(int(x) + 4, int(y - h), 5, int(h)), 1)
+        else:
+            for x, y, n in zip(sx.tolist(), sy.tolist(), fr.queues[q].tolist(), strict=True):
+                h = min(MAX_BAR, max(2.0, n * PX_PER_QUEUED))
+                pygame.draw.rect(surface, QUEUE_BAR, pygame.Rect(int(x) + 4, int(y - h), 5, int(h)))
+                pygame.draw.rect(surface, TEXT, pygame.Rect(int(x) + 4, int(y - h), 5, int(h)), 1)
         self._hud(surface, fr)
 
     def _hud(self, surface: pygame.Surface, fr: Frame) -> None:

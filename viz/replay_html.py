@@ -395,18 +395,22 @@ _SCRIPT = r"""
       ctx.fill();
     }
     ctx.fillStyle = "#e67800"; ctx.strokeStyle = "#222"; ctx.lineWidth = 0.5; ctx.font = "600 12px system-ui, sans-serif";
+    var labels = {};
     for (var q = 0; q < nNodes; q++) {
       if (queues[q] < (D.placed ? D.queueLabel : 1) || (nodeB[q] >= 0 && badged[nodeB[q]])) continue;
       if (view.level !== null && nodeLevel[q] !== OUT && nodeLevel[q] !== view.level) continue;
       var qx = p0.x + nodes[2 * q + 1] * kx, qy = p0.y + nodes[2 * q] * ky;
-      if (D.placed) {  // the crowd is drawn; the door says how many wait for it
-        var qt = queues[q].toLocaleString("en") + " queued", qw = ctx.measureText(qt).width + 6;
-        ctx.fillStyle = "#fff"; ctx.fillRect(qx + 6, qy - 20, qw, 16); ctx.strokeStyle = "#e67800"; ctx.strokeRect(qx + 6, qy - 20, qw, 16);
-        ctx.fillStyle = "#e67800"; ctx.fillText(qt, qx + 9, qy - 8); continue;
+      if (D.placed) {  // the crowd is drawn; the door says how many wait for it (doors above each other add up)
+        var key = Math.round(qx) + "," + Math.round(qy); labels[key] = labels[key] || {x: qx, y: qy, n: 0}; labels[key].n += queues[q]; continue;
       }
       var h = Math.min(80, Math.max(2, queues[q] * 0.5));
       ctx.fillRect(qx + 4, qy - h, 5, h); ctx.strokeRect(qx + 4, qy - h, 5, h);
     }
+    Object.keys(labels).forEach(function (key) {
+      var l = labels[key], qt = l.n.toLocaleString("en") + " queued", qw = ctx.measureText(qt).width + 6;
+      ctx.fillStyle = "#fff"; ctx.fillRect(l.x + 6, l.y - 20, qw, 16); ctx.strokeStyle = "#e67800"; ctx.strokeRect(l.x + 6, l.y - 20, qw, 16);
+      ctx.fillStyle = "#e67800"; ctx.fillText(qt, l.x + 9, l.y - 8);
+    });
     ctx.font = "600 12px system-ui, sans-serif";
     for (var j = 0; j < nB; j++) {
       if (!badged[j] || !inside[j] || !D.b.centre[j]) continue;

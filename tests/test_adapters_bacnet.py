@@ -28,7 +28,7 @@ from tests.helpers import add, point, tiny, write
 T0 = 1_780_000_000.0
 
 
-def wait_for(cond, timeout: float = 10.0, what: str = "condition") -> None:
+def wait_for(cond, timeout: float = 30.0, what: str = "condition") -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if cond():
@@ -48,7 +48,7 @@ class Panel:
         up = threading.Event()
         self.thread = threading.Thread(target=self._run, args=(up,), daemon=True)
         self.thread.start()
-        assert up.wait(10), "the simulated panel did not start"
+        assert up.wait(30), "the simulated panel did not start"
 
     def _run(self, up: threading.Event) -> None:
         asyncio.set_event_loop(self.loop)
@@ -142,7 +142,7 @@ def test_life_safety_point_and_zone_changes_reach_the_detectors_by_cov(panel, ca
     feed = BacnetFeed(ing, mapping)
     feed.start()
     try:
-        assert feed.ready.wait(10), feed.errors  # a wait, not a speed limit
+        assert feed.ready.wait(30), feed.errors  # a wait, not a speed limit
         assert feed.states == {"life-safety-point,1": "normal", "life-safety-zone,1": "normal"}, feed.errors
         panel.set("point", presentValue="alarm", statusFlags=[1, 0, 0, 0])  # the detector in R0a alarms
         wait_for(lambda: [a["sensor_id"] for a in ing.state.alarms()] == ["SD-R0a"], what="the fire alarm by COV")
@@ -170,7 +170,7 @@ def test_polling_marks_the_detectors_offline_when_the_panel_stops_answering(camp
                                         {"SD-R0a", "SD-R0b"}))
     feed.start()
     try:
-        assert feed.ready.wait(10)  # a wait, not a speed limit
+        assert feed.ready.wait(30)  # a wait, not a speed limit
         p.set("point", presentValue="pre-alarm")
         wait_for(lambda: feed.states["life-safety-point,1"] == "pre_alarm", what="the pre-alarm by polling")
         p.close()

@@ -7,7 +7,11 @@ or ``{"state": "offline"}`` (plain ``online`` / ``offline`` with
 ``legacy_availability_payload``). A device whose friendly name is a campus
 sensor id (a detector, a key area's contact, a post's button) gives that
 sensor's heartbeat, stamped on receipt; other devices on the same network
-(lamps, plugs) are ignored, not rejected. Only availability is read.
+(lamps, plugs) are ignored, not rejected. Availability is retained and
+changes rarely, so a device's own state message (``zigbee2mqtt/<friendly_name>``,
+sent when it reports: battery, link quality…) is a heartbeat too, keeping a
+quiet detector from going silent past its expected interval; what it says is
+not read.
 
 The twin's own tree takes the same two payload forms on
 ``campus/<sensor_id>/availability`` (:func:`sensors.mqtt.availability`), as
@@ -41,15 +45,19 @@ class Zigbee2Mqtt:
         self.prefix = prefix.strip("/")
 
     def subscriptions(self) -> list[str]:
-        """Only availability."""
-        return [f"{self.prefix}/+/availability"]
+        """Availability, and the devices' state messages (as signs of life)."""
+        return [f"{self.prefix}/+/availability", f"{self.prefix}/+"]
 
     def decode(self, topic: str, payload: bytes, now: float) -> list[Any] | None:
         """A heartbeat for a device named as a campus sensor, ``[]`` for other devices, ``None`` off the prefix."""
         parts = topic.split("/")
-        if len(parts) != 3 or parts[0] != self.prefix or parts[2] != "availability":
+        if parts[0] != self.prefix or not (len(parts) == 2 or (len(parts) == 3 and parts[2] == "availability")):
             return None
-        return [availability(parts[1], payload, now)] if parts[1] in self.sensors and payload.strip() else []
+        if parts[1] not in self.sensors or not payload.strip():
+            return []
+        if len(parts) == 2:  # the device reported: it is alive
+            return [{"sensor_id": parts[1], "kind": "heartbeat", "ts": now, "stamped": "receipt", "status": "online"}]
+        return [availability(parts[1], payload, now)]
 
     def status(self) -> dict[str, Any]:
         """The base topic and how many sensors it may name."""

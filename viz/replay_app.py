@@ -383,9 +383,13 @@ class ReplayApp:
             at: dict[tuple[int, int], int] = {}
             for x, y, n in zip(sx.tolist(), sy.tolist(), fr.queues[q].tolist(), strict=True):
                 at[(int(x), int(y))] = at.get((int(x), int(y)), 0) + n
-            for (x, y), n in at.items():
+            placed: list[pygame.Rect] = []  # the longest queues first; a label covering one already drawn is left out
+            for (x, y), n in sorted(at.items(), key=lambda kv: -kv[1]):
                 label = self.font.render(f"{n:,} queued", True, QUEUE_BAR)
                 box = label.get_rect(bottomleft=(x + 6, y - 4))
+                if box.inflate(6, 2).collidelist(placed) >= 0:
+                    continue
+                placed.append(box.inflate(6, 2))
                 pygame.draw.rect(surface, PANEL, box.inflate(6, 2))
                 pygame.draw.rect(surface, QUEUE_BAR, box.inflate(6, 2), 1)
                 surface.blit(label, box)

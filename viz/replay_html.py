@@ -406,9 +406,12 @@ _SCRIPT = r"""
       var h = Math.min(80, Math.max(2, queues[q] * 0.5));
       ctx.fillRect(qx + 4, qy - h, 5, h); ctx.strokeRect(qx + 4, qy - h, 5, h);
     }
-    Object.keys(labels).forEach(function (key) {
-      var l = labels[key], qt = l.n.toLocaleString("en") + " queued", qw = ctx.measureText(qt).width + 6;
-      ctx.fillStyle = "#fff"; ctx.fillRect(l.x + 6, l.y - 20, qw, 16); ctx.strokeStyle = "#e67800"; ctx.strokeRect(l.x + 6, l.y - 20, qw, 16);
+    var placed = [];  // the longest queues first; a label that would cover one already drawn is left out
+    Object.keys(labels).map(function (key) { return labels[key]; }).sort(function (a, b) { return b.n - a.n; }).forEach(function (l) {
+      var qt = l.n.toLocaleString("en") + " queued", qw = ctx.measureText(qt).width + 6, x0 = l.x + 6, y0 = l.y - 20;
+      if (placed.some(function (r) { return x0 < r[0] + r[2] && r[0] < x0 + qw && y0 < r[1] + 16 && r[1] < y0 + 16; })) return;
+      placed.push([x0, y0, qw]);
+      ctx.fillStyle = "#fff"; ctx.fillRect(x0, y0, qw, 16); ctx.strokeStyle = "#e67800"; ctx.strokeRect(x0, y0, qw, 16);
       ctx.fillStyle = "#e67800"; ctx.fillText(qt, l.x + 9, l.y - 8);
     });
     ctx.font = "600 12px system-ui, sans-serif";
@@ -608,8 +611,7 @@ html, body { background: %(bg)s; }
   border-radius: 3px; font: 600 12px/1.3 system-ui, sans-serif; white-space: nowrap; }
 #ct-inside { display: none; position: absolute; z-index: 1000; top: 10px; right: 10px; background: rgba(255,255,255,.96);
   border: 1px solid #4f5b62; border-radius: 4px; padding: 6px 8px; font: 13px/1.4 system-ui, sans-serif; }
-#ct-inside canvas { display: block; margin-top: 4px; }
-#ct-inside-close { float: right; border: 0; background: none; font-size: 16px; cursor: pointer; }
+#ct-inside canvas { display: block; margin-top: 4px; } #ct-inside-close { float: right; border: 0; background: none; font-size: 16px; cursor: pointer; }
 #ct-timeline { flex: 1 1 300px; display: flex; flex-direction: column; }
 #ct-timeline #ct-time { flex: none; width: 100%%; margin: 0; }
 #ct-strip { position: relative; height: 14px; margin: 0 8px; }
@@ -619,9 +621,7 @@ html, body { background: %(bg)s; }
 #ct-debrief { position: absolute; z-index: 1000; top: 10px; right: 10px; width: 430px; max-width: 45vw; background: rgba(255,255,255,.96);
   border: 1px solid #4f5b62; border-radius: 4px; padding: 6px 10px; font: 13px/1.4 system-ui, sans-serif; }
 #ct-forecast { display: none; border: 2px solid #1965c0; border-radius: 4px; padding: 4px 8px; margin-bottom: 6px; }
-#ct-log { margin: 2px 0 0; padding-left: 0; list-style: none; }
-#ct-log li { margin: 1px 0; }
-#ct-missing { color: #666; font-size: 12px; }
+#ct-log { margin: 2px 0 0; padding-left: 0; list-style: none; } #ct-log li { margin: 1px 0; } #ct-missing { color: #666; font-size: 12px; }
 #ct-alarm-list { margin: 0; padding-left: 18px; color: #d50000; font-size: 12px; }
 """
 

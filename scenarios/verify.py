@@ -69,6 +69,14 @@ from scenarios.verify_base import (
     within,
 )
 from scenarios.verify_exits import RUNS, case_rimea9, case_rimea11, case_two_doors
+from scenarios.verify_peer import PEER_CASES
+from scenarios.verify_physics import (
+    case_bottleneck_series,
+    case_building_design,
+    case_building_measured,
+    case_fire_dose,
+    case_rimea4,
+)
 from twin.campus import load_campus
 from twin.indoor import flight_length
 from twin.settings import default
@@ -297,46 +305,6 @@ def case_stairs_up(ctx: Context) -> Case:
 # -- 8. SFPE hydraulic hand calculation, multi-storey ------------------------------------------------
 
 
-def case_sfpe_building(ctx: Context) -> Case:
-    per_floor, floors, w_stair, w_door, w_exit = 100, 3, 1.2, 1.2, 1.2
-    levels = floors + 1
-    c = CampusBuilder("sfpe_building")
-    c.area("B", "building", (0, 0, 24, 10), levels=levels, use="other")
-    c.area("S", "stair", (20, 0, 24, 10), building="B", levels=f"0-{floors}", width=w_stair)
-    for lv in range(1, levels):
-        c.area(f"R{lv}", "room", (0, 0, 20, 10), building="B", level=lv, use="other", occupants=per_floor)
-        c.door(f"D{lv}", (20, 5), building="B", level=lv, width=w_door, exit=False)
-    c.door("EXIT", (24, 5), building="B", level=0, width=w_exit)
-    c.line("FW", "footway", [(24, 5), (29, 5)])
-    c.area("AA", "assembly", (29, -5, 49, 15))
-    v = default("walk_speed_mean")
-    sim = ctx.simulate("sfpe_building", c, premovement=0, speed=v)
-    phys = Physics()
-    n = per_floor * floors
-    f_stair = phys.stair_rate(w_stair)
-    f_door = phys.door_rate(w_door)
-    f_exit = phys.door_rate(w_exit)
-    flight = flight_length(default("storey_height"))
-    # Distances from the geometry: a room's node is its centroid (10, 5), its stair door is at (20, 5), a stair
-    # landing's node is the shaft's centroid (22, 5), the exit is at (24, 5) and the footway is 5 m long.
-    room_to_door, door_to_landing, landing_to_exit, footway = 10.0, 2.0, 2.0, 5.0
-    first = (room_to_door + door_to_landing) / v  # first person (level 1) reaches the bottom flight
-    controlling = min(f_stair, f_door * floors, f_exit)
-    flow_time = n / controlling
-    tail = flight / (v * phys.stair_down) + (landing_to_exit + footway) / v  # the last person's walk after it
-    exp = first + flow_time + tail
-    t = sim.evacuation_time
-    ok = within(t, rel(exp, 0.15)) and above_bound(sim)
-    return Case(
-        "sfpe-hydraulic-building", f"{SFPE} hydraulic model hand calculation",
-        f"evacuation time of {floors} storeys × {per_floor} people down one {w_stair:g} m stair (s)", exp, t,
-        "±15 %, and ≥ the flow lower bound", ok,
-        f"first person to the bottom flight {first:.1f} s + {n} ÷ {controlling:.3f} persons/s (stair {f_stair:.3f}, "
-        f"floor doors {f_door:.3f} each, exit {f_exit:.3f}) = {flow_time:.1f} s + last flight and walk out {tail:.1f} s; "
-        f"lower bound {sim.lower_bound:.1f} s",
-    )
-
-
 # -- 9. the flow lower bound, on every run above -------------------------------------------------
 
 def case_lower_bound(ctx: Context) -> Case:
@@ -404,7 +372,9 @@ _RUNS: tuple[Callable[[Context], Any], ...] = (
     case_rimea10,
     case_rimea12,
     _stairs,
-    case_sfpe_building,
+    case_building_design,
+    case_building_measured,
+    case_fire_dose,
 )
 
 _CASES: dict[str, Callable[[Context], Case]] = {
@@ -418,7 +388,12 @@ _CASES: dict[str, Callable[[Context], Case]] = {
     "rimea-12-bottleneck": case_rimea12,
     "rimea-2-stairs-up": case_stairs_up,
     "rimea-3-stairs-down": case_stairs_down,
-    "sfpe-hydraulic-building": case_sfpe_building,
+    "rimea-4-fundamental-diagram": case_rimea4,
+    "bottleneck-flow-vs-width": case_bottleneck_series,
+    "sfpe-hydraulic-building-design": case_building_design,
+    "sfpe-hydraulic-building-measured": case_building_measured,
+    "fire-dead-end-dose": case_fire_dose,
+    **PEER_CASES,
     "lower-bound": case_lower_bound,
     "traffic-lane-capacity": case_lane_capacity,
 }

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -267,7 +267,7 @@ def test_the_recording_is_the_runs_replication_0(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("route", ["shortest", "adaptive"])
-def test_people_in_a_corridor_when_fire_closes_it_walk_out(route: str, demo) -> None:  # noqa: ANN001
+def test_people_in_a_corridor_when_fire_closes_it_walk_out(route: str, demo) -> None:
     """Fire spreads into TB1's level-2 corridor at 60 s: those already walking in it leave it (only those
     still in their rooms are trapped), whichever route they were on: door to door along it included."""
     campus = demo

@@ -58,7 +58,6 @@ class Marker:
     alarm: str | None = None
     who: str | None = None
     note: str | None = None
-    building: str | None = None
 
     def text(self) -> str:
         """One line for the log: what, which alarm, by whom, the note."""
@@ -103,9 +102,9 @@ class Debrief:
         for a in rec.alarms:
             label = f"{a['kind']} {a['sensor_id'] or a['id']}"
             if a["t0"] >= 0:
-                markers.append(Marker(a["t0"], "alarm", label, building=a["building"]))
+                markers.append(Marker(a["t0"], "alarm", label))
             if a["t1"] is not None:
-                markers.append(Marker(a["t1"], "end", label, building=a["building"]))
+                markers.append(Marker(a["t1"], "end", label))
         con = sqlite3.connect(f"{rec.path.resolve().as_uri()}?mode=ro", uri=True)
         try:
             tables = _tables(con)
@@ -116,7 +115,7 @@ class Debrief:
             self.missing.append(f"part of the debrief ({type(e).__name__}: {e})")
         finally:
             con.close()
-        markers += [Marker(t, "forecast", note=_forecast_line(doc), building=doc.get("building")) for t, doc in self.forecasts]
+        markers += [Marker(t, "forecast", note=_forecast_line(doc)) for t, doc in self.forecasts]
         self.markers = sorted(markers, key=lambda m: (m.t, MARKER_KINDS.index(m.kind)))
         self._mt = np.array([m.t for m in self.markers], dtype=float)
 

@@ -512,9 +512,8 @@ class _Run:
             u = v
             if (key[0] == "exits" and outdoor[u]) or (key[0] == "inside" and space != key[1]):
                 key = to_assembly
-        if self.smoky and space >= 0 and net.space_fed_rate[space] > 0:  # trapped in smoke: they stay, and the dose goes on
-            if self.exposed(p, u, space, env.now, self.scenario.max_time):
-                return
+        if self.smoky and self.exposed(p, u, space, env.now, self.scenario.max_time):  # trapped in smoke: the dose goes on
+            return
         self.trapped_at[p] = env.now
         if moves is not None:
             moves.append((p, "trapped", env.now, env.now, u, u, x, y, x, y))

@@ -153,11 +153,13 @@ def lower_bound(net: Network, reps: Sequence[Replication]) -> dict[str, Any]:
     valid: people move at the fastest free speed drawn in any replication,
     start at the earliest pre-movement time, may use any assembly area, and
     are slowed by nothing but the flow capacities of doors, stairs and paths
-    (no density effects, no storage limits, no fire). Blocked parts are left out.
+    (no density effects, no storage limits, no fire), and everyone may stand
+    at a door of their start space (people start at their own places, some
+    right by a door). Blocked parts are left out.
     """
     v_max = max((r.max_speed for r in reps), default=1.0)
     pre = min((r.min_premovement for r in reps), default=0.0)
-    out = _quickest(net, reps, "measured", v_max, pre)
+    out = _quickest(net, reps, "measured", v_max, pre, at_doors=True)
     out["label"] = "flow lower bound: measured capacities, fastest free speed, earliest pre-movement"
     return out
 
@@ -172,14 +174,20 @@ def design_estimate(net: Network, reps: Sequence[Replication]) -> dict[str, Any]
     """
     speed = float(np.mean([r.speed.mean() for r in reps])) if reps else net.phys.walk_speed_mean
     pre = float(np.median(np.concatenate([r.premovement for r in reps]))) if reps else 0.0
-    out = _quickest(net, reps, "design", speed, pre)
+    out = _quickest(net, reps, "design", speed, pre, at_doors=False)
     out["label"] = "design hydraulic estimate: SFPE capacities, mean free speed, median pre-movement"
     return out
 
 
-def _quickest(net: Network, reps: Sequence[Replication], capacity: Capacity, speed: float, pre: float) -> dict[str, Any]:
-    """Pre-movement ``pre`` s plus the quickest flow of the people safe in every replication, on ``capacity`` capacities at ``speed`` m/s."""
+def _quickest(net: Network, reps: Sequence[Replication], capacity: Capacity, speed: float, pre: float, *,
+              at_doors: bool) -> dict[str, Any]:
+    """Pre-movement ``pre`` s plus the quickest flow of the people safe in every replication, on ``capacity`` capacities at ``speed`` m/s.
+
+    With ``at_doors`` the walk out of a start space costs nothing (a bound: someone may stand by the door);
+    without, it is the walk from the space's node (its centroid, about the mean walk).
+    """
     rates = net.rates(capacity)
+    starts = set(net.start.tolist())
     g = nx.DiGraph()
     blocked = set(net.blocked_nodes)
 
@@ -195,7 +203,8 @@ def _quickest(net: Network, reps: Sequence[Replication], capacity: Capacity, spe
         s = net.e_server[e]
         cap = rates[s] if s >= 0 else math.inf
         for u, v in ((a, b), (b, a)):
-            g.add_edge(out(u), v, transit=(net.edge_cost(e, u, v) - HOP) / speed, capacity=cap)
+            walk = 0.0 if at_doors and u in starts else (net.edge_cost(e, u, v) - HOP) / speed
+            g.add_edge(out(u), v, transit=walk, capacity=cap)
     # Only people who reached safety in every replication: the evacuation time is the last of them,
     # and fewer people never need longer, so the bound stays below every replication's time.
     safe_everywhere = np.logical_and.reduce([~np.isnan(r.safe_at) for r in reps]) if reps else np.ones(len(net.start), bool)

@@ -78,8 +78,10 @@ def _bands(standard: float) -> list[float]:
 def isochrones(outcome: CoverageOutcome) -> list[tuple[float, float, Any]]:
     """Response-time bands from the posts: (from s, to s, area in metres) around the paths.
 
-    The response time at a point of a path is the dispatch delay plus the
-    running time from the nearest post (the quicker of the path's two ends).
+    The response time at a point of a path is call handling and turnout plus
+    the running time from the nearest post (the quicker of the path's two
+    ends); the first band starts at call handling and turnout, nothing is
+    reached sooner.
     """
     m = outcome.model
     net = m.net
@@ -93,8 +95,10 @@ def isochrones(outcome: CoverageOutcome) -> list[tuple[float, float, Any]]:
     lines = shapely.linestrings([[net.xy[i], net.xy[j]] for i, j in edges]) if edges else np.empty(0, object)
     edges_b = _bands(outcome.scenario.standard)
     out = []
-    lo = 0.0
+    lo = m.delay
     for hi in [*edges_b, np.inf]:
+        if hi <= lo:
+            continue
         sel = (edges_t >= lo) & (edges_t < hi)
         if sel.any():
             out.append((lo, hi, shapely.union_all(shapely.buffer(lines[sel], ISO_BUFFER, cap_style="round"))))
@@ -188,12 +192,14 @@ def coverage_map(outcome: CoverageOutcome, summary: dict[str, Any]) -> folium.Ma
     return m
 
 
-def legend_html(standard: float) -> str:
-    """The legend under the map: isochrone bands and symbols."""
+def legend_html(standard: float, start: float = 0.0) -> str:
+    """The legend under the map: isochrone bands from ``start`` (s: call handling and turnout) and symbols."""
     edges = _bands(standard)
     labels = []
-    lo = 0.0
+    lo = start
     for i, hi in enumerate([*edges, np.inf]):
+        if hi <= lo:
+            continue
         lab = f"{lo:.0f}–{hi:.0f} s" if np.isfinite(hi) else f"> {lo:.0f} s"
         if hi == standard:
             lab += " (standard)"
@@ -451,7 +457,7 @@ def report_page(outcome: CoverageOutcome, summary: dict[str, Any], *, generated:
     return scenario_page(coverage_map(outcome, summary), summary, heading="Coverage report", facts=facts,
                          description=sc.description, key_figures=key_figures_html(summary),
                          map_note="Click a key area, post or recommended camera for details; the layer control (top right) switches layers.",
-                         body=legend_html(sc.standard) + plots_html(outcome, summary) + tables_html(summary), generated=generated)
+                         body=legend_html(sc.standard, outcome.model.delay) + plots_html(outcome, summary) + tables_html(summary), generated=generated)
 
 
 def write_report(outcome: CoverageOutcome, summary: dict[str, Any], out_dir: Path) -> Path:

@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 OUT    := out
 
-.PHONY: install system-deps demo test fuzz bench docs clean
+.PHONY: install system-deps demo debrief test fuzz bench docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ demo: install
 	@echo "  guard coverage:    $(VENV)/bin/twin run scenarios/demo/coverage-11-posts.toml -o $(OUT)/coverage"
 	@echo "  live map:          $(VENV)/bin/twin user add me --role operator --users $(OUT)/users.json"
 	@echo "                     $(VENV)/bin/twin serve maps/demo --store $(OUT)/live.sqlite --users $(OUT)/users.json --demo   # then http://127.0.0.1:8000/"
+	@echo "  trainer's debrief: make debrief   # a recorded drill, drill vs plan, calibration (docs/exercises.md; ~5 min)"
+
+# The trainer's debrief end to end: a drill fed into a store, the exercise cut, compared with the plan, calibrated.
+debrief: install
+	bash scripts/debrief_demo.sh $(OUT)/debrief
 
 # Two or more workers (pytest-xdist), a test file per worker: the browser, broker and
 # subprocess waits of one file overlap another's work, even on a 2-core machine.

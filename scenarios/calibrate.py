@@ -35,6 +35,7 @@ scenario has it, never guessed.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import tomllib
@@ -390,6 +391,8 @@ class Calibration:
     warnings: list[str] = field(default_factory=list)
     fitted: list[dict[str, np.ndarray]] = field(default_factory=list)
     """Passage times through the counted exits in the replications at the fitted values (the drill's occupancy)."""
+    uncertainty: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per fitted parameter, how well the data pins it (:func:`profile`)."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -399,7 +402,8 @@ class Calibration:
                     "flow_door": self.flow_door is not None, "premovement": self.premovement_mean is not None},
                 "start": self.start, "flow_exits": self.flow_exits, "premovement_exits": self.premovement_exits,
                 "premovement_people": round(self.premovement_people, 1), "simulations": self.simulations,
-                "loss": {k: round(v, 5) for k, v in self.loss.items()}, "warnings": self.warnings}
+                "loss": {k: round(v, 5) for k, v in self.loss.items()}, "uncertainty": self.uncertainty,
+                "warnings": self.warnings}
 
 
 def _lognormal(mean: float, sd: float, like: Distribution) -> Distribution:
@@ -416,7 +420,8 @@ def _start_premovement(sc: Evacuation) -> tuple[float, float]:
 
 
 def calibrate(actual: dict[str, ExitData], scenario: Evacuation, campus: Campus, *, step: float | None = None,
-              replications: int | None = None, progress: Callable[[int], None] | None = None) -> Calibration:
+              replications: int | None = None, progress: Callable[[int], None] | None = None,
+              uncertainty: bool = True) -> Calibration:
     """Fit ``flow_door`` and the lognormal pre-movement mean and sd to an exercise's exit curves.
 
     Every step of the fit runs the drill (:class:`scenarios.evacuation.Drill`)
@@ -444,6 +449,8 @@ def calibrate(actual: dict[str, ExitData], scenario: Evacuation, campus: Campus,
         Replications per step (default ``calibrate.replications``).
     progress : callable, optional
         Called with the number of simulated replications so far.
+    uncertainty : bool
+        Also profile each fitted value (:func:`profile`: four more simulation steps per parameter).
     """
     step = time_step(actual) if step is None else step
     reps = int(default("calibrate.replications")) if replications is None else replications
@@ -500,13 +507,27 @@ def calibrate(actual: dict[str, ExitData], scenario: Evacuation, campus: Campus,
             total += ((rate - p.rate) / p.rate) ** 2  # type: ignore[union-attr]
         return total / max(1, len(flow_exits))
 
-    def pre_loss(x: np.ndarray, flow: float) -> float:
+    def pre_loss(x: np.ndarray, flow: float, parts: dict[str, int] | None) -> float:
+        """Squared gap between the curves in people (``parts``: each exit up to its step), or, with ``parts``
+        None, between every exit's whole curve as shares of its own people, weighted by them (a simulation
+        that sends a few more people through one exit than the drill did is not a worse pre-movement)."""
         mean, sd = (float(v) for v in np.exp(x))
         if not (PRE_MEAN_BOUNDS[0] <= mean <= PRE_MEAN_BOUNDS[1] and PRE_SD_BOUNDS[0] <= sd <= PRE_SD_BOUNDS[1]):
             return 1e9
         cum = sim(flow, mean, sd)
-        err = sum(float(np.sum((cum[d][:k] - obs[d][:k]) ** 2)) for d, k in upto.items() if k > 0)
-        return err / max(1.0, pre_people) / max(1, sum(upto.values()))
+        if parts is None:
+            err = sum(float(obs[d][-1]) * float(np.sum((cum[d] / max(cum[d][-1], 1.0) - obs[d] / obs[d][-1]) ** 2))
+                      for d in obs if obs[d][-1] > 0)
+            return err / max(1.0, sum(float(o[-1]) for o in obs.values())) / len(grid)
+        err = sum(float(np.sum((cum[d][:k] - obs[d][:k]) ** 2)) for d, k in parts.items() if k > 0)
+        return err / max(1.0, pre_people) / max(1, sum(parts.values()))
+
+    def fit_pre(m: float, s: float, flow: float, parts: dict[str, int] | None, reach: tuple[float, float] = (0.7, 0.6)) -> tuple[float, float]:
+        r = minimize(pre_loss, np.log([m, s]), args=(flow, parts), method="Nelder-Mead",
+                     options={"xatol": 2e-3, "fatol": 1e-7,
+                              "initial_simplex": np.log([[m, s], [m * reach[0], s], [m, s * reach[1]]])})
+        loss["premovement"] = float(r.fun)
+        return float(np.exp(r.x[0])), float(np.exp(r.x[1]))
 
     flow: float | None = None
     mean: float | None = None
@@ -525,21 +546,90 @@ def calibrate(actual: dict[str, ExitData], scenario: Evacuation, campus: Campus,
                         f"show when people arrived, not how fast a door lets them through; flow_door kept at {flow0:g} persons/s/m")
     min_people = default("calibrate.min_people")
     if pre_people >= min_people:
-        f_use = flow if flow is not None else flow0
-        r = minimize(pre_loss, np.log([mean0, sd0]), args=(f_use,), method="Nelder-Mead",
-                     options={"xatol": 2e-3, "fatol": 1e-7, "initial_simplex": np.log([[mean0, sd0], [mean0 * 0.7, sd0], [mean0, sd0 * 0.6]])})
-        mean, sd = (float(v) for v in np.exp(r.x))
-        loss["premovement"] = float(r.fun)
+        mean, sd = fit_pre(mean0, sd0, flow if flow is not None else flow0, upto)
         if flow_exits:
+            flow = fit_flow(mean, sd)
+            # with the door flow known, the queued stretches say when the last people reached the doors (the
+            # pre-movement's upper tail): a last pass fits the pre-movement to every exit's whole curve
+            mean, sd = fit_pre(mean, sd, flow, None, reach=(0.9, 0.85))  # a refinement: starts near
             flow = fit_flow(mean, sd)
     else:
         warnings.append(f"pre-movement not identified: only {pre_people:.0f} people passed exits that were not flow-limited "
                         f"(need {min_people:.0f}); a queued exit's counts show the door flow, not when people set off; "
                         f"premovement kept at mean {mean0:g} s, sd {sd0:g} s")
-    fitted = passages(flow if flow is not None else flow0, mean if mean is not None else mean0, sd if sd is not None else sd0)
+    best = {"flow_door": flow if flow is not None else flow0, "premovement_mean_s": mean if mean is not None else mean0,
+            "premovement_sd_s": sd if sd is not None else sd0}
+    fitted = passages(*best.values())
     warnings += _misfit(fitted, obs, upto, plateaus, flow_exits, actual, grid, step, mean is not None)
+    free = [k for k, v in (("flow_door", flow), ("premovement_mean_s", mean), ("premovement_sd_s", sd)) if v is not None]
+
+    def sse(values: dict[str, float]) -> float:
+        """Squared residuals of the people out of each building per time step (summed over its counted exits)."""
+        cum = sim(*values.values())
+        return sum(float(np.sum((sum(_per_step(cum[d]) - _per_step(obs[d]) for d in ds)) ** 2)) for ds in by_building.values())
+
+    by_building: dict[str, list[str]] = defaultdict(list)
+    for d, e in actual.items():
+        by_building[e.building].append(d)
+
+    pins = profile(sse, best, free, points=len(grid) * len(by_building)) if uncertainty else {}
     return Calibration(flow, mean, sd, {"flow_door": flow0, "premovement_mean_s": mean0, "premovement_sd_s": sd0},
-                       flow_exits, sorted(d for d, k in upto.items() if k > 0), pre_people, runs[0], loss, warnings, fitted)
+                       flow_exits, sorted(d for d, k in upto.items() if k > 0), pre_people, runs[0], loss, warnings, fitted,
+                       pins)
+
+
+PROFILE_STEPS = (0.8, 0.95, 1.05, 1.2)
+"""Multiples of a fitted value at which :func:`profile` evaluates the fit."""
+CHI2_95 = 3.841
+"""The 95 % point of chi-square with one degree of freedom: the rise in the scaled residuals that bounds the interval."""
+
+
+def profile(sse: Callable[[dict[str, float]], float], best: dict[str, float], free: list[str], *,
+            points: int) -> dict[str, dict[str, Any]]:
+    """How well the data pins each fitted parameter: its profile and an approximate 95 % interval.
+
+    Each parameter in ``free`` is moved to the multiples :data:`PROFILE_STEPS`
+    of its fitted value with the others held at theirs, and the sum of
+    squared residuals of the people per exit per time step, ``sse``, is
+    scaled by the residual variance at the fit (``sse(best) / (points - len(free))``).
+    The interval is where that rise stays under :data:`CHI2_95` (the
+    least-squares likelihood-ratio interval), interpolated between the
+    profile's points; a side where it never rises that far within ±20 % is
+    open (``None``): the data does not pin the parameter there. Holding the
+    other parameters fixed (a conditional profile) makes the interval narrower
+    than a full profile would, and counts in successive steps are not quite
+    independent, so read it as how sharply the data pins a value, not as an
+    exact coverage.
+
+    Returns
+    -------
+    dict
+        Per parameter: ``ci95`` ([low, high], either None when open), ``profile`` ([[value, rise], …]) and
+        ``relative_halfwidth`` (half the interval over the value; None when open).
+    """
+    s0 = sse(best)
+    var = max(s0 / max(1, points - len(free)), 1e-9)
+    out: dict[str, dict[str, Any]] = {}
+    for name in free:
+        rows = [(best[name], 0.0)]
+        for m in PROFILE_STEPS:
+            rows.append((best[name] * m, (sse({**best, name: best[name] * m}) - s0) / var))
+        rows.sort()
+        ends: list[float | None] = []
+        for side in (-1, 1):
+            seq = [r for r in rows if (r[0] - best[name]) * side >= 0]
+            seq = seq if side > 0 else seq[::-1]
+            end = None
+            for (v0, r0), (v1, r1) in itertools.pairwise(seq):
+                if r1 >= CHI2_95 > r0:
+                    end = v0 + (CHI2_95 - r0) / (r1 - r0) * (v1 - v0)
+                    break
+            ends.append(end)
+        lo, hi = ends
+        out[name] = {"ci95": [None if lo is None else round(lo, 4), None if hi is None else round(hi, 4)],
+                     "profile": [[round(v, 4), round(r, 2)] for v, r in rows],
+                     "relative_halfwidth": None if lo is None or hi is None else round((hi - lo) / 2 / best[name], 4)}
+    return out
 
 
 def _misfit(fitted: list[dict[str, np.ndarray]], obs: dict[str, np.ndarray], upto: dict[str, int],

@@ -32,8 +32,9 @@ from twin.state import LiveState
 if TYPE_CHECKING:
     from twin.campus import Campus
 
-ALARM_KINDS = ("fire", "pre_alarm")
-"""Alarm kinds that start a drill: the first of them in the window is the recording's ``alarm_s``."""
+ALARM_KINDS = ("fire",)
+"""Alarm kinds that start a drill: the first of them in the window is the recording's ``alarm_s``. A pre-alarm
+(staff investigate, in a two-stage system) sounds no evacuation, so it does not start one."""
 
 
 def _iso(t: float) -> str:

@@ -155,6 +155,11 @@ def test_calibration_recovers_the_drills_own_parameters(site: dict[str, Path], c
     assert abs(cal["flow_door"] / TRUTH["flow_door"] - 1) < 0.10
     assert abs(cal["premovement_mean_s"] / TRUTH["mean"] - 1) < 0.10
     assert abs(cal["premovement_sd_s"] / TRUTH["sd"] - 1) < 0.10
+    # each fitted value with its profile: the fit is its lowest point, and the counts pin every value within ±20 %
+    for key in ("flow_door", "premovement_mean_s", "premovement_sd_s"):
+        u = cal["uncertainty"][key]
+        lo, hi = u["ci95"]
+        assert lo is not None and hi is not None and lo <= cal[key] <= hi and len(u["profile"]) == 5
     # the plan (60 ± 30 s, 1.32 p/s/m) was off; the calibrated plan matches the drill much better
     tot = doc["figures"]["total"]
     assert tot["people_actual"] == tot["people_simulated"] == 900
@@ -199,8 +204,9 @@ def test_unidentifiable_parameters_are_reported_not_made_up(tmp_path: Path) -> N
         record_exercise(tmp_path / f"e{congested}{free}.sqlite", campus, rec, t_from=ALARM - 60, t_to=ALARM + 900)
         actual, _, _ = actual_exits(rec, campus)
         plan = parse_scenario({"kind": "evacuation", "campus": str(path), "seed": 0}, "plan")
-        cal = calibrate(actual, plan, campus, replications=2)
+        cal = calibrate(actual, plan, campus, replications=2, uncertainty=missing == "pre-movement")
         assert len(cal.warnings) == 1 and cal.warnings[0].startswith(f"{missing} not identified")
+        assert set(cal.uncertainty) == ({"flow_door"} if missing == "pre-movement" else set())
         if missing == "pre-movement":
             assert cal.premovement_mean is None and cal.premovement_sd is None
             assert abs(cal.flow_door / TRUTH["flow_door"] - 1) < 0.10
@@ -257,7 +263,7 @@ def test_a_drill_the_model_cannot_explain_is_flagged(tmp_path: Path) -> None:
     actual = {d: ExitData(d, b, np.array([40.0, 50.0, 600.0, 610.0]), np.array([40.0, 35.0, 40.0, 35.0]))
               for d, b in (("B1-D1", "B1"), ("B2-D1", "B2"))}
     plan = parse_scenario({"kind": "evacuation", "campus": str(path), "seed": 0}, "plan")
-    cal = calibrate(actual, plan, campus, replications=1)
+    cal = calibrate(actual, plan, campus, replications=1, uncertainty=False)
     assert cal.premovement_mean is not None
     assert any(w.startswith("poor fit of the pre-movement") for w in cal.warnings)
 
@@ -291,7 +297,8 @@ def test_coarse_tallies_set_the_time_step(tmp_path: Path) -> None:
     assert time_step(actual) == 30.0
     # four replications per step: with two, the walk from each seat (people placed in their rooms) leaves enough
     # noise in the simulated curves that the sd lands 12 % off at 30 s steps (7 % at 10 s)
-    cal = calibrate(actual, parse_scenario({"kind": "evacuation", "campus": str(path), "seed": 0}, "plan"), campus, replications=4)
+    cal = calibrate(actual, parse_scenario({"kind": "evacuation", "campus": str(path), "seed": 0}, "plan"), campus, replications=4,
+                    uncertainty=False)
     assert not cal.warnings and cal.flow_exits == ["B1-D1"]
     for got, want in ((cal.flow_door, TRUTH["flow_door"]), (cal.premovement_mean, TRUTH["mean"]), (cal.premovement_sd, TRUTH["sd"])):
         assert abs(got / want - 1) < 0.10

@@ -239,17 +239,22 @@ def _tables(result: dict[str, Any]) -> str:
     if cal:
         st = cal["start"]
         crow = [("flow_door (persons/s/m)", f"{st['flow_door']:g}", "not identified" if cal["flow_door"] is None else f"{cal['flow_door']:.3f}",
-                 ", ".join(cal["flow_exits"]) or "none"),
+                 pinned(cal, "flow_door", 3), ", ".join(cal["flow_exits"]) or "none"),
                 ("pre-movement mean (s)", f"{st['premovement_mean_s']:g}",
                  "not identified" if cal["premovement_mean_s"] is None else f"{cal['premovement_mean_s']:.1f}",
-                 ", ".join(cal["premovement_exits"]) or "none"),
+                 pinned(cal, "premovement_mean_s", 1), ", ".join(cal["premovement_exits"]) or "none"),
                 ("pre-movement sd (s)", f"{st['premovement_sd_s']:g}",
                  "not identified" if cal["premovement_sd_s"] is None else f"{cal['premovement_sd_s']:.1f}",
-                 f"{cal['premovement_people']:,.0f} people")]
+                 pinned(cal, "premovement_sd_s", 1), f"{cal['premovement_people']:,.0f} people")]
         parts += ['<h2>Calibration</h2><p class="rp-note">Fitted by running the drill at every step '
                   f'({cal["simulations"]} simulated replications, common random numbers). Written to '
                   f'{esc(cal["written"])}.</p>',
-                  table_html(["parameter", "plan", "fitted", "fitted to"], crow, numeric=(1, 2), table_id="cr-calibration")]
+                  table_html(["parameter", "plan", "fitted", "95 % interval (counts' noise)", "fitted to"], crow, numeric=(1, 2),
+                             table_id="cr-calibration"),
+                  ('<p class="rp-note">The interval is where the squared residuals of the people out per time step rise by '
+                   'less than 3.84 times their variance at the fit with the other values held (docs/recording.md, Calibration): how '
+                   'sharply the counts pin a value. It leaves out the simulation\'s own noise; "open" means the counts do not pin '
+                   'the value on that side within ±20 %.</p>')]
         parts += [f'<div class="cr-warn">{esc(w)}</div>' for w in cal["warnings"]]
     parts.append("</section>")
     return "".join(parts)
@@ -281,6 +286,14 @@ def compare_page(cmp: Comparison, result: dict[str, Any], *, meta: dict[str, Any
     css = report_css() + _EXTRA_CSS
     return framed_page(compare_map(cmp, result["figures"], campus), title=f"Drill vs plan: {result.get('name') or Path(result['scenario']).stem}",
                        css=css, top=top, bottom=bottom)
+
+
+def pinned(cal: dict[str, Any], key: str, digits: int) -> str:
+    """A fitted value's 95 % interval as text (``open`` on a side the data does not pin; ``–`` when not fitted)."""
+    ci = cal.get("uncertainty", {}).get(key, {}).get("ci95")
+    if not ci:
+        return "–"
+    return " … ".join("open" if v is None else f"{v:.{digits}f}" for v in ci)
 
 
 def write_compare_report(cmp: Comparison, result: dict[str, Any], *, meta: dict[str, Any], campus: Campus,

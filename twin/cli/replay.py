@@ -230,6 +230,10 @@ def _print_comparison(result: dict) -> None:  # type: ignore[type-arg]
         out.print(f"calibrated: flow_door {fd} (plan {st['flow_door']:g}); pre-movement {pm} "
                   f"(plan mean {st['premovement_mean_s']:g} s, sd {st['premovement_sd_s']:g} s); "
                   f"{cal['simulations']} simulated replications → {cal['written']}", highlight=False)
+        from viz.compare_report import pinned
+
+        out.print("95 % intervals (the counts' noise, docs/recording.md): " + "; ".join(
+            f"{k} {pinned(cal, k, 3 if k == 'flow_door' else 1)}" for k in cal["uncertainty"]), highlight=False)
         for w in cal["warnings"]:
             err.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
     out.print(f"report: {result['report']}", highlight=False)

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from twin.cli.console import DaskOpt, ScenarioArg, WorkersOpt, fail, load, out, user_errors, with_progress
+from twin.cli.console import (
+    DaskOpt,
+    ScenarioArg,
+    WorkersOpt,
+    fail,
+    load,
+    out,
+    user_errors,
+    with_progress,
+)
 
 
 def run_(
@@ -121,30 +131,68 @@ def sweep(
     scenario: ScenarioArg,
     vary: Annotated[list[str], typer.Option("--vary", help="KEY=V1,V2,... (repeat for a grid); dotted keys reach into tables, e.g. occupancy.default=0.5,1.0")],
     as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")] = False,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Folder for the report comparing the variants (report.html).")] = None,
     workers: WorkersOpt = None,
     dask: DaskOpt = None,
 ) -> None:
-    """Run a scenario for every combination of the varied keys and compare them."""
+    """Run a scenario for every combination of the varied keys and compare them (a report with -o)."""
     from scenarios.schema import load_scenario
-    from scenarios.sweep import parse_vary, sweep as run_sweep
+    from scenarios.sweep import parse_vary, ties, variants
+    from scenarios.sweep import sweep as run_sweep
 
     with user_errors(f"{scenario}: sweep not run"):
         sc = load_scenario(scenario)
         if sc.kind != "evacuation":
             fail(f"{scenario}: twin sweep runs evacuation scenarios only; run other kinds with twin run")
         varied = parse_vary(vary, str(scenario))
-        rows = run_sweep(scenario, varied, load(sc.campus), workers=workers, dask=dask)
-    if as_json:
+        rows = with_progress(len(variants(scenario, varied)) * sc.replications, as_json, lambda tick: run_sweep(
+            scenario, varied, load(sc.campus), workers=workers, dask=dask, progress=_across(tick, sc.replications)))
+    same = ties(rows)
+    page = None
+    if output is not None:
+        from viz.sweep_report import write_sweep_report
+
+        try:
+            page = write_sweep_report(rows, same, output, title=f"Options compared: {sc.name or scenario.stem}", scenario=str(scenario))
+        except OSError as e:
+            fail(f"{e.filename or output}: cannot write the report ({e.strerror or e})")
+    if as_json:  # one row per variant, each with the variants that give the same time and why
+        for r in rows:
+            r["same_time"] = [{"variant": t["variants"][1 - t["variants"].index(r["name"])], "why": t["why"],
+                               "same_bottleneck": t["same_bottleneck"]} for t in same if r["name"] in t["variants"]]
         print(json.dumps(rows, indent=2))
         return
     t = Table(title=f"Sweep of {scenario}")
-    for col in ("variant", "evacuation time s", "p95 s", "lower bound s", "trapped", "worst bottleneck"):
-        t.add_column(col)
+    t.add_column("variant", min_width=max(len(r["name"]) for r in rows), no_wrap=True)  # names whole, never cut
+    for col in ("evacuation time s", "p95 s", "lower bound s", "trapped", "worst bottleneck"):
+        t.add_column(col, overflow="fold")
     for r in rows:
         worst = r["bottlenecks"][0]["id"] if r["bottlenecks"] else "-"
-        t.add_row(", ".join(f"{k}={v}" for k, v in r["vary"].items()), f"{r['evacuation_time_s']:.0f}",
-                  f"{r['evacuation_time_stats']['p95']:.0f}", f"{r['lower_bound_s']:.0f}", f"{r['trapped']:.0f}", worst)
+        t.add_row(r["name"], f"{r['evacuation_time_s']:.0f}", f"{r['evacuation_time_stats']['p95']:.0f}", f"{r['lower_bound_s']:.0f}",
+                  f"{r['trapped']:.0f}", worst)
     out.print(t)
+    for x in same:
+        out.print(f"{x['variants'][0]} and {x['variants'][1]}: the same time; {x['why']}", highlight=False)
+    if page is not None:
+        out.print(f"report: {page}", highlight=False)
+
+
+def _across(tick: Callable[[int], None] | None, per: int) -> Callable[[int], None] | None:
+    """A progress callback over every variant's replications from one that counts each variant's own."""
+    if tick is None:
+        return None
+    done = [0, 0]  # replications of the finished variants, and the last count of the running one
+
+    def step(n: int) -> None:
+        if n < done[1]:
+            done[0] += done[1]
+        done[1] = n
+        tick(done[0] + n)
+        if n >= per:
+            done[0] += n
+            done[1] = 0
+
+    return step
 
 
 def verify(

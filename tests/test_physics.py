@@ -138,3 +138,28 @@ def test_landings_store_on_their_own_area_and_flights_pass_by_direction(tmp_path
         assert all(s.rate == pytest.approx(want) for s in flights)
         through = 200 if up else 300  # down: levels 1-3 through the last flight; up: levels 1-2 through the top one
         assert out.summary()["evacuation_time_s"] >= through / want
+
+
+def _merge(tmp: Path, share: float) -> tuple[float, dict[int, float]]:
+    """In the tower going down: level 1's share of the places on the bottom flight while both streams queue for it,
+    and when each level's last person stepped onto the flight below their landing (s)."""
+    out = _run(_tower(tmp, 0), premovement=0, settings={"stair_merge_floor": share})
+    d = out.drill
+    r = d.run(0, record=True)
+    level = np.array([d.level[i] for i in d.start])
+    onto = {lv: [(t0, level[p]) for p, st, t0, _, u, v, *_ in r.moves or [] if st == "walk"
+                 and d.names[u] == f"S@{lv}" and d.names[v] == f"S@{lv - 1}"] for lv in (1, 2, 3)}
+    seq = np.array([lv for _, lv in sorted(onto[1])])
+    both = seq[: np.flatnonzero(seq == 1)[-1] + 1]  # up to level 1's last: the stair's stream is there all along
+    last = {lv: max(t for t, who in onto[lv] if who == lv) for lv in (1, 2, 3)}
+    return float((both == 1).mean()), last
+
+
+def test_stair_merge_shares_the_flight_and_floors_clear_bottom_up(tmp_path: Path) -> None:
+    """Boyce et al. (2012): about 50:50 where a floor's stream meets the stair's; a higher floor share (Galea et al.
+    2008, a door next to the incoming flight) gives it more. Either way the lowest floor clears first."""
+    half, last_half = _merge(tmp_path, 0.5)
+    most, last_most = _merge(tmp_path, 0.8)
+    assert half == pytest.approx(0.5, abs=0.08) and most == pytest.approx(0.8, abs=0.08)
+    assert last_half[1] < min(last_half[2], last_half[3])
+    assert last_most[1] < last_most[2] < last_most[3]  # bottom-up

@@ -177,7 +177,12 @@ class _Run:
         self.walking = [0] * len(net.space_area)
         """Per space, the people in it who are walking (out of pre-movement): the density that slows people."""
         self.waiting: dict[int, deque[simpy.Event]] = defaultdict(deque)
-        """Per space, the people waiting for a place in it, first come first served."""
+        """Per space, the people waiting for a place in it, first come first served (on a flight: the floor's stream)."""
+        self.waiting_stair: dict[int, deque[simpy.Event]] = defaultdict(deque)
+        """Per flight, the people coming off the flight above waiting for a place on it (the stair's stream)."""
+        self.merged: dict[int, tuple[int, int]] = defaultdict(lambda: (0, 0))
+        """Per flight, the places given so far to the floor's stream and to the stair's."""
+        self.merge_floor = net.phys.get("stair_merge_floor")
         self.heading = [0] * len(net.names)
         """Per node, the people on their way to it now (adaptive routes see them coming)."""
         self.adaptive = sc.route == "adaptive"
@@ -355,9 +360,24 @@ class _Run:
     # -- people ---------------------------------------------------------------
 
     def wake(self, sp: int) -> None:
-        """Let the first person waiting for a place in space ``sp`` look again, if there is one."""
-        if self.waiting[sp] and self.count[sp] < self.net.space_cap[sp]:
-            self.waiting[sp].popleft().succeed()
+        """Let the first person waiting for a place in space ``sp`` look again, if there is one.
+
+        On a flight where both a floor's stream (waiting on the landing) and
+        the stair's stream (coming off the flight above) wait, the place goes
+        to the stream furthest below its share of the places given so far:
+        ``stair_merge_floor`` (0.5) for the floor's, the rest for the stair's
+        (Boyce, Purser & Shields 2012 observed about 50:50).
+        """
+        if self.count[sp] >= self.net.space_cap[sp]:
+            return
+        floor, stair = self.waiting[sp], self.waiting_stair[sp]
+        if floor and stair:
+            f, s = self.merged[sp]
+            take_floor = f <= self.merge_floor * (f + s)
+            self.merged[sp] = (f + take_floor, s + (not take_floor))
+            (floor if take_floor else stair).popleft().succeed()
+        elif floor or stair:
+            (floor or stair).popleft().succeed()
 
     def step(self, u: int, v: int, e: int, length: float, space: int, v_free: float) -> tuple[float, float, float]:
         """Book the walk of ``length`` m from ``u`` along edge ``e`` to ``v``, starting now from ``space``; return (set off, arrive, through).
@@ -481,7 +501,8 @@ class _Run:
             token = -1
             if sp >= 0 and sp != space and count[sp] >= cap[sp]:
                 ev = env.event()
-                self.waiting[sp].append(ev)
+                from_flight = space >= 0 and net.space_is_flight[space] and net.space_is_flight[sp]
+                (self.waiting_stair if from_flight else self.waiting)[sp].append(ev)
                 t0 = env.now
                 yield ev
                 self.events += 1
@@ -594,7 +615,7 @@ class _Run:
             self.closed[i] = True
             self.closures.append((self.env.now, self.net.names[i], why))
         self.fields.clear()
-        for evs in self.waiting.values():
+        for evs in (*self.waiting.values(), *self.waiting_stair.values()):
             while evs:
                 evs.popleft().succeed()
 

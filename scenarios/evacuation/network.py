@@ -247,6 +247,11 @@ class Network:
         """Per edge, the node of the space it crosses (-1 outdoors and on flights): closing a space closes its edges."""
         self.space_node = [node_of_space.get(sp, -1) for sp in range(len(self.space_area))]
         """Per space, its node (-1 for flights and paths)."""
+        self.space_is_flight = [False] * len(self.space_area)
+        """Per space, whether it is a stair flight (people coming off one merge with a floor's at the landing below)."""
+        for e, sp in enumerate(self.e_space):
+            if self.e_stair[e] and sp >= 0 and self.e_space_node[e] < 0:
+                self.space_is_flight[sp] = True
         for i, sp in enumerate(self.node_space):  # a landing stores people on its own area, not the stair's footprint
             if sp >= 0 and self.kind[i] == "stair":
                 w = max((float(g.edges[n, m]["width"]) for n, m in g.edges(self.names[i]) if g.edges[n, m]["kind"] == "stair"),

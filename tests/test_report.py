@@ -83,10 +83,14 @@ def test_tables_hold_bottlenecks_buildings_and_exits(page: str, drill: tuple[Out
 
     bottlenecks = cells("rp-bottlenecks")
     assert [row[1] for row in bottlenecks] == [html.escape(b["id"]) for b in s["bottlenecks"]]
-    assert bottlenecks[0][4] == f"{s['bottlenecks'][0]['max_wait_s']:,.1f}"
+    assert bottlenecks[0][5] == f"{s['bottlenecks'][0]['max_wait_s']:,.1f}"
     assert cells("rp-buildings")[0][1:2] == ["B1"] and cells("rp-buildings")[0][4] == f"{s['by_building']['B1']:,.1f}"
     exits = cells("rp-exits")
-    assert exits[0][0] == "EXIT-W" and exits[0][2] == f"{s['by_exit']['EXIT-W']:g}"
+    assert exits[0][0] == "EXIT-W" and exits[0][3] == f"{s['by_exit']['EXIT-W']:g}"
+    # only the exits people used, and one line for the rest
+    used = [d for d, n in s["by_exit"].items() if n > 0]
+    assert [row[0] for row in exits[:len(used)]] == sorted(used, key=lambda d: (-s["by_exit"][d], d))
+    assert len(exits) <= len(used) + 1 and all("other exit" in row[0] for row in exits[len(used):])
 
 
 def test_page_is_self_contained(page: str) -> None:

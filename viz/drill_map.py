@@ -51,7 +51,9 @@ closer than this to a better-ranked one is moved right by whole marker widths un
 MAP_HEIGHT = 640
 """Height of the map (px)."""
 FRAMED = ("building", "assembly", "footway", "shared", "crossing", "gate")
-"""Kinds the map is fitted to (long roads would leave the campus small)."""
+"""Kinds the map is fitted to when nobody is in a building (long roads would leave the campus small)."""
+ZOOM_MARGIN = 60.0
+"""The map is fitted to the occupied buildings grown by this much (m): their exits, paths and nearby assembly areas show."""
 PANES: dict[str, tuple[int, bool]] = {
     "rp-areas": (410, True),
     "rp-lines": (420, False),
@@ -310,8 +312,12 @@ def drill_map(outcome: Outcome, summary: dict[str, Any]) -> folium.Map:
             RankMarkers(ranks, pane="rp-ranks"))
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     f = drill.campus.features
-    framed = f[f["kind"].isin(FRAMED)] if f["kind"].isin(FRAMED).any() else f
-    minx, miny, maxx, maxy = framed.geometry.to_crs(4326).total_bounds
+    occupied = [b for b in building_occupants(outcome.replications) if b in f.index]
+    if occupied:  # the buildings the scenario occupies, with room around them for their exits, paths and assembly areas
+        framed = f.loc[occupied].geometry.buffer(ZOOM_MARGIN)
+    else:
+        framed = (f[f["kind"].isin(FRAMED)] if f["kind"].isin(FRAMED).any() else f).geometry
+    minx, miny, maxx, maxy = framed.to_crs(4326).total_bounds
     m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(16, 16))
     return m
 

@@ -31,6 +31,7 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
+from twin.campus import levels_guessed
 from viz.drill_data import (
     CURVE_POINTS,
     building_occupants,
@@ -312,12 +313,33 @@ def plots_html(outcome: Outcome, summary: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------
 
 
-def bottleneck_table(summary: dict[str, Any]) -> str:
-    """The bottlenecks of the summary, worst first."""
-    rows = [(i, b["id"], b["kind"], num(b["max_queue"]), fixed(b["max_wait_s"]), fixed(b["mean_wait_s"]), num(b["passed"]))
-            for i, b in enumerate(summary.get("bottlenecks", []), 1)]
-    return table_html(["#", "element", "kind", "max queue (people)", "max wait (s)", "mean wait (s)", "passed (people)"],
-                      rows, numeric=(0, 3, 4, 5, 6), table_id="rp-bottlenecks")
+def bottleneck_table(summary: dict[str, Any], drill: Any = None) -> str:
+    """The bottlenecks of the summary, worst first, with the source's names where it has them."""
+    rows = [(i, b["id"], element_name(drill, b["id"]), b["kind"], num(b["max_queue"]), fixed(b["max_wait_s"]), fixed(b["mean_wait_s"]),
+             num(b["passed"])) for i, b in enumerate(summary.get("bottlenecks", []), 1)]
+    return table_html(["#", "element", "name", "kind", "max queue (people)", "max wait (s)", "mean wait (s)", "passed (people)"],
+                      rows, numeric=(0, 4, 5, 6, 7), table_id="rp-bottlenecks")
+
+
+def element_name(drill: Any, label: str) -> str:
+    """The source's name of a bottleneck (``FW1 (j0-j1)`` → the name of ``FW1``), or ``""``."""
+    return feature_name(drill, label.split(" (", 1)[0])
+
+
+def estimates_html(outcome: Outcome, summary: dict[str, Any]) -> str:
+    """A warning block listing the occupied buildings whose storeys (and so design occupants) are a guess; ``""`` if none."""
+    guessed = set(levels_guessed(outcome.drill.campus.features))
+    occupied = building_occupants(outcome.replications)
+    hit = sorted((b for b in occupied if b in guessed), key=lambda b: -occupied[b])
+    if not hit:
+        return ""
+    rows = [(b, feature_name(outcome.drill, b), num(occupied[b]), fixed(summary.get("by_building", {}).get(b, 0.0))) for b in hit]
+    return ('<section class="rp-section rp-estimates" id="rp-estimates"><h2>Estimates: check these buildings</h2>'
+            f'<p class="rp-note">{len(hit)} of the {len(occupied)} occupied buildings have no storey count in their source '
+            '(levels_guessed), so their storeys, their design occupants (floor area × storeys × use) and the times below '
+            'are estimates: set <code>levels</code> and <code>occupants</code> in the campus file to replace them.</p>'
+            + table_html(["building", "name", "occupants (estimated)", "clearance (s)"], rows, numeric=(2, 3), table_id="rp-estimates-table")
+            + "</section>")
 
 
 def building_table(outcome: Outcome, summary: dict[str, Any]) -> str:
@@ -340,11 +362,13 @@ def exit_table(outcome: Outcome, summary: dict[str, Any]) -> str:
     total = sum(people.values()) or 1.0
     last = exit_last_times(outcome.replications)
     building = {s.id: outcome.drill.graph.nodes[s.id].get("building") or "" for s in outcome.drill.servers if s.exit}
-    rows = [(d, building.get(d, ""), num(n), f"{n / total:.1%}", fixed(last[d]) if d in last else "–")
-            for d, n in sorted(people.items(), key=lambda kv: (-kv[1], kv[0]))]
-    unused = sorted(d for d in building if d not in people)
-    rows += [(d, building[d], "0", "0.0%", "–") for d in unused]
-    return table_html(["exit", "building", "people", "share", "last person out (s)"], rows, numeric=(2, 3, 4),
+    used = sorted(((d, n) for d, n in people.items() if n > 0), key=lambda kv: (-kv[1], kv[0]))
+    rows = [(d, feature_name(outcome.drill, d), building.get(d, ""), num(n), f"{n / total:.1%}", fixed(last[d]) if d in last else "–")
+            for d, n in used]
+    unused = [d for d in building if people.get(d, 0) <= 0]
+    if unused:  # one line for the rest: an imported campus has hundreds of exits nobody in the scenario is near
+        rows.append((Html(f"<i>{len(unused):,} other exit{'s' if len(unused) != 1 else ''}</i>"), "nobody used them", "", "0", "0.0%", "–"))
+    return table_html(["exit", "name", "building", "people", "share", "last person out (s)"], rows, numeric=(3, 4, 5),
                       table_id="rp-exits")
 
 
@@ -353,7 +377,7 @@ def tables_html(outcome: Outcome, summary: dict[str, Any]) -> str:
     note = "Means per replication; the queue and wait are the largest in any replication."
     return (
         '<section class="rp-section rp-tables">'
-        f'<h2>Bottlenecks</h2><p class="rp-note">{html.escape(note)}</p>{bottleneck_table(summary)}'
+        f'<h2>Bottlenecks</h2><p class="rp-note">{html.escape(note)}</p>{bottleneck_table(summary, outcome.drill)}'
         f'<div class="rp-two"><div><h2>Clearance by building</h2>'
         '<p class="rp-note">Time the last person left the building (mean over replications).</p>'
         f'{building_table(outcome, summary)}</div>'
@@ -389,14 +413,23 @@ def report_page(outcome: Outcome, summary: dict[str, Any], *, generated: datetim
     generated = generated or datetime.now().astimezone()
     m = drill_map(outcome, summary)
     top = (f'<div class="rp-top">{header_html(outcome, summary, generated=generated)}{key_figures_html(summary)}'
+           f'{estimates_html(outcome, summary)}'
            '<h2>Map</h2><p class="rp-note">Click a building, exit, bottleneck or closure for details; '
            "the layer control switches layers.</p></div>")
     bottom = (f'<div class="rp-bottom">{map_legend_html(summary)}{plots_html(outcome, summary)}'
               f'{tables_html(outcome, summary)}<footer class="rp-footer">Campus Twin · campus digest '
               f'{html.escape(str(summary.get("campus_digest", ""))[:12])} · '
               f'{num(summary.get("events_per_replication", 0))} events per replication</footer></div>')
-    css = report_css()
+    css = report_css() + ESTIMATES_CSS
     return framed_page(m, title=f"Drill report: {summary['scenario']}", css=css, top=top, bottom=bottom)
+
+
+ESTIMATES_CSS = """
+.rp-estimates { margin: 0 0 14px; padding: 4px 14px 10px; border: 1px solid #ef6c00; border-left-width: 5px; border-radius: 6px;
+  background: #fff3e0; }
+.rp-estimates h2 { margin-top: 8px; color: #e65100; }
+"""
+"""The estimates warning block's look."""
 
 
 def write_report(outcome: Outcome, summary: dict[str, Any], out_dir: Path) -> Path:

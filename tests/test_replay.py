@@ -53,7 +53,8 @@ def test_everyone_at_start_then_safe_or_trapped(rec: Replay) -> None:
     end = rec.at(rec.duration)
     c = end.counts()
     assert c["safe"] + c["trapped"] == c["total"] == rec.n_agents == 130
-    assert c["trapped"] == int((rec.outcome == "trapped").sum()) > 0
+    # the trapped (every way out closed) and the incapacitated (overcome by the fire's smoke) end where they stopped
+    assert c["trapped"] == int(np.isin(rec.outcome, ("trapped", "incapacitated")).sum()) > int((rec.outcome == "trapped").sum()) > 0
     assert c["safe"] == int((rec.outcome == "safe").sum())
     for t in np.linspace(0, rec.duration, 17):
         cc = rec.at(t).counts()
@@ -78,12 +79,15 @@ def test_queues_and_closures(rec: Replay) -> None:
     fr = rec.at(busiest)
     assert fr.queues.sum() == np.count_nonzero(fr.state == QUEUED) > 0
     assert rec.closures_at(0.0) == [(0.0, "blocked", "D0b")]
-    assert [c[2] for c in rec.closures_at(rec.duration)] == ["D0b", "R1c", "C1"]
+    # the fire spreads ring by ring: the corridor after one spread delay, the rooms and stair landing off it after two
+    assert [c[:2] for c in rec.closures_at(rec.duration)] == [(0.0, "blocked"), (30.0, "fire"), (90.0, "fire spread"),
+                                                               (150.0, "fire spread"), (150.0, "fire spread"), (150.0, "fire spread")]
+    assert [c[2] for c in rec.closures_at(rec.duration)] == ["D0b", "R1c", "C1", "R1a", "R1b", "S1@1"]
 
 
 def test_building_numbers(rec: Replay) -> None:
     n = rec.building_numbers("B1", rec.at(rec.duration))
-    assert n["occupants"] == 130 and n["trapped"] == 12 and n["safe"] == 118 and n["left"] == 118
+    assert n["occupants"] == 130 and n["trapped"] == 6 and n["safe"] == 124 and n["left"] == 124 and n["inside_now"] == 6
     assert n["clearance_s"] is not None and 0 < n["clearance_s"] < rec.duration
 
 

@@ -192,6 +192,11 @@ def test_pinned_posts_stay_and_compared_layouts_keep_the_shifts_staffing(campus:
         assert len(guards) == 2
         for hour, on in ((12, 2), (23, 1)):  # 2 guards by day, 1 by night, as at the scenario's own posts
             assert sum(m.on_duty(g, hour * 3600.0) for g in guards) == on
+    # a pinned post keeps its own guards, the others share the rest; with every post kept, all share the rest
+    west, east = m.problem.labels.index("P-WEST"), m.problem.labels.index("P-EAST")
+    assert [n for _, _, n in m.staffed([west, east], 5, {"P-WEST": 3})] == [3, 2]
+    assert sum(n for _, _, n in m.staffed([west, east], 5, {"P-WEST": 1, "P-EAST": 1})) == 5
+    assert [n for _, _, n in m.staffed([west, east], 2, {"P-WEST": 3})] == [2, 0]  # never more guards than there are
     with pytest.raises(ScenarioError) as e:
         CoverageModel(campus, scenario(line_campus, optimise_posts=1, pin_posts=["P-WEST", "P-EAST"]), "t.toml")
     assert [p.field for p in e.value.problems] == ["pin_posts"]

@@ -243,26 +243,43 @@ class CoverageModel:
         name = f.at[ids[i], "name"] if "name" in f and isinstance(f.at[ids[i], "name"], str) else ids[i]
         return f"at {kinds[i]} {name}" if d[i] < 0.5 else f"{d[i]:.0f} m from {kinds[i]} {name}"
 
-    def staffed(self, chosen: Sequence[int], guards: int) -> list[tuple[str, int, int]]:
-        """Posts at candidates ``chosen`` sharing ``guards`` guards, one at a time in turn, starting with the posts that
-        reach the most weight (so one each first when there are enough)."""
+    def staffed(self, chosen: Sequence[int], guards: int, keep: dict[str, int] | None = None) -> list[tuple[str, int, int]]:
+        """Posts at candidates ``chosen`` sharing ``guards`` guards.
+
+        Posts in ``keep`` (post id -> guards: pinned posts) have their own guards first; the rest go one at a time in
+        turn to the other posts (to all of them when every post is kept), starting with the posts that reach the most
+        weight, so one each first when there are enough.
+        """
+        keep = keep or {}
         cover = self.problem.cover
-        reach = [float(self.problem.weights[cover[:, j]].sum()) for j in chosen]
-        order = sorted(range(len(chosen)), key=lambda i: -reach[i])
+        labels = [self.problem.labels[j] for j in chosen]
         staff = [0] * len(chosen)
-        for g in range(guards if order else 0):
+        left = guards
+        for i, pid in enumerate(labels):
+            staff[i] = min(keep.get(pid, 0), left)
+            left -= staff[i]
+        reach = [float(self.problem.weights[cover[:, j]].sum()) for j in chosen]
+        share = [i for i in range(len(chosen)) if labels[i] not in keep] or list(range(len(chosen)))
+        order = sorted(share, key=lambda i: -reach[i])
+        for g in range(left if order else 0):
             staff[order[g % len(order)]] += 1
-        return [(self.problem.labels[j], int(self.problem.candidates[j]), s) for j, s in zip(chosen, staff, strict=True)]
+        return [(pid, int(self.problem.candidates[j]), n) for pid, j, n in zip(labels, chosen, staff, strict=True)]
 
     def shift_totals(self) -> list[int]:
         """Post guards on duty in each shift with the scenario's own posts: what a compared layout has too."""
-        return [sum(min(s.posts.get(pid, staff), staff) for pid, _, staff in self.scenario_posts) for s in self.scenario.shifts]
+        return [sum(self._on_shift(s, pid, staff) for pid, _, staff in self.scenario_posts) for s in self.scenario.shifts]
+
+    @staticmethod
+    def _on_shift(shift: Any, pid: str, staff: int) -> int:
+        return min(shift.posts.get(pid, staff), staff)
 
     def placed(self, chosen: Sequence[int]) -> Layout:
-        """The layout with posts at candidates ``chosen``: the scenario's guards shared among them, in every shift as
-        many on duty as at the scenario's own posts, and the scenario's patrols."""
-        posts = self.staffed(chosen, sum(s for _, _, s in self.scenario_posts))
-        shifts = [{pid: n for pid, _, n in self.staffed(chosen, total)} for total in self.shift_totals()]
+        """The layout with posts at candidates ``chosen``: the scenario's guards shared among them (pinned posts keep
+        their own), in every shift as many on duty as at the scenario's own posts, and the scenario's patrols."""
+        own = {pid: staff for pid, _, staff in self.scenario_posts if pid in self.scenario.pin_posts}
+        posts = self.staffed(chosen, sum(s for _, _, s in self.scenario_posts), own)
+        shifts = [{pid: n for pid, _, n in self.staffed(chosen, total, {p: self._on_shift(s, p, k) for p, k in own.items()})}
+                  for s, total in zip(self.scenario.shifts, self.shift_totals(), strict=True)]
         return Layout([p for p in posts if p[2] > 0], self.patrols, shifts if self.scenario.shifts else None)
 
     def pinned(self) -> list[int]:

@@ -252,11 +252,14 @@ class Network:
         for e, sp in enumerate(self.e_space):
             if self.e_stair[e] and sp >= 0 and self.e_space_node[e] < 0:
                 self.space_is_flight[sp] = True
-        for i, sp in enumerate(self.node_space):  # a landing stores people on its own area, not the stair's footprint
+        for i, sp in enumerate(self.node_space):
+            # a landing stores people on its own area, not the stair core's footprint: the stair's width times the
+            # walk across it to its doors (at least the two half-landings of stair_landing)
             if sp >= 0 and self.kind[i] == "stair":
-                w = max((float(g.edges[n, m]["width"]) for n, m in g.edges(self.names[i]) if g.edges[n, m]["kind"] == "stair"),
-                        default=phys.get("stair_width"))
-                self.space_area[sp] = min(self.space_area[sp], w * phys.get("stair_landing"))
+                edges = [g.edges[n, m] for n, m in g.edges(self.names[i])]
+                w = max((float(d["width"]) for d in edges if d["kind"] == "stair"), default=phys.get("stair_width"))
+                across = max((float(d["length"]) for d in edges if d.get("space") == self.names[i]), default=0.0)
+                self.space_area[sp] = min(self.space_area[sp], w * max(phys.get("stair_landing"), across))
         self.space_cap = [max(1.0, a * phys.d_max) for a in self.space_area]
         """Per space, the most people it holds (at ``density_max``; at least one)."""
 

@@ -88,13 +88,23 @@ def _as_distribution(v: Any) -> Any:
 Quantity = Annotated[Distribution, Field()]
 
 
+class Smoke(_Model):
+    """Conditions a user gives for one space (from a zone or CFD model): smoke reaches it at ``at`` s with
+    ``co_ppm`` ppm CO at ``temperature`` °C at head height."""
+
+    at: Annotated[float, Field(ge=0)]
+    co_ppm: Annotated[float, Field(ge=0)] = 0.0
+    temperature: float = Field(default_factory=lambda: default("ambient_temperature"))
+
+
 class Fire(_Model):
-    """A fire: ``origin`` (room or detector id) becomes impassable at ``start`` s,
-    the spaces next to it ``spread_delay`` s later."""
+    """A fire in ``origin`` (room, corridor or detector id) at ``start`` s: smoke spreads one ring of spaces every
+    ``spread_delay`` s (``scenarios.evacuation.network``); ``conditions`` replace the model's for the spaces named."""
 
     origin: str
     start: Annotated[float, Field(ge=0)] = 0.0
     spread_delay: Annotated[float, Field(ge=0)] = Field(default_factory=lambda: default("fire_spread_delay"))
+    conditions: dict[str, Smoke] = {}
 
 
 Fraction = Annotated[float, Field(ge=0, le=5)]

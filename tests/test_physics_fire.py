@@ -94,3 +94,30 @@ def test_fire_cues_cut_premovement() -> None:
     pre = {d.names[i]: r.premovement[d.start == i].max() for i in set(d.start.tolist())}
     assert pre["R0c"] == pytest.approx(60.0) and pre["R0a"] == pytest.approx(220.0)
     assert pre["R1a"] == d.space_smoke_at[d.node_space[d.index["R1a"]]] == pytest.approx(400.0)
+
+
+def test_a_users_conditions_table_replaces_the_model() -> None:
+    """fire.conditions (from a zone or CFD model) sets a space's smoke time and gases: R1a, upstairs and tenable in
+    the model, is untenable at 10 s with 20,000 ppm CO (FED 1 in 60 / (20,000 / 35,000) = 105 s), so its people,
+    still in pre-movement, set off then and are dosed on their way out of it."""
+    sc = parse_scenario({"kind": "evacuation", "campus": str(TINY), "seed": 1, "premovement": 600,
+                         "fire": {"origin": "R0c", "start": 0, "spread_delay": 60,
+                                  "conditions": {"R1a": {"at": 10, "co_ppm": 20000}}}}, "test")
+    d = Drill(load_campus(TINY), sc)
+    sp = d.node_space[d.index["R1a"]]
+    assert d.space_smoke_at[sp] == 10 and d.space_fed_rate[sp] * 60 == pytest.approx(20000 / 35000)
+    assert (10.0, d.index["R1a"], "fire spread") in d.smoke_closures
+    r = d.run(0)
+    here = d.start == d.index["R1a"]
+    assert r.premovement[here].max() == 10.0
+    assert r.incapacitated_at is not None and r.dose is not None
+    assert (r.dose[here] > 0).all() and "R1a" not in (r.incapacitated_in or [])  # out within 105 s
+
+
+def test_conditions_for_an_unknown_space_name_the_field() -> None:
+    from twin.errors import ScenarioError
+
+    sc = parse_scenario({"kind": "evacuation", "campus": str(TINY), "fire": {"origin": "R0c", "conditions": {"NOPE": {"at": 5}}}},
+                        "fire.toml")
+    with pytest.raises(ScenarioError, match=r"fire\.conditions\.NOPE"):
+        Drill(load_campus(TINY), sc)

@@ -33,6 +33,7 @@ from twin.errors import Problem, ScenarioError
 from twin.graph import (
     PATH_EDGES,
     SERVER_NODES,
+    SPACE_NODES,
     contract_paths,
     fire_neighbourhood,
     node_arrays,
@@ -321,6 +322,10 @@ class Network:
             o = sc.fire.origin
             if o not in f.index or f.at[o, "kind"] not in ("room", "corridor", "detector"):
                 problems.append(Problem(source, f"{o!r} is not a room, corridor or detector of the campus", field="fire.origin"))
+            for sid in sc.fire.conditions:
+                if sid not in self.campus.graph or self.campus.graph.nodes[sid].get("kind") not in SPACE_NODES:
+                    problems.append(Problem(source, f"{sid!r} is not a room, corridor, stair landing (e.g. 'S1@2') or floor of the campus",
+                                            field=f"fire.conditions.{sid}"))
         for b, a in sc.assembly.items():
             if b not in f.index or f.at[b, "kind"] != "building":
                 problems.append(Problem(source, f"{b!r} is not a building of the campus", field=f"assembly.{b}"))
@@ -483,7 +488,9 @@ class Network:
         its smoke time, where those conditions give a dose of
         ``tenability_fed`` within ``tenability_time`` (ISO 13571); smoke
         stops spreading where a ring's dose rate falls below 1 % of that. A
-        flight takes the worse of its two landings. Sets
+        flight takes the worse of its two landings. The scenario's
+        ``fire.conditions`` (a table from a zone or CFD model: smoke time, CO,
+        temperature per space) replace the model's for the spaces they name. Sets
         :attr:`fire_nodes`, :attr:`smoke_closures`, :attr:`space_smoke_at`,
         :attr:`space_fed_rate` and :attr:`fire_origin`.
         """
@@ -519,11 +526,14 @@ class Network:
             for n in sorted(ring):
                 i = self.index[n]
                 node_at[i], node_rate[i] = t, rate
-                if rate >= limit:
-                    self.smoke_closures.append((t, i, "fire" if k == 0 else "fire spread"))
             nxt = {m for n in ring for m in fire_neighbourhood(self.graph, n)} - seen
             seen |= nxt
             ring, k = sorted(nxt), k + 1
+        for sid, given in fire.conditions.items():  # the user's table replaces the model where it speaks
+            i = self.index[sid]
+            node_at[i], node_rate[i] = given.at, phys.fed_rate(given.co_ppm, given.temperature)
+        self.smoke_closures = sorted((t, i, "fire" if i == self.fire_origin else "fire spread")
+                                     for i, t in node_at.items() if node_rate[i] >= limit)
         for i, t in node_at.items():
             sp = self.node_space[i]
             if sp >= 0:

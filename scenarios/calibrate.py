@@ -35,7 +35,6 @@ scenario has it, never guessed.
 
 from __future__ import annotations
 
-import itertools
 import math
 import os
 import tomllib
@@ -49,6 +48,7 @@ import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 
 from scenarios.evacuation import Drill
+from scenarios.profile import profile
 from scenarios.schema import Distribution, Evacuation
 from twin.campus import Campus
 from twin.recording import Recording, RecordingError
@@ -62,6 +62,9 @@ PRE_MEAN_BOUNDS = (1.0, 1800.0)
 """Search range of the pre-movement mean (s)."""
 PRE_SD_BOUNDS = (0.5, 1200.0)
 """Search range of the pre-movement standard deviation (s)."""
+EVACUATED_SHARE = 0.5
+"""A building without a fire alarm counts as evacuated (part of the drill) when its doors count at least this share of
+its people at the alarm out before the all-clear: a building going about its day turns over ~1 % a minute."""
 
 
 # --------------------------------------------------------------------------
@@ -98,8 +101,16 @@ def exits_of(campus: Campus) -> dict[str, str]:
             if d.get("kind") == "door" and d.get("exit") and d.get("building")}
 
 
-def actual_exits(recording: str | Path, campus: Campus, *, alarm_s: float | None = None) -> tuple[dict[str, ExitData], float, dict[str, Any]]:
-    """People out of every building exit with a door sensor, from an exercise recording.
+def actual_exits(recording: str | Path, campus: Campus, *, alarm_s: float | None = None,
+                 buildings: Iterable[str] | None = None) -> tuple[dict[str, ExitData], float, dict[str, Any]]:
+    """People out of the drill's buildings' exits with a door sensor, from the alarm to the all-clear.
+
+    The drill's buildings are those with a fire alarm in the recording and
+    those whose doors counted most of their people out (:data:`EVACUATED_SHARE`),
+    or ``buildings``; the drill ends when the first fire alarm is cleared (its
+    detector restored: the all-clear), or with the recording. Counts at other
+    buildings' doors, and after the all-clear, are the campus's usual comings
+    and goings, not the drill.
 
     Parameters
     ----------
@@ -110,6 +121,8 @@ def actual_exits(recording: str | Path, campus: Campus, *, alarm_s: float | None
     alarm_s : float, optional
         When the alarm sounded (s from the recording's start); default the
         recording's ``alarm_s`` (its first fire alarm).
+    buildings : iterable of str, optional
+        The buildings that evacuated (a campus-wide drill: every building); default those with a fire alarm.
 
     Returns
     -------
@@ -141,14 +154,31 @@ def actual_exits(recording: str | Path, campus: Campus, *, alarm_s: float | None
         msg = (f"{recording}: the alarm at {alarm:g} s is outside the recording, which holds 0 … {span:g} s "
                f"({meta.get('from')} … {meta.get('to')})")
         raise RecordingError(msg)
+    fires = [a for a in rec.alarms if a["kind"] == "fire" and a["building"]]
+    clear = min((a["t1"] for a in fires if a["t1"] is not None and a["t1"] > alarm), default=span)
     doors = exits_of(campus)
+    if buildings is None:  # the alarmed buildings, and any whose doors counted most of its people out
+        out: dict[str, float] = defaultdict(float)
+        for t, sid, _building, direction, count in rec.crossings:
+            if sid in doors and direction == "out" and alarm <= t <= clear:
+                out[doors[sid]] += count
+        inside = rec.occupancy_at(alarm)
+        drilled = {a["building"] for a in fires} | {b for b, n in out.items() if n >= EVACUATED_SHARE * max(inside.get(b, 0), 1)}
+    else:
+        drilled = set(buildings)
+        unknown = sorted(drilled - set(campus.features.index[campus.features["kind"] == "building"]))
+        if unknown:
+            msg = f"--buildings: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not a building of {campus.source}"
+            raise RecordingError(msg)
+    doors = {d: b for d, b in doors.items() if b in drilled}
     acc: dict[str, list[tuple[float, int]]] = defaultdict(list)
     for t, sid, _building, direction, count in rec.crossings:
-        if sid in doors and direction == "out" and t >= alarm:
+        if sid in doors and direction == "out" and alarm <= t <= clear:
             acc[sid].append((t - alarm, count))
     if not acc:
-        msg = (f"{recording}: no 'out' crossings at building exits after the alarm (t = {alarm:g} s); "
-               "twin compare needs card doors at building exits reporting during the drill")
+        msg = (f"{recording}: no 'out' crossings at the exits of {', '.join(sorted(drilled)) or 'any alarmed building'} between the "
+               f"alarm (t = {alarm:g} s) and the all-clear (t = {clear:g} s); twin compare needs door sensors at building exits "
+               "reporting during the drill (--buildings names the buildings that evacuated)")
         raise RecordingError(msg)
     out = {d: ExitData(d, doors[d], np.array([t for t, _ in v]), np.array([c for _, c in v], dtype=float))
            for d, v in sorted(acc.items())}
@@ -396,7 +426,7 @@ class Calibration:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
-        r = lambda v, d=3: None if v is None else round(v, d)  # noqa: E731
+        r = lambda v, d=3: None if v is None else round(v, d)
         return {"flow_door": r(self.flow_door), "premovement_mean_s": r(self.premovement_mean, 2),
                 "premovement_sd_s": r(self.premovement_sd, 2), "identified": {
                     "flow_door": self.flow_door is not None, "premovement": self.premovement_mean is not None},
@@ -576,60 +606,6 @@ def calibrate(actual: dict[str, ExitData], scenario: Evacuation, campus: Campus,
     return Calibration(flow, mean, sd, {"flow_door": flow0, "premovement_mean_s": mean0, "premovement_sd_s": sd0},
                        flow_exits, sorted(d for d, k in upto.items() if k > 0), pre_people, runs[0], loss, warnings, fitted,
                        pins)
-
-
-PROFILE_STEPS = (0.8, 0.95, 1.05, 1.2)
-"""Multiples of a fitted value at which :func:`profile` evaluates the fit."""
-CHI2_95 = 3.841
-"""The 95 % point of chi-square with one degree of freedom: the rise in the scaled residuals that bounds the interval."""
-
-
-def profile(sse: Callable[[dict[str, float]], float], best: dict[str, float], free: list[str], *,
-            points: int) -> dict[str, dict[str, Any]]:
-    """How well the data pins each fitted parameter: its profile and an approximate 95 % interval.
-
-    Each parameter in ``free`` is moved to the multiples :data:`PROFILE_STEPS`
-    of its fitted value with the others held at theirs, and the sum of
-    squared residuals of the people per exit per time step, ``sse``, is
-    scaled by the residual variance at the fit (``sse(best) / (points - len(free))``).
-    The interval is where that rise stays under :data:`CHI2_95` (the
-    least-squares likelihood-ratio interval), interpolated between the
-    profile's points; a side where it never rises that far within ±20 % is
-    open (``None``): the data does not pin the parameter there. Holding the
-    other parameters fixed (a conditional profile) makes the interval narrower
-    than a full profile would, and counts in successive steps are not quite
-    independent, so read it as how sharply the data pins a value, not as an
-    exact coverage.
-
-    Returns
-    -------
-    dict
-        Per parameter: ``ci95`` ([low, high], either None when open), ``profile`` ([[value, rise], …]) and
-        ``relative_halfwidth`` (half the interval over the value; None when open).
-    """
-    s0 = sse(best)
-    var = max(s0 / max(1, points - len(free)), 1e-9)
-    out: dict[str, dict[str, Any]] = {}
-    for name in free:
-        rows = [(best[name], 0.0)]
-        for m in PROFILE_STEPS:
-            rows.append((best[name] * m, (sse({**best, name: best[name] * m}) - s0) / var))
-        rows.sort()
-        ends: list[float | None] = []
-        for side in (-1, 1):
-            seq = [r for r in rows if (r[0] - best[name]) * side >= 0]
-            seq = seq if side > 0 else seq[::-1]
-            end = None
-            for (v0, r0), (v1, r1) in itertools.pairwise(seq):
-                if r1 >= CHI2_95 > r0:
-                    end = v0 + (CHI2_95 - r0) / (r1 - r0) * (v1 - v0)
-                    break
-            ends.append(end)
-        lo, hi = ends
-        out[name] = {"ci95": [None if lo is None else round(lo, 4), None if hi is None else round(hi, 4)],
-                     "profile": [[round(v, 4), round(r, 2)] for v, r in rows],
-                     "relative_halfwidth": None if lo is None or hi is None else round((hi - lo) / 2 / best[name], 4)}
-    return out
 
 
 def _misfit(fitted: list[dict[str, np.ndarray]], obs: dict[str, np.ndarray], upto: dict[str, int],

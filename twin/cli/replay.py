@@ -160,6 +160,7 @@ def compare(
     alarm: Annotated[float | None, typer.Option("--alarm", help="When the alarm sounded (s from the recording's start); default its first fire alarm.", min=0)] = None,
     step: Annotated[float | None, typer.Option("--bin", help="Time step of the curves (s); default the setting compare.bin (10 s), or the door sensors' reporting interval when longer.", min=0.5)] = None,
     replications: Annotated[int | None, typer.Option("--replications", help="--calibrate: replications per fit step (default the setting calibrate.replications).", min=1)] = None,
+    buildings: Annotated[str | None, typer.Option("--buildings", help="The buildings that evacuated, comma-separated (default: those with a fire alarm in the recording).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document of the comparison.")] = False,
 ) -> None:
     """Drill versus plan: actual vs simulated evacuation curves per building and in total; --calibrate fits the plan to the drill."""
@@ -175,7 +176,8 @@ def compare(
         fail(f"{scenario}: a {sc.kind} scenario; twin compare needs an evacuation scenario")
     c = load(sc.campus)
     try:
-        actual, alarm_s, meta = actual_exits(recording, c, alarm_s=alarm)
+        actual, alarm_s, meta = actual_exits(recording, c, alarm_s=alarm,
+                                             buildings=None if buildings is None else [b.strip() for b in buildings.split(",") if b.strip()])
     except RecordingError as e:
         fail(str(e))
     with err.status("simulating the plan …"):

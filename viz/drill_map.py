@@ -21,6 +21,7 @@ from folium.template import Template
 from matplotlib import colormaps
 from matplotlib.colors import Normalize, to_hex
 from matplotlib.ticker import MaxNLocator
+from pyproj import Transformer
 
 from viz.campus_map import CampusFeatures, popup_html
 from viz.drill_data import (
@@ -45,9 +46,13 @@ NO_PEOPLE = "#d5d8da"
 EXIT_USED = "#1565c0"
 EXIT_UNUSED = "#9e9e9e"
 TOP_BOTTLENECKS = 10
-NEAR_RANKS = 30.0
-"""Spacing of bottleneck markers (m, about one marker's width on a campus-wide view): a marker
-closer than this to a better-ranked one is moved right by whole marker widths until it is clear."""
+NEAR_RANKS = 7.0
+"""Spacing of bottleneck labels (m, about one marker's width on the map fitted to the occupied buildings): a label
+closer than this to a better-ranked one stands away from its element, with a leader line back to it."""
+LEADER = 10.0
+"""Length of a leader line (m); labels fan out around their element at this distance (then twice it, …)."""
+GOLDEN_ANGLE = math.pi * (3 - math.sqrt(5))
+"""Angle between successive labels fanned around one place (rad): no two land on one line."""
 MAP_HEIGHT = 640
 """Height of the map (px)."""
 FRAMED = ("building", "assembly", "footway", "shared", "crossing", "gate")
@@ -87,21 +92,27 @@ CLOSURE_STYLES: dict[str, dict[str, Any]] = {
 class RankMarkers(MacroElement):
     """Numbered markers (a ``L.divIcon`` each) from a GeoJSON of points.
 
-    Each feature's ``properties`` hold ``rank``, ``label`` (escaped HTML of
-    the icon), ``popup`` (escaped HTML) and ``shift``: how many icons widths
-    to move it right, so ranks at nearly the same place stay readable.
+    Each point's ``properties`` hold ``rank``, ``label`` (escaped HTML of
+    the icon: the rank, and the level of an indoor element) and ``popup``
+    (escaped HTML); a label crowded off its element comes with a leader line
+    (a LineString) and a ``dot`` on the element.
     """
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = L.geoJSON({{ this.data|tojson }}, {
+            pane: {{ this.pane|tojson }},
+            style: function (f) { return {color: "#4a148c", weight: 1.5, opacity: 0.9}; },  // leader lines
             pointToLayer: function (f, latlng) {
-                var shift = f.properties.shift || 0;  // side by side with the ranks drawn close by
+                if (f.properties.dot) {  // the element a crowded label stands away from
+                    return L.circleMarker(latlng, {pane: {{ this.pane|tojson }}, radius: 3, color: "#fff", weight: 1,
+                                                   fillColor: "#4a148c", fillOpacity: 1});
+                }
                 return L.marker(latlng, {pane: {{ this.pane|tojson }}, zIndexOffset: -f.properties.rank, icon: L.divIcon({
-                    className: "rp-rank", html: f.properties.label, iconSize: [24, 24], iconAnchor: [12 - 24 * shift, 12]})});
+                    className: "rp-rank", html: f.properties.label, iconSize: [24, 24], iconAnchor: [12, 12]})});
             },
-            onEachFeature: function (f, layer) { layer.bindPopup(f.properties.popup, {maxWidth: 380}); }
+            onEachFeature: function (f, layer) { if (f.properties.popup) { layer.bindPopup(f.properties.popup, {maxWidth: 380}); } }
         }).addTo({{ this._parent.get_name() }});
         {% endmacro %}
         """
@@ -260,20 +271,30 @@ def _bottleneck_layer(outcome: Outcome, summary: dict[str, Any]) -> dict[str, An
     ranked = [(i, b) for i, b in enumerate(summary.get("bottlenecks", [])[:TOP_BOTTLENECKS], 1) if b["id"] in where]
     nodes = sorted({n for _, b in ranked for n in where[b["id"]]})
     points = _node_points(drill, nodes)
-    drawn: list[tuple[float, float]] = []  # in the campus's metres
+    drawn: list[tuple[float, float]] = []  # label places, in the campus's metres
     items = []
+    to_wgs = Transformer.from_crs(drill.campus.crs, 4326, always_xy=True)
     for rank, b in ranked:
         ends = where[b["id"]]
         xy = np.mean([(drill.graph.nodes[n]["x"], drill.graph.nodes[n]["y"]) for n in ends], axis=0)
-        shift = 0
-        while any(math.dist((xy[0] + shift * NEAR_RANKS, xy[1]), d) < NEAR_RANKS for d in drawn):
-            shift += 1
-        drawn.append((float(xy[0]) + shift * NEAR_RANKS, float(xy[1])))
+        label, k = (float(xy[0]), float(xy[1])), 0
+        while any(math.dist(label, d) < NEAR_RANKS for d in drawn):  # crowded: fan out, a leader line back to the element
+            k += 1
+            r, a = LEADER * (1 + (k - 1) // 8), k * GOLDEN_ANGLE
+            label = (float(xy[0]) + r * math.cos(a), float(xy[1]) + r * math.sin(a))
+        drawn.append(label)
         at = shapely.Point(np.mean([(points[n].x, points[n].y) for n in ends], axis=0))
-        popup = popup_html({"name": f"Bottleneck #{rank}", "element": b["id"], "kind": b["kind"], "max queue": f"{num(b['max_queue'])} people",
-                            "max wait": seconds(b["max_wait_s"]), "mean wait": seconds(b["mean_wait_s"]),
-                            "passed": f"{num(b['passed'])} people"})
-        items.append((at, {"rank": rank, "label": f"<span>{rank}</span>", "popup": popup, "shift": shift}))
+        level = drill.graph.nodes[ends[0]].get("level")
+        floor = f"level {level}" if isinstance(level, int | np.integer) and drill.graph.nodes[ends[0]].get("building") else ""
+        popup = popup_html({"name": f"Bottleneck #{rank}", "element": b["id"], "kind": b["kind"], "where": floor or "outdoors",
+                            "max queue": f"{num(b['max_queue'])} people", "max wait": seconds(b["max_wait_s"]),
+                            "mean wait": seconds(b["mean_wait_s"]), "passed": f"{num(b['passed'])} people"})
+        tag = f'<b class="rp-lvl">L{level}</b>' if floor else ""
+        place = shapely.Point(*to_wgs.transform(*label)) if k else at
+        items.append((place, {"rank": rank, "label": f"<span>{rank}</span>{tag}", "popup": popup}))
+        if k:
+            items.append((shapely.LineString([at, place]), {"rank": rank, "leader": True}))
+            items.append((at, {"rank": rank, "dot": True, "popup": popup}))
     return _collection(items)
 
 

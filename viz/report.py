@@ -420,16 +420,18 @@ def report_page(outcome: Outcome, summary: dict[str, Any], *, generated: datetim
               f'{tables_html(outcome, summary)}<footer class="rp-footer">Campus Twin · campus digest '
               f'{html.escape(str(summary.get("campus_digest", ""))[:12])} · '
               f'{num(summary.get("events_per_replication", 0))} events per replication</footer></div>')
-    css = report_css() + ESTIMATES_CSS
+    css = report_css() + DRILL_CSS
     return framed_page(m, title=f"Drill report: {summary['scenario']}", css=css, top=top, bottom=bottom)
 
 
-ESTIMATES_CSS = """
+DRILL_CSS = """
 .rp-estimates { margin: 0 0 14px; padding: 4px 14px 10px; border: 1px solid #ef6c00; border-left-width: 5px; border-radius: 6px;
   background: #fff3e0; }
 .rp-estimates h2 { margin-top: 8px; color: #e65100; }
+.rp-rank .rp-lvl { position: absolute; left: 17px; top: -7px; padding: 0 3px; border-radius: 6px; background: #fff; color: #4a148c;
+  font: 700 9px/12px system-ui, sans-serif; border: 1px solid #4a148c; white-space: nowrap; }
 """
-"""The estimates warning block's look."""
+"""The drill report's own look: the estimates warning block, the level tag on a bottleneck's rank."""
 
 
 def write_report(outcome: Outcome, summary: dict[str, Any], out_dir: Path) -> Path:

@@ -388,9 +388,15 @@ async def post_login(request: Request) -> Response:
     if getattr(state, "login_limiter", None) is None:  # made here: it belongs to the running event loop
         state.login_limiter = anyio.CapacityLimiter(LOGIN_THREADS)
     limiter: anyio.CapacityLimiter = state.login_limiter
-    if limiter.statistics().tasks_waiting >= LOGIN_QUEUE:
+    # counted here, not read from the limiter: run_sync may yield before it queues on the limiter, and logins
+    # arriving together would all see the queue as it was
+    if getattr(state, "logins_in_flight", 0) >= LOGIN_THREADS + LOGIN_QUEUE:
         return _refused("too many logins at once: try again in a few seconds", 429, 2.0, as_json=as_json, nxt=nxt)
-    user = await anyio.to_thread.run_sync(state.users.authenticate, name, password, limiter=limiter) if name and password else None
+    state.logins_in_flight = getattr(state, "logins_in_flight", 0) + 1
+    try:
+        user = await anyio.to_thread.run_sync(state.users.authenticate, name, password, limiter=limiter) if name and password else None
+    finally:
+        state.logins_in_flight -= 1
     if user is None:
         throttle.fail(name, client)
         return _refused("wrong user name or password", 401, None, as_json=as_json, nxt=nxt)

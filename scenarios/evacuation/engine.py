@@ -594,13 +594,18 @@ class _Run:
             moves.append((p, "queue", now, t0, u, u, x, y, x + f * (dx - x), y + f * (dy - y)))
             x, y = x + f * (dx - x), y + f * (dy - y)
         s = net.node_server[v]
+        qx = qy = math.nan
         if t_through - t_arrive > 1e-9 and s >= 0 and net.e_space_node[e] >= 0:
             ahead = int((t_through - t_arrive) * self.servers[s].rate - 0.5)
             pts = net.queue_places(v, net.e_space_node[e])
             qx, qy = pts[min(max(ahead, 0), len(pts) - 1)].tolist()
-            t_queue = min(max(t_arrive, t0 + math.hypot(qx - x, qy - y) / v_free), t_through)
+        to_place, place_to_door = math.hypot(qx - x, qy - y) / v_free, math.hypot(dx - qx, dy - qy) / v_free
+        if t0 + to_place + place_to_door <= t_through:  # time to walk to the place in the queue, then up to the door
+            t_queue = min(max(t_arrive, t0 + to_place), t_through - place_to_door)
             moves.append((p, "walk", t0, t_queue, u, v, x, y, qx, qy))
             moves.append((p, "queue", t_queue, t_through, v, v, qx, qy, dx, dy))
+        elif math.isfinite(qx):  # too short a wait to step into the queue: straight to the door, slowing to pass it
+            moves.append((p, "walk", t0, t_through, u, v, x, y, dx, dy))
         else:
             moves.append((p, "walk", t0, t_arrive, u, v, x, y, dx, dy))
             if t_through > t_arrive:

@@ -304,7 +304,10 @@ def test_a_narrowed_exit_slows_the_live_forecast(tmp_path: Path, campus: Any) ->
         fc = make_forecast(state, fire, scope="building")
         times[width] = fc["evacuation_time_s"]
     assert {h["width"] for h in fc["hazards"]} == {0.3}
-    assert times[0.3] > 2 * times[None]  # the same people through two 0.3 m exits instead of 1.2 m ones (829 s vs 279 s)
+    # two 0.3 m exits instead of 1.2 m ones: slower, and they are the worst bottlenecks, though most people now
+    # take the building's third exit (287 s -> 471 s; before people chose their own doors it was 279 s -> 829 s)
+    assert times[0.3] > 1.3 * times[None]
+    assert fc["bottlenecks"][0]["id"] in ("EXIT-E", "EXIT-W")
     again = narrowed_campus(campus, state.hazards())
     assert again is narrowed_campus(campus, list(reversed(state.hazards())))  # built once, kept
     assert again.features.at["EXIT-E", "width"] == 0.3 and narrowed_campus(campus, []) is campus

@@ -2,8 +2,8 @@
 
 Shared by the report's map (:mod:`viz.drill_map`) and its page
 (:mod:`viz.report`): formatting of counts and times, the people per
-building, the last person through each exit, the closures and the mean
-curves over replications.
+building, the last person through each exit, the closures, the fire's toll
+per space and the mean curves over replications.
 """
 
 from __future__ import annotations
@@ -95,15 +95,47 @@ def closures(drill: Network, reps: Sequence[Replication]) -> dict[str, tuple[flo
     """
     out: dict[str, tuple[float, str]] = {}
     planned: list[tuple[float, str, str]] = [(0.0, drill.names[i], "blocked") for i in drill.blocked_nodes]
-    fire = drill.scenario.fire
-    if fire is not None:
-        origin, near = drill.fire_nodes
-        planned += [(fire.start, drill.names[i], "fire") for i in origin]
-        planned += [(fire.start + fire.spread_delay, drill.names[i], "fire spread") for i in near]
+    planned += [(t, drill.names[i], why) for t, i, why in drill.smoke_closures]  # the untenable spaces, each at its own time
     for t, node, why in [c for r in reps for c in r.closures] + planned:
         if node not in out or t < out[node][0]:
             out[node] = (float(t), why)
     return out
+
+
+def spread(values: Iterable[float]) -> tuple[float, float, float]:
+    """Mean, least and most of one figure over the replications (e.g. people incapacitated in each)."""
+    v = np.asarray(list(values), dtype=float)
+    return (float(v.mean()), float(v.min()), float(v.max())) if len(v) else (0.0, 0.0, 0.0)
+
+
+def incapacitation_by_space(drill: Network, reps: Sequence[Replication]) -> list[dict[str, Any]]:
+    """Where and when people were incapacitated (fire dose 1), the space with most first.
+
+    One row per space (graph node) anyone was incapacitated in: ``node``,
+    its feature's ``name``, ``level``, ``kind``, ``smoke_s`` (when smoke
+    reached it, s; None if never), ``untenable_s`` (when it closed as
+    untenable, s; None if it stayed tenable), ``count`` (people, mean per
+    replication, as ``Outcome.summary()["incapacitated_where"]``) and the
+    ``first``, ``p50`` and ``last`` times (s) over every replication's
+    people there. Empty without a fire.
+    """
+    times: dict[str, list[float]] = {}
+    for r in reps:
+        if r.incapacitated_in is None or r.incapacitated_at is None:
+            continue
+        for node, t in zip(r.incapacitated_in, r.incapacitated_at.tolist(), strict=True):
+            if node:
+                times.setdefault(node, []).append(t)
+    untenable = {drill.names[i]: t for t, i, _ in drill.smoke_closures}
+    rows = []
+    for node, ts in times.items():
+        attrs = drill.graph.nodes[node]
+        sp = drill.node_space[drill.index[node]]
+        smoke = float(drill.space_smoke_at[sp]) if sp >= 0 and math.isfinite(drill.space_smoke_at[sp]) else None
+        rows.append({"node": node, "name": feature_name(drill, attrs.get("feature") or node), "level": attrs.get("level"),
+                     "kind": attrs.get("kind") or "", "smoke_s": smoke, "untenable_s": untenable.get(node),
+                     "count": len(ts) / len(reps), "first": min(ts), "p50": float(np.median(ts)), "last": max(ts)})
+    return sorted(rows, key=lambda row: (-row["count"], row["node"]))
 
 
 def mean_count(times: Iterable[np.ndarray], grid: np.ndarray) -> np.ndarray:

@@ -79,9 +79,16 @@ PATH_STYLES: dict[str, dict[str, Any]] = {
 CLOSURE_STYLES: dict[str, dict[str, Any]] = {
     "blocked": {"color": CLOSED, "weight": 2.5, "dashArray": "5 3", "fillColor": CLOSED, "fillOpacity": 0.35, "radius": 7},
     "fire": {"color": CLOSED, "weight": 2.5, "fillColor": CLOSED, "fillOpacity": 0.85, "radius": 8},
-    "fire spread": {"color": CLOSED, "weight": 1.5, "fillColor": "#ff6e40", "fillOpacity": 0.55, "radius": 6},
+    "fire spread": {"color": CLOSED, "weight": 2, "fillColor": "url(#rp-smoke)", "fillOpacity": 1, "radius": 6},
 }
-"""Style of a closed node's feature by why it closed (points use ``radius``)."""
+"""Style of a closed node's feature by why it closed (points use ``radius``); smoke-logged untenable spaces are hatched."""
+SMOKE_PATTERN = (
+    '<svg width="0" height="0" style="position:absolute" aria-hidden="true"><defs>'
+    '<pattern id="rp-smoke" width="7" height="7" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">'
+    f'<rect width="7" height="7" fill="#ffccbc" fill-opacity="0.75"/><line x1="0" y1="0" x2="0" y2="7" stroke="{CLOSED}" '
+    'stroke-width="2.2" stroke-opacity="0.8"/></pattern></defs></svg>'
+)
+"""The SVG hatch that fills untenable spaces (``url(#rp-smoke)``); the page puts it in once."""
 
 
 # --------------------------------------------------------------------------
@@ -243,8 +250,11 @@ def _exits_layer(outcome: Outcome, summary: dict[str, Any]) -> dict[str, Any]:
     return _collection(items)
 
 
-def _closures_layer(outcome: Outcome) -> dict[str, Any]:
-    """Blocked parts, the fire origin and its spread: the closed nodes' features in red."""
+def _closures_layer(outcome: Outcome, summary: dict[str, Any]) -> dict[str, Any]:
+    """Blocked parts, the fire origin and the spaces smoke made untenable (hatched): the closed nodes' features in red.
+
+    A fire's popups say when the space became untenable and how many people were incapacitated in it.
+    """
     drill = outcome.drill
     f = drill.campus.features
     closed = closures(drill, outcome.replications)
@@ -258,9 +268,16 @@ def _closures_layer(outcome: Outcome) -> dict[str, Any]:
         geom = shapes[feature] if area else points[node]
         style = {**CLOSURE_STYLES.get(why, CLOSURE_STYLES["blocked"]), "className": "rp-closed"}
         level = drill.graph.nodes[node].get("level")
-        popup = popup_html({"id": node, "kind": drill.graph.nodes[node].get("kind"), "level": level,
-                            "closed": why, "from": seconds(t)})
-        items.append((geom, {"style": style, "popup": popup, "tooltip": html.escape(f"{why}: {node}")}))
+        fields = {"name": feature_name(drill, feature or node) or None, "id": node, "kind": drill.graph.nodes[node].get("kind"),
+                  "level": level}
+        if why in ("fire", "fire spread"):
+            fields |= {"closed": "fire origin" if why == "fire" else "untenable: smoke", "untenable from": seconds(t),
+                       "incapacitated here": f"{num(summary.get('incapacitated_where', {}).get(node, 0.0))} people (mean per replication)"}
+            tip = f"{'fire origin' if why == 'fire' else 'untenable'} from {seconds(t)}: {node}"
+        else:
+            fields |= {"closed": why, "from": seconds(t)}
+            tip = f"{why}: {node}"
+        items.append((geom, {"style": style, "popup": popup_html(fields), "tooltip": html.escape(tip)}))
     return _collection(items)
 
 
@@ -321,7 +338,7 @@ def drill_map(outcome: Outcome, summary: dict[str, Any]) -> folium.Map:
         ("Paths", _paths_layer(drill), "rp-lines"),
         ("Buildings by clearance time", _buildings_layer(outcome, summary, scale), "rp-areas"),
         ("Assembly areas", _assembly_layer(drill), "rp-areas"),
-        ("Blocked parts & fire", _closures_layer(outcome), "rp-closed"),
+        ("Blocked parts, fire & untenable spaces", _closures_layer(outcome, summary), "rp-closed"),
         ("Exits by people", _exits_layer(outcome, summary), "rp-exits"),
     ]
     for name, data, pane in layers:
@@ -359,7 +376,8 @@ def map_legend_html(summary: dict[str, Any]) -> str:
          f'stroke="{CLOSED}" stroke-width="2" stroke-dasharray="5 3"/></svg>', "blocked"),
         (f'<svg width="26" height="16"><rect x="2" y="2" width="22" height="12" fill="{CLOSED}" fill-opacity=".85" '
          f'stroke="{CLOSED}"/></svg><svg width="26" height="16"><rect x="2" y="2" width="22" height="12" '
-         f'fill="{closed["fire spread"]["fillColor"]}" fill-opacity=".55" stroke="{CLOSED}"/></svg>', "fire origin, spread"),
+         f'fill="{closed["fire spread"]["fillColor"]}" stroke="{CLOSED}" stroke-width="2"/></svg>',
+         "fire origin, untenable (smoke)"),
         (f'<svg width="26" height="16"><rect x="2" y="2" width="22" height="12" fill="{STYLES["assembly"]["fillColor"]}" '
          f'fill-opacity=".4" stroke="{STYLES["assembly"]["color"]}" stroke-width="2" stroke-dasharray="6 4"/></svg>',
          "assembly area"),

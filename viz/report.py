@@ -7,13 +7,15 @@ an embedded PNG. It holds, top to bottom:
 
 1. a header (scenario, campus, seed, replications, route, what-ifs, date) and
    the key figures: evacuation time (mean, p50, p95, min, max) beside the
-   flow lower bound, occupants, safe, trapped and the wall time;
+   flow lower bound and the design estimate, occupants, safe, trapped (with
+   a fire: exposed and incapacitated) and the wall time;
 2. a map: buildings coloured by clearance time, exits sized by the people
    through them, the worst bottlenecks ranked, blocked parts and the fire in
-   red, assembly areas;
-3. plots: people safe over time, people out of each building over time, and
+   red, the spaces smoke made untenable hatched, assembly areas;
+3. with a fire, where and when people were incapacitated (a table by space);
+4. plots: people safe over time, people out of each building over time, and
    the flow through the busiest exits;
-4. tables: bottlenecks, clearance by building, people by exit.
+5. tables: bottlenecks, clearance by building, people by exit.
 
 Figures of several replications are means per replication, as in
 ``Outcome.summary()``; every text from the campus or the scenario is
@@ -40,13 +42,24 @@ from viz.drill_data import (
     exit_last_times,
     feature_name,
     fixed,
+    incapacitation_by_space,
     mean_count,
     num,
     seconds,
+    spread,
 )
-from viz.drill_map import ClearanceScale, drill_map, map_legend_html
+from viz.drill_map import SMOKE_PATTERN, ClearanceScale, drill_map, map_legend_html
 from viz.offline import framed_page, write_page
-from viz.page import Html, card, esc, mpl_text, png_data_uri, report_css, table_html
+from viz.page import (
+    CLOSED,
+    Html,
+    card,
+    esc,
+    mpl_text,
+    png_data_uri,
+    report_css,
+    table_html,
+)
 from viz.plots import figure, style_axes
 
 if TYPE_CHECKING:
@@ -116,17 +129,22 @@ def header_html(outcome: Outcome, summary: dict[str, Any], *, generated: datetim
     return "".join(parts)
 
 
-def key_figures_html(summary: dict[str, Any]) -> str:
+def key_figures_html(summary: dict[str, Any], outcome: Outcome | None = None) -> str:
     """The key-figures panel.
 
     Evacuation time (mean, with p50/p95/min/max), the flow lower bound beside
-    it with the ratio of the two, occupants, safe, trapped (red when any),
-    unfinished (only when any) and the wall time.
+    it with the ratio of the two and the design hydraulic estimate (each with
+    its label from the outcome), occupants, safe, trapped (red when any) and,
+    when the scenario has a fire, exposed and incapacitated (red when any),
+    unfinished (only when any) and the wall time. Counts are means per
+    replication, with their range when ``outcome`` is given and ran several.
 
     Parameters
     ----------
     summary : dict
         ``Outcome.summary()``: the JSON document of ``twin run --json``.
+    outcome : Outcome, optional
+        The run, for the range of the counts over replications.
 
     Returns
     -------
@@ -136,18 +154,36 @@ def key_figures_html(summary: dict[str, Any]) -> str:
     mean = float(summary["evacuation_time_s"])
     st = summary["evacuation_time_stats"]
     bound = float(summary.get("lower_bound_s") or 0.0)
-    method = (summary.get("lower_bound") or {}).get("method", "")
+    label = (summary.get("lower_bound") or {}).get("label", "")
     ratio = f"simulated ÷ bound = {mean / bound:.2f}" if bound > 0 else "no bound: nobody can reach an assembly area"
-    trapped = float(summary["trapped"])
+    reps = outcome.replications if outcome is not None else []
+
+    def counted(name: str, key: str, per_rep: Any, detail: str, bad: bool = False) -> str:
+        value = float(summary[key])
+        lo_hi = spread(per_rep(r) for r in reps) if len(reps) > 1 else None
+        rng = f"range {num(lo_hi[1])}–{num(lo_hi[2])} · " if lo_hi and lo_hi[1] != lo_hi[2] else ""
+        return card(name, num(value), f"{rng}{detail}", tone="bad" if bad and value > 0 else "")
+
     cards = [
         card("Evacuation time (mean)", seconds(mean),
               f"{clock(mean)} · p50 {num(st['p50'])} · p95 {num(st['p95'])} · min {num(st['min'])} · "
               f"max {num(st['max'])} s", tone="main"),
-        card("Flow lower bound", seconds(bound), f"{ratio} · {method}"),
-        card("Occupants", num(summary["occupants"]), "people in the buildings at the alarm"),
-        card("Safe", num(summary["safe"]), "reached an assembly area (mean per replication)"),
-        card("Trapped", num(trapped), "no way out left (mean per replication)", tone="bad" if trapped > 0 else ""),
+        card("Flow lower bound", seconds(bound), f"{ratio} · {label}"),
     ]
+    design = summary.get("design_estimate")
+    if design:
+        cards.append(card("Design estimate", seconds(summary["design_estimate_s"]), f"not a bound · {design.get('label', '')}"))
+    cards += [
+        card("Occupants", num(summary["occupants"]), "people in the buildings at the alarm"),
+        counted("Safe", "safe", lambda r: len(r.safe_times), "reached an assembly area (mean per replication)"),
+        counted("Trapped", "trapped", lambda r: r.trapped, "no way out left (mean per replication)", bad=True),
+    ]
+    if summary.get("fire"):
+        cards += [
+            counted("Exposed", "exposed", lambda r: r.exposed, "breathed smoke: any dose (mean per replication)"),
+            counted("Incapacitated", "incapacitated", lambda r: r.incapacitated,
+                    "smoke dose reached 1 (ISO 13571 FED); never counted safe (mean per replication)", bad=True),
+        ]
     if float(summary.get("unfinished") or 0) > 0:
         cards.append(card("Unfinished", num(summary["unfinished"]), "still on the way at max_time", tone="warn"))
     cards.append(card("Wall time", seconds(summary["wall_s"]),
@@ -189,17 +225,30 @@ def evacuation_figure(outcome: Outcome, summary: dict[str, Any]) -> Figure:
             label=f"mean of {len(reps)} replication{'s' if len(reps) != 1 else ''}")
     ax.axhline(summary["occupants"], color="#555555", linestyle=":", linewidth=1.2,
                label=f"occupants ({num(summary['occupants'])})")
+    fire = bool(summary.get("fire"))
+    if fire:
+        incap = mean_count((r.incapacitated_at for r in reps if r.incapacitated_at is not None), grid)
+        when = summary.get("incapacitated_when_s")
+        later = (f"; {num(summary['incapacitated'])} by {when['last'] / 60:.1f} min, past this axis"
+                 if when and when["last"] > end else "")
+        ax.plot(grid / 60, incap, color=CLOSED, linewidth=2.2,
+                label=f"incapacitated by smoke, mean ({num(round(float(incap[-1]), 1))} here{later})")
     bound = float(summary.get("lower_bound_s") or 0.0)
     if bound > 0:
         ax.axvline(bound / 60, color="#c62828", linestyle="--", linewidth=1.6,
                    label=f"flow lower bound ({num(bound)} s = {bound / 60:.1f} min)")
+    design = float(summary.get("design_estimate_s") or 0.0)
+    if design > 0:
+        ax.axvline(design / 60, color="#6a1b9a", linestyle="-.", linewidth=1.4,
+                   label=f"design estimate ({num(design)} s = {design / 60:.1f} min)")
     mean = float(summary["evacuation_time_s"])
     ax.axvline(mean / 60, color="#0d47a1", linestyle=":", linewidth=1.2,
                label=f"mean evacuation time ({num(mean)} s = {mean / 60:.1f} min)")
-    style_axes(ax, "People safe (at an assembly area) over time", "time since the alarm (min)", "people safe", from_zero=True)
+    title = "People safe (at an assembly area) and incapacitated over time" if fire else "People safe (at an assembly area) over time"
+    style_axes(ax, title, "time since the alarm (min)", "people" if fire else "people safe", from_zero=True)
     ax.set_xlim(0, end / 60)
     ax.set_ylim(0, max(summary["occupants"], 1) * 1.05)
-    ax.legend(loc="lower right", fontsize=9.5, framealpha=0.95)
+    ax.legend(loc="upper left" if fire else "lower right", fontsize=9.5, framealpha=0.95)  # a fire's toll runs along the bottom
     return fig
 
 
@@ -297,7 +346,7 @@ def exit_figure(outcome: Outcome, summary: dict[str, Any]) -> Figure:
 def plots_html(outcome: Outcome, summary: dict[str, Any]) -> str:
     """The plots as embedded PNG images, each in a figure with an alt text."""
     plots = [
-        ("rp-plot-safe", evacuation_figure, "People safe over time, each replication and their mean, with the flow lower bound"),
+        ("rp-plot-safe", evacuation_figure, "People safe over time, each replication and their mean, with the flow lower bound and the design estimate"),
         ("rp-plot-buildings", building_figure, "People out of their building over time, per building"),
         ("rp-plot-exits", exit_figure, "People per exit and flow through the busiest exits over time"),
     ]
@@ -372,6 +421,29 @@ def exit_table(outcome: Outcome, summary: dict[str, Any]) -> str:
                       table_id="rp-exits")
 
 
+def incapacitated_html(outcome: Outcome, summary: dict[str, Any]) -> str:
+    """Where and when people were incapacitated by smoke: one row per space, most people first; ``""`` without a fire."""
+    if not summary.get("fire"):
+        return ""
+    rows = [(r["node"], r["name"], "" if r["level"] is None else str(r["level"]), r["kind"],
+             "–" if r["smoke_s"] is None else fixed(r["smoke_s"]), "stayed tenable" if r["untenable_s"] is None else fixed(r["untenable_s"]),
+             fixed(r["count"]), fixed(r["first"]), fixed(r["p50"]), fixed(r["last"]))
+            for r in incapacitation_by_space(outcome.drill, outcome.replications)]
+    when = summary.get("incapacitated_when_s")
+    total = (f"{num(summary['incapacitated'])} of {num(summary['occupants'])} people per replication (mean), the first at "
+             f"{seconds(when['first'])}, half by {seconds(when['p50'])}, the last at {seconds(when['last'])}."
+             if when else "Nobody was incapacitated.")
+    note = (f"{total} A person is incapacitated when their smoke dose reaches 1 (fractional effective dose, ISO 13571) "
+            "and is never counted safe. Counts are means per replication; times are over every replication's people "
+            "in the space. A space can be smoke-logged yet tenable: the dose accrues slowly there, so people waiting in it "
+            "long enough are incapacitated too.")
+    body = (table_html(["space", "name", "level", "kind", "smoke from (s)", "untenable from (s)", "incapacitated (people)",
+                        "first (s)", "median (s)", "last (s)"], rows, numeric=(4, 5, 6, 7, 8, 9), table_id="rp-incapacitated")
+            if rows else "")
+    return ('<section class="rp-section rp-fire" id="rp-fire"><h2>Fire: where and when people were incapacitated</h2>'
+            f'<p class="rp-note">{html.escape(note)}</p>{body}</section>')
+
+
 def tables_html(outcome: Outcome, summary: dict[str, Any]) -> str:
     """The three tables, with headings and notes."""
     note = "Means per replication; the queue and wait are the largest in any replication."
@@ -412,11 +484,12 @@ def report_page(outcome: Outcome, summary: dict[str, Any], *, generated: datetim
     """
     generated = generated or datetime.now().astimezone()
     m = drill_map(outcome, summary)
-    top = (f'<div class="rp-top">{header_html(outcome, summary, generated=generated)}{key_figures_html(summary)}'
+    top = (f'<div class="rp-top">{header_html(outcome, summary, generated=generated)}{key_figures_html(summary, outcome)}'
            f'{estimates_html(outcome, summary)}'
+           f'{SMOKE_PATTERN}'
            '<h2>Map</h2><p class="rp-note">Click a building, exit, bottleneck or closure for details; '
            "the layer control switches layers.</p></div>")
-    bottom = (f'<div class="rp-bottom">{map_legend_html(summary)}{plots_html(outcome, summary)}'
+    bottom = (f'<div class="rp-bottom">{map_legend_html(summary)}{incapacitated_html(outcome, summary)}{plots_html(outcome, summary)}'
               f'{tables_html(outcome, summary)}<footer class="rp-footer">Campus Twin · campus digest '
               f'{html.escape(str(summary.get("campus_digest", ""))[:12])} · '
               f'{num(summary.get("events_per_replication", 0))} events per replication</footer></div>')

@@ -100,8 +100,16 @@ def _print_summary(s: dict) -> None:
     t.add_row("occupants", f"{s['occupants']:,}")
     t.add_row("evacuation time", f"{s['evacuation_time_s']:.0f} s mean  (p50 {st['p50']:.0f}, p95 {st['p95']:.0f}, "
               f"min {st['min']:.0f}, max {st['max']:.0f})")
-    t.add_row("flow lower bound", f"{s['lower_bound_s']:.0f} s")
+    t.add_row("flow lower bound", f"{s['lower_bound_s']:.0f} s  ({s['lower_bound']['label']})")
+    t.add_row("design estimate", f"{s['design_estimate_s']:.0f} s  ({s['design_estimate']['label']})")
     t.add_row("safe / trapped", f"{s['safe']:,.0f} / {s['trapped']:,.0f}" + (f"  ({s['unfinished']:.0f} still moving at max_time)" if s["unfinished"] else ""))
+    if s["fire"]:
+        when = s["incapacitated_when_s"]
+        where = ", ".join(f"{k} {v:,.0f}" for k, v in list(s["incapacitated_where"].items())[:3])
+        t.add_row("incapacitated", f"[bold red]{s['incapacitated']:,.0f}[/]" + (
+            f"  (smoke dose 1; first {when['first']:.0f} s, median {when['p50']:.0f} s, last {when['last']:.0f} s; most in {where})"
+            if when else "  (smoke dose 1)"))
+        t.add_row("exposed", f"{s['exposed']:,.0f}  (any smoke dose; {len(s['untenable'])} spaces untenable)")
     t.add_row("wall time", f"{s['wall_s']:.2f} s")
     out.print(t)
     if s["bottlenecks"]:

@@ -554,7 +554,7 @@ def calibrate(actual: dict[str, ExitData], scenario: Evacuation, campus: Campus,
 
     def fit_pre(m: float, s: float, flow: float, parts: dict[str, int] | None, reach: tuple[float, float] = (0.7, 0.6)) -> tuple[float, float]:
         r = minimize(pre_loss, np.log([m, s]), args=(flow, parts), method="Nelder-Mead",
-                     options={"xatol": 2e-3, "fatol": 1e-7,
+                     options={"xatol": 1e-2, "fatol": 1e-7,
                               "initial_simplex": np.log([[m, s], [m * reach[0], s], [m, s * reach[1]]])})
         loss["premovement"] = float(r.fun)
         return float(np.exp(r.x[0])), float(np.exp(r.x[1]))
@@ -565,7 +565,7 @@ def calibrate(actual: dict[str, ExitData], scenario: Evacuation, campus: Campus,
     loss: dict[str, float] = {}
 
     def fit_flow(m: float, s: float) -> float:
-        r = minimize_scalar(flow_loss, bounds=FLOW_BOUNDS, method="bounded", args=(m, s), options={"xatol": 2e-3})
+        r = minimize_scalar(flow_loss, bounds=FLOW_BOUNDS, method="bounded", args=(m, s), options={"xatol": 1e-2})
         loss["flow"] = float(r.fun)
         return float(r.x)
 

@@ -94,8 +94,8 @@ def as_inspected(scenario: Any, campus: Campus, *, source: str = "scenario", sto
         return Inspected(scenario, campus)
     if key == LIVE_STORE:
         if store is None:
-            raise ScenarioError([Problem(source, f'hazards = "{LIVE_STORE}" means the store of the server running the '
-                                                 "forecast; for twin run give the store's path", field="hazards")])
+            raise ScenarioError([Problem(source, f'hazards = "{LIVE_STORE}" means the store of the running server: '
+                                                 "give it with twin run --store, or name the store's path", field="hazards")])
         path = Path(store)
     else:
         path = Path(key) if Path(key).is_absolute() else (Path(source).parent / key).resolve()

@@ -160,8 +160,8 @@ def test_cli_add_list_fix_verify_and_clear_errors(tmp_path: Path, two_exits: Pat
     assert res.exit_code == 2 and "no such file" in res.stderr
 
 
-def _drill(r: CliRunner, path: Path) -> dict[str, Any]:
-    res = r.invoke(cli, ["run", str(path), "--json", "-j", "1"])
+def _drill(r: CliRunner, path: Path, *extra: str) -> dict[str, Any]:
+    res = r.invoke(cli, ["run", str(path), "--json", "-j", "1", *extra])
     assert res.exit_code == 0, res.output
     return json.loads(res.stdout)
 
@@ -182,6 +182,11 @@ def test_a_blocked_exit_changes_the_drill_until_verified(tmp_path: Path, two_exi
     assert blocked["evacuation_time_s"] != before["evacuation_time_s"] and blocked["trapped"] == 0
     assert blocked["hazards"]["blocked"] == [busiest]
     assert blocked["hazards"]["findings"][0]["effect"] == "EXIT-E closed: nobody passes"
+    live = tmp_path / "live.toml"  # "open": the ledger of the store the server writes, given to twin run
+    live.write_text(base.read_text() + 'hazards = "open"\n')
+    assert _drill(r, live, "--store", str(tmp_path / "s.sqlite"))["by_exit"] == blocked["by_exit"]
+    res = r.invoke(cli, ["run", str(live), "--json"])
+    assert res.exit_code == 2 and "twin run --store" in res.stderr and "Traceback" not in res.output
     led.move(f["id"], "fixed", by="olga")
     assert _drill(r, insp)["by_exit"] == blocked["by_exit"]  # fixed is not yet verified
     led.move(f["id"], "verified", by="vera", role="verifier")

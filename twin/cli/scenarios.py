@@ -28,6 +28,8 @@ def run_(
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Folder for the HTML report and the recording.")] = None,
     workers: WorkersOpt = None,
     dask: DaskOpt = None,
+    store: Annotated[Path | None, typer.Option("--store", help='The live event store whose inspection ledger '
+                                                "hazards = \"open\" reads (the store twin serve writes).")] = None,
 ) -> None:
     """Run a scenario file: every replication, a summary (and a report with -o)."""
     from scenarios.schema import load_scenario
@@ -56,7 +58,7 @@ def run_(
             from scenarios.hazards import as_inspected
             from viz.report import write_report
 
-            inspected = as_inspected(sc, campus, source=str(scenario))
+            inspected = as_inspected(sc, campus, source=str(scenario), store=store)
             outcome = with_progress(sc.replications, as_json, lambda tick: evacuation.run(
                 inspected.scenario, inspected.campus, source=str(scenario), workers=workers, dask=dask, progress=tick))
             files = {"report": lambda d: write_report(outcome, summary, d),

@@ -93,12 +93,16 @@ def test_nothing_new_without_a_fire(fire: tuple[Outcome, dict[str, Any], str]) -
     assert "Exposed" not in figures and "Incapacitated" not in figures and "Trapped" in figures
 
 
-def test_twin_run_table_shows_the_toll(fire: tuple[Outcome, dict[str, Any], str], tmp_path: Path) -> None:
+def test_twin_run_table_shows_the_toll(fire: tuple[Outcome, dict[str, Any], str], tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from twin.cli import console
+
     _, s, _ = fire
+    monkeypatch.setattr(console.out, "width", 200)  # the console is made at import: COLUMNS given later is not read
     scenario = tmp_path / "fire.toml"
     scenario.write_text(f'kind = "evacuation"\ncampus = "{TINY}"\nseed = 1\nreplications = 3\n'
                         f'[fire]\norigin = "R0c"\nstart = 0\nspread_delay = 60\n')
-    result = CliRunner().invoke(app, ["run", str(scenario)], env={"COLUMNS": "200"})
+    result = CliRunner().invoke(app, ["run", str(scenario)])
     assert result.exit_code == 0, result.output
     when, top = s["incapacitated_when_s"], next(iter(s["incapacitated_where"]))
     assert re.search(rf"│ incapacitated +│ {s['incapacitated']:,.0f} +\(smoke dose 1; first {when['first']:.0f} s, "

@@ -213,7 +213,7 @@ def test_narrowed_and_faulty_findings_as_inspected(tmp_path: Path, two_exits: Pa
         as_inspected(missing, c, source="x.toml")
     assert e.value.problems[0].field == "hazards"
     live = parse_scenario({"kind": "evacuation", "campus": str(two_exits), "hazards": "open"}, "x.toml")
-    with pytest.raises(Exception, match="store of the server"):
+    with pytest.raises(Exception, match="store of the running server"):
         as_inspected(live, c, source="x.toml")
     assert as_inspected(live, c, store=led.path).campus.features.at["EXIT-E", "width"] == 0.5
 

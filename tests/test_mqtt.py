@@ -174,8 +174,8 @@ def _stored(store: Path) -> int:
 
 
 def test_sigkill_mid_stream_loses_nothing_and_stores_each_event_once(broker, demo, tmp_path):
-    """Six hours of synthetic events through Mosquitto; the ingest process is SIGKILLed mid-stream and restarted."""
-    events = synthetic_day(demo, seed=11, duration=6 * 3600, interval=900)  # counts every 15 min: ~4,500 events
+    """Three hours of synthetic events through Mosquitto; the ingest process is SIGKILLed mid-stream and restarted."""
+    events = synthetic_day(demo, seed=11, duration=3 * 3600, interval=900)  # counts every 15 min
     store = tmp_path / "live.sqlite"
     port = free_port()
     p = _serve(store, port, broker)

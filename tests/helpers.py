@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,3 +133,13 @@ def flow_grid(seed: int = 7, rows: int = 50, cols: int = 100, persons: int = 20_
     chosen = rng.choice(len(nodes), size=sources, replace=False)
     counts = rng.multinomial(persons, np.full(sources, 1 / sources))
     return g, {nodes[i]: float(x) for i, x in zip(chosen, counts)}, sinks
+
+
+def wait_for(cond: Callable[[], object], timeout: float = 30.0, what: str = "condition") -> None:
+    """Poll ``cond`` every 10 ms until it is true; fail naming ``what`` after ``timeout`` s (a wait, not a speed limit)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")

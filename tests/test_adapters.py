@@ -32,21 +32,13 @@ from sensors.broker import (
 from sensors.ingest import Ingestor
 from sensors.mqtt import Broker, MqttIngest
 from sensors.store import EventStore
-from tests.helpers import add, feature, point, tiny, write
+from tests.helpers import add, feature, point, tiny, wait_for, write
 
 pytestmark = pytest.mark.mqtt
 
 T0 = 1_780_000_000.0
 """The twin's clock in these tests (epoch s): events stamped on receipt carry exactly this."""
 
-
-def wait_for(cond, timeout: float = 30.0, what: str = "condition") -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _openssl(*args: str, cwd: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,18 +22,10 @@ from sensors.adapters.bacnet import (
 from sensors.broker import free_port
 from sensors.ingest import Ingestor
 from sensors.store import EventStore
-from tests.helpers import add, point, tiny, write
+from tests.helpers import add, point, tiny, wait_for, write
 
 T0 = 1_780_000_000.0
 
-
-def wait_for(cond, timeout: float = 30.0, what: str = "condition") -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Panel:

@@ -15,12 +15,18 @@ from pathlib import Path
 
 import pytest
 
-from sensors.broker import INSTALL, Mosquitto, free_port, mosquitto_binary, start_mosquitto
+from sensors.broker import (
+    INSTALL,
+    Mosquitto,
+    free_port,
+    mosquitto_binary,
+    start_mosquitto,
+)
 from sensors.ingest import Ingestor
 from sensors.mqtt import MqttIngest
 from sensors.sources import publish, synthetic_day
 from sensors.store import EventStore
-from tests.helpers import DEMO, ROOT, tiny, write
+from tests.helpers import DEMO, ROOT, tiny, wait_for, write
 
 pytestmark = pytest.mark.mqtt
 
@@ -42,14 +48,6 @@ def broker() -> Iterator[Mosquitto]:
     finally:
         b.stop()
 
-
-def wait_for(cond, timeout=30.0, what="condition"):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 GATE = """

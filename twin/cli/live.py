@@ -44,6 +44,19 @@ def _store(path: Path, campus: Any = None, *, readonly: bool = False, exclusive:
         fail(f"{path}: cannot open the event store ({e.strerror or e})")
 
 
+def _ingestor(path: Path, campus: Any) -> Any:
+    """The one writer of the store at ``path``: an ingest over it, or a clear error (the store is closed again)."""
+    from sensors.ingest import Ingestor
+    from sensors.store import StoreError
+
+    st = _store(path, campus, exclusive=True)
+    try:
+        return Ingestor(campus, st)
+    except StoreError as e:
+        st.close()
+        fail(str(e))
+
+
 def _set_aside(path: Path) -> None:
     """Move a store (and its -wal and -shm files) aside as ``NAME.set-aside-TIME``, never deleting it."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -79,9 +92,7 @@ def serve(
 
     from scenarios.forecast import Forecaster
     from sensors.http import load_device_keys
-    from sensors.ingest import Ingestor
     from sensors.sources import DemoFeed
-    from sensors.store import StoreError
     from twin.auth import Users, UsersFileError
     from viz.live.app import create_app
 
@@ -131,12 +142,8 @@ def serve(
             fail(f"--bacnet {e}")
     if new_store and store.exists():
         _set_aside(store)
-    st = _store(store, c, exclusive=True)
-    try:
-        ing = Ingestor(c, st)
-    except StoreError as e:
-        st.close()
-        fail(str(e))
+    ing = _ingestor(store, c)
+    st = ing.store
     if st.quarantined:
         err.print(f"[yellow]warning:[/] {store}: {len(st.quarantined):,} stored events cannot be applied and are skipped "
                   f"(quarantined; `twin store check {store}` lists them), e.g. event {next(iter(st.quarantined))}: "
@@ -406,15 +413,8 @@ def _feed_store(c: Any, store: Path, events: list[dict[str, Any]], operator: str
     with the people counted out of the alarmed building (every building for a campus drill) until the all-clear."""
     from scenarios.forecast import Forecaster
     from sensors.drill import feed_store
-    from sensors.ingest import Ingestor
-    from sensors.store import StoreError
 
-    st = _store(store, c, exclusive=True)
-    try:
-        ing = Ingestor(c, st)
-    except StoreError as e:
-        st.close()
-        fail(str(e))
+    ing = _ingestor(store, c)
     forecaster = Forecaster(ing)
     ing.subscribe(forecaster.on_events)
     try:

@@ -212,7 +212,7 @@ def legend_html(standard: float, start: float = 0.0) -> str:
         (f'<svg width="26" height="16"><path d="M4 8 L24 1 A20 20 0 0 1 24 15 Z" fill="{VIEW["fillColor"]}" fill-opacity=".4" stroke="{VIEW["color"]}"/></svg>', "camera viewshed"),
         (f'<svg width="26" height="16"><path d="M4 8 L24 1 A20 20 0 0 1 24 15 Z" fill="{NEW_VIEW["fillColor"]}" fill-opacity=".5" stroke="{NEW_VIEW["color"]}" stroke-dasharray="3 2"/></svg>', "recommended camera"),
         (f'<svg width="26" height="16"><rect x="2" y="2" width="22" height="12" fill="{BLIND["fillColor"]}" fill-opacity=".45" stroke="{BLIND["color"]}"/></svg>', "blind spot (open ground no camera sees)"),
-        ('<svg width="26" height="16"><rect x="2" y="2" width="22" height="12" fill="none" stroke="#c62828" stroke-width="2" stroke-dasharray="6 3"/></svg>', "key area"),
+        ('<svg width="26" height="16"><rect x="2" y="2" width="22" height="12" fill="none" stroke="#37474f" stroke-width="2" stroke-dasharray="6 3"/></svg>', "key area"),
     ]
     syms = "".join(f'<span class="rp-sym">{s}{esc(t)}</span>' for s, t in sym)
     return (f'<div class="rp-legend" id="rp-legend"><div><b>Response time from the nearest post</b><br>{"".join(labels)}</div>'

@@ -31,14 +31,15 @@ USE_COLOURS: dict[str, str] = {
 """Fill colour of a building by its ``use``."""
 
 KEY_AREA_COLOURS: dict[str, str] = {
-    "finance": "#c62828",
+    "finance": "#00695c",
     "lab": "#6a1b9a",
     "library": "#283593",
-    "dorm": "#ad1457",
-    "construction": "#e65100",
+    "dorm": "#827717",
+    "construction": "#6d4c41",
     "other": "#37474f",
 }
-"""Outline and hatch colour of a key area by its ``category``."""
+"""Outline and hatch colour of a key area by its ``category``: no reds or oranges, which the live map keeps for
+alarms (a hatched red finance office read as a building in alarm)."""
 
 STYLES: dict[str, Style] = {
     "building": {"color": "#4f5b62", "weight": 1.2, "fillColor": USE_COLOURS["other"], "fillOpacity": 0.85},

@@ -10,9 +10,8 @@ median and the ratio, not one run.
 
 from __future__ import annotations
 
-import os
-import platform
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,14 +22,8 @@ SAMPLE = ROOT.parent / "shared" / "samples" / "AC20-FZK-Haus.ifc"
 IMDF = ROOT / "tests" / "data" / "imdf" / "lecture-hall"
 DXF = ROOT / "tests" / "data" / "dxf"
 
-
-def _machine() -> str:
-    cpu = platform.processor() or ""
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from bench_load import _machine  # noqa: E402
 
 
 def _time(label: str, job, repeats: int) -> float:  # noqa: ANN001 - a callable writing into a folder

@@ -31,7 +31,6 @@ import fnmatch
 import math
 import re
 import time
-import tomllib
 from collections import defaultdict
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -60,6 +59,7 @@ from maps.importing import (
     write_plan,
 )
 from twin.settings import BUILDING_USES, ROOM_USES
+from twin.tomlfile import TomlFileError, read_toml
 
 UNITS = {"m": 1.0, "cm": 0.01, "mm": 0.001, "in": 0.0254, "ft": 0.3048}
 _INSUNITS = {1: "in", 2: "ft", 4: "mm", 5: "cm", 6: "m"}
@@ -120,11 +120,9 @@ class Mapping(BaseModel):
 def load_mapping(path: Path) -> Mapping:
     """Read and check a mapping file; every mistake names the key."""
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ImportSourceError([problem(path, "no such mapping file")]) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ImportSourceError([problem(path, f"not a TOML file: {e}")]) from None
+        raw = read_toml(path, "mapping")
+    except TomlFileError as e:
+        raise ImportSourceError([problem(path, e.reason)]) from None
     try:
         m = Mapping.model_validate(raw)
     except ValidationError as e:

@@ -9,15 +9,24 @@ file and the key. See ``docs/scenarios.md``.
 from __future__ import annotations
 
 import math
-import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from twin.errors import Problem, ScenarioError
 from twin.settings import MAY_BE_ZERO, SETTINGS, default
+from twin.tomlfile import TomlFileError, read_toml
 
 
 class _Model(BaseModel):
@@ -486,13 +495,9 @@ def load_scenario(path: str | Path) -> AnyScenario:
     """Read and validate a scenario file; ``campus`` is resolved relative to it."""
     p = Path(path)
     try:
-        doc = tomllib.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError([Problem(str(p), "no such scenario file")]) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ScenarioError([Problem(str(p), f"cannot read the scenario file ({e})")]) from None
-    except tomllib.TOMLDecodeError as e:
-        raise ScenarioError([Problem(str(p), f"not valid TOML: {e}")]) from None
+        doc = read_toml(p, "scenario")
+    except TomlFileError as e:
+        raise ScenarioError([Problem(str(p), e.reason)]) from None
     scenario = parse_scenario(doc, str(p))
     if not scenario.campus.is_absolute():
         scenario.campus = (p.parent / scenario.campus).resolve()

@@ -189,7 +189,7 @@ def test_life_safety_states_map_to_detector_states(pv, flags, state):
     ('[device]\naddress = "10.0.0.5"\nmode = "push"\n[[objects]]\n', "device.mode"),
     ('[device]\n[[objects]]\n', "device.address: missing"),
     ('[device]\naddress = "10.0.0.5"\npoll_s = 0\n', "device.poll_s"),
-    ('[device\n', "not TOML"),
+    ('[device\n', "not a TOML file"),
 ])
 def test_a_bad_mapping_file_is_refused_naming_the_field(tmp_path, text, problem):
     path = tmp_path / "panel.toml"

@@ -70,7 +70,7 @@ def test_unknown_feature_ids(tmp_path: Path, body: str, key: str) -> None:
 def test_unreadable_scenario_files(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("kind = \n")
-    for path, text in ((bad, "not valid TOML"), (tmp_path / "none.toml", "no such scenario file")):
+    for path, text in ((bad, "not a TOML file"), (tmp_path / "none.toml", "no such scenario file")):
         result = runner.invoke(app, ["run", str(path)])
         assert result.exit_code == 2 and text in result.output and "Traceback" not in result.output
     (tmp_path / "k.toml").write_text('kind = "picnic"\ncampus = "x"\n')

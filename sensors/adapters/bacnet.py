@@ -33,13 +33,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sensors.ingest import Ingestor
+from twin.tomlfile import TomlFileError, read_toml
 
 log = logging.getLogger("twin.bacnet")
 
@@ -109,12 +109,9 @@ def load_mapping(path: Path, detectors: set[str]) -> Mapping:
         Naming the file and the field (``objects[3].detector``) and what is wrong.
     """
     try:
-        doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as e:
-        msg = f"{path}: cannot read the BACnet mapping ({e.strerror or e})"
-        raise MappingError(msg) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        msg = f"{path}: not TOML ({e})"
+        doc = read_toml(path, "BACnet mapping")
+    except TomlFileError as e:
+        msg = f"{path}: {e.reason}"
         raise MappingError(msg) from None
     try:
         return _mapping(doc, detectors, str(path))

@@ -19,11 +19,11 @@ kinds and names the key of every problem.
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from twin.state import PRIORITY
+from twin.tomlfile import TomlFileError, read_toml
 
 ANY = "*"
 """Key of a building's text for every alarm kind."""
@@ -98,15 +98,9 @@ def load_procedures(path: str | Path, buildings: set[str]) -> Procedures:
     """
     src = str(path)
     try:
-        doc = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        msg = f"{src}: no such procedures file"
-        raise ProceduresError(msg) from None
-    except (OSError, UnicodeDecodeError) as e:
-        msg = f"{src}: cannot read the procedures file ({e})"
-        raise ProceduresError(msg) from None
-    except tomllib.TOMLDecodeError as e:
-        msg = f"{src}: not a TOML file ({e})"
+        doc = read_toml(path, "procedures")
+    except TomlFileError as e:
+        msg = f"{src}: {e.reason}"
         raise ProceduresError(msg) from None
     unknown = sorted(set(doc) - {"kinds", "buildings"})
     if unknown:

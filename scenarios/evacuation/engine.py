@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict, deque
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,6 +134,19 @@ class Drill(Network):
         return _Run(self, index, record=record).run()
 
 
+class _Wake(simpy.Event):
+    """Person ``p``'s one reusable SimPy event: each time it fires, :meth:`_Run.advance` takes their next step."""
+
+    def __init__(self, env: simpy.Environment, p: int, advance: Callable[[_Wake], None]) -> None:
+        super().__init__(env)
+        self._ok, self._value = True, None
+        self.p = p
+        self.gen: Generator[float | None, None, None] | None = None
+        self.again = [advance]
+        """The callbacks to put back before each scheduling (SimPy clears them when the event fires)."""
+        self.callbacks = self.again
+
+
 class _Run:
     """One replication: its random draws, the state its SimPy processes share, and the processes.
 
@@ -176,9 +189,9 @@ class _Run:
                 self.count[net.node_space[i]] += 1
         self.walking = [0] * len(net.space_area)
         """Per space, the people in it who are walking (out of pre-movement): the density that slows people."""
-        self.waiting: dict[int, deque[simpy.Event]] = defaultdict(deque)
+        self.waiting: dict[int, deque[int]] = defaultdict(deque)
         """Per space, the people waiting for a place in it, first come first served (on a flight: the floor's stream)."""
-        self.waiting_stair: dict[int, deque[simpy.Event]] = defaultdict(deque)
+        self.waiting_stair: dict[int, deque[int]] = defaultdict(deque)
         """Per flight, the people coming off the flight above waiting for a place on it (the stair's stream)."""
         self.merged: dict[int, tuple[int, int]] = defaultdict(lambda: (0, 0))
         """Per flight, the places given so far to the floor's stream and to the stair's."""
@@ -213,10 +226,40 @@ class _Run:
             self.closures.append((0.0, net.names[i], "blocked"))
         if net.smoke_closures:
             env.process(self.fire())
-        for p in range(len(self.start)):
-            env.process(self.person(p))
+        self.wakes = [_Wake(env, p, self.advance) for p in range(len(self.start))]
+        for p, w in enumerate(self.wakes):
+            env.schedule(w, delay=self.pre[p])
         env.run(until=sc.max_time)
         return self.result()
+
+    def advance(self, wake: _Wake) -> None:
+        """Resume person ``wake.p``'s walk (a SimPy event callback) and schedule their next step, if any.
+
+        People are plain generators driven by their own reusable event on the
+        SimPy queue rather than ``simpy.Process`` objects: a person yields the
+        seconds until their next step, or ``None`` to wait until someone
+        frees a place (:meth:`resume`). Their generator is made when their
+        pre-movement ends. This halves SimPy's cost per step (no process
+        object, no new event per timeout) without changing the order of
+        events: each is scheduled like a timeout, at normal priority.
+        """
+        gen = wake.gen
+        if gen is None:
+            gen = wake.gen = self.person(wake.p)
+        self.events += 1
+        try:
+            delay = next(gen)
+        except StopIteration:
+            return
+        if delay is not None:
+            wake.callbacks = wake.again
+            self.env.schedule(wake, delay=delay)
+
+    def resume(self, p: int) -> None:
+        """Wake person ``p``, who is waiting for a place, now."""
+        w = self.wakes[p]
+        w.callbacks = w.again
+        self.env.schedule(w)
 
     # -- routes ---------------------------------------------------------------
 
@@ -375,9 +418,9 @@ class _Run:
             f, s = self.merged[sp]
             take_floor = f <= self.merge_floor * (f + s)
             self.merged[sp] = (f + take_floor, s + (not take_floor))
-            (floor if take_floor else stair).popleft().succeed()
+            self.resume((floor if take_floor else stair).popleft())
         elif floor or stair:
-            (floor or stair).popleft().succeed()
+            self.resume((floor or stair).popleft())
 
     def step(self, u: int, v: int, e: int, length: float, space: int, v_free: float) -> tuple[float, float, float]:
         """Book the walk of ``length`` m from ``u`` along edge ``e`` to ``v``, starting now from ``space``; return (set off, arrive, through).
@@ -436,8 +479,11 @@ class _Run:
             u = v
         return t
 
-    def person(self, p: int) -> Generator[simpy.Event, Any, None]:  # noqa: C901 - one person's way out is one loop
-        """The process of person ``p``: wait out the pre-movement time, then walk node to node to safety.
+    def person(self, p: int) -> Generator[float | None, None, None]:  # noqa: C901 - one person's way out is one loop
+        """The process of person ``p``, from the end of their pre-movement time: walk node to node to safety.
+
+        It yields the seconds to their next step, or ``None`` to wait for a
+        place (driven by :meth:`advance`).
 
         Indoors they take one step at a time, the first from their own place
         (:meth:`first_way`), the next from node to node (:meth:`choose`;
@@ -454,8 +500,6 @@ class _Run:
         b = net.building[u]
         to_assembly: RouteKey = ("assembly", net.assembly_of[b])
         key = ("exits", b) if self.nearest_exit and b is not None else to_assembly
-        yield env.timeout(self.pre[p])
-        self.events += 1
         x, y = self.place[p].tolist()
         if moves is not None:
             moves.append((p, "wait", 0.0, self.pre[p], u, u, x, y, x, y))
@@ -478,8 +522,7 @@ class _Run:
                 t = self.outside(p, u, to_assembly, v_free, env.now)
                 if t < 0:
                     break
-                yield env.timeout(t - env.now)
-                self.events += 1
+                yield t - env.now
                 self.safe_at[p] = t
                 return
             if first:
@@ -500,12 +543,10 @@ class _Run:
                 self.wake(token)
             token = -1
             if sp >= 0 and sp != space and count[sp] >= cap[sp]:
-                ev = env.event()
                 from_flight = space >= 0 and net.space_is_flight[space] and net.space_is_flight[sp]
-                (self.waiting_stair if from_flight else self.waiting)[sp].append(ev)
+                (self.waiting_stair if from_flight else self.waiting)[sp].append(p)
                 t0 = env.now
-                yield ev
-                self.events += 1
+                yield None
                 token = sp
                 if moves is not None:
                     moves.append((p, "queue", t0, env.now, u, u, x, y, x, y))
@@ -521,11 +562,10 @@ class _Run:
             behind, space = space, sp
             if self.adaptive:
                 self.heading[v] += 1
-                yield env.timeout(t_through - now)
+                yield t_through - now
                 self.heading[v] -= 1
             else:
-                yield env.timeout(t_through - now)
-            self.events += 1
+                yield t_through - now
             if moves is not None:
                 x, y = self.record_step(p, (u, v, e), (x, y), (now, t0, t_arrive, t_through), v_free)
             if self.smoky and (self.exposed(p, u, behind, now, t0) or self.exposed(p, v, sp, t0, t_through)):
@@ -620,9 +660,9 @@ class _Run:
             self.closed[i] = True
             self.closures.append((self.env.now, self.net.names[i], why))
         self.fields.clear()
-        for evs in (*self.waiting.values(), *self.waiting_stair.values()):
-            while evs:
-                evs.popleft().succeed()
+        for ps in (*self.waiting.values(), *self.waiting_stair.values()):
+            while ps:
+                self.resume(ps.popleft())
 
     def fire(self) -> Generator[simpy.Event, Any, None]:
         """The fire's process: each untenable space closes when smoke reaches it (``Network.smoke_closures``)."""

@@ -197,3 +197,39 @@ def test_a_bad_mapping_file_is_refused_naming_the_field(tmp_path, text, problem)
     with pytest.raises(MappingError, match=problem.replace("[", r"\[").replace("]", r"\]")) as e:
         load_mapping(path, {"SD-R0a"})
     assert str(path) in str(e.value)
+
+
+def test_health_shows_the_panel_link_subscriptions_latest_notification_and_errors(campus, tmp_path):
+    """``GET /api/health`` in process: the bare probe says whether the panel answers, a login adds its figures."""
+    from fastapi.testclient import TestClient
+
+    from twin.auth import Users
+    from viz.live.app import create_app
+
+    users = Users(tmp_path / "users.json")
+    users.add("olga", "operator", "olga-password-1")
+    ing = Ingestor(campus, EventStore(tmp_path / "e.sqlite"), clock=lambda: T0)
+    p = Panel(free_port())
+    feed = BacnetFeed(ing, load_mapping(_mapping(tmp_path, p.port, poll_s=0.2, timeout_s=0.3), {"SD-R0a", "SD-R0b"}))
+    feed.start()
+    try:
+        with TestClient(create_app(ing, users=users, bacnet=feed)) as c:
+            assert feed.ready.wait(30), feed.errors  # a wait, not a speed limit
+            wait_for(lambda: feed.status()["subscribed"] == 2, what="both COV subscriptions confirmed")
+            assert c.get("/api/health").json() == {"ok": True, "bacnet": {"connected": True}}  # no login: up or not
+            p.set("point", presentValue="alarm", statusFlags=[1, 0, 0, 0])
+            wait_for(lambda: feed.last_cov is not None, what="a COV notification")
+            assert c.post("/login", json={"username": "olga", "password": "olga-password-1"},
+                          headers={"Origin": "http://testserver"}).status_code == 200
+            h = c.get("/api/health").json()["bacnet"]
+            assert h["device"] == f"127.0.0.1:{p.port}" and h["mode"] == "cov" and h["connected"] is True
+            assert (h["points"], h["subscribed"], h["last_cov"], h["last_read"]) == (2, 2, T0, T0)
+            assert h["states"]["life-safety-point,1"] == "fire" and h["error_count"] == 0 and h["errors"] == []
+            p.close()  # the panel stops answering: the next reads time out
+            wait_for(lambda: not c.get("/api/health").json()["bacnet"]["connected"], what="the link reported down")
+            h = c.get("/api/health").json()["bacnet"]
+            assert h["error_count"] >= 2 and any("no answer" in e for e in h["errors"])
+            assert set(h["states"].values()) == {"offline"}
+    finally:
+        feed.stop()
+        ing.close()

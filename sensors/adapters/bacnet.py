@@ -225,6 +225,17 @@ class BacnetFeed:
         self.received = 0
         self.stored = 0
         self.errors: list[str] = []
+        """The latest 100 problems (refused subscriptions, unanswered reads, rejected events), oldest first."""
+        self.error_count = 0
+        self.answering: dict[str, bool] = {}
+        """Object name → whether the panel answered the latest read or sent a notification for it since."""
+        self.subscribed: set[str] = set()
+        """Object names whose COV subscription the panel has confirmed (and not dropped)."""
+        self.last_cov: float | None = None
+        """When (the twin's clock, epoch s) the latest change-of-value notification arrived."""
+        self.last_read: float | None = None
+        """When (epoch s) the panel last answered a read."""
+        self.running = False
         self.ready = threading.Event()
         """Set once every object has been read (or failed) once and the subscriptions are up."""
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -241,19 +252,33 @@ class BacnetFeed:
             self._loop.call_soon_threadsafe(self._stopped.set)
         self._thread.join(timeout=10)
 
+    @property
+    def connected(self) -> bool:
+        """Whether the feed runs and the panel answers: at least one object answered its latest read or notified since."""
+        return self.running and any(self.answering.values())
+
     def status(self) -> dict[str, Any]:
-        """The panel, counters and each object's last state."""
-        return {"device": self.mapping.address, "mode": self.mapping.mode, "received": self.received,
-                "stored": self.stored, "states": dict(self.states), "errors": self.errors[-5:]}
+        """The panel's link (JSON-ready, for ``GET /api/health``): connected, subscriptions, the latest
+        notification and read (epoch s, ``None`` before the first), counters, each object's last state and the
+        latest errors."""
+        return {"device": self.mapping.address, "mode": self.mapping.mode, "connected": self.connected,
+                "points": len(self.mapping.points), "subscribed": len(self.subscribed),
+                "last_cov": self.last_cov, "last_read": self.last_read, "received": self.received,
+                "stored": self.stored, "states": dict(self.states), "error_count": self.error_count,
+                "errors": self.errors[-5:]}
 
     # -- the loop ------------------------------------------------------------------
 
     def _run(self) -> None:
+        self.running = True
         try:
             asyncio.run(self._main())
         except Exception as e:  # noqa: BLE001 - a dead feed is reported, never a dead server
             self._error(f"BACnet feed stopped: {type(e).__name__}: {e}")
             self.ready.set()
+        finally:
+            self.running = False
+            self.subscribed.clear()
 
     async def _main(self) -> None:
         from bacpypes3.app import Application
@@ -293,8 +318,11 @@ class BacnetFeed:
             pv = await app.read_property(addr, oid, "present-value")
             flags = await app.read_property(addr, oid, "status-flags")
         except (Exception, ErrorRejectAbortNack) as e:  # noqa: BLE001 - a timeout (an abort PDU) or an error PDU
+            self.answering[p.name] = False
             self._offline(p, f"{p.name}: no answer from {self.mapping.address} ({type(e).__name__}: {e})")
             return
+        self.answering[p.name] = True
+        self.last_read = self.clock()
         self._value(p, str(pv), list(flags), heartbeat=True)
 
     async def _poll(self, app: Any) -> None:
@@ -312,17 +340,22 @@ class BacnetFeed:
             try:
                 async with app.change_of_value(Address(self.mapping.address), ObjectIdentifier(p.name), None, True,
                                                self.mapping.lifetime_s) as scm:
+                    self.subscribed.add(p.name)  # the panel confirmed the subscription
                     pv, flags = self.values.get(p.name, ("quiet", [0, 0, 0, 0]))
                     while True:
                         prop, value = await scm.get_value()
+                        self.last_cov = self.clock()
+                        self.answering[p.name] = True
                         if str(prop) == "present-value":
                             pv = str(value)
                         elif str(prop) == "status-flags":
                             flags = list(value)
                         self._value(p, pv, flags, heartbeat=False)
             except asyncio.CancelledError:
+                self.subscribed.discard(p.name)
                 raise
             except (Exception, ErrorRejectAbortNack) as e:  # noqa: BLE001 - refused or dropped: subscribe again
+                self.subscribed.discard(p.name)
                 self._error(f"{p.name}: COV subscription failed ({type(e).__name__}: {e}); retrying in {self.mapping.poll_s:.0f} s")
                 await asyncio.sleep(self.mapping.poll_s)
 
@@ -358,5 +391,6 @@ class BacnetFeed:
     def _error(self, text: str) -> None:
         log.warning("bacnet: %s", text)
         self.errors.append(text)
+        self.error_count += 1
         del self.errors[:-100]
 

@@ -182,7 +182,7 @@ def serve(
                          drill=engine_drill(c, seed=seed))
     proxies = [*(trusted_proxy or ()), *os.environ.get("TWIN_TRUSTED_PROXIES", "").replace(",", " ").split()]
     app_ = create_app(ing, users=accounts, device_keys=keys, mqtt=adapter, demo=feed_, trusted_proxies=proxies,
-                      procedures=texts)
+                      procedures=texts, bacnet=bacnet_feed)
     try:  # proxy_headers off: the app itself believes X-Forwarded-For only from --trusted-proxy addresses
         uvicorn.run(app_, host=host, port=port, log_level="warning", proxy_headers=False)
     finally:

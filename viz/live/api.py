@@ -14,13 +14,14 @@ operator < admin):
   ``?now=EPOCH`` reads it at that time, ``?clock=events`` at the latest event's
   time (as ``twin state`` does).
 - ``GET /api/sensors``, ``GET /api/forecast``.
-- ``GET /api/health``: ``{"ok": true}`` (and, with MQTT, ``{"mqtt":
-  {"connected": …}}``) and nothing more without a login (a monitoring probe
-  learns that the server and its feed link are up); with a login it adds the
-  store size, counters and the broker's figures.
+- ``GET /api/health``: ``{"ok": true}`` (and, with MQTT or a BACnet panel,
+  ``{"mqtt": {"connected": …}, "bacnet": {"connected": …}}``) and nothing more
+  without a login (a monitoring probe learns that the server and its feed
+  links are up); with a login it adds the store size, counters, the broker's
+  figures and the panel's (subscriptions, latest notification, errors).
 
 The routes find the server's parts in ``app.state``: ``console``
-(:class:`viz.live.view.Console`), ``hub``, ``sessions`` and ``mqtt``.
+(:class:`viz.live.view.Console`), ``hub``, ``sessions``, ``mqtt`` and ``bacnet``.
 """
 
 from __future__ import annotations
@@ -164,15 +165,12 @@ def get_forecast(request: Request) -> JSONResponse:
 
 def get_health(request: Request) -> JSONResponse:
     state = request.app.state
-    mqtt: Any = state.mqtt
-    if request.scope.get("twin.session") is None:  # a monitoring probe: up, and the feed link up; nothing else
-        return JSONResponse({"ok": True, **({"mqtt": {"connected": mqtt.status()["connected"]}} if mqtt is not None else {})})
+    feeds: dict[str, Any] = {name: f.status() for name, f in (("mqtt", state.mqtt), ("bacnet", state.bacnet)) if f is not None}
+    if request.scope.get("twin.session") is None:  # a monitoring probe: up, and the feed links up; nothing else
+        return JSONResponse({"ok": True, **{name: {"connected": s["connected"]} for name, s in feeds.items()}})
     store = state.console.ingestor.store
-    doc = {"ok": True, "events": store.count(), "counters": store.counters(),
-           "map_clients": len(state.hub.clients), "pushes": state.hub.pushes}
-    if mqtt is not None:
-        doc["mqtt"] = mqtt.status()
-    return JSONResponse(doc)
+    return JSONResponse({"ok": True, "events": store.count(), "counters": store.counters(),
+                         "map_clients": len(state.hub.clients), "pushes": state.hub.pushes, **feeds})
 
 
 def add_routes(app: FastAPI) -> None:
@@ -196,4 +194,5 @@ def add_routes(app: FastAPI) -> None:
     route("/api/sensors", get_sensors, methods=["GET"], summary="The sensor registry")
     route("/api/forecast", get_forecast, methods=["GET"], summary="The latest evacuation forecasts, by scope")
     route("/api/health", get_health, methods=["GET"],
-          summary="Liveness (and whether the MQTT link is up) without a login; store size and counters with one")
+          summary="Liveness (and whether the MQTT and BACnet links are up) without a login; store size, counters "
+                  "and the feeds' figures with one")

@@ -70,7 +70,9 @@ MODELS: dict[str, Any] = {
         "csrf": {"type": "string"}}},
     "Health": {"type": "object", "required": ["ok"], "properties": {
         "ok": {"type": "boolean"}, "events": {"type": "integer"}, "counters": {"type": "object"},
-        "map_clients": {"type": "integer"}, "pushes": {"type": "integer"}, "mqtt": {"type": "object"}}},
+        "map_clients": {"type": "integer"}, "pushes": {"type": "integer"}, "mqtt": {"type": "object"},
+        "bacnet": {"type": "object", "description": "The fire panel's link: connected, points, subscribed, last_cov, "
+                   "last_read (epoch s), received, stored, states, error_count, errors"}}},
     "AlarmActionAnswer": {"type": "object", "required": ["ok", "action"], "properties": {
         "ok": {"type": "boolean"}, "action": {"type": "object", "description": "The audit record stored"},
         "alarm": {"type": ["object", "null"], "description": "The alarm after the action (null: it left the panel)"}}},

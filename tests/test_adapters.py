@@ -193,7 +193,7 @@ def test_zigbee2mqtt_and_home_assistant_availability_and_payloads_without_ts(sit
             ("campus/CAM2/count", '{"count": 7, "ts": 1779999990}'),  # its own ts is kept
             ("campus/CAM2/availability", '{"state": "sleeping"}'),  # rejected by the status field
             ("campus/CAM1/availability", '{"state": "online"}'),
-            ("zigbee2mqtt/SD-R0a", '{"battery": 97, "linkquality": 120, "smoke": false}'),  # a report: alive
+            ("zigbee2mqtt/SD-R0a", '{"battery": 97, "linkquality": 120}'),  # a report without smoke: alive
             ("zigbee2mqtt/kitchen_lamp", '{"state": "ON", "brightness": 200}'),  # not a campus sensor: ignored
         ]:
             dev.publish(topic, payload, qos=1).wait_for_publish(5)
@@ -206,6 +206,58 @@ def test_zigbee2mqtt_and_home_assistant_availability_and_payloads_without_ts(sit
         assert recs[("SD-R0a", "heartbeat")]["stamped"] == "receipt"
         assert len(stored(ing)) == 6  # SD-R0a heartbeat, CAM1 offline, fire, count, CAM1 online, SD-R0a report; no lamp
         assert m.rejected == 1 and ing.store.count("rejected:status") == 1
+    finally:
+        dev.disconnect()
+        dev.loop_stop()
+        m.stop()
+        ing.close()
+
+
+def test_a_zigbee2mqtt_smoke_detector_raises_and_restores_a_fire_alarm_and_reports_tamper_and_low_battery_as_faults(
+        site, campus, tmp_path):
+    """Zigbee2MQTT's own state messages of a smoke detector (its documented ``smoke``, ``tamper``, ``battery_low``
+    exposes, the whole cached state on every report) through the real broker."""
+    ing = Ingestor(campus, EventStore(tmp_path / "e.sqlite"), clock=lambda: T0)
+    m = MqttIngest(ing, site.url, client_id="twin-test-z2m-smoke", adapters=[Zigbee2Mqtt(ing.registry.sensors)])
+    m.start()
+    dev = site.client("zigbee2mqtt-smoke")
+    quiet = {"battery": 100, "battery_low": False, "linkquality": 120, "smoke": False, "tamper": False, "voltage": 3000}
+
+    def report(state: dict[str, Any], device: str = "SD-R0a") -> None:
+        n = m.received
+        dev.publish(f"zigbee2mqtt/{device}", json.dumps(state), qos=1).wait_for_publish(5)
+        wait_for(lambda: m.received > n, what=f"the report {state}")
+
+    try:
+        assert m.wait_connected(30)  # a wait, not a speed limit
+        report(quiet)
+        assert ing.state.status("SD-R0a") == "ok" and ing.state.alarms() == []
+        report({**quiet, "smoke": True, "linkquality": 96})
+        fire = ing.state.alarms()
+        assert [(a["sensor_id"], a["kind"], a["since"]) for a in fire] == [("SD-R0a", "fire", T0)]
+        assert ing.state.fires()[0]["detector"] == "SD-R0a"  # it blocks its room, as a panel's fire does
+        report({**quiet, "smoke": True, "tamper": True, "battery_low": "garbled"})  # smoke wins over any fault flag
+        assert ing.state.alarms() == fire  # the same alarm: a repeated report restarts nothing
+        report(quiet)  # smoke gone: the fire alarm restores (and stays on the panel until an operator clears it)
+        assert ing.state.alarms() == [] and ing.state.fires() == []
+        assert [(a["kind"], a["active"]) for a in ing.state.panel()] == [("fire", False)]
+        report({**quiet, "tamper": True})  # the cover is open
+        assert ing.state.status("SD-R0a") == "fault"
+        assert [a["kind"] for a in ing.state.alarms()] == ["fault"]
+        report({**quiet, "battery_low": True})
+        assert ing.state.status("SD-R0a") == "fault"
+        report(quiet)
+        assert ing.state.status("SD-R0a") == "ok" and ing.state.alarms() == []
+        report({"battery": 99, "linkquality": 110})  # no smoke flag: a sign of life only
+        report({"smoke": None, "linkquality": 110})  # smoke not known yet: a sign of life only
+        report({**quiet, "smoke": "yes"})  # refused, naming the field
+        report({**quiet, "smoke": True}, device="CAM1")  # a device named after a camera: a camera sends no fire
+        fires = [(r["state"], r["ts"], r["stamped"]) for r in stored(ing) if r["kind"] == "fire"]
+        assert fires == [(s, T0, "receipt") for s in ("normal", "fire", "fire", "normal", "fault", "fault", "normal")]
+        assert [r["kind"] for r in stored(ing)][-2:] == ["heartbeat", "heartbeat"]
+        assert m.rejected == 2 and ing.store.count("rejected:state") == ing.store.count("rejected:kind") == 1
+        bad = Zigbee2Mqtt({"SD-R0a"}).decode("zigbee2mqtt/SD-R0a", b'{"smoke": "yes"}', T0)[0]
+        assert bad.reason == "Zigbee2MQTT 'zigbee2mqtt/SD-R0a': smoke is 'yes', expected true or false"
     finally:
         dev.disconnect()
         dev.loop_stop()
@@ -401,7 +453,9 @@ def test_the_frigate_and_zigbee2mqtt_decoders_never_raise():
                               "zigbee2mqtt/SD-R0a/availability", "zigbee2mqtt/lamp/availability", "zigbee2mqtt/SD-R0a",
                               "frigate"]) | st.text(max_size=30)
     payloads = st.binary(max_size=64) | st.sampled_from([b"3", b"-1", b"99999999", b'{"state": 5}', b'{"state":"online"}', b"",
-                                                         b'{"cameras": {"hall": {"camera_fps": true}}}', b'{"hall": 3}', b"[1]"])
+                                                         b'{"cameras": {"hall": {"camera_fps": true}}}', b'{"hall": 3}', b"[1]",
+                                                         b'{"smoke": true}', b'{"smoke": 1, "tamper": []}',
+                                                         b'{"smoke": false, "battery_low": "x"}'])
 
     @settings(max_examples=60, deadline=None, database=None)
     @given(topic=topics, payload=payloads)

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 def topic_adapters(campus: Campus, *, frigate_prefix: str = "frigate", zigbee_prefix: str = "zigbee2mqtt") -> list[TopicAdapter]:
     """The adapters ``twin serve --mqtt`` subscribes for a campus: Frigate when its cameras name Frigate sources,
-    and Zigbee2MQTT availability for its sensors.
+    and Zigbee2MQTT availability (and smoke detectors' states) for its sensors.
 
     Raises
     ------

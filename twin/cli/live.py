@@ -75,7 +75,7 @@ def serve(
     publish: Annotated[bool, typer.Option("--publish/--no-publish", help="With --mqtt: publish alarms, occupancy and forecasts back to the broker, with Home Assistant discovery (docs/sensors.md).")] = False,
     frigate_prefix: Annotated[str, typer.Option("--frigate-prefix", help="With --mqtt: Frigate's topic_prefix (cameras name their Frigate source with the `frigate` property).")] = "frigate",
     bacnet: Annotated[Path | None, typer.Option("--bacnet", help="Read a fire panel's life-safety points and zones over BACnet/IP (subscribed, change of value), mapped to detectors by this TOML file (docs/sensors.md).")] = None,
-    zigbee_prefix: Annotated[str, typer.Option("--zigbee-prefix", help="With --mqtt: Zigbee2MQTT's base_topic (devices named as campus sensors give their availability).")] = "zigbee2mqtt",
+    zigbee_prefix: Annotated[str, typer.Option("--zigbee-prefix", help="With --mqtt: Zigbee2MQTT's base_topic (devices named as campus sensors give their availability, smoke detectors their fire state).")] = "zigbee2mqtt",
     device_keys: Annotated[Path | None, typer.Option("--device-keys", help="File of device keys, one a line (also $TWIN_DEVICE_KEYS).")] = None,
     forecast: Annotated[bool, typer.Option("--forecast/--no-forecast", help="Run an evacuation forecast on every fire alarm.")] = True,
     client_id: Annotated[str, typer.Option("--client-id", help="MQTT client id (fixed: the broker keeps its session).")] = "campus-twin-ingest",

@@ -26,7 +26,9 @@ the campus graph:
   (HCM 2010 ch. 19), or step off in front of drivers who give way and can still
   stop. A driver gives way (probability ``compliance``) only with notice of a
   reaction plus braking distance (``traffic.brake_reaction``,
-  ``traffic.brake_decel``); one who gave way moves off ``traffic.yield_restart``
+  ``traffic.brake_decel``), counted from when they could see the person walking
+  towards the crossing (``traffic.ped_intent_distance`` before its kerb); a
+  driver already standing waits for people in their path; one who gave way moves off ``traffic.yield_restart``
   s after the crossing clears, or edges through after ``traffic.yield_patience``
   s of a steady stream of people.
 * **Signals**: a crossing with ``signal = true`` runs a fixed cycle

@@ -75,9 +75,11 @@ class _Run:
         self.ped_until = [-math.inf] * net.n_zones
         self.veh_until = [-math.inf] * net.n_zones
         self.on_crossing: list[deque[tuple[float, float]]] = [deque() for _ in range(net.n_zones)]
-        """Per zone: (step-on, step-off) times of the people on it or about to step off it."""
+        """Per zone: (seen, step-off) times of the people on it or about to step off it: seen is when drivers could
+        first tell they meant to cross (``traffic.ped_intent_distance`` before the kerb)."""
         self.approach: list[deque[list]] = [deque() for _ in range(nl)]
         """Per link into a zone: [vehicle, time it reaches the zone at free speed (s), speed (m/s)], first in first."""
+        self.intent = value("traffic.ped_intent_distance", st)
         self.zone_event = [self.env.event() for _ in range(net.n_zones)]
         """Per zone: succeeds when a vehicle has passed it (people waiting at the kerb look again)."""
         self.decisions: dict[tuple[int, int], bool] = {}
@@ -306,8 +308,9 @@ class _Run:
         e = net.lane_edge.get((a, b), -1)
         self.ve.append((e, t_in, self.env.now, 1, who) if e >= 0 else (net.lane_edge[(b, a)], t_in, self.env.now, -1, who))
 
-    def first_on(self, z: int) -> float:
-        """When the first of the people now on crossing point ``z`` stepped on (inf: nobody is on it)."""
+    def first_seen(self, z: int) -> float:
+        """When drivers could first see that the first of the people now on crossing point ``z`` meant to cross
+        (inf: nobody is on it)."""
         q = self.on_crossing[z]
         while q and q[0][1] <= self.env.now:
             q.popleft()
@@ -329,10 +332,12 @@ class _Run:
     def cross(self, z: int, link: int, who: int, length: float, v: float, held: bool):  # noqa: ANN201
         """A vehicle at crossing point ``z``: the signal, then give way to people on it, then pass.
 
-        A driver gives way (:meth:`gives_way`) only where they can stop: they saw the first person now on the
-        crossing step on at least :meth:`stopping_time` before reaching it (or had stopped already). One who gives
+        A driver gives way (:meth:`gives_way`) only where they can stop: they could see the first person now on
+        the crossing mean to cross (walking towards it within ``traffic.ped_intent_distance``, or at its kerb) at
+        least :meth:`stopping_time` before reaching it (or had stopped already). One who gives
         way waits until the crossing is clear and moves off ``yield_restart`` s later; after ``yield_patience`` s
-        of people still coming they edge through. ``held``: the vehicle came to the crossing late (queued behind
+        of people still coming they edge through. A driver already standing (queued behind one who gave way, or at
+        a red) waits for people in their path whether or not they would have stopped for them. ``held``: the vehicle came to the crossing late (queued behind
         another), so it arrives slowly.
         """
         env, net = self.env, self.net
@@ -348,10 +353,10 @@ class _Run:
         give_up = env.now + self.patience
         yielded = False
         while self.ped_until[z] > env.now and env.now < give_up:
-            if not self.gives_way(who, z):
+            if not stopped and not self.gives_way(who, z):  # standing (queued, or at a red), nobody drives into people
                 self.non_yields += 1
                 break
-            if not stopped and env.now - self.first_on(z) < self.stopping_time(v):
+            if not stopped and env.now - self.first_seen(z) < self.stopping_time(v):
                 self.no_stop += 1  # too close to stop when they stepped on
                 break
             stopped = yielded = True
@@ -414,11 +419,12 @@ class _Run:
             done = self._ped_edges(p, route, done, kerb, base, at, v)
             yield env.timeout(max(0.0, base + (kerb - at) / v - env.now))
             t_kerb = env.now
-            yield from self.kerb(z, v)
+            seen = t_kerb - min(self.intent, kerb - at) / v  # walking towards the kerb, in drivers' sight
+            yield from self.kerb(z, v, seen)
             waited += env.now - t_kerb
             t1 = env.now + (mid + half - kerb) / v
             self.ped_until[z] = max(self.ped_until[z], t1)
-            self.on_crossing[z].append((env.now, t1))
+            self.on_crossing[z].append((seen, t1))
             rec = len(self.pz)
             self.pz.append((z, env.now, t1, p))
             for place in net.zone_places[z].tolist():
@@ -430,13 +436,16 @@ class _Run:
         self.ped_walking -= 1
         self.ped_done.append((waited, env.now - t_start))
 
-    def kerb(self, z: int, v: float):  # noqa: ANN201
-        """A pedestrian (walking at ``v`` m/s) at the kerb of crossing point ``z`` waits until they may step off.
+    def kerb(self, z: int, v: float, seen: float):  # noqa: ANN201
+        """A pedestrian (walking at ``v`` m/s, seen by drivers meaning to cross from ``seen``) at the kerb of crossing
+        point ``z`` waits until they may step off.
 
         At a signal they wait for the walk signal (a share ``ped_red_violation`` cross on red at a gap instead).
         Elsewhere they step off at a gap (HCM 2010 ch. 19): when no vehicle will reach the crossing within the
         critical gap ``t_c = W / v + t_s`` (``W`` the road's width, ``t_s`` = ``traffic.ped_start_time``), or when
-        every vehicle that would gives way and can still stop. They never step in front of a vehicle passing.
+        every vehicle that would gives way and could stop since it saw them coming (drivers must let people who
+        evidently mean to cross a zebra do so: StVO §26(1); UK Highway Code rule 195). They never step in front
+        of a vehicle passing.
         """
         env, net = self.env, self.net
         if net.zone_signal[z] and self.rng.random() >= self.ped_red:
@@ -453,12 +462,13 @@ class _Run:
                 continue
             if net.zone_signal[z] and self.signal_wait(z, 0.0, self.walk) == 0.0:
                 return  # the walk signal came while they waited
-            if not any(self._blocks(z, k, t_c) for k in net.place_link[net.zone_places[z]].tolist()):
+            if not any(self._blocks(z, k, t_c, seen) for k in net.place_link[net.zone_places[z]].tolist()):
                 return
             yield self.zone_event[z]
 
-    def _blocks(self, z: int, link: int, t_c: float) -> bool:
-        """Whether the first vehicle coming along ``link`` keeps a walker with critical gap ``t_c`` at the kerb of ``z``."""
+    def _blocks(self, z: int, link: int, t_c: float, seen: float) -> bool:
+        """Whether the first vehicle coming along ``link`` keeps a walker with critical gap ``t_c``, seen meaning to
+        cross from ``seen``, at the kerb of ``z``."""
         q = self.approach[link]
         if not q:
             return False
@@ -467,7 +477,7 @@ class _Run:
         if t >= t_c:
             return False
         green = self.net.zone_signal[z] and self.signal_wait(z, 0.0, self.walk) > 0.0  # it has a green: no giving way
-        stops = (t <= 0 or t >= self.stopping_time(v)) and not green and self.gives_way(who, z)  # t <= 0: it is standing
+        stops = (t <= 0 or eta - seen >= self.stopping_time(v)) and not green and self.gives_way(who, z)  # t <= 0: it is standing
         return not stops
 
     def _ped_edges(self, p: int, route: Route, done: int, upto: float, base: float, at: float, v: float) -> int:

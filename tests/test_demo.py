@@ -44,6 +44,7 @@ def test_demo_has_what_the_brief_describes(demo: Campus) -> None:
     assert set(doors.building[doors.access == "card"]) >= set(b.index[b.use == "dorm"])
     cams = f[f.kind == "camera"]
     assert cams.heading.notna().all() and cams.fov.notna().all()
+    assert set(cams.pixels) == {1920, 3840}  # each camera gives its resolution (1080p or 4K UHD): its range follows
     assert {"smoke", "manual_call_point"} <= set(f["type"][f.kind == "detector"])
     assert {"finance", "lab", "library", "dorm", "construction"} <= set(f.category[f.kind == "key_area"])
     kinds = set(f.kind)

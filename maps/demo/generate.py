@@ -82,6 +82,14 @@ WEST_LAWN = (-248.0, 94.0, -208.0, 334.0)
 NORTH_LAWN = (-190.0, 518.0, -25.0, 604.0)
 DORM_LAWN = (24.0, 570.0, 384.0, 608.0)
 
+PIXELS_HD = 1920
+"""Horizontal pixels of the demo's door, corridor and number-plate cameras: 1080p (1920 x 1080, 2 MP), the common
+fixed IP camera. With a 70° lens it observes (IEC 62676-4, 62.5 px/m) to 21.9 m, a door camera's 25 m."""
+PIXELS_UHD = 3840
+"""Horizontal pixels of the demo's outdoor overview cameras (gates, avenue, squares, fields, sites): 4K UHD
+(3840 x 2160, 8 MP), the common resolution of wide-area outdoor IP cameras. With a 100° lens it observes to 25.8 m
+and detects (25 px/m) to 64.4 m."""
+
 
 def egress_path(c: CampusBuilder, zone: str, pts: Sequence[XY], name: str, width: float | None = None) -> str:
     """A footway of the egress network, numbered per zone (``FW-{zone}-NN``).
@@ -144,7 +152,7 @@ def door_camera(c: CampusBuilder, p: XY, side: str, name: str, prefix: str = "CA
     """A camera 6 m out from a door and 2 m to the side, looking at the door."""
     nx, ny = SIDES[side]
     xy = (p[0] + 6 * nx + 2 * ny, p[1] + 6 * ny - 2 * nx)
-    c.camera(xy, p, name, fov=70, rng=25, prefix=prefix)
+    c.camera(xy, p, name, fov=70, rng=25, prefix=prefix, pixels=PIXELS_HD)
 
 
 @dataclass(frozen=True)
@@ -274,7 +282,7 @@ def teaching_building(
         for k, (a, b) in enumerate(split(x0, x1, n_sd), start=1):
             c.point(f"{tag}-SDC{k}", "detector", ((a + b) / 2, ym), type="smoke", building=bid, level=lv, zone=tag,
                     name=f"Corridor smoke detector {k}")
-        c.camera((x0 + 0.5, ym), (x1, ym), f"{name} level {lv} corridor", fov=60, rng=60, building=bid, level=lv)
+        c.camera((x0 + 0.5, ym), (x1, ym), f"{name} level {lv} corridor", fov=60, rng=60, building=bid, level=lv, pixels=PIXELS_HD)
     # Level 0: a lobby off the corridor leads to the south exit.
     lob = c.area(f"{bid}-L0-LOBBY", "corridor", rect(la, y0, lb, yc0), building=bid, level=0, name=f"{name} lobby")
     c.point(f"{bid}-L0-DLOBBY", "door", (xm, yc0), building=bid, level=0, width=3.0, name="Lobby opening")
@@ -327,14 +335,14 @@ def add_roads_and_gates(c: CampusBuilder) -> None:
     c.footway([(f, RING_N + 6), (f, NORTH_GATE_Y - 10), ng], name="North gate footway", fid="FW-AV5", width=w)
 
     # Cameras and posts at the gates and along the avenue.
-    c.camera((-14.0, 3.0), (0.0, 3.0), "South gate, pedestrian lanes", fov=90, rng=25)
-    c.camera((14.0, 3.0), (0.0, 3.0), "South gate, vehicle lanes", fov=90, rng=25)
-    c.camera((0.0, 24.0), (r, 0.0), "South gate, vehicle recognition", fov=60, rng=40)
-    c.camera((-10.0, 696.0), (0.0, 700.0), "North gate", fov=100, rng=25)
-    c.camera((10.0, 690.0), (0.0, 700.0), "North gate, vehicle recognition", fov=60, rng=30)
+    c.camera((-14.0, 3.0), (0.0, 3.0), "South gate, pedestrian lanes", fov=90, rng=25, pixels=PIXELS_UHD)
+    c.camera((14.0, 3.0), (0.0, 3.0), "South gate, vehicle lanes", fov=90, rng=25, pixels=PIXELS_UHD)
+    c.camera((0.0, 24.0), (r, 0.0), "South gate, vehicle recognition", fov=60, rng=40, pixels=PIXELS_HD)
+    c.camera((-10.0, 696.0), (0.0, 700.0), "North gate", fov=100, rng=25, pixels=PIXELS_UHD)
+    c.camera((10.0, 690.0), (0.0, 700.0), "North gate, vehicle recognition", fov=60, rng=30, pixels=PIXELS_HD)
     for y, look in ((150.0, 1), (260.0, -1), (410.0, 1), (600.0, -1)):
-        c.camera((-9.0, y), (-9.0, y + 40 * look), f"Main Avenue y={y:.0f} m", fov=90, rng=60)
-    c.camera((-9.0, s0 - 15), (0.0, (s0 + s1) / 2), "Avenue shared stretch", fov=70, rng=60)
+        c.camera((-9.0, y), (-9.0, y + 40 * look), f"Main Avenue y={y:.0f} m", fov=90, rng=60, pixels=PIXELS_UHD)
+    c.camera((-9.0, s0 - 15), (0.0, (s0 + s1) / 2), "Avenue shared stretch", fov=70, rng=60, pixels=PIXELS_UHD)
     c.point("POST-GATE-S", "post", (-14.0, 8.0), name="South gate guard post", staff=3)
     c.point("POST-GATE-N", "post", (-12.0, 692.0), name="North gate guard post", staff=2)
     c.point("POST-BASE", "post", (-40.0, 40.0), name="Security office and patrol base", staff=4)
@@ -346,8 +354,8 @@ def assembly_area(c: CampusBuilder, aid: str, name: str, box: tuple[float, float
     c.area(aid, "assembly", rect(*box), name=name)
     mid = ((x0 + x1) / 2, (y0 + y1) / 2)
     rng = round(max(x1 - x0, y1 - y0) * 0.75)
-    c.camera((x0, y0), mid, f"{name} south-west", fov=100, rng=rng, prefix="CAM-AS")
-    c.camera((x1, y1), mid, f"{name} north-east", fov=100, rng=rng, prefix="CAM-AS")
+    c.camera((x0, y0), mid, f"{name} south-west", fov=100, rng=rng, prefix="CAM-AS", pixels=PIXELS_UHD)
+    c.camera((x1, y1), mid, f"{name} north-east", fov=100, rng=rng, prefix="CAM-AS", pixels=PIXELS_UHD)
 
 
 def road_crossing(c: CampusBuilder, zone: str, x: float, name: str, south: float, north: float,
@@ -424,9 +432,9 @@ def add_north_west(c: CampusBuilder) -> None:
               category="lab")
     c.area("KA-CONS", "key_area", site, name="Construction site: New Engineering Building", category="construction",
               closed=True)
-    c.camera((-200.0, 520.0), (-265.0, 562.0), "Construction site south-east corner", fov=100, rng=60)
-    c.camera((-330.0, 605.0), (-265.0, 562.0), "Construction site north-west corner", fov=100, rng=60)
-    c.camera((-250.0, 430.0), (-300.0, 450.0), "Laboratory approach", fov=90, rng=50)
+    c.camera((-200.0, 520.0), (-265.0, 562.0), "Construction site south-east corner", fov=100, rng=60, pixels=PIXELS_UHD)
+    c.camera((-330.0, 605.0), (-265.0, 562.0), "Construction site north-west corner", fov=100, rng=60, pixels=PIXELS_UHD)
+    c.camera((-250.0, 430.0), (-300.0, 450.0), "Laboratory approach", fov=90, rng=50, pixels=PIXELS_UHD)
     c.point("POST-LIB", "post", (-118.0, 428.0), name="Library guard post")
     c.point("POST-LAB", "post", (-290.0, 428.0), name="Laboratory guard post")
     c.point("POST-CONS", "post", (-195.0, 515.0), name="Construction site guard post")
@@ -460,11 +468,11 @@ def add_south_east(c: CampusBuilder) -> None:
                        [("W", 0.5, sx), ("N", 0.5, 145.0)])
     c.area("KA-FIN", "key_area", rect(34.0, 104.0, 106.0, 136.0), name="Finance office and cashier",
               category="finance")
-    c.camera((106.0, 104.0), (70.0, 120.0), "Finance building south-east", fov=90, rng=40)
-    c.camera((34.0, 136.0), (70.0, 120.0), "Finance building north-west", fov=90, rng=40)
-    c.camera((20.0, 170.0), (65.0, 210.0), "Central Square", fov=100, rng=60)
-    c.camera((200.0, 150.0), (290.0, 205.0), "Sports Field south-west", fov=100, rng=80)
-    c.camera((380.0, 260.0), (290.0, 205.0), "Sports Field north-east", fov=100, rng=80)
+    c.camera((106.0, 104.0), (70.0, 120.0), "Finance building south-east", fov=90, rng=40, pixels=PIXELS_UHD)
+    c.camera((34.0, 136.0), (70.0, 120.0), "Finance building north-west", fov=90, rng=40, pixels=PIXELS_UHD)
+    c.camera((20.0, 170.0), (65.0, 210.0), "Central Square", fov=100, rng=60, pixels=PIXELS_UHD)
+    c.camera((200.0, 150.0), (290.0, 205.0), "Sports Field south-west", fov=100, rng=80, pixels=PIXELS_UHD)
+    c.camera((380.0, 260.0), (290.0, 205.0), "Sports Field north-east", fov=100, rng=80, pixels=PIXELS_UHD)
     c.point("POST-FIN", "post", (28.0, 114.0), name="Finance guard post", staff=2)
 
     # More ways into the Central Square (from the south and the north) and the Sports Field (from the north,

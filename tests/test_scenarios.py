@@ -192,7 +192,8 @@ def test_recording_round_trip(tmp_path: Path) -> None:
     safe, = con.execute("SELECT count(*) FROM agents WHERE outcome = 'safe'").fetchone()
     assert n_agents == safe == 130
     last, = con.execute("SELECT max(t1) FROM moves WHERE state = 'walk'").fetchone()
-    assert last == pytest.approx(outcome.replications[0].evacuation_time)
+    rep = outcome.replications[0]  # safe at the assembly area's edge, then drawn walking up to 10 m into it
+    assert rep.evacuation_time <= last <= rep.evacuation_time + 10.0 / rep.speed.min()
     con.execute("SELECT 1")
     con.close()
     with pytest.raises(RecordingError, match="newer"):
@@ -263,7 +264,7 @@ def test_the_recording_is_the_runs_replication_0(tmp_path: Path) -> None:
     assert [a[0] for a in agents] == list(range(rep0.occupants))
     assert [a[1] for a in agents] == rep0.premovement.tolist() and [a[2] for a in agents] == rep0.speed.tolist()
     assert [a[3] for a in agents] == rep0.safe_at.tolist()
-    assert last == rep0.evacuation_time
+    assert rep0.evacuation_time <= last  # drawn walking a few metres into the area after reaching its edge
 
 
 @pytest.mark.parametrize("route", ["shortest", "adaptive"])

@@ -193,6 +193,8 @@ class _Run:
         """Per space, the people waiting for a place in it, first come first served (on a flight: the floor's stream)."""
         self.waiting_stair: dict[int, deque[int]] = defaultdict(deque)
         """Per flight, the people coming off the flight above waiting for a place on it (the stair's stream)."""
+        self.lined = [0] * len(net.names)
+        """Per node, the people standing in line before it for a full space beyond (:meth:`line_place`)."""
         self.merged: dict[int, tuple[int, int]] = defaultdict(lambda: (0, 0))
         """Per flight, the places given so far to the floor's stream and to the stair's."""
         self.merge_floor = net.phys.get("stair_merge_floor")
@@ -411,7 +413,7 @@ class _Run:
         ``stair_merge_floor`` (0.5) for the floor's, the rest for the stair's
         (Boyce, Purser & Shields 2012 observed about 50:50).
         """
-        if self.count[sp] >= self.net.space_cap[sp]:
+        if self.count[sp] >= self.net.space_cap[sp] or not (self.waiting.get(sp) or self.waiting_stair.get(sp)):
             return
         floor, stair = self.waiting[sp], self.waiting_stair[sp]
         if floor and stair:
@@ -421,6 +423,55 @@ class _Run:
             self.resume((floor if take_floor else stair).popleft())
         elif floor or stair:
             self.resume((floor or stair).popleft())
+
+    def line_place(self, p: int, u: int, space: int, stepped: list[float], v_free: float) -> bool:
+        """Place person ``p``, just arrived at node ``u`` with the space beyond full, in line in ``space``; False: they stay at ``u``.
+
+        A line forms before the node, filling ``space`` outwards from it
+        (:meth:`Network.queue_places`): the ``k``-th person in line stands at
+        its ``k``-th place, not on the node (``k``: the people in line
+        there now). Their last step (``stepped``: set off, through, from x, y)
+        ends at that place instead, appended to ``stepped``; where that would
+        take more than their free speed ``v_free`` m/s, or the space has no
+        plan (a flight), they stay at the node as before. Recording or not,
+        the place is the same; the walk from it to the node is part of their
+        next step.
+        """
+        net = self.net
+        sn = net.space_node[space] if space >= 0 else -1
+        if sn < 0:
+            return False
+        pts = net.queue_places(u, sn)
+        qx, qy = pts[min(self.lined[u], len(pts) - 1)].tolist()
+        t0, t1, x0, y0 = stepped
+        if math.hypot(qx - x0, qy - y0) > v_free * (t1 - t0):
+            return False
+        self.lined[u] += 1
+        stepped += [qx, qy]
+        moves = self.moves
+        if moves is not None and moves and moves[-1][0] == p:  # its last segment ends at the place (as far as they get)
+            m = moves[-1]
+            d, reach = math.hypot(qx - m[6], qy - m[7]), v_free * (m[3] - m[2])
+            f = 1.0 if d <= reach else reach / d
+            moves[-1] = (*m[:8], m[6] + f * (qx - m[6]), m[7] + f * (qy - m[7]))
+        return True
+
+    def line_front(self, u: int, space: int, at: tuple[float, float], reach: float) -> tuple[float, float]:
+        """Where someone in line at ``at`` for node ``u`` is after edging ``reach`` m towards its front (m).
+
+        The line moves up as the people ahead leave it; they walk up at most
+        half of ``reach`` (their free speed times the wait) and no further
+        than the front place.
+        """
+        net = self.net
+        sn = net.space_node[space] if space >= 0 else -1
+        if sn < 0:
+            return at
+        fx, fy = net.queue_places(u, sn)[0].tolist()
+        x, y = at
+        d = math.hypot(fx - x, fy - y)
+        f = min(1.0, 0.5 * reach / d) if d > 1e-9 else 1.0
+        return x + f * (fx - x), y + f * (fy - y)
 
     def step(self, u: int, v: int, e: int, length: float, space: int, v_free: float) -> tuple[float, float, float]:
         """Book the walk of ``length`` m from ``u`` along edge ``e`` to ``v``, starting now from ``space``; return (set off, arrive, through).
@@ -472,7 +523,12 @@ class _Run:
             t = t0 + net.e_len[e] / v_free
             if moves is not None:
                 (x0, y0), (x1, y1) = net.xy[u].tolist(), net.xy[v].tolist()
-                moves.append((p, "walk", t0, t, u, v, x0, y0, x1, y1))
+                d = math.hypot(x1 - x0, y1 - y0)
+                t1 = t
+                if net.is_assembly[v] and d > net.e_len[e] + 1e-6:  # safe at the area's edge: drawn walking a few m in
+                    f = min(1.0, (net.e_len[e] + 2.0 + p % 9) / d)
+                    x1, y1, t1 = x0 + f * (x1 - x0), y0 + f * (y1 - y0), t + (f * d - net.e_len[e]) / v_free
+                moves.append((p, "walk", t0, t1, u, v, x0, y0, x1, y1))
             s = net.node_server[v]  # a gate on the way
             if s >= 0:
                 t = servers[s].reserve(t)
@@ -508,6 +564,8 @@ class _Run:
             return
         if space >= 0:
             self.walking[space] += 1
+        in_line = -1  # the node before which they stand in line for a full space ahead (at (x, y))
+        stepped: list[float] = []  # their last step: set off, through (s), from (x, y m); then where it ended
         token = -1  # the space whose free place woke us; passed on if we do not take it
         first = True  # still in the start space, at their own place
         passing = False  # at a door they set out to pass (their route went on out of the space they came from)
@@ -537,6 +595,8 @@ class _Run:
                 if key[0] != "inside" and space >= 0 and space_node[space] >= 0 and closed[space_node[space]]:
                     key = ("inside", space, net.assembly_of[b])  # the space closed around them: they may leave it
                     continue
+                if in_line >= 0:
+                    self.lined[in_line] -= 1
                 break
             sp = e_space[e]
             if token >= 0 and token != sp:
@@ -546,15 +606,30 @@ class _Run:
                 from_flight = space >= 0 and net.space_is_flight[space] and net.space_is_flight[sp]
                 (self.waiting_stair if from_flight else self.waiting)[sp].append(p)
                 t0 = env.now
+                if not first and in_line != u and self.line_place(p, u, space, stepped, v_free):
+                    in_line = u
+                    qx, qy = moves[-1][8:] if moves is not None else stepped[4:]
+                    x, y = stepped[4:]
+                else:
+                    qx, qy = x, y
                 yield None
                 token = sp
+                if in_line == u:  # the line moved up while they waited
+                    x, y = self.line_front(u, space, (x, y), (env.now - t0) * v_free)
                 if moves is not None:
-                    moves.append((p, "queue", t0, env.now, u, u, x, y, x, y))
+                    moves.append((p, "queue", t0, env.now, u, u, qx, qy, x, y))
                 if self.smoky and self.exposed(p, u, space, t0, env.now):
+                    self.lined[u] -= in_line == u
                     return
                 continue
+            if in_line >= 0:  # from their place in the line to the door, then on
+                self.lined[in_line] -= 1
+                ux, uy = net.xy[u].tolist()
+                length += math.hypot(ux - x, uy - y)
+                in_line = -1
             now = env.now
             t0, t_arrive, t_through = self.step(u, v, e, length, space, v_free)
+            stepped = [now, t_through, x, y] if first else [now, t_through, *net.xy[u].tolist()]
             if net.node_server[v] >= 0:
                 on = (self.fields.get(key) or self.route(key))[2][v]
                 passing = first or (on >= 0 and e_space[on] != sp)

@@ -94,7 +94,9 @@ class Server:
         people need N / rate seconds (the SFPE hydraulic model's N / F), so
         no run beats the flow lower bound.
         """
-        k = self._free(int(t * self.rate))
+        k = int(t * self.rate)
+        if k in self._next:
+            k = self._free(k)
         self._next[k] = k + 1
         start = max(t, k / self.rate)
         wait = start - t
@@ -117,7 +119,10 @@ class Server:
         """Wait (s) someone arriving at ``t`` would have: the booked slots ahead of them."""
         if t >= self.until:
             return 0.0
-        return max(0.0, self._free(int(t * self.rate)) / self.rate - t)
+        k = int(t * self.rate)
+        if k in self._next:
+            k = self._free(k)
+        return max(0.0, k / self.rate - t)
 
 
 class Network:

@@ -245,8 +245,9 @@ _TABLE = (
 )
 
 SETTINGS: dict[str, Setting] = {s.name: s for s in _TABLE}
-MAY_BE_ZERO = frozenset({"traffic.service_cv", "traffic.ped_red_violation", "traffic.driver_red_violation"})
-"""Settings a scenario may set to 0 (shares, switches, a fixed service); every other one must be > 0."""
+MAY_BE_ZERO = frozenset({"traffic.service_cv", "traffic.ped_red_violation", "traffic.driver_red_violation", "traffic.ped_intent_distance"})
+"""Settings a scenario may set to 0 (shares, switches, a fixed service, drivers who notice people only on a crossing);
+every other one must be > 0."""
 
 ROOM_USES = tuple(n.split(".", 1)[1] for n in SETTINGS if n.startswith("load_factor."))
 BUILDING_USES = tuple(n.split(".", 1)[1] for n in SETTINGS if n.startswith("building_load_factor."))

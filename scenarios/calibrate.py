@@ -30,14 +30,15 @@ exits plus the people through flow-limited exits before their queue formed.
 Without a flow-limited exit the door flow is not identified; with fewer than
 ``calibrate.min_people`` people in the second group the pre-movement is not;
 a parameter that is not identified is reported as such and left as the
-scenario has it, never guessed.
+scenario has it, never guessed. Cameras that count building levels add the
+people they saw leave each level to the pre-movement's data
+(:mod:`scenarios.camera_counts`, weighted by ``calibrate.camera_weight``):
+they identify it when every counted exit queued.
 """
 
 from __future__ import annotations
 
 import math
-import os
-import tomllib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 
+from scenarios import camera_counts as cams
 from scenarios.evacuation import Drill
 from scenarios.profile import profile
 from scenarios.schema import Distribution, Evacuation
@@ -62,6 +64,8 @@ PRE_MEAN_BOUNDS = (1.0, 1800.0)
 """Search range of the pre-movement mean (s)."""
 PRE_SD_BOUNDS = (0.5, 1200.0)
 """Search range of the pre-movement standard deviation (s)."""
+START_SHARES = (0.5, 0.7, 0.9)
+"""Starting points of the pre-movement fit, as shares of the mean time people left levels without exits (camera counts)."""
 EVACUATED_SHARE = 0.5
 """A building without a fire alarm counts as evacuated (part of the drill) when its doors count at least this share of
 its people at the alarm out before the all-clear: a building going about its day turns over ~1 % a minute."""
@@ -130,7 +134,8 @@ def actual_exits(recording: str | Path, campus: Campus, *, alarm_s: float | None
         Door id → :class:`ExitData` (``out`` crossings after the alarm, times from the alarm).
     alarm_s : float
     meta : dict
-        The recording's metadata.
+        The recording's metadata, with ``drill_buildings`` (the drill's buildings) and ``all_clear_s`` (the drill's end,
+        s from the recording's start).
 
     Raises
     ------
@@ -182,7 +187,7 @@ def actual_exits(recording: str | Path, campus: Campus, *, alarm_s: float | None
         raise RecordingError(msg)
     out = {d: ExitData(d, doors[d], np.array([t for t, _ in v]), np.array([c for _, c in v], dtype=float))
            for d, v in sorted(acc.items())}
-    return out, float(alarm), meta
+    return out, float(alarm), {**meta, "drill_buildings": sorted(drilled), "all_clear_s": float(clear)}
 
 
 def time_step(actual: dict[str, ExitData]) -> float:
@@ -423,6 +428,10 @@ class Calibration:
     """Passage times through the counted exits in the replications at the fitted values (the drill's occupancy)."""
     uncertainty: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Per fitted parameter, how well the data pins it (:func:`profile`)."""
+    camera_levels: list[str] = field(default_factory=list)
+    """Zones (building levels, ``B-L2``) whose camera counts the pre-movement was fitted to as well."""
+    camera_people: float = 0.0
+    """People the cameras saw leave those levels (before a queue at an exit on their level)."""
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready."""
@@ -431,7 +440,9 @@ class Calibration:
                 "premovement_sd_s": r(self.premovement_sd, 2), "identified": {
                     "flow_door": self.flow_door is not None, "premovement": self.premovement_mean is not None},
                 "start": self.start, "flow_exits": self.flow_exits, "premovement_exits": self.premovement_exits,
-                "premovement_people": round(self.premovement_people, 1), "simulations": self.simulations,
+                "premovement_people": round(self.premovement_people, 1), "camera_levels": self.camera_levels,
+                "camera_people": round(self.camera_people, 1), "camera_weight": default("calibrate.camera_weight"),
+                "simulations": self.simulations,
                 "loss": {k: round(v, 5) for k, v in self.loss.items()}, "uncertainty": self.uncertainty,
                 "warnings": self.warnings}
 
@@ -451,8 +462,8 @@ def _start_premovement(sc: Evacuation) -> tuple[float, float]:
 
 def calibrate(actual: dict[str, ExitData], scenario: Evacuation, campus: Campus, *, step: float | None = None,
               replications: int | None = None, progress: Callable[[int], None] | None = None,
-              uncertainty: bool = True) -> Calibration:
-    """Fit ``flow_door`` and the lognormal pre-movement mean and sd to an exercise's exit curves.
+              uncertainty: bool = True, levels: dict[cams.Level, cams.LevelData] | None = None) -> Calibration:
+    """Fit ``flow_door`` and the lognormal pre-movement mean and sd to an exercise's exit curves and camera counts.
 
     Every step of the fit runs the drill (:class:`scenarios.evacuation.Drill`)
     with the candidate values, only the buildings with counted exits, each
@@ -463,7 +474,9 @@ def calibrate(actual: dict[str, ExitData], scenario: Evacuation, campus: Campus,
     search), then the pre-movement to the rest (Nelder-Mead on the logarithms
     of mean and sd, minimising the squared gap between the cumulative curves
     in people per exit), then the door flow once more with the fitted
-    pre-movement.
+    pre-movement. Camera counts of the drill's building levels (``levels``)
+    join the pre-movement's loss (:mod:`scenarios.camera_counts`), each
+    level's squared error weighted by ``calibrate.camera_weight``.
 
     Parameters
     ----------
@@ -481,6 +494,8 @@ def calibrate(actual: dict[str, ExitData], scenario: Evacuation, campus: Campus,
         Called with the number of simulated replications so far.
     uncertainty : bool
         Also profile each fitted value (:func:`profile`: four more simulation steps per parameter).
+    levels : dict, optional
+        From :func:`scenarios.camera_counts.actual_levels`: people on each watched level over time.
     """
     step = time_step(actual) if step is None else step
     reps = int(default("calibrate.replications")) if replications is None else replications
@@ -499,36 +514,55 @@ def calibrate(actual: dict[str, ExitData], scenario: Evacuation, campus: Campus,
     for e in actual.values():
         people[e.building] += e.people
     doors = exits_of(campus)
-    for b in people:
+    levels = {k: v for k, v in (levels or {}).items() if k[0] in people}
+    for b in list(people):
+        watched = sorted(lv for bb, lv in levels if bb == b)
+        seen = sum(levels[(b, lv)].at_alarm for lv in watched)
+        whole = len(watched) >= int(campus.features.at[b, "levels"] or 1)
         unsensed = sorted(d for d, bb in doors.items() if bb == b and d not in actual)
-        if unsensed:
+        if whole and seen > people[b]:  # every level watched: its cameras saw people the doors did not count out
+            warnings.append(f"building {b}: its cameras counted {seen:.0f} people at the alarm, its doors {people[b]:.0f} out "
+                            f"(exits {', '.join(unsensed) or 'none'} without a count): the fit holds {seen:.0f} and lets them "
+                            "leave by any exit")
+            people[b] = seen
+        elif unsensed:
             warnings.append(f"building {b}: exits {', '.join(unsensed)} counted nobody (no door sensor, or unused): "
                             "the fit assumes nobody left through them")
+    # camera counts: levels with people at the alarm; each up to the queue at a flow-limited exit on that level
+    lev_at = {k: v.until_empty()[0] for k, v in sorted(levels.items()) if v.at_alarm > 0}  # report times
+    lev_obs = {k: levels[k].until_empty()[1] for k in lev_at}
+    level_of = {d: campus.graph.nodes[d].get("level") for d in actual}
+    lev_upto = {k: int(np.searchsorted(t, min([grid[plateaus[d].k0] for d in flow_exits  # type: ignore[union-attr]
+                                                if actual[d].building == k[0] and level_of[d] == k[1]] + [np.inf])))
+                for k, t in lev_at.items()}
+    lev_people = cams.people_seen_leaving(lev_obs, lev_upto)
+    cam_weight = float(default("calibrate.camera_weight"))
     base = scenario.model_copy(update={"occupancy": scenario.occupancy.model_validate(_occupancy_for(campus, people))})
     mean0, sd0 = _start_premovement(scenario)
     flow0 = float(scenario.settings.get("flow_door", default("flow_door")))
     drills: dict[float, Drill] = {}
     runs = [0]
 
-    def passages(flow: float, mean: float, sd: float) -> list[dict[str, np.ndarray]]:
+    def passages(flow: float, mean: float, sd: float, cameras: bool = True) -> tuple[list[dict[str, np.ndarray]], list[dict]]:
         key = round(flow, 6)
         if key not in drills:
             sc = base.model_copy(update={"settings": {**base.settings, "flow_door": key}})
             drills[key] = Drill(campus, sc)
         dr = drills[key]
         dr.scenario = dr.scenario.model_copy(update={"premovement": _lognormal(mean, sd, scenario.premovement)})
-        out = simulate_exits(dr, actual, reps)
+        out = cams.simulate(dr, set(actual), set(lev_obs) if cameras else set(), reps)
         runs[0] += reps
         if progress:
             progress(runs[0])
         return out
 
-    def sim(flow: float, mean: float, sd: float) -> dict[str, np.ndarray]:
-        out = passages(flow, mean, sd)
-        return {d: _mean_cumulative(_sim_exit(out, d, actual[d].building), grid) for d in actual}
+    def sim(flow: float, mean: float, sd: float, cameras: bool = True) -> tuple[dict[str, np.ndarray], dict[cams.Level, np.ndarray]]:
+        out, lev = passages(flow, mean, sd, cameras)
+        return ({d: _mean_cumulative(_sim_exit(out, d, actual[d].building), grid) for d in actual},
+                cams.mean_levels(lev, lev_at) if cameras else {})
 
     def flow_loss(flow: float, mean: float, sd: float) -> float:
-        cum = sim(flow, mean, sd)
+        cum, _ = sim(flow, mean, sd, cameras=False)
         total = 0.0
         for d in flow_exits:
             p = plateaus[d]
@@ -544,13 +578,15 @@ def calibrate(actual: dict[str, ExitData], scenario: Evacuation, campus: Campus,
         mean, sd = (float(v) for v in np.exp(x))
         if not (PRE_MEAN_BOUNDS[0] <= mean <= PRE_MEAN_BOUNDS[1] and PRE_SD_BOUNDS[0] <= sd <= PRE_SD_BOUNDS[1]):
             return 1e9
-        cum = sim(flow, mean, sd)
+        cum, lev = sim(flow, mean, sd)
         if parts is None:
             err = sum(float(obs[d][-1]) * float(np.sum((cum[d] / max(cum[d][-1], 1.0) - obs[d] / obs[d][-1]) ** 2))
-                      for d in obs if obs[d][-1] > 0)
-            return err / max(1.0, sum(float(o[-1]) for o in obs.values())) / len(grid)
-        err = sum(float(np.sum((cum[d][:k] - obs[d][:k]) ** 2)) for d, k in parts.items() if k > 0)
-        return err / max(1.0, pre_people) / max(1, sum(parts.values()))
+                      for d in obs if obs[d][-1] > 0) + cam_weight * cams.level_error(lev, lev_obs, lev_upto, shares=True)
+            weight = sum(float(o[-1]) for o in obs.values()) + cam_weight * sum(float(o[0]) for o in lev_obs.values())
+            return err / max(1.0, weight) / (len(grid) + sum(len(t) for t in lev_at.values()))
+        err = (sum(float(np.sum((cum[d][:k] - obs[d][:k]) ** 2)) for d, k in parts.items() if k > 0)
+               + cam_weight * cams.level_error(lev, lev_obs, lev_upto, shares=False))
+        return err / max(1.0, pre_people + cam_weight * lev_people) / max(1, sum(parts.values()) + sum(lev_upto.values()))
 
     def fit_pre(m: float, s: float, flow: float, parts: dict[str, int] | None, reach: tuple[float, float] = (0.7, 0.6)) -> tuple[float, float]:
         r = minimize(pre_loss, np.log([m, s]), args=(flow, parts), method="Nelder-Mead",
@@ -575,8 +611,16 @@ def calibrate(actual: dict[str, ExitData], scenario: Evacuation, campus: Campus,
         warnings.append("door flow not identified: no exit was flow-limited (none held a steady queue), so the counts "
                         f"show when people arrived, not how fast a door lets them through; flow_door kept at {flow0:g} persons/s/m")
     min_people = default("calibrate.min_people")
-    if pre_people >= min_people:
-        mean, sd = fit_pre(mean0, sd0, flow if flow is not None else flow0, upto)
+    if pre_people + lev_people >= min_people:
+        # the cameras' falls on levels without exits start the search where the data are, when that fits better: the
+        # times people left those levels, less a share for the walk to the stair (the fit alone, from the plan's values,
+        # can settle in the valley where a short, narrow pre-movement and the stair's queue make the same curves)
+        m0, s0 = mean0, sd0
+        moments = cams.departure_moments(lev_at, lev_obs, {(actual[d].building, level_of[d]) for d in actual})
+        if moments is not None:
+            tries = [(mean0, sd0)] + [(moments[0] * f, moments[1]) for f in START_SHARES]
+            m0, s0 = min(tries, key=lambda ms: pre_loss(np.log(ms), flow or flow0, upto))
+        mean, sd = fit_pre(m0, s0, flow if flow is not None else flow0, upto)
         if flow_exits:
             flow = fit_flow(mean, sd)
             # with the door flow known, the queued stretches say when the last people reached the doors (the
@@ -584,28 +628,31 @@ def calibrate(actual: dict[str, ExitData], scenario: Evacuation, campus: Campus,
             mean, sd = fit_pre(mean, sd, flow, None, reach=(0.9, 0.85))  # a refinement: starts near
             flow = fit_flow(mean, sd)
     else:
-        warnings.append(f"pre-movement not identified: only {pre_people:.0f} people passed exits that were not flow-limited "
+        seen = f" and {lev_people:.0f} were seen leaving their levels by cameras" if lev_obs else ""
+        warnings.append(f"pre-movement not identified: only {pre_people:.0f} people passed exits that were not flow-limited{seen} "
                         f"(need {min_people:.0f}); a queued exit's counts show the door flow, not when people set off; "
                         f"premovement kept at mean {mean0:g} s, sd {sd0:g} s")
     best = {"flow_door": flow if flow is not None else flow0, "premovement_mean_s": mean if mean is not None else mean0,
             "premovement_sd_s": sd if sd is not None else sd0}
-    fitted = passages(*best.values())
+    fitted, _ = passages(*best.values(), cameras=False)
     warnings += _misfit(fitted, obs, upto, plateaus, flow_exits, actual, grid, step, mean is not None)
     free = [k for k, v in (("flow_door", flow), ("premovement_mean_s", mean), ("premovement_sd_s", sd)) if v is not None]
 
     def sse(values: dict[str, float]) -> float:
-        """Squared residuals of the people out of each building per time step (summed over its counted exits)."""
-        cum = sim(*values.values())
-        return sum(float(np.sum((sum(_per_step(cum[d]) - _per_step(obs[d]) for d in ds)) ** 2)) for ds in by_building.values())
+        """Squared residuals of the people out of each building per time step (summed over its counted exits), and of
+        the people on each watched level per time step, weighted by ``calibrate.camera_weight``."""
+        cum, lev = sim(*values.values())
+        return (sum(float(np.sum((sum(_per_step(cum[d]) - _per_step(obs[d]) for d in ds)) ** 2)) for ds in by_building.values())
+                + cam_weight * cams.residuals(lev, lev_obs))
 
     by_building: dict[str, list[str]] = defaultdict(list)
     for d, e in actual.items():
         by_building[e.building].append(d)
 
-    pins = profile(sse, best, free, points=len(grid) * len(by_building)) if uncertainty else {}
+    pins = profile(sse, best, free, points=len(grid) * len(by_building) + sum(len(t) for t in lev_at.values())) if uncertainty else {}
     return Calibration(flow, mean, sd, {"flow_door": flow0, "premovement_mean_s": mean0, "premovement_sd_s": sd0},
                        flow_exits, sorted(d for d, k in upto.items() if k > 0), pre_people, runs[0], loss, warnings, fitted,
-                       pins)
+                       pins, [f"{b}-L{lv}" for b, lv in lev_obs], lev_people)
 
 
 def _misfit(fitted: list[dict[str, np.ndarray]], obs: dict[str, np.ndarray], upto: dict[str, int],
@@ -624,7 +671,7 @@ def _misfit(fitted: list[dict[str, np.ndarray]], obs: dict[str, np.ndarray], upt
             gap[:k] += sim[:k] - obs[d][:k]
             people += float(obs[d][k - 1])
         worst = float(np.max(np.abs(gap))) / max(people, 1.0)
-        if worst > limit:
+        if worst > limit and people >= default("calibrate.min_people"):  # a handful of people before a queue: noise
             out.append(f"poor fit of the pre-movement: the fitted simulation is still off by {worst:.0%} of the people it was "
                        "fitted to at some time; check the alarm time (--alarm), which exits were counted, and that the window "
                        "holds the evacuation")
@@ -636,33 +683,3 @@ def _misfit(fitted: list[dict[str, np.ndarray]], obs: dict[str, np.ndarray], upt
                        f"{0 if q is None else q.rate:.2f}; another bottleneck (a stair, a corridor) may limit it")
     return out
 
-
-def write_calibrated(scenario_path: str | Path, out_path: str | Path, cal: Calibration, *, source: str) -> Path:
-    """Write the scenario file again with the fitted values: ``premovement`` and ``settings.flow_door``.
-
-    Every other key of the original is kept; values the recording did not
-    identify stay as they were. A relative ``campus`` is rewritten relative to
-    the new file's folder, so it still loads.
-    """
-    import tomli_w
-
-    src = Path(scenario_path)
-    doc = tomllib.loads(src.read_text(encoding="utf-8"))
-    if cal.premovement_mean is not None:
-        pre = doc.get("premovement")
-        keep = {k: pre[k] for k in ("min", "max") if isinstance(pre, dict) and k in pre}
-        doc["premovement"] = {"dist": "lognormal", "mean": round(cal.premovement_mean, 2), "sd": round(cal.premovement_sd or 0.0, 2), **keep}
-    if cal.flow_door is not None:
-        doc.setdefault("settings", {})["flow_door"] = round(cal.flow_door, 4)
-    out = Path(out_path)
-    campus = Path(doc["campus"])
-    if not campus.is_absolute():
-        doc["campus"] = Path(os.path.relpath((src.parent / campus).resolve(), out.resolve().parent)).as_posix()
-    head = (f"# Calibrated by twin compare from {source}:\n"
-            + "".join(f"#   {w}\n" for w in cal.warnings)
-            + f"# flow_door {'fitted' if cal.flow_door is not None else 'not identified (kept)'}, "
-            f"premovement {'fitted' if cal.premovement_mean is not None else 'not identified (kept)'}; "
-            f"every other key as in {src.name}.\n")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(head + tomli_w.dumps(doc), encoding="utf-8")
-    return out

@@ -13,12 +13,12 @@ checked against (``docs/exercises.md``).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from scenarios.camera_counts import level_counts
 from scenarios.evacuation import Drill
 from scenarios.schema import parse_scenario
 from twin.campus import Campus
@@ -70,30 +70,7 @@ def engine_drill(campus: Campus, truth: DrillTruth = DrillTruth(), *, seed: int 
         drill = Drill(campus, sc, "synthetic drill")
         rep = drill.run(0, record=True)
         exits = {d: np.sort(np.asarray(t, dtype=float)) for d, t in rep.exit_times.items()}
-        return exits, _levels(drill, rep.moves or [])
+        return exits, level_counts(drill, rep.moves or [])
 
     return play
 
-
-def _levels(drill: Drill, moves: list[tuple]) -> dict[tuple[str, int], tuple[np.ndarray, np.ndarray]]:
-    """People on each building level over time, from where each person's moves take them."""
-    where = [(drill.building[i], drill.level[i]) for i in drill.start.tolist()]
-    changes: list[tuple[float, int, tuple[str | None, int | None]]] = []
-    for p, _state, _t0, t1, _u, v, *_ in moves:
-        changes.append((t1, p, (drill.building[v], drill.level[v])))
-    changes.sort(key=lambda c: (c[0], c[1]))
-    count: dict[tuple[str, int], int] = defaultdict(int)
-    for b, lv in where:
-        if b is not None and lv is not None:
-            count[(b, lv)] += 1
-    series: dict[tuple[str, int], list[tuple[float, int]]] = {k: [(0.0, n)] for k, n in count.items()}
-    for t, p, to in changes:
-        here = where[p]
-        if to == here:
-            continue
-        for key, delta in ((here, -1), (to, 1)):
-            if key[0] is not None and key[1] is not None:
-                count[key] += delta
-                series.setdefault(key, [(0.0, 0)]).append((t, count[key]))
-        where[p] = to
-    return {k: (np.array([t for t, _ in v]), np.array([n for _, n in v])) for k, v in series.items()}

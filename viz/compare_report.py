@@ -242,10 +242,12 @@ def _tables(result: dict[str, Any]) -> str:
                  pinned(cal, "flow_door", 3), ", ".join(cal["flow_exits"]) or "none"),
                 ("pre-movement mean (s)", f"{st['premovement_mean_s']:g}",
                  "not identified" if cal["premovement_mean_s"] is None else f"{cal['premovement_mean_s']:.1f}",
-                 pinned(cal, "premovement_mean_s", 1), ", ".join(cal["premovement_exits"]) or "none"),
+                 pinned(cal, "premovement_mean_s", 1), ", ".join(cal["premovement_exits"] + cal.get("camera_levels", [])) or "none"),
                 ("pre-movement sd (s)", f"{st['premovement_sd_s']:g}",
                  "not identified" if cal["premovement_sd_s"] is None else f"{cal['premovement_sd_s']:.1f}",
-                 pinned(cal, "premovement_sd_s", 1), f"{cal['premovement_people']:,.0f} people")]
+                 pinned(cal, "premovement_sd_s", 1), f"{cal['premovement_people']:,.0f} people at exits"
+                 + (f", {cal['camera_people']:,.0f} seen leaving levels by cameras (weight {cal['camera_weight']:g})"
+                    if cal.get("camera_levels") else ""))]
         parts += ['<h2>Calibration</h2><p class="rp-note">Fitted by running the drill at every step '
                   f'({cal["simulations"]} simulated replications, common random numbers). Written to '
                   f'{esc(cal["written"])}.</p>',

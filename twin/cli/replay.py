@@ -164,7 +164,9 @@ def compare(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document of the comparison.")] = False,
 ) -> None:
     """Drill versus plan: actual vs simulated evacuation curves per building and in total; --calibrate fits the plan to the drill."""
-    from scenarios.calibrate import actual_exits, calibrate as fit, compare as compare_curves, write_calibrated
+    from scenarios.calibrate import actual_exits, calibrate as fit, compare as compare_curves
+    from scenarios.calibrated import write_calibrated
+    from scenarios.camera_counts import actual_levels
     from scenarios.evacuation import run
     from scenarios.schema import Evacuation, load_scenario
     from twin.recording import RecordingError
@@ -189,8 +191,11 @@ def compare(
         with Progress(TextColumn("calibrating: {task.completed} simulated replications"), TimeElapsedColumn(),
                       console=err, transient=True, disable=as_json) as bar:
             task = bar.add_task("fit", total=None)
-            cal = fit(actual, sc, c, step=step, replications=replications,
+            levels, notes = actual_levels(str(recording), c, alarm_s=alarm_s, until_s=meta["all_clear_s"],
+                                          buildings={e.building for e in actual.values()})
+            cal = fit(actual, sc, c, step=step, replications=replications, levels=levels,
                       progress=lambda n: bar.update(task, completed=n))
+            cal.warnings += notes
     cmp = compare_curves(actual, [r.exit_times for r in outcome.replications], alarm_s=alarm_s, step=step,
                          calibrated=cal.fitted if cal else None)
     result: dict[str, object] = {

@@ -23,7 +23,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from scenarios.evacuation.engine import Drill, Replication
+from scenarios.evacuation.engine import Drill
+from scenarios.evacuation.replication import Replication
 from scenarios.evacuation.network import Network, Server
 from scenarios.evacuation.outcome import Outcome, lower_bound, record
 from scenarios.evacuation.physics import Physics

@@ -20,7 +20,8 @@ import networkx as nx
 import numpy as np
 
 from scenarios.bound import evacuation_lower_bound
-from scenarios.evacuation.engine import Drill, Replication
+from scenarios.evacuation.engine import Drill
+from scenarios.evacuation.replication import Replication
 from scenarios.evacuation.network import HOP, Network
 from scenarios.evacuation.physics import Capacity
 from scenarios.schema import Evacuation

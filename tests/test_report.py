@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -82,8 +83,19 @@ def test_tables_hold_bottlenecks_buildings_and_exits(page: str, drill: tuple[Out
         return [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", body)]
 
     bottlenecks = cells("rp-bottlenecks")
-    assert [row[1] for row in bottlenecks] == [html.escape(b["id"]) for b in s["bottlenecks"]]
-    assert bottlenecks[0][5] == f"{s['bottlenecks'][0]['max_wait_s']:,.1f}"
+    assert [row[2] for row in bottlenecks] == [html.escape(b["id"]) for b in s["bottlenecks"]]
+    assert bottlenecks[0][6] == f"{s['bottlenecks'][0]['max_wait_s']:,.1f}"
+    # ranked per level, as the map numbers them: each level's first is #1, and the ranks on a level count up
+    seen: dict[str, int] = {}
+    for row in bottlenecks:
+        where, rank = row[1].rsplit(" #", 1)
+        seen[where] = seen.get(where, 0) + 1
+        assert int(rank) == seen[where] and (where == "outdoors" or re.fullmatch(r"L-?\d+", where))
+    assert len(seen) >= 2  # the tiny example's bottlenecks are on two levels: each numbered from 1
+    # the map's markers carry the same numbers, each with its level's tag (``out`` outdoors)
+    labels = [json.loads(f'"{m}"') for m in re.findall(r'"label": "((?:[^"\\]|\\.)*)"', page)]
+    tags = [(r[1].rsplit(" #", 1)[1], "out" if r[1].startswith("outdoors") else r[1].split(" #")[0]) for r in bottlenecks[:10]]
+    assert sorted(labels) == sorted(f'<span>{n}</span><b class="rp-lvl">{t}</b>' for n, t in tags)
     assert cells("rp-buildings")[0][1:2] == ["B1"] and cells("rp-buildings")[0][4] == f"{s['by_building']['B1']:,.1f}"
     exits = cells("rp-exits")
     assert exits[0][0] == "EXIT-W" and exits[0][3] == f"{s['by_exit']['EXIT-W']:g}"

@@ -281,11 +281,35 @@ def _closures_layer(outcome: Outcome, summary: dict[str, Any]) -> dict[str, Any]
     return _collection(items)
 
 
+def level_ranks(drill: Network | None, bottlenecks: Sequence[dict[str, Any]]) -> list[tuple[int | None, int]]:
+    """Per bottleneck (worst first): its building level (None outdoors, or without the run's network) and its rank
+    among the bottlenecks on that level (1 = the worst there). The map numbers them so, each with its level's tag."""
+    where = _server_node_pairs(drill) if drill is not None else {}
+    count: dict[int | None, int] = {}
+    out = []
+    for b in bottlenecks:
+        ends = where.get(b["id"])
+        node = drill.graph.nodes[ends[0]] if drill is not None and ends else {}
+        lv = node.get("level")
+        level = int(lv) if isinstance(lv, int | np.integer) and node.get("building") else None
+        count[level] = count.get(level, 0) + 1
+        out.append((level, count[level]))
+    return out
+
+
+def level_rank_text(level: int | None, rank: int) -> str:
+    """``L2 #1``, or ``outdoors #1``: a bottleneck's rank on its level, as the table and the popups write it."""
+    return f"{'outdoors' if level is None else f'L{level}'} #{rank}"
+
+
 def _bottleneck_layer(outcome: Outcome, summary: dict[str, Any]) -> dict[str, Any]:
-    """The worst bottlenecks, numbered by rank: doors at the door, paths and flights at the middle of the edge."""
+    """The worst bottlenecks, numbered per level (the level tagged, ``out`` outdoors): doors at the door, paths and
+    flights at the middle of the edge."""
     drill = outcome.drill
     where = _server_node_pairs(drill)
-    ranked = [(i, b) for i, b in enumerate(summary.get("bottlenecks", [])[:TOP_BOTTLENECKS], 1) if b["id"] in where]
+    top = summary.get("bottlenecks", [])[:TOP_BOTTLENECKS]
+    per_level = level_ranks(drill, top)
+    ranked = [(i, b) for i, b in enumerate(top, 1) if b["id"] in where]
     nodes = sorted({n for _, b in ranked for n in where[b["id"]]})
     points = _node_points(drill, nodes)
     drawn: list[tuple[float, float]] = []  # label places, in the campus's metres
@@ -301,14 +325,14 @@ def _bottleneck_layer(outcome: Outcome, summary: dict[str, Any]) -> dict[str, An
             label = (float(xy[0]) + r * math.cos(a), float(xy[1]) + r * math.sin(a))
         drawn.append(label)
         at = shapely.Point(np.mean([(points[n].x, points[n].y) for n in ends], axis=0))
-        level = drill.graph.nodes[ends[0]].get("level")
-        floor = f"level {level}" if isinstance(level, int | np.integer) and drill.graph.nodes[ends[0]].get("building") else ""
-        popup = popup_html({"name": f"Bottleneck #{rank}", "element": b["id"], "kind": b["kind"], "where": floor or "outdoors",
+        level, on_level = per_level[rank - 1]
+        popup = popup_html({"name": f"Bottleneck {level_rank_text(level, on_level)}", "element": b["id"], "kind": b["kind"],
+                            "where": "outdoors" if level is None else f"level {level}", "campus-wide": f"#{rank}",
                             "max queue": f"{num(b['max_queue'])} people", "max wait": seconds(b["max_wait_s"]),
                             "mean wait": seconds(b["mean_wait_s"]), "passed": f"{num(b['passed'])} people"})
-        tag = f'<b class="rp-lvl">L{level}</b>' if floor else ""
+        tag = f'<b class="rp-lvl">{"out" if level is None else f"L{level}"}</b>'
         place = shapely.Point(*to_wgs.transform(*label)) if k else at
-        items.append((place, {"rank": rank, "label": f"<span>{rank}</span>{tag}", "popup": popup}))
+        items.append((place, {"rank": rank, "label": f"<span>{on_level}</span>{tag}", "popup": popup}))
         if k:
             items.append((shapely.LineString([at, place]), {"rank": rank, "leader": True}))
             items.append((at, {"rank": rank, "dot": True, "popup": popup}))
@@ -371,7 +395,7 @@ def map_legend_html(summary: dict[str, Any]) -> str:
          "exit (area ∝ people)"),
         (f'<svg width="26" height="16"><circle cx="13" cy="8" r="3.5" fill="#fff" stroke="{EXIT_UNUSED}" stroke-width="1.5"/></svg>',
          "exit nobody used"),
-        ('<span class="rp-rank rp-rank-legend"><span>1</span></span>', "bottleneck, by rank"),
+        ('<span class="rp-rank rp-rank-legend"><span>1</span></span>', "bottleneck, ranked on its level (tag: L2, out)"),
         (f'<svg width="26" height="16"><rect x="2" y="2" width="22" height="12" fill="{CLOSED}" fill-opacity=".35" '
          f'stroke="{CLOSED}" stroke-width="2" stroke-dasharray="5 3"/></svg>', "blocked"),
         (f'<svg width="26" height="16"><rect x="2" y="2" width="22" height="12" fill="{CLOSED}" fill-opacity=".85" '

@@ -48,7 +48,7 @@ from viz.drill_data import (
     seconds,
     spread,
 )
-from viz.drill_map import SMOKE_PATTERN, ClearanceScale, drill_map, map_legend_html
+from viz.drill_map import SMOKE_PATTERN, ClearanceScale, drill_map, level_rank_text, level_ranks, map_legend_html
 from viz.offline import framed_page, write_page
 from viz.page import (
     CLOSED,
@@ -363,11 +363,13 @@ def plots_html(outcome: Outcome, summary: dict[str, Any]) -> str:
 
 
 def bottleneck_table(summary: dict[str, Any], drill: Any = None) -> str:
-    """The bottlenecks of the summary, worst first, with the source's names where it has them."""
-    rows = [(i, b["id"], element_name(drill, b["id"]), b["kind"], num(b["max_queue"]), fixed(b["max_wait_s"]), fixed(b["mean_wait_s"]),
-             num(b["passed"])) for i, b in enumerate(summary.get("bottlenecks", []), 1)]
-    return table_html(["#", "element", "name", "kind", "max queue (people)", "max wait (s)", "mean wait (s)", "passed (people)"],
-                      rows, numeric=(0, 4, 5, 6, 7), table_id="rp-bottlenecks")
+    """The bottlenecks of the summary, worst first, with their rank on their level (as the map numbers them) and the
+    source's names where it has them."""
+    found = summary.get("bottlenecks", [])
+    rows = [(i, level_rank_text(*lr), b["id"], element_name(drill, b["id"]), b["kind"], num(b["max_queue"]), fixed(b["max_wait_s"]),
+             fixed(b["mean_wait_s"]), num(b["passed"])) for i, (b, lr) in enumerate(zip(found, level_ranks(drill, found), strict=True), 1)]
+    return table_html(["#", "on its level", "element", "name", "kind", "max queue (people)", "max wait (s)", "mean wait (s)",
+                       "passed (people)"], rows, numeric=(0, 5, 6, 7, 8), table_id="rp-bottlenecks")
 
 
 def element_name(drill: Any, label: str) -> str:

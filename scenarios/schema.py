@@ -177,6 +177,40 @@ class Walkers(Common):
         return v
 
 
+ALTERNATIVE_FIXED = ("kind", "campus", "alternatives")
+"""Keys an alternative cannot change: the options of one scenario run on its campus, as its kind."""
+
+
+class Alternative(_Model):
+    """One option of an evacuation scenario (``[[alternatives]]``): a ``name`` and the keys it changes.
+
+    Its scenario is the file's with these keys in: a table merges key by key
+    into the file's (``occupancy = {default = 0.5}`` keeps the file's
+    per-building shares), any other value replaces the file's. ``twin sweep
+    FILE -o DIR`` compares the file's scenario (``base``) with every
+    alternative; :func:`alternatives` builds them.
+    """
+
+    model_config = ConfigDict(extra="allow")
+    name: Annotated[str, Field(min_length=1)]
+
+    @property
+    def changes(self) -> dict[str, Any]:
+        """The keys it changes, as written."""
+        return dict(self.model_extra or {})
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> Alternative:
+        fixed = [k for k in ALTERNATIVE_FIXED if k in self.changes]
+        if fixed:
+            msg = f"an alternative runs on the scenario's campus, as its kind: it cannot change {', '.join(fixed)}"
+            raise ValueError(msg)
+        if not self.changes:
+            msg = f"alternative {self.name!r} changes nothing: give the keys it changes (e.g. blocked = [\"S1\"])"
+            raise ValueError(msg)
+        return self
+
+
 class Evacuation(Walkers):
     """An evacuation drill (``kind = "evacuation"``)."""
 
@@ -197,6 +231,18 @@ class Evacuation(Walkers):
     hazards: str | None = None
     """Run "as inspected": the event store whose hazard findings in force block or narrow exits
     (a path relative to this file, or ``"open"`` for the live server's store; ``scenarios.hazards``)."""
+    alternatives: list[Alternative] = []
+    """Options to compare with this scenario (``twin sweep FILE -o DIR``); ``twin run`` runs the scenario itself."""
+
+    @field_validator("alternatives")
+    @classmethod
+    def _unique_names(cls, v: list[Alternative]) -> list[Alternative]:
+        names = [a.name for a in v]
+        twice = sorted({n for n in names if names.count(n) > 1 or n == BASE})
+        if twice:
+            msg = f"alternative names must be unique and not {BASE!r}: {', '.join(map(repr, twice))}"
+            raise ValueError(msg)
+        return v
 
     @field_validator("occupancy", mode="before")
     @classmethod
@@ -220,6 +266,28 @@ class Evacuation(Walkers):
     @classmethod
     def _nearest(cls, v: Any) -> Any:
         return {} if v == "nearest" else v
+
+
+BASE = "base"
+"""The name of the scenario itself among its alternatives."""
+
+
+def _merge(doc: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` with ``changes`` in: a table merges key by key into a table, any other value replaces."""
+    out = dict(doc)
+    for k, v in changes.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def alternatives(scenario: Evacuation, source: str) -> list[tuple[str, Evacuation]]:
+    """The scenario itself (named :data:`BASE`) and each of its alternatives, validated, in the file's order."""
+    doc = scenario.model_dump(mode="json", exclude={"alternatives"})
+    out: list[tuple[str, Evacuation]] = [(BASE, scenario)]
+    for k, alt in enumerate(scenario.alternatives):
+        sc = _validate(_merge(doc, alt.changes), source, prefix=f"alternatives[{k}].")
+        out.append((alt.name, sc))  # type: ignore[arg-type]
+    return out
 
 
 Hour = Annotated[float, Field(ge=0, le=24)]
@@ -473,12 +541,28 @@ def parse_scenario(doc: dict[str, Any], source: str) -> AnyScenario:
         raise ScenarioError([Problem(source, "missing required key 'kind'", field="kind")])
     if kind not in KINDS:
         raise ScenarioError([Problem(source, f"unknown scenario kind {kind!r} (expected one of: {', '.join(KINDS)})", field="kind")])
+    scenario = _validate(doc, source)
+    if isinstance(scenario, Evacuation):  # each alternative must be a valid scenario too: its errors name its keys
+        base = {k: v for k, v in doc.items() if k != "alternatives"}
+        problems: list[Problem] = []
+        for k, alt in enumerate(scenario.alternatives):
+            try:
+                _validate(_merge(base, alt.changes), source, prefix=f"alternatives[{k}].")
+            except ScenarioError as e:
+                problems += e.problems
+        if problems:
+            raise ScenarioError(problems)
+    return scenario
+
+
+def _validate(doc: dict[str, Any], source: str, *, prefix: str = "") -> AnyScenario:
+    """Validate one scenario document; errors name ``prefix`` + the key."""
     try:
         return _adapter.validate_python(doc)
     except ValidationError as e:
         problems = []
         for err in e.errors():
-            key = _key(err["loc"])
+            key = prefix + _key(err["loc"])
             if err["type"] == "extra_forbidden":
                 msg = "unknown key"
             elif err["type"] == "missing":
@@ -487,7 +571,7 @@ def parse_scenario(doc: dict[str, Any], source: str) -> AnyScenario:
                 msg = err["msg"].removeprefix("Value error, ")
                 if "input" in err and not isinstance(err["input"], dict):
                     msg += f" (got {err['input']!r})"
-            problems.append(Problem(source, msg, field=key or None))
+            problems.append(Problem(source, msg, field=key.rstrip(".") or None))
         raise ScenarioError(problems) from None
 
 

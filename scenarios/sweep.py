@@ -1,10 +1,12 @@
-"""Sweeps: one evacuation scenario run for every combination of varied keys (``twin sweep``).
+"""Sweeps: one evacuation scenario run for every combination of varied keys, or for each of its alternatives (``twin sweep``).
 
 Each variant is the scenario file with some keys replaced (``--vary
 route=shortest,adaptive --vary occupancy.default=0.5,1.0``: four variants),
 validated like the file itself and run with all its replications
 (:func:`scenarios.evacuation.run`) on the one campus, loaded once by the
-caller.
+caller. A scenario that lists ``[[alternatives]]`` (``scenarios.schema``)
+gives one variant per option, the file's own scenario (``base``) first; with
+``--vary`` too, every option with every combination.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from scenarios import evacuation
-from scenarios.schema import Evacuation, load_scenario, parse_scenario
+from scenarios.schema import Evacuation, alternatives, load_scenario, parse_scenario
 from twin.campus import Campus
 from twin.errors import Problem, ScenarioError
 
@@ -49,23 +51,41 @@ def parse_vary(items: Sequence[str], source: str) -> list[tuple[str, list[Any]]]
     return out
 
 
+ALTERNATIVE = "alternative"
+"""The label key of a variant's option (:func:`variants`), shown as the option's name alone."""
+
+
 def variants(path: str | Path, vary: list[tuple[str, list[Any]]]) -> list[tuple[dict[str, Any], Evacuation]]:
-    """Every combination of the varied keys applied to the scenario file (dotted keys reach into tables)."""
-    base = load_scenario(path)
-    doc = base.model_dump(mode="json")
+    """Every combination of the varied keys applied to the scenario file (dotted keys reach into tables), for each of
+    its alternatives when it lists any (the label's :data:`ALTERNATIVE` names the option)."""
+    scenario = load_scenario(path)
+    options = alternatives(scenario, str(path)) if scenario.alternatives else [(None, scenario)]  # type: ignore[arg-type]
     out = []
-    for combo in itertools.product(*(vals for _, vals in vary)):
-        d = _copy(doc)
-        label = {}
-        for (key, _), value in zip(vary, combo, strict=True):
-            node = d
-            *parents, leaf = key.split(".")
-            for k in parents:
-                node = node.setdefault(k, {}) if isinstance(node.get(k, {}), dict) else node
-            node[leaf] = value
-            label[key] = value
-        out.append((label, parse_scenario(d, str(path))))
+    for option, base in options:
+        doc = base.model_dump(mode="json", exclude={"alternatives"})
+        for combo in itertools.product(*(vals for _, vals in vary)):
+            d = _copy(doc)
+            label: dict[str, Any] = {} if option is None else {ALTERNATIVE: option}
+            for (key, _), value in zip(vary, combo, strict=True):
+                node = d
+                *parents, leaf = key.split(".")
+                for k in parents:
+                    node = node.setdefault(k, {}) if isinstance(node.get(k, {}), dict) else node
+                node[leaf] = value
+                label[key] = value
+            out.append((label, parse_scenario(d, str(path))))
     return out
+
+
+def variant_name(label: dict[str, Any]) -> str:
+    """A variant's whole name: its option's name, then every varied key with its value."""
+    return ", ".join(str(v) if k == ALTERNATIVE else f"{k}={v}" for k, v in label.items())
+
+
+def changed_keys(label: dict[str, Any], scenario: Evacuation) -> list[str]:
+    """What a variant changes: its option's keys (``blocked``, ``occupancy``) and the varied keys."""
+    option = next((a for a in scenario.alternatives if a.name == label.get(ALTERNATIVE)), None)
+    return [*(option.changes if option else ()), *(k for k in label if k != ALTERNATIVE)]
 
 
 def _copy(d: Any) -> Any:
@@ -89,6 +109,7 @@ def sweep(path: str | Path, vary: list[tuple[str, list[Any]]], campus: Campus, *
     :func:`ties` compares.
     """
     rows = []
+    plan = load_scenario(path)
     for label, sc in variants(path, vary):
         outcome = evacuation.run(sc, campus, source=str(path), workers=workers, dask=dask, progress=progress)
         s = outcome.summary()
@@ -98,7 +119,7 @@ def sweep(path: str | Path, vary: list[tuple[str, list[Any]]], campus: Campus, *
         safe = np.mean([np.searchsorted(r.safe_times, grid, side="right") for r in reps], axis=0) if reps else np.zeros_like(grid)
         last = max(s["by_building"].items(), key=lambda kv: kv[1], default=(None, 0.0))
         worst = _critical(outcome)
-        rows.append({"vary": label, "name": ", ".join(f"{k}={v}" for k, v in label.items()),
+        rows.append({"vary": label, "name": variant_name(label), "changes": changed_keys(label, plan),  # type: ignore[arg-type]
                      **{k: s[k] for k in ("evacuation_time_s", "evacuation_time_stats", "lower_bound_s", "occupants", "trapped",
                                           "bottlenecks", "by_building", "wall_s", "replications")},
                      "times_s": [round(r.evacuation_time, 1) for r in reps],
@@ -128,6 +149,12 @@ def _critical(outcome: evacuation.Outcome) -> dict[str, Any] | None:
     return {"id": outcome.drill.label(top), "busy_s": round(busy[top], 1), **seen[top]}
 
 
+def _what(a: dict[str, Any], b: dict[str, Any]) -> str:
+    """The keys two variants differ in, for the sentence on why they give the same time."""
+    keys = list(dict.fromkeys([*a.get("changes", a["vary"]), *b.get("changes", b["vary"])]))
+    return ", ".join(k for k in keys if k != ALTERNATIVE) or "the variant"
+
+
 def ties(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Pairs of variants with the same mean evacuation time (within :data:`TIE`), and why.
 
@@ -149,7 +176,7 @@ def ties(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                    f"{wb['busy_s']:.0f} s to pass its people at its capacity; longest wait {wa['max_wait_s']:.0f} s and "
                    f"{wb['max_wait_s']:.0f} s)"
                    + (f", and {ca['last_building']} clears last in both" if ca["last_building"] == cb["last_building"] else "")
-                   + f": what {', '.join(a['vary'])} changes does not reach it, so it sets the time")
+                   + f": what {_what(a, b)} changes does not reach it, so it sets the time")
         else:
             why = ("different limits happen to give the same time: worst bottleneck "
                    f"{wa['id'] if wa else 'none'} in one, {wb['id'] if wb else 'none'} in the other")

@@ -55,3 +55,55 @@ def test_sweep_report_compares_variants_and_explains_a_tie(tmp_path: Path) -> No
     plan.write_text(plan.read_text().replace("replications = 2", "replications = 1"))
     text = runner.invoke(app, ["sweep", str(plan), "--vary", "route=shortest,adaptive", "-j", "1"])
     assert text.exit_code == 0 and "route=shortest" in text.output and "the same time" in text.output
+
+
+def test_a_scenario_lists_its_alternatives_and_sweep_compares_them(tmp_path: Path) -> None:
+    """[[alternatives]] in one file: the file's scenario (base) and each option, run and compared in one report."""
+    campus = write(two_doors(), tmp_path / "campus.geojson")
+    plan = tmp_path / "options.toml"
+    head = (f'kind = "evacuation"\nname = "two doors: options"\ncampus = "{campus}"\nseed = 3\nreplications = 2\n'
+            'premovement = {dist = "lognormal", mean = 20, sd = 5}\n[occupancy]\ndefault = 1.0\nbuildings = {H = 0.8}\n')
+    plan.write_text(head + '[[alternatives]]\nname = "left door closed"\nblocked = ["H-D1"]\n'
+                    '[[alternatives]]\nname = "half full, routes adapt"\nroute = "adaptive"\noccupancy = {default = 0.5, buildings = {H = 0.5}}\n'
+                    '[[alternatives]]\nname = "faster doors"\nsettings = {flow_door = 1.6}\n')
+    result = runner.invoke(app, ["sweep", str(plan), "-o", str(tmp_path / "out"), "--json", "-j", "1"])
+    assert result.exit_code == 0, result.output
+    rows = {r["name"]: r for r in json.loads(result.stdout)}
+    assert list(rows) == ["base", "left door closed", "half full, routes adapt", "faster doors"]
+    assert rows["base"]["occupants"] == 120 and rows["half full, routes adapt"]["occupants"] == 75  # tables merge key by key
+    assert rows["left door closed"]["changes"] == ["blocked"] and rows["base"]["changes"] == []
+    # the lane sets the time: faster doors change nothing, and the report says why in the option's own terms
+    tie = next(t for t in rows["faster doors"]["same_time"] if t["variant"] == "base")
+    assert tie["same_bottleneck"] and "what settings changes does not reach it" in tie["why"]
+    page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert all(name in page for name in rows) and 'id="sw-curves"' in page
+    assert "base and 3 alternatives (blocked, route, occupancy, settings)" in page
+    # with --vary as well, every option with every value, named whole
+    from scenarios.sweep import variant_name, variants
+
+    both = variants(plan, [("settings.flow_door", [1.0, 1.4])])
+    assert [variant_name(label) for label, _ in both][2:4] == ["left door closed, settings.flow_door=1.0",
+                                                                "left door closed, settings.flow_door=1.4"]
+    assert both[3][1].blocked == ["H-D1"] and both[3][1].settings["flow_door"] == 1.4 and both[0][1].blocked == []
+    # twin run runs the scenario as written and names the alternatives
+    ran = runner.invoke(app, ["run", str(plan), "-j", "1"])
+    assert ran.exit_code == 0 and "lists 3 alternatives" in ran.output and "twin sweep" in ran.output
+
+
+def test_bad_alternatives_are_named(tmp_path: Path) -> None:
+    campus = write(two_doors(), tmp_path / "campus.geojson")
+    plan = tmp_path / "bad.toml"
+    base = f'kind = "evacuation"\ncampus = "{campus}"\n'
+    for alts, field, says in (
+            ('[[alternatives]]\nname = "a"\nroute = "teleport"\n', "alternatives[0].route", "Input should be"),
+            ('[[alternatives]]\nname = "a"\nblocked = []\n[[alternatives]]\nname = "a"\nroute = "adaptive"\n', "alternatives",
+             "unique"),
+            ('[[alternatives]]\nname = "elsewhere"\ncampus = "other.geojson"\n', "alternatives[0]", "cannot change campus"),
+            ('[[alternatives]]\nname = "same"\n', "alternatives[0]", "changes nothing"),
+            ('[[alternatives]]\nblocked = ["H-D1"]\n', "alternatives[0].name", "missing required key")):
+        plan.write_text(base + alts)
+        bad = runner.invoke(app, ["sweep", str(plan)])
+        assert bad.exit_code == 2 and field in bad.output and says in bad.output and "Traceback" not in bad.output, bad.output
+    plan.write_text(base)
+    bad = runner.invoke(app, ["sweep", str(plan)])
+    assert bad.exit_code == 2 and "nothing to compare" in bad.output

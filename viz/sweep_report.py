@@ -96,7 +96,7 @@ def sweep_page(rows: list[dict[str, Any]], explained: list[dict[str, Any]], *, t
                   f'{esc(t["why"])}.</div>' for t in explained) or '<p class="rp-note">No two variants give the same time.</p>'
     body = (
         f'<div class="sw-page"><header class="rp-header"><h1>{esc(title)}</h1><div class="rp-meta">'
-        f'<span><b>scenario</b>{esc(scenario)}</span><span><b>varied</b>{esc(", ".join(rows[0]["vary"]))}</span>'
+        f'<span><b>scenario</b>{esc(scenario)}</span><span><b>varied</b>{esc(_varied(rows))}</span>'
         f'<span><b>occupants</b>{rows[0]["occupants"]:,}</span></div></header>'
         f'<div class="rp-figures">{"".join(cards)}</div>'
         '<h2>Key figures per variant</h2><p class="rp-note">Evacuation times in seconds over the replications: mean, median, '
@@ -121,6 +121,15 @@ def sweep_page(rows: list[dict[str, Any]], explained: list[dict[str, Any]], *, t
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{report_css()}{CSS}</style></head>'
             f'<body>{body}</body></html>')
+
+
+def _varied(rows: list[dict[str, Any]]) -> str:
+    """What the variants vary: the varied keys, and for a scenario's alternatives, the keys they change."""
+    keys = [k for k in rows[0]["vary"] if k != "alternative"]
+    changed = list(dict.fromkeys(k for r in rows for k in r.get("changes", []) if k not in keys))
+    n = len({r["vary"].get("alternative") for r in rows}) - 1  # less the scenario itself, "base"
+    options = f"base and {n} alternative{'s' if n != 1 else ''} ({', '.join(changed)})" if "alternative" in rows[0]["vary"] else ""
+    return ", ".join([options] * bool(options) + keys)
 
 
 def write_sweep_report(rows: list[dict[str, Any]], explained: list[dict[str, Any]], out_dir: str | Path, *,

@@ -79,6 +79,10 @@ def run_(
     show(summary)
     for name, path in written.items():
         out.print(f"{name}: {path}")
+    options = getattr(sc, "alternatives", [])
+    if options:
+        out.print(f"this is the scenario as written; it lists {len(options)} alternative{'s' if len(options) != 1 else ''} "
+                  f"({', '.join(a.name for a in options)}): twin sweep {scenario} -o DIR compares them", highlight=False)
 
 
 def _print_coverage(s: dict) -> None:
@@ -139,13 +143,13 @@ def _print_summary(s: dict) -> None:
 
 def sweep(
     scenario: ScenarioArg,
-    vary: Annotated[list[str], typer.Option("--vary", help="KEY=V1,V2,... (repeat for a grid); dotted keys reach into tables, e.g. occupancy.default=0.5,1.0")],
+    vary: Annotated[list[str] | None, typer.Option("--vary", help="KEY=V1,V2,... (repeat for a grid); dotted keys reach into tables, e.g. occupancy.default=0.5,1.0. Optional when the scenario lists [[alternatives]].")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print exactly one JSON document on stdout.")] = False,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Folder for the report comparing the variants (report.html).")] = None,
     workers: WorkersOpt = None,
     dask: DaskOpt = None,
 ) -> None:
-    """Run a scenario for every combination of the varied keys and compare them (a report with -o)."""
+    """Run a scenario for every combination of the varied keys, or for each of its [[alternatives]], and compare them (a report with -o)."""
     from scenarios.schema import load_scenario
     from scenarios.sweep import parse_vary, ties, variants
     from scenarios.sweep import sweep as run_sweep
@@ -154,7 +158,9 @@ def sweep(
         sc = load_scenario(scenario)
         if sc.kind != "evacuation":
             fail(f"{scenario}: twin sweep runs evacuation scenarios only; run other kinds with twin run")
-        varied = parse_vary(vary, str(scenario))
+        if not vary and not sc.alternatives:  # type: ignore[union-attr]
+            fail(f"{scenario}: nothing to compare: give --vary KEY=V1,V2 or list [[alternatives]] in the scenario (docs/scenarios.md)")
+        varied = parse_vary(vary or [], str(scenario))
         rows = with_progress(len(variants(scenario, varied)) * sc.replications, as_json, lambda tick: run_sweep(
             scenario, varied, load(sc.campus), workers=workers, dask=dask, progress=_across(tick, sc.replications)))
     same = ties(rows)

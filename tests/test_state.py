@@ -100,6 +100,48 @@ def test_late_events_apply_in_time_order(ing, monkeypatch):
     assert ing.state.snapshot()["events_applied"] == 40
 
 
+def test_a_late_forecast_takes_its_place_without_a_rollback(ing, monkeypatch):
+    """The twin stores a forecast at its fire's time, seconds (thousands of events) after: it is put in its place in
+    the state and in every checkpoint after it, as a fresh replay has it, with no rollback."""
+    monkeypatch.setattr(state_mod, "CHECKPOINT_EVERY", 3)
+    monkeypatch.setattr(state_mod, "CHECKPOINTS_DENSE", 2)
+    evs = [e("DORM2-D1", t, "crossing", direction="in" if t % 3 else "out", count=1 + t % 4, seq=t) for t in range(60)]
+    ing.submit(evs[:40])
+
+    def fc(t: float, scope: str, minutes: float) -> dict:
+        return e("twin", t, "forecast", forecast={"scope": scope, "evacuation_time_s": minutes * 60, "trigger": {"ts": T0 + t}})
+
+    ing.submit([fc(10.5, "building", 4)], allow_twin=True)  # late: 29 events already applied after it
+    ing.submit([fc(5.5, "building", 3)], allow_twin=True)  # later still, and older than the one shown: not shown
+    ing.submit([fc(20.5, "campus", 9)], allow_twin=True)
+    assert ing.state.rollbacks == 0
+    assert ing.state.forecasts()["building"]["evacuation_time_s"] == 240
+    late = [e("DORM2-D2", t + 0.25, "crossing", direction="out", count=2, seq=100 + t) for t in (15, 16, 17)]
+    ing.submit(evs[40:] + late)  # a batch with late crossings: a rollback through checkpoints the forecasts updated
+    assert ing.state.rollbacks == 1
+    fresh = LiveState.replay(ing.campus, ing.store)
+    assert fresh.snapshot() == ing.state.snapshot() and fresh.strip() == ing.state.strip()
+    assert ing.state.snapshot()["events_by_kind"]["forecast"] == 3 and ing.state.snapshot()["events_applied"] == 66
+
+
+def test_checkpoints_are_dense_near_the_newest_event_and_thinned_further_back(ing, monkeypatch):
+    monkeypatch.setattr(state_mod, "CHECKPOINT_EVERY", 2)
+    monkeypatch.setattr(state_mod, "CHECKPOINTS_DENSE", 3)
+    monkeypatch.setattr(state_mod, "CHECKPOINTS_KEPT", 6)
+    evs = [e("GATE-N", t, "crossing", direction="in" if t % 5 else "out", count=1 + t % 3, seq=t) for t in range(60)]
+    ing.submit(evs[:50])
+    serials = [c[2] for c in ing.state._checkpoints]
+    assert serials == [12, 16, 20, 23, 24, 25]  # every 2 events for the newest three, every 4th checkpoint before
+    reads = []
+    events = ing.store.events
+    monkeypatch.setattr(ing.store, "events", lambda *a, **k: reads.append(1) or events(*a, **k))
+    ing.submit(evs[50:] + [e("GATE-N", 27.5, "crossing", direction="out", count=3, seq=127)])  # late, behind the dense
+    assert (ing.state.rollbacks, reads) == (1, [])  # checkpoints: rolled back in memory to a thinned one
+    ing.submit([e("GATE-N", 3.5, "crossing", direction="out", count=3, seq=103)])  # older than every checkpoint kept:
+    assert (ing.state.rollbacks, reads) == (2, [1])  # the state is rebuilt from the store
+    assert LiveState.replay(ing.campus, ing.store).snapshot() == ing.state.snapshot()
+
+
 def test_replaying_the_store_reproduces_the_live_state(demo, tmp_path):
     day = synthetic_day(demo, seed=1, start=T0, duration=12 * 3600, interval=900, fire_at=9 * 3600)
     rng = random.Random(0)

@@ -6,6 +6,11 @@ late event (older than one already applied) rolls the state back to the last
 checkpoint before it and re-applies the events since (kept in memory; the
 store is read only for events older than every checkpoint kept), so the live state is
 always the state a fresh replay of the store gives (``LiveState.replay``).
+Checkpoints are dense near the newest event, where late events land (a
+gateway's batch a second behind an alarm posted directly), and sparser
+further back. The twin's own forecasts are stored at their fire's time,
+seconds after it: one changes nothing but the forecast shown and the
+counters, so it is put in its place without a rollback.
 
 What it holds
 -------------
@@ -71,11 +76,15 @@ ALARM_EVENT_KINDS = frozenset({"panic", "intrusion", "alert"})
 """Event kinds that are alarm events whatever their payload (a ``fire`` event is one unless its state is ``normal``)."""
 MARKS_KEPT = 500
 """Most alarm marks kept for the events strip."""
-CHECKPOINT_EVERY = 1000
-"""Events between state checkpoints (kept for rolling back when a late event arrives)."""
-CHECKPOINTS_KEPT = 30
-"""Checkpoints kept: a late event up to this many × ``CHECKPOINT_EVERY`` events back rolls back in memory;
-an older one rebuilds the state from the store."""
+CHECKPOINT_EVERY = 250
+"""Events between state checkpoints (kept for rolling back when a late event arrives): a rollback re-applies the
+events since the checkpoint before the late one, ``CHECKPOINT_EVERY`` / 2 on average."""
+CHECKPOINTS_DENSE = 8
+"""The newest checkpoints are kept every ``CHECKPOINT_EVERY`` events; older ones every ``CHECKPOINTS_THIN`` th."""
+CHECKPOINTS_THIN = 4
+CHECKPOINTS_KEPT = 38
+"""Checkpoints kept (dense and thinned): a late event up to about 30,000 events back rolls back in memory; an older
+one rebuilds the state from the store."""
 
 
 def _empty() -> dict[str, Any]:
@@ -96,10 +105,27 @@ def _empty() -> dict[str, Any]:
         "alarms": {},  # key -> alarm
         "fires": {},  # detector -> {"node", "since", "building"}
         "forecasts": {},  # scope -> latest forecast
+        "forecast_at": {},  # scope -> (ts, id) of that forecast
         "latched": {},  # key -> restored alarm of a latching kind, until an operator clears it
         "minutes": {},  # minute start (epoch s) -> [events, alarm events], the last strip window
         "marks": [],  # [ts, alarm id, kind, priority, "start" | "end"] of the last strip window
     }
+
+
+def _copy_data(d: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint of the state's data: its tables copied two levels deep (what ``apply`` changes in place);
+    deeper values (a forecast's document) are never changed in place and are shared."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            c: Any = defaultdict(v.default_factory) if isinstance(v, defaultdict) else {}
+            c.update((kk, vv.copy() if isinstance(vv, (dict, list)) else vv) for kk, vv in v.items())
+        elif isinstance(v, list):
+            c = [x.copy() if isinstance(x, (dict, list)) else x for x in v]
+        else:
+            c = v
+        out[k] = c
+    return out
 
 
 def is_alarm_event(rec: dict[str, Any]) -> bool:
@@ -135,7 +161,10 @@ class LiveState:
         self.registry = registry or Registry(campus)
         self.spread_delay = float(spread_delay)
         self._d = _empty()
-        self._checkpoints: list[tuple[tuple[float, int], dict[str, Any]]] = []
+        self._checkpoints: list[tuple[tuple[float, int], dict[str, Any], int]] = []
+        """(key of the last event applied, the data then, serial number), oldest first."""
+        self._since_checkpoint = 0
+        self._checkpoint_serial = 0
         self._log: list[tuple[tuple[float, int], dict[str, Any]]] = []
         """Events applied since the oldest checkpoint kept, in order: what a rollback re-applies."""
         self._trimmed = False
@@ -164,11 +193,16 @@ class LiveState:
         store : EventStore
             The store they were committed to (read only when rolling back).
         """
+        last = self._d["last"]
+        if last is not None and any(r["kind"] == "forecast" for _, r in new):
+            late = [(i, r) for i, r in new if r["kind"] == "forecast" and (r["ts"], i) < tuple(last)]
+            for i, r in late:
+                self._late_forecast(i, r)
+            new = [e for e in new if e not in late]
         if not new:
             return
         new = sorted(new, key=lambda e: (e[1]["ts"], e[0]))
         first = (new[0][1]["ts"], new[0][0])
-        last = self._d["last"]
         if last is None or first > tuple(last):
             for i, rec in new:
                 self.apply(i, rec)
@@ -177,11 +211,11 @@ class LiveState:
         while self._checkpoints and self._checkpoints[-1][0] >= first:
             self._checkpoints.pop()
         if self._checkpoints:
-            key, data = self._checkpoints[-1]
+            key, data, _ = self._checkpoints[-1]
         elif not self._trimmed:
             key, data = None, None
         else:  # older than anything kept in memory: rebuild from the store
-            self._d, self._log, self._trimmed = _empty(), [], False
+            self._d, self._log, self._trimmed, self._since_checkpoint = _empty(), [], False, 0
             for i, rec in store.events():
                 self.apply(i, rec)
             return
@@ -194,9 +228,31 @@ class LiveState:
             cut = 0
         redo = sorted([(k[1], r) for k, r in self._log[cut:]] + list(new), key=lambda e: (e[1]["ts"], e[0]))
         del self._log[cut:]
-        self._d = copy.deepcopy(data) if data is not None else _empty()
+        self._d = _copy_data(data) if data is not None else _empty()
+        self._since_checkpoint = 0
         for i, rec in redo:
             self.apply(i, rec)
+
+    def _late_forecast(self, eid: int, rec: dict[str, Any]) -> None:
+        """Put a forecast older than the newest event in its place without a rollback.
+
+        A forecast changes only the counters and the forecast shown for its scope (the newest by ``(ts, id)``), so
+        the state, and every checkpoint after it, take it as a fresh replay would have.
+        """
+        key = (rec["ts"], eid)
+        scope = rec["forecast"].get("scope", "campus")
+        k = len(self._log)
+        while k and self._log[k - 1][0] > key:
+            k -= 1
+        self._log.insert(k, (key, rec))
+        for d in [self._d, *(data for ck, data, _ in self._checkpoints if ck > key)]:
+            d["applied"] += 1
+            d["kinds"]["forecast"] += 1
+            self._count_minute(rec["ts"], False, d)
+            at = d["forecast_at"].get(scope)
+            if at is None or tuple(at) < key:
+                d["forecasts"][scope] = rec["forecast"]
+                d["forecast_at"][scope] = key
 
     def apply(self, eid: int, rec: dict[str, Any]) -> None:
         """Apply one stored event (the caller keeps time order)."""
@@ -211,29 +267,42 @@ class LiveState:
         d["kinds"][kind] += 1
         self._count_minute(ts, is_alarm_event(rec))
         if kind == "forecast":
-            d["forecasts"][rec["forecast"].get("scope", "campus")] = rec["forecast"]
+            scope = rec["forecast"].get("scope", "campus")
+            d["forecasts"][scope] = rec["forecast"]
+            d["forecast_at"][scope] = (ts, eid)
         else:
             d["last_seen"][sid] = ts
             if kind != "heartbeat":
                 d["availability"].pop(sid, None)
             getattr(self, f"_on_{kind}")(sid, ts, rec)
-        if d["applied"] % CHECKPOINT_EVERY == 0:
-            self._checkpoints.append(((ts, eid), copy.deepcopy(d)))
-            if len(self._checkpoints) > CHECKPOINTS_KEPT:
-                del self._checkpoints[:-CHECKPOINTS_KEPT]
-                oldest = self._checkpoints[0][0]
-                k = 0
-                while k < len(self._log) and self._log[k][0] <= oldest:
-                    k += 1
-                del self._log[:k]
-                self._trimmed = True
+        self._since_checkpoint += 1
+        if self._since_checkpoint >= CHECKPOINT_EVERY:
+            self._checkpoint((ts, eid))
 
-    def _count_minute(self, ts: float, alarm: bool) -> None:
-        minutes = self._d["minutes"]
+    def _checkpoint(self, key: tuple[float, int]) -> None:
+        """Keep a copy of the data after the event ``key``; thin the older checkpoints, and drop the oldest."""
+        self._since_checkpoint = 0
+        self._checkpoint_serial += 1
+        cps = self._checkpoints
+        cps.append((key, _copy_data(self._d), self._checkpoint_serial))
+        if len(cps) > CHECKPOINTS_DENSE and cps[-CHECKPOINTS_DENSE - 1][2] % CHECKPOINTS_THIN:
+            del cps[-CHECKPOINTS_DENSE - 1]  # leaves the dense end: kept only every CHECKPOINTS_THIN th
+        if len(cps) > CHECKPOINTS_KEPT:
+            del cps[:-CHECKPOINTS_KEPT]
+            oldest = cps[0][0]
+            k = 0
+            while k < len(self._log) and self._log[k][0] <= oldest:
+                k += 1
+            del self._log[:k]
+            self._trimmed = True
+
+    def _count_minute(self, ts: float, alarm: bool, d: dict[str, Any] | None = None) -> None:
+        d = self._d if d is None else d
+        minutes = d["minutes"]
         m = float(ts // 60 * 60)
         row = minutes.get(m)
         if row is None:
-            clock = self._d["clock"]
+            clock = d["clock"]
             if m < clock - self.strip_window:
                 return
             row = minutes[m] = [0, 0]

@@ -77,7 +77,10 @@ class Ingestor:
         kw = {} if spread_delay is None else {"spread_delay": spread_delay}
         store.screen = screen(campus, self.registry)
         self.lock = threading.RLock()
-        """Held while the store and the live state change; hold it to read ``state`` consistently."""
+        """Held while the live state changes; hold it to read ``state`` consistently. Not held while a batch is
+        written to disk (fsync), so readers (the live map) never wait on the disk."""
+        self._writing = threading.Lock()
+        """The store's one writer: each batch is stored, then applied, in turn."""
         with self.lock:
             self.state = LiveState.replay(campus, store, registry=self.registry, **kw)
         self.listeners: list[Listener] = []
@@ -144,10 +147,14 @@ class Ingestor:
             slots.append(len(outcomes))
             outcomes.append(None)
             records.append(to_record(ev))
-        with self.lock:
+        with self._writing:
             ids = self.store.append(records, counters=rejected) if records or rejected else []
             new = [(i, r) for i, r in zip(ids, records, strict=True) if i is not None]
+            self.lock.acquire()  # before the next batch is stored: batches are applied in the order they were stored
+        try:
             self.state.ingest(new, self.store)
+        finally:
+            self.lock.release()
         for slot, i, r in zip(slots, ids, records, strict=True):
             outcomes[slot] = Outcome("accepted" if i is not None else "duplicate", r["sensor_id"], r.get("seq"))
         if new:

@@ -191,8 +191,10 @@ class LiveState:
         new : list of (id, record)
             Events just committed to ``store``.
         store : EventStore
-            The store they were committed to (read only when rolling back).
+            The store they were committed to (read only when rolling back past every checkpoint, up to the
+            newest id in ``new``: a batch stored after this one, and not yet applied, is left to its own call).
         """
+        newest = max((i for i, _ in new), default=0)
         last = self._d["last"]
         if last is not None and any(r["kind"] == "forecast" for _, r in new):
             late = [(i, r) for i, r in new if r["kind"] == "forecast" and (r["ts"], i) < tuple(last)]
@@ -217,7 +219,8 @@ class LiveState:
         else:  # older than anything kept in memory: rebuild from the store
             self._d, self._log, self._trimmed, self._since_checkpoint = _empty(), [], False, 0
             for i, rec in store.events():
-                self.apply(i, rec)
+                if i <= newest:
+                    self.apply(i, rec)
             return
         # the events applied since the checkpoint are in the in-memory log: merge the new ones in and re-apply
         cut = len(self._log)

@@ -41,3 +41,29 @@ def test_report_zooms_to_the_drill_and_flags_estimates(tmp_path) -> None:
         r"fitBounds\(\s*\[\[[^\]]*\], \[[^\]]*\]\]", page).group(0)))
     lon_m = (e - w) * 111_320 * 0.8  # metres east-west, roughly, at the tiny example's latitude
     assert 100 < lon_m < 250
+
+
+def test_occupants_from_floor_area_are_flagged_where_the_storeys_are_tagged(tmp_path) -> None:
+    """An imported building with building:levels but no occupants: its design occupants are floor area × storeys ÷ the
+    load factor, an estimate the block lists too; a building whose occupants the file gives is not listed."""
+    doc = empty()
+    for k, (extra, x) in enumerate((({"levels": 3}, 0), ({"levels": 2, "occupants": 40}, 60), ({"levels": 2, "levels_guessed": True}, 120))):
+        b = f"osm-w{k + 1}"
+        add(doc, rect(x, 0, x + 30, 20), id=b, kind="building", use="teaching", name=f"Hall {k + 1}", **extra)
+        add(doc, point(x + 15, 20), id=f"osm-n{k + 1}", kind="door", building=b, level=0, width=2.0)
+        add(doc, line((x + 15, 20), (x + 15, 40)), id=f"osm-w1{k}", kind="footway", width=3)
+    add(doc, line((15, 40), (135, 40)), id="osm-w20", kind="footway", width=3)
+    add(doc, rect(65, 45, 85, 65), id="A1", kind="assembly")
+    add(doc, line((75, 40), (75, 45)), id="osm-w21", kind="footway", width=3)
+    campus = load_campus(write(doc, tmp_path / "campus.geojson"))
+    assert campus.occupants_estimated == ["osm-w1", "osm-w3"]  # osm-w2 gives its occupants
+    sc = parse_scenario({"kind": "evacuation", "campus": str(campus.source), "seed": 1, "replications": 1,
+                         "occupancy": {"default": 0.2}}, "drill")
+    outcome = run(sc, campus, workers=1)
+    page = report_page(outcome, outcome.summary())
+    block = re.search(r'<section class="rp-section rp-estimates" id="rp-estimates">(.*?)</section>', page, re.S).group(1)
+    cells = (re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", block))
+    rows = {r[0]: r for r in cells if r}
+    assert sorted(rows) == ["osm-w1", "osm-w3"] and "2 of the 3 occupied buildings hold estimated numbers" in block
+    assert rows["osm-w1"][2:4] == ["3 (from the source)", "floor area × storeys ÷ load factor"]
+    assert rows["osm-w3"][2:4] == ["2 (guessed)", "floor area × storeys ÷ load factor"]

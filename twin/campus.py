@@ -47,6 +47,11 @@ class Campus:
         SHA-256 of the campus file's bytes; recordings name the campus by it.
     warnings : list of Problem
         Suspicious but legal things found at load.
+    occupants_estimated : list of str
+        Buildings without indoor features whose file gives no ``occupants``:
+        loading estimated their design occupants from floor area × storeys ÷
+        the use's load factor (``building_load_factor.*``), an estimate the
+        drill report flags.
     """
 
     features: gpd.GeoDataFrame
@@ -54,6 +59,7 @@ class Campus:
     source: Path
     digest: str
     warnings: list[Problem] = field(default_factory=list)
+    occupants_estimated: list[str] = field(default_factory=list)
 
     @property
     def crs(self) -> Any:
@@ -224,4 +230,5 @@ def load_campus(path: str | Path, *, doc: dict[str, Any] | None = None) -> Campu
     _attach_sensors(features, g)
     raw = src_path.read_bytes() if doc is None else json.dumps(doc, sort_keys=True).encode()
     digest = hashlib.sha256(raw).hexdigest()
-    return Campus(features=features, graph=g, source=src_path, digest=digest, warnings=warnings)
+    return Campus(features=features, graph=g, source=src_path, digest=digest, warnings=warnings,
+                  occupants_estimated=sorted(ib.occupants_estimated))

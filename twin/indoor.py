@@ -101,6 +101,8 @@ class IndoorBuilder:
         self.buildings = features[features.kind == "building"]
         self.exits: list[str] = []
         """Node ids of building exits, to be linked to the outdoor network."""
+        self.occupants_estimated: list[str] = []
+        """Generated buildings without ``occupants``: their design occupants are floor area × storeys ÷ the use's load factor."""
 
     def _err(self, msg: str, fid: str, fieldname: str | None = None) -> None:
         self.errors.append(Problem(self.src, msg, feature=fid, field=fieldname))
@@ -321,6 +323,8 @@ class IndoorBuilder:
         area = geom.area
         given = r["occupants"]  # type: ignore[index]
         total = int(given) if not _missing(given) else round(area * levels / default(f"building_load_factor.{r['use']}"))  # type: ignore[index]
+        if _missing(given):
+            self.occupants_estimated.append(b)
         self.f.at[b, "occupants"] = total
         per = {lv: total // levels + (1 if i < total % levels else 0) for i, lv in enumerate(span)}
         a = _anchor(geom)

@@ -378,18 +378,36 @@ def element_name(drill: Any, label: str) -> str:
 
 
 def estimates_html(outcome: Outcome, summary: dict[str, Any]) -> str:
-    """A warning block listing the occupied buildings whose storeys (and so design occupants) are a guess; ``""`` if none."""
-    guessed = set(levels_guessed(outcome.drill.campus.features))
+    """A warning block listing the occupied buildings whose storeys or design occupants are estimates; ``""`` if none.
+
+    Storeys are a guess where the source gave none (``levels_guessed``);
+    design occupants are an estimate wherever the campus file gives no
+    ``occupants`` for a building without indoor features, storeys tagged or
+    not (``Campus.occupants_estimated``: floor area × storeys ÷ the use's load
+    factor), as on an imported campus.
+    """
+    campus = outcome.drill.campus
+    f = campus.features
+    guessed = set(levels_guessed(f))
+    estimated = set(campus.occupants_estimated) | guessed
     occupied = building_occupants(outcome.replications)
-    hit = sorted((b for b in occupied if b in guessed), key=lambda b: -occupied[b])
+    hit = sorted((b for b in occupied if b in estimated), key=lambda b: -occupied[b])
     if not hit:
         return ""
-    rows = [(b, feature_name(outcome.drill, b), num(occupied[b]), fixed(summary.get("by_building", {}).get(b, 0.0))) for b in hit]
+    rows = [(b, feature_name(outcome.drill, b), f"{int(f.at[b, 'levels'])} ({'guessed' if b in guessed else 'from the source'})",
+             "floor area × storeys ÷ load factor" if b in campus.occupants_estimated else "given", num(occupied[b]),
+             fixed(summary.get("by_building", {}).get(b, 0.0))) for b in hit]
+    n_guessed, n_area = sum(b in guessed for b in hit), sum(b in campus.occupants_estimated for b in hit)
+    why = [f"{n_guessed} {'has' if n_guessed == 1 else 'have'} no storey count in their source (levels_guessed), so their storeys "
+           "are a guess"] * bool(n_guessed) + [
+           f"{n_area} {'has' if n_area == 1 else 'have'} no <code>occupants</code> in the campus file, so their design occupants "
+           "are floor area × storeys ÷ the use's load factor (building_load_factor)"] * bool(n_area)
     return ('<section class="rp-section rp-estimates" id="rp-estimates"><h2>Estimates: check these buildings</h2>'
-            f'<p class="rp-note">{len(hit)} of the {len(occupied)} occupied buildings have no storey count in their source '
-            '(levels_guessed), so their storeys, their design occupants (floor area × storeys × use) and the times below '
-            'are estimates: set <code>levels</code> and <code>occupants</code> in the campus file to replace them.</p>'
-            + table_html(["building", "name", "occupants (estimated)", "clearance (s)"], rows, numeric=(2, 3), table_id="rp-estimates-table")
+            f'<p class="rp-note">{len(hit)} of the {len(occupied)} occupied buildings hold estimated numbers: {"; ".join(why)}. '
+            'The people in the drill and the times below follow from those estimates: set <code>levels</code> and '
+            '<code>occupants</code> in the campus file to replace them.</p>'
+            + table_html(["building", "name", "storeys", "design occupants", "people in the drill", "clearance (s)"], rows,
+                         numeric=(4, 5), table_id="rp-estimates-table")
             + "</section>")
 
 

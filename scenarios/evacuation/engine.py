@@ -50,8 +50,22 @@ class Drill(Network):
     """
 
     def run(self, index: int, *, record: bool = False) -> Replication:
-        """Run replication ``index``; with ``record`` keep every move for the replay viewer."""
-        return _Run(self, index, record=record).run()
+        """Run replication ``index``; with ``record`` keep every move for the replay viewer.
+
+        The cyclic garbage collector pauses meanwhile: a replication makes no
+        reference cycles but one (the run and its people), freed when it
+        ends, while the collections it would trigger rescan every live object
+        of the process (each person's generator, and in a big process
+        everything else): 8-13 % of a 20,000-person run, more in a test or
+        server process.
+        """
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return _Run(self, index, record=record).run()
+        finally:
+            if collecting:
+                gc.enable()
 
 
 class _Wake(simpy.Event):
@@ -153,13 +167,7 @@ class _Run:
         self.wakes = [_Wake(env, p, self.advance) for p in range(len(self.start))]
         for p, w in enumerate(self.wakes):
             env.schedule(w, delay=self.pre[p])
-        collecting = gc.isenabled()
-        gc.disable()  # steps make no reference cycles; collections would only rescan every person's generator (~8 %)
-        try:
-            env.run(until=sc.max_time)
-        finally:
-            if collecting:
-                gc.enable()
+        env.run(until=sc.max_time)
         return self.result()
 
     def advance(self, wake: _Wake) -> None:

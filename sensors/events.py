@@ -71,6 +71,13 @@ def _int(text: str) -> int:
     return int(text)
 
 
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+"""Decodes an event with no integer literal over ``MAX_DIGITS`` digits (the C scanner, no call per number)."""
+_CHECKED = json.JSONDecoder(parse_int=_int, parse_constant=_no_constant)
+"""Decodes an event that may hold one: each integer literal is checked (:func:`_int`)."""
+_LONG_DIGITS = re.compile(rf"\d{{{MAX_DIGITS + 1}}}")
+"""A run of digits longer than any integer allowed (in a string too: then the checked decoder is used needlessly)."""
+
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]|"')
 """A JSON string (skipped whole), a bracket, or an unterminated string's opening quote."""
 _SCALAR = re.compile(r'[^\s,\]}]*')
@@ -125,15 +132,20 @@ def decode_event(text: str | bytes) -> Any:
     text = text.strip()
     if not text:
         return Rejected("empty event")
-    try:
-        end, depth = _extent(text, 0)
-    except BodyError as e:
-        return Rejected(f"not valid JSON: {e}")
-    if depth > MAX_DEPTH:
-        return Rejected(f"nested more than {MAX_DEPTH} levels deep")
-    try:
-        return json.loads(text, parse_int=_int, parse_constant=_no_constant)
+    if text.count("{") + text.count("[") > MAX_DEPTH:  # brackets enough to nest too deep: measure the nesting
+        try:
+            _, depth = _extent(text, 0)
+        except BodyError as e:
+            return Rejected(f"not valid JSON: {e}")
+        if depth > MAX_DEPTH:
+            return Rejected(f"nested more than {MAX_DEPTH} levels deep")
+    try:  # integers are checked one by one (_int) only when the text holds a run of digits long enough to break a limit
+        return (_CHECKED if _LONG_DIGITS.search(text) else _DECODER).decode(text)
     except json.JSONDecodeError as e:
+        try:  # an unclosed value is said so ("never closed"), as when the nesting was measured first
+            _extent(text, 0)
+        except BodyError as b:
+            return Rejected(f"not valid JSON: {b}")
         return Rejected(f"not valid JSON: {e}")
     except ValueError as e:  # a number over the limits (_int, _no_constant)
         return Rejected(str(e))
@@ -352,7 +364,7 @@ _MODELS: dict[str, type[_Base]] = {
 }
 FIELDS = frozenset({"topic", *(f for m in _MODELS.values() for f in m.model_fields)})
 """Every field an event may have (rejection counters are kept per field; other names count as ``unknown_field``)."""
-_DROP = ("card", "card_id")
+_DROP = frozenset({"card", "card_id"})
 """Identity fields a reader may send; dropped before validation, never stored."""
 
 
@@ -417,7 +429,7 @@ def parse_event(raw: Any, *, source: str = "event", now: float | None = None, al
     kinds = (*SENSOR_KINDS, "forecast") if allow_twin else SENSOR_KINDS
     if kind not in kinds:
         return [Problem(source, f"unknown kind {kind!r} (expected one of: {', '.join(kinds)})", feature=sid, field="kind")]
-    doc = {k: v for k, v in raw.items() if k not in _DROP}
+    doc = {k: v for k, v in raw.items() if k not in _DROP} if not _DROP.isdisjoint(raw) else raw
     model = _MODELS[kind]
     try:
         ev = model.model_validate(doc)

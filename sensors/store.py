@@ -54,6 +54,10 @@ CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
 """
 
 
+_compact = json.JSONEncoder(separators=(",", ":")).encode
+"""An event record as stored: compact JSON (one encoder for every row, not one made per ``json.dumps`` call)."""
+
+
 class StoreError(RuntimeError):
     """A store file that cannot be used (another schema version, another campus, damaged, in use)."""
 
@@ -213,7 +217,7 @@ class EventStore:
                 for ev in events:
                     cur.execute("INSERT INTO events(sensor_id, seq, ts, kind, body, received) VALUES (?, ?, ?, ?, ?, ?) "
                                 "ON CONFLICT DO NOTHING",
-                                (ev["sensor_id"], ev.get("seq"), ev["ts"], ev["kind"], json.dumps(ev, separators=(",", ":")), now))
+                                (ev["sensor_id"], ev.get("seq"), ev["ts"], ev["kind"], _compact(ev), now))
                     ids.append(cur.lastrowid if cur.rowcount == 1 else None)
                 add = dict(counters or {})
                 new = sum(i is not None for i in ids)

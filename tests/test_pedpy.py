@@ -77,3 +77,12 @@ def test_pedpy_densities_and_flow(exported: tuple[pathlib.Path, Replay]) -> None
     print(f"corridor peak density: classic {peak_classic:.2f}, Voronoi {peak_voronoi:.2f} persons/m²; "
           f"N-t at the exit: {int(nt['cumulative_pedestrians'].max())} in {float(nt['time'].max()):.0f} s")
     assert math.isfinite(peak_voronoi)
+
+
+def test_people_on_one_point_are_set_apart_for_voronoi() -> None:
+    """Two people passing a door node at one instant share a point; the export sets them centimetres apart."""
+    from viz.replay import _apart
+
+    x, y = _apart(np.array([1.0, 1.0, 1.0, 5.0]), np.array([2.0, 2.0, 2.0, 5.0]))
+    pts = set(zip(np.round(x, 4).tolist(), np.round(y, 4).tolist(), strict=True))
+    assert len(pts) == 4 and np.hypot(x[:3] - 1.0, y[:3] - 2.0).max() < 0.05 and (x[3], y[3]) == (5.0, 5.0)

@@ -540,6 +540,23 @@ PEDPY_MARGIN = 0.1
 """Metres the walkable area of a level is grown by in the PedPy export, so a person in an exit door (on the outline) is in it."""
 
 
+def _apart(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (m) of one frame with people on exactly one point (two passing a door node at one instant) set
+    up to a few centimetres apart on a small spiral: PedPy's Voronoi cells need distinct points."""
+    if x.size < 2:
+        return x, y
+    _, inv, cnt = np.unique(np.round(np.column_stack([x, y]), 3), axis=0, return_inverse=True, return_counts=True)
+    if (cnt == 1).all():
+        return x, y
+    inv = inv.ravel()
+    order = np.argsort(inv, kind="stable")
+    starts = np.r_[0, np.flatnonzero(np.diff(inv[order])) + 1]
+    rank = np.empty(x.size)
+    rank[order] = np.arange(x.size) - np.repeat(starts, np.diff(np.r_[starts, x.size]))
+    r, a = 0.02 * np.sqrt(rank), 2.399963 * rank
+    return x + r * np.cos(a), y + r * np.sin(a)
+
+
 def write_pedpy(rec: Replay, path: str | Path, *, fps: float = 2.0, t_from: float = 0.0, t_to: float | None = None,
                 building: str | None = None, level: int | None = None) -> Path:
     """Write the trajectories in JuPedSim's SQLite trajectory format, which PedPy reads.
@@ -625,9 +642,10 @@ def write_pedpy(rec: Replay, path: str | Path, *, fps: float = 2.0, t_from: floa
             if building is not None:
                 here &= (rec.node_building[fr.node] == building) & (fr.level == level)
             keep = np.flatnonzero(here)
+            px, py = _apart(x[keep], y[keep])
             con.executemany(
                 "INSERT INTO trajectory_data VALUES (?, ?, ?, ?, ?, ?)",
-                zip([k] * keep.size, ids[keep].tolist(), x[keep].tolist(), y[keep].tolist(),
+                zip([k] * keep.size, ids[keep].tolist(), px.tolist(), py.tolist(),
                     ox[keep].tolist(), oy[keep].tolist(), strict=True),
             )
         if area is not None:

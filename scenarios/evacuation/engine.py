@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import simpy
 
+from scenarios.evacuation.drawing import record_outdoors, record_step
 from scenarios.evacuation.network import Network
 from scenarios.evacuation.replication import Move, Replication
 
@@ -365,21 +366,23 @@ class _Run:
         """Place person ``p``, just arrived at node ``u`` with the space beyond full, in line in ``space``; None: they stay at ``u``.
 
         A line forms before the node, filling ``space`` outwards from it
-        (:meth:`Network.queue_places`): the ``k``-th person in line stands at
-        its ``k``-th place, not on the node (``k``: the people in line
-        there now). Their last step (``stepped``: set off, through (s), from
-        node, -1 from their own place) ends at that place instead; where that would
+        (:meth:`Network.queue_place`): the ``k``-th person in line stands at
+        its ``k``-th place, not on the node (``k``: the people in line there
+        now); off a flight, the line forms on the landing they arrived at.
+        Their last step (``stepped``: set off, through (s), from node, -1
+        from their own place) ends at that place instead; where that would
         take more than their free speed ``v_free`` m/s, or the space has no
-        plan (a flight), they stay at the node as before. Recording or not,
-        the place is the same; the walk from it to the node is part of their
-        next step.
+        plan, they stay at the node as before. Recording or not, the place
+        is the same; the walk from it to the node is part of their next
+        step.
         """
         net = self.net
         sn = net.space_node[space] if space >= 0 else -1
-        if sn < 0:
+        if sn < 0 and space >= 0 and net.space_is_flight[space]:
+            sn = u  # off a flight onto a landing: the line forms on the landing
+        if sn < 0 or net.space_geom.get(sn) is None:
             return None
-        pts = net.queue_places(u, sn)
-        qx, qy = pts[min(self.lined[u], len(pts) - 1)].tolist()
+        qx, qy = net.queue_place(u, sn, self.lined[u])
         t0, t1, frm = stepped
         x0, y0 = self.xy[frm] if frm >= 0 else self.place[p].tolist()
         if math.hypot(qx - x0, qy - y0) > v_free * (t1 - t0):
@@ -402,8 +405,8 @@ class _Run:
         """
         net = self.net
         sn = net.space_node[space] if space >= 0 else -1
-        if sn < 0:
-            return at
+        if sn < 0 and space >= 0 and net.space_is_flight[space]:
+            sn = u
         fx, fy = net.queue_places(u, sn)[0].tolist()
         x, y = at
         d = math.hypot(fx - x, fy - y)
@@ -459,13 +462,7 @@ class _Run:
             t0 = servers[s].reserve(t) if s >= 0 else t
             t = t0 + net.e_len[e] / v_free
             if moves is not None:
-                (x0, y0), (x1, y1) = net.xy[u].tolist(), net.xy[v].tolist()
-                d = math.hypot(x1 - x0, y1 - y0)
-                t1 = t
-                if net.is_assembly[v] and d > net.e_len[e] + 1e-6:  # safe at the area's edge: drawn walking a few m in
-                    f = min(1.0, (net.e_len[e] + 2.0 + p % 9) / d)
-                    x1, y1, t1 = x0 + f * (x1 - x0), y0 + f * (y1 - y0), t + (f * d - net.e_len[e]) / v_free
-                moves.append((p, "walk", t0, t1, u, v, x0, y0, x1, y1))
+                record_outdoors(net, moves, p, (u, v, e), (t0, t), v_free)
             s = net.node_server[v]  # a gate on the way
             if s >= 0:
                 t = servers[s].reserve(t)
@@ -580,7 +577,7 @@ class _Run:
             else:
                 yield t_through - now
             if moves is not None:
-                x, y = self.record_step(p, (u, v, e), (x, y), (now, t0, t_arrive, t_through), v_free)
+                x, y = record_step(net, self.servers, moves, p, (u, v, e), (x, y), (now, t0, t_arrive, t_through), v_free)
             if self.smoky and (self.exposed(p, u, behind, now, t0) or self.exposed(p, v, sp, t0, t_through)):
                 return
             u = v
@@ -620,50 +617,6 @@ class _Run:
             x, y = net.xy[node if node >= 0 else u].tolist()
             self.moves.append((p, "incapacitated", t, t, u, u, x, y, x, y))
         return True
-
-    def record_step(self, p: int, way: tuple[int, int, int], at: tuple[float, float],
-                    times: tuple[float, float, float, float], v_free: float) -> tuple[float, float]:
-        """Record one booked step of person ``p`` (recording runs only); return where it ends (m).
-
-        ``way`` is (from node, to node, edge), ``at`` the person's place and
-        ``times`` (now, set off, arrive, through) as :meth:`step` booked them.
-        During a wait to pass onto the flight, path or corridor ahead (set
-        off after now) they edge forward, at most half way and never faster
-        than their free speed. Someone who has to queue at the door ahead walks to their place in
-        its queue, the ``k``-th point of :meth:`Network.queue_places` with
-        ``k`` the people booked ahead of them (at their free speed ``v_free``
-        m/s, so someone near the door who finds a long queue walks back to
-        its end), and moves up to the door as the queue drains: a queue is a
-        crowd filling the space outwards from the door, and nobody jumps.
-        """
-        net, moves = self.net, self.moves
-        u, v, e = way
-        x, y = at
-        now, t0, t_arrive, t_through = times
-        assert moves is not None  # called on recording runs only
-        dx, dy = net.flight_end(v) if net.e_stair[e] else net.xy[v].tolist()
-        if t0 > now:  # the wait to pass onto the flight, path or corridor ahead: edging forward, not stacked on one point
-            f = min(1.0, (t0 - now) * v_free / max(math.hypot(dx - x, dy - y), 1e-9), 0.5)
-            moves.append((p, "queue", now, t0, u, u, x, y, x + f * (dx - x), y + f * (dy - y)))
-            x, y = x + f * (dx - x), y + f * (dy - y)
-        s = net.node_server[v]
-        qx = qy = math.nan
-        if t_through - t_arrive > 1e-9 and s >= 0 and net.e_space_node[e] >= 0:
-            ahead = int((t_through - t_arrive) * self.servers[s].rate - 0.5)
-            pts = net.queue_places(v, net.e_space_node[e])
-            qx, qy = pts[min(max(ahead, 0), len(pts) - 1)].tolist()
-        to_place, place_to_door = math.hypot(qx - x, qy - y) / v_free, math.hypot(dx - qx, dy - qy) / v_free
-        if t0 + to_place + place_to_door <= t_through:  # time to walk to the place in the queue, then up to the door
-            t_queue = min(max(t_arrive, t0 + to_place), t_through - place_to_door)
-            moves.append((p, "walk", t0, t_queue, u, v, x, y, qx, qy))
-            moves.append((p, "queue", t_queue, t_through, v, v, qx, qy, dx, dy))
-        elif math.isfinite(qx):  # too short a wait to step into the queue: straight to the door, slowing to pass it
-            moves.append((p, "walk", t0, t_through, u, v, x, y, dx, dy))
-        else:
-            moves.append((p, "walk", t0, t_arrive, u, v, x, y, dx, dy))
-            if t_through > t_arrive:
-                moves.append((p, "queue", t_arrive, t_through, v, v, dx, dy, dx, dy))
-        return dx, dy
 
     # -- closures -------------------------------------------------------------
 

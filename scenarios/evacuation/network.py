@@ -451,6 +451,25 @@ class Network:
             self._queue_places[key] = pts
         return self._queue_places[key]
 
+    def queue_place(self, door: int, space: int, k: int) -> tuple[float, float]:
+        """Where the ``k``-th person (0: the front) in a queue for ``door`` in the space of node ``space`` stands (m).
+
+        Point ``k`` of :meth:`queue_places`; beyond the space's last point
+        (a queue longer than the space holds at ``density_max``: on a stair,
+        whose sloping flights hold more people than its plan shows) the
+        points are used again, each round a little off the last along a
+        golden-angle spiral, so no two people stand on the same point.
+        """
+        pts = self.queue_places(door, space)
+        n = len(pts)
+        x, y = pts[min(max(k, 0), n - 1) if n == 1 else max(k, 0) % n].tolist()
+        layer = max(k, 0) // n
+        if layer:
+            r = 0.5 / math.sqrt(self.phys.d_max) * layer / (layer + 1)
+            a = 2.399963 * layer + 0.7 * (k % n)
+            x, y = x + r * math.cos(a), y + r * math.sin(a)
+        return x, y
+
     def flight_end(self, landing: int) -> tuple[float, float]:
         """Where a flight arrives at stair landing node ``landing`` (m): one end of the stair's long axis, the other
         end on the next level (a switchback), so people on a flight are drawn along it, not on the landing's node."""

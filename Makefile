@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 OUT    := out
 
-.PHONY: install system-deps demo debrief test fuzz bench docs clean
+.PHONY: install system-deps demo debrief debrief-teaching test fuzz bench docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ demo: install
 # The trainer's debrief end to end: a drill fed into a store, the exercise cut, compared with the plan, calibrated.
 debrief: install
 	bash scripts/debrief_demo.sh $(OUT)/debrief
+
+# The same with a morning drill in teaching building TB1: both its exits queue, so the calibration needs its level cameras.
+debrief-teaching: install
+	DRILL=teaching bash scripts/debrief_demo.sh $(OUT)/debrief-teaching
 
 # Two or more workers (pytest-xdist), a test file per worker: the browser, broker and
 # subprocess waits of one file overlap another's work, even on a 2-core machine.

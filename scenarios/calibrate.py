@@ -50,6 +50,7 @@ from scipy.optimize import minimize, minimize_scalar
 
 from scenarios import camera_counts as cams
 from scenarios.evacuation import Drill
+from scenarios.plateau import Plateau, per_step, plateau
 from scenarios.profile import profile
 from scenarios.schema import Distribution, Evacuation
 from twin.campus import Campus
@@ -252,70 +253,6 @@ def time_gap(cum_a: np.ndarray, cum_b: np.ndarray, grid: np.ndarray, points: int
 
 
 # --------------------------------------------------------------------------
-# Flow-limited exits
-# --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Plateau:
-    """The longest unbroken stretch of an exit curve at its peak flow."""
-
-    k0: int
-    """First time step of the stretch (index into the steps of the curve)."""
-    k1: int
-    """Last time step of the stretch (inclusive)."""
-    people: float
-    """People through in the stretch."""
-    share: float
-    """Their share of everyone through the exit."""
-    rate: float
-    """Mean flow in the stretch (persons/s)."""
-    flow_limited: bool
-    """``share`` at least ``calibrate.plateau_share``: a queue discharging at the exit's capacity."""
-
-
-def plateau(per_step: np.ndarray, step: float) -> Plateau | None:
-    """Find the stretch of steady peak flow in people per time step; ``None`` for an exit nobody used.
-
-    The peak is the highest mean over three consecutive steps (one noisy step
-    does not make a peak); the stretch is the longest run of steps each at
-    least ``calibrate.plateau_level`` × that peak. The exit is flow-limited
-    when the stretch carries ``calibrate.plateau_share`` of its people and
-    lasts ``calibrate.plateau_steps`` steps.
-    """
-    level = default("calibrate.plateau_level")
-    share = default("calibrate.plateau_share")
-    total = float(per_step.sum())
-    if total <= 0:
-        return None
-    smooth = np.convolve(per_step, np.ones(3) / 3, mode="same") if len(per_step) >= 3 else per_step
-    peak = float(smooth.max())
-    high = per_step >= level * peak
-    best = (0, 0, -1.0)
-    k = 0
-    while k < len(high):
-        if high[k]:
-            j = k
-            while j + 1 < len(high) and high[j + 1]:
-                j += 1
-            n = float(per_step[k:j + 1].sum())
-            if n > best[2]:
-                best = (k, j, n)
-            k = j + 1
-        else:
-            k += 1
-    k0, k1, n = best
-    # the steps at the ends are cut by the queue's start and end: the rate comes from the steps between
-    inner = per_step[k0 + 1:k1] if k1 - k0 >= 2 else per_step[k0:k1 + 1]
-    rate = float(inner.mean()) / step
-    return Plateau(k0, k1, n, n / total, rate, n / total >= share and k1 - k0 + 1 >= default("calibrate.plateau_steps"))
-
-
-def _per_step(cum: np.ndarray) -> np.ndarray:
-    return np.diff(np.concatenate([[0.0], cum]))
-
-
-# --------------------------------------------------------------------------
 # Comparison
 # --------------------------------------------------------------------------
 
@@ -388,7 +325,7 @@ def compare(actual: dict[str, ExitData], sim_reps: list[dict[str, Any]], *, alar
             acts[key] = acts[key] + ca
             sims[key] = sims[key] + cs
             cals[key] = cals[key] + cc
-        p = plateau(_per_step(ca), step)
+        p = plateau(per_step(ca), step)
         exits[d] = {"building": e.building, "people_actual": round(e.people, 1), "people_simulated": round(float(cs[-1]), 1),
                     "flow_limited": bool(p and p.flow_limited), "steady_flow_p_s": round(p.rate, 3) if p and p.flow_limited else None,
                     "peak_share": round(p.share, 3) if p else None}
@@ -504,7 +441,7 @@ def calibrate(actual: dict[str, ExitData], scenario: Evacuation, campus: Campus,
     last = max(float(e.times.max()) for e in actual.values())
     grid = np.arange(1, math.ceil(last / step) + 2) * step
     obs = {d: e.cumulative(grid) for d, e in actual.items()}
-    plateaus = {d: plateau(_per_step(c), step) for d, c in obs.items()}
+    plateaus = {d: plateau(per_step(c), step) for d, c in obs.items()}
     flow_exits = sorted(d for d, p in plateaus.items() if p and p.flow_limited)
     free_exits = sorted(d for d, p in plateaus.items() if p and not p.flow_limited)
     # pre-movement data: free exits whole, flow-limited exits up to the step before their queue's steady stretch
@@ -566,7 +503,7 @@ def calibrate(actual: dict[str, ExitData], scenario: Evacuation, campus: Campus,
         total = 0.0
         for d in flow_exits:
             p = plateaus[d]
-            q = plateau(_per_step(cum[d]), step)
+            q = plateau(per_step(cum[d]), step)
             rate = q.rate if q is not None else 0.0
             total += ((rate - p.rate) / p.rate) ** 2  # type: ignore[union-attr]
         return total / max(1, len(flow_exits))
@@ -607,10 +544,8 @@ def calibrate(actual: dict[str, ExitData], scenario: Evacuation, campus: Campus,
 
     if flow_exits:
         flow = fit_flow(mean0, sd0)
-    else:
-        warnings.append("door flow not identified: no exit was flow-limited (none held a steady queue), so the counts "
-                        f"show when people arrived, not how fast a door lets them through; flow_door kept at {flow0:g} persons/s/m")
     min_people = default("calibrate.min_people")
+    said = len(warnings)
     if pre_people + lev_people >= min_people:
         # the cameras' falls on levels without exits start the search where the data are, when that fits better: the
         # times people left those levels, less a share for the walk to the stair (the fit alone, from the plan's values,
@@ -632,6 +567,12 @@ def calibrate(actual: dict[str, ExitData], scenario: Evacuation, campus: Campus,
         warnings.append(f"pre-movement not identified: only {pre_people:.0f} people passed exits that were not flow-limited{seen} "
                         f"(need {min_people:.0f}); a queued exit's counts show the door flow, not when people set off; "
                         f"premovement kept at mean {mean0:g} s, sd {sd0:g} s")
+    if flow is None:
+        inside = (" and the pre-movement was fitted with it: the doors inside (rooms, stairs) shape how people leave the levels "
+                  "the cameras watch, so a door flow far from the drill's biases the pre-movement") if lev_obs and mean is not None else ""
+        warnings.insert(said, "door flow not identified: no exit was flow-limited (none held a steady queue), so the counts "
+                        f"show when people arrived, not how fast a door lets them through; flow_door kept at {flow0:g} persons/s/m"
+                        + inside)
     best = {"flow_door": flow if flow is not None else flow0, "premovement_mean_s": mean if mean is not None else mean0,
             "premovement_sd_s": sd if sd is not None else sd0}
     fitted, _ = passages(*best.values(), cameras=False)
@@ -642,7 +583,7 @@ def calibrate(actual: dict[str, ExitData], scenario: Evacuation, campus: Campus,
         """Squared residuals of the people out of each building per time step (summed over its counted exits), and of
         the people on each watched level per time step, weighted by ``calibrate.camera_weight``."""
         cum, lev = sim(*values.values())
-        return (sum(float(np.sum((sum(_per_step(cum[d]) - _per_step(obs[d]) for d in ds)) ** 2)) for ds in by_building.values())
+        return (sum(float(np.sum((sum(per_step(cum[d]) - per_step(obs[d]) for d in ds)) ** 2)) for ds in by_building.values())
                 + cam_weight * cams.residuals(lev, lev_obs))
 
     by_building: dict[str, list[str]] = defaultdict(list)
@@ -676,7 +617,7 @@ def _misfit(fitted: list[dict[str, np.ndarray]], obs: dict[str, np.ndarray], upt
                        "fitted to at some time; check the alarm time (--alarm), which exits were counted, and that the window "
                        "holds the evacuation")
     for d in flow_exits:
-        q = plateau(_per_step(_mean_cumulative(_sim_exit(fitted, d, actual[d].building), grid)), step)
+        q = plateau(per_step(_mean_cumulative(_sim_exit(fitted, d, actual[d].building), grid)), step)
         p = plateaus[d]
         if p is not None and (q is None or abs(q.rate / p.rate - 1) > limit):
             out.append(f"poor fit of the door flow at exit {d}: its steady flow was {p.rate:.2f} persons/s, the fitted simulation's "

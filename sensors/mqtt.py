@@ -30,6 +30,7 @@ import functools
 import json
 import logging
 import os
+import struct
 import threading
 import time
 from collections import deque
@@ -60,6 +61,8 @@ MAX_BATCH = 5000
 """Most messages committed in one store transaction."""
 MAX_BATCH_BYTES = 256 * 1024
 """Most payload bytes committed in one transaction (about 2,500 events): keeps an alarm's wait behind a batch short."""
+STOP_WAIT_S = 5.0
+"""Seconds a stop waits for the broker to confirm the twin's last message (and so every PUBACK before it)."""
 READ_BURST = 1000
 """Most packets the network thread reads in one pass before it writes (PUBACKs) and checks the keepalive again."""
 
@@ -184,7 +187,7 @@ def _client_class() -> type:
     """
     import paho.mqtt.client as mqtt
 
-    if not all(hasattr(mqtt.Client, name) for name in ("_packet_read", "_loop_rc_handle")):
+    if not all(hasattr(mqtt.Client, name) for name in ("_packet_read", "_loop_rc_handle", "_packet_queue")):
         return mqtt.Client
 
     class Client(mqtt.Client):
@@ -199,7 +202,17 @@ def _client_class() -> type:
                     break
             return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
 
+        def ack_all(self, mids: Sequence[int]) -> None:
+            """Acknowledge QoS 1 messages in this order, in one write (``ack`` queues a packet and wakes the network
+            thread per message). The bytes on the wire are the same PUBACKs, back to back."""
+            if self._manual_ack and mids:
+                self._packet_queue(mqtt.PUBACK, b"".join([_PUBACK.pack(mqtt.PUBACK, 2, mid) for mid in mids]), 0, 0)
+
     return Client
+
+
+_PUBACK = struct.Struct("!BBH")
+"""A PUBACK packet: type, remaining length 2, message id (MQTT 3.1.1; in MQTT 5 the same two bytes mean success)."""
 
 
 def topic_of(event: dict[str, Any]) -> str:
@@ -321,13 +334,24 @@ class MqttIngest:
         self.client.loop_start()
 
     def stop(self) -> None:
-        """Say offline, disconnect, and finish the batch in hand."""
-        if self.connected.is_set():
-            self.client.publish(f"{TWIN_TOPIC}/availability", "offline", qos=1, retain=True)
+        """Finish the batch in hand (stored and acknowledged), say offline, and disconnect.
+
+        The offline message goes out with QoS 1 after the last PUBACK and is
+        waited for: the broker takes a connection's packets in order, so its
+        answer means it has every PUBACK before it, and the resumed session is
+        sent nothing a second time (an event without ``seq`` would be stored
+        twice). Without that wait, a clean stop often lost the last PUBACKs.
+        """
         self._stop.set()
         self._inbox.append(None)
         self._wake.set()
         self._writer.join(timeout=10)
+        if self.connected.is_set():
+            info = self.client.publish(f"{TWIN_TOPIC}/availability", "offline", qos=1, retain=True)
+            try:
+                info.wait_for_publish(timeout=STOP_WAIT_S)
+            except (RuntimeError, ValueError):  # the connection is gone: the broker redelivers, seq deduplicates
+                pass
         self.client.disconnect()
         self.client.loop_stop()
 
@@ -420,6 +444,16 @@ class MqttIngest:
         self.client.publish(f"{TWIN_TOPIC}/rejected", json.dumps(Outcome("rejected", reason=echo(reason, 400)).as_dict()),
                             qos=0, retain=False)
 
+    def _ack(self, batch: list[tuple[int, int, str, bytes]]) -> None:
+        """PUBACK only now, after the commit, in arrival order (QoS 1 together, in one write, when paho allows)."""
+        ack_all = getattr(self.client, "ack_all", None)
+        if ack_all is not None and all(qos <= 1 for _mid, qos, _t, _p in batch):
+            ack_all([mid for mid, qos, _t, _p in batch if qos == 1])
+            return
+        for mid, qos, _t, _p in batch:
+            if qos > 0:
+                self.client.ack(mid, qos)
+
     def _error(self, text: str) -> None:
         log.error("mqtt: %s", text)
         self.errors.append(text)
@@ -443,9 +477,7 @@ class MqttIngest:
         bad = [o.as_dict() for o in outcomes if o.status == "rejected"]
         self.rejected += len(bad)
         self.received += len(raws)  # last: a reader that sees a message received sees its outcome counted
-        for mid, qos, _t, _p in batch:  # PUBACK only now, after the commit, in arrival order
-            if qos > 0:
-                self.client.ack(mid, qos)
+        self._ack(batch)
         for b in bad[:100]:
             log.warning("mqtt: rejected %s", b)
             self.client.publish(f"{TWIN_TOPIC}/rejected", json.dumps(b), qos=0, retain=False)

@@ -77,7 +77,7 @@ class _Wake(simpy.Event):
         self._ok, self._value = True, None
         self.p = p
         self.gen: Generator[float | None, None, None] | None = None
-        self.again = [advance]
+        self.again: list[Callable[[_Wake], None]] | None = [advance]
         """The callbacks to put back before each scheduling (SimPy clears them when the event fires)."""
         self.callbacks = self.again
 
@@ -159,17 +159,25 @@ class _Run:
     def run(self) -> Replication:
         """Start the processes, run until everyone is out or ``max_time``, and return what happened."""
         env, net, sc = self.env, self.net, self.scenario
-        if self.adaptive:
-            env.process(self.reroute())
+        side = [self.reroute()] if self.adaptive else []
         for i in net.blocked_nodes:
             self.closures.append((0.0, net.names[i], "blocked"))
         if net.smoke_closures:
-            env.process(self.fire())
+            side.append(self.fire())
+        for g in side:
+            env.process(g)
         self.wakes = [_Wake(env, p, self.advance) for p in range(len(self.start))]
         for p, w in enumerate(self.wakes):
             env.schedule(w, delay=self.pre[p])
-        env.run(until=sc.max_time)
-        return self.result()
+        try:
+            env.run(until=sc.max_time)
+            return self.result()
+        finally:  # SimPy's pending events and the environment refer to each other: only the garbage collector frees
+            for g in side:  # them, so let go of this run (its people's state) by hand, the collector being paused
+                g.close()
+            for w in self.wakes:
+                w.gen = w.again = w.callbacks = None
+            self.wakes = []
 
     def advance(self, wake: _Wake) -> None:
         """Resume person ``wake.p``'s walk (a SimPy event callback) and schedule their next step, if any.

@@ -1,10 +1,12 @@
 """The evacuation engine: SimPy processes on the campus network, mesoscopic, one replication at a time.
 
-Every person is a SimPy process (a plain generator, :meth:`_Run.person`) that
-stands at a place of their own in their start space (drawn from the
-replication's random stream, :meth:`Network.places`), waits out its
-pre-movement time, chooses a way out of the space from that place
-(:meth:`_Run.first_way`), then walks from node to node of the campus graph
+Every person is a plain generator (:meth:`_Run.person`) stepped by one
+reusable SimPy event of their own on SimPy's queue (:meth:`_Run.advance`),
+lighter than a ``simpy.Process`` with a new timeout per step. They stand
+at a place of their own in their start space (drawn from the replication's
+random stream, :meth:`Network.places`), wait out their pre-movement time,
+choose a way out of the space from that place
+(:meth:`_Run.first_way`), then walk from node to node of the campus graph
 towards an assembly area. Doors, openings, gates, stair flights and
 outdoor paths are flow-limited servers (FIFO, ``rate`` persons/s); spaces
 (rooms, corridors, stair landings and flights, floors, path segments) slow

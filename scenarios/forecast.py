@@ -344,8 +344,11 @@ class Forecaster:
 
     def on_events(self, records: list[dict[str, Any]]) -> None:
         """Ingest listener: a forecast after the first detector in ``fire`` among the new records; a fresh one when
-        counts change while that fire is on (at most every ``REFRESH_S`` of event time)."""
-        fire = next((r for r in records if r["kind"] == "fire" and r["state"] == "fire"), None)
+        counts change while that fire is on (at most every ``REFRESH_S`` of event time). The detector already
+        followed repeating its fire (a Zigbee detector re-sends its state with every battery or link report) is
+        no news and asks for nothing."""
+        followed = self._fire["sensor_id"] if self._fire is not None else None
+        fire = next((r for r in records if r["kind"] == "fire" and r["state"] == "fire" and r["sensor_id"] != followed), None)
         if fire is not None:
             self._fire = fire
             self.trigger(fire)

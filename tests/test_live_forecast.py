@@ -108,3 +108,17 @@ def test_the_console_says_forecast_updating_until_the_newer_fires_forecast_is_in
     assert forecaster.wait(60) and not forecaster.errors
     view = console.render()
     assert '"forecast_updating":false' in view and stored(ing)[-1]["trigger"]["ts"] == T0 + 60
+
+
+def test_a_detector_repeating_its_fire_asks_for_no_new_forecast(live):
+    """A Zigbee detector re-sends ``smoke: true`` with every battery or link report: no news, no forecast;
+    the detector going into fire again after it restored is news."""
+    ing, forecaster = live
+    ing.submit([fire(T0)])
+    assert forecaster.wait(60) and not forecaster.errors
+    ing.submit([fire(T0 + 5)])
+    ing.submit([fire(T0 + 9)])
+    assert forecaster.wait(60) and forecaster.done == 1
+    ing.submit([{**fire(T0 + 12), "state": "normal"}])
+    ing.submit([fire(T0 + 15)])
+    assert forecaster.wait(60) and not forecaster.errors and forecaster.done == 2

@@ -95,7 +95,7 @@ def test_exercise_recording_holds_events_occupancy_and_alarms(exercise: Path) ->
     con = open_recording(exercise)
     try:
         meta = dict((k, json.loads(v)) for k, v in con.execute("SELECT key, value FROM metadata"))
-        assert meta["kind"] == "exercise" and meta["schema_version"] == 3 and meta["from"] == "2026-03-01T00:59:00Z"
+        assert meta["kind"] == "exercise" and meta["schema_version"] == 4 and meta["from"] == "2026-03-01T00:59:00Z"
         # before the alarm everyone is in (the door balances from before the window count), at the end nobody
         occ = dict(con.execute("SELECT building, count FROM occupancy WHERE t = 0"))
         assert occ == {"B1": 300, "B2": 150, "B3": 150, "B4": 150, "B5": 150}
@@ -249,10 +249,10 @@ def test_compare_cli_errors(site: dict[str, Path], exercise: Path, tmp_path: Pat
     assert bad.exit_code == 2 and "outside the recording, which holds 0 … 780 s" in bad.output
     bad = runner.invoke(app, ["replay", str(exercise), "--export", str(tmp_path / "f"), "--from", "900"])
     assert bad.exit_code == 2 and "outside the recording, which holds 0 … 780 s" in bad.output
-    newer = newer_recording(exercise, tmp_path / "newer.sqlite", version=4)
+    newer = newer_recording(exercise, tmp_path / "newer.sqlite", version=5)
     for cmd in (["compare", str(newer), str(plan)], ["replay", str(newer), "--html", str(tmp_path / "n.html")]):
         bad = runner.invoke(app, cmd)
-        assert bad.exit_code == 2 and "recording schema 4 is newer than this Campus Twin reads (3)" in bad.output
+        assert bad.exit_code == 2 and "recording schema 5 is newer than this Campus Twin reads (4)" in bad.output
 
 
 def test_a_drill_the_model_cannot_explain_is_flagged(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from tests.helpers import TINY, X0, Y0, newer_recording, open_offline, tiny, wri
 from twin.audit import AuditLog  # noqa: E402
 from twin.campus import load_campus  # noqa: E402
 from twin.cli import app  # noqa: E402
-from viz.replay import QUEUED, SAFE, SPEEDS, TRAPPED, WAITING, WALKING, Playback, Replay, View, write_pedpy  # noqa: E402
+from viz.replay import QUEUED, SAFE, SPEEDS, STATE_NAMES, TRAPPED, WAITING, WALKING, Playback, Replay, View, write_pedpy  # noqa: E402
 from viz.replay_app import STATE_COLOURS, ReplayApp, export_frames  # noqa: E402
 from viz.replay_debrief import Debrief  # noqa: E402
 from viz.replay_exercise import MARKER_RGB  # noqa: E402
@@ -52,14 +52,16 @@ def test_everyone_at_start_then_safe_or_trapped(rec: Replay) -> None:
     assert d.max() < 10
     end = rec.at(rec.duration)
     c = end.counts()
-    assert c["safe"] + c["trapped"] == c["total"] == rec.n_agents == 130
-    # the trapped (every way out closed) and the incapacitated (overcome by the fire's smoke) end where they stopped
-    assert c["trapped"] == int(np.isin(rec.outcome, ("trapped", "incapacitated")).sum()) > int((rec.outcome == "trapped").sum()) > 0
+    assert c["safe"] + c["trapped"] + c["incapacitated"] == c["total"] == rec.n_agents == 130
+    # the trapped (every way out closed) and the incapacitated (overcome by the fire's smoke) end where they stopped,
+    # each shown as what they are
+    assert c["trapped"] == int((rec.outcome == "trapped").sum()) > 0
+    assert c["incapacitated"] == int((rec.outcome == "incapacitated").sum()) > 0
     assert c["safe"] == int((rec.outcome == "safe").sum())
     for t in np.linspace(0, rec.duration, 17):
         cc = rec.at(t).counts()
-        assert sum(cc[s] for s in ("waiting", "walking", "queued", "safe", "trapped")) == 130  # nobody lost
-        assert cc["inside"] + cc["outside"] + cc["safe"] + cc["trapped"] == 130
+        assert sum(cc[s] for s in STATE_NAMES) == 130  # nobody lost
+        assert cc["inside"] + cc["outside"] + cc["safe"] + cc["trapped"] + cc["incapacitated"] == 130
 
 
 def test_a_walk_is_linear_along_its_edge(rec: Replay) -> None:
@@ -87,7 +89,8 @@ def test_queues_and_closures(rec: Replay) -> None:
 
 def test_building_numbers(rec: Replay) -> None:
     n = rec.building_numbers("B1", rec.at(rec.duration))
-    assert n["occupants"] == 130 and n["trapped"] == 6 and n["safe"] == 124 and n["left"] == 124 and n["inside_now"] == 6
+    assert n["occupants"] == 130 and n["trapped"] + n["incapacitated"] == 6 and n["safe"] == 124 and n["left"] == 124
+    assert n["trapped"] == 2 and n["inside_now"] == 6
     assert n["clearance_s"] is not None and 0 < n["clearance_s"] < rec.duration
 
 
@@ -166,7 +169,7 @@ def test_viewer_driven_by_pygame_events(rec: Replay) -> None:
         pygame.event.post(_key(pygame.K_END))
         fr = viewer.step(0.1)
         assert pb.speed == 2.0 and pb.t == rec.duration and pb.paused
-        assert fr.counts()["safe"] + fr.counts()["trapped"] == rec.n_agents
+        assert fr.counts()["safe"] + fr.counts()["trapped"] + fr.counts()["incapacitated"] == rec.n_agents
         pygame.event.post(_key(pygame.K_HOME))
         viewer.step(0.0)
         assert pb.t == 0.0
@@ -231,7 +234,7 @@ def test_the_recording_is_all_a_viewer_reads(tmp_path: Path) -> None:
     path = record(run(sc, load_campus(campus), workers=1), tmp_path / "run" / "recording.sqlite")
     campus.unlink()
     rec = Replay(path)
-    assert rec.version == 3 and rec.note is None
+    assert rec.version == 4 and rec.note is None
     assert [(o["kind"], o["id"]) for o in rec.outlines] == [("building", "B1"), ("assembly", "A1")]
     assert shapely.Polygon(rec.outlines[0]["xy"]).equals(shapely.box(X0, Y0, X0 + 20, Y0 + 10))
     assert [(s.id, s.level) for s in rec.shapes if s.kind == "level"] == [("B1/L0", 0), ("B1/L1", 1)]

@@ -20,7 +20,7 @@ import pygame  # noqa: E402
 import tests.test_replay as base  # noqa: E402
 from tests.helpers import open_offline  # noqa: E402
 from twin.cli import app  # noqa: E402
-from viz.replay import BADGE_PX, QUEUED, SAFE, TRAPPED, WAITING, WALKING, Replay  # noqa: E402
+from viz.replay import BADGE_PX, INCAPACITATED, QUEUED, SAFE, TRAPPED, WAITING, WALKING, Replay  # noqa: E402
 from viz.replay_app import STATE_COLOURS, ReplayApp, draw_dots  # noqa: E402
 from viz.replay_floor import FLOOR_FILL, FLOOR_EDGE, hidden_people, small_buildings  # noqa: E402
 
@@ -37,9 +37,9 @@ def test_inside_by_level_counts_who_is_still_inside(rec: Replay) -> None:
     assert sorted(levels) == [0, 1]
     start_level = rec.node_level[rec.agent_start]
     assert [int(levels[lv][0]) for lv in (0, 1)] == [int((start_level == lv).sum()) for lv in (0, 1)] == [65, 65]
-    # at the end only the trapped are inside, on the level where they were trapped
+    # at the end only the trapped and the incapacitated are inside, on the level where they stopped
     end = rec.at(rec.duration)
-    trapped = end.state == TRAPPED
+    trapped = np.isin(end.state, (TRAPPED, INCAPACITATED))
     assert sum(int(c[-1]) for c in levels.values()) == int(trapped.sum()) > 0
     for lv, c in levels.items():
         assert int(c[-1]) == int((trapped & (end.level == lv)).sum())

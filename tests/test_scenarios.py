@@ -187,7 +187,7 @@ def test_recording_round_trip(tmp_path: Path) -> None:
     path = record(outcome, tmp_path / "r.sqlite")
     con = open_recording(path)
     meta = metadata(con)
-    assert meta["schema_version"] == 3 and meta["kind"] == "simulation" and meta["campus_digest"] == outcome.drill.campus.digest
+    assert meta["schema_version"] == 4 and meta["kind"] == "simulation" and meta["campus_digest"] == outcome.drill.campus.digest
     n_agents, = con.execute("SELECT count(*) FROM agents").fetchone()
     safe, = con.execute("SELECT count(*) FROM agents WHERE outcome = 'safe'").fetchone()
     assert n_agents == safe == 130

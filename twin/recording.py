@@ -38,12 +38,13 @@ from twin.graph import SPACES
 if TYPE_CHECKING:
     from twin.campus import Campus
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Version written. 2 added the ``geometry`` table (version 1 files still open: their buildings are drawn as the
 outline of their nodes, and :attr:`Recording.note` says to record again for the real outlines). 3 added people's
 places: ``agents.x, y, level`` (where each person stands at the start) and ``moves.x0, y0, x1, y1, building, level``
 (each move from place to place, on a building level); in older files everyone stands at nodes, as the viewers
-drew them then."""
+drew them then. 4 added the move state ``incapacitated`` (someone whose smoke dose reached 1, stopped where it
+happened), which version 3 files wrote as ``trapped``."""
 
 _SCHEMA = """
 CREATE TABLE metadata (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -84,10 +85,12 @@ CREATE TABLE forecasts (t REAL NOT NULL, trigger_t REAL NOT NULL, scope TEXT NOT
 GEOMETRY_KINDS = ("building", "level", "room", "corridor", "stair", "assembly")
 """``geometry.kind``: a building's footprint, the walkable area of one of its levels, the spaces of a level, an assembly area."""
 
-WAITING, WALKING, QUEUED, SAFE, TRAPPED = range(5)
+WAITING, WALKING, QUEUED, SAFE, TRAPPED, INCAPACITATED = range(6)
 """State codes of a person at a time (``Recording.m_state``, ``viz.replay.Frame.state``)."""
-STATE_NAMES = ("waiting", "walking", "queued", "safe", "trapped")
-MOVE_STATES = {"wait": WAITING, "walk": WALKING, "queue": QUEUED, "trapped": TRAPPED}
+STATE_NAMES = ("waiting", "walking", "queued", "safe", "trapped", "incapacitated")
+MOVE_STATES = {"wait": WAITING, "walk": WALKING, "queue": QUEUED, "trapped": TRAPPED, "incapacitated": INCAPACITATED}
+STOPPED = (TRAPPED, INCAPACITATED)
+"""States in which a person stays where they are to the end of the run."""
 """``moves.state`` → state code."""
 
 GeometryRow = tuple[str, str, str | None, int | None, str | None, "str | BaseGeometry"]

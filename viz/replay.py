@@ -35,9 +35,9 @@ from typing import Any
 import numpy as np
 import shapely
 
-from twin.recording import QUEUED, SAFE, STATE_NAMES, TRAPPED, WAITING, WALKING, Recording
+from twin.recording import INCAPACITATED, QUEUED, SAFE, STATE_NAMES, STOPPED, TRAPPED, WAITING, WALKING, Recording
 
-__all__ = ["BADGE_PX", "QUEUED", "SAFE", "SPEEDS", "STATE_NAMES", "TRAPPED", "WAITING", "WALKING", "Frame", "Playback", "Replay",
+__all__ = ["BADGE_PX", "INCAPACITATED", "QUEUED", "SAFE", "SPEEDS", "STATE_NAMES", "TRAPPED", "WAITING", "WALKING", "Frame", "Playback", "Replay",
            "View", "building_geometry", "write_pedpy"]
 
 # --------------------------------------------------------------------------
@@ -75,7 +75,7 @@ class Frame:
     x, y : ndarray of float
         Positions (m, the recording's CRS), one per person.
     state : ndarray of int8
-        :data:`WAITING`, :data:`WALKING`, :data:`QUEUED`, :data:`SAFE` or :data:`TRAPPED`.
+        :data:`WAITING`, :data:`WALKING`, :data:`QUEUED`, :data:`SAFE`, :data:`TRAPPED` or :data:`INCAPACITATED`.
     node : ndarray of int
         Index (into ``Replay.node_ids``) of the node each person is at or last left.
     level : ndarray of float
@@ -96,7 +96,7 @@ class Frame:
         """People per state, plus ``inside`` (in a building), ``outside`` (on the way outdoors)."""
         c = np.bincount(self.state, minlength=len(STATE_NAMES))
         out = {name: int(c[i]) for i, name in enumerate(STATE_NAMES)}
-        moving = (self.state != SAFE) & (self.state != TRAPPED)
+        moving = (self.state != SAFE) & ~np.isin(self.state, STOPPED)
         indoors = ~np.isnan(self.level)
         out["inside"] = int(np.count_nonzero(moving & indoors))
         out["outside"] = int(np.count_nonzero(moving & ~indoors))
@@ -241,8 +241,8 @@ class Replay(Recording):
             return self._frame(t, self.agent_xy + self._start_off, st, node)
         u, v, t0, t1 = self.m_u[i], self.m_v[i], self.m_t0[i], self.m_t1[i]
         active = has & (t < t1)
-        trapped = has & (st == TRAPPED)
-        between = has & ~active & ~trapped
+        stopped = has & np.isin(st, STOPPED)
+        between = has & ~active & ~stopped
         node = np.where(has, np.where(between, v, u), self.agent_start)
         st = np.where(between, WALKING, st).astype(np.int8)
         f = np.clip((t - t0) / np.maximum(t1 - t0, 1e-9), 0.0, 1.0)
@@ -278,7 +278,7 @@ class Replay(Recording):
         return a + w * (b - a)
 
     def building_numbers(self, building: str, frame: Frame) -> dict[str, Any]:
-        """A building's figures at a frame: occupants, still inside, left, safe, trapped, clearance."""
+        """A building's figures at a frame: occupants, still inside, left, safe, trapped, incapacitated, clearance."""
         mine = self.agent_building == building
         here = self.node_building[frame.node] == building
         left = self.left_at[mine]
@@ -289,6 +289,7 @@ class Replay(Recording):
             "left": int(np.count_nonzero(left <= frame.t)),
             "safe": int(np.count_nonzero(mine & (frame.state == SAFE))),
             "trapped": int(np.count_nonzero(mine & (frame.state == TRAPPED))),
+            "incapacitated": int(np.count_nonzero(mine & (frame.state == INCAPACITATED))),
             "clearance_s": float(np.nanmax(left)) if np.any(~np.isnan(left)) else None,
         }
 

@@ -31,6 +31,7 @@ import numpy as np
 
 from viz.replay_debrief import Debrief
 from viz.replay import (
+    INCAPACITATED,
     QUEUED,
     SAFE,
     SEEK_STEP,
@@ -76,6 +77,7 @@ STATE_COLOURS: dict[int, tuple[int, int, int]] = {
     QUEUED: (230, 120, 0),  # orange
     SAFE: (46, 140, 60),  # green
     TRAPPED: (213, 0, 0),  # red
+    INCAPACITATED: (106, 27, 154),  # purple: stopped by the smoke dose
 }
 """Dot colour of each state (colour-blind safe pairs: blue/orange, grey/green; red is also marked in the counters)."""
 USE_COLOURS = {
@@ -410,9 +412,10 @@ class ReplayApp:
         lines = [
             (self.big, f"t = {_fmt_time(fr.t)}  / {_fmt_time(rec.duration)}   x{pb.speed:g}  {'paused' if pb.paused else 'playing'}"),
             (self.font, f"level shown: {'all' if v.level is None else v.level}    people: {c['total']:,}    ? for keys"),
-            (self.font, f"inside {c['inside']:,}   outdoors {c['outside']:,}   safe {c['safe']:,}   trapped {c['trapped']:,}"),
+            (self.font, f"inside {c['inside']:,}   outdoors {c['outside']:,}   safe {c['safe']:,}   trapped {c['trapped']:,}   "
+                        f"incapacitated {c['incapacitated']:,}"),
         ]
-        y = self._panel(surface, lines, 500, extra=self.font.get_linesize() + 4)
+        y = self._panel(surface, lines, 640, extra=self.font.get_linesize() + 4)
         x = 16
         for code, name in enumerate(STATE_NAMES):
             pygame.draw.circle(surface, STATE_COLOURS[code], (x + 5, y + 7), 5)
@@ -424,6 +427,7 @@ class ReplayApp:
             nums = rec.building_numbers(self.selected, fr)
             rows = [f"building {self.selected}", f"occupants {nums['occupants']:,}", f"still inside {nums['inside_now']:,}",
                     f"left {nums['left']:,}", f"safe {nums['safe']:,}", f"trapped {nums['trapped']:,}",
+                    f"incapacitated {nums['incapacitated']:,}",
                     "clearance " + ("—" if nums["clearance_s"] is None else _fmt_time(nums["clearance_s"]))]
             self._box(surface, rows, (w - 300 - 70, 8), width=300)
             draw_inside(surface, rec, self.selected, fr.t, (w - 300 - 70, 8 + 16 + (self.font.get_linesize() + 2) * len(rows) + 6),
@@ -524,8 +528,8 @@ def draw_dots(surface: pygame.Surface, view: View, fr: Frame, radius: int | None
     offsets = [(dx, dy) for dx in range(-r, r + 1) for dy in range(-r, r + 1) if dx * dx + dy * dy <= r * r + r]
     pix = pygame.surfarray.pixels3d(surface)
     try:
-        # safe first, so the moving and the trapped are drawn on top
-        for code in (SAFE, WAITING, WALKING, QUEUED, TRAPPED):
+        # safe first, so the moving, the trapped and the incapacitated are drawn on top
+        for code in (SAFE, WAITING, WALKING, QUEUED, TRAPPED, INCAPACITATED):
             sel = np.flatnonzero(keep & (fr.state == code))
             if not sel.size:
                 continue

@@ -40,7 +40,8 @@ from viz.offline import offline_map, offline_page
 from viz.replay_debrief import MARKER_CSS, Debrief, forecast_rows
 from viz.replay import BADGE_PX, FLOOR_KINDS, QUEUE_LABEL_MIN, SPEEDS, STATE_NAMES, Replay, building_geometry
 
-STATE_CSS = {"waiting": "#787882", "walking": "#1965c0", "queued": "#e67800", "safe": "#2e8c3c", "trapped": "#d50000"}
+STATE_CSS = {"waiting": "#787882", "walking": "#1965c0", "queued": "#e67800", "safe": "#2e8c3c", "trapped": "#d50000",
+             "incapacitated": "#6a1b9a"}
 """Dot colour of each state (as in the pygame viewer)."""
 
 
@@ -268,7 +269,7 @@ _SCRIPT = r"""
       U = dec(D.u, Int32Array), V = dec(D.v, Int32Array), XY0 = dec(D.xy0, Float32Array), XY1 = dec(D.xy1, Float32Array), POLY = dec(D.poly, Int32Array), ST = dec(D.state, Uint8Array),
       nodeB = dec(D.nodeB, Int16Array), nodeLevel = dec(D.nodeLevel, Int16Array);
   var N = D.n, ref = D.ref, nNodes = nodes.length / 2, B = D.b.names, nB = B.length, OUT = -999;
-  var WAITING = 0, WALKING = 1, QUEUED = 2, SAFE = 3, TRAPPED = 4;
+  var WAITING = 0, WALKING = 1, QUEUED = 2, SAFE = 3, TRAPPED = 4, INCAPACITATED = 5;
   var EPS = 1e-3;  // s: move times travel as float32 (about 0.5 ms apart at 7,200 s), so a move starting at t starts by t + EPS
   var lat = new Float64Array(N), lon = new Float64Array(N), st = new Uint8Array(N), nd = new Int32Array(N), queues = new Int32Array(nNodes);
   var view = {level: D.level, selected: D.focus}, bLayers = {}, floorLayer = null, badged = new Uint8Array(nB);
@@ -339,7 +340,7 @@ _SCRIPT = r"""
         while (lo < hi) { var mid = (lo + hi + 1) >> 1; if (T0[mid] <= t + EPS) lo = mid; else hi = mid - 1; }
         var i = lo, active = t < T1[i] - EPS, f = 1;
         s = ST[i];
-        if (s !== TRAPPED && !active) { node = V[i]; s = WALKING; }
+        if (s !== TRAPPED && s !== INCAPACITATED && !active) { node = V[i]; s = WALKING; }
         else { node = U[i]; f = Math.min(1, Math.max(0, (t - T0[i]) / Math.max(T1[i] - T0[i], 1e-9))); }
         // straight from the move's first place to its last; an outdoor walk along its path's junctions
         la = XY0[2 * i] + f * (XY1[2 * i] - XY0[2 * i]); lo_ = XY0[2 * i + 1] + f * (XY1[2 * i + 1] - XY0[2 * i + 1]);
@@ -380,7 +381,7 @@ _SCRIPT = r"""
       if (ls) { var bb = ls[0].getBounds(), w = map.latLngToContainerPoint(bb.getNorthEast()).x - map.latLngToContainerPoint(bb.getSouthWest()).x; badged[j] = w < D.badgePx ? 1 : 0; }
     }
     for (var a = 0; a < N; a++) { var bj = nodeB[nd[a]]; if (bj >= 0 && st[a] !== SAFE) { inside[bj]++; if (st[a] === QUEUED) queued[bj]++; } }
-    var order = [SAFE, WAITING, WALKING, QUEUED, TRAPPED];
+    var order = [SAFE, WAITING, WALKING, QUEUED, TRAPPED, INCAPACITATED];
     for (var o = 0; o < order.length; o++) {
       var code = order[o];
       ctx.fillStyle = D.colours[code];
@@ -438,7 +439,7 @@ _SCRIPT = r"""
   function show(t) {
     clock.t = Math.min(D.duration, Math.max(0, t));
     compute(clock.t);
-    var c = [0, 0, 0, 0, 0];
+    var c = D.states.map(function () { return 0; });
     for (var a = 0; a < N; a++) c[st[a]]++;
     D.states.forEach(function (name, k) { document.getElementById("ct-n-" + name).textContent = c[k].toLocaleString("en"); });
     slider.value = clock.t;

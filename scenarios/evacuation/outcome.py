@@ -250,9 +250,7 @@ def record(outcome: Outcome, path: str | Path, index: int = 0) -> Path:
         for a in range(rep.occupants)
     ]
     # a move is on the level of the node it starts from (a flight: its lower or upper landing), outdoors on none
-    # the recording schema has no state for the incapacitated: viewers show them stopped as the trapped (red);
-    # the agents table's outcome says which they are
-    moves = [(a, "trapped" if st == "incapacitated" else st, t0, t1, names[u], names[v], x0, y0, x1, y1, drill.building[u], level[u])
+    moves = [(a, st, t0, t1, names[u], names[v], x0, y0, x1, y1, drill.building[u], level[u])
              for a, st, t0, t1, u, v, x0, y0, x1, y1 in rep.moves or []]
     stats = {s["id"]: s for s in rep.servers}
     servers = [(s.id, s.kind, s.rate, stats.get(s.id, {}).get("passed", 0), stats.get(s.id, {}).get("max_queue", 0.0),

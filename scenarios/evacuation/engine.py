@@ -594,11 +594,11 @@ class _Run:
             u = v
             if (key[0] == "exits" and outdoor[u]) or (key[0] == "inside" and space != key[1]):
                 key = to_assembly
+        if moves is not None:  # drawn trapped from now; in smoke, incapacitated from when their dose reaches 1
+            moves.append((p, "trapped", env.now, env.now, u, u, x, y, x, y))
         if self.smoky and self.exposed(p, u, space, env.now, self.scenario.max_time, (x, y)):  # trapped in smoke: the dose goes on
             return
         self.trapped_at[p] = env.now
-        if moves is not None:
-            moves.append((p, "trapped", env.now, env.now, u, u, x, y, x, y))
 
     def exposed(self, p: int, u: int, space: int, t0: float, t1: float, at: tuple[float, float]) -> bool:
         """Add person ``p``'s dose for being in ``space`` from ``t0`` to ``t1`` s; True when it reaches 1 (they are incapacitated).

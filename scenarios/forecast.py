@@ -38,6 +38,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+import numpy as np
+
 from twin.campus import Campus
 from twin.state import LiveState
 
@@ -149,11 +151,12 @@ def run_forecast(campus: Campus, inputs: dict[str, Any]) -> dict[str, Any]:
     drill = Drill(campus, sc, source="forecast")
     rep = drill.run(0)
     clearance: dict[str, float] = defaultdict(float)
-    trapped: dict[str, int] = defaultdict(int)
-    for b, t, tt in zip(rep.building_of, rep.left_building, rep.trapped_at, strict=True):
+    trapped: dict[str, int] = defaultdict(int)  # who cannot get out: no way left, or overcome by smoke on the way
+    overcome = rep.incapacitated_at if rep.incapacitated_at is not None else np.full(rep.occupants, np.nan)
+    for b, t, tt, ti in zip(rep.building_of, rep.left_building, rep.trapped_at, overcome, strict=True):
         if b and t == t:
             clearance[b] = max(clearance[b], float(t))
-        if b and tt == tt:
+        if b and (tt == tt or ti == ti):
             trapped[b] += 1
     routes: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for exit_id, n in sorted(rep.by_exit.items(), key=lambda kv: -kv[1]):
@@ -180,7 +183,8 @@ def run_forecast(campus: Campus, inputs: dict[str, Any]) -> dict[str, Any]:
         "by_building": {b: round(t, 1) for b, t in sorted(clearance.items())},
         "occupants": int(rep.occupants),
         "safe": len(rep.safe_times),
-        "trapped": int(rep.trapped),
+        "trapped": int(rep.trapped) + int(rep.incapacitated),
+        "incapacitated": int(rep.incapacitated),
         "trapped_by_building": dict(sorted(trapped.items())),
         "routes": dict(sorted(routes.items())),
         "bottlenecks": [{"id": drill.label(s["id"]), "kind": s["kind"], "building": building_of(s["id"]),

@@ -122,3 +122,19 @@ def test_a_detector_repeating_its_fire_asks_for_no_new_forecast(live):
     ing.submit([{**fire(T0 + 12), "state": "normal"}])
     ing.submit([fire(T0 + 15)])
     assert forecaster.wait(60) and not forecaster.errors and forecaster.done == 2
+
+
+def test_people_the_smoke_overcomes_are_counted_as_unable_to_get_out(demo):
+    """TB1 full with its west stair's neighbour room on fire: the forecast's "cannot get out" counts those with no way
+    left and those the smoke overcomes on the way (the engine keeps them apart; the operator needs both)."""
+    from scenarios.forecast import run_forecast
+
+    doc = {"kind": "evacuation", "campus": str(demo.source), "name": "building forecast", "seed": 0, "route": "adaptive",
+           "occupancy": {"default": 0.0, "buildings": {"TB1": 1.0}}, "blocked": [],
+           "fire": {"origin": "TB1-L2-SD01", "start": 0, "spread_delay": 60}}
+    inputs = {"scope": "building", "scenario": doc, "trigger": {"sensor_id": "TB1-L2-SD01", "ts": T0}, "fire_building": "TB1",
+              "origin_node": "TB1-L2-R01", "shares": {"TB1": 1.0}, "counted": {}, "assumed": {"TB1": 2248}, "unmeasured": ["TB1"],
+              "hazards": [], "faulty_detectors": [], "read_s": 0.0}
+    fc = run_forecast(demo, inputs)
+    assert fc["incapacitated"] > 0 and fc["trapped"] >= fc["incapacitated"]
+    assert fc["trapped_by_building"]["TB1"] == fc["trapped"] == fc["occupants"] - fc["safe"]

@@ -557,12 +557,15 @@ class _Run:
                     x, y = at
                 else:
                     qx, qy = x, y
+                if moves is not None:  # queued from now (to the end of the run, unless someone frees a place)
+                    k = len(moves)
+                    moves.append((p, "queue", t0, self.scenario.max_time, u, u, qx, qy, qx, qy))
                 yield None
                 token = sp
                 if in_line == u:  # the line moved up while they waited
                     x, y = self.line_front(u, space, (x, y), (env.now - t0) * v_free)
                 if moves is not None:
-                    moves.append((p, "queue", t0, env.now, u, u, qx, qy, x, y))
+                    moves[k] = (p, "queue", t0, env.now, u, u, qx, qy, x, y)
                 if self.smoky and self.exposed(p, u, space, t0, env.now, (x, y)):
                     self.lined[u] -= in_line == u
                     return

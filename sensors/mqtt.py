@@ -310,6 +310,7 @@ class MqttIngest:
         self.client.will_set(f"{TWIN_TOPIC}/availability", "offline", qos=1, retain=True)
         self.client.max_queued_messages_set(0)
         self.client.on_connect = self._on_connect
+        self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message
         self.client.on_disconnect = self._on_disconnect
         self.client.on_connect_fail = lambda client, userdata: self._error(
@@ -321,6 +322,9 @@ class MqttIngest:
         self._stop = threading.Event()
         self._writer = threading.Thread(target=self._write_loop, name="twin-mqtt-writer", daemon=True)
         self.connected = threading.Event()
+        """Set once the broker has granted the twin's subscriptions (SUBACK), cleared on a disconnect."""
+        self._subscribing = -1
+        """The message id of the latest SUBSCRIBE."""
         self.received = 0
         self.stored = 0
         self.rejected = 0
@@ -371,9 +375,16 @@ class MqttIngest:
         if rc.is_failure:
             self.errors.append(f"connect refused: {rc}")
             return
-        client.subscribe([(f"{ROOT}/+/+", 1), (BATCH_TOPIC, 1), *((t, 1) for a in self.adapters for t in a.subscriptions())])
+        self._subscribing = client.subscribe(
+            [(f"{ROOT}/+/+", 1), (BATCH_TOPIC, 1), *((t, 1) for a in self.adapters for t in a.subscriptions())])[1]
         client.publish(f"{TWIN_TOPIC}/availability", "online", qos=1, retain=True)
-        self.connected.set()
+
+    def _on_subscribe(self, client: Any, userdata: Any, mid: int, reasons: Any, props: Any = None) -> None:
+        """The broker granted the subscriptions (SUBACK): from now on it delivers what is published, so the twin is
+        connected. Set on the CONNACK instead, a device publishing at once could beat the SUBSCRIBE to a fresh
+        session and its message would go to nobody."""
+        if mid == self._subscribing:
+            self.connected.set()
 
     def _on_disconnect(self, client: Any, userdata: Any, flags: Any, rc: Any, props: Any = None) -> None:
         self.connected.clear()

@@ -151,8 +151,6 @@ class _Run:
         """Per person, the fractional effective dose accrued so far (ISO 13571)."""
         self.incap_at = [math.nan] * n_people
         self.incap_in = [""] * n_people
-        self.xy: list[list[float]] = net.xy.tolist()
-        """Per node, where it is (m)."""
         self.moves: list[Move] | None = [] if record else None
         self.closures: list[tuple[float, str, str]] = []
         self.events = 0
@@ -387,14 +385,12 @@ class _Run:
         step.
         """
         net = self.net
-        sn = net.space_node[space] if space >= 0 else -1
-        if sn < 0 and space >= 0 and net.space_is_flight[space]:
-            sn = u  # off a flight onto a landing: the line forms on the landing
+        sn = self.line_space(u, space)
         if sn < 0 or net.space_geom.get(sn) is None:
             return None
         qx, qy = net.queue_place(u, sn, self.lined[u])
         t0, t1, frm = stepped
-        x0, y0 = self.xy[frm] if frm >= 0 else self.place[p].tolist()
+        x0, y0 = (net.xy[frm] if frm >= 0 else self.place[p]).tolist()
         if math.hypot(qx - x0, qy - y0) > v_free * (t1 - t0):
             return None
         self.lined[u] += 1
@@ -406,6 +402,15 @@ class _Run:
             moves[-1] = (*m[:8], m[6] + f * (qx - m[6]), m[7] + f * (qy - m[7]))
         return qx, qy
 
+    def line_space(self, u: int, space: int) -> int:
+        """The node of the space a line before node ``u`` forms in, for someone in ``space`` (-1: none): that space's
+        own node, or off a flight, the landing ``u`` they arrived at."""
+        net = self.net
+        if space < 0:
+            return -1
+        sn = net.space_node[space]
+        return u if sn < 0 and net.space_is_flight[space] else sn
+
     def line_front(self, u: int, space: int, at: tuple[float, float], reach: float) -> tuple[float, float]:
         """Where someone in line at ``at`` for node ``u`` is after edging ``reach`` m towards its front (m).
 
@@ -414,10 +419,7 @@ class _Run:
         than the front place.
         """
         net = self.net
-        sn = net.space_node[space] if space >= 0 else -1
-        if sn < 0 and space >= 0 and net.space_is_flight[space]:
-            sn = u
-        fx, fy = net.queue_places(u, sn)[0].tolist()
+        fx, fy = net.queue_places(u, self.line_space(u, space))[0].tolist()
         x, y = at
         d = math.hypot(fx - x, fy - y)
         f = min(1.0, 0.5 * reach / d) if d > 1e-9 else 1.0
@@ -572,7 +574,7 @@ class _Run:
                 continue
             if in_line >= 0:  # from their place in the line to the door, then on
                 self.lined[in_line] -= 1
-                ux, uy = self.xy[u]
+                ux, uy = net.xy[u].tolist()
                 length += math.hypot(ux - x, uy - y)
                 in_line = -1
             now = env.now
@@ -589,7 +591,7 @@ class _Run:
                 self.heading[v] -= 1
             else:
                 yield t_through - now
-            was = x, y
+            was = x, y  # where the step started (a recording draws someone overcome on the way there)
             if moves is not None:
                 x, y = record_step(net, self.servers, moves, p, (u, v, e), (x, y), (now, t0, t_arrive, t_through), v_free)
             if self.smoky and (self.exposed(p, u, behind, now, t0, was) or self.exposed(p, v, sp, t0, t_through, (x, y))):

@@ -304,10 +304,15 @@ def seat_opening(line: LineString, spaces: list[BaseGeometry], outline: BaseGeom
     def first(sign: float) -> float | None:
         """Distance across the wall to the first point inside a space, or outside the outline."""
         ray = LineString([mid + sign * 1e-6 * n, mid + sign * wall_max * n])  # not the face the opening is drawn on
-        hits = [d if d > 2e-6 else 0.0 for d in (m.distance(x) for x in (ray.intersection(s) for s in near) if not x.is_empty)]
+        hits = []
+        for s in near:
+            x = ray.intersection(s)
+            if not x.is_empty:  # a space within the ray's first step: its exact distance (0 when the opening is in it)
+                d = m.distance(x)
+                hits.append(d if d > 2e-6 else m.distance(s))
         if outline is not None:
             if not outline.contains(Point(ray.coords[0])):
-                hits.append(0.0)
+                hits.append(m.distance(outline.boundary) if outline.contains(m) else 0.0)
             elif ray.intersects(outline.boundary):
                 hits.append(m.distance(ray.intersection(outline.boundary)))
         hits = [h for h in hits if h <= wall_max]

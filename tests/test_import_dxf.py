@@ -13,7 +13,7 @@ import ezdxf
 import numpy as np
 import pytest
 import tomli_w
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from shapely.geometry import LineString, box
 from typer.testing import CliRunner
@@ -261,6 +261,7 @@ def test_any_mapping_loads_or_is_refused_naming_a_key(tmp_path: Path, key: str, 
 @settings(max_examples=80, deadline=None)
 @given(wall=st.floats(0.05, 1.5), offset=st.floats(0.0, 1.0), start=st.floats(1.0, 6.0), width=st.floats(0.6, 2.0),
        exterior=st.booleans())
+@example(wall=1.0, offset=2.0 ** -23, start=1.0, width=1.0, exterior=False)  # a door 0.1 µm into a wall of 2 × door_snap
 def test_an_opening_anywhere_in_a_wall_is_seated_between_its_spaces(wall: float, offset: float, start: float, width: float,
                                                                      exterior: bool) -> None:
     """A door drawn on either face of (or inside) a wall ends within door_snap of both sides (in its middle if thicker)."""

@@ -352,6 +352,50 @@ def test_publishing_back_alarms_occupancy_forecasts_and_home_assistant_discovery
         ing.close()
 
 
+def test_health_shows_the_publisher_link_what_it_published_and_a_lost_broker(campus, tmp_path):
+    """``GET /api/health`` in process with the publisher on its own Mosquitto, which the test stops and restarts."""
+    from fastapi.testclient import TestClient
+
+    from sensors.adapters.publish import MqttPublisher
+    from twin.auth import Users
+    from viz.live.app import create_app
+
+    users = Users(tmp_path / "users.json")
+    users.add("olga", "operator", "olga-password-1")
+    broker = start_mosquitto()
+    ing = Ingestor(campus, EventStore(tmp_path / "e.sqlite"))
+    pub = MqttPublisher(ing, broker.url, client_id="twin-test-publish-health", interval=0.05)
+    ing.subscribe(pub.on_events)
+    t = time.time() - 60
+    try:
+        with TestClient(create_app(ing, users=users, publisher=pub)) as c:
+            before = time.time()
+            pub.start()
+            assert pub.wait_connected(30)  # a wait, not a speed limit
+            ing.submit([{"sensor_id": "SD-R0a", "ts": t, "kind": "fire", "state": "fire"}])
+            wait_for(lambda: pub.delivered == pub.published, what="every publication acknowledged")
+            assert c.get("/api/health").json() == {"ok": True, "mqtt_publish": {"connected": True}}  # no login: up or not
+            assert c.post("/login", json={"username": "olga", "password": "olga-password-1"},
+                          headers={"Origin": "http://testserver"}).status_code == 200
+            h = c.get("/api/health").json()["mqtt_publish"]
+            assert h["broker"] == broker.url and h["connected"] is True and h["protocol"] == "3.1.1"
+            assert h["published"] == h["delivered"] >= 7  # 5 discovery configs, online, the alarm (and occupancy)
+            assert before <= h["last_publish"] <= time.time() and h["error_count"] == 0 and h["errors"] == []
+            broker.halt()  # the broker goes away: reported down, with the error; what is published meanwhile waits
+            wait_for(lambda: not c.get("/api/health").json()["mqtt_publish"]["connected"], what="the link reported down")
+            ing.submit([{"sensor_id": "SD-R0a", "ts": t + 1, "kind": "fire", "state": "normal"}])
+            h = c.get("/api/health").json()["mqtt_publish"]
+            assert h["published"] > h["delivered"] and h["error_count"] >= 1
+            assert any("lost" in e and str(broker.port) in e for e in h["errors"]), h["errors"]
+            broker.restart()
+            wait_for(lambda: c.get("/api/health").json()["mqtt_publish"]["connected"], timeout=60, what="the link back up")
+            wait_for(lambda: pub.delivered >= pub.published, what="the restore sent after the reconnect")
+    finally:
+        pub.stop()
+        ing.close()
+        broker.stop()
+
+
 def _counts(n: int, t0: float, sensor: str = "CAM2") -> list[dict[str, Any]]:
     return [{"sensor_id": sensor, "ts": t0 + i, "kind": "count", "count": i, "seq": i} for i in range(n)]
 

@@ -24,6 +24,12 @@ are not announced again. Occupancy is published at most once per
 ``interval`` seconds and only what changed; a (re)connect publishes the
 discovery and the whole current state. Counts and states only: a camera's
 count, never who.
+
+:meth:`MqttPublisher.status` is the publisher's link for ``GET /api/health``:
+whether it is connected, what it has published and the broker has
+acknowledged, when the broker last acknowledged one (``last_publish``) and
+the latest errors (refused or failed connections, lost connections,
+publications the client refused).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import json
 import logging
 import re
 import threading
+import time
 from typing import Any
 
 from sensors.ingest import Ingestor
@@ -98,8 +105,21 @@ class MqttPublisher:
         self.client.will_set(STATUS_TOPIC, "offline", qos=1, retain=True)
         self.client.max_queued_messages_set(0)
         self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_publish = self._on_publish
+        self.client.on_connect_fail = lambda client, userdata: self._error(
+            f"cannot connect to {self.broker.address} (address, port, TLS certificates?); retrying")
         self.connected = threading.Event()
+        """Set while connected (the discovery and the current state are out); cleared when the connection drops."""
         self.published = 0
+        """Messages handed to the client (QoS 1; while disconnected they wait in its queue)."""
+        self.delivered = 0
+        """Messages the broker acknowledged (PUBACK)."""
+        self.last_publish: float | None = None
+        """When the broker last acknowledged a message (epoch s, wall clock; ``None`` before the first)."""
+        self.error_count = 0
+        self.errors: list[str] = []
+        """The latest errors (at most 100), oldest first."""
         self._lock = threading.Lock()
         self._sent: dict[str, str] = {}
         """Retained topic → payload last published (occupancy is sent only when it changes)."""
@@ -122,7 +142,9 @@ class MqttPublisher:
         self._dirty.set()
         self._thread.join(timeout=5)
         if self.connected.is_set():
-            self.client.publish(STATUS_TOPIC, "offline", qos=1, retain=True).wait_for_publish(5)
+            info = self.client.publish(STATUS_TOPIC, "offline", qos=1, retain=True)
+            self._count(info, STATUS_TOPIC)
+            info.wait_for_publish(5)
         self.connected.clear()
         self.client.disconnect()
         self.client.loop_stop()
@@ -130,6 +152,19 @@ class MqttPublisher:
     def wait_connected(self, timeout: float = 10.0) -> bool:
         """Wait until connected and the discovery is out."""
         return self.connected.wait(timeout)
+
+    def status(self) -> dict[str, Any]:
+        """The publisher's link (JSON-ready, for ``GET /api/health``).
+
+        ``connected``; ``published`` (handed to the client) and ``delivered``
+        (acknowledged by the broker), so ``published - delivered`` is what
+        waits in the client's queue, e.g. during an outage; ``last_publish``,
+        when the broker last acknowledged one (epoch s, ``None`` before the
+        first); ``error_count`` and the latest five ``errors``.
+        """
+        return {"broker": self.broker.address, "protocol": self.broker.version, "connected": self.connected.is_set(),
+                "published": self.published, "delivered": self.delivered, "last_publish": self.last_publish,
+                "error_count": self.error_count, "errors": self.errors[-5:]}
 
     # -- the ingest listener ----------------------------------------------------
 
@@ -190,16 +225,41 @@ class MqttPublisher:
         self._send(topic, {**doc, **(stamp or {})}, retain=True)
 
     def _send(self, topic: str, doc: dict[str, Any], *, retain: bool) -> None:
-        self.client.publish(topic, json.dumps(doc, default=str), qos=1, retain=retain)
-        self.published += 1
+        self._count(self.client.publish(topic, json.dumps(doc, default=str), qos=1, retain=retain), topic)
+
+    def _count(self, info: Any, topic: str) -> None:
+        """Count a publication handed to the client; an error when the client refused it (not queued)."""
+        import paho.mqtt.client as mqtt
+
+        if info.rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):  # NO_CONN: queued (QoS 1) until the reconnect
+            self.published += 1
+        else:
+            self._error(f"publish to {topic} refused by the client: {mqtt.error_string(info.rc)}")
+
+    def _error(self, text: str) -> None:
+        log.error("mqtt publish: %s", text)
+        self.error_count += 1
+        self.errors.append(text)
+        del self.errors[:-100]
+
+    def _on_publish(self, client: Any, userdata: Any, mid: int, rc: Any = None, props: Any = None) -> None:
+        self.delivered += 1
+        self.last_publish = time.time()
+
+    def _on_disconnect(self, client: Any, userdata: Any, flags: Any, rc: Any, props: Any = None) -> None:
+        was = self.connected.is_set()
+        self.connected.clear()
+        if not self._stop.is_set() and getattr(rc, "is_failure", False):
+            self._error(f"connection to {self.broker.address} lost ({rc}); reconnecting" if was else
+                        f"connection to {self.broker.address} closed ({rc}); retrying")
 
     def _on_connect(self, client: Any, userdata: Any, flags: Any, rc: Any, props: Any = None) -> None:
         if rc.is_failure:
-            log.error("mqtt publish: connect refused: %s", rc)
+            self._error(f"connect refused by {self.broker.address}: {rc}")
             return
         for topic, config in self.discovery().items():
-            client.publish(topic, json.dumps(config), qos=1, retain=True)
-        client.publish(STATUS_TOPIC, "online", qos=1, retain=True)
+            self._count(client.publish(topic, json.dumps(config), qos=1, retain=True), topic)
+        self._count(client.publish(STATUS_TOPIC, "online", qos=1, retain=True), STATUS_TOPIC)
         with self._lock:
             self._sent.clear()  # the broker may have lost retained state: send it all again
         with self.ingestor.lock:

@@ -183,7 +183,7 @@ def serve(
                          drill=engine_drill(c, seed=seed))
     proxies = [*(trusted_proxy or ()), *os.environ.get("TWIN_TRUSTED_PROXIES", "").replace(",", " ").split()]
     app_ = create_app(ing, users=accounts, device_keys=keys, mqtt=adapter, demo=feed_, trusted_proxies=proxies,
-                      procedures=texts, bacnet=bacnet_feed)
+                      procedures=texts, bacnet=bacnet_feed, publisher=publisher)
     # The campus, its graphs and the replayed state live as long as the server: full garbage collections skip them
     # from now on (each walked them all, a 110-130 ms pause of every thread every few seconds under load).
     app_.state.console.render()  # builds the map's layout (footprints, viewsheds) now, to be frozen with the rest

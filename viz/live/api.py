@@ -14,14 +14,16 @@ operator < admin):
   ``?now=EPOCH`` reads it at that time, ``?clock=events`` at the latest event's
   time (as ``twin state`` does).
 - ``GET /api/sensors``, ``GET /api/forecast``.
-- ``GET /api/health``: ``{"ok": true}`` (and, with MQTT or a BACnet panel,
-  ``{"mqtt": {"connected": …}, "bacnet": {"connected": …}}``) and nothing more
-  without a login (a monitoring probe learns that the server and its feed
-  links are up); with a login it adds the store size, counters, the broker's
-  figures and the panel's (subscriptions, latest notification, errors).
+- ``GET /api/health``: ``{"ok": true}`` (and, with MQTT, publishing back or
+  a BACnet panel, ``{"mqtt": {"connected": …}, "mqtt_publish": {"connected":
+  …}, "bacnet": {"connected": …}}``) and nothing more without a login (a
+  monitoring probe learns that the server and its feed links are up); with a
+  login it adds the store size, counters, the broker's figures, the
+  publisher's (published, delivered, last publish, errors) and the panel's
+  (subscriptions, latest notification, errors).
 
 The routes find the server's parts in ``app.state``: ``console``
-(:class:`viz.live.view.Console`), ``hub``, ``sessions``, ``mqtt`` and ``bacnet``.
+(:class:`viz.live.view.Console`), ``hub``, ``sessions``, ``mqtt``, ``publisher`` and ``bacnet``.
 """
 
 from __future__ import annotations
@@ -165,7 +167,8 @@ def get_forecast(request: Request) -> JSONResponse:
 
 def get_health(request: Request) -> JSONResponse:
     state = request.app.state
-    feeds: dict[str, Any] = {name: f.status() for name, f in (("mqtt", state.mqtt), ("bacnet", state.bacnet)) if f is not None}
+    links = (("mqtt", state.mqtt), ("mqtt_publish", state.publisher), ("bacnet", state.bacnet))
+    feeds: dict[str, Any] = {name: f.status() for name, f in links if f is not None}
     if request.scope.get("twin.session") is None:  # a monitoring probe: up, and the feed links up; nothing else
         return JSONResponse({"ok": True, **{name: {"connected": s["connected"]} for name, s in feeds.items()}})
     store = state.console.ingestor.store

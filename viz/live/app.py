@@ -42,7 +42,7 @@ from viz.live.view import Console
 def create_app(ingestor: Ingestor, *, users: Users | str | Path, device_keys: Iterable[str] = (), max_body: int = MAX_BODY,
                max_batch: int = MAX_BATCH, mqtt: Any = None, audit: AuditLog | None = None,
                demo: Any = None, throttle: Throttle | None = None, procedures: Procedures | None = None,
-               trusted_proxies: Iterable[str] = (), bacnet: Any = None) -> FastAPI:
+               trusted_proxies: Iterable[str] = (), bacnet: Any = None, publisher: Any = None) -> FastAPI:
     """The FastAPI application for one ingestor.
 
     Parameters
@@ -72,6 +72,9 @@ def create_app(ingestor: Ingestor, *, users: Users | str | Path, device_keys: It
     bacnet : BacnetFeed, optional
         A fire panel's BACnet feed (``sensors.adapters.bacnet``), started and stopped by its owner; its link is
         reported in ``GET /api/health``.
+    publisher : MqttPublisher, optional
+        The MQTT publisher of alarms, occupancy and forecasts (``sensors.adapters.publish``), started and stopped
+        by its owner; its link is reported in ``GET /api/health`` as ``mqtt_publish``.
     """
     users = users if isinstance(users, Users) else Users(users)
     sessions = Sessions(users)
@@ -107,6 +110,7 @@ def create_app(ingestor: Ingestor, *, users: Users | str | Path, device_keys: It
     app.state.trusted_proxies = frozenset(trusted_proxies)
     app.state.mqtt = mqtt
     app.state.bacnet = bacnet
+    app.state.publisher = publisher
     app.add_middleware(Gate, sessions=sessions)
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
     security.add_routes(app)

@@ -71,6 +71,8 @@ MODELS: dict[str, Any] = {
     "Health": {"type": "object", "required": ["ok"], "properties": {
         "ok": {"type": "boolean"}, "events": {"type": "integer"}, "counters": {"type": "object"},
         "map_clients": {"type": "integer"}, "pushes": {"type": "integer"}, "mqtt": {"type": "object"},
+        "mqtt_publish": {"type": "object", "description": "The MQTT publisher's link (--publish): broker, protocol, "
+                         "connected, published, delivered, last_publish (epoch s), error_count, errors"},
         "bacnet": {"type": "object", "description": "The fire panel's link: connected, points, subscribed, last_cov, "
                    "last_read (epoch s), received, stored, states, error_count, errors"}}},
     "AlarmActionAnswer": {"type": "object", "required": ["ok", "action"], "properties": {

@@ -1,8 +1,8 @@
 """The evacuation engine: SimPy processes on the campus network, mesoscopic, one replication at a time.
 
-Every person is a plain generator (:meth:`_Run.person`) stepped by one
-reusable SimPy event of their own on SimPy's queue (:meth:`_Run.advance`),
-lighter than a ``simpy.Process`` with a new timeout per step. They stand
+Every person is a plain generator (:meth:`_Run.person`) run by the
+replication's SimPy environment itself (``scenarios/evacuation/calendar.py``:
+no process object and no event per step, on a calendar queue). They stand
 at a place of their own in their start space (drawn from the replication's
 random stream, :meth:`Network.places`), wait out their pre-movement time,
 choose a way out of the space from that place
@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import simpy
 
+from scenarios.evacuation.calendar import Calendar, Person
 from scenarios.evacuation.drawing import record_outdoors, record_step
 from scenarios.evacuation.network import Network
 from scenarios.evacuation.replication import Move, Replication
@@ -71,19 +72,6 @@ class Drill(Network):
                 gc.enable()
 
 
-class _Wake(simpy.Event):
-    """Person ``p``'s one reusable SimPy event: each time it fires, :meth:`_Run.advance` takes their next step."""
-
-    def __init__(self, env: simpy.Environment, p: int, advance: Callable[[_Wake], None]) -> None:
-        super().__init__(env)
-        self._ok, self._value = True, None
-        self.p = p
-        self.gen: Generator[float | None, None, None] | None = None
-        self.again: list[Callable[[_Wake], None]] | None = [advance]
-        """The callbacks to put back before each scheduling (SimPy clears them when the event fires)."""
-        self.callbacks = self.again
-
-
 class _Run:
     """One replication: its random draws, the state its SimPy processes share, and the processes.
 
@@ -112,13 +100,11 @@ class _Run:
         self.place: np.ndarray = xy
         """Per person, their place in their start space (m)."""
         self.start: list[int] = net.start.tolist()
-        self.env = simpy.Environment()
+        self.env = Calendar(self.person)
         self.servers = [s.fresh() for s in net.servers]
         self.closed = [False] * len(net.names)
         for i in net.blocked_nodes:
             self.closed[i] = True
-        self.closed_arr = np.zeros(len(net.names), dtype=bool)
-        """Scratch copy of ``closed`` for route searches."""
         self.count = [0] * len(net.space_area)
         """Per space, the people in it now."""
         for i in self.start:
@@ -154,7 +140,7 @@ class _Run:
         self.moves: list[Move] | None = [] if record else None
         self.closures: list[tuple[float, str, str]] = []
         self.events = 0
-        """SimPy events processed by people (a measure of the work done)."""
+        """Steps people took, each one entry of the SimPy queue (a measure of the work done)."""
 
     def run(self) -> Replication:
         """Start the processes, run until everyone is out or ``max_time``, and return what happened."""
@@ -166,47 +152,19 @@ class _Run:
             side.append(self.fire())
         for g in side:
             env.process(g)
-        self.wakes = [_Wake(env, p, self.advance) for p in range(len(self.start))]
-        for p, w in enumerate(self.wakes):
-            env.schedule(w, delay=self.pre[p])
+        env.start(self.pre)
         try:
             env.run(until=sc.max_time)
+            self.events = env.steps
             return self.result()
-        finally:  # SimPy's pending events and the environment refer to each other: only the garbage collector frees
-            for g in side:  # them, so let go of this run (its people's state) by hand, the collector being paused
+        finally:  # let go of this run's people by hand (the garbage collector is paused)
+            for g in side:
                 g.close()
-            for w in self.wakes:
-                w.gen = w.again = w.callbacks = None
-            self.wakes = []
-
-    def advance(self, wake: _Wake) -> None:
-        """Resume person ``wake.p``'s walk (a SimPy event callback) and schedule their next step, if any.
-
-        People are plain generators driven by their own reusable event on the
-        SimPy queue rather than ``simpy.Process`` objects: a person yields the
-        seconds until their next step, or ``None`` to wait until someone
-        frees a place (:meth:`resume`). Their generator is made when their
-        pre-movement ends. This halves SimPy's cost per step (no process
-        object, no new event per timeout) without changing the order of
-        events: each is scheduled like a timeout, at normal priority.
-        """
-        gen = wake.gen
-        if gen is None:
-            gen = wake.gen = self.person(wake.p)
-        self.events += 1
-        try:
-            delay = next(gen)
-        except StopIteration:
-            return
-        if delay is not None:
-            wake.callbacks = wake.again
-            self.env.schedule(wake, delay=delay)
+            env.stop()
 
     def resume(self, p: int) -> None:
         """Wake person ``p``, who is waiting for a place, now."""
-        w = self.wakes[p]
-        w.callbacks = w.again
-        self.env.schedule(w)
+        self.env.resume(p)
 
     # -- routes ---------------------------------------------------------------
 
@@ -233,11 +191,11 @@ class _Run:
         every other closure holds.
         """
         if key not in self.fields:
-            net, closed = self.net, self.closed_arr
-            closed[:] = self.closed
+            net, closed = self.net, self.closed
             if key[0] == "assembly":
                 d, n, e = net.field(list(key[1]), closed, penalty=self.queues())
             elif key[0] == "inside":
+                closed = closed.copy()
                 closed[net.space_node[key[1]]] = False
                 d, n, e = net.field(list(key[2]), closed, penalty=self.queues())
             else:
@@ -245,7 +203,7 @@ class _Run:
                 exits = [i for i in inside if net.kind[i] == "door" and net.node_server[i] >= 0
                          and self.servers[net.node_server[i]].exit]
                 d, n, e = net.field(exits, closed, within=inside, penalty=self.queues())
-            self.fields[key] = (d.tolist(), n.tolist(), e.tolist(), {})
+            self.fields[key] = (d, n, e, {})
         return self.fields[key]
 
     def first_way(self, p: int, u: int, key: RouteKey, v_free: float) -> tuple[int, int, float]:
@@ -462,7 +420,8 @@ class _Run:
 
         Outdoors nothing is decided on the way, so the path servers are
         booked ahead at the times the person reaches them (first booked,
-        first served) and the walk is one SimPy timeout.
+        first served), and nothing waits for the arrival: it is known now, and
+        counts if it comes before the run's ``max_time``.
         """
         net, servers, moves = self.net, self.servers, self.moves
         _, nxt, nedge, _ = self.route(key)
@@ -481,11 +440,11 @@ class _Run:
             u = v
         return t
 
-    def person(self, p: int) -> Generator[float | None, None, None]:  # noqa: C901 - one person's way out is one loop
+    def person(self, p: int) -> Person:  # noqa: C901 - one person's way out is one loop
         """The process of person ``p``, from the end of their pre-movement time: walk node to node to safety.
 
         It yields the seconds to their next step, or ``None`` to wait for a
-        place (driven by :meth:`advance`).
+        place (run by the :class:`~scenarios.evacuation.calendar.Calendar`).
 
         Indoors they take one step at a time, the first from their own place
         (:meth:`first_way`), the next from node to node (:meth:`choose`;
@@ -526,8 +485,8 @@ class _Run:
                 t = self.outside(p, u, to_assembly, v_free, env.now)
                 if t < 0:
                     break
-                yield t - env.now
-                self.safe_at[p] = t
+                if t < self.scenario.max_time:  # safe then (an event at max_time would not be run)
+                    self.safe_at[p] = t
                 return
             if first:
                 v, e, length = self.first_way(p, u, key, v_free)

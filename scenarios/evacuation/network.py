@@ -42,7 +42,7 @@ from twin.graph import (
 HOP = 1e-3
 """Tie-break added to every hop in route search (s), so routes never pass through a door node for nothing."""
 
-RouteField = tuple[np.ndarray, np.ndarray, np.ndarray]
+RouteField = tuple[list[float], list[int], list[int]]
 """Per node: the distance to the nearest target (s at unit speed), the next node and the edge to it (-1: none)."""
 
 
@@ -289,7 +289,7 @@ class Network:
         nothing closed; a flight's capacity going up is its capacity going
         down times ``Physics.stair_up_flow``.
         """
-        dist = self.field(self.assembly, np.zeros(len(self.names), dtype=bool))[0]
+        dist = self.field(self.assembly, [False] * len(self.names))[0]
         self.flights_up: set[str] = set()
         """Flights people take upwards (their server ids)."""
         for e, (a, b) in enumerate(self.e_ends):
@@ -580,47 +580,55 @@ class Network:
             return self.e_len[e] / (self.phys.stair_down if down else self.phys.stair_up) + HOP
         return self.e_len[e] + HOP
 
-    def field(self, targets: list[int], closed: np.ndarray, within: set[int] | None = None,
+    def field(self, targets: list[int], closed: list[bool], within: set[int] | None = None,
               penalty: list[float] | None = None) -> RouteField:
         """Distances (s at unit speed) to the nearest target, the next hop and the edge to it, avoiding closed nodes.
+
+        Dijkstra's search from the targets over Python lists (a replication
+        searches again after every closure and reroute, so it is kept lean).
 
         Parameters
         ----------
         targets : list of int
             Target node indices.
-        closed : bool array
-            Nodes nobody may enter.
+        closed : list of bool
+            Per node, whether nobody may enter it.
         within : set of int, optional
             Restrict the search to these nodes (a building's, for nearest exits).
         penalty : list of float, optional
             Extra cost per edge (m at unit speed), e.g. the queue ahead of it.
         """
         n = len(self.names)
-        dist = np.full(n, np.inf)
-        nxt = np.full(n, -1, dtype=int)
-        nedge = np.full(n, -1, dtype=int)
+        inf = math.inf
+        dist = [inf] * n
+        nxt = [-1] * n
+        nedge = [-1] * n
         outdoor = self.outdoor
         space_node = self.e_space_node
+        adj = self.adj
         heap = [(0.0, t) for t in targets if not closed[t]]
         for _, t in heap:
             dist[t] = 0.0
         heapq.heapify(heap)
+        pop, push = heapq.heappop, heapq.heappush
         while heap:
-            d, v = heapq.heappop(heap)
+            d, v = pop(heap)
             if d > dist[v]:
                 continue
-            for u, e, _, cost in self.adj[v]:
-                if (within is not None and u not in within) or (outdoor[u] and not outdoor[v]):
+            out_v = outdoor[v]
+            for u, e, _, cost in adj[v]:
+                if (within is not None and u not in within) or (outdoor[u] and not out_v):
                     continue  # nobody walks back into a building on the way out
-                if space_node[e] >= 0 and closed[space_node[e]] and u != space_node[e]:
+                sn = space_node[e]
+                if sn >= 0 and sn != u and closed[sn]:
                     continue  # a closed room or corridor closes the walks across it; those in it may leave
-                nd = d + cost + (penalty[e] if penalty is not None else 0.0)
+                nd = d + cost + penalty[e] if penalty is not None else d + cost
                 if nd < dist[u]:
                     dist[u] = nd
                     nxt[u] = v
                     nedge[u] = e
                     if not closed[u]:  # a closed node can be left, not crossed
-                        heapq.heappush(heap, (nd, u))
+                        push(heap, (nd, u))
         return dist, nxt, nedge
 
 

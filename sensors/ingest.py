@@ -6,6 +6,13 @@ the field and the reason. Valid events are committed in one transaction
 before ``submit`` returns (so an adapter acknowledges only what is stored),
 then applied to the live state. Rejections are counted in the store by reason.
 
+Group commit: batches submitted from several threads while a commit is on
+disk wait together and go to disk in the next transaction, with one fsync
+for all of them (a one-button alarm posted during a gateway's bulk batch
+waits for at most the commit under way, then shares the next one instead of
+queueing behind every batch). Each batch is still answered only after the
+commit that holds it, and applied to the live state in the order stored.
+
 Whatever reacts to new events subscribes a listener
 (:meth:`Ingestor.subscribe`), called with the records each batch added: the
 live map's push (``viz.live``) and, under ``twin serve``, the evacuation
@@ -19,7 +26,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sensors.events import FIELDS, Outcome, parse_event, sensor_of, seq_of, to_record
@@ -53,6 +60,29 @@ def screen(campus: Campus, registry: Registry | None = None) -> Callable[[dict[s
     return check
 
 
+class _Batch:
+    """One submitted batch waiting for its commit: its records and rejections; after the commit, its row ids."""
+
+    __slots__ = ("done", "error", "ids", "records", "rejected")
+
+    def __init__(self, records: list[dict[str, Any]], rejected: dict[str, int]) -> None:
+        self.records = records
+        self.rejected = rejected
+        self.ids: list[int | None] = []
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+        """Set once the batch is stored and applied (or its commit failed: ``error``)."""
+
+
+def _summed(counts: Iterable[dict[str, int]]) -> dict[str, int]:
+    """Counters added up by name."""
+    out: dict[str, int] = {}
+    for c in counts:
+        for k, n in c.items():
+            out[k] = out.get(k, 0) + n
+    return out
+
+
 class Ingestor:
     """Validates, stores and applies sensor events for one campus.
 
@@ -80,7 +110,10 @@ class Ingestor:
         """Held while the live state changes; hold it to read ``state`` consistently. Not held while a batch is
         written to disk (fsync), so readers (the live map) never wait on the disk."""
         self._writing = threading.Lock()
-        """The store's one writer: each batch is stored, then applied, in turn."""
+        """The store's one writer: each group of batches is stored, then applied, in turn."""
+        self._queue = threading.Lock()
+        self._pending: list[_Batch] = []
+        """Batches waiting for the next commit (taken together by whichever submitter writes next)."""
         with self.lock:
             self.state = LiveState.replay(campus, store, registry=self.registry, **kw)
         self.listeners: list[Listener] = []
@@ -147,24 +180,63 @@ class Ingestor:
             slots.append(len(outcomes))
             outcomes.append(None)
             records.append(to_record(ev))
-        with self._writing:
-            ids = self.store.append(records, counters=rejected) if records or rejected else []
-            new = [(i, r) for i, r in zip(ids, records, strict=True) if i is not None]
-            self.lock.acquire()  # before the next batch is stored: batches are applied in the order they were stored
-        try:
-            self.state.ingest(new, self.store)
-        finally:
-            self.lock.release()
+        ids = self._store(records, rejected) if records or rejected else []
         for slot, i, r in zip(slots, ids, records, strict=True):
             outcomes[slot] = Outcome("accepted" if i is not None else "duplicate", r["sensor_id"], r.get("seq"))
-        if new:
-            added = [r for _, r in new]
+        added = [r for i, r in zip(ids, records, strict=True) if i is not None]
+        if added:
             for fn in list(self.listeners):
                 try:
                     fn(added)
                 except Exception:  # noqa: BLE001 - the events are stored and applied; a subscriber's failure must not undo the answer
                     log.exception("ingest listener %r failed", fn)
         return outcomes  # type: ignore[return-value]
+
+    def _store(self, records: list[dict[str, Any]], rejected: dict[str, int]) -> list[int | None]:
+        """Commit a batch (with the batches waiting beside it, in one transaction) and apply it; its row ids.
+
+        The submitter that gets the writer's lock takes every batch waiting
+        (its own among them, unless a writer before it took it), writes them
+        in one transaction, takes the state's lock before letting the next
+        writer in (so groups are applied in the order stored), applies them
+        and wakes their submitters. A failed commit fails every batch of the
+        group (nothing of it is stored).
+        """
+        batch = _Batch(records, rejected)
+        with self._queue:
+            self._pending.append(batch)
+        with self._writing:
+            with self._queue:
+                group, self._pending = self._pending, []
+            if group:  # empty: a writer before this one took this batch with its group
+                try:
+                    ids = self.store.append([r for b in group for r in b.records], counters=_summed(b.rejected for b in group))
+                except BaseException as e:
+                    for b in group:
+                        b.error = e
+                        b.done.set()
+                    raise
+                k = 0
+                for b in group:
+                    b.ids = ids[k:k + len(b.records)]
+                    k += len(b.records)
+                self.lock.acquire()  # before the next group is stored: groups are applied in the order they were stored
+        if group:
+            try:
+                self.state.ingest([(i, r) for b in group for i, r in zip(b.ids, b.records, strict=True) if i is not None],
+                                  self.store)
+            except BaseException as e:  # stored, but not applied: every submitter of the group hears it
+                for b in group:
+                    b.error = e
+                raise
+            finally:
+                self.lock.release()
+                for b in group:
+                    b.done.set()
+        batch.done.wait()
+        if batch.error is not None:
+            raise batch.error
+        return batch.ids
 
     def snapshot(self, now: float | None = None) -> dict[str, Any]:
         """The live state document (under the lock)."""

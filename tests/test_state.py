@@ -183,6 +183,77 @@ def test_batches_submitted_from_many_threads_give_the_state_a_replay_gives(demo,
         ing.close()
 
 
+def test_batches_waiting_for_a_commit_share_the_next_one_and_a_failed_commit_fails_them_all(ing, monkeypatch):
+    """Group commit: while one batch is on disk, the batches submitted meanwhile wait and go to disk together in one
+    transaction; each is answered only after that commit. A commit that fails fails every batch of its group and
+    stores nothing of it."""
+    import threading
+
+    from sensors.store import StoreFull
+    from tests.helpers import wait_for
+
+    calls: list[int] = []
+    on_disk, release = threading.Event(), threading.Event()
+    append = ing.store.append
+    fail_next = []
+
+    def slow_append(records, **kw):
+        records = list(records)
+        calls.append(len(records))
+        if len(calls) == 1:  # the first commit stays on disk until the others are waiting
+            on_disk.set()
+            release.wait(30)
+        if fail_next:
+            raise StoreFull("the disk is full (test)")
+        return append(records, **kw)
+
+    monkeypatch.setattr(ing.store, "append", slow_append)
+    answers: dict[str, object] = {}
+
+    def post(name: str, batch: list) -> None:
+        try:
+            answers[name] = [o.status for o in ing.submit(batch)]
+        except StoreFull as x:
+            answers[name] = x
+
+    first = threading.Thread(target=post, args=("first", [e("CAM-11", 0, "count", count=5, seq=1)]))
+    first.start()
+    assert on_disk.wait(30)
+    later = [threading.Thread(target=post, args=(f"b{k}", [e("GATE-N", 10 + k, "crossing", direction="in", seq=100 + 2 * k),
+                                                          e("GATE-N", 10.5 + k, "crossing", direction="in", seq=101 + 2 * k)]))
+             for k in range(3)]
+    alarm = threading.Thread(target=post, args=("alarm", [e("POST-BASE", 20, "panic", active=True)]))
+    for t in [*later, alarm]:
+        t.start()
+    wait_for(lambda: len(ing._pending) == 4, what="four batches waiting for the commit under way")
+    assert answers == {}  # nobody is answered before the commit that holds their batch
+    release.set()
+    for t in [first, *later, alarm]:
+        t.join(30)
+    assert calls == [1, 7]  # two commits: the first batch, then the four that waited, together
+    assert answers == {"first": ["accepted"], **{f"b{k}": ["accepted", "accepted"] for k in range(3)}, "alarm": ["accepted"]}
+    assert ing.store.count() == ing.state.applied == 8 and ing.state.alarms()[0]["kind"] == "panic"
+    assert LiveState.replay(ing.campus, ing.store).snapshot() == ing.state.snapshot()
+
+    calls.clear()
+    on_disk.clear()
+    release.clear()
+    first = threading.Thread(target=post, args=("first", [e("CAM-11", 30, "count", count=7, seq=3)]))
+    first.start()
+    assert on_disk.wait(30)
+    later = [threading.Thread(target=post, args=(f"b{k}", [e("GATE-N", 40 + k, "crossing", direction="in", seq=200 + k)]))
+             for k in range(2)]
+    for t in later:
+        t.start()
+    wait_for(lambda: len(ing._pending) == 2, what="two batches waiting for the commit under way")
+    fail_next.append(True)  # the first commit fails too: its batch alone; the next fails both waiting batches
+    release.set()
+    for t in [first, *later]:
+        t.join(30)
+    assert calls == [1, 2] and all(isinstance(answers[k], StoreFull) for k in ("first", "b0", "b1"))
+    assert ing.store.count() == ing.state.applied == 8  # nothing of the failed groups is stored or applied
+
+
 def test_replaying_the_store_reproduces_the_live_state(demo, tmp_path):
     day = synthetic_day(demo, seed=1, start=T0, duration=12 * 3600, interval=900, fire_at=9 * 3600)
     rng = random.Random(0)

@@ -36,6 +36,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from multiprocessing import connection as mp_connection
 from typing import Any, Protocol
 
 import numpy as np
@@ -253,7 +254,31 @@ class ForecastWorker:
         child.close()
 
     def run(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        """The forecast for ``inputs`` (blocks this thread, not the process).
+        """The forecast for ``inputs`` (blocks this thread, not the process): :meth:`ask`, then :meth:`answer`.
+
+        Raises
+        ------
+        ForecastError
+            When the forecast failed in the worker (its reason), or the worker died (its exit code).
+        """
+        self.ask(inputs)
+        return self.answer()
+
+    def ask(self, inputs: dict[str, Any]) -> None:
+        """Start the forecast for ``inputs`` (returns at once; :attr:`conn` is readable when the answer is in).
+
+        Raises
+        ------
+        ForecastError
+            When the worker died.
+        """
+        try:
+            self._conn.send(inputs)
+        except OSError:
+            raise self._died() from None
+
+    def answer(self) -> dict[str, Any]:
+        """The forecast asked for by :meth:`ask` (waits for it).
 
         Raises
         ------
@@ -261,15 +286,21 @@ class ForecastWorker:
             When the forecast failed in the worker (its reason), or the worker died (its exit code).
         """
         try:
-            self._conn.send(inputs)
             ok, doc = self._conn.recv()
         except (EOFError, OSError):
-            self.process.join(timeout=1)
-            msg = f"the forecast worker (pid {self.process.pid}) died (exit code {self.process.exitcode})"
-            raise ForecastError(msg) from None
+            raise self._died() from None
         if not ok:
             raise ForecastError(doc)
         return doc
+
+    @property
+    def conn(self) -> Any:
+        """The serving end of the worker's pipe (for ``multiprocessing.connection.wait``)."""
+        return self._conn
+
+    def _died(self) -> ForecastError:
+        self.process.join(timeout=1)
+        return ForecastError(f"the forecast worker (pid {self.process.pid}) died (exit code {self.process.exitcode})")
 
     @property
     def alive(self) -> bool:
@@ -305,15 +336,17 @@ def _serve_forecasts(campus: Campus, conn: Any) -> None:
 
 
 class Forecaster:
-    """Runs forecasts in a worker process, one at a time; triggers arriving meanwhile fold into one rerun.
+    """Runs forecasts in worker processes, one trigger at a time; triggers arriving meanwhile fold into one rerun.
 
     A thread of the serving process reads the live state under the ingest lock
-    (:func:`forecast_inputs`, milliseconds), hands it to a
-    :class:`ForecastWorker` and stores each forecast it gets back; the engine
-    itself never runs in the serving process, so ingest and the console's
-    pushes keep their pace during a forecast. While one runs, newer triggers
-    replace older ones: only the latest runs next, the superseded are counted
-    in ``dropped``.
+    (:func:`forecast_inputs` for each scope, milliseconds, the same moment for
+    both), hands each scope to its own :class:`ForecastWorker` (``workers``,
+    by scope) and stores each forecast as it comes back: the building
+    forecast (a few thousand people) answers first and the campus forecast,
+    running beside it, does not wait for it. The engine never runs in the
+    serving process, so ingest and the console's pushes keep their pace
+    during a forecast. While one runs, newer triggers replace older ones:
+    only the latest runs next, the superseded are counted in ``dropped``.
 
     Parameters
     ----------
@@ -342,7 +375,8 @@ class Forecaster:
         self._asked = 0.0
         self._idle = threading.Event()
         self._idle.set()
-        self.worker = ForecastWorker(feed.state.campus)
+        self.workers = {scope: ForecastWorker(feed.state.campus) for scope in SCOPES}
+        """One worker process per forecast scope, so the campus forecast runs beside the building one."""
         self._thread = threading.Thread(target=self._run, name="twin-forecast", daemon=True)
         self._thread.start()
 
@@ -384,7 +418,8 @@ class Forecaster:
         with self._cond:
             self._stop = True
             self._cond.notify()
-        self.worker.close()
+        for w in self.workers.values():
+            w.close()
         self._thread.join(timeout=30)
 
     def _run(self) -> None:
@@ -396,23 +431,48 @@ class Forecaster:
                     return
                 fire, t0 = self._pending
                 self._pending = None
-            try:
-                with self.feed.lock:  # both scopes read the same moment of the live state
-                    asks = [forecast_inputs(self.feed.state, fire, scope=scope, unmeasured_share=self.unmeasured_share)
-                            for scope in SCOPES]
-                for scope, inputs in zip(SCOPES, asks, strict=True):
-                    if not self.worker.alive:  # it died (reported below, at the time): a new one for this forecast
-                        self.worker = ForecastWorker(self.feed.state.campus)
-                    fc = self.worker.run(inputs)
-                    fc["latency_s"] = round(time.perf_counter() - t0, 3)
-                    self.feed.submit([{"sensor_id": "twin", "ts": fire["ts"], "kind": "forecast", "forecast": fc}],
-                                         source="forecast", allow_twin=True)
-                    self.latency_s[scope] = time.perf_counter() - t0
-                self.done += 1
-            except Exception as e:  # noqa: BLE001 - a failed forecast must not stop the service; it is reported
-                if self._stop:
-                    return
-                self.errors.append(f"{type(e).__name__}: {e}")
+            if not self._forecast(fire, t0):
+                return
             with self._cond:
                 if self._pending is None:
                     self._idle.set()
+
+    def _forecast(self, fire: dict[str, Any], t0: float) -> bool:
+        """Run every scope's forecast for ``fire`` at once, each in its worker; store each as it comes in.
+
+        Returns False when the forecaster was stopped meanwhile. A failure is
+        reported in :attr:`errors` (with its scope) and the other scope goes on.
+        """
+        try:
+            with self.feed.lock:  # both scopes read the same moment of the live state
+                asks = {scope: forecast_inputs(self.feed.state, fire, scope=scope, unmeasured_share=self.unmeasured_share)
+                        for scope in SCOPES}
+        except Exception as e:  # noqa: BLE001 - a failed forecast must not stop the service; it is reported
+            self.errors.append(f"{type(e).__name__}: {e}")
+            return not self._stop
+        running: dict[Any, str] = {}
+        for scope, inputs in asks.items():
+            try:
+                if not self.workers[scope].alive:  # it died (reported at the time): a new one for this forecast
+                    self.workers[scope] = ForecastWorker(self.feed.state.campus)
+                self.workers[scope].ask(inputs)
+                running[self.workers[scope].conn] = scope
+            except Exception as e:  # noqa: BLE001 - as below
+                self.errors.append(f"{scope} forecast: {type(e).__name__}: {e}")
+        failed = len(running) < len(asks)
+        while running:
+            for conn in mp_connection.wait(list(running)):
+                scope = running.pop(conn)
+                try:
+                    fc = self.workers[scope].answer()
+                    fc["latency_s"] = round(time.perf_counter() - t0, 3)
+                    self.feed.submit([{"sensor_id": "twin", "ts": fire["ts"], "kind": "forecast", "forecast": fc}],
+                                     source="forecast", allow_twin=True)
+                    self.latency_s[scope] = time.perf_counter() - t0
+                except Exception as e:  # noqa: BLE001 - a failed forecast must not stop the service; it is reported
+                    if self._stop:
+                        return False
+                    failed = True
+                    self.errors.append(f"{scope} forecast: {type(e).__name__}: {e}")
+        self.done += not failed
+        return not self._stop

@@ -306,7 +306,7 @@ def test_fire_alarm_yields_a_stored_forecast(demo, tmp_path):
         assert fc["building_clearance_s"] > 0 and fc["routes"]["TB1"]
         assert fc["fire_origin"] == "TB1-L2-SD01"
         stored = [r for _, r in ing.store.events() if r["kind"] == "forecast"]
-        assert stored and stored[0]["forecast"]["scope"] == "building"
+        assert "building" in {r["forecast"]["scope"] for r in stored}
         assert forecaster.wait(60)
         campus = ing.state.forecasts()["campus"]
         assert campus["occupants"] > fc["occupants"] and "TB1" not in campus["unmeasured"] and "LIB" in campus["unmeasured"]

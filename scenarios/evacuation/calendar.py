@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Sequence
 from heapq import heapify, heappop, heappush
+from operator import attrgetter
 
 import simpy
 from simpy.core import NORMAL, EventPriority
@@ -48,6 +49,8 @@ class Calendar(simpy.Environment):
     width : float
         Bucket width (s): a few hundred entries a bucket suits the heap.
     """
+
+    now = property(attrgetter("_now"), doc="The current time (s); SimPy's, read without a Python call.")
 
     def __init__(self, person: Callable[[int], Person], width: float = 1.0) -> None:
         super().__init__()

@@ -40,8 +40,9 @@ from scenarios.evacuation.replication import Move, Replication
 
 RouteKey = tuple[Any, ...]
 """What a route leads to: ("assembly", targets), ("exits", building) or ("inside", space, targets)."""
-Route = tuple[list[float], list[int], list[int], dict[int, list[tuple[float, int, int]]]]
-"""A route field as lists (distance, next node, next edge per node) and, per node, its steps that lead closer."""
+Route = tuple[list[float], list[int], list[int], dict[int, list[tuple[float, int, int, int, int]]]]
+"""A route field as lists (distance, next node, next edge per node) and, per node, its steps that lead closer
+(free-flow cost, node, edge, its server or -1, its space or -1)."""
 
 
 class Drill(Network):
@@ -112,9 +113,9 @@ class _Run:
                 self.count[net.node_space[i]] += 1
         self.walking = [0] * len(net.space_area)
         """Per space, the people in it who are walking (out of pre-movement): the density that slows people."""
-        self.waiting: dict[int, deque[int]] = defaultdict(deque)
+        self.waiting: list[deque[int]] = [deque() for _ in net.space_area]
         """Per space, the people waiting for a place in it, first come first served (on a flight: the floor's stream)."""
-        self.waiting_stair: dict[int, deque[int]] = defaultdict(deque)
+        self.waiting_stair: list[deque[int]] = [deque() for _ in net.space_area]
         """Per flight, the people coming off the flight above waiting for a place on it (the stair's stream)."""
         self.lined = [0] * len(net.names)
         """Per node, the people standing in line before it for a full space beyond (:meth:`line_place`)."""
@@ -266,29 +267,27 @@ class _Run:
         net, closed = self.net, self.closed
         if u not in steps:  # the steps that bring you closer (no loops), best first when nothing queues
             here = dist[u]
-            e_space_node = net.e_space_node
+            e_space_node, node_server, e_server, e_space = net.e_space_node, net.node_server, net.e_server, net.e_space
             steps[u] = sorted(
-                (cost + dist[v], v, e) for v, e, cost, _ in net.adj[u]
+                (cost + dist[v], v, e, node_server[v] if node_server[v] >= 0 else e_server[e], e_space[e])
+                for v, e, cost, _ in net.adj[u]
                 if not closed[v] and dist[v] < here
                 and not (e_space_node[e] >= 0 and closed[e_space_node[e]] and u != e_space_node[e])
             )
-        node_server, e_server, e_space, cap = net.node_server, net.e_server, net.e_space, net.space_cap
-        servers, heading, count = self.servers, self.heading, self.count
+        cap, servers, heading, count = net.space_cap, self.servers, self.heading, self.count
         best, best_v, best_e = math.inf, -1, -1
         now = self.env.now
-        for base, v, e in steps[u]:
+        for base, v, e, s, sp in steps[u]:  # s: the server of the step (its door, flight or path); sp: its space
             c = base / v_free
             if c >= best:
                 break  # queues only add: nothing further down can win
-            if behind >= 0 and e_space[e] == behind:
+            if behind >= 0 and sp == behind:
                 continue
-            s = node_server[v] if node_server[v] >= 0 else e_server[e]
             if s >= 0:  # the queue there now, and the people already on their way to it
                 sv = servers[s]
                 c += heading[v] / sv.rate
                 if now < sv.until:
                     c += sv.wait_at(now)
-            sp = e_space[e]
             if sp >= 0 and count[sp] >= cap[sp]:
                 c += 1.0 / servers[s].rate if s >= 0 else net.phys.full_space_penalty
             if c < best:
@@ -316,9 +315,9 @@ class _Run:
         ``stair_merge_floor`` (0.5) for the floor's, the rest for the stair's
         (Boyce, Purser & Shields 2012 observed about 50:50).
         """
-        if self.count[sp] >= self.net.space_cap[sp] or not (self.waiting.get(sp) or self.waiting_stair.get(sp)):
-            return
         floor, stair = self.waiting[sp], self.waiting_stair[sp]
+        if not (floor or stair) or self.count[sp] >= self.net.space_cap[sp]:
+            return
         if floor and stair:
             f, s = self.merged[sp]
             take_floor = f <= self.merge_floor * (f + s)
@@ -348,7 +347,7 @@ class _Run:
             return None
         qx, qy = net.queue_place(u, sn, self.lined[u])
         t0, t1, frm = stepped
-        x0, y0 = (net.xy[frm] if frm >= 0 else self.place[p]).tolist()
+        x0, y0 = net.node_xy[frm] if frm >= 0 else self.place[p].tolist()
         if math.hypot(qx - x0, qy - y0) > v_free * (t1 - t0):
             return None
         self.lined[u] += 1
@@ -456,6 +455,8 @@ class _Run:
         """
         net, env, moves, closed, count = self.net, self.env, self.moves, self.closed, self.count
         outdoor, space_node, e_space, cap = net.outdoor, net.space_node, net.e_space, net.space_cap
+        e_len, node_server, fields, smoky = net.e_len, net.node_server, self.fields, self.smoky
+        heading = self.heading if self.adaptive else None
         u = self.start[p]
         v_free = self.speed[p]
         b = net.building[u]
@@ -492,7 +493,7 @@ class _Run:
                 v, e, length = self.first_way(p, u, key, v_free)
             else:
                 v, e = self.choose(u, key, v_free, space if passing else -1)
-                length = net.e_len[e]
+                length = e_len[e]
             if v < 0 or (closed[v] and not (key[0] == "inside" and v == space_node[key[1]])):
                 if key[0] == "exits":  # no exit of the building left: head for safety any way
                     key = to_assembly
@@ -533,30 +534,30 @@ class _Run:
                 continue
             if in_line >= 0:  # from their place in the line to the door, then on
                 self.lined[in_line] -= 1
-                ux, uy = net.xy[u].tolist()
+                ux, uy = net.node_xy[u]
                 length += math.hypot(ux - x, uy - y)
                 in_line = -1
             now = env.now
             t0, t_arrive, t_through = self.step(u, v, e, length, space, v_free)
             stepped = (now, t_through, -1 if first else u)
-            if net.node_server[v] >= 0:
-                on = (self.fields.get(key) or self.route(key))[2][v]
+            if node_server[v] >= 0:
+                on = (fields.get(key) or self.route(key))[2][v]
                 passing = first or (on >= 0 and e_space[on] != sp)
             first = False
             behind, space = space, sp
-            if self.adaptive:
-                self.heading[v] += 1
+            if heading is not None:
+                heading[v] += 1
                 yield t_through - now
-                self.heading[v] -= 1
+                heading[v] -= 1
             else:
                 yield t_through - now
-            was = x, y  # where the step started (a recording draws someone overcome on the way there)
+            x0, y0 = x, y  # where the step started (a recording draws someone overcome on the way there)
             if moves is not None:
                 x, y = record_step(net, self.servers, moves, p, (u, v, e), (x, y), (now, t0, t_arrive, t_through), v_free)
-            if self.smoky and (self.exposed(p, u, behind, now, t0, was) or self.exposed(p, v, sp, t0, t_through, (x, y))):
+            if smoky and (self.exposed(p, u, behind, now, t0, (x0, y0)) or self.exposed(p, v, sp, t0, t_through, (x, y))):
                 return
             u = v
-            if (key[0] == "exits" and outdoor[u]) or (key[0] == "inside" and space != key[1]):
+            if key is not to_assembly and ((key[0] == "exits" and outdoor[u]) or (key[0] == "inside" and space != key[1])):
                 key = to_assembly
         if moves is not None:  # drawn trapped from now; in smoke, incapacitated from when their dose reaches 1
             moves.append((p, "trapped", env.now, env.now, u, u, x, y, x, y))
@@ -603,7 +604,7 @@ class _Run:
             self.closed[i] = True
             self.closures.append((self.env.now, self.net.names[i], why))
         self.fields.clear()
-        for ps in (*self.waiting.values(), *self.waiting_stair.values()):
+        for ps in (*self.waiting, *self.waiting_stair):
             while ps:
                 self.resume(ps.popleft())
 

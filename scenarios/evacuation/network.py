@@ -46,7 +46,7 @@ RouteField = tuple[list[float], list[int], list[int]]
 """Per node: the distance to the nearest target (s at unit speed), the next node and the edge to it (-1: none)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Server:
     """A flow-limited element passed at most ``rate`` persons/s.
 
@@ -72,6 +72,9 @@ class Server:
     times: list[float] | None = None
     """Passage times (s), kept for exits only (``None`` elsewhere)."""
     _next: dict[int, int] = field(default_factory=dict, repr=False)
+    _lo: int = field(default=0, repr=False)
+    _hi: int = field(default=0, repr=False)
+    """Slots ``_lo`` to ``_hi - 1`` are all booked (the latest run of them; a queue books at its end, ``_hi``)."""
 
     def fresh(self) -> Server:
         """The same element with nothing booked, for a new replication (exits keep their passage times)."""
@@ -94,21 +97,28 @@ class Server:
         people need N / rate seconds (the SFPE hydraulic model's N / F), so
         no run beats the flow lower bound.
         """
-        k = int(t * self.rate)
-        if k in self._next:
+        rate, nxt = self.rate, self._next
+        k = int(t * rate)
+        if self._lo <= k < self._hi:  # in the run of booked slots: its end
+            k = self._hi
+        elif k in nxt:
             k = self._free(k)
-        self._next[k] = k + 1
-        start = max(t, k / self.rate)
-        wait = start - t
-        if wait > 0:
-            queue = wait * self.rate
-            if queue > self.max_queue:
-                self.max_queue = queue
+        nxt[k] = k + 1
+        if k == self._hi:
+            self._hi = k + 1
+        elif k > self._hi:
+            self._lo, self._hi = k, k + 1
+        start = k / rate
+        if start > t:
+            wait = start - t
             if wait > self.max_wait:
                 self.max_wait = wait
+                self.max_queue = wait * rate
             self.total_wait += wait
+        else:
+            start = t
         self.passed += 1
-        end = start + 1 / self.rate
+        end = start + 1 / rate
         if self.times is not None:
             self.times.append(end)
         if end > self.until:
@@ -120,9 +130,12 @@ class Server:
         if t >= self.until:
             return 0.0
         k = int(t * self.rate)
-        if k in self._next:
+        if self._lo <= k < self._hi:
+            k = self._hi
+        elif k in self._next:
             k = self._free(k)
-        return max(0.0, k / self.rate - t)
+        w = k / self.rate - t
+        return w if w > 0.0 else 0.0
 
 
 class Network:
@@ -164,6 +177,8 @@ class Network:
         self.building = nodes.building
         self.outdoor: list[bool] = nodes.outdoor.tolist()
         self.xy = nodes.xy
+        self.node_xy: list[tuple[float, float]] = [(x, y) for x, y in self.xy.tolist()]
+        """Per node, its point (m), as Python floats."""
         self._servers_and_spaces()
         self.assembly = [i for i, k in enumerate(self.kind) if k == "assembly"]
         self.is_assembly = [k == "assembly" for k in self.kind]

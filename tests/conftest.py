@@ -66,8 +66,17 @@ def demo() -> Any:
 def dask_scheduler() -> Iterator[str]:
     """The address of one local Dask cluster (two worker processes) shared by every engine's Dask check.
 
-    Skips when Dask distributed is not installed.
+    Skips when Dask distributed is not installed. The cluster lives until the session ends (minutes after the
+    last check on a busy machine), so its idle housekeeping is slowed: no statistical profiler sampling every
+    10 ms, event-loop, system and memory monitors every second or ten instead of every 20-500 ms (idle, the
+    three processes used ~0.14 CPU core with Dask's defaults, ~0.01 with these). None of it is what the checks
+    compare: they compare results.
     """
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    import dask
+
+    quiet = {"distributed.worker.profile.enabled": False, "distributed.admin.tick.interval": "1s",
+             "distributed.admin.system-monitor.interval": "10s", "distributed.worker.memory.monitor-interval": "10s"}
+    with dask.config.set(quiet), distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                                            dashboard_address=None) as cluster:
         yield cluster.scheduler_address

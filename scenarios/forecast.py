@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import importlib
 import multiprocessing as mp
+import os
 import signal
 import threading
 import time
@@ -55,6 +56,20 @@ REFRESH_S = 30.0
 (the operator sees it follow the evacuation; a modelling choice: about one campus forecast's time several times over)."""
 COUNT_KINDS = frozenset({"crossing", "count"})
 """Event kinds that change people counts."""
+WORKER_NICE = 5
+"""How much lower the forecast workers' CPU priority is than the serving process's (``os.nice`` increment).
+
+The serving process carries the alarm path (an alarm on every screen within
+150 ms) and needs well under a core; a forecast takes a whole core for
+seconds. When the two want the same core, the alarm wins: at +5 the scheduler
+gives the server about three times a worker's share and lets a waking server
+thread preempt a running forecast, so a forecast never delays an alarm,
+while on a machine running nothing else the forecast loses only the little
+CPU the server uses. Other work at normal priority on the same machine (a
+report, a sweep) also comes before the forecast: run it niced, or give
+``twin serve`` a higher weight (systemd ``CPUWeight=``, ``Nice=``), which a
+process cannot do for itself without privileges.
+"""
 
 
 def make_forecast(state: LiveState, trigger: dict[str, Any], *, scope: str = "campus",
@@ -321,6 +336,7 @@ class ForecastError(RuntimeError):
 def _serve_forecasts(campus: Campus, conn: Any) -> None:
     """The worker's loop: inputs in, ``(True, forecast)`` or ``(False, reason)`` out, until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle; it ends this process
+    os.nice(WORKER_NICE)  # the serving process (the alarm path) comes first
     for module in ENGINE_MODULES:  # before the first alarm (already there from a fork server)
         importlib.import_module(module)
 

@@ -1,5 +1,5 @@
-"""Forecasts off the serving process: the engine runs in a clean worker process (none of the server's files, so never
-its store lock), superseded triggers are dropped, a dead worker is replaced, and the console says "forecast updating"
+"""Forecasts off the serving process: the engine runs in clean worker processes (none of the server's files, so never
+its store lock; below the server in CPU priority), superseded triggers are dropped, a dead worker is replaced, and the console says "forecast updating"
 until the newer fire's forecast is in."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from scenarios.forecast import Forecaster, make_forecast
+from scenarios.forecast import WORKER_NICE, Forecaster, make_forecast
 from sensors.ingest import Ingestor
 from sensors.store import EventStore
 from tests.helpers import tiny, write
@@ -73,6 +73,8 @@ def test_the_forecast_runs_in_a_worker_process_and_matches_one_run_in_process(li
         assert not [f for f in _opened(pid) if str(ing.store.path.parent) in f]
     ing.submit([{"sensor_id": "CAM1", "ts": T0 - 5, "kind": "count", "count": 4}, fire(T0)])
     assert forecaster.wait(60) and not forecaster.errors
+    for pid in pids:  # below the serving process (the alarm path) in CPU priority
+        assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICE)
     docs = sorted(stored(ing), key=lambda d: d["scope"])  # each stored as it comes in: the two scopes run side by side
     assert [d["scope"] for d in docs] == ["building", "campus"] and {d["trigger"]["ts"] for d in docs} == {T0}
     with ing.lock:

@@ -50,6 +50,28 @@ def browser() -> Iterator[Any]:
             b.close()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def quick_password_hashes() -> Iterator[None]:
+    """Passwords set during the tests are hashed at scrypt cost N = 2^10, p = 1 (~3 ms) instead of the shipped
+    N = 2^14, p = 5 (~0.2 s CPU per hash and per login: ~90 of them, 15-20 s of the suite's CPU).
+
+    Only the cost changes: ``twin.auth.hash_password`` is the same function with its cost arguments given, so
+    adding users, logins, the dummy check of unknown names and the users file run as shipped, and a hash keeps
+    its own cost when verified. ``tests/test_auth.py`` hashes and verifies at the shipped cost, and imports the
+    function itself (unchanged) for its hashing tests.
+    """
+    import functools
+
+    import twin.auth
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(twin.auth, "hash_password", functools.partial(twin.auth.hash_password, log2_n=10, p=1))
+    try:
+        yield
+    finally:
+        mp.undo()
+
+
 @pytest.fixture(scope="session")
 def demo() -> Any:
     """The bundled demo campus (``maps/demo``), loaded once for the whole session.

@@ -69,6 +69,16 @@ def test_scrypt_hashes_verify_and_keep_their_cost():
         assert not verify_password("x", bad)
 
 
+def test_the_shipped_cost_hashes_and_verifies():
+    """At the settings table's cost (the other tests add users at a lower one, tests/conftest.py)."""
+    from twin.settings import default
+
+    ln, p = int(default("auth.scrypt_log2_n")), int(default("auth.scrypt_p"))
+    h = hash_password("s3cret-passw0rd")  # this module's own import: the shipped defaults
+    assert h.startswith(f"scrypt${ln}$8${p}$")
+    assert verify_password("s3cret-passw0rd", h) and not verify_password("s3cret-passw0rD", h)
+
+
 def test_twin_user_add_list_role_passwd_remove(tmp_path, campus):
     f = tmp_path / "users.json"
     r = runner.invoke(cli, ["user", "add", "kim", "--role", "operator", "--users", str(f)], input="kim-password-1\n")

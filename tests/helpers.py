@@ -136,10 +136,16 @@ def flow_grid(seed: int = 7, rows: int = 50, cols: int = 100, persons: int = 20_
 
 
 def wait_for(cond: Callable[[], object], timeout: float = 30.0, what: str = "condition") -> None:
-    """Poll ``cond`` every 10 ms until it is true; fail naming ``what`` after ``timeout`` s (a wait, not a speed limit)."""
+    """Poll ``cond`` until it is true; fail naming ``what`` after ``timeout`` s (a wait, not a speed limit).
+
+    The first polls come 10 ms apart, then each gap is half as long again up to 100 ms: a quick condition is seen
+    at once, and a long wait does not spend the machine's CPU asking (some conditions are an HTTP request or a
+    query of the store)."""
     end = time.monotonic() + timeout
+    gap = 0.01
     while time.monotonic() < end:
         if cond():
             return
-        time.sleep(0.01)
+        time.sleep(gap)
+        gap = min(0.1, gap * 1.5)
     raise AssertionError(f"timed out waiting for {what}")

@@ -180,6 +180,21 @@ def test_server_passes_at_most_its_rate_and_serves_early_arrivals_first() -> Non
     assert late.reserve(100.2) == 102.0
 
 
+@given(st.lists(st.floats(0.0, 60.0, allow_nan=False), max_size=80), st.sampled_from([0.7, 1.0, 1.3, 2.6]))
+def test_server_books_the_first_free_slot(arrivals: list[float], rate: float) -> None:
+    """Its runs of booked slots give what a plain set of booked slots gives, for any order of arrivals."""
+    s, booked = Server("d", "door", rate=rate), set()
+    for t in arrivals:
+        k = int(t * rate)
+        while k in booked:
+            k += 1
+        assert s.wait_at(t) == pytest.approx(max(0.0, k / rate - t))
+        booked.add(k)
+        assert s.reserve(t) == max(t, k / rate) + 1 / rate
+    runs = list(zip(s._los, s._his, strict=True))
+    assert sum(hi - lo for lo, hi in runs) == len(booked) and all(a[1] < b[0] for a, b in zip(runs, runs[1:]))
+
+
 def test_recording_round_trip(tmp_path: Path) -> None:
     from twin.recording import RecordingError, metadata, open_recording
 

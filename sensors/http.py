@@ -110,18 +110,23 @@ def add_ingest_route(app: FastAPI, ingestor: Ingestor, *, device_keys: Iterable[
             body += chunk
             if len(body) > max_body:
                 return JSONResponse({"error": f"body is over the limit of {max_body:,} bytes"}, status_code=413)
+        return await run_in_threadpool(handle, bytes(body))
+
+    def handle(body: bytes) -> JSONResponse:
+        """Split, store and answer a body (in a worker thread: decoding a batch and encoding its answer are most of
+        a request's CPU, and in the event loop they would hold up every other request and the live map's pushes)."""
         try:
-            raws = split_body(bytes(body))
+            raws = split_body(body)
         except BodyError as e:
             return JSONResponse({"error": echo(str(e), 400)}, status_code=400)
         if len(raws) > max_batch:
             return JSONResponse({"error": f"{len(raws):,} events in one request; the limit is {max_batch:,}"}, status_code=413)
         try:
-            outcomes = await run_in_threadpool(ingestor.submit, raws, source="HTTP")
+            outcomes = ingestor.submit(raws, source="HTTP")
         except StoreFull as e:
             return JSONResponse({"error": f"{e}; nothing of this request was stored: send it again later"}, status_code=507)
         results = [o.as_dict() for o in outcomes]
         totals = {s: sum(r["status"] == s for r in results) for s in ("accepted", "duplicate", "rejected")}
-        return JSONResponse({**totals, "results": results})
+        return JSONResponse({**totals, "results": results})  # encoded here, in this thread
 
     app.add_api_route(PATH, post_events, methods=["POST"], summary="Sensor ingest (device key: Authorization: Bearer KEY)")

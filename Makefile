@@ -64,7 +64,7 @@ fuzz: install
 
 bench: install
 	$(PY) benchmarks/bench_load.py
-	$(PY) benchmarks/bench_evacuation.py
+	$(PY) benchmarks/bench_evacuation.py --reference 8e1fdf4
 	$(PY) benchmarks/bench_bound.py
 	$(PY) benchmarks/bench_verify.py
 	$(PY) benchmarks/bench_coverage.py

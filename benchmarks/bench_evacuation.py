@@ -21,7 +21,14 @@ What it measures, and how:
   replication;
 * **runs that stop at ``max_time`` with people still moving** are flagged in
   the table (``!``), in a warning block after it and in the JSON (``unfinished``,
-  ``hit_max_time``): their wall time is not the time to evacuate everyone.
+  ``hit_max_time``): their wall time is not the time to evacuate everyone;
+* **beside an earlier engine on the same machine at the same time**
+  (``--reference REV``, ``make bench`` uses 8e1fdf4, the engine when the speed
+  targets were set): the whole tree of that git revision (engine, campus and
+  scenario) is checked out in a temporary worktree and each size runs there
+  right after ours, so the ratio of the two medians holds however fast or
+  loaded the machine is (a shared 2-core VM here ran the same code 1.4-2.1 s
+  one day and 3.0-3.5 s another).
 
 Growth is the exponent of a log-log fit of the median wall time; N log N over
 2k..200k is about N^1.2.
@@ -30,6 +37,7 @@ Growth is the exponent of a log-log fit of the median wall time; N log N over
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -37,7 +45,9 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,14 +69,17 @@ def _rss_mb() -> float:
 
 
 def child(size: int, route: str, repeats: int) -> dict[str, object]:
-    """Run in a fresh process: prepare the drill at ``size`` occupants on ``route``, time ``repeats`` replications."""
+    """Run in a fresh process: prepare the drill at ``size`` occupants on ``route``, time ``repeats`` replications.
+
+    The code and files are those of the tree first on ``sys.path`` (``--root``).
+    """
     from scenarios.evacuation import Drill, lower_bound
     from scenarios.schema import load_scenario
     from twin.campus import load_campus
 
     load_before = os.getloadavg()[0]
     t = time.perf_counter()
-    base = load_scenario(SCENARIO)
+    base = load_scenario(Path(sys.path[0]) / SCENARIO.relative_to(ROOT))
     campus = load_campus(base.campus)
     at_design = len(Drill(campus, base.model_copy(update={"route": route})).start)
     k = size / at_design
@@ -98,9 +111,10 @@ def child(size: int, route: str, repeats: int) -> dict[str, object]:
     }
 
 
-def _spawn(size: int, route: str, repeats: int) -> dict[str, object]:
-    cmd = [sys.executable, __file__, "--child", str(size), route, "--repeats", str(repeats)]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+def _spawn(size: int, route: str, repeats: int, root: Path = ROOT) -> dict[str, object]:
+    """Time ``size`` occupants on ``route`` in a fresh process, on the code and files of the tree at ``root``."""
+    cmd = [sys.executable, __file__, "--child", str(size), route, "--repeats", str(repeats), "--root", str(root)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=root)
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
     if done.returncode or not lines:
         msg = f"{size} occupants, {route}: the child process failed ({done.returncode})\n{done.stderr[-2000:]}"
@@ -108,9 +122,36 @@ def _spawn(size: int, route: str, repeats: int) -> dict[str, object]:
     return json.loads(lines[-1][len("RESULT "):])
 
 
+@contextlib.contextmanager
+def _worktree(rev: str | None) -> Iterator[Path | None]:
+    """A temporary git worktree of revision ``rev`` (None: none), removed afterwards."""
+    if rev is None:
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-ref-") as tmp:
+        tree = Path(tmp) / "tree"
+        made = subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), rev],
+                              check=False, capture_output=True, text=True)
+        if made.returncode:  # e.g. a shallow clone without that revision: measure ours alone
+            print(f"reference {rev} left out: git could not check it out ({made.stderr.strip()})")
+            yield None
+            return
+        try:
+            yield tree
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False,
+                           capture_output=True)
+
+
 def main(sizes: tuple[int, ...] = SIZES, routes: tuple[str, ...] = ROUTES, repeats: int = REPEATS,
-         json_path: Path | None = None) -> list[dict[str, object]]:
-    """Time every size and route in its own process; print the tables and warnings; write the JSON."""
+         json_path: Path | None = None, reference: str | None = None) -> list[dict[str, object]]:
+    """Time every size and route in its own process (and the ``reference`` revision's right after); print; write the JSON."""
+    with _worktree(reference) as ref_root:
+        return _main(sizes, routes, repeats, json_path, reference, ref_root)
+
+
+def _main(sizes: tuple[int, ...], routes: tuple[str, ...], repeats: int, json_path: Path | None,
+          reference: str | None, ref_root: Path | None) -> list[dict[str, object]]:
     print(f"machine: {_machine()}")
     print(f"scenario: {SCENARIO.relative_to(ROOT)} with its own occupancy factors scaled to each size; one fresh process "
           f"per size and route, one after another (-j 1), one core; {repeats} replications each")
@@ -123,11 +164,11 @@ def main(sizes: tuple[int, ...] = SIZES, routes: tuple[str, ...] = ROUTES, repea
         for n in sizes:
             r = _spawn(n, route, repeats)
             mine.append(r)
-            flag = "!" if r["hit_max_time"] else " "
-            unf = max(r["unfinished"])  # type: ignore[type-var]
-            print(f"{r['occupants']:>10,} {r['wall_min_s']:>8.2f} {r['wall_median_s']:>9.2f} {r['events']:>10,} "
-                  f"{r['events'] / r['wall_median_s']:>10,.0f} {r['peak_rss_mb']:>12,.0f} {r['evacuation_time_s']:>8.0f} "
-                  f"{unf:>10,}{flag} {r['load_before']:>4.1f}→{r['load_after']:<4.1f}", flush=True)
+            _row(r, "")
+            if ref_root is not None:
+                ref = _spawn(n, route, repeats, ref_root)
+                r["reference"] = {"revision": reference, **ref}
+                _row(ref, f"{reference}: ours is {r['wall_median_s'] / ref['wall_median_s']:.2f} x")  # type: ignore[operator]
         rows += mine
         if len(mine) >= 2:
             ns = [math.log(r["occupants"]) for r in mine]  # type: ignore[arg-type]
@@ -143,7 +184,9 @@ def main(sizes: tuple[int, ...] = SIZES, routes: tuple[str, ...] = ROUTES, repea
             if target:
                 w = r["wall_median_s"]
                 print(f"{r['size']:,} occupants ({route}): median {w:.2f} s per replication = {w / target:.2f} x the "  # type: ignore[operator]
-                      f"{target:g} s target -> {'MET' if w < target else 'MISSED'}")  # type: ignore[operator]
+                      f"{target:g} s target -> {'MET' if w < target else 'MISSED'}"  # type: ignore[operator]
+                      + (f"; {r['reference']['revision']} took {r['reference']['wall_median_s']:.2f} s here now "  # type: ignore[index]
+                         f"({w / r['reference']['wall_median_s']:.2f} x)" if "reference" in r else ""))  # type: ignore[index, operator]
         r = mine[-1]
         print(f"setup (campus, graphs, network) at {r['occupants']:,}: {r['setup_s']:.1f} s, {r['setup_rss_mb']:,.0f} MB RSS "
               f"before the first run; lower bound computed once in {r['lower_bound_wall_s']:.2f} s "
@@ -163,15 +206,27 @@ def main(sizes: tuple[int, ...] = SIZES, routes: tuple[str, ...] = ROUTES, repea
     return rows
 
 
+def _row(r: dict[str, object], note: str) -> None:
+    """Print one size's line of the table (``note``: after it, e.g. for the reference revision)."""
+    flag = "!" if r["hit_max_time"] else " "
+    unf = max(r["unfinished"])  # type: ignore[call-overload]
+    print(f"{r['occupants']:>10,} {r['wall_min_s']:>8.2f} {r['wall_median_s']:>9.2f} {r['events']:>10,} "
+          f"{r['events'] / r['wall_median_s']:>10,.0f} {r['peak_rss_mb']:>12,.0f} {r['evacuation_time_s']:>8.0f} "  # type: ignore[operator]
+          f"{unf:>10,}{flag} {r['load_before']:>4.1f}→{r['load_after']:<4.1f} {note}", flush=True)
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--sizes", default=",".join(map(str, SIZES)), help="occupants, comma-separated")
     ap.add_argument("--routes", default=",".join(ROUTES))
     ap.add_argument("--repeats", type=int, default=REPEATS, help="replications per size (at least 5 for the figures)")
     ap.add_argument("--json", type=Path, default=ROOT / "out" / "bench" / "evacuation.json")
+    ap.add_argument("--reference", metavar="REV", help="also time this git revision's engine, size by size, right after ours")
     ap.add_argument("--child", nargs=2, metavar=("SIZE", "ROUTE"), help=argparse.SUPPRESS)
+    ap.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
+        sys.path.insert(0, str(a.root))
         print("RESULT " + json.dumps(child(int(a.child[0]), a.child[1], a.repeats)))
     else:
-        main(tuple(int(s) for s in a.sizes.split(",")), tuple(a.routes.split(",")), a.repeats, a.json)
+        main(tuple(int(s) for s in a.sizes.split(",")), tuple(a.routes.split(",")), a.repeats, a.json, a.reference)

@@ -203,7 +203,7 @@ class Network:
         """Per person, the node they start at."""
         self.space_geom = self._space_geometry()
         """Per node of a space people stand in (room, corridor, floor, stair landing), its polygon (m)."""
-        self._queue_places: dict[tuple[int, int], np.ndarray] = {}
+        self._queue_places: dict[tuple[int, int], list[tuple[float, float]]] = {}
         self.ways_on = self._ways_on()
         """Per start node, the ways out of its space: (next node, edge) pairs, in the order of :meth:`places`' distances."""
         self.assembly_of = self._assembly_of()
@@ -452,7 +452,7 @@ class Network:
                 walks[k] = row
         return xy, walks
 
-    def queue_places(self, door: int, space: int) -> np.ndarray:
+    def queue_places(self, door: int, space: int) -> list[tuple[float, float]]:
         """Where people queue for ``door`` in the space of node ``space``: points filling it outwards from the door (m).
 
         The points are a square grid at the spacing of ``density_max``
@@ -475,7 +475,7 @@ class Network:
                 if not len(pts):
                     pts = np.array([[dx, dy]])
                 pts = pts[np.argsort(np.hypot(pts[:, 0] - dx, pts[:, 1] - dy), kind="stable")]
-            self._queue_places[key] = pts
+            self._queue_places[key] = [(x, y) for x, y in pts.tolist()]
         return self._queue_places[key]
 
     def queue_place(self, door: int, space: int, k: int) -> tuple[float, float]:
@@ -489,7 +489,7 @@ class Network:
         """
         pts = self.queue_places(door, space)
         n = len(pts)
-        x, y = pts[min(max(k, 0), n - 1) if n == 1 else max(k, 0) % n].tolist()
+        x, y = pts[min(max(k, 0), n - 1) if n == 1 else max(k, 0) % n]
         layer = max(k, 0) // n
         if layer:
             r = 0.5 / math.sqrt(self.phys.d_max) * layer / (layer + 1)

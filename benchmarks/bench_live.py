@@ -148,8 +148,8 @@ def _alarms(base: str, stop: threading.Event, sent: dict, clock: Any, t0: float)
             pool.submit(c.post, "/api/events", json=[{"sensor_id": "POST-BASE", "ts": ts, "kind": "panic", "active": n % 2 == 1}])
 
 
-def main() -> None:
-    """Run the server, the feeder, the clients and the alarms; print the figures."""
+def main(runs: int = 1) -> None:
+    """Run the server, the feeder, the clients and the alarms ``runs`` times (a fresh server each); print the figures."""
     campus = load_campus(ROOT / "maps" / "demo")
     zone = ZoneInfo(campus.features.attrs.get("time_zone", "UTC"))
     start = datetime(*DAY, tzinfo=zone).timestamp()
@@ -159,6 +159,23 @@ def main() -> None:
     print(f"machine: {_machine()}")
     print(f"live map under load: twin serve on the demo campus ({n:,} events of a synthetic day posted at {RATE:,} events/s "
           f"in batches of {BATCH}, {CLIENTS} WebSocket map clients, a one-button alarm every {ALARM_EVERY} s)")
+    for k in range(runs):
+        if runs > 1:
+            print(f"run {k + 1} of {runs}")
+        _measure(events)
+
+
+def _load() -> str:
+    """The machine's load averages (1, 5, 15 min): other work on a shared machine moves every figure."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
+def _measure(events: list[dict[str, Any]]) -> None:
+    """One run on a fresh server and store; print its figures."""
+    load_before = _load()
     with tempfile.TemporaryDirectory(prefix="twin-bench-live-") as tmp:
         folder = Path(tmp)
         users = Users(folder / "users.json")
@@ -216,6 +233,7 @@ def main() -> None:
           f"  fire alarm → campus forecast: none arrived within {FORECAST_WAIT_S:.0f} s of the run's end")
     print(f"  server: CPU {result['cpu_share'] * 100:.0f} % of one core over the run, memory {result['rss_mb']:.0f} MB resident "
           f"(peak {result['peak_mb']:.0f} MB)")
+    print(f"  machine load average (1, 5, 15 min): {load_before} before, {_load()} after")
 
 
 async def _run(base: str, cookie: str, pid: int, go: mp.Event, times: list[float]) -> dict:
@@ -255,4 +273,9 @@ async def _run(base: str, cookie: str, pid: int, go: mp.Event, times: list[float
 
 
 if __name__ == "__main__":
-    main()
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    ap.add_argument("--runs", type=int, default=1, help="Runs one after the other, each on a fresh server (default 1): "
+                    "the machine is shared, read the range.")
+    main(ap.parse_args().runs)

@@ -97,6 +97,14 @@ def test_operator_sees_an_alarm_and_acknowledges_it(browser, site):
     item.wait_for(timeout=30_000)  # waits, not speed limits: nothing reloads the page, the push brings it
     page.wait_for_selector("path.ct-alarm-marker.ct-flash", timeout=30_000)
     page.wait_for_selector(".ct-alarm-label", timeout=30_000)
+    # unacknowledged, the card and the marker flash; with the system's reduced motion (these tests' browser:
+    # tests/conftest.py) they stand out steadily
+    animation = "e => getComputedStyle(e).animationName"
+    marker = page.locator("path.ct-alarm-marker.ct-flash").first
+    assert item.evaluate(animation) == marker.evaluate(animation) == "none"
+    page.emulate_media(reduced_motion="no-preference")
+    assert (item.evaluate(animation), marker.evaluate(animation)) == ("ct-blink", "ct-flash")
+    page.emulate_media(reduced_motion="reduce")
     text = item.text_content()
     assert "FIRE" in text and XSS in text and HALL in text and "Not acknowledged" in text  # markup shown as text
     assert page.locator('img[src="x"]').count() == 0 and page.locator(".ct-blabel b b").count() == 0

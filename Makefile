@@ -53,9 +53,11 @@ debrief-teaching: install
 	DRILL=teaching bash scripts/debrief_demo.sh $(OUT)/debrief-teaching
 
 # Two or more workers (pytest-xdist), a test file per worker: the browser, broker and
-# subprocess waits of one file overlap another's work, even on a 2-core machine.
+# subprocess waits of one file overlap another's work, even on a 2-core machine. Files go
+# out in collection order, the longest first (tests/conftest.py LONGEST_FIRST), so no long
+# file starts last.
 test: install system-deps
-	$(VENV)/bin/pytest -q -n auto --maxprocesses 4 --dist loadfile
+	$(VENV)/bin/pytest -q -n auto --maxprocesses 4 --dist loadfile --no-loadscope-reorder
 
 # Property tests over every reader of outside input and the schema-driven API fuzz, with a larger budget than
 # `make test` (tests/test_fuzz.py, tests/test_api_schema.py).

@@ -55,9 +55,12 @@ debrief-teaching: install
 # Two or more workers (pytest-xdist), a test file per worker: the browser, broker and
 # subprocess waits of one file overlap another's work, even on a 2-core machine. Files go
 # out in collection order, the longest first (tests/conftest.py LONGEST_FIRST), so no long
-# file starts last.
+# file starts last. Compiled modules are cached as Python does by default (__pycache__, git-ignored)
+# even where the environment turns that off (PYTHONDONTWRITEBYTECODE): otherwise every worker and
+# subprocess compiles each module it imports, and pytest rewrites every test module, again (~5 s of
+# CPU per worker's collection alone).
 test: install system-deps
-	$(VENV)/bin/pytest -q -n auto --maxprocesses 4 --dist loadfile --no-loadscope-reorder
+	PYTHONDONTWRITEBYTECODE= $(VENV)/bin/pytest -q -n auto --maxprocesses 4 --dist loadfile --no-loadscope-reorder
 
 # Property tests over every reader of outside input and the schema-driven API fuzz, with a larger budget than
 # `make test` (tests/test_fuzz.py, tests/test_api_schema.py).

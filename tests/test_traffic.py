@@ -396,10 +396,11 @@ def test_cli_json_and_bad_input(avenue: Path, tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def demo_morning() -> tuple[TrafficOutcome, dict[str, Any]]:
+def demo_morning(demo: Campus) -> tuple[TrafficOutcome, dict[str, Any]]:
     sc = load_scenario(DEMO / "traffic-morning.toml")
     sc.replications = 1
-    outcome = traffic.run(sc, load_campus(sc.campus), source=str(DEMO / "traffic-morning.toml"), workers=1)
+    assert demo.source.parent == Path(sc.campus).resolve()  # the session's demo campus, not loaded again
+    outcome = traffic.run(sc, demo, source=str(DEMO / "traffic-morning.toml"), workers=1)
     return outcome, outcome.summary()
 
 
@@ -444,12 +445,13 @@ def test_demo_report_in_a_real_browser(browser: Any, demo_morning: tuple[Traffic
         page.close()
 
 
-def test_the_documented_example_runs_on_the_demo_campus() -> None:
+def test_the_documented_example_runs_on_the_demo_campus(demo: Campus) -> None:
     text = (Path(__file__).resolve().parent.parent / "docs" / "traffic.md").read_text()
     example = re.search(r"### Example\n\n```toml\n(.*?)```", text, re.S).group(1)
     sc = parse_scenario(tomllib.loads(example), "docs/traffic.md")
     sc.campus = (DEMO / sc.campus).resolve()
-    campuses = layout_campuses(sc, str(DEMO / "example.toml"))  # paths relative to the demo scenarios
+    assert demo.source.parent == Path(sc.campus).resolve()  # the session's demo campus, not loaded again
+    campuses = layout_campuses(sc, str(DEMO / "example.toml"), base=demo)  # paths relative to the demo scenarios
     nets = {n: Network(c, sc, "docs/traffic.md", n) for n, c in campuses.items()}
     assert set(nets) == {"mixed", "separated"}
     sep = nets["separated"]

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from scenarios.forecast import REFRESH_S, Forecaster
 from sensors.sources import synthetic_day
-from tests.helpers import DEMO, tiny, write
+from tests.helpers import TINY, tiny, write
 from twin.campus import load_campus
 from twin.cli import app as cli
 from twin.read import CampusError
@@ -48,7 +48,7 @@ def test_procedures_most_specific_first(tmp_path):
 def test_serve_refuses_a_bad_procedures_file(tmp_path):
     f = tmp_path / "p.toml"
     f.write_text("[buildings.NOPE]\nfire = 'x'\n", encoding="utf-8")
-    r = CliRunner().invoke(cli, ["serve", str(DEMO), "--store", str(tmp_path / "e.sqlite"), "--procedures", str(f)])
+    r = CliRunner().invoke(cli, ["serve", str(TINY), "--store", str(tmp_path / "e.sqlite"), "--procedures", str(f)])
     assert r.exit_code != 0 and "no building 'NOPE'" in r.output and "Traceback" not in r.output
 
 

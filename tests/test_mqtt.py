@@ -26,7 +26,7 @@ from sensors.ingest import Ingestor
 from sensors.mqtt import MqttIngest
 from sensors.sources import publish, synthetic_day
 from sensors.store import EventStore
-from tests.helpers import DEMO, ROOT, tiny, wait_for, write
+from tests.helpers import DEMO, ROOT, TINY, tiny, wait_for, write
 
 pytestmark = pytest.mark.mqtt
 
@@ -251,7 +251,7 @@ def test_cli_feed_simulate_publishes_through_mosquitto(broker, demo, tmp_path):
         res = json.loads(r.stdout)
         assert res["acknowledged_by_broker"] == res["sent"] > 500
         wait_for(lambda: sum(seq is not None for _, seq in ing.store.keys()) == res["sent"], what="simulated events")
-        r = CliRunner().invoke(app, ["serve", str(DEMO), "--store", str(tmp_path / "x.sqlite"), "--mqtt", "http://nope"])
+        r = CliRunner().invoke(app, ["serve", str(TINY), "--store", str(tmp_path / "x.sqlite"), "--mqtt", "http://nope"])
         assert r.exit_code == 2 and "mqtt://" in r.output
     finally:
         m.stop()

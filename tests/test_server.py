@@ -57,6 +57,30 @@ def test_no_request_without_a_valid_device_key_is_accepted(client):
     assert client.post("/api/events", json=body, headers=AUTH).json()["accepted"] == 1
 
 
+def test_a_body_is_split_stored_and_answered_off_the_event_loop(client, monkeypatch):
+    """Decoding a batch and encoding its answer are most of a request's CPU: they run in a worker thread, so the
+    event loop (other requests, the alarm posts among them, and the pushes to the maps) never waits for them."""
+    import asyncio
+
+    import sensors.http as http
+
+    where: list[str] = []
+
+    def in_loop() -> str:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return "worker thread"
+        return "event loop"
+
+    split = http.split_body
+    monkeypatch.setattr(http, "split_body", lambda body: (where.append(in_loop()), split(body))[1])
+    encode = http.JSONResponse.render
+    monkeypatch.setattr(http.JSONResponse, "render", lambda self, content: (where.append(in_loop()), encode(self, content))[1])
+    r = client.post("/api/events", json=[{"sensor_id": "GATE-N", "ts": now(), "kind": "crossing", "direction": "in"}], headers=AUTH)
+    assert r.json()["accepted"] == 1 and where == ["worker thread", "worker thread"]
+
+
 def test_malformed_events_rejected_with_reasons_valid_ones_kept(client):
     batch = [
         {"sensor_id": "GATE-N", "ts": now(), "kind": "crossing", "direction": "in", "count": 3, "seq": 1, "card": "0xBEEF"},

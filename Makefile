@@ -63,9 +63,12 @@ test: install system-deps
 	PYTHONDONTWRITEBYTECODE= $(VENV)/bin/pytest -q -n auto --maxprocesses 4 --dist loadfile --no-loadscope-reorder
 
 # Property tests over every reader of outside input and the schema-driven API fuzz, with a larger budget than
-# `make test` (tests/test_fuzz.py, tests/test_api_schema.py).
+# `make test` (tests/test_fuzz.py, tests/test_api_schema.py), and the slower property tests (importers, graph,
+# placement, lower bound, engine) with ten times the examples they try in `make test` (tests.helpers.examples).
 fuzz: install
-	TWIN_FUZZ=1 $(VENV)/bin/pytest -q -s -p no:warnings tests/test_fuzz.py tests/test_api_schema.py
+	TWIN_FUZZ=1 $(VENV)/bin/pytest -q -s -p no:warnings tests/test_fuzz.py tests/test_api_schema.py \
+		tests/test_import_imdf.py tests/test_import_loader.py tests/test_graph.py tests/test_placement.py \
+		tests/test_bound.py tests/test_scenarios.py
 
 bench: install
 	$(PY) benchmarks/bench_load.py

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,6 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from maps import builder
+
+FUZZ = os.environ.get("TWIN_FUZZ") == "1"
+"""``make fuzz``: property tests try many more examples."""
+
+
+def examples(n: int) -> int:
+    """Hypothesis examples for one of the slower property tests: ``n`` in ``make test``, ten times as many under
+    ``make fuzz`` (``TWIN_FUZZ=1``)."""
+    return 10 * n if FUZZ else n
+
 
 ROOT = Path(__file__).resolve().parent.parent
 """The repository root (tests never depend on the working directory)."""

@@ -9,7 +9,6 @@ ingest body, response models and the refusals.
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
 
@@ -24,12 +23,11 @@ from schemathesis.specs.openapi.checks import (
 
 from sensors.ingest import Ingestor
 from sensors.store import EventStore
-from tests.helpers import tiny, write
+from tests.helpers import FUZZ, tiny, write
 from twin.auth import Users
 from twin.campus import load_campus
 from viz.live.app import create_app
 
-FUZZ = os.environ.get("TWIN_FUZZ") == "1"
 KEY = "k-schema"
 ORIGIN = "http://testserver"
 TRIED: Counter[str] = Counter()

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scenarios.bound import BoundResult, evacuation_lower_bound
-from tests.helpers import flow_grid
+from tests.helpers import examples, flow_grid
 
 INF = math.inf
 UNCAPPED = 2 * 10**9
@@ -219,7 +219,7 @@ def small_networks(draw: st.DrawFn) -> tuple[nx.DiGraph, dict, set]:
     return g, {v: x for v, x in supply.items() if v in reach}, sinks
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(20), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(small_networks(), st.sampled_from([None, 0.7, 3.0]))
 def test_bound_is_valid_on_random_networks(net: tuple[nx.DiGraph, dict, set], step: float | None) -> None:
     """transit-limited <= bound <= optimum <= any feasible schedule's completion time."""

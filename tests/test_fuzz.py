@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import json
 import math
-import os
 import time
 import tomllib
 from collections import Counter
@@ -28,12 +27,11 @@ from sensors.events import BodyError, Outcome, Rejected, parse_event, split_even
 from sensors.ingest import Ingestor
 from sensors.mqtt import decode
 from sensors.store import EventStore
-from tests.helpers import ROOT, TINY, tiny, write
+from tests.helpers import FUZZ, ROOT, TINY, tiny, write
 from twin.campus import load_campus
 from twin.errors import InputError
 from viz.live.app import create_app
 
-FUZZ = os.environ.get("TWIN_FUZZ") == "1"
 BUDGET = settings(max_examples=3000 if FUZZ else 60, deadline=None, derandomize=not FUZZ,
                   suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 TRIED: Counter[str] = Counter()

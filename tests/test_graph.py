@@ -10,7 +10,7 @@ import pyproj
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.helpers import TINY, X0, Y0, add, line, point, rect, tiny, write
+from tests.helpers import TINY, X0, Y0, add, examples, line, point, rect, tiny, write
 from twin.campus import load_campus
 from twin.indoor import flight_length
 from twin.settings import default
@@ -116,7 +116,7 @@ def test_geographic_file_is_projected_to_utm(tmp_path: Path) -> None:
         assert math.isclose(c.graph.edges[u, v]["length"], d["length"], rel_tol=1e-6, abs_tol=1e-6)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(
     cuts=st.lists(st.floats(0.05, 0.95), min_size=1, max_size=5, unique=True),
     jitter=st.lists(st.tuples(st.floats(-1.0, 1.0), st.floats(-1.0, 1.0)), min_size=5, max_size=5),

@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from maps.imdf import import_imdf
 from maps.importing import ImportSourceError
+from tests.helpers import examples
 from twin.campus import load_campus
 from twin.cli import app
 
@@ -208,7 +209,7 @@ _VALUES = st.one_of(st.none(), st.integers(-5, 5), st.floats(allow_nan=True), st
                     st.lists(st.text(max_size=4), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(10), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(file=st.sampled_from(_FILES), index=st.integers(0, 40), key=st.sampled_from(
     ["category", "level_id", "ordinal", "building_ids", "unit_ids", "outdoor", "name", "access_control", "geometry", "id",
      "feature_type"]), value=_VALUES)

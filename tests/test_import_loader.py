@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from tests.helpers import add, feature, line, point, rect, tiny, write
+from tests.helpers import add, examples, feature, line, point, rect, tiny, write
 from twin.campus import load_campus
 from twin.cli import app
 from twin.errors import CampusError
@@ -124,7 +124,7 @@ def test_bad_levels_and_openings_are_refused(tmp_path: Path, name: str, mutate: 
     assert text in result.output
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(20), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(x0=st.floats(1.0, 5.0), length=st.floats(0.4, 1.6), given_width=st.one_of(st.none(), st.floats(0.5, 3.0)),
        reverse=st.booleans())
 def test_any_opening_along_a_wall_is_a_door_of_its_length(tmp_path: Path, x0: float, length: float,

@@ -17,6 +17,7 @@ from scenarios.coverage.placement import (
     mean_time,
     set_cover,
 )
+from tests.helpers import examples
 
 
 def test_textbook_instance() -> None:
@@ -50,7 +51,7 @@ def test_set_cover_reports_points_nobody_reaches() -> None:
     assert sc.chosen == [0, 1]
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(seed=st.integers(0, 10_000), k=st.integers(1, 4))
 @example(seed=994, k=3)  # HiGHS's presolve called the backup stage infeasible; solved again without presolve
 def test_max_cover_matches_brute_force(seed: int, k: int) -> None:

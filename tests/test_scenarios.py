@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from scenarios.evacuation import Drill, Server, record, run
 from scenarios.schema import load_scenario, parse_scenario
-from tests.helpers import DEMO, TINY, add, line, newer_recording, tiny, write
+from tests.helpers import DEMO, TINY, add, examples, line, newer_recording, tiny, write
 from twin.campus import load_campus
 from twin.cli import app
 from twin.errors import ScenarioError
@@ -136,7 +136,7 @@ def test_nobody_is_lost_and_the_bound_holds(route: str) -> None:
     assert s["evacuation_time_stats"]["min"] >= s["lower_bound_s"] > 0
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=examples(12), deadline=None)
 @given(occupancy=st.floats(0.0, 1.0), seed=st.integers(0, 2**16), fire=st.booleans(),
        blocked=st.sampled_from([[], ["D0s"], ["D1s"], ["S1"], ["EXIT-W"], ["D0a", "D1c"]]))
 def test_occupants_in_equal_occupants_out(occupancy: float, seed: int, fire: bool, blocked: list[str]) -> None:

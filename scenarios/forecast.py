@@ -477,7 +477,13 @@ class Forecaster:
                 self.errors.append(f"{scope} forecast: {type(e).__name__}: {e}")
         failed = len(running) < len(asks)
         while running:
-            for conn in mp_connection.wait(list(running)):
+            try:
+                ready = mp_connection.wait(list(running))
+            except (OSError, ValueError):  # a pipe closed under the wait: stop() ended the workers
+                if self._stop:
+                    return False
+                raise
+            for conn in ready:
                 scope = running.pop(conn)
                 try:
                     fc = self.workers[scope].answer()

@@ -120,6 +120,8 @@ class MqttPublisher:
         self.error_count = 0
         self.errors: list[str] = []
         """The latest errors (at most 100), oldest first."""
+        self._counting = threading.Lock()
+        """Guards the counters, which the ingest threads, the occupancy thread and paho's network thread all move."""
         self._lock = threading.Lock()
         self._sent: dict[str, str] = {}
         """Retained topic → payload last published (occupancy is sent only when it changes)."""
@@ -162,9 +164,10 @@ class MqttPublisher:
         when the broker last acknowledged one (epoch s, ``None`` before the
         first); ``error_count`` and the latest five ``errors``.
         """
-        return {"broker": self.broker.address, "protocol": self.broker.version, "connected": self.connected.is_set(),
-                "published": self.published, "delivered": self.delivered, "last_publish": self.last_publish,
-                "error_count": self.error_count, "errors": self.errors[-5:]}
+        with self._counting:
+            return {"broker": self.broker.address, "protocol": self.broker.version, "connected": self.connected.is_set(),
+                    "published": self.published, "delivered": self.delivered, "last_publish": self.last_publish,
+                    "error_count": self.error_count, "errors": self.errors[-5:]}
 
     # -- the ingest listener ----------------------------------------------------
 
@@ -232,19 +235,22 @@ class MqttPublisher:
         import paho.mqtt.client as mqtt
 
         if info.rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):  # NO_CONN: queued (QoS 1) until the reconnect
-            self.published += 1
+            with self._counting:
+                self.published += 1
         else:
             self._error(f"publish to {topic} refused by the client: {mqtt.error_string(info.rc)}")
 
     def _error(self, text: str) -> None:
         log.error("mqtt publish: %s", text)
-        self.error_count += 1
-        self.errors.append(text)
-        del self.errors[:-100]
+        with self._counting:
+            self.error_count += 1
+            self.errors.append(text)
+            del self.errors[:-100]
 
     def _on_publish(self, client: Any, userdata: Any, mid: int, rc: Any = None, props: Any = None) -> None:
-        self.delivered += 1
-        self.last_publish = time.time()
+        with self._counting:
+            self.delivered += 1
+            self.last_publish = time.time()
 
     def _on_disconnect(self, client: Any, userdata: Any, flags: Any, rc: Any, props: Any = None) -> None:
         was = self.connected.is_set()

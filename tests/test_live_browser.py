@@ -14,7 +14,7 @@ from scenarios.forecast import Forecaster
 from sensors.broker import free_port
 from sensors.ingest import Ingestor
 from sensors.store import EventStore
-from tests.helpers import feature, tiny, write
+from tests.helpers import feature, tiny, wait_for, write
 from twin.auth import Users
 from twin.campus import load_campus
 from viz.live.app import create_app
@@ -83,6 +83,15 @@ def log_in(browser, site, name, password):
     return ctx, page
 
 
+def animation(locator) -> str:
+    """The CSS animation name of ``locator``'s element. A live push may redraw it between finding and reading it (a
+    detached element has no computed style: ""), so it is read again until the element is in the page."""
+    seen: list[str] = []
+    wait_for(lambda: seen.append(locator.evaluate("e => e.isConnected ? getComputedStyle(e).animationName : ''")) or seen[-1],
+             what="an element in the page")
+    return seen[-1]
+
+
 def test_operator_sees_an_alarm_and_acknowledges_it(browser, site):
     """The alarm reaches the page by itself (how quickly: benchmarks/bench_alarm.py)."""
     ctx, page = log_in(browser, site, "alice", "alice-password-1")
@@ -99,11 +108,10 @@ def test_operator_sees_an_alarm_and_acknowledges_it(browser, site):
     page.wait_for_selector(".ct-alarm-label", timeout=30_000)
     # unacknowledged, the card and the marker flash; with the system's reduced motion (these tests' browser:
     # tests/conftest.py) they stand out steadily
-    animation = "e => getComputedStyle(e).animationName"
     marker = page.locator("path.ct-alarm-marker.ct-flash").first
-    assert item.evaluate(animation) == marker.evaluate(animation) == "none"
+    assert animation(item) == animation(marker) == "none"
     page.emulate_media(reduced_motion="no-preference")
-    assert (item.evaluate(animation), marker.evaluate(animation)) == ("ct-blink", "ct-flash")
+    assert (animation(item), animation(marker)) == ("ct-blink", "ct-flash")
     page.emulate_media(reduced_motion="reduce")
     text = item.text_content()
     assert "FIRE" in text and XSS in text and HALL in text and "Not acknowledged" in text  # markup shown as text

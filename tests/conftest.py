@@ -1,4 +1,5 @@
-"""Shared fixtures: the demo campus loaded once, and a real headless browser (Debian's chromium, driven by Playwright).
+"""Shared fixtures: the demo campus loaded once, a real headless browser (Debian's chromium, driven by Playwright,
+preferring reduced motion), one quiet Dask cluster, and quick password hashes; the longest test files run first.
 
 Paths come from ``tests.helpers`` (``ROOT``, ``DEMO``), computed from this
 file, so the suite runs from any working directory.

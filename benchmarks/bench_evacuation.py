@@ -88,12 +88,13 @@ def child(size: int, route: str, repeats: int) -> dict[str, object]:
     drill = Drill(campus, base.model_copy(update={"route": route, "occupancy": scaled}))
     setup_s = time.perf_counter() - t
     setup_rss = _rss_mb()
-    walls, reps = [], []
+    walls, reps, rss = [], [], []
     for i in range(repeats):
         t = time.perf_counter()
         rep = drill.run(i)
         walls.append(time.perf_counter() - t)
         reps.append(rep)
+        rss.append(_rss_mb())
     t = time.perf_counter()
     bound = lower_bound(drill, reps[:1])
     bound_s = time.perf_counter() - t
@@ -105,7 +106,7 @@ def child(size: int, route: str, repeats: int) -> dict[str, object]:
         "evacuation_time_s": statistics.median(r.evacuation_time for r in reps),
         "unfinished": unfinished, "max_time_s": drill.scenario.max_time,
         "hit_max_time": any(n > 0 for n in unfinished),
-        "peak_rss_mb": _rss_mb(), "setup_rss_mb": setup_rss, "setup_s": setup_s,
+        "peak_rss_mb": _rss_mb(), "setup_rss_mb": setup_rss, "setup_s": setup_s, "peak_rss_after_run_mb": rss,
         "lower_bound_s": bound["seconds"], "lower_bound_wall_s": bound_s,
         "load_before": load_before, "load_after": os.getloadavg()[0],
     }

@@ -27,7 +27,7 @@ from __future__ import annotations
 import gc
 import math
 from collections import defaultdict, deque
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from typing import Any
 
 import numpy as np
@@ -162,10 +162,6 @@ class _Run:
             for g in side:
                 g.close()
             env.stop()
-
-    def resume(self, p: int) -> None:
-        """Wake person ``p``, who is waiting for a place, now."""
-        self.env.resume(p)
 
     # -- routes ---------------------------------------------------------------
 
@@ -322,9 +318,9 @@ class _Run:
             f, s = self.merged[sp]
             take_floor = f <= self.merge_floor * (f + s)
             self.merged[sp] = (f + take_floor, s + (not take_floor))
-            self.resume((floor if take_floor else stair).popleft())
+            self.env.resume((floor if take_floor else stair).popleft())
         elif floor or stair:
-            self.resume((floor or stair).popleft())
+            self.env.resume((floor or stair).popleft())
 
     def line_place(self, p: int, u: int, space: int, stepped: tuple[float, float, int],
                    v_free: float) -> tuple[float, float] | None:
@@ -606,7 +602,7 @@ class _Run:
         self.fields.clear()
         for ps in (*self.waiting, *self.waiting_stair):
             while ps:
-                self.resume(ps.popleft())
+                self.env.resume(ps.popleft())
 
     def fire(self) -> Generator[simpy.Event, Any, None]:
         """The fire's process: each untenable space closes when smoke reaches it (``Network.smoke_closures``)."""

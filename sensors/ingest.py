@@ -26,7 +26,8 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sensors.events import FIELDS, Outcome, parse_event, sensor_of, seq_of, to_record
@@ -72,15 +73,6 @@ class _Batch:
         self.error: BaseException | None = None
         self.done = threading.Event()
         """Set once the batch is stored and applied (or its commit failed: ``error``)."""
-
-
-def _summed(counts: Iterable[dict[str, int]]) -> dict[str, int]:
-    """Counters added up by name."""
-    out: dict[str, int] = {}
-    for c in counts:
-        for k, n in c.items():
-            out[k] = out.get(k, 0) + n
-    return out
 
 
 class Ingestor:
@@ -209,8 +201,11 @@ class Ingestor:
             with self._queue:
                 group, self._pending = self._pending, []
             if group:  # empty: a writer before this one took this batch with its group
+                counts = Counter[str]()  # the group's rejections, added up by reason
+                for b in group:
+                    counts.update(b.rejected)
                 try:
-                    ids = self.store.append([r for b in group for r in b.records], counters=_summed(b.rejected for b in group))
+                    ids = self.store.append([r for b in group for r in b.records], counters=dict(counts))
                 except BaseException as e:
                     for b in group:
                         b.error = e

@@ -49,6 +49,7 @@ from sensors.events import (
     split_events,
 )
 from sensors.ingest import Ingestor
+from sensors.problems import Problems
 from sensors.store import StoreFull
 
 log = logging.getLogger("twin.mqtt")
@@ -313,7 +314,7 @@ class MqttIngest:
         self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message
         self.client.on_disconnect = self._on_disconnect
-        self.client.on_connect_fail = lambda client, userdata: self._error(
+        self.client.on_connect_fail = lambda client, userdata: self.problems.add(
             f"cannot connect to {self.broker.address} (address, port, TLS certificates?); retrying")
         self._inbox: deque[tuple[int, int, str, bytes] | None] = deque()
         """Messages received and not yet taken by the writer (``None``: stop), appended by the network thread."""
@@ -328,7 +329,8 @@ class MqttIngest:
         self.received = 0
         self.stored = 0
         self.rejected = 0
-        self.errors: list[str] = []
+        self.problems = Problems(log, "mqtt")
+        """Refused or failed connections, batches that failed to commit."""
 
     def start(self) -> None:
         """Connect (retrying in the background) and start consuming."""
@@ -362,7 +364,7 @@ class MqttIngest:
     def status(self) -> dict[str, Any]:
         """Connection and counters."""
         return {"broker": self.broker.address, "protocol": self.broker.version, "connected": self.connected.is_set(),
-                "received": self.received, "stored": self.stored, "rejected": self.rejected, "errors": self.errors[-5:],
+                "received": self.received, "stored": self.stored, "rejected": self.rejected, **self.problems.status(),
                 "adapters": [a.status() for a in self.adapters]}
 
     def wait_connected(self, timeout: float = 10.0) -> bool:
@@ -373,7 +375,7 @@ class MqttIngest:
 
     def _on_connect(self, client: Any, userdata: Any, flags: Any, rc: Any, props: Any = None) -> None:
         if rc.is_failure:
-            self.errors.append(f"connect refused: {rc}")
+            self.problems.add(f"connect refused: {rc}")
             return
         self._subscribing = client.subscribe(
             [(f"{ROOT}/+/+", 1), (BATCH_TOPIC, 1), *((t, 1) for a in self.adapters for t in a.subscriptions())])[1]
@@ -429,7 +431,7 @@ class MqttIngest:
                 self._commit(batch)
                 return
             except StoreFull as e:
-                self._error(f"{e}; {len(batch):,} messages wait unacknowledged, retrying in {retry:.0f} s")
+                self.problems.add(f"{e}; {len(batch):,} messages wait unacknowledged, retrying in {retry:.0f} s")
                 if self._stop.wait(retry):
                     return
                 retry = min(2 * retry, 30.0)
@@ -437,7 +439,7 @@ class MqttIngest:
                 if len(batch) == 1:
                     self._reject_alone(batch[0], f"{type(e).__name__}: {e}")
                     return
-                self._error(f"a batch of {len(batch):,} messages failed ({type(e).__name__}: {e}); committing them one by one")
+                self.problems.add(f"a batch of {len(batch):,} messages failed ({type(e).__name__}: {e}); committing them one by one")
                 for item in batch:
                     self._commit_safely([item])
                 return
@@ -465,10 +467,6 @@ class MqttIngest:
             if qos > 0:
                 self.client.ack(mid, qos)
 
-    def _error(self, text: str) -> None:
-        log.error("mqtt: %s", text)
-        self.errors.append(text)
-        del self.errors[:-100]
 
     def _commit(self, batch: list[tuple[int, int, str, bytes]]) -> None:
         raws: list[Any] = []

@@ -438,8 +438,8 @@ def test_mqtts_with_password_and_mqtt5_session_and_with_a_client_certificate(sit
         assert sorted(ing.store.keys()) == [("CAM2", i) for i in range(20)]
         m = MqttIngest(ing, f"mqtts://twin:wrong@127.0.0.1:{site.tls_password}?ca={ca}", client_id="twin-test-refused")
         m.start()
-        wait_for(lambda: m.errors, what="the refusal")
-        assert "Not authorized" in m.errors[0] and not m.connected.is_set()
+        wait_for(lambda: m.problems.latest, what="the refusal")
+        assert "Not authorized" in m.problems.latest[0] and not m.connected.is_set()
         m.stop()
         assert _refused(f"mqtts://127.0.0.1:{site.tls_cert}?ca={ca}") == "disconnected"  # no client certificate
         assert "CERTIFICATE_VERIFY_FAILED" in _refused(f"mqtts://twin:s3cret@127.0.0.1:{site.tls_password}?ca={cert}")  # not the CA

@@ -133,8 +133,8 @@ def test_life_safety_point_and_zone_changes_reach_the_detectors_by_cov(panel, ca
     feed = BacnetFeed(ing, mapping)
     feed.start()
     try:
-        assert feed.ready.wait(30), feed.errors  # a wait, not a speed limit
-        assert feed.states == {"life-safety-point,1": "normal", "life-safety-zone,1": "normal"}, feed.errors
+        assert feed.ready.wait(30), feed.problems.latest  # a wait, not a speed limit
+        assert feed.states == {"life-safety-point,1": "normal", "life-safety-zone,1": "normal"}, feed.problems.latest
         panel.set("point", presentValue="alarm", statusFlags=[1, 0, 0, 0])  # the detector in R0a alarms
         wait_for(lambda: [a["sensor_id"] for a in ing.state.alarms()] == ["SD-R0a"], what="the fire alarm by COV")
         panel.set("zone", statusFlags=[0, 1, 0, 0])  # the zone's wiring faults
@@ -147,8 +147,8 @@ def test_life_safety_point_and_zone_changes_reach_the_detectors_by_cov(panel, ca
             ("SD-R0a", "fire", True),
             ("SD-R0a", "fault", True), ("SD-R0b", "fault", True),  # the zone applies to both its detectors
             ("SD-R0a", "normal", True),
-        ], feed.errors
-        assert not feed.errors
+        ], feed.problems.latest
+        assert not feed.problems.latest
     finally:
         feed.stop()
         ing.close()
@@ -170,7 +170,7 @@ def test_polling_marks_the_detectors_offline_when_the_panel_stops_answering(camp
         wait_for(lambda: set(feed.states.values()) == {"offline"} and ing.state.status("SD-R0a") == ing.state.status("SD-R0b") == "offline",
                  what="offline")
         assert sorted(set(_offline(ing))) == ["SD-R0a", "SD-R0b"]  # the point's detector, and the zone's two
-        assert "no answer" in feed.errors[-1]
+        assert "no answer" in feed.problems.latest[-1]
     finally:
         feed.stop()
         ing.close()
@@ -216,7 +216,7 @@ def test_health_shows_the_panel_link_subscriptions_latest_notification_and_error
     feed.start()
     try:
         with TestClient(create_app(ing, users=users, bacnet=feed)) as c:
-            assert feed.ready.wait(30), feed.errors  # a wait, not a speed limit
+            assert feed.ready.wait(30), feed.problems.latest  # a wait, not a speed limit
             wait_for(lambda: feed.status()["subscribed"] == 2, what="both COV subscriptions confirmed")
             assert c.get("/api/health").json() == {"ok": True, "bacnet": {"connected": True}}  # no login: up or not
             p.set("point", presentValue="alarm", statusFlags=[1, 0, 0, 0])

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from sensors.ingest import Ingestor
+from sensors.problems import Problems
 from twin.tomlfile import TomlFileError, read_toml
 
 log = logging.getLogger("twin.bacnet")
@@ -224,9 +225,8 @@ class BacnetFeed:
         """Object name → detector state last submitted (``offline`` when it stopped answering)."""
         self.received = 0
         self.stored = 0
-        self.errors: list[str] = []
-        """The latest 100 problems (refused subscriptions, unanswered reads, rejected events), oldest first."""
-        self.error_count = 0
+        self.problems = Problems(log, "bacnet", logging.WARNING)
+        """Refused subscriptions, unanswered reads, rejected events."""
         self.answering: dict[str, bool] = {}
         """Object name → whether the panel answered the latest read or sent a notification for it since."""
         self.subscribed: set[str] = set()
@@ -264,8 +264,7 @@ class BacnetFeed:
         return {"device": self.mapping.address, "mode": self.mapping.mode, "connected": self.connected,
                 "points": len(self.mapping.points), "subscribed": len(self.subscribed),
                 "last_cov": self.last_cov, "last_read": self.last_read, "received": self.received,
-                "stored": self.stored, "states": dict(self.states), "error_count": self.error_count,
-                "errors": self.errors[-5:]}
+                "stored": self.stored, "states": dict(self.states), **self.problems.status()}
 
     # -- the loop ------------------------------------------------------------------
 
@@ -274,7 +273,7 @@ class BacnetFeed:
         try:
             asyncio.run(self._main())
         except Exception as e:  # noqa: BLE001 - a dead feed is reported, never a dead server
-            self._error(f"BACnet feed stopped: {type(e).__name__}: {e}")
+            self.problems.add(f"BACnet feed stopped: {type(e).__name__}: {e}")
             self.ready.set()
         finally:
             self.running = False
@@ -356,7 +355,7 @@ class BacnetFeed:
                 raise
             except (Exception, ErrorRejectAbortNack) as e:  # noqa: BLE001 - refused or dropped: subscribe again
                 self.subscribed.discard(p.name)
-                self._error(f"{p.name}: COV subscription failed ({type(e).__name__}: {e}); retrying in {self.mapping.poll_s:.0f} s")
+                self.problems.add(f"{p.name}: COV subscription failed ({type(e).__name__}: {e}); retrying in {self.mapping.poll_s:.0f} s")
                 await asyncio.sleep(self.mapping.poll_s)
 
     # -- into the twin ---------------------------------------------------------------
@@ -366,7 +365,7 @@ class BacnetFeed:
         self.values[p.name] = (pv, flags)
         state = detector_state(pv, flags)
         if state is None:
-            self._error(f"{p.name}: present value {pv!r} is not a fire state; ignored")
+            self.problems.add(f"{p.name}: present value {pv!r} is not a fire state; ignored")
             return
         if state != self.states.get(p.name):
             self.states[p.name] = state
@@ -376,7 +375,7 @@ class BacnetFeed:
 
     def _offline(self, p: Point, why: str) -> None:
         if self.states.get(p.name) != "offline":
-            self._error(why)
+            self.problems.add(why)
             self.states[p.name] = "offline"
             self._submit([{"sensor_id": d, "kind": "heartbeat", "status": "offline"} for d in p.detectors])
 
@@ -386,11 +385,6 @@ class BacnetFeed:
         self.stored += sum(o.status == "accepted" for o in outcomes)
         for o in outcomes:
             if o.status == "rejected":
-                self._error(f"rejected: {o.reason}")
+                self.problems.add(f"rejected: {o.reason}")
 
-    def _error(self, text: str) -> None:
-        log.warning("bacnet: %s", text)
-        self.errors.append(text)
-        self.error_count += 1
-        del self.errors[:-100]
 

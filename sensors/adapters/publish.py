@@ -43,6 +43,7 @@ from typing import Any
 
 from sensors.ingest import Ingestor
 from sensors.mqtt import TWIN_TOPIC, Broker
+from sensors.problems import Problems
 from twin.state import PRIORITY
 
 log = logging.getLogger("twin.publish")
@@ -107,7 +108,7 @@ class MqttPublisher:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_publish = self._on_publish
-        self.client.on_connect_fail = lambda client, userdata: self._error(
+        self.client.on_connect_fail = lambda client, userdata: self.problems.add(
             f"cannot connect to {self.broker.address} (address, port, TLS certificates?); retrying")
         self.connected = threading.Event()
         """Set while connected (the discovery and the current state are out); cleared when the connection drops."""
@@ -117,9 +118,8 @@ class MqttPublisher:
         """Messages the broker acknowledged (PUBACK)."""
         self.last_publish: float | None = None
         """When the broker last acknowledged a message (epoch s, wall clock; ``None`` before the first)."""
-        self.error_count = 0
-        self.errors: list[str] = []
-        """The latest errors (at most 100), oldest first."""
+        self.problems = Problems(log, "mqtt publish")
+        """Refused, failed and lost connections, publications the client refused."""
         self._counting = threading.Lock()
         """Guards the counters, which the ingest threads, the occupancy thread and paho's network thread all move."""
         self._lock = threading.Lock()
@@ -167,7 +167,7 @@ class MqttPublisher:
         with self._counting:
             return {"broker": self.broker.address, "protocol": self.broker.version, "connected": self.connected.is_set(),
                     "published": self.published, "delivered": self.delivered, "last_publish": self.last_publish,
-                    "error_count": self.error_count, "errors": self.errors[-5:]}
+                    **self.problems.status()}
 
     # -- the ingest listener ----------------------------------------------------
 
@@ -238,14 +238,7 @@ class MqttPublisher:
             with self._counting:
                 self.published += 1
         else:
-            self._error(f"publish to {topic} refused by the client: {mqtt.error_string(info.rc)}")
-
-    def _error(self, text: str) -> None:
-        log.error("mqtt publish: %s", text)
-        with self._counting:
-            self.error_count += 1
-            self.errors.append(text)
-            del self.errors[:-100]
+            self.problems.add(f"publish to {topic} refused by the client: {mqtt.error_string(info.rc)}")
 
     def _on_publish(self, client: Any, userdata: Any, mid: int, rc: Any = None, props: Any = None) -> None:
         with self._counting:
@@ -256,12 +249,12 @@ class MqttPublisher:
         was = self.connected.is_set()
         self.connected.clear()
         if not self._stop.is_set() and getattr(rc, "is_failure", False):
-            self._error(f"connection to {self.broker.address} lost ({rc}); reconnecting" if was else
+            self.problems.add(f"connection to {self.broker.address} lost ({rc}); reconnecting" if was else
                         f"connection to {self.broker.address} closed ({rc}); retrying")
 
     def _on_connect(self, client: Any, userdata: Any, flags: Any, rc: Any, props: Any = None) -> None:
         if rc.is_failure:
-            self._error(f"connect refused by {self.broker.address}: {rc}")
+            self.problems.add(f"connect refused by {self.broker.address}: {rc}")
             return
         for topic, config in self.discovery().items():
             self._count(client.publish(topic, json.dumps(config), qos=1, retain=True), topic)

@@ -68,10 +68,11 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def child(size: int, route: str, repeats: int) -> dict[str, object]:
+def child(size: int, route: str, repeats: int, root: Path = ROOT) -> dict[str, object]:
     """Run in a fresh process: prepare the drill at ``size`` occupants on ``route``, time ``repeats`` replications.
 
-    The code and files are those of the tree first on ``sys.path`` (``--root``).
+    The scenario and campus are those of the tree at ``root``, and so is the code: the caller puts ``root`` first
+    on ``sys.path`` before the first import of the project (``--root``).
     """
     from scenarios.evacuation import Drill, lower_bound
     from scenarios.schema import load_scenario
@@ -79,7 +80,7 @@ def child(size: int, route: str, repeats: int) -> dict[str, object]:
 
     load_before = os.getloadavg()[0]
     t = time.perf_counter()
-    base = load_scenario(Path(sys.path[0]) / SCENARIO.relative_to(ROOT))
+    base = load_scenario(root / SCENARIO.relative_to(ROOT))
     campus = load_campus(base.campus)
     at_design = len(Drill(campus, base.model_copy(update={"route": route})).start)
     k = size / at_design
@@ -228,6 +229,6 @@ if __name__ == "__main__":
     a = ap.parse_args()
     if a.child:
         sys.path.insert(0, str(a.root))
-        print("RESULT " + json.dumps(child(int(a.child[0]), a.child[1], a.repeats)))
+        print("RESULT " + json.dumps(child(int(a.child[0]), a.child[1], a.repeats, a.root)))
     else:
         main(tuple(int(s) for s in a.sizes.split(",")), tuple(a.routes.split(",")), a.repeats, a.json, a.reference)

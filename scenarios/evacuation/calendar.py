@@ -14,9 +14,9 @@ priority queue implementation for the simulation event set problem",
 ones are plain lists, made a heap when their turn comes. In a drill most
 pending entries are people queueing through doors, asleep until their booked
 slot, minutes ahead: in SimPy's one heap (up to the whole crowd: 20,000 at
-20,000 people) every event paid a pop from a heap that deep, and at 200,000
-people its cache misses doubled the cost per event; here a pop is from the
-few hundred entries of one bucket.
+20,000 people) every event paid a pop from a heap that deep (the profile in
+issue 13 put the cost per event at 200,000 people at twice that at 20,000,
+heap and cache); here a pop is from the few hundred entries of one bucket.
 
 The order of events is SimPy's, unchanged: buckets split time in order and
 each is ordered by SimPy's own key (time, priority, insertion number), so

@@ -90,8 +90,9 @@ class OfflinePage:
 
 
 def open_offline(browser: Any, path: Path, *, width: int = 1280, height: int = 900) -> OfflinePage:
-    """Open ``path`` in a new page of ``browser`` (the ``browser`` fixture), watching errors, requests and dialogs."""
-    page = browser.new_page(viewport={"width": width, "height": height})
+    """Open ``path`` in a new page of ``browser`` (the ``browser`` fixture: its context for offline files), watching
+    errors, requests and dialogs."""
+    page = browser.offline_page(width=width, height=height)
     seen = OfflinePage(page, [], [], [])
     page.on("pageerror", lambda e: seen.errors.append(str(e)))
     page.on("console", lambda m: seen.errors.append(m.text) if m.type == "error" else None)

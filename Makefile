@@ -15,7 +15,14 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-install: $(STAMP)
+# The evacuation engine compiled with Cython (scenarios/evacuation/compiled.py says why), again whenever
+# its sources change; without a C compiler it stays plain Python, with the same results (and the stamp is
+# left out, so a later make tries again, e.g. after `make system-deps` installed gcc).
+ENGINE_STAMP := $(VENV)/.engine-stamp
+$(ENGINE_STAMP): $(STAMP) scripts/build_engine.py $(wildcard scenarios/evacuation/*.py scenarios/evacuation/*.pxd)
+	$(PY) scripts/build_engine.py --stamp $@
+
+install: $(STAMP) $(ENGINE_STAMP)
 
 # Debian packages later parts need (Chromium for browser tests, Mosquitto for
 # the MQTT feed); installed with apt-get where we are root or have sudo.
@@ -59,7 +66,7 @@ debrief-teaching: install
 # even where the environment turns that off (PYTHONDONTWRITEBYTECODE): otherwise every worker and
 # subprocess compiles each module it imports, and pytest rewrites every test module, again (~5 s of
 # CPU per worker's collection alone).
-test: install system-deps
+test: system-deps install
 	PYTHONDONTWRITEBYTECODE= $(VENV)/bin/pytest -q -n auto --maxprocesses 4 --dist loadfile --no-loadscope-reorder
 
 # Property tests over every reader of outside input and the schema-driven API fuzz, with a larger budget than
@@ -72,7 +79,7 @@ fuzz: install
 
 bench: install
 	$(PY) benchmarks/bench_load.py
-	$(PY) benchmarks/bench_evacuation.py --reference 8e1fdf4
+	$(PY) benchmarks/bench_evacuation.py --reference 8e1fdf4 --plain
 	$(PY) benchmarks/bench_bound.py
 	$(PY) benchmarks/bench_verify.py
 	$(PY) benchmarks/bench_coverage.py

@@ -28,7 +28,11 @@ What it measures, and how:
   scenario) is checked out in a temporary worktree and each size runs there
   right after ours, so the ratio of the two medians holds however fast or
   loaded the machine is (a shared 2-core VM here ran the same code 1.4-2.1 s
-  one day and 3.0-3.5 s another).
+  one day and 3.0-3.5 s another);
+* **compiled and plain Python**: the engine as ``make install`` builds it
+  (compiled with Cython, ``scenarios/evacuation/compiled.py``), and with
+  ``--plain`` the same code as plain Python (``TWIN_PLAIN_ENGINE=1``) right
+  after, with the ratio; every row says which engine it timed.
 
 Growth is the exponent of a log-log fit of the median wall time; N log N over
 2k..200k is about N^1.2.
@@ -78,6 +82,12 @@ def child(size: int, route: str, repeats: int, root: Path = ROOT) -> dict[str, o
     from scenarios.schema import load_scenario
     from twin.campus import load_campus
 
+    try:
+        from scenarios.evacuation.compiled import compiled
+    except ImportError:  # a reference revision from before the engine was compiled
+        def compiled() -> bool:
+            return False
+
     load_before = os.getloadavg()[0]
     t = time.perf_counter()
     base = load_scenario(root / SCENARIO.relative_to(ROOT))
@@ -110,13 +120,16 @@ def child(size: int, route: str, repeats: int, root: Path = ROOT) -> dict[str, o
         "peak_rss_mb": _rss_mb(), "setup_rss_mb": setup_rss, "setup_s": setup_s, "peak_rss_after_run_mb": rss,
         "lower_bound_s": bound["seconds"], "lower_bound_wall_s": bound_s,
         "load_before": load_before, "load_after": os.getloadavg()[0],
+        "engine": "compiled" if compiled() else "plain Python",
     }
 
 
-def _spawn(size: int, route: str, repeats: int, root: Path = ROOT) -> dict[str, object]:
-    """Time ``size`` occupants on ``route`` in a fresh process, on the code and files of the tree at ``root``."""
+def _spawn(size: int, route: str, repeats: int, root: Path = ROOT, *, plain: bool = False) -> dict[str, object]:
+    """Time ``size`` occupants on ``route`` in a fresh process, on the code and files of the tree at ``root``
+    (``plain``: the engine as plain Python even where it is compiled)."""
     cmd = [sys.executable, __file__, "--child", str(size), route, "--repeats", str(repeats), "--root", str(root)]
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=root)
+    env = {**os.environ, "TWIN_PLAIN_ENGINE": "1" if plain else "0"}
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=root, env=env)
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
     if done.returncode or not lines:
         msg = f"{size} occupants, {route}: the child process failed ({done.returncode})\n{done.stderr[-2000:]}"
@@ -146,14 +159,15 @@ def _worktree(rev: str | None) -> Iterator[Path | None]:
 
 
 def main(sizes: tuple[int, ...] = SIZES, routes: tuple[str, ...] = ROUTES, repeats: int = REPEATS,
-         json_path: Path | None = None, reference: str | None = None) -> list[dict[str, object]]:
-    """Time every size and route in its own process (and the ``reference`` revision's right after); print; write the JSON."""
+         json_path: Path | None = None, reference: str | None = None, plain: bool = False) -> list[dict[str, object]]:
+    """Time every size and route in its own process (and the plain engine's, and the ``reference`` revision's, right
+    after); print; write the JSON."""
     with _worktree(reference) as ref_root:
-        return _main(sizes, routes, repeats, json_path, reference, ref_root)
+        return _main(sizes, routes, repeats, json_path, reference, ref_root, plain)
 
 
-def _main(sizes: tuple[int, ...], routes: tuple[str, ...], repeats: int, json_path: Path | None,
-          reference: str | None, ref_root: Path | None) -> list[dict[str, object]]:
+def _main(sizes: tuple[int, ...], routes: tuple[str, ...], repeats: int, json_path: Path | None,  # noqa: C901
+          reference: str | None, ref_root: Path | None, plain: bool) -> list[dict[str, object]]:
     print(f"machine: {_machine()}")
     print(f"scenario: {SCENARIO.relative_to(ROOT)} with its own occupancy factors scaled to each size; one fresh process "
           f"per size and route, one after another (-j 1), one core; {repeats} replications each")
@@ -161,12 +175,16 @@ def _main(sizes: tuple[int, ...], routes: tuple[str, ...], repeats: int, json_pa
     for route in routes:
         print(f"\nroute = {route}")
         print(f"{'occupants':>10} {'min s':>8} {'median s':>9} {'events':>10} {'events/s':>10} {'peak RSS MB':>12} "
-              f"{'evac. s':>8} {'unfinished':>11} {'load':>10}")
+              f"{'evac. s':>8} {'unfinished':>11} {'load':>10} {'engine':<12}")
         mine = []
         for n in sizes:
             r = _spawn(n, route, repeats)
             mine.append(r)
             _row(r, "")
+            if plain:
+                pl = _spawn(n, route, repeats, plain=True)
+                r["plain"] = pl
+                _row(pl, f"ours is {r['wall_median_s'] / pl['wall_median_s']:.2f} x")  # type: ignore[operator]
             if ref_root is not None:
                 ref = _spawn(n, route, repeats, ref_root)
                 r["reference"] = {"revision": reference, **ref}
@@ -185,7 +203,7 @@ def _main(sizes: tuple[int, ...], routes: tuple[str, ...], repeats: int, json_pa
             target = TARGETS_S.get(r["size"])  # type: ignore[arg-type]
             if target:
                 w = r["wall_median_s"]
-                print(f"{r['size']:,} occupants ({route}): median {w:.2f} s per replication = {w / target:.2f} x the "  # type: ignore[operator]
+                print(f"{r['size']:,} occupants ({route}, {r['engine']}): median {w:.2f} s per replication = {w / target:.2f} x the "  # type: ignore[operator]
                       f"{target:g} s target -> {'MET' if w < target else 'MISSED'}"  # type: ignore[operator]
                       + (f"; {r['reference']['revision']} took {r['reference']['wall_median_s']:.2f} s here now "  # type: ignore[index]
                          f"({w / r['reference']['wall_median_s']:.2f} x)" if "reference" in r else ""))  # type: ignore[index, operator]
@@ -214,7 +232,7 @@ def _row(r: dict[str, object], note: str) -> None:
     unf = max(r["unfinished"])  # type: ignore[call-overload]
     print(f"{r['occupants']:>10,} {r['wall_min_s']:>8.2f} {r['wall_median_s']:>9.2f} {r['events']:>10,} "
           f"{r['events'] / r['wall_median_s']:>10,.0f} {r['peak_rss_mb']:>12,.0f} {r['evacuation_time_s']:>8.0f} "  # type: ignore[operator]
-          f"{unf:>10,}{flag} {r['load_before']:>4.1f}→{r['load_after']:<4.1f} {note}", flush=True)
+          f"{unf:>10,}{flag} {r['load_before']:>4.1f}→{r['load_after']:<4.1f} {r['engine']:<12} {note}", flush=True)
 
 
 if __name__ == "__main__":
@@ -224,6 +242,7 @@ if __name__ == "__main__":
     ap.add_argument("--repeats", type=int, default=REPEATS, help="replications per size (at least 5 for the figures)")
     ap.add_argument("--json", type=Path, default=ROOT / "out" / "bench" / "evacuation.json")
     ap.add_argument("--reference", metavar="REV", help="also time this git revision's engine, size by size, right after ours")
+    ap.add_argument("--plain", action="store_true", help="also time our engine as plain Python (not compiled) right after")
     ap.add_argument("--child", nargs=2, metavar=("SIZE", "ROUTE"), help=argparse.SUPPRESS)
     ap.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -231,4 +250,4 @@ if __name__ == "__main__":
         sys.path.insert(0, str(a.root))
         print("RESULT " + json.dumps(child(int(a.child[0]), a.child[1], a.repeats, a.root)))
     else:
-        main(tuple(int(s) for s in a.sizes.split(",")), tuple(a.routes.split(",")), a.repeats, a.json, a.reference)
+        main(tuple(int(s) for s in a.sizes.split(",")), tuple(a.routes.split(",")), a.repeats, a.json, a.reference, a.plain)

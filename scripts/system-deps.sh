@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install the Debian packages the tests need (Chromium, Mosquitto, openssl) when we can.
+# Install the Debian packages the tests need (Chromium, Mosquitto, openssl, gcc) when we can.
 # Where we cannot, print the exact command; the tests that need them skip,
 # except under CI=true, where a missing component is a failure.
 set -u
@@ -7,6 +7,7 @@ need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)  # the MQTT-over-TLS test makes its certificates with it
+command -v gcc >/dev/null 2>&1 || need+=(gcc)  # compiles the evacuation engine (scripts/build_engine.py)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 cmd="apt-get update && apt-get install -y --no-install-recommends ${need[*]}"

@@ -23,14 +23,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from scenarios.evacuation.engine import Drill
-from scenarios.evacuation.replication import Replication
-from scenarios.evacuation.network import Network, Server
-from scenarios.evacuation.outcome import Outcome, lower_bound, record
-from scenarios.evacuation.physics import Physics
-from scenarios.replicate import replicate
-from scenarios.schema import Evacuation
-from twin.campus import Campus
+from scenarios.evacuation.compiled import prepare
+
+prepare()  # before any compiled module is imported (compiled.py says why)
+
+from scenarios.evacuation.engine import Drill  # noqa: E402
+from scenarios.evacuation.replication import Replication  # noqa: E402
+from scenarios.evacuation.network import Network, Server  # noqa: E402
+from scenarios.evacuation.outcome import Outcome, lower_bound, record  # noqa: E402
+from scenarios.evacuation.physics import Physics  # noqa: E402
+from scenarios.replicate import replicate  # noqa: E402
+from scenarios.schema import Evacuation  # noqa: E402
+from twin.campus import Campus  # noqa: E402
 
 __all__ = ["Drill", "Network", "Outcome", "Physics", "Replication", "Server", "lower_bound", "record", "run"]
 

@@ -29,6 +29,7 @@ from collections.abc import Callable, Generator, Sequence
 from heapq import heapify, heappop, heappush
 from operator import attrgetter
 
+import cython
 import simpy
 from simpy.core import NORMAL, EventPriority
 
@@ -106,6 +107,8 @@ class Calendar(simpy.Environment):
         self.later.clear()
         self.later_order.clear()
 
+    @cython.locals(end=cython.double, now=cython.double, t=cython.double, b=cython.long, now_bucket=cython.long,
+                   per_s=cython.double, steps=cython.long, item=tuple, queue=list, later=dict, order=list, procs=list)
     def run(self, until: float | simpy.Event | None = None) -> None:  # noqa: C901 - the one loop of a run
         """Process entries up to (not including) time ``until`` s, then stand at ``until``; like SimPy's with a number.
 

@@ -30,6 +30,7 @@ from collections import defaultdict, deque
 from collections.abc import Generator
 from typing import Any
 
+import cython
 import numpy as np
 import simpy
 
@@ -228,7 +229,7 @@ class _Run:
                 continue
             on = dist[v]
             if nedge[v] >= 0 and e_space[nedge[v]] == e_space[e]:  # its route turns back: the best way on from it
-                on = min((cost + dist[x] for x, f, cost, _ in net.adj[v] if e_space[f] != e_space[e] and not closed[x]),
+                on = min([cost + dist[x] for x, f, cost, _ in net.adj[v] if e_space[f] != e_space[e] and not closed[x]],
                          default=math.inf)
             if on == math.inf:
                 continue
@@ -241,8 +242,8 @@ class _Run:
                 best, best_v, best_e, best_w = c, v, e, w
         return best_v, best_e, best_w
 
-    def choose(self, u: int, key: RouteKey, v_free: float, behind: int = -1) -> tuple[int, int]:
-        """Next node and edge from ``u`` (-1 when no way is left); ``behind``: the space behind the door ``u`` being passed.
+    def choose(self, u: int, key: RouteKey, v_free: float, now: float, behind: int = -1) -> tuple[int, int]:
+        """Next node and edge from ``u`` at time ``now`` s (-1 when no way is left); ``behind``: the space behind the door ``u`` being passed.
 
         Where there is a choice (adaptive routes, indoors, more than one way
         on), each step that brings the person closer is priced at its walk
@@ -264,15 +265,14 @@ class _Run:
         if u not in steps:  # the steps that bring you closer (no loops), best first when nothing queues
             here = dist[u]
             e_space_node, node_server, e_server, e_space = net.e_space_node, net.node_server, net.e_server, net.e_space
-            steps[u] = sorted(
+            steps[u] = sorted([
                 (cost + dist[v], v, e, node_server[v] if node_server[v] >= 0 else e_server[e], e_space[e])
                 for v, e, cost, _ in net.adj[u]
                 if not closed[v] and dist[v] < here
                 and not (e_space_node[e] >= 0 and closed[e_space_node[e]] and u != e_space_node[e])
-            )
+            ])
         cap, servers, heading, count = net.space_cap, self.servers, self.heading, self.count
         best, best_v, best_e = math.inf, -1, -1
-        now = self.env.now
         for base, v, e, s, sp in steps[u]:  # s: the server of the step (its door, flight or path); sp: its space
             c = base / v_free
             if c >= best:
@@ -378,8 +378,8 @@ class _Run:
         f = min(1.0, 0.5 * reach / d) if d > 1e-9 else 1.0
         return x + f * (fx - x), y + f * (fy - y)
 
-    def step(self, u: int, v: int, e: int, length: float, space: int, v_free: float) -> tuple[float, float, float]:
-        """Book the walk of ``length`` m from ``u`` along edge ``e`` to ``v``, starting now from ``space``; return (set off, arrive, through).
+    def step(self, u: int, v: int, e: int, length: float, space: int, v_free: float, now: float) -> tuple[float, float, float]:
+        """Book the walk of ``length`` m from ``u`` along edge ``e`` to ``v``, starting at ``now`` s from ``space``; return (set off, arrive, through).
 
         One SimPy step covers: waiting for the flight or path ahead, walking
         the edge (slowed by the density of the space it crosses, and on
@@ -389,13 +389,16 @@ class _Run:
         """
         net, servers, count, walking = self.net, self.servers, self.count, self.walking
         phys = net.phys
-        now = self.env.now
         sp = net.e_space[e]
         s = net.e_server[e]
-        t0 = servers[s].reserve(now) if s >= 0 else now
+        t0 = now
+        if s >= 0:
+            sv = servers[s]
+            t0 = sv.reserve(now)
         if sp != space:
             if sp >= 0 and net.space_server[sp] >= 0:
-                t0 = servers[net.space_server[sp]].reserve(t0)
+                sv = servers[net.space_server[sp]]
+                t0 = sv.reserve(t0)
             if space >= 0:
                 count[space] -= 1
                 walking[space] -= 1
@@ -407,7 +410,10 @@ class _Run:
         speed = phys.speed(v_free, walking[sp] / net.space_area[sp] if sp >= 0 else 0.0, stair)
         t_arrive = t0 + length / speed
         s = net.node_server[v]
-        t_through = servers[s].reserve(t_arrive) if s >= 0 else t_arrive
+        t_through = t_arrive
+        if s >= 0:
+            sv = servers[s]
+            t_through = sv.reserve(t_arrive)
         return t0, t_arrive, t_through
 
     def outside(self, p: int, u: int, key: RouteKey, v_free: float, t: float) -> float:
@@ -435,6 +441,12 @@ class _Run:
             u = v
         return t
 
+    @cython.locals(u=cython.long, v=cython.long, e=cython.long, space=cython.long, sp=cython.long, in_line=cython.long,
+                   token=cython.long, first=cython.bint, passing=cython.bint, v_free=cython.double, x=cython.double,
+                   y=cython.double, qx=cython.double, qy=cython.double, x0=cython.double, y0=cython.double,
+                   t0=cython.double, t_arrive=cython.double, t_through=cython.double, now=cython.double,
+                   length=cython.double, t=cython.double, outdoor=list, space_node=list, e_space=list, cap=list,
+                   e_len=list, node_server=list, count=list, closed=list, fields=dict, smoky=cython.bint, k=cython.long)
     def person(self, p: int) -> Person:  # noqa: C901 - one person's way out is one loop
         """The process of person ``p``, from the end of their pre-movement time: walk node to node to safety.
 
@@ -472,14 +484,15 @@ class _Run:
         first = True  # still in the start space, at their own place
         passing = False  # at a door they set out to pass (their route went on out of the space they came from)
         while True:
+            now = env.now
             if outdoor[u]:
                 if space >= 0:
                     count[space] -= 1
                     self.walking[space] -= 1
                     self.wake(space)
                 if self.left_at[p] != self.left_at[p]:  # NaN: not out yet
-                    self.left_at[p] = env.now
-                t = self.outside(p, u, to_assembly, v_free, env.now)
+                    self.left_at[p] = now
+                t = self.outside(p, u, to_assembly, v_free, now)
                 if t < 0:
                     break
                 if t < self.scenario.max_time:  # safe then (an event at max_time would not be run)
@@ -488,7 +501,7 @@ class _Run:
             if first:
                 v, e, length = self.first_way(p, u, key, v_free)
             else:
-                v, e = self.choose(u, key, v_free, space if passing else -1)
+                v, e = self.choose(u, key, v_free, now, space if passing else -1)
                 length = e_len[e]
             if v < 0 or (closed[v] and not (key[0] == "inside" and v == space_node[key[1]])):
                 if key[0] == "exits":  # no exit of the building left: head for safety any way
@@ -507,7 +520,7 @@ class _Run:
             if sp >= 0 and sp != space and count[sp] >= cap[sp]:
                 from_flight = space >= 0 and net.space_is_flight[space] and net.space_is_flight[sp]
                 (self.waiting_stair if from_flight else self.waiting)[sp].append(p)
-                t0 = env.now
+                t0 = now
                 at = self.line_place(p, u, space, stepped, v_free) if not first and in_line != u else None
                 if at is not None:
                     in_line = u
@@ -533,8 +546,7 @@ class _Run:
                 ux, uy = net.node_xy[u]
                 length += math.hypot(ux - x, uy - y)
                 in_line = -1
-            now = env.now
-            t0, t_arrive, t_through = self.step(u, v, e, length, space, v_free)
+            t0, t_arrive, t_through = self.step(u, v, e, length, space, v_free, now)
             stepped = (now, t_through, -1 if first else u)
             if node_server[v] >= 0:
                 on = (fields.get(key) or self.route(key))[2][v]

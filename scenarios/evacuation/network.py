@@ -22,6 +22,7 @@ from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+import cython
 import networkx as nx
 import numpy as np
 import shapely
@@ -47,7 +48,6 @@ RouteField = tuple[list[float], list[int], list[int]]
 """Per node: the distance to the nearest target (s at unit speed), the next node and the edge to it (-1: none)."""
 
 
-@dataclass(slots=True)
 class Server:
     """A flow-limited element passed at most ``rate`` persons/s.
 
@@ -64,20 +64,30 @@ class Server:
     1.15 million at 200,000 people.
     """
 
-    id: str
-    kind: str
-    rate: float
-    exit: bool = False
-    passed: int = 0
-    max_queue: float = 0.0
-    max_wait: float = 0.0
-    total_wait: float = 0.0
-    until: float = 0.0
-    """End of the last booked slot (s): nobody queues for someone arriving later."""
-    times: list[float] | None = None
-    """Passage times (s), kept for exits only (``None`` elsewhere)."""
-    _los: list[int] = field(default_factory=list, repr=False)
-    _his: list[int] = field(default_factory=list, repr=False)
+    def __init__(self, id: str, kind: str, rate: float, exit: bool = False, times: list[float] | None = None) -> None:
+        self.id = id
+        self.kind = kind
+        self.rate = rate
+        self.exit = exit
+        self.passed = 0
+        self.max_queue = 0.0
+        self.max_wait = 0.0
+        self.total_wait = 0.0
+        self.until = 0.0
+        """End of the last booked slot (s): nobody queues for someone arriving later."""
+        self.times = times
+        """Passage times (s), kept for exits only (``None`` elsewhere)."""
+        self._los: list[int] = []
+        self._his: list[int] = []
+
+    def __reduce__(self) -> tuple[type[Server], tuple[str, str, float, bool, list[float] | None], tuple[object, ...]]:
+        """Pickled by value, alike whether this module is compiled or not (a network is shipped to workers)."""
+        return Server, (self.id, self.kind, self.rate, self.exit, self.times), (
+            self.passed, self.max_queue, self.max_wait, self.total_wait, self.until, self._los, self._his)
+
+    def __setstate__(self, state: tuple[object, ...]) -> None:
+        """Restore what ``__reduce__`` kept beyond the constructor's arguments."""
+        self.passed, self.max_queue, self.max_wait, self.total_wait, self.until, self._los, self._his = state
 
     def fresh(self) -> Server:
         """The same element with nothing booked, for a new replication (exits keep their passage times)."""
@@ -607,6 +617,9 @@ class Network:
             return self.e_len[e] / (self.phys.stair_down if down else self.phys.stair_up) + HOP
         return self.e_len[e] + HOP
 
+    @cython.locals(n=cython.Py_ssize_t, dist=list, nxt=list, nedge=list, outdoor=list, space_node=list, adj=list,
+                   heap=list, d=cython.double, nd=cython.double, cost=cython.double, v=cython.long, u=cython.long,
+                   e=cython.long, sn=cython.long, out_v=cython.bint)
     def field(self, targets: list[int], closed: list[bool], within: set[int] | None = None,
               penalty: list[float] | None = None) -> RouteField:
         """Distances (s at unit speed) to the nearest target, the next hop and the edge to it, avoiding closed nodes.

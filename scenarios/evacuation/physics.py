@@ -109,6 +109,10 @@ class Physics:
         self.stair_up_flow = p("stair_speed_up") / p("stair_speed_down")
         """A flight's capacity going up as a share of its capacity going down (same density, slower walk)."""
 
+    def __reduce__(self) -> tuple[type[Physics], tuple[dict[str, float], Capacity]]:
+        """Pickled as its settings, alike whether this module is compiled or not (a network is shipped to workers)."""
+        return Physics, (self.overrides, self.capacity)
+
     def fed_rate(self, co_ppm: float, temperature: float) -> float:
         """Fractional effective dose accrued per second (1/s) in ``co_ppm`` ppm of CO at ``temperature`` °C.
 

@@ -1,0 +1,39 @@
+cimport cython
+from scenarios.evacuation.network cimport Server
+from scenarios.evacuation.physics cimport Physics
+
+cdef class _Run:
+    cdef public object net, scenario, walks, place, env, merged, heading, moves
+    cdef public long index, events
+    cdef public list pre, speed, start, servers, closed, count, walking, waiting, waiting_stair, lined
+    cdef public list no_choice, safe_at, left_at, trapped_at, dose, incap_at, incap_in, closures
+    cdef public dict fields
+    cdef public double merge_floor
+    cdef public bint adaptive, nearest_exit, smoky
+
+    cpdef tuple route(self, tuple key)
+
+    @cython.locals(best=double, best_v=long, best_e=long, best_w=double, v=long, e=long, w=double, on=double, c=double, s=long, adaptive=bint)
+    cpdef tuple first_way(self, long p, long u, tuple key, double v_free)
+
+    @cython.locals(dist=list, nxt=list, nedge=list, steps=dict, cap=list, servers=list, heading=list, count=list,
+                   best=double, best_v=long, best_e=long, base=double, v=long, e=long, s=long, sp=long,
+                   c=double, sv=Server, here=double)
+    cpdef tuple choose(self, long u, tuple key, double v_free, double now, long behind=*)
+
+    cpdef tuple onward(self, long u, long behind, tuple route)
+
+    @cython.locals(floor=object, stair=object, f=long, s=long, take_floor=bint)
+    cpdef wake(self, long sp)
+
+    cpdef long line_space(self, long u, long space)
+
+    @cython.locals(servers=list, count=list, walking=list, sp=long, s=long, t0=double, stair=long,
+                   speed=double, t_arrive=double, t_through=double, sv=Server, phys=Physics)
+    cpdef tuple step(self, long u, long v, long e, double length, long space, double v_free, double now)
+
+    @cython.locals(servers=list, nxt=list, nedge=list, v=long, e=long, s=long, t0=double)
+    cpdef double outside(self, long p, long u, tuple key, double v_free, double t)
+
+    @cython.locals(rate=double, a=double, t=double)
+    cpdef bint exposed(self, long p, long u, long space, double t0, double t1, tuple at) except -1

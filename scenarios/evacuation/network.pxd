@@ -1,0 +1,18 @@
+cimport cython
+
+cdef class Server:
+    cdef public str id
+    cdef public str kind
+    cdef public double rate
+    cdef public bint exit
+    cdef public long passed
+    cdef public double max_queue, max_wait, total_wait, until
+    cdef public object times
+    cdef public list _los, _his
+
+    @cython.locals(los=list, his=list, i=Py_ssize_t, n=Py_ssize_t)
+    cpdef long _book(self, long k)
+    @cython.locals(rate=double, start=double, wait=double, end=double)
+    cpdef double reserve(self, double t)
+    @cython.locals(k=long, los=list, his=list, i=Py_ssize_t, w=double)
+    cpdef double wait_at(self, double t)

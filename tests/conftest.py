@@ -1,5 +1,6 @@
 """Shared fixtures: the demo campus loaded once, a real headless browser (Debian's chromium, driven by Playwright,
-preferring reduced motion), one quiet Dask cluster, and quick password hashes; the longest test files run first.
+preferring reduced motion; one context for offline pages), one quiet Dask cluster, quick password hashes, and the
+`twin` CLI built once for the in-process runner; the longest test files run first.
 
 Paths come from ``tests.helpers`` (``ROOT``, ``DEMO``), computed from this
 file, so the suite runs from any working directory.
@@ -119,6 +120,33 @@ def quick_password_hashes() -> Iterator[None]:
 
     mp = pytest.MonkeyPatch()
     mp.setattr(twin.auth, "hash_password", functools.partial(twin.auth.hash_password, log2_n=10, p=1))
+    try:
+        yield
+    finally:
+        mp.undo()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cli_built_once() -> Iterator[None]:
+    """``CliRunner().invoke(app, ...)`` builds the Click command tree of a Typer app once per session, not once per call.
+
+    Typer's test runner turns the app into Click commands on every call: the type hints and parameters of every
+    ``twin`` command, ~60 ms of CPU each time, over 300 times in ``make test`` (15-20 s of the suite's CPU). The tree
+    is the same every time (no test adds commands or replaces a command's function), and invoking one Click command
+    many times is how Click's own runner is used; each call still parses its arguments and runs the command afresh.
+    """
+    import typer.testing
+
+    built: dict[int, tuple[Any, Any]] = {}  # id(app) -> (app, its command); the app is kept so its id stays its own
+    real = typer.testing._get_command
+
+    def get_command(app: Any) -> Any:
+        if id(app) not in built:
+            built[id(app)] = (app, real(app))
+        return built[id(app)][1]
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(typer.testing, "_get_command", get_command)
     try:
         yield
     finally:

@@ -7,6 +7,7 @@ everything after trusts it.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -242,7 +243,17 @@ def _to_metres(src: str, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             raise CampusError([Problem(src, msg, field="crs")])
         if crs is None:
             gdf = gdf.set_crs(4326)
-    return gdf.to_crs(gdf.estimate_utm_crs())
+    return gdf.to_crs(_utm_crs(gdf.crs.to_wkt(), tuple(float(v) for v in gdf.total_bounds)))
+
+
+@functools.lru_cache(maxsize=256)
+def _utm_crs(crs_wkt: str, bounds: tuple[float, ...]) -> pyproj.CRS:
+    """The UTM CRS geopandas estimates for data of ``bounds`` (minx, miny, maxx, maxy) in the CRS ``crs_wkt``, kept.
+
+    The estimate depends on the bounds alone and is a query of PROJ's database, ~90 ms each time: the same file
+    loaded again (a server restart, each ``twin`` command of a session, the tests) asks once.
+    """
+    return gpd.GeoSeries([shapely.box(*bounds)], crs=crs_wkt).estimate_utm_crs()
 
 
 def _openings(src: str, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

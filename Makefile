@@ -65,9 +65,10 @@ debrief-teaching: install
 # file starts last. Compiled modules are cached as Python does by default (__pycache__, git-ignored)
 # even where the environment turns that off (PYTHONDONTWRITEBYTECODE): otherwise every worker and
 # subprocess compiles each module it imports, and pytest rewrites every test module, again (~5 s of
-# CPU per worker's collection alone).
+# CPU per worker's collection alone). schemathesis's pytest plugin is not loaded (-p no:schemathesis): the tests use
+# schemathesis as a library (tests/test_api_schema.py), and the plugin's import costs ~0.45 s of CPU in every process.
 test: system-deps install
-	PYTHONDONTWRITEBYTECODE= $(VENV)/bin/pytest -q -n auto --maxprocesses 4 --dist loadfile --no-loadscope-reorder
+	PYTHONDONTWRITEBYTECODE= $(VENV)/bin/pytest -q -n auto --maxprocesses 4 --dist loadfile --no-loadscope-reorder -p no:schemathesis
 
 # Property tests over every reader of outside input and the schema-driven API fuzz, with a larger budget than
 # `make test` (tests/test_fuzz.py, tests/test_api_schema.py), and the slower property tests (importers, graph,

@@ -47,7 +47,7 @@ def stored(ing: Ingestor) -> list[dict]:
 
 def same(a: dict, b: dict) -> bool:
     """Two forecast documents equal but for their timings."""
-    drop = {"compute_s", "latency_s"}
+    drop = {"compute_s", "cpu_s", "latency_s"}
     return {k: v for k, v in a.items() if k not in drop} == {k: v for k, v in b.items() if k not in drop}
 
 

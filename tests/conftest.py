@@ -1,6 +1,7 @@
 """Shared fixtures: the demo campus loaded once, a real headless browser (Debian's chromium, driven by Playwright,
 preferring reduced motion; one context for offline pages), one quiet Dask cluster, quick password hashes, and the
-`twin` CLI built once for the in-process runner; the longest test files run first.
+`twin` CLI built once for the in-process runner; the longest test files run first, and files that start the same
+helper processes (Dask cluster, forecast fork server) on one worker.
 
 Paths come from ``tests.helpers`` (``ROOT``, ``DEMO``), computed from this
 file, so the suite runs from any working directory.
@@ -43,6 +44,34 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Files in :data:`LONGEST_FIRST` first (in that order), then the rest as collected; each file's tests stay together."""
     rank = {name: k for k, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the order within a file is kept
+
+
+SAME_WORKER = {"dask": ("test_coverage.py", "test_scenarios.py", "test_traffic.py"),
+               "forecast": ("test_state.py", "test_live_console.py", "test_live_browser.py", "test_live_forecast.py")}
+"""Test files ``make test`` hands to one xdist worker together, because they start the same costly helper processes.
+
+The engines' Dask checks share one session cluster (:func:`dask_scheduler`: a scheduler and two worker processes,
+which import the engines) and the forecasters share one fork server (``scenarios.forecast``, the engine's modules
+preloaded): ~3-5 s of CPU each time a worker starts its own. With one file per work unit, the files landed on
+both workers in about one run in two. Only where they run changes; every file passes on any worker."""
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadfile`` with the files of each :data:`SAME_WORKER` group as one work unit (placed where its first
+    file comes in the order of :func:`pytest_collection_modifyitems`); any other distribution is xdist's own."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    group = {name: key for key, names in SAME_WORKER.items() for name in names}
+
+    class SameWorkerFiles(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return group.get(path.rpartition("/")[2], path)
+
+    return SameWorkerFiles(config, log)
 
 
 @pytest.fixture(scope="session")

@@ -56,7 +56,7 @@ preloaded): ~3-5 s of CPU each time a worker starts its own. With one file per w
 both workers in about one run in two. Only where they run changes; every file passes on any worker."""
 
 
-@pytest.hookimpl(tryfirst=True)
+@pytest.hookimpl(tryfirst=True, optionalhook=True)  # optional: a run without xdist (-p no:xdist) has no such hook
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """``--dist loadfile`` with the files of each :data:`SAME_WORKER` group as one work unit (placed where its first
     file comes in the order of :func:`pytest_collection_modifyitems`); any other distribution is xdist's own."""

@@ -127,6 +127,7 @@ async def _client(base: str, cookie: str, sent: dict, latencies: list, stop: asy
                 stats["forecast_s"].append(t - fire[1])
                 stats["forecast_compute_s"] = fc.get("compute_s")
                 stats["forecast_cpu_s"] = fc.get("cpu_s")
+                stats["forecast_people"] = fc.get("occupants")
 
 
 def _alarms(base: str, stop: threading.Event, sent: dict, clock: Any, t0: float) -> None:
@@ -230,7 +231,8 @@ def _measure(events: list[dict[str, Any]]) -> None:
               f"over {len(near)} arrivals")
     fc = result["forecast_s"]
     print(f"  fire alarm → campus forecast on the map clients: {min(fc):.2f} s (first client), {max(fc):.2f} s (last); "
-          f"the forecast's own compute {result['forecast_compute_s']} s, of which CPU {result['forecast_cpu_s']} s "
+          f"the forecast's own compute ({result['forecast_people']:,} people) {result['forecast_compute_s']} s, "
+          f"of which CPU {result['forecast_cpu_s']} s "
           f"(the rest: waiting for a core); target 1 s" if fc else
           f"  fire alarm → campus forecast: none arrived within {FORECAST_WAIT_S:.0f} s of the run's end")
     print(f"  server: CPU {result['cpu_share'] * 100:.0f} % of one core over the run, memory {result['rss_mb']:.0f} MB resident "
@@ -241,7 +243,7 @@ def _measure(events: list[dict[str, Any]]) -> None:
 async def _run(base: str, cookie: str, pid: int, go: mp.Event, times: list[float]) -> dict:
     latencies: list[tuple[float, float]] = []
     stats: dict[str, Any] = {"connected": 0, "views": 0, "bytes": 0, "forecast_s": [], "forecast_compute_s": None,
-                             "forecast_cpu_s": None}
+                             "forecast_cpu_s": None, "forecast_people": 0}
     stop = asyncio.Event()
     sent: dict = {}
     tasks = [asyncio.create_task(_client(base, cookie, sent, latencies, stop, stats)) for _ in range(CLIENTS)]
@@ -273,7 +275,7 @@ async def _run(base: str, cookie: str, pid: int, go: mp.Event, times: list[float
             "views": stats["views"], "bytes": stats["bytes"], "seconds": secs, "cpu_share": (after["cpu"] - before["cpu"]) / secs,
             "rss_mb": after["rss"], "peak_mb": after["peak"], "fire_at": sent["fire"][1] if "fire" in sent else None,
             "forecast_s": stats["forecast_s"], "forecast_compute_s": stats["forecast_compute_s"],
-            "forecast_cpu_s": stats["forecast_cpu_s"]}
+            "forecast_cpu_s": stats["forecast_cpu_s"], "forecast_people": stats["forecast_people"]}
 
 
 if __name__ == "__main__":

@@ -1,3 +1,6 @@
+# C types for engine.py when it is compiled (scenarios/evacuation/compiled.py, scripts/build_engine.py): a replication's
+# state as a C class with typed fields, and its per-step methods as C calls with typed arguments and locals.
+# engine.py stays the source: every name here is declared there, and runs as plain Python without this file.
 cimport cython
 from scenarios.evacuation.network cimport Server
 from scenarios.evacuation.physics cimport Physics
@@ -13,7 +16,8 @@ cdef class _Run:
 
     cpdef tuple route(self, tuple key)
 
-    @cython.locals(best=double, best_v=long, best_e=long, best_w=double, v=long, e=long, w=double, on=double, c=double, s=long, adaptive=bint)
+    @cython.locals(best=double, best_v=long, best_e=long, best_w=double, v=long, e=long, w=double, on=double, c=double,
+                   s=long, adaptive=bint)
     cpdef tuple first_way(self, long p, long u, tuple key, double v_free)
 
     @cython.locals(dist=list, nxt=list, nedge=list, steps=dict, cap=list, servers=list, heading=list, count=list,

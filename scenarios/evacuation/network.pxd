@@ -1,3 +1,5 @@
+# C types for network.py when it is compiled (scenarios/evacuation/compiled.py): a server as a C class whose bookings
+# are C calls. network.py stays the source, and runs as plain Python without this file.
 cimport cython
 
 cdef class Server:

@@ -1,3 +1,5 @@
+# C types for physics.py when it is compiled (scenarios/evacuation/compiled.py): the movement parameters as C fields,
+# so the speed of every step is a C call. physics.py stays the source, and runs as plain Python without this file.
 cdef class Physics:
     cdef public dict overrides
     cdef public str capacity

@@ -4,6 +4,7 @@ life-safety zone; the twin reads and subscribes to them (change of value) and th
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,8 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("bacpypes3")
+if importlib.util.find_spec("bacpypes3") is None:  # imported in the simulated panel: only the worker that runs this
+    pytest.skip("bacpypes3 is not installed", allow_module_level=True)  # file pays its ~0.3 s
 
 from sensors.adapters.bacnet import (
     BacnetFeed,

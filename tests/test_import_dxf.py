@@ -9,7 +9,6 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable
 
-import ezdxf
 import numpy as np
 import pytest
 import tomli_w
@@ -151,6 +150,8 @@ def test_mapping_mistakes_name_the_key(tmp_path: Path, name: str, changes: dict[
 
 
 def _drawing(tmp_path: Path, edit: Callable[[Any], None], name: str = "plan.dxf") -> Path:
+    import ezdxf  # imported here: only the worker that runs this file pays its ~0.3 s
+
     doc = ezdxf.readfile(PLANS[0])
     edit(doc)
     path = tmp_path / name

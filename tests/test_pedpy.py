@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import pathlib
 
@@ -14,7 +15,8 @@ from scenarios.schema import parse_scenario
 from twin.campus import load_campus
 from viz.replay import Replay, write_pedpy
 
-pedpy = pytest.importorskip("pedpy")
+if importlib.util.find_spec("pedpy") is None:  # imported in the tests: only the worker that runs them pays its ~0.5 s
+    pytest.skip("pedpy is not installed", allow_module_level=True)
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +44,8 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[pathlib.Path, Re
 
 
 def test_pedpy_reads_one_level_with_its_walkable_area(exported: tuple[pathlib.Path, Replay]) -> None:
+    import pedpy
+
     path, rec = exported
     traj = pedpy.load_trajectory_from_jupedsim_sqlite(trajectory_file=path)
     area = pedpy.load_walkable_area_from_jupedsim_sqlite(trajectory_file=path)
@@ -58,6 +62,8 @@ def test_pedpy_reads_one_level_with_its_walkable_area(exported: tuple[pathlib.Pa
 
 
 def test_pedpy_densities_and_flow(exported: tuple[pathlib.Path, Replay]) -> None:
+    import pedpy
+
     path, rec = exported
     traj = pedpy.load_trajectory_from_jupedsim_sqlite(trajectory_file=path)
     area = pedpy.load_walkable_area_from_jupedsim_sqlite(trajectory_file=path)

@@ -3,6 +3,7 @@ last decimal, pickles alike, and a stale compiled module is refused rather than 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import pickle
@@ -14,55 +15,54 @@ from pathlib import Path
 import pytest
 
 from scenarios.evacuation import Physics, Server, compiled
+from twin.campus import Campus
 
 ROOT = Path(__file__).resolve().parent.parent
 
-RUNS = """
-import hashlib, json, sys
-from scenarios.evacuation import Drill
-from scenarios.evacuation.compiled import compiled
-from scenarios.schema import load_scenario
-from twin.campus import load_campus
+def digests(campus: Campus) -> dict[str, object]:
+    """A recorded TB1 fire and two campus drills on the demo ``campus``, replication 1, their results digested
+    (SHA-256 of every time, count, server figure and move), and whether the engine that ran them is compiled."""
+    from scenarios.evacuation import Drill
+    from scenarios.schema import load_scenario
 
-def digest(values):
-    return hashlib.sha256(repr(values).encode()).hexdigest()
+    def digest(values: object) -> str:
+        return hashlib.sha256(repr(values).encode()).hexdigest()
 
-out = {"compiled": compiled()}
-fire = load_scenario("scenarios/demo/tb1-stair-fire.toml")
-campus = load_campus(fire.campus)
-drill = load_scenario("scenarios/demo/campus-drill.toml")
-small = drill.occupancy.model_copy(update={"default": 0.1, "buildings": {}})
-cases = {
-    "tb1 fire, adaptive, recorded": (fire, True),
-    "campus, shortest": (drill.model_copy(update={"route": "shortest", "occupancy": small}), False),
-    "campus, nearest_exit": (drill.model_copy(update={"route": "nearest_exit", "occupancy": small}), False),
-}
-for name, (sc, record) in cases.items():
-    rep = Drill(campus, sc).run(1, record=record)
-    out[name] = {
-        "people": len(rep.safe_at), "events": rep.events, "evacuation_time": rep.evacuation_time,
-        "safe_at": digest(rep.safe_at.tolist()), "trapped_at": digest(rep.trapped_at.tolist()),
-        "left_building": digest(rep.left_building.tolist()), "by_exit": rep.by_exit, "servers": digest(rep.servers),
-        "incapacitated_at": digest(None if rep.incapacitated_at is None else rep.incapacitated_at.tolist()),
-        "moves": digest(rep.moves),
+    fire = load_scenario(ROOT / "scenarios/demo/tb1-stair-fire.toml")
+    drill = load_scenario(ROOT / "scenarios/demo/campus-drill.toml")
+    small = drill.occupancy.model_copy(update={"default": 0.05, "buildings": {}})
+    cases = {
+        "tb1 fire, adaptive, recorded": (fire, True),
+        "campus, shortest": (drill.model_copy(update={"route": "shortest", "occupancy": small}), False),
+        "campus, nearest_exit": (drill.model_copy(update={"route": "nearest_exit", "occupancy": small}), False),
     }
-print(json.dumps(out))
-"""
+    out: dict[str, object] = {"compiled": compiled.compiled()}
+    for name, (sc, record) in cases.items():
+        rep = Drill(campus, sc).run(1, record=record)
+        out[name] = {
+            "people": len(rep.safe_at), "events": rep.events, "evacuation_time": rep.evacuation_time,
+            "safe_at": digest(rep.safe_at.tolist()), "trapped_at": digest(rep.trapped_at.tolist()),
+            "left_building": digest(rep.left_building.tolist()), "by_exit": rep.by_exit, "servers": digest(rep.servers),
+            "incapacitated_at": digest(None if rep.incapacitated_at is None else rep.incapacitated_at.tolist()),
+            "moves": digest(rep.moves),
+        }
+    return json.loads(json.dumps(out))
 
 
-def _runs(plain: bool) -> dict[str, object]:
-    """The three drills' results, digested, from a fresh process with the compiled engine or (``plain``) without."""
-    env = {**os.environ, "TWIN_PLAIN_ENGINE": "1" if plain else "0"}
-    done = subprocess.run([sys.executable, "-c", RUNS], capture_output=True, text=True, cwd=ROOT, env=env, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(done.stdout)
+PLAIN = ("import json; from tests.test_engine_compiled import digests; from twin.campus import load_campus; "
+         "print(json.dumps(digests(load_campus('maps/demo'))))")
+"""The same drills in a fresh process that runs the engine as plain Python."""
 
 
 @pytest.mark.skipif(not compiled.compiled(), reason="the engine is not compiled here (scripts/build_engine.py says why)")
-def test_compiled_engine_gives_the_plain_engines_results() -> None:
+def test_compiled_engine_gives_the_plain_engines_results(demo: Campus) -> None:
     """A fire with smoke, closures and queues (recorded move by move) and two route kinds on the campus: every
     time, count and move alike, since both round every operation the same way (IEEE doubles, no fused multiply-add)."""
-    ours, plain = _runs(plain=False), _runs(plain=True)
+    ours = digests(demo)
+    env = {**os.environ, "TWIN_PLAIN_ENGINE": "1"}
+    done = subprocess.run([sys.executable, "-c", PLAIN], capture_output=True, text=True, cwd=ROOT, env=env, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    plain = json.loads(done.stdout)
     assert ours.pop("compiled") is True
     assert plain.pop("compiled") is False
     assert ours["tb1 fire, adaptive, recorded"]["people"] > 1000  # type: ignore[index]

@@ -20,7 +20,6 @@ import heapq
 import math
 from bisect import bisect_right
 from collections import defaultdict
-from dataclasses import dataclass, field
 
 import cython
 import networkx as nx

@@ -40,4 +40,4 @@ cdef class _Run:
     cpdef double outside(self, long p, long u, tuple key, double v_free, double t)
 
     @cython.locals(rate=double, a=double, t=double)
-    cpdef bint exposed(self, long p, long u, long space, double t0, double t1, tuple at) except -1
+    cpdef bint exposed(self, long p, long u, long space, double t0, double t1, double x, double y) except -1

@@ -474,7 +474,7 @@ class _Run:
         if moves is not None:
             moves.append((p, "wait", 0.0, self.pre[p], u, u, x, y, x, y))
         space = net.node_space[u]
-        if self.smoky and self.exposed(p, u, space, 0.0, env.now, (x, y)):
+        if self.smoky and self.exposed(p, u, space, 0.0, env.now, x, y):
             return
         if space >= 0:
             self.walking[space] += 1
@@ -537,7 +537,7 @@ class _Run:
                     x, y = self.line_front(u, space, (x, y), (env.now - t0) * v_free)
                 if moves is not None:
                     moves[k] = (p, "queue", t0, env.now, u, u, qx, qy, x, y)
-                if self.smoky and self.exposed(p, u, space, t0, env.now, (x, y)):
+                if self.smoky and self.exposed(p, u, space, t0, env.now, x, y):
                     self.lined[u] -= in_line == u
                     return
                 continue
@@ -562,18 +562,18 @@ class _Run:
             x0, y0 = x, y  # where the step started (a recording draws someone overcome on the way there)
             if moves is not None:
                 x, y = record_step(net, self.servers, moves, p, (u, v, e), (x, y), (now, t0, t_arrive, t_through), v_free)
-            if smoky and (self.exposed(p, u, behind, now, t0, (x0, y0)) or self.exposed(p, v, sp, t0, t_through, (x, y))):
+            if smoky and (self.exposed(p, u, behind, now, t0, x0, y0) or self.exposed(p, v, sp, t0, t_through, x, y)):
                 return
             u = v
             if key is not to_assembly and ((key[0] == "exits" and outdoor[u]) or (key[0] == "inside" and space != key[1])):
                 key = to_assembly
         if moves is not None:  # drawn trapped from now; in smoke, incapacitated from when their dose reaches 1
             moves.append((p, "trapped", env.now, env.now, u, u, x, y, x, y))
-        if self.smoky and self.exposed(p, u, space, env.now, self.scenario.max_time, (x, y)):  # trapped in smoke: the dose goes on
+        if self.smoky and self.exposed(p, u, space, env.now, self.scenario.max_time, x, y):  # trapped in smoke: the dose goes on
             return
         self.trapped_at[p] = env.now
 
-    def exposed(self, p: int, u: int, space: int, t0: float, t1: float, at: tuple[float, float]) -> bool:
+    def exposed(self, p: int, u: int, space: int, t0: float, t1: float, x: float, y: float) -> bool:
         """Add person ``p``'s dose for being in ``space`` from ``t0`` to ``t1`` s; True when it reaches 1 (they are incapacitated).
 
         The dose accrues at the space's rate once smoke has reached it
@@ -581,14 +581,14 @@ class _Run:
         incapacitated stays where they are (still counted in the space) and
         is recorded with the time the dose reached 1 and the space (or, on a
         flight, the node ``u`` they were heading for or leaving); a recording
-        draws them at ``at`` (m), where they stood or the end of the step
+        draws them at (``x``, ``y``) (m), where they stood or the end of the step
         they were taking, not on the space's node.
         """
         net = self.net
         if space < 0 or t1 <= t0 or net.space_fed_rate[space] <= 0:
             return False
-        rate = float(net.space_fed_rate[space])
-        a = max(t0, float(net.space_smoke_at[space]))
+        rate = net.space_fed_rate[space]
+        a = max(t0, net.space_smoke_at[space])
         if a >= t1:
             return False
         if self.dose[p] + rate * (t1 - a) < 1.0:
@@ -600,7 +600,6 @@ class _Run:
         node = net.space_node[space]
         self.incap_in[p] = net.names[node if node >= 0 else u]
         if self.moves is not None:
-            x, y = at
             self.moves.append((p, "incapacitated", t, t, u, u, x, y, x, y))
         return True
 

@@ -555,9 +555,9 @@ class Network:
         :attr:`space_fed_rate` and :attr:`fire_origin`.
         """
         n_sp = len(self.space_area)
-        self.space_smoke_at = np.full(n_sp, np.inf)
+        self.space_smoke_at = [math.inf] * n_sp
         """Per space, when smoke reaches it (s; inf: never)."""
-        self.space_fed_rate = np.zeros(n_sp)
+        self.space_fed_rate = [0.0] * n_sp
         """Per space, the dose a person accrues there per second once it is smoke-logged (1/s)."""
         self.smoke_closures: list[tuple[float, int, str]] = []
         """The untenable spaces' nodes and when they close (s, node, why), in time order."""

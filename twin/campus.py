@@ -151,12 +151,13 @@ def _attach_sensors(campus_features: gpd.GeoDataFrame, g: nx.Graph) -> None:
     outdoor = [n for n, d in g.nodes(data=True) if d["level"] is None]
     out_tree = shapely.STRtree(shapely.points([(g.nodes[n]["x"], g.nodes[n]["y"]) for n in outdoor])) if outdoor else None
     node = {}
+    geometry = dict(zip(f.index, f.geometry.values, strict=True))  # f.geometry[...] built a GeoSeries per lookup
     for fid, r in dev.iterrows():
         b, lv = r.get("building"), r.get("level")
         here = by_level.get((b, int(lv)), []) if isinstance(b, str) and lv == lv and lv is not None else []
         if here:
             p = r.geometry
-            inside = [n for n, d in here if d["kind"] == "floor" or f.geometry[d["feature"]].covers(p)]
+            inside = [n for n, d in here if d["kind"] == "floor" or geometry[d["feature"]].covers(p)]
             node[fid] = inside[0] if inside else min(here, key=lambda nd: np.hypot(nd[1]["x"] - p.x, nd[1]["y"] - p.y))[0]
         elif out_tree is not None:
             node[fid] = outdoor[int(out_tree.nearest(r.geometry))]

@@ -205,9 +205,10 @@ class IndoorBuilder:
         pts = doors.geometry.values
         di, si = tree.query(pts, predicate="dwithin", distance=snap) if spaces else (np.array([], int), np.array([], int))
         cand: dict[int, list[tuple[float, str]]] = defaultdict(list)
+        door_building, door_level = doors["building"].to_numpy(), doors["level"].to_numpy()  # not a row (iloc) per pair
         for d, s in zip(di, si, strict=True):
-            sp, dr = spaces[s], doors.iloc[d]
-            if sp.building != dr["building"] or sp.level != int(dr["level"]):
+            sp = spaces[s]
+            if sp.building != door_building[d] or sp.level != int(door_level[d]):
                 continue
             dist = sp.geometry.boundary.distance(pts[d])  # every ring: a door may open onto a space's inner courtyard
             if dist <= snap:

@@ -250,8 +250,8 @@ def _to_metres(src: str, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def _utm_crs(crs_wkt: str, bounds: tuple[float, ...]) -> pyproj.CRS:
     """The UTM CRS geopandas estimates for data of ``bounds`` (minx, miny, maxx, maxy) in the CRS ``crs_wkt``, kept.
 
-    The estimate depends on the bounds alone and is a query of PROJ's database, ~90 ms each time: the same file
-    loaded again (a server restart, each ``twin`` command of a session, the tests) asks once.
+    The estimate depends on the bounds alone and is a query of PROJ's database, ~90 ms each time: a file loaded
+    again in the same process (the tests, a sweep or comparison loading one campus several times) asks once.
     """
     return gpd.GeoSeries([shapely.box(*bounds)], crs=crs_wkt).estimate_utm_crs()
 

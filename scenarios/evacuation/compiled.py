@@ -7,8 +7,8 @@ physics. They are plain Python, and ``scripts/build_engine.py`` (run by
 ``cython.locals`` declarations give C types to the classes and loops of a
 replication, while the ``.py`` files stay the one source and run as they are
 where there is no C compiler. Results are the same to the last decimal either
-way (``tests/test_engine_compiled.py``); the compiled engine takes about 0.6
-of the time at 20,000 people (``docs/scenarios.md``, "Speed").
+way (``tests/test_engine_compiled.py``); the compiled engine takes 0.6-0.7
+of the plain one's time at 20,000 people (``docs/scenarios.md``, "Speed").
 
 Python imports a compiled module in place of its ``.py`` file, so a compiled
 file older than its sources would silently run old code: :func:`prepare`,

@@ -25,6 +25,7 @@ import json
 import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass
+from operator import itemgetter
 
 import numpy as np
 
@@ -123,27 +124,47 @@ def actual_levels(recording: str, campus: Campus, *, alarm_s: float, until_s: fl
 
 
 def level_counts(drill: Drill, moves: list[tuple]) -> dict[Level, Steps]:
-    """People on each building level over time in one replication, from where each person's recorded moves take them."""
-    where = [(drill.building[i], drill.level[i]) for i in drill.start.tolist()]
-    changes: list[tuple[float, int, tuple[str | None, int | None]]] = []
-    for p, _state, _t0, t1, _u, v, *_ in moves:
-        changes.append((t1, p, (drill.building[v], drill.level[v])))
-    changes.sort(key=lambda c: (c[0], c[1]))
-    count: dict[Level, int] = defaultdict(int)
-    for b, lv in where:
-        if b is not None and lv is not None:
-            count[(b, lv)] += 1
-    series: dict[Level, list[tuple[float, int]]] = {k: [(0.0, n)] for k, n in count.items()}
-    for t, p, to in changes:
-        here = where[p]
-        if to == here:
-            continue
-        for key, delta in ((here, -1), (to, 1)):
-            if key[0] is not None and key[1] is not None:
-                count[key] += delta  # type: ignore[index]
-                series.setdefault(key, [(0.0, 0)]).append((t, count[key]))  # type: ignore[arg-type,index]
-        where[p] = to
-    return {k: (np.array([t for t, _ in v]), np.array([n for _, n in v])) for k, v in series.items()}
+    """People on each building level over time in one replication, from where each person's recorded moves take them.
+
+    A level's series starts at 0 s with the people placed on it (0 for a level nobody starts on) and has one entry
+    per change of its count, in the order of the moves (by end time, then person): (times (s), people from each time on).
+    """
+    codes: dict[Level, int] = {}
+    node_code = np.array([codes.setdefault((b, lv), len(codes)) if b is not None and lv is not None else -1  # type: ignore[arg-type]
+                          for b, lv in zip(drill.building, drill.level, strict=True)], dtype=np.intp)
+    keys = list(codes)
+    start_code = node_code[np.asarray(drill.start, dtype=np.intp)]
+    n = len(moves)  # a move: (person, state, t0, t1, from node, to node, ...)
+    person = np.fromiter(map(itemgetter(0), moves), np.intp, n)
+    t_end = np.fromiter(map(itemgetter(3), moves), float, n)
+    order = np.lexsort((person, t_end))  # by end time, then person; stable, as the moves came
+    person, t_end = person[order], t_end[order]
+    to = node_code[np.fromiter(map(itemgetter(5), moves), np.intp, n)[order]]
+    # where each person was before each move: their previous move's level, or where they started
+    by_person = np.argsort(person, kind="stable")
+    here = np.empty_like(to)
+    first = np.ones(len(by_person), dtype=bool)
+    first[1:] = person[by_person[1:]] != person[by_person[:-1]]
+    here[by_person] = np.where(first, start_code[person[by_person]], np.roll(to[by_person], 1))
+    moved = to != here
+    # each move to another level: one fewer where they were, then one more where they went (uncounted places: -1)
+    key = np.column_stack([here[moved], to[moved]]).ravel()
+    delta = np.tile(np.array([-1, 1]), int(moved.sum()))
+    at = np.repeat(t_end[moved], 2)
+    kept = key >= 0
+    key, delta, at = key[kept], delta[kept], at[kept]
+    placed = start_code[start_code >= 0]
+    n0 = np.bincount(placed, minlength=len(keys))
+    # levels in the order they first come up: where people were placed, then in the moves
+    seen = dict.fromkeys(placed.tolist())
+    seen.update(dict.fromkeys(key.tolist()))
+    grouped = np.argsort(key, kind="stable")
+    bounds = np.searchsorted(key[grouped], np.arange(len(keys) + 1))
+    out: dict[Level, Steps] = {}
+    for k in seen:
+        idx = grouped[bounds[k]:bounds[k + 1]]
+        out[keys[k]] = (np.concatenate([[0.0], at[idx]]), np.concatenate([[n0[k]], n0[k] + np.cumsum(delta[idx])]))
+    return out
 
 
 def simulate(drill: Drill, doors: set[str], levels: set[Level], replications: int) -> tuple[list[dict[str, np.ndarray]], list[dict[Level, Steps]]]:

@@ -1,6 +1,6 @@
 """Shared fixtures: the demo campus loaded once, a real headless browser (Debian's chromium, driven by Playwright,
-preferring reduced motion; one context for offline pages), one quiet Dask cluster, quick password hashes, and the
-`twin` CLI built once for the in-process runner; the longest test files run first, and files that start the same
+preferring reduced motion; one context for offline pages, one for the live console's), one quiet Dask cluster, quick
+password hashes, and the `twin` CLI built once for the in-process runner; the longest test files run first, and files that start the same
 helper processes (Dask cluster, forecast fork server) on one worker.
 
 Paths come from ``tests.helpers`` (``ROOT``, ``DEMO``), computed from this
@@ -131,6 +131,22 @@ class ReducedMotion:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._browser, name)
+
+
+@pytest.fixture(scope="session")
+def live_context(browser: Any) -> Iterator[Any]:
+    """One browser context for every page of the live console in the session (``tests.test_live_browser.log_in``).
+
+    Chromium starts a renderer process for each new context (its first page of a site) and loads the console's
+    scripts afresh in it: ~0.5 s of CPU per login of the ~1 s a login to the tiny campus's console costs. In one
+    context, with a blank page kept open, the next page reuses both (the test servers are all on 127.0.0.1, one site
+    whatever the port). A test starts with the context's cookies cleared (:func:`tests.test_live_browser.log_in`
+    does), so each user or anonymous browser comes with no session, as a new browser would; each test closes its pages.
+    """
+    ctx = browser.new_context()
+    ctx.new_page()  # the blank page that keeps the renderer process
+    yield ctx
+    ctx.close()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -40,9 +40,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Any:
     ing.close()
 
 
-def test_roles_add_fix_and_verify_a_finding_on_the_console(browser: Any, site: Any) -> None:
+def test_roles_add_fix_and_verify_a_finding_on_the_console(live_context: Any, site: Any) -> None:
     ing = site["ing"]
-    ctx, page = log_in(browser, site, "olga", "olga-password-1")
+    page = log_in(live_context, site, "olga", "olga-password-1")
     page.locator("#ct-hz-list .ct-hz-overdue", has_text="fire door held open").wait_for(timeout=30_000)
     assert "OVERDUE" in page.locator(".ct-hz-overdue").text_content()
     # an operator adds a blocked exit: stored, on the map, on the live state (the exit shows closed)
@@ -82,9 +82,9 @@ def test_roles_add_fix_and_verify_a_finding_on_the_console(browser: Any, site: A
     r = page.request.post(f"{site['base']}/api/hazards/{fid}/verify", data={},
                           headers={"X-CSRF-Token": csrf, "Origin": site["base"]})
     assert r.status == 403 and "verifier" in r.json()["error"]
-    ctx.close()
+    page.close()
     # a viewer sees the panel but has no buttons and is refused by the API
-    ctx, page = log_in(browser, site, "vic", "vic-password-1")
+    page = log_in(live_context, site, "vic", "vic-password-1")
     page.locator("#ct-hz-list .ct-hz-item", has_text="chairs stacked").wait_for(timeout=30_000)
     assert page.locator("#ct-hz-add").is_hidden() and page.locator("#ct-hz-list .ct-hz-act").count() == 0
     assert page.locator("#ct-hz-sched button[data-act=start]").count() == 0  # no round to start either
@@ -92,9 +92,9 @@ def test_roles_add_fix_and_verify_a_finding_on_the_console(browser: Any, site: A
     r = page.request.post(site["base"] + "/api/hazards", data={"feature": "D0a", "kind": "other", "note": "x"},
                           headers={"X-CSRF-Token": csrf, "Origin": site["base"]})
     assert r.status == 403
-    ctx.close()
+    page.close()
     # the verifier verifies it: closed, off the live state and the map
-    ctx, page = log_in(browser, site, "vera", "vera-password-1")
+    page = log_in(live_context, site, "vera", "vera-password-1")
     item = page.locator("#ct-hz-list .ct-hz-item", has_text="chairs stacked")
     item.locator("button[data-act=verify]").click()
     item.locator(".ct-hz-status", has_text="verified").wait_for(timeout=30_000)
@@ -103,4 +103,4 @@ def test_roles_add_fix_and_verify_a_finding_on_the_console(browser: Any, site: A
     assert [(m["status"], m["by"], m["role"]) for m in moves] == [("open", "olga", "operator"), ("fixed", "olga", "operator"),
                                                                   ("verified", "vera", "verifier")]
     assert page.errors == [] and page.dialogs == []
-    ctx.close()
+    page.close()

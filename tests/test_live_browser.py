@@ -66,9 +66,12 @@ def post(site, *events):
     assert r.json()["accepted"] == len(events), r.text
 
 
-def log_in(browser, site, name, password):
-    ctx = browser.new_context(viewport={"width": 1400, "height": 900})
-    page = ctx.new_page()
+def log_in(context, site, name, password, *, width=1400, height=900):
+    """A new ``width`` x ``height`` page in ``context`` (tests/conftest.py ``live_context``), logged in on the console as
+    ``name``. The context's cookies are cleared first: the page starts with no session, as a new browser would."""
+    context.clear_cookies()
+    page = context.new_page()
+    page.set_viewport_size({"width": width, "height": height})
     page.dialogs = []
     page.errors = []
     page.on("dialog", lambda dlg: (page.dialogs.append(dlg.message), dlg.dismiss()))
@@ -80,7 +83,7 @@ def log_in(browser, site, name, password):
     page.click("button[type=submit]")
     page.wait_for_url(site["base"] + "/")
     page.locator("#ct-conn", has_text="LIVE").wait_for(timeout=30_000)  # (locators: the page's CSP forbids eval)
-    return ctx, page
+    return page
 
 
 def animation(locator) -> str:
@@ -92,9 +95,9 @@ def animation(locator) -> str:
     return seen[-1]
 
 
-def test_operator_sees_an_alarm_and_acknowledges_it(browser, site):
+def test_operator_sees_an_alarm_and_acknowledges_it(live_context, site):
     """The alarm reaches the page by itself (how quickly: benchmarks/bench_alarm.py)."""
-    ctx, page = log_in(browser, site, "alice", "alice-password-1")
+    page = log_in(live_context, site, "alice", "alice-password-1")
     # the map draws: the campus layers (Leaflet paths) and the live occupancy label of the building
     assert page.locator("path.ct-building").count() == 1 and page.locator("path.ct-footway").count() == 1
     assert page.locator("path.ct-assembly").count() == 1 and page.locator("path.ct-camera").count() == 1
@@ -134,12 +137,12 @@ def test_operator_sees_an_alarm_and_acknowledges_it(browser, site):
     page.locator("#ct-forecast-body", has_text="Everyone out in").wait_for(timeout=30_000)
     page.wait_for_selector("path.ct-blocked")  # the fire room, blocked
     assert page.dialogs == [] and page.errors == []
-    ctx.close()
+    page.close()
 
 
-def test_a_viewer_sees_but_cannot_acknowledge(browser, site):
+def test_a_viewer_sees_but_cannot_acknowledge(live_context, site):
     post(site, {"sensor_id": "CAM1", "ts": time.time(), "kind": "intrusion"})
-    ctx, page = log_in(browser, site, "vic", "vic-password-1")
+    page = log_in(live_context, site, "vic", "vic-password-1")
     item = page.locator('#ct-alarm-list li[data-key="CAM1:intrusion"]')
     item.wait_for(timeout=30_000)
     assert "view only" in page.locator("#ct-user").text_content()
@@ -153,12 +156,12 @@ def test_a_viewer_sees_but_cannot_acknowledge(browser, site):
     assert site["ing"].state.panel_alarm("CAM1:intrusion")["ack"] is None
     page.click("#ct-logout")
     page.wait_for_url(re.compile(r".*/login"))
-    ctx.close()
+    page.close()
 
 
-def test_logged_out_browser_gets_no_page_api_or_websocket(browser, site):
-    ctx = browser.new_context()
-    page = ctx.new_page()
+def test_logged_out_browser_gets_no_page_api_or_websocket(live_context, site):
+    live_context.clear_cookies()  # no session, as in a new browser
+    page = live_context.new_page()
     for path in ("/", "/docs", "/api/state", "/api/alarms", "/api/audit", "/static/live.js", "/openapi.json"):
         r = page.goto(site["base"] + path)
         assert r.status == 401 or "/login" in page.url, path
@@ -167,11 +170,11 @@ def test_logged_out_browser_gets_no_page_api_or_websocket(browser, site):
         const ws = new WebSocket(location.origin.replace('http', 'ws') + '/ws');
         ws.onopen = () => done('open'); ws.onerror = () => done('refused'); ws.onclose = () => done('refused'); })""")
     assert opened == "refused"
-    ctx.close()
+    page.close()
 
 
-def test_the_page_says_when_it_loses_the_server_and_comes_back_by_itself(browser, site):
-    ctx, page = log_in(browser, site, "alice", "alice-password-1")
+def test_the_page_says_when_it_loses_the_server_and_comes_back_by_itself(live_context, site):
+    page = log_in(live_context, site, "alice", "alice-password-1")
     site["server"].should_exit = True  # the server goes away (sessions live in the app, which stays)
     site["thread"].join(10)
     page.locator("#ct-conn", has_text="CONNECTION LOST").wait_for(timeout=30_000)
@@ -182,4 +185,4 @@ def test_the_page_says_when_it_loses_the_server_and_comes_back_by_itself(browser
     page.locator("#ct-conn", has_text="LIVE").wait_for(timeout=30_000)
     post(site, {"sensor_id": "CAM1", "ts": time.time(), "kind": "alert", "alert": "crowding"})
     page.locator('#ct-alarm-list li[data-key="CAM1:crowding"]').wait_for(timeout=30_000)
-    ctx.close()
+    page.close()

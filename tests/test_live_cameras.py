@@ -22,7 +22,7 @@ from sensors.broker import free_port
 from sensors.ingest import Ingestor
 from sensors.store import EventStore
 from tests.helpers import add, feature, point, tiny, write
-from tests.test_live_browser import run
+from tests.test_live_browser import log_in, run
 from twin.auth import Users
 from twin.campus import load_campus
 from twin.errors import CampusError
@@ -125,7 +125,7 @@ def test_a_snapshot_url_that_is_not_http_is_refused_at_load(tmp_path):
 
 
 @pytest.mark.browser
-def test_the_alarm_card_and_the_camera_popup_show_the_snapshot_and_the_stream(browser, campus, users, tmp_path):
+def test_the_alarm_card_and_the_camera_popup_show_the_snapshot_and_the_stream(live_context, campus, users, tmp_path):
     ing = Ingestor(campus, EventStore(tmp_path / "e.sqlite"))
     port = free_port()
     server, th = run(create_app(ing, users=users, device_keys=[KEY]), port)
@@ -134,14 +134,8 @@ def test_the_alarm_card_and_the_camera_popup_show_the_snapshot_and_the_stream(br
         r = httpx.post(base + "/api/events", json=[{"sensor_id": "SD-R0a", "ts": time.time(), "kind": "fire", "state": "fire"}],
                        headers={"Authorization": f"Bearer {KEY}"})
         assert r.json()["accepted"] == 1
-        ctx = browser.new_context(viewport={"width": 1366, "height": 768})
-        pg = ctx.new_page()
-        errors: list[str] = []
-        pg.on("pageerror", lambda e: errors.append(str(e)))
-        pg.goto(base + "/")
-        pg.fill("#username", "vera")
-        pg.fill("#password", "vera-password-1")
-        pg.click("button[type=submit]")
+        pg = log_in(live_context, {"base": base}, "vera", "vera-password-1", width=1366, height=768)
+        errors = pg.errors
         shot = pg.locator("#ct-alarm-list figure.ct-camera img.ct-snap").first
         shot.wait_for(timeout=30_000)
         pg.wait_for_function("() => { const i = document.querySelector('figure.ct-camera img.ct-snap');"
@@ -160,7 +154,7 @@ def test_the_alarm_card_and_the_camera_popup_show_the_snapshot_and_the_stream(br
                 continue
         popup.wait_for(timeout=3_000)
         assert errors == []
-        ctx.close()
+        pg.close()
     finally:
         server.should_exit = True
         th.join(10)

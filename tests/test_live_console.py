@@ -67,21 +67,14 @@ def site(tmp_path_factory, demo):
     ing.close()
 
 
-@pytest.fixture(scope="module")
-def console(browser, site):
-    """One browser context for both screen sizes: alice logs in on the first size's page, the second size's page opens
-    in the same session. A blank page keeps Chromium's renderer process between the two pages (a context of its own
-    per size, each with its login, cost ~1-2 s more of Chromium's CPU)."""
-    ctx = browser.new_context()
-    ctx.new_page()  # the blank page that keeps the renderer process
-    yield ctx
-    ctx.close()
-
-
 @pytest.fixture(scope="module", params=SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def page(request, console, site):
+def page(request, live_context, site):
+    """The console at each size, each loaded afresh at its size in the one browser context (tests/conftest.py
+    ``live_context``): alice logs in on the first size's page, the second opens in the same session."""
     w, h = request.param
-    pg = console.new_page()
+    if (w, h) == SIZES[0]:
+        live_context.clear_cookies()  # no session from another test's server (on 127.0.0.1 too)
+    pg = live_context.new_page()
     pg.set_viewport_size({"width": w, "height": h})  # before the console loads: it is drawn at this size
     pg.errors = []
     pg.on("pageerror", lambda e: pg.errors.append(str(e)))

@@ -97,25 +97,26 @@ class Registry:
 
     def __init__(self, campus: Campus) -> None:
         f = campus.features
-        cols = set(f.columns)
+        n = len(f)
+
+        def column(name: str) -> list[Any]:
+            """The column's values as a list (None throughout when the campus has no such column)."""
+            return f[name].tolist() if name in f.columns else [None] * n
+
         self.sensors: dict[str, Sensor] = {}
-        for fid, row in f.iterrows():
-            kind = row["kind"]
-            if kind == "door" and _s(row["access"] if "access" in cols else None) != "card" \
-                    and not ("counter" in cols and _flag(row["counter"])):
+        for fid, kind, access, counter, building, level, node, zone, typ in zip(
+                f.index.tolist(), column("kind"), column("access"), column("counter"), column("building"), column("level"),
+                column("node"), column("zone"), column("type"), strict=True):  # columns as lists: no Series per row
+            if kind == "door" and _s(access) != "card" and not _flag(counter):
                 continue
             if kind not in KINDS_BY_TYPE:
                 continue
-            building = _s(row.get("building"))
-            level = _i(row.get("level"))
-            node = _s(row.get("node"))
+            building, level, node, zone = _s(building), _i(level), _s(node), _s(zone)
             if kind in ("door", "gate"):
                 node = str(fid)
-            zone = _s(row.get("zone"))
             if kind == "camera" and zone is None:
                 zone = f"{building}-L{level}" if building is not None and level is not None else node
-            self.sensors[str(fid)] = Sensor(str(fid), kind, node, building, level, zone,
-                                            _s(row["type"]) if kind == "detector" else None)
+            self.sensors[str(fid)] = Sensor(str(fid), kind, node, building, level, zone, _s(typ) if kind == "detector" else None)
         self.by_type: dict[str, list[Sensor]] = {}
         for s in self.sensors.values():
             self.by_type.setdefault(s.type, []).append(s)

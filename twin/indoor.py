@@ -116,10 +116,15 @@ class IndoorBuilder:
         """Every indoor feature names an existing building and one of its levels."""
         span = {b: level_range(r) for b, r in self.buildings.iterrows()}
         indoor = self.f[self.f.kind.isin(("room", "corridor", "door", "stair", "camera", "detector"))]
-        for fid, row in indoor.iterrows():
-            b = row["building"]
-            if (not isinstance(b, str) or not b) and row["kind"] not in ("camera", "detector"):
-                self._err(f"a {row['kind']} must name its building (got {b!r})", fid, "building")
+        if indoor.empty:
+            return
+        n = len(indoor)
+        rows = zip(indoor.index.tolist(), indoor["kind"].tolist(), indoor["building"].tolist(),
+                   indoor["levels"].tolist() if "levels" in indoor.columns else [None] * n,
+                   indoor["level"].tolist() if "level" in indoor.columns else [None] * n, strict=True)
+        for fid, kind, b, stair_levels, level in rows:  # columns as lists: no Series per feature
+            if (not isinstance(b, str) or not b) and kind not in ("camera", "detector"):
+                self._err(f"a {kind} must name its building (got {b!r})", fid, "building")
                 continue
             if not isinstance(b, str) or not b:
                 continue  # outdoor camera/detector
@@ -128,12 +133,12 @@ class IndoorBuilder:
                 continue
             levels = span[b]
             have = f"levels {levels.start} to {levels.stop - 1}" if len(levels) > 1 else f"level {levels.start} only"
-            if row["kind"] == "stair":
-                bad = [lv for lv in row["levels"] if lv not in levels]
+            if kind == "stair":
+                bad = [lv for lv in stair_levels if lv not in levels]
                 if bad:
                     self._err(f"stair joins level(s) {bad} that building '{b}' does not have ({have})", fid, "levels")
-            elif _is_level(row["level"]) and int(row["level"]) not in levels:
-                self._err(f"level {int(row['level'])} is not a level of building '{b}' ({have})", fid, "level")
+            elif _is_level(level) and int(level) not in levels:
+                self._err(f"level {int(level)} is not a level of building '{b}' ({have})", fid, "level")
 
     # -- modelled interiors -----------------------------------------------
 

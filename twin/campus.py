@@ -152,15 +152,16 @@ def _attach_sensors(campus_features: gpd.GeoDataFrame, g: nx.Graph) -> None:
     out_tree = shapely.STRtree(shapely.points([(g.nodes[n]["x"], g.nodes[n]["y"]) for n in outdoor])) if outdoor else None
     node = {}
     geometry = dict(zip(f.index, f.geometry.values, strict=True))  # f.geometry[...] built a GeoSeries per lookup
-    for fid, r in dev.iterrows():
-        b, lv = r.get("building"), r.get("level")
+    n_dev = len(dev)
+    buildings = dev["building"].tolist() if "building" in dev.columns else [None] * n_dev  # lists: no Series per device
+    levels = dev["level"].tolist() if "level" in dev.columns else [None] * n_dev
+    for fid, b, lv, p in zip(dev.index.tolist(), buildings, levels, dev.geometry.values, strict=True):
         here = by_level.get((b, int(lv)), []) if isinstance(b, str) and lv == lv and lv is not None else []
         if here:
-            p = r.geometry
             inside = [n for n, d in here if d["kind"] == "floor" or geometry[d["feature"]].covers(p)]
             node[fid] = inside[0] if inside else min(here, key=lambda nd: np.hypot(nd[1]["x"] - p.x, nd[1]["y"] - p.y))[0]
         elif out_tree is not None:
-            node[fid] = outdoor[int(out_tree.nearest(r.geometry))]
+            node[fid] = outdoor[int(out_tree.nearest(p))]
     f["node"] = None
     for fid, n in node.items():
         f.at[fid, "node"] = n

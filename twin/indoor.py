@@ -145,15 +145,19 @@ class IndoorBuilder:
     def _spaces(self) -> list[Space]:
         rows = self.f[self.f.kind.isin(SPACES)]
         out: list[Space] = []
-        for fid, r in rows.iterrows():
-            geom = r.geometry
-            if r["kind"] == "stair":
-                w = _num(r["width"], default("stair_width"))
-                out += [Space(f"{fid}@{lv}", "stair", fid, r["building"], lv, geom, w) for lv in r["levels"]]
+        if rows.empty:
+            return out
+        n = len(rows)
+        column = {c: rows[c].tolist() if c in rows.columns else [None] * n for c in ("levels", "level", "occupants")}
+        for fid, kind, geom, width, building, levels, level, occ in zip(  # columns as lists: no Series per space
+                rows.index.tolist(), rows["kind"].tolist(), rows.geometry.values, rows["width"].tolist(), rows["building"].tolist(),
+                column["levels"], column["level"], column["occupants"], strict=True):
+            if kind == "stair":
+                w = _num(width, default("stair_width"))
+                out += [Space(f"{fid}@{lv}", "stair", fid, building, lv, geom, w) for lv in levels]
             else:
-                occ = r["occupants"]
-                w = _num(r["width"], space_width(geom))
-                out.append(Space(fid, r["kind"], fid, r["building"], int(r["level"]), geom, w, int(occ)))
+                w = _num(width, space_width(geom))
+                out.append(Space(fid, kind, fid, building, int(level), geom, w, int(occ)))
         return out
 
     def room_occupants(self) -> None:

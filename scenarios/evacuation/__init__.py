@@ -4,7 +4,8 @@ The engine has the three parts every engine has:
 
 - :mod:`~scenarios.evacuation.network`: what is derived from the campus and
   the scenario once (graph arrays, doors and flights as flow-limited servers,
-  spaces, where people start, closures, route search): :class:`Network`;
+  spaces, where people start, closures; the route search itself is
+  :mod:`~scenarios.evacuation.search`): :class:`Network`;
 - :mod:`~scenarios.evacuation.engine`: the SimPy processes of one
   replication; a :class:`Drill` is a network that runs replications,
   each a :class:`Replication`;

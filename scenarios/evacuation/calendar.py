@@ -10,7 +10,7 @@ environment and clock.
 The queue is a calendar queue (R. Brown, "Calendar queues: a fast O(1)
 priority queue implementation for the simulation event set problem",
 *Communications of the ACM* 31(10), 1988): entries fall into buckets of
-``width`` seconds; only the bucket being worked through is a heap, later
+``width`` seconds (a quarter second); only the bucket being worked through is a heap, later
 ones are plain lists, made a heap when their turn comes. In a drill most
 pending entries are people queueing through doors, asleep until their booked
 slot, minutes ahead: in SimPy's one heap (up to the whole crowd: 20,000 at
@@ -26,7 +26,7 @@ results are the same to the last decimal as on a plain ``simpy.Environment``.
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Sequence
-from heapq import heapify, heappop, heappush
+from heapq import heappop, heappush
 from operator import attrgetter
 
 import cython
@@ -39,6 +39,62 @@ Person = Generator[float | None, None, None]
 """A person's process: yields the seconds to their next step, or None to wait until resumed."""
 
 
+@cython.cfunc
+@cython.inline
+@cython.returns(cython.bint)
+@cython.locals(a=tuple, b=tuple, ta=cython.double, tb=cython.double, pa=cython.long, pb=cython.long)
+def _before(a: Item, b: Item) -> bool:
+    """Whether entry ``a`` comes before ``b``: SimPy's order (time, priority, insertion number), compared as numbers
+    (insertion numbers are unique, so the entry itself is never compared)."""
+    ta, tb = a[0], b[0]
+    if ta != tb:
+        return ta < tb
+    pa, pb = a[1], b[1]
+    if pa != pb:
+        return pa < pb
+    return a[2] < b[2]
+
+
+@cython.cfunc
+@cython.locals(heap=list, item=tuple, i=cython.Py_ssize_t, up=cython.Py_ssize_t)
+def _push(heap: list[Item], item: Item) -> None:
+    """``heapq.heappush`` for entries, comparing them with :func:`_before` (C comparisons when compiled, where
+    ``heapq`` compares tuples element by element through Python's rich comparison)."""
+    heap.append(item)
+    i = len(heap) - 1
+    while i > 0:
+        up = (i - 1) >> 1
+        if not _before(item, heap[up]):
+            break
+        heap[i] = heap[up]
+        i = up
+    heap[i] = item
+
+
+@cython.cfunc
+@cython.locals(heap=list, last=tuple, top=tuple, i=cython.Py_ssize_t, child=cython.Py_ssize_t, n=cython.Py_ssize_t)
+def _pop(heap: list[Item]) -> Item:
+    """``heapq.heappop`` for entries (:func:`_push`): the first entry in SimPy's order."""
+    last = heap.pop()
+    if not heap:
+        return last
+    top = heap[0]
+    n = len(heap)
+    i = 0
+    while True:
+        child = 2 * i + 1
+        if child >= n:
+            break
+        if child + 1 < n and _before(heap[child + 1], heap[child]):
+            child += 1
+        if not _before(heap[child], last):
+            break
+        heap[i] = heap[child]
+        i = child
+    heap[i] = last
+    return top
+
+
 class Calendar(simpy.Environment):
     """A :class:`simpy.Environment` that also runs people (plain generators), on a calendar queue.
 
@@ -48,12 +104,15 @@ class Calendar(simpy.Environment):
         ``person(p)`` makes person ``p``'s generator; called when their
         first entry fires (the end of their pre-movement time).
     width : float
-        Bucket width (s): a few hundred entries a bucket suits the heap.
+        Bucket width (s). A quarter second keeps a bucket's heap shallow (tens
+        of entries in a 12,000-person campus forecast, a few hundred at
+        200,000 people) for a few more buckets: the forecast ran 2 % fewer
+        instructions than with 1 s buckets, 0.1 s saved 0.7 % more.
     """
 
     now = property(attrgetter("_now"), doc="The current time (s); SimPy's, read without a Python call.")
 
-    def __init__(self, person: Callable[[int], Person], width: float = 1.0) -> None:
+    def __init__(self, person: Callable[[int], Person], width: float = 0.25) -> None:
         super().__init__()
         self.person = person
         self.per_s = 1.0 / width
@@ -73,7 +132,7 @@ class Calendar(simpy.Environment):
         """Queue ``item`` in its bucket."""
         b = int(item[0] * self.per_s)
         if b <= self.now_bucket:
-            heappush(self._queue, item)
+            _push(self._queue, item)
             return
         bucket = self.later.get(b)
         if bucket is None:
@@ -95,7 +154,7 @@ class Calendar(simpy.Environment):
 
     def resume(self, p: int) -> None:
         """Person ``p``, waiting (they yielded ``None``), takes their next step now."""
-        heappush(self._queue, (self._now, NORMAL, next(self._eid), p))
+        _push(self._queue, (self._now, NORMAL, next(self._eid), p))
 
     def stop(self) -> None:
         """Let go of everyone's generator and entry (a run that ended at its time limit leaves some suspended)."""
@@ -130,10 +189,10 @@ class Calendar(simpy.Environment):
                         break
                     now_bucket = self.now_bucket = heappop(order)
                     queue = self._queue = later.pop(now_bucket)
-                    heapify(queue)
+                    queue.sort()  # a sorted list is a heap (and sorting tuples of floats first is fast)
                 if queue[0][0] >= end:
                     break
-                item = heappop(queue)
+                item = _pop(queue)
                 now = self._now = item[0]
                 what = item[3]
                 if type(what) is int:  # a person's step
@@ -152,7 +211,7 @@ class Calendar(simpy.Environment):
                     item = (t, NORMAL, next(eid), what)
                     b = int(t * per_s)
                     if b <= now_bucket:
-                        heappush(queue, item)
+                        _push(queue, item)
                     elif b in later:
                         later[b].append(item)
                     else:

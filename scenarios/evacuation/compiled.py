@@ -1,7 +1,7 @@
 """The evacuation engine's compiled modules: which there are, and whether they are current.
 
-A replication spends its time in four modules (``MODULES``): the calendar
-queue, the people's processes, the servers and route search, the movement
+A replication spends its time in five modules (``MODULES``): the calendar
+queue, the people's processes, the servers, the route search, the movement
 physics. They are plain Python, and ``scripts/build_engine.py`` (run by
 ``make install``) compiles them with Cython: their ``.pxd`` files and
 ``cython.locals`` declarations give C types to the classes and loops of a
@@ -30,7 +30,7 @@ from pathlib import Path
 from types import ModuleType
 
 HERE = Path(__file__).parent
-MODULES = ("calendar", "engine", "network", "physics")
+MODULES = ("calendar", "engine", "network", "physics", "search")
 """The engine's modules that are compiled, in ``scenarios/evacuation/``."""
 
 

@@ -13,11 +13,18 @@ cdef class _Run:
     cdef public dict fields
     cdef public double merge_floor
     cdef public bint adaptive, nearest_exit, smoky
+    cdef public Physics phys
+    cdef public list e_space, e_server, e_len, e_stair, node_server, level, adj, is_assembly, space_server, space_area
+    cdef public list space_cap, e_space_node, space_node, space_is_flight, space_fed_rate, space_smoke_at
+
+    @cython.locals(servers=list, now=double, speed=double, k=Py_ssize_t, s=long, sv=Server, wait=double[:],
+                   node_wait=double[:], out=double[:], node_server=long[:], e_server=long[:], e_a=long[:], e_b=long[:])
+    cpdef object queues(self)
 
     cpdef tuple route(self, tuple key)
 
     @cython.locals(best=double, best_v=long, best_e=long, best_w=double, v=long, e=long, w=double, on=double, c=double,
-                   s=long, adaptive=bint)
+                   s=long, adaptive=bint, closed=list, e_space=list, node_server=list)
     cpdef tuple first_way(self, long p, long u, tuple key, double v_free)
 
     @cython.locals(dist=list, nxt=list, nedge=list, steps=dict, cap=list, servers=list, heading=list, count=list,

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import gc
 import math
+from array import array
 from collections import defaultdict, deque
 from collections.abc import Generator
 from typing import Any
@@ -44,6 +45,10 @@ RouteKey = tuple[Any, ...]
 Route = tuple[list[float], list[int], list[int], dict[int, list[tuple[float, int, int, int, int]]]]
 """A route field as lists (distance, next node, next edge per node) and, per node, its steps that lead closer
 (free-flow cost, node, edge, its server or -1, its space or -1)."""
+
+
+INF = cython.declare(cython.double, math.inf)
+"""Infinity, as a C constant when compiled (``math.inf`` is a module attribute looked up at every use)."""
 
 
 class Drill(Network):
@@ -131,6 +136,14 @@ class _Run:
         """Nodes where there is no choice to make on the way (outdoors, a passage, or routes are not adaptive);
         the first choice, out of the start space, is always made (:meth:`first_way`)."""
         self.fields: dict[RouteKey, Route] = {}
+        # the network's lists the per-step methods read, as the run's own fields (C fields of a C class when compiled,
+        # where the network's are attributes of a Python object); the same lists, never changed
+        self.phys = net.phys
+        self.e_space, self.e_server, self.e_len, self.e_stair = net.e_space, net.e_server, net.e_len, net.e_stair
+        self.node_server, self.level, self.adj, self.is_assembly = net.node_server, net.level, net.adj, net.is_assembly
+        self.space_server, self.space_area, self.space_cap = net.space_server, net.space_area, net.space_cap
+        self.e_space_node, self.space_node, self.space_is_flight = net.e_space_node, net.space_node, net.space_is_flight
+        self.space_fed_rate, self.space_smoke_at = net.space_fed_rate, net.space_smoke_at
         self.safe_at = [math.nan] * n_people
         self.left_at = [math.nan] * n_people
         self.trapped_at = [math.nan] * n_people
@@ -166,7 +179,7 @@ class _Run:
 
     # -- routes ---------------------------------------------------------------
 
-    def queues(self) -> list[float] | None:
+    def queues(self) -> array | None:
         """Per edge, the queue ahead of it now as metres of walking (adaptive routing only).
 
         A door's wait counts half on each of the two edges that meet at it,
@@ -174,12 +187,24 @@ class _Run:
         """
         if not self.adaptive:
             return None
-        net = self.net
-        now, v = self.env.now, net.phys.walk_speed_mean
-        wait = [sv.wait_at(now) * v for sv in self.servers]
-        node_wait = [0.5 * wait[s] if s >= 0 else 0.0 for s in net.node_server]
-        return [(wait[s] if s >= 0 else 0.0) + node_wait[a] + node_wait[b]
-                for s, (a, b) in zip(net.e_server, net.e_ends, strict=True)]
+        net, servers = self.net, self.servers
+        now, speed = self.env.now, net.phys.walk_speed_mean
+        wait_a = array("d", [0.0]) * len(servers)
+        node_wait_a = array("d", [0.0]) * len(net.node_server_a)
+        out_a = array("d", [0.0]) * len(net.e_server_a)
+        wait, node_wait, out = wait_a, node_wait_a, out_a
+        node_server, e_server, e_a, e_b = net.node_server_a, net.e_server_a, net.e_a, net.e_b
+        for k in range(len(servers)):
+            sv = servers[k]
+            wait[k] = sv.wait_at(now) * speed
+        for k in range(len(node_wait)):
+            s = node_server[k]
+            if s >= 0:
+                node_wait[k] = 0.5 * wait[s]
+        for k in range(len(out)):
+            s = e_server[k]
+            out[k] = (wait[s] if s >= 0 else 0.0) + node_wait[e_a[k]] + node_wait[e_b[k]]
+        return out_a
 
     def route(self, key: RouteKey) -> Route:
         """Route field for ``key`` under the closures (and queues) of now; kept until the next closure or reroute.
@@ -220,22 +245,20 @@ class _Run:
         queue is when they set off.
         """
         dist, _, nedge, _ = self.fields.get(key) or self.route(key)
-        net, closed = self.net, self.closed
-        adaptive = self.adaptive
-        e_space = net.e_space
-        best, best_v, best_e, best_w = math.inf, -1, -1, 0.0
-        for (v, e), w in zip(net.ways_on[u], self.walks[p], strict=True):
+        closed, adaptive, e_space, node_server = self.closed, self.adaptive, self.e_space, self.node_server
+        best, best_v, best_e, best_w = INF, -1, -1, 0.0
+        for (v, e), w in zip(self.net.ways_on[u], self.walks[p], strict=True):
             if closed[v]:
                 continue
             on = dist[v]
             if nedge[v] >= 0 and e_space[nedge[v]] == e_space[e]:  # its route turns back: the best way on from it
-                on = min([cost + dist[x] for x, f, cost, _ in net.adj[v] if e_space[f] != e_space[e] and not closed[x]],
-                         default=math.inf)
-            if on == math.inf:
+                on = min([cost + dist[x] for x, f, cost, _ in self.adj[v] if e_space[f] != e_space[e] and not closed[x]],
+                         default=INF)
+            if on == INF:
                 continue
             c = (w + on) / v_free
             if adaptive:
-                s = net.node_server[v] if net.node_server[v] >= 0 else net.e_server[e]
+                s = node_server[v] if node_server[v] >= 0 else self.e_server[e]
                 if s >= 0:
                     c += self.heading[v] / self.servers[s].rate
             if c < best:
@@ -260,19 +283,19 @@ class _Run:
             return nxt[u], nedge[u]
         if self.no_choice[u]:
             e = nedge[u]
-            return (nxt[u], e) if behind < 0 or e < 0 or self.net.e_space[e] != behind else self.onward(u, behind, route)
-        net, closed = self.net, self.closed
+            return (nxt[u], e) if behind < 0 or e < 0 or self.e_space[e] != behind else self.onward(u, behind, route)
+        closed = self.closed
         if u not in steps:  # the steps that bring you closer (no loops), best first when nothing queues
             here = dist[u]
-            e_space_node, node_server, e_server, e_space = net.e_space_node, net.node_server, net.e_server, net.e_space
+            e_space_node, node_server, e_server, e_space = self.e_space_node, self.node_server, self.e_server, self.e_space
             steps[u] = sorted([
                 (cost + dist[v], v, e, node_server[v] if node_server[v] >= 0 else e_server[e], e_space[e])
-                for v, e, cost, _ in net.adj[u]
+                for v, e, cost, _ in self.adj[u]
                 if not closed[v] and dist[v] < here
                 and not (e_space_node[e] >= 0 and closed[e_space_node[e]] and u != e_space_node[e])
             ])
-        cap, servers, heading, count = net.space_cap, self.servers, self.heading, self.count
-        best, best_v, best_e = math.inf, -1, -1
+        cap, servers, heading, count = self.space_cap, self.servers, self.heading, self.count
+        best, best_v, best_e = INF, -1, -1
         for base, v, e, s, sp in steps[u]:  # s: the server of the step (its door, flight or path); sp: its space
             c = base / v_free
             if c >= best:
@@ -285,18 +308,18 @@ class _Run:
                 if now < sv.until:
                     c += sv.wait_at(now)
             if sp >= 0 and count[sp] >= cap[sp]:
-                c += 1.0 / servers[s].rate if s >= 0 else net.phys.full_space_penalty
+                c += 1.0 / servers[s].rate if s >= 0 else self.phys.full_space_penalty
             if c < best:
                 best, best_v, best_e = c, v, e
         return (best_v, best_e) if best_v >= 0 or behind < 0 else self.onward(u, behind, route)
 
     def onward(self, u: int, behind: int, route: Route) -> tuple[int, int]:
         """The best way on from door ``u`` not back into the space ``behind`` it; back only when there is no other."""
-        net, closed = self.net, self.closed
+        closed = self.closed
         dist, nxt, nedge, _ = route
-        best, best_v, best_e = math.inf, nxt[u], nedge[u]
-        for v, e, cost, _ in net.adj[u]:
-            if net.e_space[e] != behind and not closed[v] and cost + dist[v] < best:
+        best, best_v, best_e = INF, nxt[u], nedge[u]
+        for v, e, cost, _ in self.adj[u]:
+            if self.e_space[e] != behind and not closed[v] and cost + dist[v] < best:
                 best, best_v, best_e = cost + dist[v], v, e
         return best_v, best_e
 
@@ -312,7 +335,7 @@ class _Run:
         (Boyce, Purser & Shields 2012 observed about 50:50).
         """
         floor, stair = self.waiting[sp], self.waiting_stair[sp]
-        if not (floor or stair) or self.count[sp] >= self.net.space_cap[sp]:
+        if not (floor or stair) or self.count[sp] >= self.space_cap[sp]:
             return
         if floor and stair:
             f, s = self.merged[sp]
@@ -358,11 +381,10 @@ class _Run:
     def line_space(self, u: int, space: int) -> int:
         """The node of the space a line before node ``u`` forms in, for someone in ``space`` (-1: none): that space's
         own node, or off a flight, the landing ``u`` they arrived at."""
-        net = self.net
         if space < 0:
             return -1
-        sn = net.space_node[space]
-        return u if sn < 0 and net.space_is_flight[space] else sn
+        sn = self.space_node[space]
+        return u if sn < 0 and self.space_is_flight[space] else sn
 
     def line_front(self, u: int, space: int, at: tuple[float, float], reach: float) -> tuple[float, float]:
         """Where someone in line at ``at`` for node ``u`` is after edging ``reach`` m towards its front (m).
@@ -387,17 +409,17 @@ class _Run:
         the arrival time, so the door still serves in arrival order). The
         person leaves ``space`` for the edge's space when they set off.
         """
-        net, servers, count, walking = self.net, self.servers, self.count, self.walking
-        phys = net.phys
-        sp = net.e_space[e]
-        s = net.e_server[e]
+        servers, count, walking = self.servers, self.count, self.walking
+        phys = self.phys
+        sp = self.e_space[e]
+        s = self.e_server[e]
         t0 = now
         if s >= 0:
             sv = servers[s]
             t0 = sv.reserve(now)
         if sp != space:
-            if sp >= 0 and net.space_server[sp] >= 0:
-                sv = servers[net.space_server[sp]]
+            if sp >= 0 and self.space_server[sp] >= 0:
+                sv = servers[self.space_server[sp]]
                 t0 = sv.reserve(t0)
             if space >= 0:
                 count[space] -= 1
@@ -406,10 +428,10 @@ class _Run:
             if sp >= 0:
                 count[sp] += 1
                 walking[sp] += 1
-        stair = ((net.level[v] or 0) > (net.level[u] or 0)) * 2 - 1 if net.e_stair[e] else 0
-        speed = phys.speed(v_free, walking[sp] / net.space_area[sp] if sp >= 0 else 0.0, stair)
+        stair = ((self.level[v] or 0) > (self.level[u] or 0)) * 2 - 1 if self.e_stair[e] else 0
+        speed = phys.speed(v_free, walking[sp] / self.space_area[sp] if sp >= 0 else 0.0, stair)
         t_arrive = t0 + length / speed
-        s = net.node_server[v]
+        s = self.node_server[v]
         t_through = t_arrive
         if s >= 0:
             sv = servers[s]
@@ -426,16 +448,16 @@ class _Run:
         """
         net, servers, moves = self.net, self.servers, self.moves
         _, nxt, nedge, _ = self.route(key)
-        while not net.is_assembly[u]:
+        while not self.is_assembly[u]:
             v, e = nxt[u], nedge[u]
             if v < 0:
                 return -1.0
-            s = net.e_server[e]
+            s = self.e_server[e]
             t0 = servers[s].reserve(t) if s >= 0 else t
-            t = t0 + net.e_len[e] / v_free
+            t = t0 + self.e_len[e] / v_free
             if moves is not None:
                 record_outdoors(net, moves, p, (u, v, e), (t0, t), v_free)
-            s = net.node_server[v]  # a gate on the way
+            s = self.node_server[v]  # a gate on the way
             if s >= 0:
                 t = servers[s].reserve(t)
             u = v
@@ -584,11 +606,10 @@ class _Run:
         draws them at (``x``, ``y``) (m), where they stood or the end of the step
         they were taking, not on the space's node.
         """
-        net = self.net
-        if space < 0 or t1 <= t0 or net.space_fed_rate[space] <= 0:
+        if space < 0 or t1 <= t0 or self.space_fed_rate[space] <= 0:
             return False
-        rate = net.space_fed_rate[space]
-        a = max(t0, net.space_smoke_at[space])
+        rate = self.space_fed_rate[space]
+        a = max(t0, self.space_smoke_at[space])
         if a >= t1:
             return False
         if self.dose[p] + rate * (t1 - a) < 1.0:
@@ -597,8 +618,8 @@ class _Run:
         t = a + (1.0 - self.dose[p]) / rate
         self.dose[p] = 1.0
         self.incap_at[p] = t
-        node = net.space_node[space]
-        self.incap_in[p] = net.names[node if node >= 0 else u]
+        node = self.space_node[space]
+        self.incap_in[p] = self.net.names[node if node >= 0 else u]
         if self.moves is not None:
             self.moves.append((p, "incapacitated", t, t, u, u, x, y, x, y))
         return True

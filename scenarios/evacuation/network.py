@@ -16,9 +16,8 @@ worker (``scenarios.replicate``).
 
 from __future__ import annotations
 
-import heapq
 import math
-from bisect import bisect_right
+from array import array
 from collections import defaultdict
 
 import cython
@@ -28,6 +27,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from scenarios.evacuation.physics import CAPACITIES, Capacity, Physics
+from scenarios.evacuation.search import RouteField, field, flat_adjacency
 from scenarios.schema import Evacuation
 from twin.campus import OCCUPIED, Campus
 from twin.errors import Problem, ScenarioError
@@ -43,8 +43,31 @@ from twin.graph import (
 HOP = 1e-3
 """Tie-break added to every hop in route search (s), so routes never pass through a door node for nothing."""
 
-RouteField = tuple[list[float], list[int], list[int]]
-"""Per node: the distance to the nearest target (s at unit speed), the next node and the edge to it (-1: none)."""
+QUEUE_PLACES_KEPT = 4
+"""Campuses whose queue places (:meth:`Network.queue_places`) are kept between networks in a process."""
+_queue_places_kept: dict[tuple[str, float], tuple[dict[tuple[str, str], list[tuple[float, float]]],
+                                                  dict[str, np.ndarray]]] = {}
+"""By campus digest and ``density_max``: the queue places by door and space names, and each space's grid points
+(by its name). Geometry alone, the same for every scenario on the campus, so the live forecasts (a network per
+fire alarm) compute each once."""
+
+
+
+@cython.cfunc
+@cython.inline
+@cython.returns(cython.Py_ssize_t)
+@cython.locals(los=list, lo=cython.Py_ssize_t, hi=cython.Py_ssize_t, mid=cython.Py_ssize_t, k=cython.long)
+def _run_before(los: list[int], k: int) -> int:
+    """The last index ``i`` with ``los[i] <= k`` (-1: none), ``los`` ascending: ``bisect_right(los, k) - 1``, as a
+    loop the compiled engine runs in C (a call of ``bisect`` took ~700 instructions for its few probes)."""
+    lo, hi = 0, len(los)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if k < los[mid]:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo - 1
 
 
 class Server:
@@ -103,7 +126,7 @@ class Server:
             k = his[-1]
             his[-1] = k + 1
             return k
-        i = bisect_right(los, k) - 1  # the run that starts at or before k
+        i = _run_before(los, k)  # the run that starts at or before k
         if i >= 0 and k <= his[i]:  # in run i, or just at its end: the slot after it
             k = his[i]
             his[i] = k + 1
@@ -152,7 +175,7 @@ class Server:
             if k < his[-1]:
                 k = his[-1]
         else:
-            i = bisect_right(los, k) - 1
+            i = _run_before(los, k)
             if i >= 0 and k < his[i]:
                 k = his[i]
         w = k / self.rate - t
@@ -283,10 +306,17 @@ class Network:
             ab, ba = self.edge_cost(e, a, b), self.edge_cost(e, b, a)
             self.adj[a].append((b, e, ab, ba))
             self.adj[b].append((a, e, ba, ab))
+        self.adj_first, self.adj_node, self.adj_edge, self.adj_cost = flat_adjacency(self.adj)
+        """``adj`` as flat arrays for the route search (:meth:`field`)."""
         self.node_space = [space_of_node.get(n, -1) for n in self.names]
         node_of_space = {sp: idx[n] for n, sp in space_of_node.items()}
         self.e_space_node = [node_of_space.get(sp, -1) for sp in self.e_space]
         """Per edge, the node of the space it crosses (-1 outdoors and on flights): closing a space closes its edges."""
+        self.e_space_node_a = array("l", self.e_space_node)
+        self.outdoor_flags = array("b", self.outdoor)
+        self.node_server_a, self.e_server_a = array("l", self.node_server), array("l", self.e_server)
+        self.e_a, self.e_b = array("l", [a for a, _ in self.e_ends]), array("l", [b for _, b in self.e_ends])
+        """The same as flat arrays, for the route search (:meth:`field`, ``_Run.queues``)."""
         self.space_node = [node_of_space.get(sp, -1) for sp in range(len(self.space_area))]
         """Per space, its node (-1 for flights and paths)."""
         self.space_is_flight = [False] * len(self.space_area)
@@ -470,22 +500,34 @@ class Network:
         queue stands at point ``k``. Computed once per door and space.
         """
         key = (door, space)
-        if key not in self._queue_places:
-            poly = self.space_geom.get(space)
-            dx, dy = self.xy[door]
-            if poly is None or poly.area <= 0:
-                pts = np.array([[dx, dy]])
-            else:
-                step = 1.0 / math.sqrt(self.phys.d_max)
-                minx, miny, maxx, maxy = poly.bounds
-                gx, gy = np.meshgrid(np.arange(minx + step / 2, maxx, step), np.arange(miny + step / 2, maxy, step))
-                pts = np.column_stack([gx.ravel(), gy.ravel()])
-                pts = pts[shapely.contains_xy(poly, pts[:, 0], pts[:, 1])]
-                if not len(pts):
-                    pts = np.array([[dx, dy]])
-                pts = pts[np.argsort(np.hypot(pts[:, 0] - dx, pts[:, 1] - dy), kind="stable")]
-            self._queue_places[key] = [(x, y) for x, y in pts.tolist()]
-        return self._queue_places[key]
+        pts = self._queue_places.get(key)
+        if pts is None:
+            kept = _queue_places_kept.get((self.campus.digest, self.phys.d_max))
+            if kept is None:
+                while len(_queue_places_kept) >= QUEUE_PLACES_KEPT:
+                    _queue_places_kept.pop(next(iter(_queue_places_kept)))
+                kept = _queue_places_kept.setdefault((self.campus.digest, self.phys.d_max), ({}, {}))
+            places, grids = kept
+            names = (self.names[door], self.names[space])
+            if names not in places:
+                if names[1] not in grids:
+                    grids[names[1]] = self._queue_grid(space)
+                grid, (dx, dy) = grids[names[1]], self.xy[door].tolist()
+                order = np.argsort(np.hypot(grid[:, 0] - dx, grid[:, 1] - dy), kind="stable")
+                places[names] = [(x, y) for x, y in grid[order].tolist()] if len(grid) else [(dx, dy)]
+            pts = self._queue_places[key] = places[names]
+        return pts
+
+    def _queue_grid(self, space: int) -> np.ndarray:
+        """The grid points of :meth:`queue_places` in the space of node ``space`` (m; none where it has no area)."""
+        poly = self.space_geom.get(space)
+        if poly is None or poly.area <= 0:
+            return np.empty((0, 2))
+        step = 1.0 / math.sqrt(self.phys.d_max)
+        minx, miny, maxx, maxy = poly.bounds
+        gx, gy = np.meshgrid(np.arange(minx + step / 2, maxx, step), np.arange(miny + step / 2, maxy, step))
+        pts = np.column_stack([gx.ravel(), gy.ravel()])
+        return pts[shapely.contains_xy(poly, pts[:, 0], pts[:, 1])]
 
     def queue_place(self, door: int, space: int, k: int) -> tuple[float, float]:
         """Where the ``k``-th person (0: the front) in a queue for ``door`` in the space of node ``space`` stands (m).
@@ -616,59 +658,12 @@ class Network:
             return self.e_len[e] / (self.phys.stair_down if down else self.phys.stair_up) + HOP
         return self.e_len[e] + HOP
 
-    @cython.locals(n=cython.Py_ssize_t, dist=list, nxt=list, nedge=list, outdoor=list, space_node=list, adj=list,
-                   heap=list, d=cython.double, nd=cython.double, cost=cython.double, v=cython.long, u=cython.long,
-                   e=cython.long, sn=cython.long, out_v=cython.bint)
     def field(self, targets: list[int], closed: list[bool], within: set[int] | None = None,
-              penalty: list[float] | None = None) -> RouteField:
-        """Distances (s at unit speed) to the nearest target, the next hop and the edge to it, avoiding closed nodes.
-
-        Dijkstra's search from the targets over Python lists (a replication
-        searches again after every closure and reroute, so it is kept lean).
-
-        Parameters
-        ----------
-        targets : list of int
-            Target node indices.
-        closed : list of bool
-            Per node, whether nobody may enter it.
-        within : set of int, optional
-            Restrict the search to these nodes (a building's, for nearest exits).
-        penalty : list of float, optional
-            Extra cost per edge (m at unit speed), e.g. the queue ahead of it.
-        """
-        n = len(self.names)
-        inf = math.inf
-        dist = [inf] * n
-        nxt = [-1] * n
-        nedge = [-1] * n
-        outdoor = self.outdoor
-        space_node = self.e_space_node
-        adj = self.adj
-        heap = [(0.0, t) for t in targets if not closed[t]]
-        for _, t in heap:
-            dist[t] = 0.0
-        heapq.heapify(heap)
-        pop, push = heapq.heappop, heapq.heappush
-        while heap:
-            d, v = pop(heap)
-            if d > dist[v]:
-                continue
-            out_v = outdoor[v]
-            for u, e, _, cost in adj[v]:
-                if (within is not None and u not in within) or (outdoor[u] and not out_v):
-                    continue  # nobody walks back into a building on the way out
-                sn = space_node[e]
-                if sn >= 0 and sn != u and closed[sn]:
-                    continue  # a closed room or corridor closes the walks across it; those in it may leave
-                nd = d + cost + penalty[e] if penalty is not None else d + cost
-                if nd < dist[u]:
-                    dist[u] = nd
-                    nxt[u] = v
-                    nedge[u] = e
-                    if not closed[u]:  # a closed node can be left, not crossed
-                        push(heap, (nd, u))
-        return dist, nxt, nedge
+              penalty: array | list[float] | None = None) -> RouteField:
+        """Distances (s at unit speed) to the nearest target, the next hop and the edge to it, avoiding closed nodes
+        (:func:`scenarios.evacuation.search.field` on this network; its parameters)."""
+        return field(self.adj_first, self.adj_node, self.adj_edge, self.adj_cost, self.outdoor_flags,
+                     self.e_space_node_a, targets, closed, within, penalty)
 
 
 def _sample(poly: BaseGeometry, n: int, rng: np.random.Generator) -> np.ndarray:

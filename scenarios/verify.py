@@ -47,7 +47,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from maps.builder import CampusBuilder
 from scenarios.evacuation import Physics
@@ -128,6 +127,8 @@ def case_premovement(ctx: Context) -> Case:
         elif st == "walk" and p not in first_walk:
             first_walk[p] = t0
     starts = np.array([first_walk[p] for p in sorted(first_walk)])
+    from scipy import stats  # here, not at the top: ~0.5 s of imports every importer of this module paid for one case
+
     ks = stats.kstest(starts, stats.uniform(loc=lo, scale=hi - lo).cdf) if len(starts) else None
     d = float(ks.statistic) if ks is not None else math.nan
     crit = 1.358 / math.sqrt(n)

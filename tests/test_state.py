@@ -158,7 +158,7 @@ def test_batches_submitted_from_many_threads_give_the_state_a_replay_gives(demo,
     reads: list[int] = []
 
     def reader() -> None:
-        while not done.is_set():
+        while not done.wait(0.001):  # a read every millisecond or so, not a spin that takes the writers' turns
             with ing.lock:
                 reads.append(ing.state.applied)
 

@@ -95,6 +95,10 @@ def _pop(heap: list[Item]) -> Item:
     return top
 
 
+if not cython.compiled:  # plain Python: the standard library's C heap is faster than the loops above run as Python
+    from heapq import heappop as _pop, heappush as _push  # noqa: F811 - the same order: entries' keys are unique
+
+
 class Calendar(simpy.Environment):
     """A :class:`simpy.Environment` that also runs people (plain generators), on a calendar queue.
 

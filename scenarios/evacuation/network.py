@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 from array import array
 from collections import defaultdict
+from weakref import WeakKeyDictionary
 
 import cython
 import networkx as nx
@@ -51,6 +52,20 @@ _queue_places_kept: dict[tuple[str, float], tuple[dict[tuple[str, str], list[tup
 (by its name). Geometry alone, the same for every scenario on the campus, so the live forecasts (a network per
 fire alarm) compute each once."""
 
+
+
+_contracted_kept: WeakKeyDictionary[Campus, dict[bool, nx.Graph]] = WeakKeyDictionary()
+"""The contracted graph by campus and whether roads are walked: the same for every scenario on a campus (read,
+never changed, by its networks), so the live forecasts (a network per fire alarm) copy and contract it once."""
+
+
+def _contracted(campus: Campus, roads: bool) -> nx.Graph:
+    """The campus graph (``roads``: with the roads, else the walk graph) with its outdoor paths contracted through
+    plain junctions (:func:`twin.graph.contract_paths`), kept per campus."""
+    kept = _contracted_kept.setdefault(campus, {})
+    if roads not in kept:
+        kept[roads] = contract_paths(nx.Graph(campus.graph if roads else campus.walk_graph()))
+    return kept[roads]
 
 
 @cython.cfunc
@@ -210,8 +225,7 @@ class Network:
         self.by_capacity = {m: Physics(scenario.settings, m) for m in CAPACITIES}
         """The physics of each capacity mode (the flow lower bound uses the measured one whatever the scenario's)."""
         self._check_ids(source)
-        walk = campus.graph if scenario.roads else campus.walk_graph()
-        g = contract_paths(nx.Graph(walk))
+        g = _contracted(campus, scenario.roads)
         self.graph = g
         nodes = node_arrays(g)
         self.names = nodes.names

@@ -11,6 +11,7 @@ cdef class _Run:
     cdef public list pre, speed, start, servers, closed, count, walking, waiting, waiting_stair, lined
     cdef public list no_choice, safe_at, left_at, trapped_at, dose, incap_at, incap_in, closures
     cdef public dict fields
+    cdef public long fields_version
     cdef public double merge_floor
     cdef public bint adaptive, nearest_exit, smoky
     cdef public Physics phys
@@ -25,12 +26,12 @@ cdef class _Run:
 
     @cython.locals(best=double, best_v=long, best_e=long, best_w=double, v=long, e=long, w=double, on=double, c=double,
                    s=long, adaptive=bint, closed=list, e_space=list, node_server=list)
-    cpdef tuple first_way(self, long p, long u, tuple key, double v_free)
+    cpdef tuple first_way(self, long p, long u, tuple route, double v_free)
 
     @cython.locals(dist=list, nxt=list, nedge=list, steps=dict, cap=list, servers=list, heading=list, count=list,
                    best=double, best_v=long, best_e=long, base=double, v=long, e=long, s=long, sp=long,
                    c=double, sv=Server, here=double)
-    cpdef tuple choose(self, long u, tuple key, double v_free, double now, long behind=*)
+    cpdef tuple choose(self, long u, tuple key, tuple route, double v_free, double now, long behind=*)
 
     cpdef tuple onward(self, long u, long behind, tuple route)
 

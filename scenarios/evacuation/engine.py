@@ -136,6 +136,8 @@ class _Run:
         """Nodes where there is no choice to make on the way (outdoors, a passage, or routes are not adaptive);
         the first choice, out of the start space, is always made (:meth:`first_way`)."""
         self.fields: dict[RouteKey, Route] = {}
+        self.fields_version = 0
+        """Counts the times ``fields`` was emptied (a closure, a reroute): a person's route is good while it stands."""
         # the network's lists the per-step methods read, as the run's own fields (C fields of a C class when compiled,
         # where the network's are attributes of a Python object); the same lists, never changed
         self.phys = net.phys
@@ -229,7 +231,7 @@ class _Run:
             self.fields[key] = (d, n, e, {})
         return self.fields[key]
 
-    def first_way(self, p: int, u: int, key: RouteKey, v_free: float) -> tuple[int, int, float]:
+    def first_way(self, p: int, u: int, route: Route, v_free: float) -> tuple[int, int, float]:
         """Person ``p``'s way out of their start space ``u`` from their own place: (next node, edge, walk in m); -1 for none.
 
         Every way on whose route does not come back through the space is
@@ -244,7 +246,7 @@ class _Run:
         spreads over the doors by where people stand and how long each
         queue is when they set off.
         """
-        dist, _, nedge, _ = self.fields.get(key) or self.route(key)
+        dist, _, nedge, _ = route
         closed, adaptive, e_space, node_server = self.closed, self.adaptive, self.e_space, self.node_server
         best, best_v, best_e, best_w = INF, -1, -1, 0.0
         for (v, e), w in zip(self.net.ways_on[u], self.walks[p], strict=True):
@@ -265,8 +267,8 @@ class _Run:
                 best, best_v, best_e, best_w = c, v, e, w
         return best_v, best_e, best_w
 
-    def choose(self, u: int, key: RouteKey, v_free: float, now: float, behind: int = -1) -> tuple[int, int]:
-        """Next node and edge from ``u`` at time ``now`` s (-1 when no way is left); ``behind``: the space behind the door ``u`` being passed.
+    def choose(self, u: int, key: RouteKey, route: Route, v_free: float, now: float, behind: int = -1) -> tuple[int, int]:
+        """Next node and edge from ``u`` at time ``now`` s on ``route`` (``key``'s; -1 when no way is left); ``behind``: the space behind the door ``u`` being passed.
 
         Where there is a choice (adaptive routes, indoors, more than one way
         on), each step that brings the person closer is priced at its walk
@@ -277,7 +279,6 @@ class _Run:
         while another way on is open (:meth:`onward`): a queue that grew
         elsewhere since they chose is not worth going back through it for.
         """
-        route = self.fields.get(key) or self.route(key)
         dist, nxt, nedge, steps = route
         if key[0] == "inside":
             return nxt[u], nedge[u]
@@ -468,7 +469,8 @@ class _Run:
                    y=cython.double, qx=cython.double, qy=cython.double, x0=cython.double, y0=cython.double,
                    t0=cython.double, t_arrive=cython.double, t_through=cython.double, now=cython.double,
                    length=cython.double, t=cython.double, outdoor=list, space_node=list, e_space=list, cap=list,
-                   e_len=list, node_server=list, count=list, closed=list, fields=dict, smoky=cython.bint, k=cython.long)
+                   e_len=list, node_server=list, count=list, closed=list, fields=dict, smoky=cython.bint, k=cython.long,
+                   route=tuple, route_version=cython.long)
     def person(self, p: int) -> Person:  # noqa: C901 - one person's way out is one loop
         """The process of person ``p``, from the end of their pre-movement time: walk node to node to safety.
 
@@ -505,8 +507,12 @@ class _Run:
         token = -1  # the space whose free place woke us; passed on if we do not take it
         first = True  # still in the start space, at their own place
         passing = False  # at a door they set out to pass (their route went on out of the space they came from)
+        route_key, route_version, route = None, -1, None
         while True:
             now = env.now
+            if route_key is not key or route_version != self.fields_version:  # the route now for where they head
+                route = fields.get(key) or self.route(key)
+                route_key, route_version = key, self.fields_version
             if outdoor[u]:
                 if space >= 0:
                     count[space] -= 1
@@ -521,9 +527,9 @@ class _Run:
                     self.safe_at[p] = t
                 return
             if first:
-                v, e, length = self.first_way(p, u, key, v_free)
+                v, e, length = self.first_way(p, u, route, v_free)
             else:
-                v, e = self.choose(u, key, v_free, now, space if passing else -1)
+                v, e = self.choose(u, key, route, v_free, now, space if passing else -1)
                 length = e_len[e]
             if v < 0 or (closed[v] and not (key[0] == "inside" and v == space_node[key[1]])):
                 if key[0] == "exits":  # no exit of the building left: head for safety any way
@@ -571,7 +577,7 @@ class _Run:
             t0, t_arrive, t_through = self.step(u, v, e, length, space, v_free, now)
             stepped = (now, t_through, -1 if first else u)
             if node_server[v] >= 0:
-                on = (fields.get(key) or self.route(key))[2][v]
+                on = route[2][v]
                 passing = first or (on >= 0 and e_space[on] != sp)
             first = False
             behind, space = space, sp
@@ -632,6 +638,7 @@ class _Run:
             self.closed[i] = True
             self.closures.append((self.env.now, self.net.names[i], why))
         self.fields.clear()
+        self.fields_version += 1
         for ps in (*self.waiting, *self.waiting_stair):
             while ps:
                 self.env.resume(ps.popleft())
@@ -648,6 +655,7 @@ class _Run:
         while True:
             yield self.env.timeout(self.net.phys.reroute_interval)
             self.fields.clear()
+            self.fields_version += 1
 
     # -- result ---------------------------------------------------------------
 

@@ -395,7 +395,7 @@ class _Run:
         than the front place.
         """
         net = self.net
-        fx, fy = net.queue_places(u, self.line_space(u, space))[0]
+        fx, fy = net.queue_line(u, self.line_space(u, space))[1][0]
         x, y = at
         d = math.hypot(fx - x, fy - y)
         f = min(1.0, 0.5 * reach / d) if d > 1e-9 else 1.0

@@ -45,9 +45,13 @@ HOP = 1e-3
 """Tie-break added to every hop in route search (s), so routes never pass through a door node for nothing."""
 
 QUEUE_PLACES_KEPT = 4
-"""Campuses whose queue places (:meth:`Network.queue_places`) are kept between networks in a process."""
-_queue_places_kept: dict[tuple[str, float], tuple[dict[tuple[str, str], list[tuple[float, float]]],
-                                                  dict[str, np.ndarray]]] = {}
+QUEUE_HEAD = 32
+"""Queue places made Python pairs at a time (:meth:`Network.queue_line`)."""
+"""Campuses whose queue places (:meth:`Network.queue_line`) are kept between networks in a process."""
+QueueLine = tuple[int, list[tuple[float, float]], np.ndarray]
+"""The places of a queue (:meth:`Network.queue_line`): how many, the first ones as Python pairs (extended as longer
+queues need them), all of them as an array, nearest the door first (m)."""
+_queue_places_kept: dict[tuple[str, float], tuple[dict[tuple[str, str], QueueLine], dict[str, np.ndarray]]] = {}
 """By campus digest and ``density_max``: the queue places by door and space names, and each space's grid points
 (by its name). Geometry alone, the same for every scenario on the campus, so the live forecasts (a network per
 fire alarm) compute each once."""
@@ -249,7 +253,7 @@ class Network:
         """Per person, the node they start at."""
         self.space_geom = self._space_geometry()
         """Per node of a space people stand in (room, corridor, floor, stair landing), its polygon (m)."""
-        self._queue_places: dict[tuple[int, int], list[tuple[float, float]]] = {}
+        self._queue_places: dict[tuple[int, int], QueueLine] = {}
         self.ways_on = self._ways_on()
         """Per start node, the ways out of its space: (next node, edge) pairs, in the order of :meth:`places`' distances."""
         self.assembly_of = self._assembly_of()
@@ -505,13 +509,16 @@ class Network:
                 walks[k] = row
         return xy, walks
 
-    def queue_places(self, door: int, space: int) -> list[tuple[float, float]]:
+    def queue_line(self, door: int, space: int) -> QueueLine:
         """Where people queue for ``door`` in the space of node ``space``: points filling it outwards from the door (m).
 
         The points are a square grid at the spacing of ``density_max``
         (``1 / sqrt(density_max)`` m, 0.73 m at 1.88 persons/m²) over the
         space's polygon, nearest the door first: the ``k``-th person in the
-        queue stands at point ``k``. Computed once per door and space.
+        queue stands at point ``k`` (:meth:`queue_place`). Computed once per
+        door and space, and made Python pairs only as far as queues reach (a
+        large hall has thousands of points, a queue at one of its doors uses
+        the first few dozen).
         """
         key = (door, space)
         pts = self._queue_places.get(key)
@@ -526,14 +533,17 @@ class Network:
             if names not in places:
                 if names[1] not in grids:
                     grids[names[1]] = self._queue_grid(space)
-                grid, (dx, dy) = grids[names[1]], self.xy[door].tolist()
-                order = np.argsort(np.hypot(grid[:, 0] - dx, grid[:, 1] - dy), kind="stable")
-                places[names] = [(x, y) for x, y in grid[order].tolist()] if len(grid) else [(dx, dy)]
+                grid = grids[names[1]]
+                if not len(grid):
+                    grid = self.xy[door][None, :].astype(float)
+                dx, dy = self.xy[door].tolist()
+                line = grid[np.argsort(np.hypot(grid[:, 0] - dx, grid[:, 1] - dy), kind="stable")]
+                places[names] = (len(line), [(x, y) for x, y in line[:QUEUE_HEAD].tolist()], line)
             pts = self._queue_places[key] = places[names]
         return pts
 
     def _queue_grid(self, space: int) -> np.ndarray:
-        """The grid points of :meth:`queue_places` in the space of node ``space`` (m; none where it has no area)."""
+        """The grid points of :meth:`queue_line` in the space of node ``space`` (m; none where it has no area)."""
         poly = self.space_geom.get(space)
         if poly is None or poly.area <= 0:
             return np.empty((0, 2))
@@ -546,15 +556,17 @@ class Network:
     def queue_place(self, door: int, space: int, k: int) -> tuple[float, float]:
         """Where the ``k``-th person (0: the front) in a queue for ``door`` in the space of node ``space`` stands (m).
 
-        Point ``k`` of :meth:`queue_places`; beyond the space's last point
+        Point ``k`` of :meth:`queue_line`; beyond the space's last point
         (a queue longer than the space holds at ``density_max``: on a stair,
         whose sloping flights hold more people than its plan shows) the
         points are used again, each round a little off the last along a
         golden-angle spiral, so no two people stand on the same point.
         """
-        pts = self.queue_places(door, space)
-        n = len(pts)
-        x, y = pts[min(max(k, 0), n - 1) if n == 1 else max(k, 0) % n]
+        n, head, line = self.queue_line(door, space)
+        i = 0 if n == 1 else max(k, 0) % n
+        if i >= len(head):
+            head.extend([(x, y) for x, y in line[len(head):i + QUEUE_HEAD].tolist()])
+        x, y = head[i]
         layer = max(k, 0) // n
         if layer:
             r = 0.5 / math.sqrt(self.phys.d_max) * layer / (layer + 1)

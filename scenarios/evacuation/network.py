@@ -45,18 +45,14 @@ HOP = 1e-3
 """Tie-break added to every hop in route search (s), so routes never pass through a door node for nothing."""
 
 QUEUE_PLACES_KEPT = 4
+"""Campuses whose queue places (:meth:`Network.queue_line`) are kept between networks in a process."""
 QUEUE_HEAD = 32
 """Queue places made Python pairs at a time (:meth:`Network.queue_line`)."""
-"""Campuses whose queue places (:meth:`Network.queue_line`) are kept between networks in a process."""
 QueueLine = tuple[int, list[tuple[float, float]], np.ndarray]
-"""The places of a queue (:meth:`Network.queue_line`): how many, the first ones as Python pairs (extended as longer
-queues need them), all of them as an array, nearest the door first (m)."""
+"""A queue's places (:meth:`Network.queue_line`): how many, the first as pairs, all as an array (m)."""
 _queue_places_kept: dict[tuple[str, float], tuple[dict[tuple[str, str], QueueLine], dict[str, np.ndarray]]] = {}
 """By campus digest and ``density_max``: the queue places by door and space names, and each space's grid points
-(by its name). Geometry alone, the same for every scenario on the campus, so the live forecasts (a network per
-fire alarm) compute each once."""
-
-
+(by its name); geometry alone, so the live forecasts (a network per fire alarm) compute each once."""
 
 _contracted_kept: WeakKeyDictionary[Campus, dict[bool, nx.Graph]] = WeakKeyDictionary()
 """The contracted graph by campus and whether roads are walked: the same for every scenario on a campus (read,

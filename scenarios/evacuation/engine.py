@@ -190,7 +190,7 @@ class _Run:
         if not self.adaptive:
             return None
         net, servers = self.net, self.servers
-        now, speed = self.env.now, net.phys.walk_speed_mean
+        now, speed = self.env.now, self.phys.walk_speed_mean
         wait_a = array("d", [0.0]) * len(servers)
         node_wait_a = array("d", [0.0]) * len(net.node_server_a)
         out_a = array("d", [0.0]) * len(net.e_server_a)

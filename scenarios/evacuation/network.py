@@ -44,28 +44,24 @@ from twin.graph import (
 HOP = 1e-3
 """Tie-break added to every hop in route search (s), so routes never pass through a door node for nothing."""
 
-QUEUE_PLACES_KEPT = 4
-"""Campuses whose queue places (:meth:`Network.queue_line`) are kept between networks in a process."""
 QUEUE_HEAD = 32
 """Queue places made Python pairs at a time (:meth:`Network.queue_line`)."""
 QueueLine = tuple[int, list[tuple[float, float]], np.ndarray]
 """A queue's places (:meth:`Network.queue_line`): how many, the first as pairs, all as an array (m)."""
-_queue_places_kept: dict[tuple[str, float], tuple[dict[tuple[str, str], QueueLine], dict[str, np.ndarray]]] = {}
-"""By campus digest and ``density_max``: the queue places by door and space names, and each space's grid points
-(by its name); geometry alone, so the live forecasts (a network per fire alarm) compute each once."""
-
-_contracted_kept: WeakKeyDictionary[Campus, dict[bool, nx.Graph]] = WeakKeyDictionary()
-"""The contracted graph by campus and whether roads are walked: the same for every scenario on a campus (read,
-never changed, by its networks), so the live forecasts (a network per fire alarm) copy and contract it once."""
+_kept: WeakKeyDictionary[Campus, dict[tuple[str, object], object]] = WeakKeyDictionary()
+"""Per campus (for as long as it lives), what its networks derive from its geometry alone, the same for every
+scenario and never changed by them, so the live forecasts (a network per fire alarm) compute each once: the
+contracted graph (``("graph", roads)``), and the queue places by door and space names and each space's grid
+points by its name (``("queues", density_max)``)."""
 
 
 def _contracted(campus: Campus, roads: bool) -> nx.Graph:
     """The campus graph (``roads``: with the roads, else the walk graph) with its outdoor paths contracted through
     plain junctions (:func:`twin.graph.contract_paths`), kept per campus."""
-    kept = _contracted_kept.setdefault(campus, {})
-    if roads not in kept:
-        kept[roads] = contract_paths(nx.Graph(campus.graph if roads else campus.walk_graph()))
-    return kept[roads]
+    kept = _kept.setdefault(campus, {})
+    if ("graph", roads) not in kept:
+        kept["graph", roads] = contract_paths(nx.Graph(campus.graph if roads else campus.walk_graph()))
+    return kept["graph", roads]  # type: ignore[return-value]
 
 
 @cython.cfunc
@@ -519,12 +515,7 @@ class Network:
         key = (door, space)
         pts = self._queue_places.get(key)
         if pts is None:
-            kept = _queue_places_kept.get((self.campus.digest, self.phys.d_max))
-            if kept is None:
-                while len(_queue_places_kept) >= QUEUE_PLACES_KEPT:
-                    _queue_places_kept.pop(next(iter(_queue_places_kept)))
-                kept = _queue_places_kept.setdefault((self.campus.digest, self.phys.d_max), ({}, {}))
-            places, grids = kept
+            places, grids = _kept.setdefault(self.campus, {}).setdefault(("queues", self.phys.d_max), ({}, {}))
             names = (self.names[door], self.names[space])
             if names not in places:
                 if names[1] not in grids:
@@ -681,7 +672,7 @@ class Network:
         return self.e_len[e] + HOP
 
     def field(self, targets: list[int], closed: list[bool], within: set[int] | None = None,
-              penalty: array | list[float] | None = None) -> RouteField:
+              penalty: array | None = None) -> RouteField:
         """Distances (s at unit speed) to the nearest target, the next hop and the edge to it, avoiding closed nodes
         (:func:`scenarios.evacuation.search.field` on this network; its parameters)."""
         return field(self.adj_first, self.adj_node, self.adj_edge, self.adj_cost, self.outdoor_flags,

@@ -43,7 +43,7 @@ def flat_adjacency(adj: list[list[tuple[int, int, float, float]]]) -> tuple[arra
                first=cython.long[:], to=cython.long[:], via=cython.long[:], cost=cython.double[:],
                keys=cython.double[:], nodes=cython.long[:])
 def field(first: array, to: array, via: array, cost: array, outdoor: array, space_node: array, targets: list[int],
-          closed: list[bool], within: set[int] | None = None, penalty: array | list[float] | None = None) -> RouteField:
+          closed: list[bool], within: set[int] | None = None, penalty: array | None = None) -> RouteField:
     """Distances (s at unit speed) to the nearest target, the next hop and the edge to it, avoiding closed nodes.
 
     Parameters
@@ -62,7 +62,7 @@ def field(first: array, to: array, via: array, cost: array, outdoor: array, spac
         Per node, whether nobody may enter it.
     within : set of int, optional
         Restrict the search to these nodes (a building's, for nearest exits).
-    penalty : array or list of float, optional
+    penalty : array of float, optional
         Extra cost per edge (m at unit speed), e.g. the queue ahead of it (``_Run.queues``).
     """
     n = len(first) - 1
@@ -75,7 +75,7 @@ def field(first: array, to: array, via: array, cost: array, outdoor: array, spac
         for v in within:
             inside[v] = 1
     penalised = penalty is not None
-    pen = penalty if isinstance(penalty, array) else array("d", penalty if penalty is not None else [0.0])
+    pen = penalty if penalty is not None else array("d", [0.0])
     starts = sorted({t for t in targets if not closed[t]})
     keys_a, nodes_a = array("d", [0.0]) * (len(starts) + len(to)), array("l", [0]) * (len(starts) + len(to))
     keys, nodes = keys_a, nodes_a

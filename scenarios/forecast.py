@@ -59,7 +59,7 @@ REFRESH_S = 30.0
 COUNT_KINDS = frozenset({"crossing", "count"})
 """Event kinds that change people counts."""
 WORKER_NICE = 5
-"""How much lower the forecast workers' CPU priority is than the serving process's (``os.nice`` increment).
+"""How much lower the forecast worker's CPU priority is than the serving process's (``os.nice`` increment).
 
 The serving process carries the alarm path (an alarm on every screen within
 150 ms) and needs well under a core; a forecast takes a whole core for
@@ -272,38 +272,15 @@ class ForecastWorker:
         child.close()
 
     def run(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        """The forecast for ``inputs`` (blocks this thread, not the process): :meth:`ask`, then :meth:`answer`.
+        """The forecast for ``inputs`` (blocks this thread, not the process).
 
         Raises
         ------
         ForecastError
             When the forecast failed in the worker (its reason), or the worker died (its exit code).
-        """
-        self.ask(inputs)
-        return self.answer()
-
-    def ask(self, inputs: dict[str, Any]) -> None:
-        """Start the forecast for ``inputs`` (returns at once; :meth:`answer` waits for it).
-
-        Raises
-        ------
-        ForecastError
-            When the worker died.
         """
         try:
             self._conn.send(inputs)
-        except OSError:
-            raise self._died() from None
-
-    def answer(self) -> dict[str, Any]:
-        """The forecast asked for by :meth:`ask` (waits for it).
-
-        Raises
-        ------
-        ForecastError
-            When the forecast failed in the worker (its reason), or the worker died (its exit code).
-        """
-        try:
             ok, doc = self._conn.recv()
         except (EOFError, OSError):
             raise self._died() from None
@@ -350,15 +327,14 @@ def _serve_forecasts(campus: Campus, conn: Any) -> None:
 
 
 class Forecaster:
-    """Runs forecasts in worker processes, one trigger at a time; triggers arriving meanwhile fold into one rerun.
+    """Runs forecasts in a worker process, one trigger at a time; triggers arriving meanwhile fold into one rerun.
 
     A thread of the serving process reads the live state under the ingest lock
     (:func:`forecast_inputs` for each scope, milliseconds, the same moment for
-    both), hands the scopes in ``SCOPES`` order to their own
-    :class:`ForecastWorker` (``workers``, by scope), each when the one before
-    has answered, and stores each forecast as it comes back: the campus
-    forecast first, with the whole of the machine the server leaves, then
-    the building one. The engine never runs in the
+    both), hands the scopes in ``SCOPES`` order to its :class:`ForecastWorker`
+    (``worker``; a new one if it died) and stores each forecast as it comes
+    back: the campus forecast first, with the whole of the machine the
+    server leaves, then the building one. The engine never runs in the
     serving process, so ingest and the console's pushes keep their pace
     during a forecast. While one runs, newer triggers replace older ones:
     only the latest runs next, the superseded are counted in ``dropped``.
@@ -390,8 +366,8 @@ class Forecaster:
         self._asked = 0.0
         self._idle = threading.Event()
         self._idle.set()
-        self.workers = {scope: ForecastWorker(feed.state.campus) for scope in SCOPES}
-        """One worker process per forecast scope (one that dies takes only its own scope's forecast with it)."""
+        self.worker = ForecastWorker(feed.state.campus)
+        """The process the forecasts run in, the scopes one after the other (``SCOPES``)."""
         self._thread = threading.Thread(target=self._run, name="twin-forecast", daemon=True)
         self._thread.start()
 
@@ -433,8 +409,7 @@ class Forecaster:
         with self._cond:
             self._stop = True
             self._cond.notify()
-        for w in self.workers.values():
-            w.close()
+        self.worker.close()
         self._thread.join(timeout=30)
 
     def _run(self) -> None:
@@ -453,7 +428,7 @@ class Forecaster:
                     self._idle.set()
 
     def _forecast(self, fire: dict[str, Any], t0: float) -> bool:
-        """Run every scope's forecast for ``fire``, each in its worker, one after the other (``SCOPES``); store each.
+        """Run every scope's forecast for ``fire`` in the worker, one after the other (``SCOPES``); store each.
 
         Returns False when the forecaster was stopped meanwhile. A failure is
         reported in :attr:`errors` (with its scope) and the other scope goes on.
@@ -468,15 +443,15 @@ class Forecaster:
         failed = False
         for scope, inputs in asks.items():
             try:
-                if not self.workers[scope].alive:  # it died (reported at the time): a new one for this forecast
-                    self.workers[scope] = ForecastWorker(self.feed.state.campus)
-                fc = self.workers[scope].run(inputs)
+                if not self.worker.alive:  # it died (reported at the time): a new one for this forecast
+                    self.worker = ForecastWorker(self.feed.state.campus)
+                fc = self.worker.run(inputs)
                 fc["latency_s"] = round(time.perf_counter() - t0, 3)
                 self.feed.submit([{"sensor_id": "twin", "ts": fire["ts"], "kind": "forecast", "forecast": fc}],
                                  source="forecast", allow_twin=True)
                 self.latency_s[scope] = time.perf_counter() - t0
             except Exception as e:  # noqa: BLE001 - a failed forecast must not stop the service; it is reported
-                if self._stop:  # stop() ended the workers under the forecast
+                if self._stop:  # stop() ended the worker under the forecast
                     return False
                 failed = True
                 self.errors.append(f"{scope} forecast: {type(e).__name__}: {e}")

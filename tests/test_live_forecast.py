@@ -67,14 +67,14 @@ def _opened(pid: int) -> list[str]:
 
 def test_the_forecast_runs_in_a_worker_process_and_matches_one_run_in_process(live):
     ing, forecaster = live
-    pids = {w.process.pid for w in forecaster.workers.values()}
-    assert len(pids) == 2 and os.getpid() not in pids and all(w.alive for w in forecaster.workers.values())
-    for pid in pids:  # clean processes: none of the server's files, so never the store or its one-writer lock
-        assert not [f for f in _opened(pid) if str(ing.store.path.parent) in f]
+    pid = forecaster.worker.process.pid
+    assert pid != os.getpid() and forecaster.worker.alive
+    # a clean process: none of the server's files, so never the store or its one-writer lock
+    assert not [f for f in _opened(pid) if str(ing.store.path.parent) in f]
     ing.submit([{"sensor_id": "CAM1", "ts": T0 - 5, "kind": "count", "count": 4}, fire(T0)])
     assert forecaster.wait(60) and not forecaster.errors
-    for pid in pids:  # below the serving process (the alarm path) in CPU priority
-        assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICE)
+    # below the serving process (the alarm path) in CPU priority
+    assert os.getpriority(os.PRIO_PROCESS, pid) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICE)
     docs = stored(ing)  # each stored as it comes in: the campus forecast first, then the building's
     assert [d["scope"] for d in docs] == ["campus", "building"] and {d["trigger"]["ts"] for d in docs} == {T0}
     with ing.lock:
@@ -99,12 +99,12 @@ def test_triggers_superseded_while_one_runs_are_dropped(live):
 
 def test_a_dead_worker_is_replaced_for_the_next_forecast(live):
     ing, forecaster = live
-    old = forecaster.workers["campus"].process.pid
+    old = forecaster.worker.process.pid
     os.kill(old, signal.SIGKILL)
-    forecaster.workers["campus"].process.join(5)
+    forecaster.worker.process.join(5)
     forecaster.trigger(fire(T0))
     assert forecaster.wait(60) and not forecaster.errors
-    assert forecaster.workers["campus"].process.pid != old and len(stored(ing)) == 2
+    assert forecaster.worker.process.pid != old and len(stored(ing)) == 2
 
 
 def test_the_console_says_forecast_updating_until_the_newer_fires_forecast_is_in(live):
@@ -113,16 +113,14 @@ def test_the_console_says_forecast_updating_until_the_newer_fires_forecast_is_in
     ing.submit([fire(T0)])
     assert forecaster.wait(60)
     assert '"forecast_updating":false' in console.render()
-    pids = [w.process.pid for w in forecaster.workers.values()]
-    for pid in pids:
-        os.kill(pid, signal.SIGSTOP)  # the workers are busy (here: stopped) ...
+    pid = forecaster.worker.process.pid
+    os.kill(pid, signal.SIGSTOP)  # the worker is busy (here: stopped) ...
     try:
         ing.submit([{**fire(T0 + 30), "state": "normal"}])
         ing.submit([fire(T0 + 60)])  # ... when the detector goes into fire again
         assert '"forecast_updating":true' in console.render()  # ingest and the view are not held up
     finally:
-        for pid in pids:
-            os.kill(pid, signal.SIGCONT)
+        os.kill(pid, signal.SIGCONT)
     assert forecaster.wait(60) and not forecaster.errors
     view = console.render()
     assert '"forecast_updating":false' in view and stored(ing)[-1]["trigger"]["ts"] == T0 + 60

@@ -30,7 +30,7 @@ from pathlib import Path
 from types import ModuleType
 
 HERE = Path(__file__).parent
-MODULES = ("calendar", "engine", "network", "physics", "search")
+MODULES = ("calendar", "engine", "network", "physics", "queues", "search")
 """The engine's modules that are compiled, in ``scenarios/evacuation/``."""
 
 

@@ -17,7 +17,7 @@ def record_step(net: Network, servers: list[Server], moves: list[Move], p: int, 
     During a wait to pass onto the flight, path or corridor ahead (set
     off after now) they edge forward, at most half way and never faster
     than their free speed. Someone who has to queue at the door ahead walks to their place in
-    its queue, the ``k``-th point of :meth:`Network.queue_place` with
+    its queue, the ``k``-th point of :meth:`QueueLines.place <scenarios.evacuation.queues.QueueLines.place>` with
     ``k`` the people booked ahead of them (at their free speed ``v_free``
     m/s, so someone near the door who finds a long queue walks back to
     its end), and moves up to the door as the queue drains: a queue is a
@@ -35,7 +35,7 @@ def record_step(net: Network, servers: list[Server], moves: list[Move], p: int, 
     qx = qy = math.nan
     if t_through - t_arrive > 1e-9 and s >= 0 and net.e_space_node[e] >= 0:
         ahead = int((t_through - t_arrive) * servers[s].rate - 0.5)
-        qx, qy = net.queue_place(v, net.e_space_node[e], ahead)
+        qx, qy = net.lines.place(v, net.e_space_node[e], ahead)
     to_place, place_to_door = math.hypot(qx - x, qy - y) / v_free, math.hypot(dx - qx, dy - qy) / v_free
     if t0 + to_place + place_to_door <= t_through:  # time to walk to the place in the queue, then up to the door
         t_queue = min(max(t_arrive, t0 + to_place), t_through - place_to_door)

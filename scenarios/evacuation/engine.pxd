@@ -4,6 +4,7 @@
 cimport cython
 from scenarios.evacuation.network cimport Server
 from scenarios.evacuation.physics cimport Physics
+from scenarios.evacuation.queues cimport QueueLines
 
 cdef class _Run:
     cdef public object net, scenario, walks, place, env, merged, heading, moves
@@ -17,6 +18,8 @@ cdef class _Run:
     cdef public Physics phys
     cdef public list e_space, e_server, e_len, e_stair, node_server, level, adj, is_assembly, space_server, space_area
     cdef public list space_cap, e_space_node, space_node, space_is_flight, space_fed_rate, space_smoke_at
+    cdef public list node_xy, start_xy
+    cdef public QueueLines lines
 
     @cython.locals(servers=list, now=double, speed=double, k=Py_ssize_t, s=long, sv=Server, wait=double[:],
                    node_wait=double[:], out=double[:], node_server=long[:], e_server=long[:], e_a=long[:], e_b=long[:])
@@ -28,17 +31,23 @@ cdef class _Run:
                    s=long, adaptive=bint, closed=list, e_space=list, node_server=list)
     cpdef tuple first_way(self, long p, long u, tuple route, double v_free)
 
-    @cython.locals(dist=list, nxt=list, nedge=list, steps=dict, cap=list, servers=list, heading=list, count=list,
-                   best=double, best_v=long, best_e=long, base=double, v=long, e=long, s=long, sp=long,
-                   c=double, sv=Server, here=double)
-    cpdef tuple choose(self, long u, tuple key, tuple route, double v_free, double now, long behind=*)
+    @cython.locals(dist=list, nxt=list, nedge=list, steps=list, ways=list, cap=list, servers=list, heading=list,
+                   count=list, best=double, best_v=long, best_e=long, base=double, v=long, e=long, s=long, sp=long,
+                   c=double, sv=Server, here=double, coming=long, there=long, room=double)
+    cpdef tuple choose(self, long u, tuple route, double v_free, double now, long behind=*)
 
     cpdef tuple onward(self, long u, long behind, tuple route)
 
     @cython.locals(floor=object, stair=object, f=long, s=long, take_floor=bint)
     cpdef wake(self, long sp)
 
+    @cython.locals(sn=long, qx=double, qy=double, t0=double, t1=double, frm=long, x0=double, y0=double)
+    cpdef object line_place(self, long p, long u, long space, tuple stepped, double v_free)
+
     cpdef long line_space(self, long u, long space)
+
+    @cython.locals(fx=double, fy=double, d=double, f=double)
+    cpdef tuple line_front(self, long u, long space, double x, double y, double reach)
 
     @cython.locals(servers=list, count=list, walking=list, sp=long, s=long, t0=double, stair=long,
                    speed=double, t_arrive=double, t_through=double, sv=Server, phys=Physics)

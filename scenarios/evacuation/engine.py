@@ -42,9 +42,10 @@ from scenarios.evacuation.replication import Move, Replication
 
 RouteKey = tuple[Any, ...]
 """What a route leads to: ("assembly", targets), ("exits", building) or ("inside", space, targets)."""
-Route = tuple[list[float], list[int], list[int], dict[int, list[tuple[float, int, int, int, int]]]]
+Route = tuple[list[float], list[int], list[int], list[list[tuple[float, int, int, int, int]] | None] | None]
 """A route field as lists (distance, next node, next edge per node) and, per node, its steps that lead closer
-(free-flow cost, node, edge, its server or -1, its space or -1)."""
+(free-flow cost, node, edge, its server or -1, its space or -1; None until asked for), or None on an ("inside", ...)
+route, which takes the shortest way."""
 
 
 INF = cython.declare(cython.double, math.inf)
@@ -106,6 +107,8 @@ class _Run:
         xy, self.walks = net.places(rng)
         self.place: np.ndarray = xy
         """Per person, their place in their start space (m)."""
+        self.start_xy: list[list[float]] = xy.tolist()
+        """The same as Python floats."""
         self.start: list[int] = net.start.tolist()
         self.env = Calendar(self.person)
         self.servers = [s.fresh() for s in net.servers]
@@ -146,6 +149,7 @@ class _Run:
         self.space_server, self.space_area, self.space_cap = net.space_server, net.space_area, net.space_cap
         self.e_space_node, self.space_node, self.space_is_flight = net.e_space_node, net.space_node, net.space_is_flight
         self.space_fed_rate, self.space_smoke_at = net.space_fed_rate, net.space_smoke_at
+        self.node_xy, self.lines = net.node_xy, net.lines
         self.safe_at = [math.nan] * n_people
         self.left_at = [math.nan] * n_people
         self.trapped_at = [math.nan] * n_people
@@ -228,7 +232,7 @@ class _Run:
                 exits = [i for i in inside if net.kind[i] == "door" and net.node_server[i] >= 0
                          and self.servers[net.node_server[i]].exit]
                 d, n, e = net.field(exits, closed, within=inside, penalty=self.queues())
-            self.fields[key] = (d, n, e, {})
+            self.fields[key] = (d, n, e, None if key[0] == "inside" else [None] * len(d))
         return self.fields[key]
 
     def first_way(self, p: int, u: int, route: Route, v_free: float) -> tuple[int, int, float]:
@@ -267,11 +271,12 @@ class _Run:
                 best, best_v, best_e, best_w = c, v, e, w
         return best_v, best_e, best_w
 
-    def choose(self, u: int, key: RouteKey, route: Route, v_free: float, now: float, behind: int = -1) -> tuple[int, int]:
-        """Next node and edge from ``u`` at time ``now`` s on ``route`` (``key``'s; -1 when no way is left); ``behind``: the space behind the door ``u`` being passed.
+    def choose(self, u: int, route: Route, v_free: float, now: float, behind: int = -1) -> tuple[int, int]:
+        """Next node and edge from ``u`` at time ``now`` s on ``route`` (-1 when no way is left); ``behind``: the space behind the door ``u`` being passed.
 
         Where there is a choice (adaptive routes, indoors, more than one way
-        on), each step that brings the person closer is priced at its walk
+        on, not on the way out of a space that closed around them), each
+        step that brings the person closer is priced at its walk
         time plus the queue at its door, flight or path now, the people
         already heading there, and a full space behind it; the cheapest wins.
         Nobody who set out through a door (their route led on out of the
@@ -280,16 +285,17 @@ class _Run:
         elsewhere since they chose is not worth going back through it for.
         """
         dist, nxt, nedge, steps = route
-        if key[0] == "inside":
+        if steps is None:  # out of a space that closed around them: the shortest way
             return nxt[u], nedge[u]
         if self.no_choice[u]:
             e = nedge[u]
             return (nxt[u], e) if behind < 0 or e < 0 or self.e_space[e] != behind else self.onward(u, behind, route)
         closed = self.closed
-        if u not in steps:  # the steps that bring you closer (no loops), best first when nothing queues
+        ways = steps[u]
+        if ways is None:  # the steps that bring you closer (no loops), best first when nothing queues
             here = dist[u]
             e_space_node, node_server, e_server, e_space = self.e_space_node, self.node_server, self.e_server, self.e_space
-            steps[u] = sorted([
+            ways = steps[u] = sorted([
                 (cost + dist[v], v, e, node_server[v] if node_server[v] >= 0 else e_server[e], e_space[e])
                 for v, e, cost, _ in self.adj[u]
                 if not closed[v] and dist[v] < here
@@ -297,7 +303,7 @@ class _Run:
             ])
         cap, servers, heading, count = self.space_cap, self.servers, self.heading, self.count
         best, best_v, best_e = INF, -1, -1
-        for base, v, e, s, sp in steps[u]:  # s: the server of the step (its door, flight or path); sp: its space
+        for base, v, e, s, sp in ways:  # s: the server of the step (its door, flight or path); sp: its space
             c = base / v_free
             if c >= best:
                 break  # queues only add: nothing further down can win
@@ -305,11 +311,14 @@ class _Run:
                 continue
             if s >= 0:  # the queue there now, and the people already on their way to it
                 sv = servers[s]
-                c += heading[v] / sv.rate
+                coming = heading[v]
+                c += coming / sv.rate
                 if now < sv.until:
                     c += sv.wait_at(now)
-            if sp >= 0 and count[sp] >= cap[sp]:
-                c += 1.0 / servers[s].rate if s >= 0 else self.phys.full_space_penalty
+            if sp >= 0:
+                there, room = count[sp], cap[sp]
+                if there >= room:
+                    c += 1.0 / sv.rate if s >= 0 else self.phys.full_space_penalty
             if c < best:
                 best, best_v, best_e = c, v, e
         return (best_v, best_e) if best_v >= 0 or behind < 0 else self.onward(u, behind, route)
@@ -351,7 +360,7 @@ class _Run:
         """Place person ``p``, just arrived at node ``u`` with the space beyond full, in line in ``space``; None: they stay at ``u``.
 
         A line forms before the node, filling ``space`` outwards from it
-        (:meth:`Network.queue_place`): the ``k``-th person in line stands at
+        (:meth:`QueueLines.place <scenarios.evacuation.queues.QueueLines.place>`): the ``k``-th person in line stands at
         its ``k``-th place, not on the node (``k``: the people in line there
         now); off a flight, the line forms on the landing they arrived at.
         Their last step (``stepped``: set off, through (s), from node, -1
@@ -361,13 +370,12 @@ class _Run:
         is the same; the walk from it to the node is part of their next
         step.
         """
-        net = self.net
         sn = self.line_space(u, space)
-        if sn < 0 or net.space_geom.get(sn) is None:
+        if sn < 0 or not self.lines.planned(sn):
             return None
-        qx, qy = net.queue_place(u, sn, self.lined[u])
+        qx, qy = self.lines.place(u, sn, self.lined[u])
         t0, t1, frm = stepped
-        x0, y0 = net.node_xy[frm] if frm >= 0 else self.place[p].tolist()
+        x0, y0 = self.node_xy[frm] if frm >= 0 else self.start_xy[p]
         if math.hypot(qx - x0, qy - y0) > v_free * (t1 - t0):
             return None
         self.lined[u] += 1
@@ -387,16 +395,14 @@ class _Run:
         sn = self.space_node[space]
         return u if sn < 0 and self.space_is_flight[space] else sn
 
-    def line_front(self, u: int, space: int, at: tuple[float, float], reach: float) -> tuple[float, float]:
-        """Where someone in line at ``at`` for node ``u`` is after edging ``reach`` m towards its front (m).
+    def line_front(self, u: int, space: int, x: float, y: float, reach: float) -> tuple[float, float]:
+        """Where someone in line at (``x``, ``y``) for node ``u`` is after edging ``reach`` m towards its front (m).
 
         The line moves up as the people ahead leave it; they walk up at most
         half of ``reach`` (their free speed times the wait) and no further
         than the front place.
         """
-        net = self.net
-        fx, fy = net.queue_line(u, self.line_space(u, space))[1][0]
-        x, y = at
+        fx, fy = self.lines.front(u, self.line_space(u, space))
         d = math.hypot(fx - x, fy - y)
         f = min(1.0, 0.5 * reach / d) if d > 1e-9 else 1.0
         return x + f * (fx - x), y + f * (fy - y)
@@ -494,7 +500,7 @@ class _Run:
         b = net.building[u]
         to_assembly: RouteKey = ("assembly", net.assembly_of[b])
         key = ("exits", b) if self.nearest_exit and b is not None else to_assembly
-        x, y = self.place[p].tolist()
+        x, y = self.start_xy[p]
         if moves is not None:
             moves.append((p, "wait", 0.0, self.pre[p], u, u, x, y, x, y))
         space = net.node_space[u]
@@ -529,7 +535,7 @@ class _Run:
             if first:
                 v, e, length = self.first_way(p, u, route, v_free)
             else:
-                v, e = self.choose(u, key, route, v_free, now, space if passing else -1)
+                v, e = self.choose(u, route, v_free, now, space if passing else -1)
                 length = e_len[e]
             if v < 0 or (closed[v] and not (key[0] == "inside" and v == space_node[key[1]])):
                 if key[0] == "exits":  # no exit of the building left: head for safety any way
@@ -562,7 +568,7 @@ class _Run:
                 yield None
                 token = sp
                 if in_line == u:  # the line moved up while they waited
-                    x, y = self.line_front(u, space, (x, y), (env.now - t0) * v_free)
+                    x, y = self.line_front(u, space, x, y, (env.now - t0) * v_free)
                 if moves is not None:
                     moves[k] = (p, "queue", t0, env.now, u, u, qx, qy, x, y)
                 if self.smoky and self.exposed(p, u, space, t0, env.now, x, y):

@@ -11,6 +11,10 @@ cdef class Server:
     cdef public double max_queue, max_wait, total_wait, until
     cdef public object times
     cdef public list _los, _his
+    cdef public Py_ssize_t _hint
+
+    @cython.locals(los=list, i=Py_ssize_t)
+    cdef Py_ssize_t _run_at(self, long k)
 
     @cython.locals(los=list, his=list, i=Py_ssize_t, n=Py_ssize_t)
     cpdef long _book(self, long k)

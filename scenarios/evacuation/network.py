@@ -28,6 +28,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from scenarios.evacuation.physics import CAPACITIES, Capacity, Physics
+from scenarios.evacuation.queues import QueueLines
 from scenarios.evacuation.search import RouteField, field, flat_adjacency
 from scenarios.schema import Evacuation
 from twin.campus import OCCUPIED, Campus
@@ -44,10 +45,6 @@ from twin.graph import (
 HOP = 1e-3
 """Tie-break added to every hop in route search (s), so routes never pass through a door node for nothing."""
 
-QUEUE_HEAD = 32
-"""Queue places made Python pairs at a time (:meth:`Network.queue_line`)."""
-QueueLine = tuple[int, list[tuple[float, float]], np.ndarray]
-"""A queue's places (:meth:`Network.queue_line`): how many, the first as pairs, all as an array (m)."""
 _kept: WeakKeyDictionary[Campus, dict[tuple[str, object], object]] = WeakKeyDictionary()
 """Per campus (for as long as it lives), what its networks derive from its geometry alone, the same for every
 scenario and never changed by them, so the live forecasts (a network per fire alarm) compute each once: the
@@ -112,6 +109,8 @@ class Server:
         """Passage times (s), kept for exits only (``None`` elsewhere)."""
         self._los: list[int] = []
         self._his: list[int] = []
+        self._hint = 0
+        """The run :meth:`_run_at` found last: queries come in time order, and mostly find the same run again."""
 
     def __reduce__(self) -> tuple[type[Server], tuple[str, str, float, bool, list[float] | None], tuple[object, ...]]:
         """Pickled by value, alike whether this module is compiled or not (a network is shipped to workers)."""
@@ -137,7 +136,7 @@ class Server:
             k = his[-1]
             his[-1] = k + 1
             return k
-        i = _run_before(los, k)  # the run that starts at or before k
+        i = self._run_at(k)  # the run that starts at or before k
         if i >= 0 and k <= his[i]:  # in run i, or just at its end: the slot after it
             k = his[i]
             his[i] = k + 1
@@ -150,6 +149,15 @@ class Server:
             los.insert(i + 1, k)
             his.insert(i + 1, k + 1)
         return k
+
+    def _run_at(self, k: int) -> int:
+        """The last run that starts at or before slot ``k`` (-1: none): the one found last time when it still is
+        (checked), else by bisection."""
+        los = self._los
+        i = self._hint
+        if not (0 <= i < len(los) and los[i] <= k and (i + 1 == len(los) or k < los[i + 1])):
+            i = self._hint = _run_before(los, k)
+        return i
 
     def reserve(self, t: float) -> float:
         """Book a passage for someone arriving at ``t`` s; return the time they are through.
@@ -186,7 +194,7 @@ class Server:
             if k < his[-1]:
                 k = his[-1]
         else:
-            i = _run_before(los, k)
+            i = self._run_at(k)
             if i >= 0 and k < his[i]:
                 k = his[i]
         w = k / self.rate - t
@@ -245,7 +253,9 @@ class Network:
         """Per person, the node they start at."""
         self.space_geom = self._space_geometry()
         """Per node of a space people stand in (room, corridor, floor, stair landing), its polygon (m)."""
-        self._queue_places: dict[tuple[int, int], QueueLine] = {}
+        self.lines = QueueLines(self.names, self.xy, self.space_geom, self.phys.d_max,
+                                _kept.setdefault(campus, {}).setdefault(("queues", self.phys.d_max), ({}, {})))
+        """Where people line up before a door (:mod:`scenarios.evacuation.queues`)."""
         self.ways_on = self._ways_on()
         """Per start node, the ways out of its space: (next node, edge) pairs, in the order of :meth:`places`' distances."""
         self.assembly_of = self._assembly_of()
@@ -500,66 +510,6 @@ class Network:
             for k, row in zip(who.tolist(), d.tolist(), strict=True):
                 walks[k] = row
         return xy, walks
-
-    def queue_line(self, door: int, space: int) -> QueueLine:
-        """Where people queue for ``door`` in the space of node ``space``: points filling it outwards from the door (m).
-
-        The points are a square grid at the spacing of ``density_max``
-        (``1 / sqrt(density_max)`` m, 0.73 m at 1.88 persons/m²) over the
-        space's polygon, nearest the door first: the ``k``-th person in the
-        queue stands at point ``k`` (:meth:`queue_place`). Computed once per
-        door and space, and made Python pairs only as far as queues reach (a
-        large hall has thousands of points, a queue at one of its doors uses
-        the first few dozen).
-        """
-        key = (door, space)
-        pts = self._queue_places.get(key)
-        if pts is None:
-            places, grids = _kept.setdefault(self.campus, {}).setdefault(("queues", self.phys.d_max), ({}, {}))
-            names = (self.names[door], self.names[space])
-            if names not in places:
-                if names[1] not in grids:
-                    grids[names[1]] = self._queue_grid(space)
-                grid = grids[names[1]]
-                if not len(grid):
-                    grid = self.xy[door][None, :].astype(float)
-                dx, dy = self.xy[door].tolist()
-                line = grid[np.argsort(np.hypot(grid[:, 0] - dx, grid[:, 1] - dy), kind="stable")]
-                places[names] = (len(line), [(x, y) for x, y in line[:QUEUE_HEAD].tolist()], line)
-            pts = self._queue_places[key] = places[names]
-        return pts
-
-    def _queue_grid(self, space: int) -> np.ndarray:
-        """The grid points of :meth:`queue_line` in the space of node ``space`` (m; none where it has no area)."""
-        poly = self.space_geom.get(space)
-        if poly is None or poly.area <= 0:
-            return np.empty((0, 2))
-        step = 1.0 / math.sqrt(self.phys.d_max)
-        minx, miny, maxx, maxy = poly.bounds
-        gx, gy = np.meshgrid(np.arange(minx + step / 2, maxx, step), np.arange(miny + step / 2, maxy, step))
-        pts = np.column_stack([gx.ravel(), gy.ravel()])
-        return pts[shapely.contains_xy(poly, pts[:, 0], pts[:, 1])]
-
-    def queue_place(self, door: int, space: int, k: int) -> tuple[float, float]:
-        """Where the ``k``-th person (0: the front) in a queue for ``door`` in the space of node ``space`` stands (m).
-
-        Point ``k`` of :meth:`queue_line`; beyond the space's last point
-        (a queue longer than the space holds at ``density_max``: on a stair,
-        whose sloping flights hold more people than its plan shows) the
-        points are used again, each round a little off the last along a
-        golden-angle spiral, so no two people stand on the same point.
-        """
-        n, head, line = self.queue_line(door, space)
-        i = 0 if n == 1 else max(k, 0) % n
-        if i >= len(head):
-            head.extend([(x, y) for x, y in line[len(head):i + QUEUE_HEAD].tolist()])
-        x, y = head[i]
-        layer = max(k, 0) // n
-        if layer:
-            r = 0.5 / math.sqrt(self.phys.d_max) * layer / (layer + 1)
-            a = 2.399963 * layer + 0.7 * (k % n)
-            x, y = x + r * math.cos(a), y + r * math.sin(a)
-        return x, y
 
     def flight_end(self, landing: int) -> tuple[float, float]:
         """Where a flight arrives at stair landing node ``landing`` (m): one end of the stair's long axis, the other

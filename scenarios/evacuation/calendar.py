@@ -3,8 +3,9 @@
 People are plain generators run by the environment itself (no
 ``simpy.Process`` and no event object per step): a person yields the
 seconds until their next step, or ``None`` to wait until someone resumes
-them (:meth:`Calendar.resume`), and their entry on the queue is their
-number. The fire and the rerouting stay ordinary SimPy processes on the same
+them (:meth:`Calendar.resume`), is sent the time they resume at (the
+clock, without a Python attribute lookup per step), and their entry on
+the queue is their number. The fire and the rerouting stay ordinary SimPy processes on the same
 environment and clock.
 
 The queue is a calendar queue (R. Brown, "Calendar queues: a fast O(1)
@@ -35,8 +36,8 @@ from simpy.core import NORMAL, EventPriority
 
 Item = tuple
 """A queued entry: (time s, priority, insertion number, SimPy event or person number)."""
-Person = Generator[float | None, None, None]
-"""A person's process: yields the seconds to their next step, or None to wait until resumed."""
+Person = Generator[float | None, float, None]
+"""A person's process: yields the seconds to their next step, or None to wait until resumed; sent the time (s)."""
 
 
 @cython.cfunc
@@ -202,10 +203,12 @@ class Calendar(simpy.Environment):
                 if type(what) is int:  # a person's step
                     steps += 1
                     gen = procs[what]
-                    if gen is None:
-                        gen = procs[what] = make(what)
                     try:
-                        delay = next(gen)
+                        if gen is None:
+                            gen = procs[what] = make(what)
+                            delay = next(gen)
+                        else:
+                            delay = gen.send(item[0])
                     except StopIteration:
                         procs[what] = None
                         continue

@@ -12,7 +12,6 @@ cdef class _Run:
     cdef public list pre, speed, start, servers, closed, count, walking, waiting, waiting_stair, lined
     cdef public list no_choice, safe_at, left_at, trapped_at, dose, incap_at, incap_in, closures
     cdef public dict fields
-    cdef public long fields_version
     cdef public double merge_floor
     cdef public bint adaptive, nearest_exit, smoky
     cdef public Physics phys
@@ -25,7 +24,13 @@ cdef class _Run:
                    node_wait=double[:], out=double[:], node_server=long[:], e_server=long[:], e_a=long[:], e_b=long[:])
     cpdef object queues(self)
 
+    @cython.locals(held=list)
     cpdef tuple route(self, tuple key)
+
+    @cython.locals(held=list)
+    cpdef list held(self, tuple key)
+
+    cpdef forget(self)
 
     @cython.locals(best=double, best_v=long, best_e=long, best_w=double, v=long, e=long, w=double, on=double, c=double,
                    s=long, adaptive=bint, closed=list, e_space=list, node_server=list)

@@ -138,9 +138,10 @@ class _Run:
         self.no_choice = [not self.adaptive or net.outdoor[u] or len(net.adj[u]) <= 2 for u in range(len(net.names))]
         """Nodes where there is no choice to make on the way (outdoors, a passage, or routes are not adaptive);
         the first choice, out of the start space, is always made (:meth:`first_way`)."""
-        self.fields: dict[RouteKey, Route] = {}
-        self.fields_version = 0
-        """Counts the times ``fields`` was emptied (a closure, a reroute): a person's route is good while it stands."""
+        self.fields: dict[RouteKey, list[Route | None]] = {}
+        """Per route key, a one-place list holding its route field now (None: to be searched again, after a closure or
+        reroute). A person holds the list of the key they follow, and finds the key's route there at every step
+        without hashing the key."""
         # the network's lists the per-step methods read, as the run's own fields (C fields of a C class when compiled,
         # where the network's are attributes of a Python object); the same lists, never changed
         self.phys = net.phys
@@ -219,7 +220,8 @@ class _Run:
         or corridor that closed around them: that one space is open to them,
         every other closure holds.
         """
-        if key not in self.fields:
+        held = self.held(key)
+        if held[0] is None:
             net, closed = self.net, self.closed
             if key[0] == "assembly":
                 d, n, e = net.field(list(key[1]), closed, penalty=self.queues())
@@ -232,8 +234,20 @@ class _Run:
                 exits = [i for i in inside if net.kind[i] == "door" and net.node_server[i] >= 0
                          and self.servers[net.node_server[i]].exit]
                 d, n, e = net.field(exits, closed, within=inside, penalty=self.queues())
-            self.fields[key] = (d, n, e, None if key[0] == "inside" else [None] * len(d))
-        return self.fields[key]
+            held[0] = (d, n, e, None if key[0] == "inside" else [None] * len(d))
+        return held[0]
+
+    def held(self, key: RouteKey) -> list[Route | None]:
+        """The one-place list holding ``key``'s route field (``fields``)."""
+        held = self.fields.get(key)
+        if held is None:
+            held = self.fields[key] = [None]
+        return held
+
+    def forget(self) -> None:
+        """Forget every route field (a closure, a reroute): each is searched again when next asked for."""
+        for held in self.fields.values():
+            held[0] = None
 
     def first_way(self, p: int, u: int, route: Route, v_free: float) -> tuple[int, int, float]:
         """Person ``p``'s way out of their start space ``u`` from their own place: (next node, edge, walk in m); -1 for none.
@@ -473,15 +487,16 @@ class _Run:
     @cython.locals(u=cython.long, v=cython.long, e=cython.long, space=cython.long, sp=cython.long, in_line=cython.long,
                    token=cython.long, first=cython.bint, passing=cython.bint, v_free=cython.double, x=cython.double,
                    y=cython.double, qx=cython.double, qy=cython.double, x0=cython.double, y0=cython.double,
-                   t0=cython.double, t_arrive=cython.double, t_through=cython.double, now=cython.double,
+                   t0=cython.double, t_arrive=cython.double, t_through=cython.double, now=cython.double, clock=cython.double,
                    length=cython.double, t=cython.double, outdoor=list, space_node=list, e_space=list, cap=list,
-                   e_len=list, node_server=list, count=list, closed=list, fields=dict, smoky=cython.bint, k=cython.long,
-                   route=tuple, route_version=cython.long)
+                   e_len=list, node_server=list, count=list, closed=list, held=list, smoky=cython.bint, k=cython.long,
+                   route=tuple)
     def person(self, p: int) -> Person:  # noqa: C901 - one person's way out is one loop
         """The process of person ``p``, from the end of their pre-movement time: walk node to node to safety.
 
         It yields the seconds to their next step, or ``None`` to wait for a
-        place (run by the :class:`~scenarios.evacuation.calendar.Calendar`).
+        place, and is sent the time it resumes at (run by the
+        :class:`~scenarios.evacuation.calendar.Calendar`).
 
         Indoors they take one step at a time, the first from their own place
         (:meth:`first_way`), the next from node to node (:meth:`choose`;
@@ -493,7 +508,7 @@ class _Run:
         """
         net, env, moves, closed, count = self.net, self.env, self.moves, self.closed, self.count
         outdoor, space_node, e_space, cap = net.outdoor, net.space_node, net.e_space, net.space_cap
-        e_len, node_server, fields, smoky = net.e_len, net.node_server, self.fields, self.smoky
+        e_len, node_server, smoky = net.e_len, net.node_server, self.smoky
         heading = self.heading if self.adaptive else None
         u = self.start[p]
         v_free = self.speed[p]
@@ -504,7 +519,8 @@ class _Run:
         if moves is not None:
             moves.append((p, "wait", 0.0, self.pre[p], u, u, x, y, x, y))
         space = net.node_space[u]
-        if self.smoky and self.exposed(p, u, space, 0.0, env.now, x, y):
+        clock = env.now  # the time now (s): then the time each yield resumes at, which the calendar sends
+        if self.smoky and self.exposed(p, u, space, 0.0, clock, x, y):
             return
         if space >= 0:
             self.walking[space] += 1
@@ -513,12 +529,12 @@ class _Run:
         token = -1  # the space whose free place woke us; passed on if we do not take it
         first = True  # still in the start space, at their own place
         passing = False  # at a door they set out to pass (their route went on out of the space they came from)
-        route_key, route_version, route = None, -1, None
+        held = self.held(key)  # where the route of where they head is kept
         while True:
-            now = env.now
-            if route_key is not key or route_version != self.fields_version:  # the route now for where they head
-                route = fields.get(key) or self.route(key)
-                route_key, route_version = key, self.fields_version
+            now = clock
+            route = held[0]  # the route now for where they head
+            if route is None:
+                route = self.route(key)
             if outdoor[u]:
                 if space >= 0:
                     count[space] -= 1
@@ -540,9 +556,11 @@ class _Run:
             if v < 0 or (closed[v] and not (key[0] == "inside" and v == space_node[key[1]])):
                 if key[0] == "exits":  # no exit of the building left: head for safety any way
                     key = to_assembly
+                    held = self.held(key)
                     continue
                 if key[0] != "inside" and space >= 0 and space_node[space] >= 0 and closed[space_node[space]]:
                     key = ("inside", space, net.assembly_of[b])  # the space closed around them: they may leave it
+                    held = self.held(key)
                     continue
                 if in_line >= 0:
                     self.lined[in_line] -= 1
@@ -565,13 +583,13 @@ class _Run:
                 if moves is not None:  # queued from now (to the end of the run, unless someone frees a place)
                     k = len(moves)
                     moves.append((p, "queue", t0, self.scenario.max_time, u, u, qx, qy, qx, qy))
-                yield None
+                clock = yield None
                 token = sp
                 if in_line == u:  # the line moved up while they waited
-                    x, y = self.line_front(u, space, x, y, (env.now - t0) * v_free)
+                    x, y = self.line_front(u, space, x, y, (clock - t0) * v_free)
                 if moves is not None:
-                    moves[k] = (p, "queue", t0, env.now, u, u, qx, qy, x, y)
-                if self.smoky and self.exposed(p, u, space, t0, env.now, x, y):
+                    moves[k] = (p, "queue", t0, clock, u, u, qx, qy, x, y)
+                if self.smoky and self.exposed(p, u, space, t0, clock, x, y):
                     self.lined[u] -= in_line == u
                     return
                 continue
@@ -589,10 +607,10 @@ class _Run:
             behind, space = space, sp
             if heading is not None:
                 heading[v] += 1
-                yield t_through - now
+                clock = yield t_through - now
                 heading[v] -= 1
             else:
-                yield t_through - now
+                clock = yield t_through - now
             x0, y0 = x, y  # where the step started (a recording draws someone overcome on the way there)
             if moves is not None:
                 x, y = record_step(net, self.servers, moves, p, (u, v, e), (x, y), (now, t0, t_arrive, t_through), v_free)
@@ -601,11 +619,12 @@ class _Run:
             u = v
             if key is not to_assembly and ((key[0] == "exits" and outdoor[u]) or (key[0] == "inside" and space != key[1])):
                 key = to_assembly
+                held = self.held(key)
         if moves is not None:  # drawn trapped from now; in smoke, incapacitated from when their dose reaches 1
-            moves.append((p, "trapped", env.now, env.now, u, u, x, y, x, y))
-        if self.smoky and self.exposed(p, u, space, env.now, self.scenario.max_time, x, y):  # trapped in smoke: the dose goes on
+            moves.append((p, "trapped", clock, clock, u, u, x, y, x, y))
+        if self.smoky and self.exposed(p, u, space, clock, self.scenario.max_time, x, y):  # trapped in smoke: the dose goes on
             return
-        self.trapped_at[p] = env.now
+        self.trapped_at[p] = clock
 
     def exposed(self, p: int, u: int, space: int, t0: float, t1: float, x: float, y: float) -> bool:
         """Add person ``p``'s dose for being in ``space`` from ``t0`` to ``t1`` s; True when it reaches 1 (they are incapacitated).
@@ -643,8 +662,7 @@ class _Run:
         for i in nodes:
             self.closed[i] = True
             self.closures.append((self.env.now, self.net.names[i], why))
-        self.fields.clear()
-        self.fields_version += 1
+        self.forget()
         for ps in (*self.waiting, *self.waiting_stair):
             while ps:
                 self.env.resume(ps.popleft())
@@ -660,8 +678,7 @@ class _Run:
         """Adaptive routes' process: forget the route fields every ``reroute_interval``, so routes see the queues as they grow."""
         while True:
             yield self.env.timeout(self.net.phys.reroute_interval)
-            self.fields.clear()
-            self.fields_version += 1
+            self.forget()
 
     # -- result ---------------------------------------------------------------
 

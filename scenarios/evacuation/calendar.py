@@ -43,7 +43,8 @@ Person = Generator[float | None, float, None]
 @cython.cfunc
 @cython.inline
 @cython.returns(cython.bint)
-@cython.locals(a=tuple, b=tuple, ta=cython.double, tb=cython.double, pa=cython.long, pb=cython.long)
+@cython.locals(a=tuple, b=tuple, ta=cython.double, tb=cython.double, pa=cython.long, pb=cython.long, ea=cython.long,
+               eb=cython.long)
 def _before(a: Item, b: Item) -> bool:
     """Whether entry ``a`` comes before ``b``: SimPy's order (time, priority, insertion number), compared as numbers
     (insertion numbers are unique, so the entry itself is never compared)."""
@@ -53,7 +54,8 @@ def _before(a: Item, b: Item) -> bool:
     pa, pb = a[1], b[1]
     if pa != pb:
         return pa < pb
-    return a[2] < b[2]
+    ea, eb = a[2], b[2]
+    return ea < eb
 
 
 @cython.cfunc
@@ -172,7 +174,8 @@ class Calendar(simpy.Environment):
         self.later_order.clear()
 
     @cython.locals(end=cython.double, now=cython.double, t=cython.double, b=cython.long, now_bucket=cython.long,
-                   per_s=cython.double, steps=cython.long, item=tuple, queue=list, later=dict, order=list, procs=list)
+                   per_s=cython.double, steps=cython.long, item=tuple, queue=list, later=dict, order=list, procs=list,
+                   first=cython.double, dt=cython.double)
     def run(self, until: float | simpy.Event | None = None) -> None:  # noqa: C901 - the one loop of a run
         """Process entries up to (not including) time ``until`` s, then stand at ``until``; like SimPy's with a number.
 
@@ -195,7 +198,8 @@ class Calendar(simpy.Environment):
                     now_bucket = self.now_bucket = heappop(order)
                     queue = self._queue = later.pop(now_bucket)
                     queue.sort()  # a sorted list is a heap (and sorting tuples of floats first is fast)
-                if queue[0][0] >= end:
+                first = queue[0][0]
+                if first >= end:
                     break
                 item = _pop(queue)
                 now = self._now = item[0]
@@ -214,7 +218,8 @@ class Calendar(simpy.Environment):
                         continue
                     if delay is None:
                         continue
-                    t = now + delay
+                    dt = delay
+                    t = now + dt
                     item = (t, NORMAL, next(eid), what)
                     b = int(t * per_s)
                     if b <= now_bucket:

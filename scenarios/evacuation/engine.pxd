@@ -34,29 +34,29 @@ cdef class _Run:
 
     @cython.locals(best=double, best_v=long, best_e=long, best_w=double, v=long, e=long, w=double, on=double, c=double,
                    s=long, adaptive=bint, closed=list, e_space=list, node_server=list)
-    cpdef tuple first_way(self, long p, long u, tuple route, double v_free)
+    cpdef (long, long, double) first_way(self, long p, long u, tuple route, double v_free)
 
     @cython.locals(dist=list, nxt=list, nedge=list, steps=list, ways=list, cap=list, servers=list, heading=list,
                    count=list, best=double, best_v=long, best_e=long, base=double, v=long, e=long, s=long, sp=long,
                    c=double, sv=Server, here=double, coming=long, there=long, room=double)
-    cpdef tuple choose(self, long u, tuple route, double v_free, double now, long behind=*)
+    cpdef (long, long) choose(self, long u, tuple route, double v_free, double now, long behind=*)
 
-    cpdef tuple onward(self, long u, long behind, tuple route)
+    cpdef (long, long) onward(self, long u, long behind, tuple route)
 
     @cython.locals(floor=object, stair=object, f=long, s=long, take_floor=bint)
     cpdef wake(self, long sp)
 
-    @cython.locals(sn=long, qx=double, qy=double, t0=double, t1=double, frm=long, x0=double, y0=double)
-    cpdef object line_place(self, long p, long u, long space, tuple stepped, double v_free)
+    @cython.locals(sn=long, qx=double, qy=double, x0=double, y0=double)
+    cpdef object line_place(self, long p, long u, long space, double t0, double t1, long frm, double v_free)
 
     cpdef long line_space(self, long u, long space)
 
     @cython.locals(fx=double, fy=double, d=double, f=double)
-    cpdef tuple line_front(self, long u, long space, double x, double y, double reach)
+    cpdef (double, double) line_front(self, long u, long space, double x, double y, double reach)
 
     @cython.locals(servers=list, count=list, walking=list, sp=long, s=long, t0=double, stair=long,
                    speed=double, t_arrive=double, t_through=double, sv=Server, phys=Physics)
-    cpdef tuple step(self, long u, long v, long e, double length, long space, double v_free, double now)
+    cpdef (double, double, double) step(self, long u, long v, long e, double length, long space, double v_free, double now)
 
     @cython.locals(servers=list, nxt=list, nedge=list, v=long, e=long, s=long, t0=double)
     cpdef double outside(self, long p, long u, tuple key, double v_free, double t)

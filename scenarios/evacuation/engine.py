@@ -369,7 +369,7 @@ class _Run:
         elif floor or stair:
             self.env.resume((floor or stair).popleft())
 
-    def line_place(self, p: int, u: int, space: int, stepped: tuple[float, float, int],
+    def line_place(self, p: int, u: int, space: int, t0: float, t1: float, frm: int,
                    v_free: float) -> tuple[float, float] | None:
         """Place person ``p``, just arrived at node ``u`` with the space beyond full, in line in ``space``; None: they stay at ``u``.
 
@@ -377,7 +377,7 @@ class _Run:
         (:meth:`QueueLines.place <scenarios.evacuation.queues.QueueLines.place>`): the ``k``-th person in line stands at
         its ``k``-th place, not on the node (``k``: the people in line there
         now); off a flight, the line forms on the landing they arrived at.
-        Their last step (``stepped``: set off, through (s), from node, -1
+        Their last step (set off ``t0``, through ``t1`` (s), from node ``frm``, -1
         from their own place) ends at that place instead; where that would
         take more than their free speed ``v_free`` m/s, or the space has no
         plan, they stay at the node as before. Recording or not, the place
@@ -388,7 +388,6 @@ class _Run:
         if sn < 0 or not self.lines.planned(sn):
             return None
         qx, qy = self.lines.place(u, sn, self.lined[u])
-        t0, t1, frm = stepped
         x0, y0 = self.node_xy[frm] if frm >= 0 else self.start_xy[p]
         if math.hypot(qx - x0, qy - y0) > v_free * (t1 - t0):
             return None
@@ -485,7 +484,7 @@ class _Run:
         return t
 
     @cython.locals(u=cython.long, v=cython.long, e=cython.long, space=cython.long, sp=cython.long, in_line=cython.long,
-                   token=cython.long, first=cython.bint, passing=cython.bint, v_free=cython.double, x=cython.double,
+                   token=cython.long, first=cython.bint, set_off=cython.double, through=cython.double, came_from=cython.long, passing=cython.bint, v_free=cython.double, x=cython.double,
                    y=cython.double, qx=cython.double, qy=cython.double, x0=cython.double, y0=cython.double,
                    t0=cython.double, t_arrive=cython.double, t_through=cython.double, now=cython.double, clock=cython.double,
                    length=cython.double, t=cython.double, outdoor=list, space_node=list, e_space=list, cap=list,
@@ -525,7 +524,7 @@ class _Run:
         if space >= 0:
             self.walking[space] += 1
         in_line = -1  # the node before which they stand in line for a full space ahead (at (x, y))
-        stepped = (0.0, 0.0, -1)  # their last step: set off, through (s), from node (-1: from their own place)
+        set_off, through, came_from = 0.0, 0.0, -1  # their last step: set off, through (s), from node (-1: their place)
         token = -1  # the space whose free place woke us; passed on if we do not take it
         first = True  # still in the start space, at their own place
         passing = False  # at a door they set out to pass (their route went on out of the space they came from)
@@ -573,7 +572,7 @@ class _Run:
                 from_flight = space >= 0 and net.space_is_flight[space] and net.space_is_flight[sp]
                 (self.waiting_stair if from_flight else self.waiting)[sp].append(p)
                 t0 = now
-                at = self.line_place(p, u, space, stepped, v_free) if not first and in_line != u else None
+                at = self.line_place(p, u, space, set_off, through, came_from, v_free) if not first and in_line != u else None
                 if at is not None:
                     in_line = u
                     qx, qy = moves[-1][8:] if moves is not None else at
@@ -599,7 +598,7 @@ class _Run:
                 length += math.hypot(ux - x, uy - y)
                 in_line = -1
             t0, t_arrive, t_through = self.step(u, v, e, length, space, v_free, now)
-            stepped = (now, t_through, -1 if first else u)
+            set_off, through, came_from = now, t_through, -1 if first else u
             if node_server[v] >= 0:
                 on = route[2][v]
                 passing = first or (on >= 0 and e_space[on] != sp)

@@ -13,12 +13,12 @@ cdef class Server:
     cdef public list _los, _his
     cdef public Py_ssize_t _hint
 
-    @cython.locals(los=list, i=Py_ssize_t)
+    @cython.locals(los=list, i=Py_ssize_t, n=Py_ssize_t, lo=long, nxt=long)
     cdef Py_ssize_t _run_at(self, long k)
 
-    @cython.locals(los=list, his=list, i=Py_ssize_t, n=Py_ssize_t)
+    @cython.locals(los=list, his=list, i=Py_ssize_t, lo=long, hi=long, nxt=long)
     cpdef long _book(self, long k)
     @cython.locals(rate=double, start=double, wait=double, end=double)
     cpdef double reserve(self, double t)
-    @cython.locals(k=long, los=list, his=list, i=Py_ssize_t, w=double)
+    @cython.locals(k=long, los=list, his=list, i=Py_ssize_t, w=double, lo=long, hi=long)
     cpdef double wait_at(self, double t)

@@ -64,14 +64,15 @@ def _contracted(campus: Campus, roads: bool) -> nx.Graph:
 @cython.cfunc
 @cython.inline
 @cython.returns(cython.Py_ssize_t)
-@cython.locals(los=list, lo=cython.Py_ssize_t, hi=cython.Py_ssize_t, mid=cython.Py_ssize_t, k=cython.long)
+@cython.locals(los=list, lo=cython.Py_ssize_t, hi=cython.Py_ssize_t, mid=cython.Py_ssize_t, k=cython.long, at=cython.long)
 def _run_before(los: list[int], k: int) -> int:
     """The last index ``i`` with ``los[i] <= k`` (-1: none), ``los`` ascending: ``bisect_right(los, k) - 1``, as a
     loop the compiled engine runs in C (a call of ``bisect`` took ~700 instructions for its few probes)."""
     lo, hi = 0, len(los)
     while lo < hi:
         mid = (lo + hi) // 2
-        if k < los[mid]:
+        at = los[mid]
+        if k < at:
             hi = mid
         else:
             lo = mid + 1
@@ -126,24 +127,33 @@ class Server:
         return Server(self.id, self.kind, self.rate, self.exit, times=[] if self.exit else None)
 
     def _book(self, k: int) -> int:
-        """Book the first free slot at or after slot ``k``; return it."""
+        """Book the first free slot at or after slot ``k``; return it.
+
+        Each slot number read from the runs is held in a local first: compiled,
+        the comparisons are then between C numbers, not a Python object each.
+        """
         los, his = self._los, self._his
-        if not los or k > his[-1]:  # after every run: a new one
+        hi = his[-1] if his else k - 1
+        if k > hi:  # after every run: a new one
             los.append(k)
             his.append(k + 1)
             return k
-        if k >= los[-1]:  # in the last run, or just at its end: the slot after it (a queue)
-            k = his[-1]
-            his[-1] = k + 1
-            return k
+        lo = los[-1]
+        if k >= lo:  # in the last run, or just at its end: the slot after it (a queue)
+            his[-1] = hi + 1
+            return hi
         i = self._run_at(k)  # the run that starts at or before k
-        if i >= 0 and k <= his[i]:  # in run i, or just at its end: the slot after it
-            k = his[i]
-            his[i] = k + 1
-            if his[i] == los[i + 1]:  # it now meets the next run
-                his[i] = his[i + 1]
-                del los[i + 1], his[i + 1]
-        elif k + 1 == los[i + 1]:  # free, just before the next run
+        if i >= 0:
+            hi = his[i]
+            if k <= hi:  # in run i, or just at its end: the slot after it
+                his[i] = hi + 1
+                nxt = los[i + 1]
+                if hi + 1 == nxt:  # it now meets the next run
+                    his[i] = his[i + 1]
+                    del los[i + 1], his[i + 1]
+                return hi
+        nxt = los[i + 1]
+        if k + 1 == nxt:  # free, just before the next run
             los[i + 1] = k
         else:
             los.insert(i + 1, k)
@@ -155,8 +165,16 @@ class Server:
         (checked), else by bisection."""
         los = self._los
         i = self._hint
-        if not (0 <= i < len(los) and los[i] <= k and (i + 1 == len(los) or k < los[i + 1])):
-            i = self._hint = _run_before(los, k)
+        n = len(los)
+        if 0 <= i < n:
+            lo = los[i]
+            if lo <= k:
+                if i + 1 == n:
+                    return i
+                nxt = los[i + 1]
+                if k < nxt:
+                    return i
+        i = self._hint = _run_before(los, k)
         return i
 
     def reserve(self, t: float) -> float:
@@ -190,13 +208,14 @@ class Server:
             return 0.0
         k = int(t * self.rate)
         los, his = self._los, self._his
-        if k >= los[-1]:
-            if k < his[-1]:
-                k = his[-1]
+        lo = los[-1]
+        if k >= lo:
+            hi = his[-1]
         else:
             i = self._run_at(k)
-            if i >= 0 and k < his[i]:
-                k = his[i]
+            hi = his[i] if i >= 0 else k
+        if k < hi:
+            k = hi
         w = k / self.rate - t
         return w if w > 0.0 else 0.0
 

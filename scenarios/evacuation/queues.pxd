@@ -13,5 +13,5 @@ cdef class QueueLines:
     @cython.locals(key=long, pts=tuple)
     cpdef tuple line(self, long door, long space)
     @cython.locals(n=long, i=long, layer=long, head=list, x=double, y=double, r=double, a=double)
-    cpdef tuple place(self, long door, long space, long k)
-    cpdef tuple front(self, long door, long space)
+    cpdef (double, double) place(self, long door, long space, long k)
+    cpdef (double, double) front(self, long door, long space)

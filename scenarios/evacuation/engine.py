@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import gc
 import math
+from math import hypot
 from array import array
 from collections import defaultdict, deque
 from collections.abc import Generator
@@ -389,13 +390,13 @@ class _Run:
             return None
         qx, qy = self.lines.place(u, sn, self.lined[u])
         x0, y0 = self.node_xy[frm] if frm >= 0 else self.start_xy[p]
-        if math.hypot(qx - x0, qy - y0) > v_free * (t1 - t0):
+        if hypot(qx - x0, qy - y0) > v_free * (t1 - t0):
             return None
         self.lined[u] += 1
         moves = self.moves
         if moves is not None and moves and moves[-1][0] == p:  # its last segment ends at the place (as far as they get)
             m = moves[-1]
-            d, reach = math.hypot(qx - m[6], qy - m[7]), v_free * (m[3] - m[2])
+            d, reach = hypot(qx - m[6], qy - m[7]), v_free * (m[3] - m[2])
             f = 1.0 if d <= reach else reach / d
             moves[-1] = (*m[:8], m[6] + f * (qx - m[6]), m[7] + f * (qy - m[7]))
         return qx, qy
@@ -416,7 +417,7 @@ class _Run:
         than the front place.
         """
         fx, fy = self.lines.front(u, self.line_space(u, space))
-        d = math.hypot(fx - x, fy - y)
+        d = hypot(fx - x, fy - y)
         f = min(1.0, 0.5 * reach / d) if d > 1e-9 else 1.0
         return x + f * (fx - x), y + f * (fy - y)
 
@@ -595,7 +596,7 @@ class _Run:
             if in_line >= 0:  # from their place in the line to the door, then on
                 self.lined[in_line] -= 1
                 ux, uy = net.node_xy[u]
-                length += math.hypot(ux - x, uy - y)
+                length += hypot(ux - x, uy - y)
                 in_line = -1
             t0, t_arrive, t_through = self.step(u, v, e, length, space, v_free, now)
             set_off, through, came_from = now, t_through, -1 if first else u

@@ -140,17 +140,38 @@ def test_a_detector_repeating_its_fire_asks_for_no_new_forecast(live):
     assert forecaster.wait(60) and not forecaster.errors and forecaster.done == 2
 
 
+def _tb1_fire(demo) -> dict:
+    """Forecast inputs: TB1 full, its west stair's neighbour room on fire."""
+    doc = {"kind": "evacuation", "campus": str(demo.source), "name": "building forecast", "seed": 0, "route": "adaptive",
+           "occupancy": {"default": 0.0, "buildings": {"TB1": 1.0}}, "blocked": [],
+           "fire": {"origin": "TB1-L2-SD01", "start": 0, "spread_delay": 60}}
+    return {"scope": "building", "scenario": doc, "trigger": {"sensor_id": "TB1-L2-SD01", "ts": T0}, "fire_building": "TB1",
+            "origin_node": "TB1-L2-R01", "shares": {"TB1": 1.0}, "counted": {}, "assumed": {"TB1": 2248}, "unmeasured": ["TB1"],
+            "hazards": [], "faulty_detectors": [], "read_s": 0.0}
+
+
+def test_the_worker_warm_up_leaves_no_queue_line_for_a_forecast_to_compute(demo):
+    """A worker makes every queue line people could form before the first alarm (``warm_up``): a forecast whose
+    crowds queue all over a building (TB1 full, on fire) then computes none, and its result is the same."""
+    from scenarios.evacuation.network import _kept
+    from scenarios.forecast import run_forecast, warm_up
+
+    cold = run_forecast(demo, _tb1_fire(demo))
+    _kept.pop(demo, None)  # as a new worker process finds it
+    warm_up(demo)
+    (lines, grids), = [v for k, v in _kept[demo].items() if k[0] == "queues"]
+    made = (len(lines), len(grids))
+    assert made[0] > 500 and made[1] > 200  # the demo campus: 580 lines over 293 spaces
+    warm = run_forecast(demo, _tb1_fire(demo))
+    assert (len(lines), len(grids)) == made
+    assert same(cold, warm)
+
+
 def test_people_the_smoke_overcomes_are_counted_as_unable_to_get_out(demo):
     """TB1 full with its west stair's neighbour room on fire: the forecast's "cannot get out" counts those with no way
     left and those the smoke overcomes on the way (the engine keeps them apart; the operator needs both)."""
     from scenarios.forecast import run_forecast
 
-    doc = {"kind": "evacuation", "campus": str(demo.source), "name": "building forecast", "seed": 0, "route": "adaptive",
-           "occupancy": {"default": 0.0, "buildings": {"TB1": 1.0}}, "blocked": [],
-           "fire": {"origin": "TB1-L2-SD01", "start": 0, "spread_delay": 60}}
-    inputs = {"scope": "building", "scenario": doc, "trigger": {"sensor_id": "TB1-L2-SD01", "ts": T0}, "fire_building": "TB1",
-              "origin_node": "TB1-L2-R01", "shares": {"TB1": 1.0}, "counted": {}, "assumed": {"TB1": 2248}, "unmeasured": ["TB1"],
-              "hazards": [], "faulty_detectors": [], "read_s": 0.0}
-    fc = run_forecast(demo, inputs)
+    fc = run_forecast(demo, _tb1_fire(demo))
     assert fc["incapacitated"] > 0 and fc["trapped"] >= fc["incapacitated"]
     assert fc["trapped_by_building"]["TB1"] == fc["trapped"] == fc["occupants"] - fc["safe"]

@@ -1,8 +1,8 @@
 """The evacuation engine's compiled modules: which there are, and whether they are current.
 
-A replication spends its time in five modules (``MODULES``): the calendar
-queue, the people's processes, the servers, the route search, the movement
-physics. They are plain Python, and ``scripts/build_engine.py`` (run by
+A replication spends its time in six modules (``MODULES``): the calendar
+queue, the people's processes, the servers, the route search, the queue
+lines, the movement physics. They are plain Python, and ``scripts/build_engine.py`` (run by
 ``make install``) compiles them with Cython: their ``.pxd`` files and
 ``cython.locals`` declarations give C types to the classes and loops of a
 replication, while the ``.py`` files stay the one source and run as they are

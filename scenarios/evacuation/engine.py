@@ -141,8 +141,7 @@ class _Run:
         the first choice, out of the start space, is always made (:meth:`first_way`)."""
         self.fields: dict[RouteKey, list[Route | None]] = {}
         """Per route key, a one-place list holding its route field now (None: to be searched again, after a closure or
-        reroute). A person holds the list of the key they follow, and finds the key's route there at every step
-        without hashing the key."""
+        reroute); a person holds their key's list, and finds the route there at every step without hashing the key."""
         # the network's lists the per-step methods read, as the run's own fields (C fields of a C class when compiled,
         # where the network's are attributes of a Python object); the same lists, never changed
         self.phys = net.phys
@@ -241,9 +240,7 @@ class _Run:
     def held(self, key: RouteKey) -> list[Route | None]:
         """The one-place list holding ``key``'s route field (``fields``)."""
         held = self.fields.get(key)
-        if held is None:
-            held = self.fields[key] = [None]
-        return held
+        return held if held is not None else self.fields.setdefault(key, [None])
 
     def forget(self) -> None:
         """Forget every route field (a closure, a reroute): each is searched again when next asked for."""

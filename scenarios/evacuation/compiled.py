@@ -7,7 +7,7 @@ lines, the movement physics. They are plain Python, and ``scripts/build_engine.p
 ``cython.locals`` declarations give C types to the classes and loops of a
 replication, while the ``.py`` files stay the one source and run as they are
 where there is no C compiler. Results are the same to the last decimal either
-way (``tests/test_engine_compiled.py``); the compiled engine takes 0.6-0.7
+way (``tests/test_engine_compiled.py``); the compiled engine takes 0.40-0.45
 of the plain one's time at 20,000 people (``docs/scenarios.md``, "Speed").
 
 Python imports a compiled module in place of its ``.py`` file, so a compiled

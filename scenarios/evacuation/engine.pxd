@@ -17,7 +17,8 @@ cdef class _Run:
     cdef public Physics phys
     cdef public list e_space, e_server, e_len, e_stair, node_server, level, adj, is_assembly, space_server, space_area
     cdef public list space_cap, e_space_node, space_node, space_is_flight, space_fed_rate, space_smoke_at
-    cdef public list node_xy, start_xy
+    cdef public list node_xy
+    cdef public object start_x, start_y
     cdef public QueueLines lines
 
     @cython.locals(servers=list, now=double, speed=double, k=Py_ssize_t, s=long, sv=Server, wait=double[:],

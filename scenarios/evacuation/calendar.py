@@ -75,50 +75,43 @@ def _push(heap: list[Item], item: Item) -> None:
 
 
 @cython.cfunc
-@cython.locals(heap=list, last=tuple, top=tuple, i=cython.Py_ssize_t, child=cython.Py_ssize_t, n=cython.Py_ssize_t)
-def _pop(heap: list[Item]) -> Item:
-    """``heapq.heappop`` for entries (:func:`_push`): the first entry in SimPy's order."""
-    last = heap.pop()
-    if not heap:
-        return last
-    top = heap[0]
+@cython.inline
+@cython.locals(heap=list, item=tuple, i=cython.Py_ssize_t, child=cython.Py_ssize_t, n=cython.Py_ssize_t)
+def _sift(heap: list[Item], i: int, item: Item) -> None:
+    """Put ``item`` at place ``i`` of ``heap`` (a heap below ``i``), moving it down past every child before it."""
     n = len(heap)
-    i = 0
     while True:
         child = 2 * i + 1
         if child >= n:
             break
         if child + 1 < n and _before(heap[child + 1], heap[child]):
             child += 1
-        if not _before(heap[child], last):
+        if not _before(heap[child], item):
             break
         heap[i] = heap[child]
         i = child
-    heap[i] = last
+    heap[i] = item
+
+
+@cython.cfunc
+@cython.locals(heap=list, last=tuple, top=tuple)
+def _pop(heap: list[Item]) -> Item:
+    """``heapq.heappop`` for entries (:func:`_push`): the first entry in SimPy's order."""
+    last = heap.pop()
+    if not heap:
+        return last
+    top = heap[0]
+    _sift(heap, 0, last)
     return top
 
 
 @cython.cfunc
-@cython.locals(heap=list, item=tuple, i=cython.Py_ssize_t, child=cython.Py_ssize_t, n=cython.Py_ssize_t,
-               start=cython.Py_ssize_t)
+@cython.locals(heap=list, start=cython.Py_ssize_t)
 def _heapify(heap: list[Item]) -> None:
     """``heapq.heapify`` for entries (:func:`_push`): each parent sifted down, last first (about two comparisons an
     entry, where sorting the bucket took a dozen)."""
-    n = len(heap)
-    for start in range(n // 2 - 1, -1, -1):
-        item = heap[start]
-        i = start
-        while True:
-            child = 2 * i + 1
-            if child >= n:
-                break
-            if child + 1 < n and _before(heap[child + 1], heap[child]):
-                child += 1
-            if not _before(heap[child], item):
-                break
-            heap[i] = heap[child]
-            i = child
-        heap[i] = item
+    for start in range(len(heap) // 2 - 1, -1, -1):
+        _sift(heap, start, heap[start])
 
 
 if not cython.compiled:  # plain Python: the standard library's C heap is faster than the loops above run as Python

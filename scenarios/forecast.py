@@ -325,7 +325,10 @@ def _serve_forecasts(campus: Campus, conn: Any) -> None:
     os.nice(WORKER_NICE)  # the serving process (the alarm path) comes first
     for module in ENGINE_MODULES:  # before the first alarm (already there from a fork server)
         importlib.import_module(module)
-    warm_up(campus)
+    try:
+        warm_up(campus)
+    except Exception:  # noqa: BLE001, S110 - a forecast on this campus meets the same error, and reports it
+        pass
 
     while True:
         try:

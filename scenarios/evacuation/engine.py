@@ -44,9 +44,8 @@ from scenarios.evacuation.replication import Move, Replication
 RouteKey = tuple[Any, ...]
 """What a route leads to: ("assembly", targets), ("exits", building) or ("inside", space, targets)."""
 Route = tuple[list[float], list[int], list[int], list[list[tuple[float, int, int, int, int]] | None] | None]
-"""A route field as lists (distance, next node, next edge per node) and, per node, its steps that lead closer
-(free-flow cost, node, edge, its server or -1, its space or -1; None until asked for), or None on an ("inside", ...)
-route, which takes the shortest way."""
+"""A route field as lists (distance, next node, next edge per node) and, per node, the steps that lead closer (cost
+at free flow, node, edge, server or -1, space or -1; None until asked for); None on an ("inside", ...) route."""
 
 
 INF = cython.declare(cython.double, math.inf)
@@ -482,9 +481,10 @@ class _Run:
         return t
 
     @cython.locals(u=cython.long, v=cython.long, e=cython.long, space=cython.long, sp=cython.long, in_line=cython.long,
-                   token=cython.long, first=cython.bint, set_off=cython.double, through=cython.double, came_from=cython.long, passing=cython.bint, v_free=cython.double, x=cython.double,
-                   y=cython.double, qx=cython.double, qy=cython.double, x0=cython.double, y0=cython.double,
-                   t0=cython.double, t_arrive=cython.double, t_through=cython.double, now=cython.double, clock=cython.double,
+                   token=cython.long, first=cython.bint, set_off=cython.double, through=cython.double,
+                   came_from=cython.long, passing=cython.bint, v_free=cython.double, x=cython.double, y=cython.double,
+                   qx=cython.double, qy=cython.double, x0=cython.double, y0=cython.double, t0=cython.double,
+                   t_arrive=cython.double, t_through=cython.double, now=cython.double, clock=cython.double,
                    length=cython.double, t=cython.double, outdoor=list, space_node=list, e_space=list, cap=list,
                    e_len=list, node_server=list, count=list, closed=list, held=list, smoky=cython.bint, k=cython.long,
                    route=tuple)

@@ -4,10 +4,10 @@
 cimport cython
 from scenarios.evacuation.network cimport Server
 from scenarios.evacuation.physics cimport Physics
-from scenarios.evacuation.queues cimport QueueLines
+from scenarios.evacuation.queues cimport QueueLines, line_space
 
 cdef class _Run:
-    cdef public object net, scenario, walks, place, env, merged, heading, moves
+    cdef public object net, scenario, walks, env, merged, heading, moves
     cdef public long index, events
     cdef public list pre, speed, start, servers, closed, count, walking, waiting, waiting_stair, lined
     cdef public list no_choice, safe_at, left_at, trapped_at, dose, incap_at, incap_in, closures
@@ -49,8 +49,6 @@ cdef class _Run:
 
     @cython.locals(sn=long, qx=double, qy=double, x0=double, y0=double)
     cpdef object line_place(self, long p, long u, long space, double t0, double t1, long frm, double v_free)
-
-    cpdef long line_space(self, long u, long space)
 
     @cython.locals(fx=double, fy=double, d=double, f=double)
     cpdef (double, double) line_front(self, long u, long space, double x, double y, double reach)

@@ -39,6 +39,7 @@ import simpy
 from scenarios.evacuation.calendar import Calendar, Person
 from scenarios.evacuation.drawing import record_outdoors, record_step
 from scenarios.evacuation.network import Network
+from scenarios.evacuation.queues import line_space
 from scenarios.evacuation.replication import Move, Replication
 
 RouteKey = tuple[Any, ...]
@@ -105,10 +106,9 @@ class _Run:
         self.pre: list[float] = pre.tolist()
         self.speed: list[float] = np.maximum(sc.speed.draw(rng, n_people), net.phys.speed_floor).tolist()
         xy, self.walks = net.places(rng)
-        self.place: np.ndarray = xy
-        """Per person, their place in their start space (m)."""
         self.start_x, self.start_y = array("d", xy[:, 0].tobytes()), array("d", xy[:, 1].tobytes())
-        """The same as C arrays, read as Python floats (lists of pairs took 21 MB more at 200,000 people)."""
+        """Per person, their place in their start space (m), as C arrays read as Python floats (lists of pairs took
+        21 MB more at 200,000 people)."""
         self.start: list[int] = net.start.tolist()
         self.env = Calendar(self.person)
         self.servers = [s.fresh() for s in net.servers]
@@ -381,7 +381,7 @@ class _Run:
         is the same; the walk from it to the node is part of their next
         step.
         """
-        sn = self.line_space(u, space)
+        sn = line_space(u, space, self.space_node, self.space_is_flight)
         if sn < 0 or not self.lines.planned(sn):
             return None
         qx, qy = self.lines.place(u, sn, self.lined[u])
@@ -397,14 +397,6 @@ class _Run:
             moves[-1] = (*m[:8], m[6] + f * (qx - m[6]), m[7] + f * (qy - m[7]))
         return qx, qy
 
-    def line_space(self, u: int, space: int) -> int:
-        """The node of the space a line before node ``u`` forms in, for someone in ``space`` (-1: none): that space's
-        own node, or off a flight, the landing ``u`` they arrived at."""
-        if space < 0:
-            return -1
-        sn = self.space_node[space]
-        return u if sn < 0 and self.space_is_flight[space] else sn
-
     def line_front(self, u: int, space: int, x: float, y: float, reach: float) -> tuple[float, float]:
         """Where someone in line at (``x``, ``y``) for node ``u`` is after edging ``reach`` m towards its front (m).
 
@@ -412,7 +404,7 @@ class _Run:
         half of ``reach`` (their free speed times the wait) and no further
         than the front place.
         """
-        fx, fy = self.lines.front(u, self.line_space(u, space))
+        fx, fy = self.lines.front(u, line_space(u, space, self.space_node, self.space_is_flight))
         d = hypot(fx - x, fy - y)
         f = min(1.0, 0.5 * reach / d) if d > 1e-9 else 1.0
         return x + f * (fx - x), y + f * (fy - y)
@@ -689,7 +681,7 @@ class _Run:
             for s in servers if s.passed
         ]
         return Replication(
-            index=self.index, premovement=np.array(self.pre), speed=np.array(self.speed), place=self.place,
+            index=self.index, premovement=np.array(self.pre), speed=np.array(self.speed), place=np.column_stack((self.start_x, self.start_y)),
             safe_at=np.array(self.safe_at, dtype=float), trapped_at=np.array(self.trapped_at, dtype=float),
             building_of=[net.building[i] or "" for i in self.start], left_building=np.array(self.left_at, dtype=float),
             by_exit=by_exit, exit_times={s.id: s.times for s in servers if s.exit and s.times}, servers=bott,

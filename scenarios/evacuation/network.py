@@ -28,7 +28,7 @@ import shapely
 from shapely.geometry.base import BaseGeometry
 
 from scenarios.evacuation.physics import CAPACITIES, Capacity, Physics
-from scenarios.evacuation.queues import QueueLines
+from scenarios.evacuation.queues import QueueLines, line_space
 from scenarios.evacuation.search import RouteField, field, flat_adjacency
 from scenarios.schema import Evacuation
 from twin.campus import OCCUPIED, Campus
@@ -533,14 +533,12 @@ class Network:
     def warm(self) -> None:
         """Compute every queue line people could form in this network now (kept for the campus, ``_kept``): a
         forecast worker does this before the first alarm, so no forecast pays for it (0.1 s of CPU on the demo
-        campus, 580 lines over 293 spaces; a forecast computes the few hundred it meets, 5-7 % of it)."""
-        for e, (a, b) in enumerate(self.e_ends):
-            sn = self.e_space_node[e]
-            for u in (a, b):
-                if sn >= 0 and u != sn and self.lines.planned(sn):
+        campus, 845 lines over 293 spaces; a forecast computes the few hundred it meets, 5-7 % of it)."""
+        for e, ends in enumerate(self.e_ends):
+            for u in ends:  # someone on edge e arriving at u, with the space beyond full (``_Run.line_place``)
+                sn = line_space(u, self.e_space[e], self.space_node, self.space_is_flight)
+                if sn >= 0 and self.lines.planned(sn):
                     self.lines.line(u, sn)
-                elif sn < 0 and self.lines.planned(u):  # off a flight: the line forms on the landing
-                    self.lines.line(u, u)
 
     def flight_end(self, landing: int) -> tuple[float, float]:
         """Where a flight arrives at stair landing node ``landing`` (m): one end of the stair's long axis, the other

@@ -2,6 +2,9 @@
 # C calls with typed arguments. queues.py stays the source, and runs as plain Python without this file.
 cimport cython
 
+@cython.locals(sn=long)
+cpdef long line_space(long u, long space, list space_node, list space_is_flight)
+
 cdef class QueueLines:
     cdef public list names
     cdef public object xy

@@ -29,6 +29,15 @@ Store = tuple[dict[tuple[str, str], QueueLine], dict[str, np.ndarray]]
 """Lines by (door, space) node names and grids by space node name, shared by the networks of a campus."""
 
 
+def line_space(u: int, space: int, space_node: list[int], space_is_flight: list[bool]) -> int:
+    """The node of the space a line before node ``u`` forms in, for someone in ``space`` (-1: none): that space's
+    own node (``space_node``), or off a flight, the landing ``u`` they arrived at."""
+    if space < 0:
+        return -1
+    sn = space_node[space]
+    return u if sn < 0 and space_is_flight[space] else sn
+
+
 class QueueLines:
     """The queue places of one network's spaces, by node number.
 
